@@ -18,7 +18,8 @@ function ordinal(code: number, format: UlpFormat): number {
   const width = format === 'bf16' || format === 'f32' ? WIDTH[format] : 8;
   const signBit = 2 ** (width - 1);
   const magnitude = code % signBit;
-  return code >= signBit ? -magnitude : magnitude;
+  // Not -magnitude for -0: that is the number -0, and every distance from +0 to -0 would read -0.
+  return code >= signBit && magnitude !== 0 ? -magnitude : magnitude;
 }
 
 /**

@@ -5,19 +5,27 @@ import { canonicalJson, checkContractForShape, ContractError, parseContract } fr
 const base = () => structuredClone(getPreset('unfused').contract);
 
 describe('contract validation names the field', () => {
+  /** Sets a dotted path in a plain JSON copy of the contract. */
+  function withField(path: string, value: unknown): unknown {
+    const root = JSON.parse(JSON.stringify(base())) as Record<string, unknown>;
+    const keys = path.split('.');
+    let node = root;
+    for (const k of keys.slice(0, -1)) node = node[k] as Record<string, unknown>;
+    node[keys[keys.length - 1]] = value;
+    return root;
+  }
+
   test.each([
-    ['allReduce.accumulate', (c: Record<string, any>) => { c.allReduce.accumulate = 'f16'; }],
-    ['norm.sumOfSquares.tree.kind', (c: Record<string, any>) => { c.norm.sumOfSquares.tree = { kind: 'dpp' }; }],
-    ['norm.eps', (c: Record<string, any>) => { c.norm.eps = -1; }],
-    ['quant.format', (c: Record<string, any>) => { c.quant = { ...getPreset('vllm-group-quant').contract.quant, format: 'e3m4' }; }],
-    ['norm.input', (c: Record<string, any>) => { c.norm.input = 'f32'; }],
-    ['norm.weight.castToBf16', (c: Record<string, any>) => { c.norm.weight.castToBf16 = true; }],
-    ['allReduce.roundResult', (c: Record<string, any>) => { c.allReduce = { order: { kind: 'natural' }, accumulate: 'bf16', roundResult: 'none' }; }],
-  ])('%s', (field, mutate) => {
-    const c = base() as unknown as Record<string, any>;
-    mutate(c);
-    expect(() => parseContract(c)).toThrow(ContractError);
-    expect(() => parseContract(c)).toThrow(field);
+    ['allReduce.accumulate', withField('allReduce.accumulate', 'f16')],
+    ['norm.sumOfSquares.tree.kind', withField('norm.sumOfSquares.tree', { kind: 'dpp' })],
+    ['norm.eps', withField('norm.eps', -1)],
+    ['quant.format', withField('quant', { ...getPreset('vllm-group-quant').contract.quant, format: 'e3m4' })],
+    ['norm.input', withField('norm.input', 'f32')],
+    ['norm.weight.castToBf16', withField('norm.weight.castToBf16', true)],
+    ['allReduce.roundResult', withField('allReduce', { order: { kind: 'natural' }, accumulate: 'bf16', roundResult: 'none' })],
+  ])('%s', (field, contract) => {
+    expect(() => parseContract(contract)).toThrow(ContractError);
+    expect(() => parseContract(contract)).toThrow(field);
   });
 
   test('shape rules: group size must divide hidden, ring must be a permutation, perThread must divide hidden', () => {
