@@ -1,0 +1,41 @@
+import { getPreset } from '../../contracts/presets.js';
+import type { CaseSpec } from '../../fixtures/caseSpec.js';
+import { INPUT_GENERATORS } from '../../fixtures/inputs.js';
+import { parseArgs } from 'node:util';
+import { intOption, usageErrors } from '../args.js';
+import { UsageError } from '../errors.js';
+import { openEngine, ENGINE_OPTION } from '../engineOption.js';
+import { generateCases } from './generate.js';
+
+export const genCommand = {
+  name: 'gen',
+  usage: 'gen --preset P --ranks N --tokens M --hidden H [--group G] [--inputs GEN] [--seed S] [--out DIR] [--engine cpu|webgpu|auto]',
+  summary: 'generate one golden case (and update DIR/manifest.json)',
+  async run(argv: string[]): Promise<number> {
+    const { values } = usageErrors(() => parseArgs({ args: argv, options: {
+      preset: { type: 'string' }, ranks: { type: 'string' }, tokens: { type: 'string' }, hidden: { type: 'string' },
+      group: { type: 'string' }, inputs: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...ENGINE_OPTION,
+    }, allowPositionals: false }));
+    if (!values.preset) throw new UsageError('--preset is required (see `ulpwise presets`)');
+    const preset = getPreset(values.preset);
+    const inputs = values.inputs ?? 'random';
+    if (!(inputs in INPUT_GENERATORS)) throw new UsageError(`--inputs: unknown generator '${inputs}'; known: ${Object.keys(INPUT_GENERATORS).join(', ')}`);
+    const spec: CaseSpec = {
+      preset: preset.name,
+      ranks: intOption(values.ranks, 'ranks', preset.ranks),
+      tokens: intOption(values.tokens, 'tokens'),
+      hidden: intOption(values.hidden, 'hidden'),
+      group: values.group === undefined ? null : intOption(values.group, 'group'),
+      inputs,
+      seed: intOption(values.seed, 'seed', 0),
+    };
+    const engine = await openEngine(values.engine);
+    try {
+      const [entry] = (await generateCases(values.out ?? 'golden', [spec], engine, false)).slice(-1);
+      console.log(`wrote ${values.out ?? 'golden'}/${entry.file} (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…) with ${engine.description}`);
+    } finally {
+      await engine.close();
+    }
+    return 0;
+  },
+};

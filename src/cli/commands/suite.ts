@@ -1,0 +1,30 @@
+import { defaultSuite } from '../../fixtures/suite.js';
+import { formatSummary, summarize } from '../../diff/summary.js';
+import { parseArgs } from 'node:util';
+import { usageErrors, progressReporter } from '../args.js';
+import { openEngine, ENGINE_OPTION } from '../engineOption.js';
+import { generateCases } from './generate.js';
+
+export const suiteCommand = {
+  name: 'suite',
+  usage: 'suite [--out DIR] [--engine cpu|webgpu|auto] [--no-summary]',
+  summary: 'regenerate the default golden suite and print the fused-vs-unfused summary',
+  async run(argv: string[]): Promise<number> {
+    const { values } = usageErrors(() => parseArgs({ args: argv, options: { out: { type: 'string' }, 'no-summary': { type: 'boolean' }, ...ENGINE_OPTION }, allowPositionals: false }));
+    const dir = values.out ?? 'golden';
+    const engine = await openEngine(values.engine);
+    try {
+      const specs = defaultSuite();
+      const entries = await generateCases(dir, specs, engine, true);
+      const bytes = entries.reduce((a, e) => a + e.bytes, 0);
+      console.log(`${dir}: ${entries.length} cases, ${(bytes / 2 ** 20).toFixed(1)} MiB, generated with ${engine.description}\n`);
+      if (!values['no-summary']) {
+        const rows = await summarize(specs, engine, progressReporter('summary'));
+        console.log(formatSummary(rows));
+      }
+    } finally {
+      await engine.close();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { ContractError } from '../contracts/validate.js';
+import { SafetensorsError } from '../fixtures/safetensors.js';
+import { UsageError } from './errors.js';
+import { presetsCommand } from './commands/presets.js';
+import { genCommand } from './commands/gen.js';
+import { suiteCommand } from './commands/suite.js';
+import { verifyCommand } from './commands/verify.js';
+import { summaryCommand } from './commands/summary.js';
+import { diffCommand } from './commands/diff.js';
+import { explainCommand } from './commands/explain.js';
+import { invarianceCommand } from './commands/invariance.js';
+
+interface Command {
+  readonly name: string;
+  readonly usage: string;
+  readonly summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: readonly Command[] = [presetsCommand, genCommand, suiteCommand, verifyCommand, summaryCommand, diffCommand, explainCommand, invarianceCommand];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return ['usage: ulpwise <command> [options]', '', ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n  ${''.padEnd(width)}  ulpwise ${c.usage}`)].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command '${name}'\n${help()}`);
+  return command.run(rest);
+}
+
+// One top-level catch: expected errors print one message; anything else is a bug.
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof ContractError || error instanceof SafetensorsError) {
+      console.error(`ulpwise: ${error.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error('ulpwise: internal error (this is a bug, please report it):');
+      console.error(error);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,97 @@
+import { FP8_TRAITS } from '../numerics/fp8.js';
+import { fp8FormatOfDtype, type Dtype, type Tensor } from '../numerics/tensor.js';
+import { isNanCode, ulpDistance, type UlpFormat } from '../numerics/ulp.js';
+
+// Comparison of two tensors of one dtype, on bits. NaN policy: NaN codes are one class, so two
+// NaNs match whatever their payload or sign (libraries disagree on both); a NaN against a
+// number is a NaN mismatch, counted apart from ULP distances. Infinities are a class of their
+// own too: Inf against max finite is one step on the code line but not a rounding difference.
+
+export function ulpFormatOf(dtype: Dtype): UlpFormat {
+  if (dtype === 'BF16') return 'bf16';
+  if (dtype === 'F32') return 'f32';
+  const fp8 = fp8FormatOfDtype(dtype);
+  if (!fp8) throw new Error(`no ULP scale for dtype ${dtype}`);
+  return fp8;
+}
+
+export function isInfCode(code: number, format: UlpFormat): boolean {
+  if (format === 'bf16') return (code & 0x7fff) === 0x7f80;
+  if (format === 'f32') return (code & 0x7fffffff) === 0x7f800000;
+  const t = FP8_TRAITS[format];
+  return t.hasInfinity && (code & 0x7f) === t.maxFiniteCode + 1;
+}
+
+/** How two differing codes differ: a NaN on one side, an infinity on one side (or of the
+ *  other sign), or a finite distance in representable steps. */
+export type MismatchClass = 'nan' | 'inf' | 'ulp';
+
+export function mismatchClass(expected: number, actual: number, format: UlpFormat): MismatchClass {
+  if (isNanCode(expected, format) || isNanCode(actual, format)) return 'nan';
+  if (isInfCode(expected, format) || isInfCode(actual, format)) return 'inf';
+  return 'ulp';
+}
+
+export interface TensorComparison {
+  readonly elements: number;
+  /** Elements whose bits differ, NaN-vs-NaN excepted. */
+  readonly differing: number;
+  readonly nanMismatches: number;
+  /** Differing elements with an infinity on one side (and no NaN). */
+  readonly infMismatches: number;
+  /** Largest |ULP distance| among finite mismatches. */
+  readonly maxUlp: number;
+  /** Signed ULP distance -> count, over differing finite elements (0 counts -0 vs +0). */
+  readonly histogram: ReadonlyMap<number, number>;
+  /** Flattened indices of differing elements, up to the `keep` limit, largest |ULP| first. */
+  readonly worst: readonly { index: number; ulp: number; expected: number; actual: number }[];
+}
+
+export function sameCode(expected: number, actual: number, format: UlpFormat): boolean {
+  return expected === actual || (isNanCode(expected, format) && isNanCode(actual, format));
+}
+
+export function compareTensors(expected: Tensor, actual: Tensor, keep = 0): TensorComparison {
+  if (expected.dtype !== actual.dtype) throw new Error(`dtype ${actual.dtype} does not match ${expected.dtype}`);
+  if (expected.data.length !== actual.data.length) {
+    throw new Error(`shape [${actual.shape}] does not match [${expected.shape}]`);
+  }
+  const format = ulpFormatOf(expected.dtype);
+  const histogram = new Map<number, number>();
+  const worst: { index: number; ulp: number; expected: number; actual: number }[] = [];
+  let differing = 0;
+  let nanMismatches = 0;
+  let infMismatches = 0;
+  let maxUlp = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    const e = expected.data[i];
+    const a = actual.data[i];
+    if (sameCode(e, a, format)) continue;
+    differing++;
+    const ulp = ulpDistance(e, a, format);
+    const kind = mismatchClass(e, a, format);
+    if (kind === 'nan') {
+      nanMismatches++;
+    } else if (kind === 'inf') {
+      infMismatches++;
+    } else {
+      histogram.set(ulp, (histogram.get(ulp) ?? 0) + 1);
+      if (Math.abs(ulp) > maxUlp) maxUlp = Math.abs(ulp);
+    }
+    if (keep > 0) {
+      worst.push({ index: i, ulp, expected: e, actual: a });
+      if (worst.length > 4 * keep) trimWorst(worst, keep);
+    }
+  }
+  trimWorst(worst, keep);
+  return { elements: expected.data.length, differing, nanMismatches, infMismatches, maxUlp, histogram, worst };
+}
+
+function severity(ulp: number): number {
+  return Number.isNaN(ulp) ? Infinity : Math.abs(ulp);
+}
+
+function trimWorst(worst: { index: number; ulp: number }[], keep: number): void {
+  worst.sort((a, b) => severity(b.ulp) - severity(a.ulp) || a.index - b.index);
+  worst.length = Math.min(worst.length, keep);
+}
