@@ -213,6 +213,22 @@ describe('sum-of-squares trees (hand-derived)', () => {
     // warp 0: 2^24 + 8 + 16 + 32 + 64 + 128 = 2^24 + 248; 7 more warps of 256.
     expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32 }, false, 256)).toBe(2 ** 24 + 248 + 7 * 256);
   });
+  test('pairing order: shuffle-down pairs neighbours first, the XOR butterfly pairs far lanes first', () => {
+    // Squares 2^24 at lane 0 and 1 at lanes 1 and 3. Neighbours first: 2^24 + 1 ties back to
+    // 2^24 twice (result 2^24). Far lanes first (strides 16..2): lanes 1 and 3 meet at stride 2
+    // and the 2 survives at stride 1 (result 2^24 + 2).
+    const cubRow = new Float32Array(32);
+    cubRow[0] = 2 ** 12;
+    cubRow[1] = 1;
+    cubRow[3] = 1;
+    expect(sumOfSquares(cubRow, { kind: 'cub', blockSize: 32, warpSize: 32 }, false, 1)).toBe(2 ** 24);
+    // The butterfly sees per-thread partials: threads 0, 1 and 3 hold elements 0, 8 and 24.
+    const butterflyRow = new Float32Array(256);
+    butterflyRow[0] = 2 ** 12;
+    butterflyRow[8] = 1;
+    butterflyRow[24] = 1;
+    expect(sumOfSquares(butterflyRow, { kind: 'butterfly', perThread: 8, warpSize: 32 }, false, 1)).toBe(2 ** 24 + 2);
+  });
   test('fma keeps the 2^-24 that a rounded square drops', () => {
     const v = 1 + 2 ** -12; // v*v = 1 + 2^-11 + 2^-24
     const r = Float32Array.from([2 ** -12, v]);
