@@ -16,7 +16,17 @@ import { checkCaseInputs, outputName, type CaseInputs } from '../io.js';
 const BF16_TABLE = new Float32Array(65536);
 for (let b = 0; b < 65536; b++) BF16_TABLE[b] = f32FromBits(f32BitsFromBf16(b));
 
-export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: CaseInputs): Map<string, Tensor> {
+/** What the diff tools change in a run; a plain run passes none. */
+export interface CpuEngineHooks {
+  /** Compute only these token rows; the others stay zero in the outputs. */
+  readonly rows?: readonly number[];
+  /** Replaces a row's rstd (diff --rstd infer tries a few f32 ULP around the reproducible one). */
+  readonly rstdOverride?: (row: number, rstd: number) => number;
+  /** Replaces a quant group's scale (checks FP8 codes against a candidate's own scales). */
+  readonly scaleOverride?: (row: number, group: number, scale: number) => number;
+}
+
+export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: CaseInputs, hooks: CpuEngineHooks = {}): Map<string, Tensor> {
   const shape = checkContractForShape(contract, shapeInput);
   checkCaseInputs(contract, shape, inputs);
   const { ranks, tokens, hidden } = shape;
@@ -35,6 +45,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
   const quant = contract.quant;
   const groups = quant ? hidden / quant.groupSize : 0;
   const emitNorm = !quant || quant.bf16SideOutput;
+  const rows = hooks.rows ?? Array.from({ length: tokens }, (_, m) => m);
 
   const outputs = new Map<string, Tensor>();
   for (const outputRank of outputRanks) {
@@ -45,7 +56,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
     const x = new Float32Array(hidden);
     const normed = new Float32Array(hidden);
 
-    for (let m = 0; m < tokens; m++) {
+    for (const m of rows) {
       const rowBase = m * hidden;
       // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
       for (let h = 0; h < hidden; h++) {
@@ -71,7 +82,8 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
       // 4. rstd, every step correctly rounded.
       const sumsq = sumOfSquares(x, contract.norm.sumOfSquares.tree, contract.norm.sumOfSquares.fma, tokens);
       const variance = Math.fround(Math.fround(sumsq / hidden) + eps);
-      const rstd = Math.fround(1 / Math.fround(Math.sqrt(variance)));
+      const reproducibleRstd = Math.fround(1 / Math.fround(Math.sqrt(variance)));
+      const rstd = hooks.rstdOverride ? hooks.rstdOverride(m, reproducibleRstd) : reproducibleRstd;
 
       // 5. Weight multiply in the contract's order, with the optional intermediate rounding.
       for (let h = 0; h < hidden; h++) {
@@ -91,7 +103,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
             const h = g * quant.groupSize + k;
             values[k] = quant.input === 'bf16' ? BF16_TABLE[normOut[rowBase + h]] : normed[h];
           }
-          const scale = groupScale(values, quant);
+          const scale = hooks.scaleOverride ? hooks.scaleOverride(m, g, groupScale(values, quant)) : groupScale(values, quant);
           const reciprocal = Math.fround(1 / scale);
           for (let k = 0; k < quant.groupSize; k++) {
             qOut[rowBase + g * quant.groupSize + k] = quantizeValue(values[k], scale, reciprocal, quant);

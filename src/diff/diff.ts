@@ -1,0 +1,169 @@
+import type { OutputKind } from '../engines/io.js';
+import type { Tensor } from '../numerics/tensor.js';
+import { ulpDistance } from '../numerics/ulp.js';
+import { compareTensors, mismatchClass, sameCode, ulpFormatOf } from './compare.js';
+import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
+import { checkCodesAgainstCandidateScales, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
+import { DiffReportSchema, type DiffReport, type ElementReport, type MismatchStats, type OutputReport, type RankDivergence } from './report.js';
+import { formatCode } from './values.js';
+
+// `ulpwise diff`: a golden's outputs against a candidate's, element by element on bits.
+
+export interface DiffOptions {
+  /** Largest |ULP| an output may show and still pass (0: bit-exact only). */
+  readonly maxUlp: number;
+  /** Worst elements kept per output. */
+  readonly worst: number;
+  /** Search rstd within +-ulps f32 ULP for rows that differ; null to skip. */
+  readonly rstdUlps: number | null;
+  /** Lists of rows and groups stop at this many entries. */
+  readonly listLimit: number;
+}
+
+export const DEFAULT_DIFF_OPTIONS: DiffOptions = { maxUlp: 0, worst: 10, rstdUlps: null, listLimit: 1000 };
+
+export interface GoldenSubject extends CaseSubject {
+  readonly outputs: ReadonlyMap<string, Tensor>;
+  readonly file: string;
+  readonly preset: string;
+}
+
+interface Scan {
+  readonly stats: MismatchStats;
+  readonly histogram: Map<number, number>;
+  readonly worst: ElementReport[];
+  readonly rows: number[];
+  readonly groups: { row: number; group: number }[];
+  readonly groupCount: number;
+}
+
+function severity(e: ElementReport): number {
+  return e.ulp === null ? Infinity : Math.abs(e.ulp);
+}
+
+/** One pass over an output: statistics, worst elements, differing rows and groups. Rows in
+ *  `skipRows` are left out (rows an rstd shift explains). */
+function scan(pair: OutputPair, geometry: OutputGeometry, keep: number, skipRows: ReadonlySet<number>): Scan {
+  const { reference, candidate } = pair;
+  const format = ulpFormatOf(reference.dtype);
+  const histogram = new Map<number, number>();
+  let worst: ElementReport[] = [];
+  const rows = new Set<number>();
+  const groups = new Set<string>();
+  let differing = 0;
+  let nanMismatches = 0;
+  let infMismatches = 0;
+  let maxUlp = 0;
+  for (let i = 0; i < reference.data.length; i++) {
+    const e = reference.data[i];
+    const a = candidate.data[i];
+    if (sameCode(e, a, format)) continue;
+    const row = geometry.rowOf(i);
+    if (skipRows.has(row)) continue;
+    differing++;
+    rows.add(row);
+    const group = geometry.groupOf(i);
+    if (group !== null) groups.add(`${row}:${group}`);
+    const kind = mismatchClass(e, a, format);
+    const ulp = kind === 'ulp' ? ulpDistance(e, a, format) : null;
+    if (kind === 'nan') nanMismatches++;
+    else if (kind === 'inf') infMismatches++;
+    else {
+      histogram.set(ulp!, (histogram.get(ulp!) ?? 0) + 1);
+      maxUlp = Math.max(maxUlp, Math.abs(ulp!));
+    }
+    if (keep > 0) {
+      worst.push({
+        index: i, rank: pair.rank, row, column: geometry.columnOf(i), group, class: kind, ulp,
+        golden: formatCode(e, reference.dtype), candidate: formatCode(a, candidate.dtype),
+      });
+      if (worst.length > 4 * keep) worst = trimWorst(worst, keep);
+    }
+  }
+  const sortedGroups = [...groups].map((k) => {
+    const [row, group] = k.split(':').map(Number);
+    return { row, group };
+  }).sort((x, y) => x.row - y.row || x.group - y.group);
+  return {
+    stats: { differing, nanMismatches, infMismatches, maxUlp, rows: rows.size },
+    histogram,
+    worst: trimWorst(worst, keep),
+    rows: [...rows].sort((x, y) => x - y),
+    groups: sortedGroups,
+    groupCount: groups.size,
+  };
+}
+
+function trimWorst(worst: ElementReport[], keep: number): ElementReport[] {
+  return worst.sort((a, b) => severity(b) - severity(a) || a.index - b.index).slice(0, keep);
+}
+
+function passes(stats: MismatchStats, maxUlp: number): boolean {
+  return stats.nanMismatches === 0 && stats.infMismatches === 0 && stats.maxUlp <= maxUlp;
+}
+
+function rankDivergence(pairs: readonly OutputPair[]): RankDivergence[] {
+  const byKind = new Map<OutputKind, OutputPair[]>();
+  for (const p of pairs) if (p.rank !== null) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
+  const result: RankDivergence[] = [];
+  for (const [kind, ranked] of byKind) {
+    if (ranked.length < 2) continue;
+    const sorted = [...ranked].sort((a, b) => a.rank! - b.rank!);
+    const base = sorted[0];
+    result.push({
+      kind,
+      baseRank: base.rank!,
+      ranks: sorted.slice(1).map((p) => {
+        const c = compareTensors(base.candidate, p.candidate);
+        return { rank: p.rank!, elements: c.elements, differing: c.differing, nanMismatches: c.nanMismatches, infMismatches: c.infMismatches, maxUlp: c.maxUlp };
+      }),
+    });
+  }
+  return result;
+}
+
+export function diffOutputs(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>, candidateFile: string, options: DiffOptions = DEFAULT_DIFF_OPTIONS): DiffReport {
+  const { contract, shape } = golden;
+  const { pairs, unmatched } = pairOutputs(golden.outputs, candidate, shape.ranks, candidateFile);
+  const rstd = options.rstdUlps === null ? null : inferRstd(golden, pairs, options.rstdUlps);
+  const shifts: RstdShifts = rstd?.shifts ?? new Map();
+  const outputs: OutputReport[] = pairs.map((pair) => {
+    const geometry = outputGeometry(pair.kind, shape, contract);
+    const all = scan(pair, geometry, options.worst, new Set());
+    const skip = rstd ? shiftedRows(shifts, pair.rank) : null;
+    const after = skip ? scan(pair, geometry, 0, skip).stats : null;
+    const elements = pair.reference.data.length;
+    return {
+      name: pair.name,
+      reference: pair.referenceName,
+      kind: pair.kind,
+      rank: pair.rank,
+      dtype: pair.reference.dtype,
+      shape: [...pair.reference.shape],
+      unit: ulpFormatOf(pair.reference.dtype),
+      elements,
+      bitExact: elements - all.stats.differing,
+      bitExactShare: elements === 0 ? 1 : (elements - all.stats.differing) / elements,
+      stats: all.stats,
+      histogram: [...all.histogram].sort(([a], [b]) => a - b).map(([ulp, count]) => ({ ulp, count })),
+      worst: all.worst,
+      differingRows: { count: all.rows.length, rows: all.rows.slice(0, options.listLimit) },
+      differingGroups: pair.kind === 'q' || pair.kind === 'scale' ? { count: all.groupCount, groups: all.groups.slice(0, options.listLimit) } : null,
+      afterRstd: after,
+      pass: passes(after ?? all.stats, options.maxUlp),
+    };
+  });
+  const report: DiffReport = {
+    golden: { file: golden.file, preset: golden.preset, ranks: shape.ranks, tokens: shape.tokens, hidden: shape.hidden },
+    candidate: { file: candidateFile },
+    maxUlp: options.maxUlp,
+    listLimit: options.listLimit,
+    outputs,
+    rankDivergence: rankDivergence(pairs),
+    rstd: rstd?.report ?? null,
+    quantConsistency: checkCodesAgainstCandidateScales(golden, pairs, shifts),
+    ignored: unmatched,
+    pass: outputs.every((o) => o.pass),
+  };
+  return DiffReportSchema.parse(report);
+}

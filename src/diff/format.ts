@@ -1,0 +1,103 @@
+import type { DiffReport, OutputReport } from './report.js';
+import { formatRanges, percent } from './values.js';
+
+// The diff report as terminal text: one table of outputs, then the worst elements, the rows and
+// groups that differ, rank divergence, rstd inference and the quant scale check.
+
+/** Left-aligned text columns, right-aligned numeric ones. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number>): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  return all.map((r) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${n}` : String(n);
+}
+
+/** The histogram as 'ulp:count' pairs, the largest bins first when there are many. */
+function compactHistogram(o: OutputReport, limit = 8): string {
+  if (o.histogram.length === 0) return o.stats.differing === 0 ? '' : '(no finite mismatches)';
+  if (o.histogram.length <= limit) return o.histogram.map((b) => `${signed(b.ulp)}:${b.count}`).join(' ');
+  const kept = [...o.histogram].sort((a, b) => b.count - a.count).slice(0, limit).sort((a, b) => a.ulp - b.ulp);
+  return `${kept.map((b) => `${signed(b.ulp)}:${b.count}`).join(' ')} … (${o.histogram.length} bins)`;
+}
+
+function rowRef(rank: number | null, row: number): string {
+  return rank === null ? `row ${row}` : `rank ${rank} row ${row}`;
+}
+
+export function formatDiffReport(report: DiffReport): string {
+  const { golden } = report;
+  const lines: string[] = [
+    `golden     ${golden.file} (${golden.preset}, ${golden.ranks} ranks x ${golden.tokens} tokens x ${golden.hidden} hidden)`,
+    `candidate  ${report.candidate.file}`,
+    '',
+  ];
+  const withRstd = report.rstd !== null;
+  const header = ['output', 'unit', 'elements', 'bit-exact', 'differ', 'NaN', 'Inf', 'max ULP', ...(withRstd ? ['after rstd'] : []), 'signed ULP histogram'];
+  lines.push(table(header, report.outputs.map((o) => [
+    o.name, o.unit, String(o.elements), percent(o.bitExactShare), String(o.stats.differing), String(o.stats.nanMismatches),
+    String(o.stats.infMismatches), String(o.stats.maxUlp),
+    ...(withRstd ? [o.afterRstd ? `${o.afterRstd.differing} (max ${o.afterRstd.maxUlp})` : ''] : []),
+    compactHistogram(o),
+  ]), new Set([2, 3, 4, 5, 6, 7])));
+
+  const worst = report.outputs.flatMap((o) => o.worst.map((w) => ({ o, w })));
+  if (worst.length > 0) {
+    lines.push('', 'worst elements');
+    lines.push(table(
+      ['output', 'rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'],
+      worst.map(({ o, w }) => [
+        o.name, w.rank === null ? '-' : String(w.rank), String(w.row), String(w.column), w.group === null ? '-' : String(w.group),
+        w.ulp === null ? w.class.toUpperCase() : signed(w.ulp), `${w.golden.value} (${w.golden.bits})`, `${w.candidate.value} (${w.candidate.bits})`,
+      ]),
+      new Set([1, 2, 3, 4, 5]),
+    ));
+  }
+
+  const differing = report.outputs.filter((o) => o.differingRows.count > 0);
+  if (differing.length > 0) {
+    lines.push('', 'rows that differ');
+    for (const o of differing) lines.push(`  ${o.name}: ${o.differingRows.count}/${golden.tokens} rows: ${formatRanges(o.differingRows.rows)}`);
+  }
+  const grouped = report.outputs.filter((o) => o.differingGroups && o.differingGroups.count > 0);
+  if (grouped.length > 0) {
+    lines.push('', 'quant groups that differ (row:group)');
+    for (const o of grouped) {
+      const g = o.differingGroups!;
+      const shown = g.groups.slice(0, 16).map((x) => `${x.row}:${x.group}`).join(' ');
+      lines.push(`  ${o.name}: ${g.count} groups: ${shown}${g.count > 16 ? ' …' : ''}`);
+    }
+  }
+  if (report.rankDivergence.length > 0) {
+    lines.push('', 'divergence between ranks');
+    for (const d of report.rankDivergence) {
+      const parts = d.ranks.map((r) => `rank ${r.rank}: ${r.differing}/${r.elements}${r.differing > 0 ? ` (max ${r.maxUlp} ULP${r.nanMismatches ? `, ${r.nanMismatches} NaN` : ''})` : ''}`);
+      lines.push(`  ${d.kind} vs rank ${d.baseRank}: ${parts.join(', ')}`);
+    }
+  }
+  if (report.rstd) {
+    const r = report.rstd;
+    lines.push('', `rstd inference (+-${r.ulps} f32 ULP): ${r.explained.length}/${r.examined} rows explained`);
+    const byDelta = new Map<string, string[]>();
+    for (const e of r.explained) {
+      const key = `rstd ${signed(e.deltaUlp)} ULP`;
+      byDelta.set(key, [...(byDelta.get(key) ?? []), rowRef(e.rank, e.row)]);
+    }
+    for (const [key, rows] of [...byDelta].sort()) lines.push(`  explained by ${key}: ${rows.length} rows (${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''})`);
+    if (r.unexplained.length > 0) {
+      lines.push(`  true mismatches: ${r.unexplained.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${r.unexplained.length > 12 ? ', …' : ''}`);
+    }
+  }
+  for (const q of report.quantConsistency) {
+    if (q.differingCodes === 0 && q.groupsWithDifferentScale === 0) continue;
+    lines.push('', `${q.name} against the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} consistent with the candidate's scale, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`);
+  }
+  if (report.ignored.length > 0) lines.push('', `not compared (no golden output): ${report.ignored.join(', ')}`);
+  const failing = report.outputs.filter((o) => !o.pass);
+  lines.push('', report.pass
+    ? `PASS: every output is bit-exact${report.maxUlp > 0 ? ` or within ${report.maxUlp} ULP` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
+    : `FAIL: ${failing.map((o) => o.name).join(', ')} ${failing.length === 1 ? 'is' : 'are'} not ${report.maxUlp > 0 ? `within ${report.maxUlp} ULP` : 'bit-exact'}${withRstd ? ' after rstd inference' : ''}`);
+  return lines.join('\n');
+}

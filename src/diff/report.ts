@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { FP8_FORMATS } from '../numerics/fp8.js';
+
+// The diff report: the zod schema is the single source of the type, and `diff --json` prints
+// only what this schema accepts.
+
+const Count = z.number().int().nonnegative();
+const Share = z.number().min(0).max(1);
+
+export const CodeValueSchema = z.object({
+  /** The bits, hex at the dtype's width (0x3F80). */
+  bits: z.string(),
+  /** The decoded number: shortest decimal naming the exact value; NaN, Inf, -Inf, -0 spelled out. */
+  value: z.string(),
+});
+
+export const MismatchClassSchema = z.enum(['ulp', 'nan', 'inf']);
+
+export const ElementSchema = z.object({
+  index: Count,
+  rank: Count.nullable(),
+  row: Count,
+  /** Hidden index; for scales, the group index. */
+  column: Count,
+  /** Quant group of the element (q and scale outputs), else null. */
+  group: Count.nullable(),
+  class: MismatchClassSchema,
+  /** Signed distance in steps of the output's unit; null for NaN and Inf mismatches. */
+  ulp: z.number().int().nullable(),
+  golden: CodeValueSchema,
+  candidate: CodeValueSchema,
+});
+
+export const HistogramBinSchema = z.object({ ulp: z.number().int(), count: Count });
+
+export const MismatchStatsSchema = z.object({
+  differing: Count,
+  nanMismatches: Count,
+  infMismatches: Count,
+  /** Largest |ULP| among finite mismatches. */
+  maxUlp: Count,
+  /** Token rows with at least one differing element. */
+  rows: Count,
+});
+
+export const OutputReportSchema = z.object({
+  /** The candidate tensor. */
+  name: z.string(),
+  /** The golden output it was compared with. */
+  reference: z.string(),
+  kind: z.enum(['residual', 'norm', 'q', 'scale']),
+  rank: Count.nullable(),
+  dtype: z.string(),
+  shape: z.array(Count),
+  /** What one ULP step is: bf16 steps, fp8 code steps of a format, or f32 ULP. */
+  unit: z.enum(['bf16', 'f32', ...FP8_FORMATS]),
+  elements: Count,
+  bitExact: Count,
+  bitExactShare: Share,
+  stats: MismatchStatsSchema,
+  /** Signed ULP distance -> count over finite mismatches, ascending. */
+  histogram: z.array(HistogramBinSchema),
+  worst: z.array(ElementSchema),
+  /** Differing token rows (ascending; the list stops at `listLimit`, `count` is exact). */
+  differingRows: z.object({ count: Count, rows: z.array(Count) }),
+  /** Differing (row, group) pairs of q and scale outputs; null for other outputs. */
+  differingGroups: z.object({ count: Count, groups: z.array(z.object({ row: Count, group: Count })) }).nullable(),
+  /** With --rstd infer: the same statistics without the rows an rstd shift explains. */
+  afterRstd: MismatchStatsSchema.nullable(),
+  /** Bit-exact, or every remaining mismatch finite and within --max-ulp. */
+  pass: z.boolean(),
+});
+
+export const RankDivergenceSchema = z.object({
+  kind: z.enum(['residual', 'norm', 'q', 'scale']),
+  /** The rank every other rank is compared with (the lowest the candidate holds). */
+  baseRank: Count,
+  ranks: z.array(z.object({ rank: Count, elements: Count, differing: Count, nanMismatches: Count, infMismatches: Count, maxUlp: Count })),
+});
+
+export const RowRefSchema = z.object({ rank: Count.nullable(), row: Count });
+
+export const RstdReportSchema = z.object({
+  /** Searched rstd values within +-ulps f32 ULP of the reproducible one. */
+  ulps: z.number().int().positive(),
+  /** Rows whose norm-side outputs differ while their residual matches: the rows searched. */
+  examined: Count,
+  explained: z.array(RowRefSchema.extend({ deltaUlp: z.number().int() })),
+  /** Rows no searched rstd reproduces, and rows whose residual already differs. */
+  unexplained: z.array(RowRefSchema.extend({ reason: z.enum(['no rstd within range', 'residual differs']) })),
+});
+
+export const QuantConsistencySchema = z.object({
+  /** The candidate's q tensor. */
+  name: z.string(),
+  rank: Count.nullable(),
+  /** q codes that differ from the golden. */
+  differingCodes: Count,
+  /** Of those, codes equal to the golden's values quantized with the candidate's own scale. */
+  consistentWithCandidateScale: Count,
+  /** Codes the candidate's own scale does not explain either. */
+  inconsistent: Count,
+  /** Quant groups whose candidate scale differs from the golden's. */
+  groupsWithDifferentScale: Count,
+});
+
+export const DiffReportSchema = z.object({
+  golden: z.object({ file: z.string(), preset: z.string(), ranks: Count, tokens: Count, hidden: Count }),
+  candidate: z.object({ file: z.string() }),
+  maxUlp: Count,
+  /** Lists (rows, groups) stop at this many entries. */
+  listLimit: Count,
+  outputs: z.array(OutputReportSchema),
+  rankDivergence: z.array(RankDivergenceSchema),
+  rstd: RstdReportSchema.nullable(),
+  quantConsistency: z.array(QuantConsistencySchema),
+  /** Candidate output tensors with no golden counterpart (not compared). */
+  ignored: z.array(z.string()),
+  pass: z.boolean(),
+});
+
+export type CodeValue = z.infer<typeof CodeValueSchema>;
+export type ElementReport = z.infer<typeof ElementSchema>;
+export type MismatchStats = z.infer<typeof MismatchStatsSchema>;
+export type OutputReport = z.infer<typeof OutputReportSchema>;
+export type RankDivergence = z.infer<typeof RankDivergenceSchema>;
+export type RstdReport = z.infer<typeof RstdReportSchema>;
+export type QuantConsistency = z.infer<typeof QuantConsistencySchema>;
+export type DiffReport = z.infer<typeof DiffReportSchema>;

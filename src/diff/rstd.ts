@@ -1,0 +1,146 @@
+import type { Contract, Shape } from '../contracts/schema.js';
+import { runCpuEngine } from '../engines/cpu/engine.js';
+import type { CaseInputs, OutputKind } from '../engines/io.js';
+import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
+import { sameCode, ulpFormatOf } from './compare.js';
+import { differingRows, outputGeometry, rowMatches, type OutputPair } from './pairs.js';
+import type { QuantConsistency, RstdReport } from './report.js';
+
+// Real kernels compute rstd with a hardware rsqrt (about 1 ULP), so a whole row can differ from
+// the correctly rounded reference. For each such row we rerun the contract with rstd moved by
+// +-1, +-2, ... f32 ULP (all rows at once, one engine run per shift) and keep the smallest shift
+// that reproduces the candidate's row bit for bit in every output that depends on rstd.
+// The same rerun with the candidate's own scales tells codes that follow from a different
+// scale apart from codes that are wrong under any scale.
+
+export interface CaseSubject {
+  readonly contract: Contract;
+  readonly shape: Shape;
+  readonly inputs: CaseInputs;
+}
+
+const RSTD_SIDE: ReadonlySet<OutputKind> = new Set(['norm', 'q', 'scale']);
+
+/** rstd shifts found: candidate rank (null for rank-less outputs) -> row -> shift in f32 ULP. */
+export type RstdShifts = ReadonlyMap<number | null, ReadonlyMap<number, number>>;
+
+/** Rows of one candidate rank that an rstd shift explains. */
+export function shiftedRows(shifts: RstdShifts, rank: number | null): ReadonlySet<number> {
+  return new Set(shifts.get(rank)?.keys() ?? []);
+}
+
+export function shiftCount(shifts: RstdShifts): number {
+  let n = 0;
+  for (const rows of shifts.values()) n += rows.size;
+  return n;
+}
+
+/** value moved by `steps` f32 ULP; a non-positive or non-finite rstd is left alone. */
+export function stepF32(value: number, steps: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) return value;
+  return f32FromBits(bitsFromF32(value) + steps);
+}
+
+function groupByRank(pairs: readonly OutputPair[]): Map<number | null, OutputPair[]> {
+  const groups = new Map<number | null, OutputPair[]>();
+  for (const p of pairs) groups.set(p.rank, [...(groups.get(p.rank) ?? []), p]);
+  return groups;
+}
+
+export interface RstdSearchScope {
+  /** Search only these token rows (explain scores a sample of rows). */
+  readonly rows?: ReadonlySet<number>;
+  /** Search at most this many rows, lowest first: explain probes a few before paying for all. */
+  readonly rowLimit?: number;
+}
+
+export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ulps: number, scope: RstdSearchScope = {}): { report: RstdReport; shifts: RstdShifts; engineRuns: number } {
+  const { contract, shape } = subject;
+  const pending = new Map<number | null, Set<number>>();
+  const unexplained: RstdReport['unexplained'] = [];
+  const inScope = scope.rows ? [...scope.rows].sort((a, b) => a - b) : Array.from({ length: shape.tokens }, (_, m) => m);
+  for (const [rank, group] of groupByRank(pairs)) {
+    const residual = group.find((p) => p.kind === 'residual');
+    const rows = new Set<number>();
+    for (const m of inScope) {
+      const differs = group.some((p) => RSTD_SIDE.has(p.kind) && !rowMatches(p.reference, p.candidate, outputGeometry(p.kind, shape, contract), m));
+      if (!differs) continue;
+      if (residual && !rowMatches(residual.reference, residual.candidate, outputGeometry('residual', shape, contract), m)) unexplained.push({ rank, row: m, reason: 'residual differs' });
+      else rows.add(m);
+    }
+    pending.set(rank, rows);
+  }
+  let budget = scope.rowLimit ?? Infinity;
+  for (const rowSet of pending.values()) {
+    for (const m of [...rowSet]) {
+      if (budget > 0) budget--;
+      else rowSet.delete(m);
+    }
+  }
+  const examined = [...pending.values()].reduce((n, s) => n + s.size, 0);
+  const shifts = new Map<number | null, Map<number, number>>();
+  const explained: RstdReport['explained'] = [];
+  const groups = groupByRank(pairs);
+  let engineRuns = 0;
+  for (let distance = 1; distance <= ulps; distance++) {
+    for (const delta of [distance, -distance]) {
+      const rows = [...new Set([...pending.values()].flatMap((s) => [...s]))].sort((a, b) => a - b);
+      if (rows.length === 0) break;
+      const outputs = runCpuEngine(contract, shape, subject.inputs, { rows, rstdOverride: (_m, rstd) => stepF32(rstd, delta) });
+      engineRuns++;
+      for (const [rank, rowSet] of pending) {
+        const sides = groups.get(rank)!.filter((p) => RSTD_SIDE.has(p.kind));
+        for (const m of [...rowSet]) {
+          if (sides.every((p) => rowMatches(p.candidate, outputs.get(p.referenceName)!, outputGeometry(p.kind, shape, contract), m))) {
+            explained.push({ rank, row: m, deltaUlp: delta });
+            if (!shifts.has(rank)) shifts.set(rank, new Map());
+            shifts.get(rank)!.set(m, delta);
+            rowSet.delete(m);
+          }
+        }
+      }
+    }
+  }
+  for (const [rank, rowSet] of pending) for (const m of rowSet) unexplained.push({ rank, row: m, reason: 'no rstd within range' });
+  const byRankRow = (a: { rank: number | null; row: number }, b: { rank: number | null; row: number }) => (a.rank ?? -1) - (b.rank ?? -1) || a.row - b.row;
+  return { report: { ulps, examined, explained: explained.sort(byRankRow), unexplained: unexplained.sort(byRankRow) }, shifts, engineRuns };
+}
+
+/** For each candidate q tensor: are its differing codes what the golden's values quantize to
+ *  under the candidate's own scales (with the rstd shifts found, if any)? */
+export function checkCodesAgainstCandidateScales(subject: CaseSubject, pairs: readonly OutputPair[], shifts: RstdShifts): QuantConsistency[] {
+  const { contract, shape } = subject;
+  const results: QuantConsistency[] = [];
+  for (const [rank, group] of groupByRank(pairs)) {
+    const q = group.find((p) => p.kind === 'q');
+    const scale = group.find((p) => p.kind === 'scale');
+    if (!q || !scale) continue;
+    const qGeometry = outputGeometry('q', shape, contract);
+    const scaleGeometry = outputGeometry('scale', shape, contract);
+    const scaleFormat = ulpFormatOf(scale.reference.dtype);
+    let groupsWithDifferentScale = 0;
+    for (let i = 0; i < scale.reference.data.length; i++) if (!sameCode(scale.reference.data[i], scale.candidate.data[i], scaleFormat)) groupsWithDifferentScale++;
+    const rows = [...differingRows(q.reference, q.candidate, qGeometry)].sort((a, b) => a - b);
+    let differingCodes = 0;
+    let consistent = 0;
+    if (rows.length > 0) {
+      const outputs = runCpuEngine(contract, shape, subject.inputs, {
+        rows,
+        scaleOverride: (m, g) => f32FromBits(scale.candidate.data[scaleGeometry.indexOf(m, g)]),
+        rstdOverride: (m, rstd) => stepF32(rstd, shifts.get(rank)?.get(m) ?? 0),
+      });
+      const requantized = outputs.get(q.referenceName)!;
+      const format = ulpFormatOf(q.reference.dtype);
+      for (const m of rows) {
+        for (let k = 0; k < qGeometry.rowLength; k++) {
+          const i = qGeometry.indexOf(m, k);
+          if (sameCode(q.reference.data[i], q.candidate.data[i], format)) continue;
+          differingCodes++;
+          if (sameCode(requantized.data[i], q.candidate.data[i], format)) consistent++;
+        }
+      }
+    }
+    results.push({ name: q.name, rank, differingCodes, consistentWithCandidateScale: consistent, inconsistent: differingCodes - consistent, groupsWithDifferentScale });
+  }
+  return results;
+}

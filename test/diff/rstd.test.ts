@@ -1,0 +1,120 @@
+import { describe, expect, test } from 'vitest';
+import { diffOutputs, DEFAULT_DIFF_OPTIONS } from '../../src/diff/diff.js';
+import { differingRows, outputGeometry, rowMatches } from '../../src/diff/pairs.js';
+import { stepF32 } from '../../src/diff/rstd.js';
+import { runCpuEngine } from '../../src/engines/cpu/engine.js';
+import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { candidateFrom, flipBit, goldenCase } from './helpers.js';
+
+// A kernel whose rsqrt is a few ULP off: candidates are built by running the golden's contract
+// with rstd moved by a known number of f32 ULP in chosen rows.
+
+describe('stepF32', () => {
+  test('moves a positive f32 by whole ULPs, on its bits', () => {
+    const one = 1;
+    expect(stepF32(one, 1)).toBe(f32FromBits(0x3f800001));
+    expect(stepF32(one, -1)).toBe(f32FromBits(0x3f7fffff));
+    expect(bitsFromF32(stepF32(f32FromBits(0x3f7fffff), 2))).toBe(0x3f800001);
+  });
+});
+
+describe('diff --rstd infer', () => {
+  const golden = goldenCase('aiter-1stage-quant', 2, 48, 4096, 'random', 21);
+  const { tokens } = golden.shape;
+  // Every row gets a shift in -3..+3 except rows 0 mod 7, which stay exact (one of them gets a true fault).
+  const planted = new Map<number, number>();
+  for (let m = 0; m < tokens; m++) if (m % 7 !== 0) planted.set(m, [1, -1, 2, -2, 3, -3][m % 6]);
+  const shifted = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, planted.get(m) ?? 0) });
+  const faultRow = 14;
+  const norm = shifted.get('out.norm')!;
+  const candidate = new Map(shifted);
+  candidate.set('out.norm', flipBit(norm, faultRow * 4096 + 5, 0));
+
+  const normGeometry = outputGeometry('norm', golden.shape, golden.contract);
+  const changedRows = new Set<number>();
+  for (const name of ['out.norm', 'out.q', 'out.scale']) {
+    const geometry = outputGeometry(name.slice(4) as 'norm' | 'q' | 'scale', golden.shape, golden.contract);
+    for (const m of differingRows(golden.outputs.get(name)!, shifted.get(name)!, geometry)) changedRows.add(m);
+  }
+
+  test('the planted shifts change some rows (else the test would prove nothing)', () => {
+    expect(changedRows.size).toBeGreaterThan(4);
+    for (const m of changedRows) expect(planted.has(m)).toBe(true);
+  });
+
+  const report = diffOutputs(golden, candidate, 'shifted', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 4 });
+
+  test('every shifted row that differs is explained by an rstd shift that reproduces it, of the planted sign', () => {
+    const rstd = report.rstd!;
+    expect(rstd.explained.map((e) => e.row).sort((a, b) => a - b)).toEqual([...changedRows].sort((a, b) => a - b));
+    for (const e of rstd.explained) {
+      const d = planted.get(e.row)!;
+      expect(Math.sign(e.deltaUlp)).toBe(Math.sign(d));
+      expect(Math.abs(e.deltaUlp)).toBeLessThanOrEqual(Math.abs(d));
+      if (Math.abs(d) === 1) expect(e.deltaUlp).toBe(d);
+      // Recompute the row independently of the search: the reported shift must reproduce it.
+      const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [e.row], rstdOverride: (_m, r) => stepF32(r, e.deltaUlp) });
+      for (const name of ['out.norm', 'out.q', 'out.scale']) {
+        const geometry = outputGeometry(name.slice(4) as 'norm' | 'q' | 'scale', golden.shape, golden.contract);
+        expect(rowMatches(rerun.get(name)!, candidate.get(name)!, geometry, e.row)).toBe(true);
+      }
+    }
+  });
+
+  test('the true fault is reported apart, and only it remains after rstd inference', () => {
+    expect(report.rstd!.unexplained).toEqual([{ rank: null, row: faultRow, reason: 'no rstd within range' }]);
+    const normReport = report.outputs.find((o) => o.name === 'out.norm')!;
+    expect(normReport.afterRstd).toEqual({ differing: 1, nanMismatches: 0, infMismatches: 0, maxUlp: 1, rows: 1 });
+    expect(normReport.pass).toBe(false);
+    for (const o of report.outputs.filter((x) => x.name !== 'out.norm')) {
+      expect(o.afterRstd!.differing).toBe(0);
+      expect(o.pass).toBe(true);
+    }
+    expect(rowMatches(golden.outputs.get('out.norm')!, shifted.get('out.norm')!, normGeometry, faultRow)).toBe(true);
+  });
+
+  test('without the fault, the candidate passes once rstd shifts are inferred, and fails without inference', () => {
+    const withRstd = diffOutputs(golden, shifted, 'shifted', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 4 });
+    expect(withRstd.pass).toBe(true);
+    expect(withRstd.rstd!.unexplained).toEqual([]);
+    expect(diffOutputs(golden, shifted, 'shifted', DEFAULT_DIFF_OPTIONS).pass).toBe(false);
+  });
+
+  test('a row whose residual differs is not searched: it is a true mismatch', () => {
+    const bad = new Map(shifted);
+    const row = [...changedRows][0];
+    bad.set('out.residual', flipBit(golden.outputs.get('out.residual')!, row * 4096 + 9, 0));
+    const r = diffOutputs(golden, bad, 'bad', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 4 }).rstd!;
+    expect(r.unexplained).toContainEqual({ rank: null, row, reason: 'residual differs' });
+    expect(r.explained.some((e) => e.row === row)).toBe(false);
+  });
+});
+
+describe('FP8 codes against the candidate\'s own scales', () => {
+  const golden = goldenCase('vllm-group-quant', 2, 6, 512, 'random', 22);
+  // One group (row 2, group 1) quantized with a scale twice as large, as a kernel with another
+  // scale formula would; plus one code in row 4 that no scale explains.
+  const [row, group] = [2, 1];
+  const scaled = candidateFrom(golden, golden.contract, { scaleOverride: (m, g, s) => (m === row && g === group ? s * 2 : s) });
+  const candidate = new Map(scaled);
+  const q = scaled.get('out.q')!;
+  let wrong = 4 * 512 + 50;
+  while ((q.data[wrong] & 0x7f) === 0) wrong++;
+  candidate.set('out.q', flipBit(q, wrong, 0));
+
+  test('codes that follow from the candidate\'s scale are told apart from codes no scale explains', () => {
+    const report = diffOutputs(golden, candidate, 'scaled', DEFAULT_DIFF_OPTIONS);
+    const [check] = report.quantConsistency;
+    const qReport = report.outputs.find((o) => o.name === 'out.q')!;
+    // Independent count of the codes the doubled scale changed in that group.
+    let changedByScale = 0;
+    for (let k = 0; k < 128; k++) {
+      const i = row * 512 + group * 128 + k;
+      if (golden.outputs.get('out.q')!.data[i] !== scaled.get('out.q')!.data[i]) changedByScale++;
+    }
+    expect(changedByScale).toBeGreaterThan(0);
+    expect(check).toEqual({ name: 'out.q', rank: null, differingCodes: changedByScale + 1, consistentWithCandidateScale: changedByScale, inconsistent: 1, groupsWithDifferentScale: 1 });
+    expect(qReport.stats.differing).toBe(changedByScale + 1);
+    expect(qReport.differingGroups!.groups).toEqual([{ row, group }, { row: 4, group: 0 }]);
+  });
+});
