@@ -12,3 +12,10 @@ export { readSafetensors, writeSafetensors, decodeSafetensors, encodeSafetensors
 export { defaultSuite } from './fixtures/suite.js';
 export { compareTensors, type TensorComparison } from './diff/compare.js';
 export { summarize, formatSummary, dequantizeToBf16, type SummaryRow } from './diff/summary.js';
+export { diffOutputs } from './diff/diff.js';
+export { DiffReportSchema } from './diff/report.js';
+export { explainCandidate } from './diff/explain.js';
+export { ExplainReportSchema } from './diff/explainReport.js';
+export { batchInvariance, InvarianceReportSchema } from './diff/invariance.js';
+export { getDispatchFamily, listDispatchFamilies } from './contracts/dispatch.js';
+export type { CpuEngineHooks } from './engines/cpu/engine.js';
