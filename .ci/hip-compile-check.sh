@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Compile-checks hip/ for AMD (Debian's hipcc 5.2, clang 15: gfx90a and gfx940) and for NVIDIA
-# (nvcc, sm_90). No GPU is needed or used: this proves the sources build on both vendors.
+# (nvcc, sm_90). No GPU is needed or used: this proves the sources build on both vendors:
+# the bits.h device checks, the kernels (libulpwise_kernels.so and its hardware-rsqrt twin),
+# and the harness (ulpwise-harness). The NCCL variant (libulpwise_kernels_nccl.so) is built only
+# where NCCL's headers are installed (the GPU machines); Debian main has none.
 #
 # AMD: installs Debian's `hipcc` when missing (with make and g++; ~80 MB download, ~15 s).
 # NVIDIA: Debian main has no CUDA, so nvcc must already be there (PATH, $CUDA_HOME/bin or
@@ -38,7 +41,10 @@ done
 log "$(HIP_PLATFORM=amd hipcc --version 2>/dev/null | grep -E 'HIP version|clang version' | paste -sd ',' -)"
 started=$SECONDS
 make -C hip -B -j"$(nproc)" amd
-log "AMD build (gfx90a gfx940) passed in $((SECONDS - started)) s"
+for artifact in ulpwise-harness libulpwise_kernels.so libulpwise_kernels_hwrsqrt.so; do
+  [ -x "hip/build/amd/$artifact" ] || die "AMD build did not produce hip/build/amd/$artifact"
+done
+log "AMD build (gfx90a gfx940: bits checks, kernels, harness) passed in $((SECONDS - started)) s"
 
 if [ -z "$nvcc_path" ]; then
   message="nvcc not found (PATH, \$CUDA_HOME/bin, /usr/local/cuda/bin). Debian main ships no CUDA; \
@@ -50,4 +56,9 @@ fi
 log "$("$nvcc_path" --version | grep -E '^Cuda compilation tools')"
 started=$SECONDS
 make -C hip -B -j"$(nproc)" nvidia NVCC="$nvcc_path"
-log "NVIDIA build (sm_90) passed in $((SECONDS - started)) s"
+for artifact in ulpwise-harness libulpwise_kernels.so libulpwise_kernels_hwrsqrt.so; do
+  [ -x "hip/build/nvidia/$artifact" ] || die "NVIDIA build did not produce hip/build/nvidia/$artifact"
+done
+# The harness must load the kernel library through the C ABI without a GPU (info needs none).
+hip/build/nvidia/ulpwise-harness info >/dev/null || die "hip/build/nvidia/ulpwise-harness info could not load libulpwise_kernels.so"
+log "NVIDIA build (sm_90: bits checks, kernels, harness) passed in $((SECONDS - started)) s"

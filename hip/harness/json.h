@@ -1,0 +1,280 @@
+// A small strict JSON reader (RFC 8259) for safetensors headers and contract metadata: objects
+// keep their keys in file order and reject duplicates; numbers keep their source text so that
+// integers up to 2^64 and doubles both read exactly. Errors throw JsonError with the byte offset.
+#ifndef ULPWISE_JSON_H
+#define ULPWISE_JSON_H
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ulpwise::json {
+
+class JsonError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Value {
+  enum class Kind { null, boolean, number, string, array, object };
+  Kind kind = Kind::null;
+  bool boolean = false;
+  /** number: the literal as written; string: the decoded UTF-8 text. */
+  std::string text;
+  std::vector<Value> items;
+  std::vector<std::pair<std::string, Value>> members;
+
+  bool isNull() const { return kind == Kind::null; }
+  bool isObject() const { return kind == Kind::object; }
+  bool isArray() const { return kind == Kind::array; }
+  bool isString() const { return kind == Kind::string; }
+  bool isNumber() const { return kind == Kind::number; }
+
+  /** The member named `key`, or nullptr (objects only). */
+  const Value* find(const std::string& key) const {
+    for (const auto& member : members) {
+      if (member.first == key) return &member.second;
+    }
+    return nullptr;
+  }
+
+  /** A non-negative integer literal (no fraction, no exponent) that fits in uint64_t. */
+  bool asUint64(uint64_t& out) const {
+    if (kind != Kind::number || text.empty() || text[0] == '-') return false;
+    for (char c : text) {
+      if (c < '0' || c > '9') return false;
+    }
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+    if (errno != 0 || *end != '\0') return false;
+    out = value;
+    return true;
+  }
+
+  /** The number as the nearest double (strtod is correctly rounded in glibc). */
+  double asDouble() const { return std::strtod(text.c_str(), nullptr); }
+};
+
+namespace detail {
+
+class Parser {
+ public:
+  explicit Parser(const std::string& text) : text_(text) {}
+
+  Value parseDocument() {
+    Value value = parseValue(0);
+    skipSpace();
+    if (at_ != text_.size()) fail("unexpected text after the JSON value");
+    return value;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+  const std::string& text_;
+  size_t at_ = 0;
+
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw JsonError("JSON at byte " + std::to_string(at_) + ": " + problem);
+  }
+
+  void skipSpace() {
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' || text_[at_] == '\n' || text_[at_] == '\r')) at_++;
+  }
+
+  bool consume(char c) {
+    skipSpace();
+    if (at_ < text_.size() && text_[at_] == c) {
+      at_++;
+      return true;
+    }
+    return false;
+  }
+
+  void expect(char c) {
+    if (!consume(c)) fail(std::string("expected '") + c + "'");
+  }
+
+  void expectWord(const char* word) {
+    for (const char* p = word; *p; p++, at_++) {
+      if (at_ >= text_.size() || text_[at_] != *p) fail(std::string("expected '") + word + "'");
+    }
+  }
+
+  Value parseValue(int depth) {
+    if (depth > kMaxDepth) fail("nested too deeply");
+    skipSpace();
+    if (at_ >= text_.size()) fail("unexpected end of text");
+    Value value;
+    const char c = text_[at_];
+    if (c == '{') {
+      at_++;
+      value.kind = Value::Kind::object;
+      if (consume('}')) return value;
+      do {
+        skipSpace();
+        if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string key");
+        std::string key = parseString();
+        if (value.find(key) != nullptr) fail("duplicate key \"" + key + "\"");
+        expect(':');
+        value.members.emplace_back(std::move(key), parseValue(depth + 1));
+      } while (consume(','));
+      expect('}');
+    } else if (c == '[') {
+      at_++;
+      value.kind = Value::Kind::array;
+      if (consume(']')) return value;
+      do {
+        value.items.push_back(parseValue(depth + 1));
+      } while (consume(','));
+      expect(']');
+    } else if (c == '"') {
+      value.kind = Value::Kind::string;
+      value.text = parseString();
+    } else if (c == 't') {
+      expectWord("true");
+      value.kind = Value::Kind::boolean;
+      value.boolean = true;
+    } else if (c == 'f') {
+      expectWord("false");
+      value.kind = Value::Kind::boolean;
+    } else if (c == 'n') {
+      expectWord("null");
+    } else {
+      value.kind = Value::Kind::number;
+      value.text = parseNumber();
+    }
+    return value;
+  }
+
+  std::string parseNumber() {
+    const size_t start = at_;
+    auto digits = [&] {
+      const size_t from = at_;
+      while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') at_++;
+      return at_ - from;
+    };
+    if (at_ < text_.size() && text_[at_] == '-') at_++;
+    if (at_ < text_.size() && text_[at_] == '0') {
+      at_++;
+    } else if (digits() == 0) {
+      fail("invalid number");
+    }
+    if (at_ < text_.size() && text_[at_] == '.') {
+      at_++;
+      if (digits() == 0) fail("invalid number: no digits after '.'");
+    }
+    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
+      at_++;
+      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) at_++;
+      if (digits() == 0) fail("invalid number: no exponent digits");
+    }
+    return text_.substr(start, at_ - start);
+  }
+
+  unsigned hexQuad() {
+    if (at_ + 4 > text_.size()) fail("truncated \\u escape");
+    unsigned value = 0;
+    for (int i = 0; i < 4; i++, at_++) {
+      const char c = text_[at_];
+      value <<= 4;
+      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
+      else fail("invalid \\u escape");
+    }
+    return value;
+  }
+
+  static void appendUtf8(std::string& out, unsigned codePoint) {
+    if (codePoint < 0x80) {
+      out += static_cast<char>(codePoint);
+    } else if (codePoint < 0x800) {
+      out += static_cast<char>(0xc0 | (codePoint >> 6));
+      out += static_cast<char>(0x80 | (codePoint & 0x3f));
+    } else if (codePoint < 0x10000) {
+      out += static_cast<char>(0xe0 | (codePoint >> 12));
+      out += static_cast<char>(0x80 | ((codePoint >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (codePoint & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | (codePoint >> 18));
+      out += static_cast<char>(0x80 | ((codePoint >> 12) & 0x3f));
+      out += static_cast<char>(0x80 | ((codePoint >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (codePoint & 0x3f));
+    }
+  }
+
+  std::string parseString() {
+    at_++;  // opening quote
+    std::string out;
+    for (;;) {
+      if (at_ >= text_.size()) fail("unterminated string");
+      const unsigned char c = static_cast<unsigned char>(text_[at_++]);
+      if (c == '"') return out;
+      if (c < 0x20) fail("control character in string");
+      if (c != '\\') {
+        out += static_cast<char>(c);
+        continue;
+      }
+      if (at_ >= text_.size()) fail("unterminated escape");
+      const char e = text_[at_++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned codePoint = hexQuad();
+          if (codePoint >= 0xd800 && codePoint < 0xdc00) {
+            if (at_ + 2 > text_.size() || text_[at_] != '\\' || text_[at_ + 1] != 'u') fail("unpaired surrogate");
+            at_ += 2;
+            const unsigned low = hexQuad();
+            if (low < 0xdc00 || low >= 0xe000) fail("unpaired surrogate");
+            codePoint = 0x10000 + ((codePoint - 0xd800) << 10) + (low - 0xdc00);
+          } else if (codePoint >= 0xdc00 && codePoint < 0xe000) {
+            fail("unpaired surrogate");
+          }
+          appendUtf8(out, codePoint);
+          break;
+        }
+        default: fail(std::string("invalid escape \\") + e);
+      }
+    }
+  }
+};
+
+}  // namespace detail
+
+inline Value parse(const std::string& text) { return detail::Parser(text).parseDocument(); }
+
+/** A JSON string literal for `text` (quotes included; control characters escaped). */
+inline std::string quote(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", c);
+      out += escape;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace ulpwise::json
+
+#endif  // ULPWISE_JSON_H

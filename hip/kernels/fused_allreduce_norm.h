@@ -1,0 +1,56 @@
+// Fused all-reduce + residual add + RMSNorm (+ per-group FP8 quant) kernels in the shape of
+// aiter's allreduce_fusion_kernel_1stage / _2stage (csrc/include/custom_all_reduce.cuh): one
+// block per token row, thread t owns the eight elements [8t, 8t+8) as one 16-byte pack, the
+// sum of squares is the aiter butterfly tree. Host-side launchers; kernels in the .hip file.
+#ifndef ULPWISE_KERNELS_FUSED_ALLREDUCE_NORM_H
+#define ULPWISE_KERNELS_FUSED_ALLREDUCE_NORM_H
+
+#include "device_common.h"
+
+namespace ulpwise {
+
+/** Where one rank's epilogue reads and writes (device pointers of that rank). */
+struct EpilogueIo {
+  const uint16_t* residual;
+  const void* weight;
+  uint16_t* outResidual;
+  uint16_t* outNorm;
+  uint8_t* outQ;
+  float* outScale;
+  int32_t tokens;
+  int32_t hidden;
+};
+
+struct FusedArgs {
+  /** Every rank's input (peer pointers in peer mode). */
+  const uint16_t* inputs[kMaxRanks];
+  EpilogueIo io;
+  PeerSync sync;
+  Contract contract;
+  /** Rows a block prefetches into L2 ahead of the one it works on (1-stage; 0 = none). */
+  int32_t prefetchRows;
+};
+
+struct TwoStageArgs {
+  FusedArgs fused;
+  /** Each rank's reduce-scatter result, bf16 [tokens, hidden]; rank s fills its column slice. */
+  uint16_t* stageBuffers[kMaxRanks];
+};
+
+/** Threads per block: H/8 rounded up to whole 32-lane warps. */
+int fusedBlockThreads(int hidden);
+
+/** Blocks per rank: enough for the rows, no more than can be resident when `coResidentRanks`
+ *  grids share the device (the barriers need every block of every rank running at once). */
+int fusedGridBlocks(int device, int tokens, int hidden, int coResidentRanks, bool twoStage);
+
+void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream);
+void launchFused2Stage(const TwoStageArgs& args, int blocks, hipStream_t stream);
+
+/** Loads the kernels' code on the current device now: a lazily loaded module must not be
+ *  loaded while a peer's kernel already spins on a barrier waiting for this one. */
+void preloadFusedKernels();
+
+}  // namespace ulpwise
+
+#endif  // ULPWISE_KERNELS_FUSED_ALLREDUCE_NORM_H

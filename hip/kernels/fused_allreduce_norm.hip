@@ -1,0 +1,253 @@
+#include "fused_allreduce_norm.h"
+
+namespace ulpwise {
+
+namespace {
+
+/** Sums the ranks' packs in natural order 0..N-1 (aiter: the same order on every rank). */
+__device__ inline void sumRanksNatural(const Bf16Pack (&packs)[kMaxRanks], int ranks, const Contract& c, float (&acc)[kPackElems]) {
+#pragma unroll
+  for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(packs[0].h[k]);
+  // Unrolled to kMaxRanks so the packs stay in registers (a run-time index would spill them).
+#pragma unroll
+  for (int r = 1; r < kMaxRanks; r++) {
+    if (r < ranks) {
+#pragma unroll
+      for (int k = 0; k < kPackElems; k++) {
+        acc[k] = acc[k] + bf16ToF32(packs[r].h[k]);
+        if (c.allReduce.bf16Accumulate) acc[k] = roundBf16(acc[k], c.bf16Rounding);
+      }
+    }
+  }
+}
+
+/** Loads pack `element` of every rank, all loads in flight before the first add. */
+__device__ inline void loadRankPacks(const uint16_t* const* inputs, int ranks, size_t element, Bf16Pack (&packs)[kMaxRanks]) {
+#pragma unroll
+  for (int r = 0; r < kMaxRanks; r++) {
+    if (r < ranks) packs[r] = loadPack(inputs[r], element);
+  }
+}
+
+/** Prefetches one thread's pack of a row from every rank's input and the residual. */
+__device__ inline void prefetchRankPacks(const uint16_t* const* inputs, int ranks, const uint16_t* residual, size_t element) {
+#pragma unroll
+  for (int r = 0; r < kMaxRanks; r++) {
+    if (r < ranks) prefetchL2(inputs[r] + element);
+  }
+  if (residual != nullptr) prefetchL2(residual + element);
+}
+
+/**
+ * Residual add, RMSNorm and quant of row m, from each thread's eight all-reduce results
+ * (engine.ts steps 2-6). Every thread of the block calls it (the reductions need them all);
+ * `active` threads own a pack of the row.
+ */
+__device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bool active, const float (&acc)[kPackElems],
+                              const Bf16Pack& residual, float* warpSums) {
+  const NormContract& norm = c.norm;
+  const Bf16Rounding rounding = c.bf16Rounding;
+  const int h0 = static_cast<int>(threadIdx.x) * kPackElems;
+  const size_t e0 = static_cast<size_t>(m) * io.hidden + h0;
+
+  float x[kPackElems];
+  float partial = 0.0f;
+  if (active) {
+    Bf16Pack residualOut{};
+#pragma unroll
+    for (int k = 0; k < kPackElems; k++) {
+      float v = acc[k];
+      if (norm.hasResidual) {
+        v = v + bf16ToF32(residual.h[k]);
+        if (norm.residualAddBf16) v = roundBf16(v, rounding);
+        residualOut.h[k] = f32ToBf16(v, rounding);
+      }
+      x[k] = norm.inputBf16 ? roundBf16(v, rounding) : v;
+      partial = squareAccumulate(partial, x[k], norm.fma);
+    }
+    if (norm.hasResidual) storeOutputPack(io.outResidual, e0, residualOut);
+  }
+
+  const float sumsq = butterflyBlockSum(partial, warpSums);
+  const float rstd = rowRstd(sumsq, io.hidden, norm.epsBits);
+
+  const QuantContract& q = c.quant;
+  float normed[kPackElems] = {};
+  Bf16Pack normBits{};
+  if (active) {
+    // The weights stay in L1 across rows: loading them after the reduction costs little.
+    float w[kPackElems];
+    loadWeights(io.weight, h0, norm, w);
+#pragma unroll
+    for (int k = 0; k < kPackElems; k++) {
+      normed[k] = normValue(x[k], rstd, w[k], norm, rounding);
+      normBits.h[k] = f32ToBf16(normed[k], rounding);
+    }
+    if (!q.enabled || q.bf16SideOutput) storeOutputPack(io.outNorm, e0, normBits);
+  }
+  if (!q.enabled) return;
+
+  // Per-group quant: a group of G elements is G/8 adjacent lanes of one logical warp.
+  const int lanes = q.groupSize / kPackElems;
+  float values[kPackElems];
+  float amax = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kPackElems; k++) {
+    values[k] = q.inputBf16 ? bf16ToF32(normBits.h[k]) : normed[k];
+    if (active) amax = maxIgnoringNan(amax, fabsf(values[k]));
+  }
+  amax = xorButterflyLanes(amax, lanes, F32Max{});
+  const float scale = groupScaleFromAmax(amax, q);
+  const float reciprocal = 1.0f / scale;
+  if (!active) return;
+  uint8_t codes[kPackElems];
+#pragma unroll
+  for (int k = 0; k < kPackElems; k++) codes[k] = quantizeValue(values[k], scale, reciprocal, q);
+  storeCodes(io.outQ, e0, codes);
+  if (static_cast<int>(threadIdx.x) % lanes == 0) {
+    const int groups = io.hidden / q.groupSize;
+    const int g = h0 / q.groupSize;
+    io.outScale[q.columnMajorScales ? static_cast<size_t>(g) * io.tokens + m : static_cast<size_t>(m) * groups + g] = scale;
+  }
+}
+
+/** 1-stage: every rank reads every rank's row and computes the whole output itself. */
+__global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedArgs a) {
+  __shared__ float warpSums[2][kLogicalWarpLanes];
+  __shared__ uint32_t epochSlot;
+  BlockBarriers barriers(a.sync, &epochSlot);
+  barriers.arrive();  // the peers' inputs are ready
+
+  const int packs = a.io.hidden / kPackElems;
+  const bool active = static_cast<int>(threadIdx.x) < packs;
+  const uint16_t* residual = a.contract.norm.hasResidual ? a.io.residual : nullptr;
+  int parity = 0;
+  for (int m = blockIdx.x; m < a.io.tokens; m += gridDim.x, parity ^= 1) {
+    float acc[kPackElems] = {};
+    Bf16Pack residualPack{};
+    if (active) {
+      const size_t element = static_cast<size_t>(m) * a.io.hidden + threadIdx.x * kPackElems;
+      Bf16Pack rankPacks[kMaxRanks];
+      loadRankPacks(a.inputs, a.sync.ranks, element, rankPacks);
+      if (residual != nullptr) residualPack = loadPack(residual, element);
+      // While this row's loads are in flight, pull the block's next rows into L2: their memory
+      // traffic then overlaps this row's reductions (one block of up to 1024 threads fills an SM).
+      for (int ahead = 1; ahead <= a.prefetchRows; ahead++) {
+        if (m + ahead * static_cast<int>(gridDim.x) < a.io.tokens) {
+          prefetchRankPacks(a.inputs, a.sync.ranks, residual, element + static_cast<size_t>(ahead) * gridDim.x * a.io.hidden);
+        }
+      }
+      sumRanksNatural(rankPacks, a.sync.ranks, a.contract, acc);
+      if (a.contract.allReduce.roundResult) {
+#pragma unroll
+        for (int k = 0; k < kPackElems; k++) acc[k] = roundBf16(acc[k], a.contract.bf16Rounding);
+      }
+    }
+    fusedEpilogue(a.contract, a.io, m, active, acc, residualPack, warpSums[parity]);
+  }
+
+  barriers.arrive();  // no rank moves on while a peer still reads its input
+  barriers.finish();
+}
+
+/** First pack of rank s's column slice (floor partition of the row's packs). */
+__device__ inline int sliceBegin(int s, int packs, int ranks) { return static_cast<int>(static_cast<long long>(s) * packs / ranks); }
+
+/**
+ * 2-stage: reduce-scatter (rank r sums its column slice of each row over all ranks and stores
+ * it, rounded to bf16, in its stage buffer), barrier, then all-gather (each rank reads every
+ * slice back from its owner) and the norm. Block b handles rows b, b+G, ... in both stages, so
+ * the stage buffer rows a block reads were written by block b of each rank: the per-block
+ * barrier orders them, with release/acquire so the bf16 sums are visible (aiter PR 2890).
+ */
+__global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoStageArgs a) {
+  __shared__ float warpSums[2][kLogicalWarpLanes];
+  __shared__ uint32_t epochSlot;
+  const FusedArgs& f = a.fused;
+  const int ranks = f.sync.ranks;
+  const int rank = f.sync.rank;
+  BlockBarriers barriers(f.sync, &epochSlot);
+  barriers.arrive();  // the peers' inputs are ready, and their stage buffers free
+
+  const int packs = f.io.hidden / kPackElems;
+  const int t = static_cast<int>(threadIdx.x);
+  const int ownBegin = sliceBegin(rank, packs, ranks);
+  const int ownEnd = sliceBegin(rank + 1, packs, ranks);
+  for (int m = blockIdx.x; m < f.io.tokens; m += gridDim.x) {
+    const int p = ownBegin + t;
+    if (p < ownEnd) {
+      const size_t element = static_cast<size_t>(m) * f.io.hidden + static_cast<size_t>(p) * kPackElems;
+      Bf16Pack rankPacks[kMaxRanks];
+      loadRankPacks(f.inputs, ranks, element, rankPacks);
+      float acc[kPackElems];
+      sumRanksNatural(rankPacks, ranks, f.contract, acc);
+      Bf16Pack reduced;
+#pragma unroll
+      for (int k = 0; k < kPackElems; k++) reduced.h[k] = f32ToBf16(acc[k], f.contract.bf16Rounding);
+      storePack(a.stageBuffers[rank], element, reduced);
+    }
+  }
+
+  barriers.arrive();  // every rank's slices of this block's rows are in its stage buffer
+
+  const bool active = t < packs;
+  int owner = ranks - 1;
+  while (owner > 0 && sliceBegin(owner, packs, ranks) > t) owner--;
+  int parity = 0;
+  for (int m = blockIdx.x; m < f.io.tokens; m += gridDim.x, parity ^= 1) {
+    float acc[kPackElems] = {};
+    Bf16Pack residualPack{};
+    if (active) {
+      const size_t element = static_cast<size_t>(m) * f.io.hidden + static_cast<size_t>(t) * kPackElems;
+      const Bf16Pack reduced = loadPack(a.stageBuffers[owner], element);
+      if (f.contract.norm.hasResidual) residualPack = loadPack(f.io.residual, element);
+#pragma unroll
+      for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
+    }
+    fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, warpSums[parity]);
+  }
+
+  barriers.arrive();  // no rank rewrites its stage buffer while a peer still reads it
+  barriers.finish();
+}
+
+}  // namespace
+
+int fusedBlockThreads(int hidden) {
+  const int packs = hidden / kPackElems;
+  return (packs + kLogicalWarpLanes - 1) / kLogicalWarpLanes * kLogicalWarpLanes;
+}
+
+int fusedGridBlocks(int device, int tokens, int hidden, int coResidentRanks, bool twoStage) {
+  hipDeviceProp_t props;
+  HIP_TRY(hipGetDeviceProperties(&props, device));
+  int perSm = 0;
+  const int threads = fusedBlockThreads(hidden);
+  if (twoStage) {
+    HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion2Stage, threads, 0));
+  } else {
+    HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion1Stage, threads, 0));
+  }
+  int blocks = perSm * props.multiProcessorCount / coResidentRanks;
+  if (blocks > kMaxBlocks) blocks = kMaxBlocks;
+  if (blocks > tokens) blocks = tokens;
+  return blocks < 1 ? 1 : blocks;
+}
+
+void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream) {
+  hipLaunchKernelGGL(allReduceFusion1Stage, dim3(blocks), dim3(fusedBlockThreads(args.io.hidden)), 0, stream, args);
+  HIP_TRY_LAUNCH();
+}
+
+void launchFused2Stage(const TwoStageArgs& args, int blocks, hipStream_t stream) {
+  hipLaunchKernelGGL(allReduceFusion2Stage, dim3(blocks), dim3(fusedBlockThreads(args.fused.io.hidden)), 0, stream, args);
+  HIP_TRY_LAUNCH();
+}
+
+void preloadFusedKernels() {
+  hipFuncAttributes attributes;
+  HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(allReduceFusion1Stage)));
+  HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(allReduceFusion2Stage)));
+}
+
+}  // namespace ulpwise

@@ -1,0 +1,44 @@
+// Which contracts each kernel computes: host code, so the CPU tests can walk every preset.
+#include "support.h"
+
+namespace ulpwise {
+
+std::string fusedUnsupported(const Contract& c, int hidden, bool twoStage) {
+  if (c.allReduce.ring) return "allReduce.order: the fused kernels sum in natural order (ring is the unfused chain's)";
+  if (twoStage && !c.allReduce.roundResult) return "allReduce.roundResult: the 2-stage kernel stores the reduce-scatter as bf16";
+  if (c.norm.tree != SumTree::butterfly) return "norm.sumOfSquares.tree: the fused kernels use the aiter butterfly tree";
+  if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (one 16-byte pack per thread)";
+  if (hidden / kPackElems > kMaxBlockThreads) return "hidden > 8192: one block per row holds at most 1024 packs (aiter's 1-stage limit)";
+  if (c.quant.enabled) {
+    const int lanes = c.quant.groupSize / kPackElems;
+    if (c.quant.groupSize % kPackElems != 0 || lanes > kTreeWarpLanes || (lanes & (lanes - 1)) != 0) {
+      return "quant.groupSize: must be 8 times a power of two <= 32 (a group is adjacent lanes of one warp)";
+    }
+    if (hidden % c.quant.groupSize != 0) return "quant.groupSize does not divide hidden";
+  }
+  return "";
+}
+
+std::string unfusedUnsupported(const Contract& c, int ranks, int hidden, bool ncclAllReduce) {
+  if (!c.allReduce.roundResult) return "allReduce.roundResult: the unfused chain's all-reduce output is a bf16 tensor";
+  if (ncclAllReduce) {
+    const bool ringBf16 = c.allReduce.ring && c.allReduce.bf16Accumulate;
+    // With two ranks every order and accumulation gives bf16(a + b): f32 has more than
+    // 2*8+2 bits, so rounding a + b to f32 first is harmless.
+    if (!ringBf16 && ranks != 2) return "allReduce: NCCL rounds every hop in ring order; only the 'ring' bf16 contract (or any at N=2) matches it";
+  }
+  if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (16-byte packs)";
+  if (c.norm.tree == SumTree::butterfly && hidden / kPackElems > kMaxBlockThreads) return "butterfly tree with hidden > 8192";
+  if (static_cast<size_t>(hidden) * sizeof(float) > 48 * 1024) return "hidden > 12288: the row does not fit in 48 KiB of shared memory";
+  if (c.quant.enabled) {
+    if (!c.quant.inputBf16) return "quant.input 'f32': a separate quant kernel only sees the bf16 norm output (use a fused kernel)";
+    const int lanes = c.quant.groupSize / kPackElems;
+    if (c.quant.groupSize % kPackElems != 0 || lanes > kTreeWarpLanes || (lanes & (lanes - 1)) != 0) {
+      return "quant.groupSize: must be 8 times a power of two <= 32";
+    }
+    if (hidden % c.quant.groupSize != 0) return "quant.groupSize does not divide hidden";
+  }
+  return "";
+}
+
+}  // namespace ulpwise

@@ -1,0 +1,151 @@
+// The host side of hip/harness and hip/kernels, built with the host C++ compiler
+// (make -C hip harness-host), no GPU: the kernels' integer sqrt against the host's correctly
+// rounded one, the contract parser and each kernel's support rules on every preset, and the
+// harness's safetensors reader and writer against the committed goldens and broken files.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listPresets } from '../../src/contracts/presets.js';
+import { canonicalJson } from '../../src/contracts/validate.js';
+import { encodeSafetensors } from '../../src/fixtures/safetensors.js';
+import { PACKAGE_ROOT } from '../../src/packageRoot.js';
+
+const HIP_DIR = join(PACKAGE_ROOT, 'hip');
+const HOST_CHECK = join(HIP_DIR, 'build', 'host', 'harness_host_check');
+const GOLDEN_DIR = join(PACKAGE_ROOT, 'golden');
+const inCi = process.env.CI === 'true';
+
+function onPath(tool: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status === 0;
+}
+const compiler = [process.env.CXX, 'c++', 'g++', 'clang++'].find((t) => t !== undefined && t !== '' && onPath(t));
+const available = compiler !== undefined && onPath('make');
+
+function hostCheck(...args: string[]): { status: number | null; stdout: string } {
+  const run = spawnSync(HOST_CHECK, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: run.status, stdout: run.stdout + run.stderr };
+}
+
+let work: string;
+
+beforeAll(() => {
+  if (!available) {
+    if (inCi) throw new Error('CI=true but a C++ compiler or make is missing: install g++ and make so the harness is checked');
+    return;
+  }
+  const build = spawnSync('make', ['-C', HIP_DIR, 'harness-host', `CXX=${compiler as string}`], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`make -C hip harness-host failed:\n${build.stdout}${build.stderr}`);
+  work = mkdtempSync(join(tmpdir(), 'ulpwise-harness-'));
+});
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+const check = available || inCi ? it : it.skip;
+if (!available && !inCi) it.skip('needs a C++ compiler and make (CI=true makes this a failure)', () => {});
+
+describe('kernels, host side', () => {
+  check('integer sqrt equals the host sqrtf: every subnormal, two whole binades, boundaries, 16M random', () => {
+    const run = hostCheck('sqrt');
+    expect(run.stdout).toMatch(/sqrt: \d+ inputs, 0 mismatches/);
+    expect(run.status).toBe(0);
+  });
+
+  check('every preset parses, and the kernels take the contracts they model', () => {
+    const presetsFile = join(work, 'presets.tsv');
+    writeFileSync(presetsFile, listPresets().map((p) => `${p.name}\t${canonicalJson(p.contract)}`).join('\n') + '\n');
+    const run = hostCheck('support', presetsFile);
+    expect(run.status).toBe(0);
+    const verdicts = new Map<string, string>();
+    for (const line of run.stdout.trim().split('\n')) {
+      const [preset, kernel, verdict] = line.split('\t');
+      verdicts.set(`${preset} ${kernel}`, verdict);
+    }
+    expect(verdicts.size).toBe(listPresets().length * 5);
+    // The parser reads every field of every preset (a field it does not know would say 'contract').
+    for (const verdict of verdicts.values()) expect(verdict).not.toMatch(/^contract /);
+    const ok = (preset: string, kernel: string) => expect(verdicts.get(`${preset} ${kernel}`), `${preset} on ${kernel}`).toBe('ok');
+    const declines = (preset: string, kernel: string, why: RegExp) => expect(verdicts.get(`${preset} ${kernel}`), `${preset} on ${kernel}`).toMatch(why);
+    for (const preset of ['aiter-1stage', 'aiter-1stage-pre2586', 'aiter-1stage-quant', 'sglang-fused-quant', 'trtllm-oneshot-bf16acc']) ok(preset, 'aiter-1stage');
+    ok('aiter-2stage', 'aiter-2stage');
+    for (const preset of ['unfused', 'unfused-quant', 'vllm-unfused', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring']) ok(preset, 'unfused');
+    declines('aiter-1stage-pre2586', 'aiter-2stage', /roundResult/);
+    declines('unfused', 'aiter-1stage', /tree/);
+    declines('aiter-1stage-quant', 'unfused', /quant\.input/);
+    // NCCL rounds every hop: the natural-order f32 contract only matches it at two ranks.
+    ok('unfused', 'unfused-nccl@2');
+    declines('unfused', 'unfused-nccl@4', /NCCL/);
+    ok('nccl-ring', 'unfused-nccl@4');
+    // Every preset is computed by at least one of our kernels, so crosscheck covers them all.
+    for (const preset of listPresets()) {
+      const kernels = ['aiter-1stage', 'aiter-2stage', 'unfused'].filter((k) => verdicts.get(`${preset.name} ${k}`) === 'ok');
+      expect(kernels.length, `${preset.name} has no kernel`).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('harness safetensors', () => {
+  check('reads and rewrites every committed golden byte for byte', () => {
+    const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.safetensors'));
+    expect(files.length).toBeGreaterThan(0);
+    const copy = join(work, 'copy.safetensors');
+    for (const file of files) {
+      const run = hostCheck('roundtrip', join(GOLDEN_DIR, file), copy);
+      expect(run.status, `${file}: ${run.stdout}`).toBe(0);
+      expect(Buffer.compare(readFileSync(copy), readFileSync(join(GOLDEN_DIR, file))), file).toBe(0);
+    }
+  });
+
+  check('lists the tensors the TypeScript reader sees', () => {
+    const file = readdirSync(GOLDEN_DIR).find((f) => f.startsWith('aiter-1stage-quant__'));
+    expect(file).toBeDefined();
+    const run = hostCheck('read', join(GOLDEN_DIR, file as string));
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^tensor rank0\.input BF16 \[\d+,\d+\]/m);
+    expect(run.stdout).toMatch(/^tensor out\.q F8_E4M3FNUZ /m);
+    expect(run.stdout).toMatch(/^tensor out\.scale F32 /m);
+    expect(run.stdout).toContain('metadata ulpwise.contract');
+  });
+
+  const valid = encodeSafetensors([['a', { dtype: 'BF16', shape: [2], data: Uint16Array.of(1, 2) }], ['b', { dtype: 'F32', shape: [1], data: Uint32Array.of(3) }]], { k: 'v' });
+  const headerOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))));
+  /** The valid file with its header replaced (padded to 8) and `data` as the buffer. */
+  function withHeader(header: string, data: Uint8Array = valid.subarray(8 + headerOf(valid).length)): Uint8Array {
+    const padded = header.padEnd(Math.ceil(header.length / 8) * 8, ' ');
+    const out = new Uint8Array(8 + padded.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(padded.length), true);
+    out.set(new TextEncoder().encode(padded), 8);
+    out.set(data, 8 + padded.length);
+    return out;
+  }
+  const header = headerOf(valid).trimEnd();
+  const broken: [string, Uint8Array, RegExp][] = [
+    ['too short', valid.subarray(0, 5), /too short/],
+    ['header past the end', valid.subarray(0, 20), /runs past the end/],
+    ['not JSON', withHeader('{"a":'), /not valid JSON/],
+    ['unknown dtype', withHeader(header.replace('"F32"', '"F64"')), /tensor "b": unknown dtype 'F64'/],
+    ['shape and span disagree', withHeader(header.replace('"shape":[2]', '"shape":[3]')), /tensor "a": data_offsets span 4 bytes but the shape needs 6/],
+    ['gap', withHeader(header.replace('[4,8]', '[5,9]'), new Uint8Array(9)), /tensor "b": gap before data_offsets/],
+    ['overlap', withHeader(header.replace('[4,8]', '[3,7]'), new Uint8Array(7)), /tensor "b": data_offsets overlap/],
+    ['trailing bytes', withHeader(header, new Uint8Array(16)), /data buffer is 16 bytes but the tensors cover 8/],
+    ['duplicate key', withHeader(header.replace('"a":', '"b":')), /duplicate key "b"/],
+    ['metadata not a string', withHeader(header.replace('{"k":"v"}', '{"k":1}')), /__metadata__ "k": value must be a string/],
+    ['unexpected entry key', withHeader(header.replace('"dtype":"F32"', '"dtype":"F32","x":1')), /unexpected key "x"/],
+  ];
+
+  check('rejects broken files with a message naming the problem', () => {
+    const path = join(work, 'valid.safetensors');
+    writeFileSync(path, valid);
+    expect(hostCheck('read', path).status).toBe(0);
+    for (const [what, bytes, message] of broken) {
+      writeFileSync(path, bytes);
+      const run = hostCheck('read', path);
+      expect(run.status, what).toBe(2);
+      expect(run.stdout, what).toMatch(/^error safetensors /);
+      expect(run.stdout, what).toMatch(message);
+    }
+  });
+});
