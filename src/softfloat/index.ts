@@ -1,0 +1,10 @@
+export { F32_SPECIALIZATION } from './specialize.js';
+export { f32_add } from './f32_add.js';
+export { f32_sub } from './f32_sub.js';
+export { f32_mul } from './f32_mul.js';
+export { f32_div } from './f32_div.js';
+export { f32_sqrt } from './f32_sqrt.js';
+export { f32_mulAdd } from './f32_mulAdd.js';
+export { softfloatWgslSource, generatedWgslPrelude, softfloatShaderDir } from './wgslSource.js';
+export { WGSL_CODES, WGSL_INVALID_ARGUMENT, nameOfWgslCode, type WgslCodeTable } from './wgslCodes.js';
+export { SOFTFLOAT_TWINS, type WgslTwin, type TwinArgument } from './twins.js';

@@ -1,0 +1,36 @@
+// Field access on f32 bit patterns (u32 in a JS number, [0, 2^32)) and the small value types
+// the helpers pass around. Twin: shaders/softfloat/internals.wgsl.
+
+/** An unsigned 64-bit integer as two u32 halves: WGSL has no 64-bit integer, so the twin has none. */
+export interface U64 {
+  readonly hi: number;
+  readonly lo: number;
+}
+
+/** A normalised significand (leading 1 at bit 23) and its biased exponent, which may be <= 0. */
+export interface ExpSig32 {
+  readonly exp: number;
+  readonly sig: number;
+}
+
+export function signF32UI(a: number): number {
+  return a >>> 31;
+}
+
+/** The biased exponent field; i32 in WGSL. */
+export function expF32UI(a: number): number {
+  return (a >>> 23) & 0xff;
+}
+
+export function fracF32UI(a: number): number {
+  return a & 0x007fffff;
+}
+
+export function isNaNF32UI(a: number): boolean {
+  return (a & 0x7fffffff) > 0x7f800000;
+}
+
+/** Adds rather than ORs the fields, so a significand that carried into 2^24 bumps the exponent. */
+export function packToF32UI(sign: number, exp: number, sig: number): number {
+  return ((sign << 31) + (exp << 23) + sig) >>> 0;
+}

@@ -1,0 +1,65 @@
+import { bf16FromF32Bits, f32BitsFromBf16, roundF32BitsToBf16 } from '../numerics/bf16.js';
+import { f32BitsFromE8m0, roundToPowerOfTwo } from '../numerics/e8m0.js';
+import { f32BitsFromFp8, fp8FromF32Bits } from '../numerics/fp8.js';
+import { f32_add } from './f32_add.js';
+import { f32_div } from './f32_div.js';
+import { f32_mul } from './f32_mul.js';
+import { f32_mulAdd } from './f32_mulAdd.js';
+import { f32_sqrt } from './f32_sqrt.js';
+import { f32_sub } from './f32_sub.js';
+import { nameOfWgslCode, type WgslCodeTable } from './wgslCodes.js';
+
+/** One u32 argument of a twin: a bit pattern of the given width, or a code from WGSL_CODES. */
+export type TwinArgument =
+  | { readonly kind: 'bits'; readonly width: 8 | 16 | 32 }
+  | { readonly kind: 'code'; readonly table: WgslCodeTable };
+
+/**
+ * A WGSL function of softfloatWgslSource() and its CPU twin. Both take the same u32 arguments
+ * and must return the same u32 bits; the CPU twin throws on a code the WGSL would answer with
+ * WGSL_INVALID_ARGUMENT.
+ */
+export interface WgslTwin {
+  readonly name: string;
+  readonly args: readonly TwinArgument[];
+  readonly cpu: (...args: number[]) => number;
+}
+
+const F32: TwinArgument = { kind: 'bits', width: 32 };
+
+export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
+  { name: 'f32_add', args: [F32, F32], cpu: (a, b) => f32_add(a, b) },
+  { name: 'f32_sub', args: [F32, F32], cpu: (a, b) => f32_sub(a, b) },
+  { name: 'f32_mul', args: [F32, F32], cpu: (a, b) => f32_mul(a, b) },
+  { name: 'f32_div', args: [F32, F32], cpu: (a, b) => f32_div(a, b) },
+  { name: 'f32_sqrt', args: [F32], cpu: (a) => f32_sqrt(a) },
+  { name: 'f32_mulAdd', args: [F32, F32, F32], cpu: (a, b, c) => f32_mulAdd(a, b, c) },
+  {
+    name: 'bf16FromF32Bits',
+    args: [F32, { kind: 'code', table: 'bf16Rounding' }],
+    cpu: (bits, rounding) => bf16FromF32Bits(bits, nameOfWgslCode('bf16Rounding', rounding)),
+  },
+  { name: 'f32BitsFromBf16', args: [{ kind: 'bits', width: 16 }], cpu: (bits) => f32BitsFromBf16(bits) },
+  {
+    name: 'roundF32BitsToBf16',
+    args: [F32, { kind: 'code', table: 'bf16Rounding' }],
+    cpu: (bits, rounding) => roundF32BitsToBf16(bits, nameOfWgslCode('bf16Rounding', rounding)),
+  },
+  {
+    name: 'fp8FromF32Bits',
+    args: [F32, { kind: 'code', table: 'fp8Format' }, { kind: 'code', table: 'fp8Saturation' }],
+    cpu: (bits, format, saturation) =>
+      fp8FromF32Bits(bits, nameOfWgslCode('fp8Format', format), nameOfWgslCode('fp8Saturation', saturation)),
+  },
+  {
+    name: 'f32BitsFromFp8',
+    args: [{ kind: 'bits', width: 8 }, { kind: 'code', table: 'fp8Format' }],
+    cpu: (code, format) => f32BitsFromFp8(code, nameOfWgslCode('fp8Format', format)),
+  },
+  {
+    name: 'roundToPowerOfTwo',
+    args: [F32, { kind: 'code', table: 'e8m0Rounding' }],
+    cpu: (bits, mode) => roundToPowerOfTwo(bits, nameOfWgslCode('e8m0Rounding', mode)),
+  },
+  { name: 'f32BitsFromE8m0', args: [{ kind: 'bits', width: 8 }], cpu: (code) => f32BitsFromE8m0(code) },
+];
