@@ -19,3 +19,4 @@ export { ExplainReportSchema } from './diff/explainReport.js';
 export { batchInvariance, InvarianceReportSchema } from './diff/invariance.js';
 export { getDispatchFamily, listDispatchFamilies } from './contracts/dispatch.js';
 export type { CpuEngineHooks } from './engines/cpu/engine.js';
+export * from './softfloat/index.js';

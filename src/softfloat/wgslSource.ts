@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../packageRoot.js';
 import { FP8_FORMATS, FP8_TRAITS } from '../numerics/fp8.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 import { WGSL_CODES, WGSL_INVALID_ARGUMENT } from './wgslCodes.js';
@@ -66,19 +66,8 @@ export function generatedWgslPrelude(): string {
   ].join('\n');
 }
 
-/** The package root: the nearest ancestor of this module (src/ or dist/src/) with a package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`softfloat: no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-}
-
 export function softfloatShaderDir(): string {
-  return join(packageRoot(), ...SHADER_DIR);
+  return join(PACKAGE_ROOT, ...SHADER_DIR);
 }
 
 let cachedSource: string | undefined;
