@@ -10,6 +10,8 @@ import { summaryCommand } from './commands/summary.js';
 import { diffCommand } from './commands/diff.js';
 import { explainCommand } from './commands/explain.js';
 import { invarianceCommand } from './commands/invariance.js';
+import { crosscheckCommand } from './commands/crosscheck.js';
+import { selftestCommand } from './commands/selftest.js';
 
 interface Command {
   readonly name: string;
@@ -18,7 +20,7 @@ interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: readonly Command[] = [presetsCommand, genCommand, suiteCommand, verifyCommand, summaryCommand, diffCommand, explainCommand, invarianceCommand];
+const COMMANDS: readonly Command[] = [presetsCommand, genCommand, suiteCommand, verifyCommand, summaryCommand, diffCommand, explainCommand, invarianceCommand, crosscheckCommand, selftestCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

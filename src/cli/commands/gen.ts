@@ -9,7 +9,7 @@ import { generateCases } from './generate.js';
 
 export const genCommand = {
   name: 'gen',
-  usage: 'gen --preset P --ranks N --tokens M --hidden H [--group G] [--inputs GEN] [--seed S] [--out DIR] [--engine cpu|webgpu|auto]',
+  usage: 'gen --preset P --ranks N --tokens M --hidden H [--group G] [--inputs GEN] [--seed S] [--out DIR] [--engine cpu|webgpu|auto] [--adapter auto|vulkan|swiftshader|llvmpipe]',
   summary: 'generate one golden case (and update DIR/manifest.json)',
   async run(argv: string[]): Promise<number> {
     const { values } = usageErrors(() => parseArgs({ args: argv, options: {
@@ -29,7 +29,7 @@ export const genCommand = {
       inputs,
       seed: intOption(values.seed, 'seed', 0),
     };
-    const engine = await openEngine(values.engine);
+    const engine = await openEngine(values.engine, values.adapter);
     try {
       const [entry] = (await generateCases(values.out ?? 'golden', [spec], engine, false)).slice(-1);
       console.log(`wrote ${values.out ?? 'golden'}/${entry.file} (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…) with ${engine.description}`);

@@ -7,12 +7,12 @@ import { generateCases } from './generate.js';
 
 export const suiteCommand = {
   name: 'suite',
-  usage: 'suite [--out DIR] [--engine cpu|webgpu|auto] [--no-summary]',
+  usage: 'suite [--out DIR] [--engine cpu|webgpu|auto] [--adapter auto|vulkan|swiftshader|llvmpipe] [--no-summary]',
   summary: 'regenerate the default golden suite and print the fused-vs-unfused summary',
   async run(argv: string[]): Promise<number> {
     const { values } = usageErrors(() => parseArgs({ args: argv, options: { out: { type: 'string' }, 'no-summary': { type: 'boolean' }, ...ENGINE_OPTION }, allowPositionals: false }));
     const dir = values.out ?? 'golden';
-    const engine = await openEngine(values.engine);
+    const engine = await openEngine(values.engine, values.adapter);
     try {
       const specs = defaultSuite();
       const entries = await generateCases(dir, specs, engine, true);

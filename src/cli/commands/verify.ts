@@ -7,18 +7,18 @@ import { readManifest } from '../../fixtures/manifest.js';
 import { parseArgs } from 'node:util';
 import { usageErrors, progressReporter } from '../args.js';
 import { UsageError } from '../errors.js';
-import { openEngines, ENGINES_OPTION } from '../engineOption.js';
+import { openEngines, ENGINE_OPTION } from '../engineOption.js';
 
 export const verifyCommand = {
   name: 'verify',
-  usage: 'verify DIR [--engine cpu|webgpu|auto|all]',
-  summary: 'check digests, then recompute every golden in DIR and compare bits',
+  usage: 'verify DIR [--engine all|cpu|webgpu|auto] [--adapter auto|vulkan|swiftshader|llvmpipe]',
+  summary: 'check digests, then recompute every golden in DIR on every engine (default: cpu and webgpu) and compare bits',
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = usageErrors(() => parseArgs({ args: argv, options: { ...ENGINES_OPTION }, allowPositionals: true }));
+    const { values, positionals } = usageErrors(() => parseArgs({ args: argv, options: { ...ENGINE_OPTION }, allowPositionals: true }));
     if (positionals.length !== 1) throw new UsageError('verify takes one suite directory');
     const dir = positionals[0];
     const manifest = readManifest(dir);
-    const engines = await openEngines(values.engine);
+    const engines = await openEngines(values.engine, values.adapter);
     const failures: string[] = [];
     const progress = progressReporter('verify');
     try {

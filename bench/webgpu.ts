@@ -1,0 +1,300 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Bench } from 'tinybench';
+import { getPreset } from '../src/contracts/presets.js';
+import type { Shape } from '../src/contracts/schema.js';
+import { compareTensors } from '../src/diff/compare.js';
+import { runCpuEngine } from '../src/engines/cpu/engine.js';
+import type { CaseInputs } from '../src/engines/io.js';
+import { closeDevice, describeAdapter, openDevice, parseAdapterChoice, withErrorScopes, type GpuContext } from '../src/engines/webgpu/device.js';
+import { computePipeline, LINEAR_WORKGROUP_INDEX_WGSL, splitWorkgroups } from '../src/engines/webgpu/dispatch.js';
+import { executeCase, releaseCase, runWebGpuEngine, uploadCase } from '../src/engines/webgpu/engine.js';
+import { maxWordsPerBinding } from '../src/engines/webgpu/limits.js';
+import { buildCase } from '../src/fixtures/golden.js';
+import { Xoshiro128StarStar } from '../src/fixtures/prng.js';
+import { defaultSuite } from '../src/fixtures/suite.js';
+import type { Tensor } from '../src/numerics/tensor.js';
+
+// WebGPU engine vs CPU engine at N=8, H=7168, aiter-1stage-quant (per-group FP8 quant with the
+// bf16 side output). Upload (buffers made and filled) is timed apart from execution (every
+// dispatch plus the readback into output tensors). Before timing, the engine is checked bit
+// for bit against the CPU engine on the default golden suite and on every timed case.
+//
+// usage: node dist/bench/webgpu.js [--adapter A] [--tokens 128,1024,8192] [--cpu-tokens LIST]
+//        [--iterations 5] [--chunk-rows N] [--no-suite-check] [--json FILE]
+
+const { values } = parseArgs({
+  options: {
+    adapter: { type: 'string', default: 'auto' },
+    tokens: { type: 'string', default: '128,1024,8192' },
+    'cpu-tokens': { type: 'string' },
+    iterations: { type: 'string', default: '5' },
+    'chunk-rows': { type: 'string' },
+    'no-suite-check': { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const list = (text: string): number[] => text.split(',').filter((t) => t !== '').map(Number);
+const tokensList = list(values.tokens);
+const cpuTokens = new Set(list(values['cpu-tokens'] ?? values.tokens));
+const iterations = Number(values.iterations);
+const maxRowsPerChunk = values['chunk-rows'] === undefined ? undefined : Number(values['chunk-rows']);
+
+const RANKS = 8;
+const HIDDEN = 7168;
+const PRESET = 'aiter-1stage-quant';
+const contract = getPreset(PRESET).contract;
+
+/**
+ * Seeded inputs in the ranges of the 'random' generator, made fast enough for M = 8192 (the
+ * generator's normals take minutes there): bf16 with a random sign and mantissa, exponents
+ * 2^-7..2^3 for the ranks, 2^-5..2^5 for the residual, weights in [0.5, 2).
+ */
+function benchInputs(shape: Shape, seed: number): CaseInputs {
+  const rng = Xoshiro128StarStar.fromSeed(seed);
+  const bf16 = (count: number, lowExponent: number, span: number, signed: boolean): Uint16Array => {
+    const out = new Uint16Array(count);
+    for (let i = 0; i < count; i++) {
+      const r = rng.nextUint32();
+      const sign = signed ? (r >>> 31) << 15 : 0;
+      out[i] = sign | ((127 + lowExponent + ((r >>> 7) % span)) << 7) | (r & 0x7f);
+    }
+    return out;
+  };
+  const elements = shape.tokens * shape.hidden;
+  const matrix = (data: Uint16Array): Tensor => ({ dtype: 'BF16', shape: [shape.tokens, shape.hidden], data });
+  return {
+    rankInputs: Array.from({ length: shape.ranks }, () => matrix(bf16(elements, -7, 11, true))),
+    residual: matrix(bf16(elements, -5, 11, true)),
+    weight: { dtype: 'BF16', shape: [shape.hidden], data: bf16(shape.hidden, -1, 2, false) },
+  };
+}
+
+function differingOutputs(expected: Map<string, Tensor>, actual: Map<string, Tensor>): string[] {
+  const problems: string[] = [];
+  for (const [name, e] of expected) {
+    const a = actual.get(name);
+    if (!a) problems.push(`${name} missing`);
+    else {
+      const c = compareTensors(e, a);
+      if (c.differing > 0) problems.push(`${name}: ${c.differing}/${c.elements} differ`);
+    }
+  }
+  return problems;
+}
+
+/** Device bandwidth: a WGSL copy of one buffer into another, bytes read plus bytes written per second. */
+async function copyBandwidth(ctx: GpuContext): Promise<{ bytes: number; gbPerSecond: number }> {
+  const { device } = ctx;
+  // 256 MiB each: far past the L2 caches, within software adapters' memory.
+  const words = Math.min(maxWordsPerBinding(ctx.limits), 64 * 2 ** 20) & ~3;
+  const shader = {
+    label: 'bandwidth copy',
+    entryPoint: 'main',
+    code: `${LINEAR_WORKGROUP_INDEX_WGSL}
+@group(0) @binding(0) var<storage, read> src: array<vec4u>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4u>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numWorkgroups: vec3u,
+        @builtin(local_invocation_index) lane: u32) {
+  let i = linearWorkgroupIndex(workgroupId, numWorkgroups) * 64u + lane;
+  if (i < arrayLength(&dst)) { dst[i] = src[i]; }
+}`,
+  };
+  const pipeline = await computePipeline(ctx, shader);
+  const [src, dst] = ['src', 'dst'].map((label) => device.createBuffer({ label, size: words * 4, usage: GPUBufferUsage.STORAGE }));
+  const bindGroup = await withErrorScopes(device, 'bandwidth buffers', () =>
+    device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] }),
+  );
+  const grid = splitWorkgroups(Math.ceil(words / 4 / 64), ctx.limits.maxComputeWorkgroupsPerDimension);
+  const copies = async (count: number): Promise<number> => {
+    const started = performance.now();
+    await withErrorScopes(device, 'bandwidth copy', () => {
+      const encoder = device.createCommandEncoder();
+      for (let i = 0; i < count; i++) {
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(...grid);
+        pass.end();
+      }
+      device.queue.submit([encoder.finish()]);
+    });
+    await device.queue.onSubmittedWorkDone();
+    return performance.now() - started;
+  };
+  try {
+    await copies(2);
+    // The difference of two runs cancels the submit and wait overhead.
+    const few = await copies(2);
+    const many = await copies(12);
+    return { bytes: words * 4, gbPerSecond: (2 * words * 4 * 10) / ((many - few) / 1000) / 1e9 };
+  } finally {
+    src.destroy();
+    dst.destroy();
+  }
+}
+
+/** Where readback time goes, on one 256 MiB buffer: the copy into a mappable buffer, mapping it,
+ *  and the host copy out of it into a fresh array and into one already written; then the upload
+ *  path (queue.writeBuffer). */
+async function transferProbe(ctx: GpuContext): Promise<Record<string, number>> {
+  const { device } = ctx;
+  const size = Math.min(256 * 2 ** 20, ctx.limits.maxBufferSize);
+  const source = device.createBuffer({ label: 'probe source', size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({ label: 'probe staging', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const timed = async (work: () => Promise<unknown> | unknown): Promise<number> => {
+    const started = performance.now();
+    await work();
+    return performance.now() - started;
+  };
+  const toStaging = async (): Promise<void> => {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(source, 0, staging, 0, size);
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  try {
+    await toStaging();
+    const gpuToMappableMs = await timed(toStaging);
+    const mapMs = await timed(() => staging.mapAsync(GPUMapMode.READ));
+    const mapped = new Uint8Array(staging.getMappedRange());
+    let host = new Uint8Array(0);
+    const freshCopyMs = await timed(() => {
+      host = new Uint8Array(size);
+      host.set(mapped);
+    });
+    const warmCopyMs = await timed(() => host.set(mapped));
+    const touchFreshMs = await timed(() => new Uint8Array(size).fill(1));
+    staging.unmap();
+    const uploadMs = await timed(async () => {
+      device.queue.writeBuffer(source, 0, host);
+      await device.queue.onSubmittedWorkDone();
+    });
+    const gbps = (ms: number): number => Number((size / (ms / 1000) / 1e9).toFixed(2));
+    return {
+      mib: size / 2 ** 20,
+      'gpu->mappable GB/s': gbps(gpuToMappableMs),
+      'map ms': Number(mapMs.toFixed(2)),
+      'mapped->fresh array GB/s': gbps(freshCopyMs),
+      'mapped->written array GB/s': gbps(warmCopyMs),
+      'fresh array fill GB/s': gbps(touchFreshMs),
+      'writeBuffer upload GB/s': gbps(uploadMs),
+    };
+  } finally {
+    source.destroy();
+    staging.destroy();
+  }
+}
+
+/** Bytes the fused kernel must move at least: every rank input, the residual and the weight in,
+ *  residual, norm side output, fp8 codes and scales out. */
+function bytesToMove(tokens: number): number {
+  const elements = tokens * HIDDEN;
+  return elements * (2 * RANKS + 2) + HIDDEN * 2 + elements * (2 + 2 + 1) + (elements / 128) * 4;
+}
+
+function meanMs(bench: Bench): { mean: number; min: number; samples: number } {
+  const result = bench.tasks[0].result;
+  if (!result || result.state !== 'completed') throw new Error(`${bench.tasks[0].name}: ${result?.state ?? 'no result'}`);
+  return { mean: result.latency.mean, min: result.latency.min, samples: result.latency.samplesCount };
+}
+
+const ctx = await openDevice(parseAdapterChoice(values.adapter));
+const report: Record<string, unknown> = { date: new Date().toISOString(), adapter: describeAdapter(ctx.adapter), preset: PRESET, ranks: RANKS, hidden: HIDDEN };
+try {
+  console.log(`adapter: ${describeAdapter(ctx.adapter)}`);
+  if (!values['no-suite-check']) {
+    const started = performance.now();
+    const failures: string[] = [];
+    const suite = defaultSuite();
+    for (const spec of suite) {
+      const built = buildCase(spec);
+      const problems = differingOutputs(runCpuEngine(built.contract, built.shape, built.inputs), await runWebGpuEngine(ctx, built.contract, built.shape, built.inputs));
+      if (problems.length > 0) failures.push(`${spec.preset} ${spec.ranks}x${spec.tokens}x${spec.hidden} ${spec.inputs}: ${problems.join('; ')}`);
+    }
+    console.log(`default suite: ${suite.length - failures.length}/${suite.length} cases bit-exact, WebGPU vs CPU (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    for (const f of failures) console.log(`  MISMATCH ${f}`);
+    report.suiteCheck = { cases: suite.length, bitExact: suite.length - failures.length, failures };
+  }
+
+  const bandwidth = await copyBandwidth(ctx);
+  console.log(`copy bandwidth: ${bandwidth.gbPerSecond.toFixed(1)} GB/s (read + write, ${bandwidth.bytes / 2 ** 20} MiB buffers)`);
+  report.bandwidth = bandwidth;
+  const transfers = await transferProbe(ctx);
+  console.log(`transfers: ${Object.entries(transfers).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  report.transfers = transfers;
+
+  const rows: Record<string, string | number>[] = [];
+  for (const tokens of tokensList) {
+    const shape = { ranks: RANKS, tokens, hidden: HIDDEN };
+    const inputs = benchInputs(shape, tokens);
+    const elements = tokens * HIDDEN;
+
+    // The CPU engine's run is both the speed reference and the bits the WebGPU run must give.
+    let cpuMs: number | null = null;
+    let cpuOutputs: Map<string, Tensor> | undefined;
+    if (cpuTokens.has(tokens)) {
+      const cpuBench = new Bench({ iterations: tokens >= 4096 ? 1 : 3, warmupIterations: 0, time: 0, warmupTime: 0 });
+      cpuBench.add(`cpu M=${tokens}`, () => {
+        cpuOutputs = runCpuEngine(contract, shape, inputs);
+      });
+      await cpuBench.run();
+      cpuMs = meanMs(cpuBench).mean;
+    }
+
+    const uploadStarted = performance.now();
+    const uploaded = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk });
+    await ctx.device.queue.onSubmittedWorkDone();
+    const uploadMs = performance.now() - uploadStarted;
+    try {
+      const first = await executeCase(uploaded);
+      const gpuBench = new Bench({ iterations, warmupIterations: 1, time: 0, warmupTime: 0 });
+      gpuBench.add(`webgpu M=${tokens}`, async () => {
+        await executeCase(uploaded);
+      });
+      await gpuBench.run();
+      const gpu = meanMs(gpuBench);
+      // A sweep rerunning a case can write into the previous outputs: no fresh arrays to fault in.
+      const reused = await executeCase(uploaded, { into: (await executeCase(uploaded)).outputs });
+      const reuseBench = new Bench({ iterations, warmupIterations: 1, time: 0, warmupTime: 0 });
+      reuseBench.add(`webgpu M=${tokens} into`, async () => {
+        await executeCase(uploaded, { into: reused.outputs });
+      });
+      await reuseBench.run();
+      const gpuInto = meanMs(reuseBench);
+      const problems = [
+        ...(cpuOutputs ? differingOutputs(cpuOutputs, first.outputs) : []),
+        ...differingOutputs(first.outputs, reused.outputs).map((p) => `reused outputs: ${p}`),
+      ];
+      const exact = problems.length > 0 ? problems.join('; ') : cpuOutputs ? 'yes' : 'not checked (no cpu run)';
+      const stages = (await executeCase(uploaded, { timeStages: true })).stageMs;
+      const floorMs = (bytesToMove(tokens) / (bandwidth.gbPerSecond * 1e9)) * 1000;
+      const row = {
+        M: tokens,
+        chunks: uploaded.chunks.length,
+        'upload ms': Number(uploadMs.toFixed(1)),
+        'run+readback ms': Number(gpu.mean.toFixed(2)),
+        'min ms': Number(gpu.min.toFixed(2)),
+        'into ms': Number(gpuInto.mean.toFixed(2)),
+        'webgpu elem/s': Number((elements / (gpu.mean / 1000)).toPrecision(4)),
+        'cpu ms': cpuMs === null ? '-' : Number(cpuMs.toFixed(0)),
+        'cpu elem/s': cpuMs === null ? '-' : Number((elements / (cpuMs / 1000)).toPrecision(4)),
+        speedup: cpuMs === null ? '-' : Number((cpuMs / gpu.mean).toFixed(1)),
+        'floor ms': Number(floorMs.toFixed(3)),
+        'floor share': Number((floorMs / gpu.mean).toFixed(4)),
+        'bit-exact': exact,
+      };
+      rows.push(row);
+      const stageText = [...stages].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');
+      console.log(`M=${tokens}: stages alone (ms): ${stageText}`);
+      report[`M=${tokens}`] = { ...row, stageMs: Object.fromEntries(stages), bytesToMove: bytesToMove(tokens), samples: gpu.samples };
+    } finally {
+      releaseCase(uploaded);
+    }
+  }
+  console.table(rows);
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
+} finally {
+  await closeDevice(ctx);
+}

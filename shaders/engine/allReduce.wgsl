@@ -1,0 +1,90 @@
+// Twin of src/engines/cpu/engine.ts steps 1-3 (all-reduce, residual add, what the norm reads)
+// and src/engines/cpu/rankOrder.ts (where each element's rotation starts). One invocation per
+// four elements of the chunk.
+
+// Every rank's chunk rows, packed bf16, one slot of params.slotWords words per rank, the slots
+// in the rotation's base order (plan.ts slotRanks): the rotation indexes slots, not ranks.
+@group(0) @binding(1) var<storage, read> rankSlots: array<u32>;
+@group(0) @binding(2) var<storage, read> residual: array<u32>;
+@group(0) @binding(3) var<storage, read_write> residualOut: array<u32>;
+// The f32 x the norm reads, one word per element.
+@group(0) @binding(4) var<storage, read_write> x: array<u32>;
+
+// ceil(a / b) without forming a + b - 1, which could pass 2^32.
+fn ceilDiv(a: u32, b: u32) -> u32 {
+  return select(0u, (a - 1u) / b + 1u, a > 0u);
+}
+
+// rankOrder.ts startFor: the slot of the first rank summed for this flattened element.
+fn rotationStart(element: u32) -> u32 {
+  switch params.orderKind {
+    case ORDER_NATURAL: { return 0u; }
+    case ORDER_OWN_FIRST: { return params.outputRank; }
+    case ORDER_ROTATED: {
+      // vLLM/aiter cross_device_reduce_2stage: part = packs / N, the last rank takes the rest.
+      let packs = ceilDiv(params.totalElements, params.packElems);
+      let part = packs / params.ranks;
+      if (part == 0u) { return params.ranks - 1u; }
+      return min((element / params.packElems) / part, params.ranks - 1u);
+    }
+    default: { // ORDER_RING
+      let chunk = ceilDiv(ceilDiv(params.totalElements, params.ranks), params.chunkAlignElems) * params.chunkAlignElems;
+      // Chunk c is reduced starting at ring position c+1 and ends at c, where it is complete.
+      return (element / chunk + 1u) % params.ranks;
+    }
+  }
+}
+
+// f32 bits of slot `slot`'s element `local` (chunk-local index).
+fn slotValue(slot: u32, local: u32) -> u32 {
+  return f32BitsFromBf16(bf16Half(rankSlots[slot * params.slotWords + (local >> 1u)], local));
+}
+
+struct Reduced {
+  residualOut: u32, // bf16 bits
+  x: u32,           // f32 bits
+}
+
+fn allReduceElement(local: u32) -> Reduced {
+  // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
+  let start = rotationStart(params.firstElement + local);
+  var acc = slotValue(start, local);
+  var slot = start;
+  for (var i = 1u; i < params.ranks; i++) {
+    // slot = (start + i) % ranks, without a division per rank.
+    slot = select(slot + 1u, 0u, slot + 1u == params.ranks);
+    acc = f32_add(acc, slotValue(slot, local));
+    if (params.accumulateBf16 != 0u) { acc = roundBf16(acc); }
+  }
+  if (params.roundResultBf16 != 0u) { acc = roundBf16(acc); }
+  // 2. Residual add: kept in f32 or rounded to bf16.
+  var residualBits = 0u;
+  if (params.hasResidual != 0u) {
+    acc = f32_add(acc, f32BitsFromBf16(bf16Half(residual[local >> 1u], local)));
+    if (params.residualAddBf16 != 0u) { acc = roundBf16(acc); }
+    residualBits = toBf16Bits(acc);
+  }
+  // 3. What the norm reads.
+  return Reduced(residualBits, select(acc, roundBf16(acc), params.normInputBf16 != 0u));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn allReduce(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numWorkgroups: vec3u,
+             @builtin(local_invocation_index) localIndex: u32) {
+  let quad = invocationIndex(workgroupId, numWorkgroups, localIndex);
+  let elements = chunkElements();
+  if (quad * 4u >= elements) { return; }
+  var residualBits = array<u32, 4>(0u, 0u, 0u, 0u);
+  for (var k = 0u; k < 4u; k++) {
+    let local = quad * 4u + k;
+    if (local < elements) {
+      let reduced = allReduceElement(local);
+      residualBits[k] = reduced.residualOut;
+      x[local] = reduced.x;
+    }
+  }
+  if (params.hasResidual != 0u) {
+    residualOut[quad * 2u] = packBf16Pair(residualBits[0], residualBits[1]);
+    if (quad * 4u + 2u < elements) { residualOut[quad * 2u + 1u] = packBf16Pair(residualBits[2], residualBits[3]); }
+  }
+}

@@ -1,0 +1,64 @@
+// Twin of src/engines/cpu/engine.ts step 5 (the weight multiply) and effectiveWeight. One
+// invocation per four elements of the chunk; x is overwritten with the f32 normed value, which
+// the quant stage reads.
+
+@group(0) @binding(1) var<storage, read> weight: array<u32>;
+@group(0) @binding(2) var<storage, read> rstd: array<u32>;
+@group(0) @binding(3) var<storage, read_write> x: array<u32>;
+@group(0) @binding(4) var<storage, read_write> normOut: array<u32>;
+
+// The weight as f32 bits, after the contract's dtype and cast rules: torch's .to(bfloat16) is
+// round-to-nearest-even, whatever the kernel's own downcast does. The buffer holds the tensor's
+// bytes: bf16 packed two per word, or f32 bits.
+fn effectiveWeight(h: u32) -> u32 {
+  var bits: u32;
+  if (params.weightBf16 != 0u) {
+    bits = f32BitsFromBf16(bf16Half(weight[h >> 1u], h));
+  } else {
+    bits = weight[h];
+  }
+  if (params.weightCastToBf16 != 0u) { return roundF32BitsToBf16(bits, BF16_ROUNDING_RNE); }
+  return bits;
+}
+
+// 5. Weight multiply in the contract's order, with the optional intermediate rounding.
+fn normalizeElement(local: u32, row: u32, h: u32) -> u32 {
+  let rowRstd = rstd[row];
+  let w = effectiveWeight(h);
+  var first = rowRstd;
+  var second = w;
+  if (params.multiplyOrder == MULTIPLYORDER_X_W_RSTD) {
+    first = w;
+    second = rowRstd;
+  }
+  var t = f32_mul(x[local], first);
+  if (params.roundIntermediate != 0u) { t = roundBf16(t); }
+  return f32_mul(t, second);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn normalize(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numWorkgroups: vec3u,
+             @builtin(local_invocation_index) localIndex: u32) {
+  let quad = invocationIndex(workgroupId, numWorkgroups, localIndex);
+  let elements = chunkElements();
+  if (quad * 4u >= elements) { return; }
+  var normBits = array<u32, 4>(0u, 0u, 0u, 0u);
+  // Row and column of the quad's first element; stepped, not divided, for the other three.
+  var row = (quad * 4u) / params.hidden;
+  var h = quad * 4u - row * params.hidden;
+  for (var k = 0u; k < 4u; k++) {
+    let local = quad * 4u + k;
+    if (local < elements) {
+      let y = normalizeElement(local, row, h);
+      x[local] = y;
+      normBits[k] = toBf16Bits(y);
+    }
+    h++;
+    if (h == params.hidden) {
+      h = 0u;
+      row++;
+    }
+  }
+  normOut[quad * 2u] = packBf16Pair(normBits[0], normBits[1]);
+  if (quad * 4u + 2u < elements) { normOut[quad * 2u + 1u] = packBf16Pair(normBits[2], normBits[3]); }
+}

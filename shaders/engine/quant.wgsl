@@ -1,0 +1,96 @@
+// Twin of src/engines/cpu/quant.ts (groupScale, quantizeValue) and engine.ts step 6: per-group
+// FP8 quant of the f32 normed value (x, after the normalize stage) or of its bf16 rounding
+// (normOut). Two entry points: groupScale (one invocation per group of a row) writes each
+// group's scale and reciprocal; quantize (one invocation per four elements) writes the codes.
+
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> normOut: array<u32>;
+// Per group of the chunk, row-major: [scale, fround(1 / scale)] as f32 bits.
+@group(0) @binding(3) var<storage, read_write> scales: array<u32>;
+@group(0) @binding(4) var<storage, read_write> q: array<u32>;
+
+// JS `a < b` on non-NaN f32 bits (SoftFloat f32_lt): -0 and +0 are equal.
+fn f32LessThan(a: u32, b: u32) -> bool {
+  let signA = a >> 31u;
+  let signB = b >> 31u;
+  if (signA != signB) { return signA != 0u && ((a | b) & 0x7fffffffu) != 0u; }
+  return a != b && ((signA != 0u) != (a < b));
+}
+
+// CUDA fmaxf/fminf: a NaN operand yields the other operand.
+fn fmaxf(a: u32, b: u32) -> u32 {
+  if (isNaNF32UI(a)) { return b; }
+  if (isNaNF32UI(b)) { return a; }
+  return select(b, a, f32LessThan(b, a));
+}
+
+fn fminf(a: u32, b: u32) -> u32 {
+  if (isNaNF32UI(a)) { return b; }
+  if (isNaNF32UI(b)) { return a; }
+  return select(b, a, f32LessThan(a, b));
+}
+
+// The value quantized at chunk-local element `local`.
+fn quantInput(local: u32) -> u32 {
+  if (params.quantInputBf16 != 0u) { return f32BitsFromBf16(bf16Half(normOut[local >> 1u], local)); }
+  return x[local];
+}
+
+fn groupScaleOf(firstElement: u32) -> u32 {
+  var amax = ZERO_F32;
+  for (var k = 0u; k < params.groupSize; k++) {
+    amax = fmaxf(amax, quantInput(firstElement + k) & 0x7fffffffu);
+  }
+  if (params.amaxFloorKind == AMAXFLOOR_AMAX) { amax = fmaxf(amax, params.amaxFloorF32); }
+  var scale: u32;
+  if (params.zeroAmaxScaleOne != 0u && (amax & 0x7fffffffu) == 0u) {
+    scale = ONE_F32;
+  } else if (params.scaleReciprocal == 0u) {
+    scale = f32_div(amax, params.fp8MaxF32);
+  } else {
+    scale = f32_mul(amax, f32_div(ONE_F32, params.fp8MaxF32));
+  }
+  if (params.amaxFloorKind == AMAXFLOOR_SCALE) { scale = fmaxf(scale, params.amaxFloorF32); }
+  if (params.ue8m0 != 0u) { scale = roundToPowerOfTwo(scale, params.ue8m0Mode); }
+  return scale;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numWorkgroups: vec3u,
+              @builtin(local_invocation_index) localIndex: u32) {
+  let group = invocationIndex(workgroupId, numWorkgroups, localIndex);
+  if (group >= params.rows * params.groups) { return; }
+  // Groups never straddle rows (groupSize divides hidden), so the chunk's groups are contiguous.
+  let scale = groupScaleOf(group * params.groupSize);
+  scales[group * 2u] = scale;
+  scales[group * 2u + 1u] = f32_div(ONE_F32, scale);
+}
+
+fn quantizeValue(value: u32, scale: u32, reciprocal: u32) -> u32 {
+  var scaled: u32;
+  if (params.quantizeReciprocal != 0u) {
+    scaled = f32_mul(value, reciprocal);
+  } else {
+    scaled = f32_div(value, scale);
+  }
+  if (params.clamp != 0u) { scaled = fminf(fmaxf(scaled, params.clampF32 ^ SIGN_F32), params.clampF32); }
+  return fp8FromF32Bits(scaled, params.fp8Format, params.fp8Saturation);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn quantize(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numWorkgroups: vec3u,
+            @builtin(local_invocation_index) localIndex: u32) {
+  let quad = invocationIndex(workgroupId, numWorkgroups, localIndex);
+  let elements = chunkElements();
+  if (quad * 4u >= elements) { return; }
+  var codes = 0u;
+  for (var k = 0u; k < 4u; k++) {
+    let local = quad * 4u + k;
+    if (local < elements) {
+      let group = local / params.groupSize;
+      let code = quantizeValue(quantInput(local), scales[group * 2u], scales[group * 2u + 1u]);
+      codes |= code << (8u * k);
+    }
+  }
+  q[quad] = codes;
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../packageRoot.js';
+import { softfloatWgslSource } from '../../softfloat/wgslSource.js';
+import { LINEAR_WORKGROUP_INDEX_WGSL, computePipeline, type ComputeShader } from './dispatch.js';
+import type { GpuContext } from './device.js';
+import { engineWgslPrelude, WORKGROUP_SIZE } from './plan.js';
+
+// The engine's stages: each is one WGSL entry point in shaders/engine/, paired with the CPU
+// code that does the same steps (same names, same order), the buffers it binds and how many
+// invocations it needs. Stages run in this order for each chunk of rows and each output rank.
+
+/** The buffers a stage binds; binding 0 is always the Params uniform. */
+export type BufferRole =
+  | 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'weight' | 'normOut' | 'scales' | 'q';
+
+/** What one invocation (or workgroup) covers: four elements, a token row, a quant group. */
+export type StageGrid = 'element-quads' | 'rows' | 'groups';
+
+export interface EngineStage {
+  /** The WGSL entry point. */
+  readonly name: 'allReduce' | 'sumOfSquares' | 'normalize' | 'groupScale' | 'quantize';
+  /** Under shaders/engine/. */
+  readonly file: string;
+  /** The CPU twin: a file under src/engines/cpu/ and the function doing the same steps. */
+  readonly cpuTwin: { readonly file: string; readonly symbol: string };
+  /** Buffers for bindings 1, 2, ... in order. */
+  readonly bindings: readonly BufferRole[];
+  readonly grid: StageGrid;
+  /** Runs only when the contract quantizes. */
+  readonly quantOnly: boolean;
+}
+
+export const ENGINE_STAGES: readonly EngineStage[] = [
+  {
+    name: 'allReduce', file: 'allReduce.wgsl', cpuTwin: { file: 'engine.ts', symbol: 'runCpuEngine' },
+    bindings: ['rankSlots', 'residual', 'residualOut', 'x'], grid: 'element-quads', quantOnly: false,
+  },
+  {
+    name: 'sumOfSquares', file: 'sumOfSquares.wgsl', cpuTwin: { file: 'sumOfSquares.ts', symbol: 'sumOfSquares' },
+    bindings: ['x', 'partials', 'rstd'], grid: 'rows', quantOnly: false,
+  },
+  {
+    name: 'normalize', file: 'normalize.wgsl', cpuTwin: { file: 'engine.ts', symbol: 'effectiveWeight' },
+    bindings: ['weight', 'rstd', 'x', 'normOut'], grid: 'element-quads', quantOnly: false,
+  },
+  {
+    name: 'groupScale', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'groupScale' },
+    bindings: ['x', 'normOut', 'scales'], grid: 'groups', quantOnly: true,
+  },
+  {
+    name: 'quantize', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'quantizeValue' },
+    bindings: ['x', 'normOut', 'scales', 'q'], grid: 'element-quads', quantOnly: true,
+  },
+];
+
+export function engineShaderDir(): string {
+  return join(PACKAGE_ROOT, 'shaders', 'engine');
+}
+
+const sources = new Map<string, string>();
+
+/** The whole module for a stage: soft-float library, generated prelude, common.wgsl, the stage file. */
+export function stageShader(stage: EngineStage): ComputeShader {
+  let code = sources.get(stage.file);
+  if (code === undefined) {
+    const read = (file: string): string => `// ---- shaders/engine/${file}\n${readFileSync(join(engineShaderDir(), file), 'utf8')}`;
+    code = [softfloatWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl'), read(stage.file)].join('\n');
+    sources.set(stage.file, code);
+  }
+  return { label: `engine ${stage.name}`, code, entryPoint: stage.name };
+}
+
+/** Every stage's pipeline, compiled once per device (dispatch.ts caches them). */
+export async function stagePipelines(ctx: GpuContext): Promise<Map<EngineStage, GPUComputePipeline>> {
+  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage))] as const));
+  return new Map(built);
+}
+
+/** Workgroups a stage needs for a chunk of `rows` rows. */
+export function stageWorkgroups(stage: EngineStage, rows: number, hidden: number, groups: number): number {
+  switch (stage.grid) {
+    case 'element-quads':
+      return Math.ceil(Math.ceil((rows * hidden) / 4) / WORKGROUP_SIZE);
+    case 'rows':
+      return rows;
+    case 'groups':
+      return Math.ceil((rows * groups) / WORKGROUP_SIZE);
+  }
+}

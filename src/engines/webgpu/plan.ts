@@ -1,0 +1,234 @@
+import type { Contract, Shape } from '../../contracts/schema.js';
+import { checkContractForShape, ContractError } from '../../contracts/validate.js';
+import { bitsFromF32 } from '../../numerics/f32.js';
+import { FP8_TRAITS } from '../../numerics/fp8.js';
+import { WGSL_CODES } from '../../softfloat/wgslCodes.js';
+import { rankRotation, ranksDiverge } from '../cpu/rankOrder.js';
+import { cubBlockSize } from '../cpu/sumOfSquares.js';
+import { checkCaseInputs, type CaseInputs } from '../io.js';
+import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
+
+// What the host decides before any shader runs: the contract as u32 parameters (one uniform
+// struct shared by every stage, its WGSL declaration generated from the same field list), the
+// logical threads of the sum-of-squares tree, the order ranks are packed in, and the row chunks
+// that keep every buffer inside one storage binding. No float arithmetic happens here: f32
+// constants are the bits of the same Math.fround values the CPU engine uses.
+
+/** Codes for the contract's choices, emitted as WGSL constants by engineWgslPrelude(). */
+export const ENGINE_CODES = {
+  order: { natural: 0, 'own-first': 1, rotated: 2, ring: 3 },
+  tree: { sequential: 0, butterfly: 1, cub: 2 },
+  amaxFloor: { none: 0, amax: 1, scale: 2 },
+  multiplyOrder: { 'x-rstd-w': 0, 'x-w-rstd': 1 },
+} as const;
+
+/** Invocations per workgroup: within every adapter's limit (compatibility mode guarantees 128). */
+export const WORKGROUP_SIZE = 64;
+
+/** Fields of the WGSL `Params` uniform, in order; every one is a u32. */
+export const PARAM_FIELDS = [
+  // Problem and chunk.
+  'ranks', 'hidden', 'rows', 'firstElement', 'totalElements', 'outputRank', 'slotWords',
+  // All-reduce and residual (engine.ts steps 1-3, rankOrder.ts).
+  'orderKind', 'packElems', 'chunkAlignElems', 'accumulateBf16', 'roundResultBf16', 'hasResidual',
+  'residualAddBf16', 'normInputBf16', 'bf16Rounding',
+  // Sum of squares and rstd (sumOfSquares.ts, engine.ts step 4).
+  'treeKind', 'perThread', 'warpSize', 'logicalThreads', 'warps', 'cubBlock', 'fma', 'hiddenF32', 'epsF32',
+  // Weight multiply (engine.ts step 5, effectiveWeight).
+  'weightBf16', 'weightCastToBf16', 'multiplyOrder', 'roundIntermediate',
+  // Per-group quant (quant.ts, engine.ts step 6).
+  'groupSize', 'groups', 'fp8Format', 'fp8Saturation', 'fp8MaxF32', 'quantInputBf16', 'amaxFloorKind',
+  'amaxFloorF32', 'zeroAmaxScaleOne', 'scaleReciprocal', 'ue8m0', 'ue8m0Mode', 'quantizeReciprocal', 'clamp',
+  'clampF32',
+] as const;
+export type ParamName = (typeof PARAM_FIELDS)[number];
+export type Params = Readonly<Record<ParamName, number>>;
+
+/** The fields that change per chunk and output rank; planCase leaves them 0. */
+type ChunkParam = 'rows' | 'firstElement' | 'outputRank' | 'slotWords';
+
+export interface EnginePlan {
+  readonly contract: Contract;
+  readonly shape: Shape;
+  /** Output ranks computed: [0] unless ranks diverge (own-first), then every rank. */
+  readonly outputRanks: readonly number[];
+  /** The rank whose input goes in each slot of the packed rank buffer: the rotation's base order. */
+  readonly slotRanks: readonly number[];
+  /** Row ranges small enough for one storage binding per buffer. */
+  readonly chunks: readonly ItemRange[];
+  readonly groups: number;
+  readonly emits: { readonly residual: boolean; readonly norm: boolean; readonly quant: boolean };
+  readonly baseParams: Params;
+}
+
+export interface PlanOptions {
+  /** Cut chunks to at most this many rows (smaller chunks let readback overlap the next chunk's work). */
+  readonly maxRowsPerChunk?: number;
+}
+
+/**
+ * The most one chunk's largest buffer holds, whatever the device allows: on an H100, the
+ * N=8, H=7168, M=8192 case ran 1.15-1.9x faster end to end in 1024-row chunks (117 MiB of rank
+ * inputs) than in one 940 MiB chunk, as each chunk's readback overlaps the next chunks' work
+ * (bench/RESULTS.md). Compatibility-mode devices bind 128 MiB anyway.
+ */
+export const MAX_CHUNK_BYTES = 128 * 2 ** 20;
+
+/** Ranks are packed into one buffer (compatibility mode allows few storage buffers per stage). */
+export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInputs, limits: ComputeLimits, options: PlanOptions = {}): EnginePlan {
+  const shape = checkContractForShape(contract, shapeInput);
+  checkCaseInputs(contract, shape, inputs);
+  const { ranks, tokens, hidden } = shape;
+  const totalElements = tokens * hidden;
+  // f32 division by H must equal the CPU's division by the exact integer; element indices are u32.
+  if (hidden > 2 ** 24) throw new ContractError(`webgpu engine: hidden ${hidden} exceeds 2^24 (H is used as an exact f32)`);
+  if (totalElements >= 2 ** 32) throw new ContractError(`webgpu engine: ${tokens}x${hidden} elements exceed the u32 element index`);
+
+  const order = contract.allReduce.order;
+  const tree = contract.norm.sumOfSquares.tree;
+  const quant = contract.quant;
+  const groups = quant ? hidden / quant.groupSize : 0;
+  const { logicalThreads, warps, warpSize, perThread, cubBlock } = sumOfSquaresThreads(contract, shape);
+
+  const baseParams: Params = {
+    ranks, hidden, rows: 0, firstElement: 0, totalElements, outputRank: 0, slotWords: 0,
+    orderKind: ENGINE_CODES.order[order.kind],
+    packElems: order.kind === 'rotated' ? order.packElems : 1,
+    chunkAlignElems: order.kind === 'ring' ? order.chunkAlignElems : 1,
+    accumulateBf16: flag(contract.allReduce.accumulate === 'bf16'),
+    roundResultBf16: flag(contract.allReduce.roundResult === 'bf16'),
+    hasResidual: flag(contract.residual !== null),
+    residualAddBf16: flag(contract.residual?.add === 'bf16'),
+    normInputBf16: flag(contract.norm.input === 'bf16'),
+    bf16Rounding: WGSL_CODES.bf16Rounding[contract.bf16Rounding],
+    treeKind: ENGINE_CODES.tree[tree.kind], perThread, warpSize, logicalThreads, warps, cubBlock,
+    fma: flag(contract.norm.sumOfSquares.fma),
+    hiddenF32: bitsFromF32(hidden),
+    epsF32: bitsFromF32(contract.norm.eps),
+    weightBf16: flag(contract.norm.weight.dtype === 'bf16'),
+    weightCastToBf16: flag(contract.norm.weight.castToBf16),
+    multiplyOrder: ENGINE_CODES.multiplyOrder[contract.norm.multiplyOrder],
+    roundIntermediate: flag(contract.norm.roundIntermediate),
+    groupSize: quant?.groupSize ?? 1,
+    groups,
+    fp8Format: quant ? WGSL_CODES.fp8Format[quant.format] : 0,
+    fp8Saturation: quant ? WGSL_CODES.fp8Saturation[quant.saturation] : 0,
+    fp8MaxF32: quant ? bitsFromF32(FP8_TRAITS[quant.format].maxFinite) : 0,
+    quantInputBf16: flag(quant?.input === 'bf16'),
+    amaxFloorKind: ENGINE_CODES.amaxFloor[quant?.amaxFloor.on ?? 'none'],
+    amaxFloorF32: quant && quant.amaxFloor.on !== 'none' ? bitsFromF32(quant.amaxFloor.value) : 0,
+    zeroAmaxScaleOne: flag(quant?.zeroAmaxScaleOne === true),
+    scaleReciprocal: flag(quant?.scale === 'reciprocal'),
+    ue8m0: flag(quant !== null && quant.ue8m0 !== 'none'),
+    ue8m0Mode: quant && quant.ue8m0 !== 'none' ? WGSL_CODES.e8m0Rounding[quant.ue8m0] : 0,
+    quantizeReciprocal: flag(quant?.quantize === 'reciprocal'),
+    clamp: flag(quant !== null && quant.clamp !== 'none'),
+    clampF32: quant && quant.clamp !== 'none' ? bitsFromF32(quant.clamp) : 0,
+  };
+
+  // The largest per-row footprint of any buffer, in u32 words: packed rank inputs, the f32
+  // scratch row, the tree's logical-thread partials, the [scale, reciprocal] pairs.
+  const wordsPerRow = Math.max(ranks * Math.ceil(hidden / 2), hidden, logicalThreads, 2 * groups);
+  return {
+    contract,
+    shape,
+    outputRanks: ranksDiverge(order) ? Array.from({ length: ranks }, (_, r) => r) : [0],
+    slotRanks: rankRotation(order, ranks, totalElements).base,
+    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits)).flatMap((range) => splitRange(range, options.maxRowsPerChunk ?? range.count)),
+    groups,
+    emits: { residual: contract.residual !== null, norm: !quant || quant.bf16SideOutput, quant: quant !== null },
+    baseParams,
+  };
+}
+
+function cappedLimits(limits: ComputeLimits): ComputeLimits {
+  return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) };
+}
+
+function splitRange(range: ItemRange, maxRows: number): ItemRange[] {
+  if (!Number.isSafeInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRowsPerChunk must be a positive integer, got ${maxRows}`);
+  const out: ItemRange[] = [];
+  for (let first = range.first; first < range.first + range.count; first += maxRows) {
+    out.push({ first, count: Math.min(maxRows, range.first + range.count - first) });
+  }
+  return out;
+}
+
+function flag(value: boolean): number {
+  return value ? 1 : 0;
+}
+
+interface TreeThreads {
+  /** Logical threads whose partial sums the tree combines (padded to whole warps). */
+  readonly logicalThreads: number;
+  readonly warps: number;
+  readonly warpSize: number;
+  readonly perThread: number;
+  readonly cubBlock: number;
+}
+
+/** The kernel's thread geometry for the row's sum of squares, as sumOfSquares.ts lays it out. */
+export function sumOfSquaresThreads(contract: Contract, shape: Shape): TreeThreads {
+  const tree = contract.norm.sumOfSquares.tree;
+  switch (tree.kind) {
+    case 'sequential':
+      return { logicalThreads: 1, warps: 0, warpSize: 1, perThread: 0, cubBlock: 0 };
+    case 'butterfly': {
+      const threads = shape.hidden / tree.perThread;
+      const padded = Math.ceil(threads / tree.warpSize) * tree.warpSize;
+      return { logicalThreads: padded, warps: padded / tree.warpSize, warpSize: tree.warpSize, perThread: tree.perThread, cubBlock: 0 };
+    }
+    case 'cub': {
+      const block = cubBlockSize(tree, shape.hidden, shape.tokens);
+      const padded = Math.ceil(block / tree.warpSize) * tree.warpSize;
+      return { logicalThreads: padded, warps: padded / tree.warpSize, warpSize: tree.warpSize, perThread: 0, cubBlock: block };
+    }
+  }
+}
+
+/** Words of one packed bf16 slot (a rank's rows of the chunk), two elements per word. */
+export function bf16Words(elements: number): number {
+  return Math.max(1, Math.ceil(elements / 2));
+}
+
+export function paramsFor(plan: EnginePlan, chunk: ItemRange, outputRank: number): Params {
+  const elements = chunk.count * plan.shape.hidden;
+  const perChunk: Record<ChunkParam, number> = {
+    rows: chunk.count,
+    firstElement: chunk.first * plan.shape.hidden,
+    outputRank,
+    slotWords: bf16Words(elements),
+  };
+  return { ...plan.baseParams, ...perChunk };
+}
+
+/** The uniform buffer's contents: PARAM_FIELDS in order, padded to 16 bytes. */
+export function encodeParams(params: Params): Uint32Array {
+  const words = new Uint32Array(Math.ceil(PARAM_FIELDS.length / 4) * 4);
+  PARAM_FIELDS.forEach((name, i) => {
+    const value = params[name];
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`param ${name}: ${value} is not a u32`);
+    words[i] = value;
+  });
+  return words;
+}
+
+function wgslConstName(group: string, name: string): string {
+  return `${group}_${name.replace(/-/g, '_')}`.toUpperCase();
+}
+
+/** The WGSL `Params` struct and the ENGINE_CODES constants, generated so host and shader agree. */
+export function engineWgslPrelude(): string {
+  const codes = Object.entries(ENGINE_CODES).flatMap(([group, table]) =>
+    Object.entries(table).map(([name, code]) => `const ${wgslConstName(group, name)}: u32 = ${code}u;`),
+  );
+  return [
+    '// Generated by src/engines/webgpu/plan.ts (PARAM_FIELDS, ENGINE_CODES). Do not edit.',
+    `const WORKGROUP_SIZE: u32 = ${WORKGROUP_SIZE}u;`,
+    ...codes,
+    'struct Params {',
+    ...PARAM_FIELDS.map((name) => `  ${name}: u32,`),
+    '}',
+    '',
+  ].join('\n');
+}

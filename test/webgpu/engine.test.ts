@@ -1,0 +1,310 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getPreset, listPresets } from '../../src/contracts/presets.js';
+import type { Contract, Shape } from '../../src/contracts/schema.js';
+import { parseContract } from '../../src/contracts/validate.js';
+import { compareTensors } from '../../src/diff/compare.js';
+import { runCpuEngine } from '../../src/engines/cpu/engine.js';
+import type { CaseInputs } from '../../src/engines/io.js';
+import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import { executeCase, releaseCase, runWebGpuEngine, uploadCase } from '../../src/engines/webgpu/engine.js';
+import { ENGINE_STAGES, engineShaderDir } from '../../src/engines/webgpu/pipeline.js';
+import { encodeParams, engineWgslPrelude, MAX_CHUNK_BYTES, PARAM_FIELDS, planCase, sumOfSquaresThreads } from '../../src/engines/webgpu/plan.js';
+import { caseId } from '../../src/fixtures/caseSpec.js';
+import { buildCase } from '../../src/fixtures/golden.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
+import { defaultSuite } from '../../src/fixtures/suite.js';
+import { bf16FromF32Bits } from '../../src/numerics/bf16.js';
+import { bitsFromF32 } from '../../src/numerics/f32.js';
+import type { Tensor } from '../../src/numerics/tensor.js';
+import { PACKAGE_ROOT } from '../../src/packageRoot.js';
+import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+
+// WebGPU vs CPU engine, bit for bit (NaN as a class, as compareTensors does), on both software
+// adapters: every case of the default golden suite (every preset), then targeted contracts
+// that move one dimension at a time, on adversarial inputs (NaN, Inf, subnormals, overflow),
+// on odd shapes, and split into many row chunks.
+
+/** Every output the CPU engine gives, in its order, with the same bits; failures name the elements. */
+function expectSameOutputs(expected: Map<string, Tensor>, actual: Map<string, Tensor>): void {
+  expect([...actual.keys()]).toEqual([...expected.keys()]);
+  const problems: string[] = [];
+  for (const [name, e] of expected) {
+    const a = actual.get(name)!;
+    expect(a.dtype, name).toBe(e.dtype);
+    expect(a.shape, name).toEqual(e.shape);
+    const c = compareTensors(e, a, 4);
+    if (c.differing === 0) continue;
+    const hex = (v: number): string => `0x${v.toString(16)}`;
+    const worst = c.worst.map((w) => `[${w.index}] cpu ${hex(w.expected)} webgpu ${hex(w.actual)} (${w.ulp} ulp)`).join(', ');
+    problems.push(`${name}: ${c.differing}/${c.elements} differ (${c.nanMismatches} NaN): ${worst}`);
+  }
+  expect(problems).toEqual([]);
+}
+
+async function expectEnginesAgree(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs): Promise<void> {
+  expectSameOutputs(runCpuEngine(contract, shape, inputs), await runWebGpuEngine(ctx, contract, shape, inputs));
+}
+
+type Patch = { readonly [key: string]: unknown };
+
+/** The contract with some fields replaced (nested objects merged, anything else replaced). */
+function withChanges(contract: Contract, patch: Patch): Contract {
+  const merge = (base: unknown, change: unknown): unknown => {
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(base) || !isObject(change)) return change;
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(change)) out[k] = merge(base[k], v);
+    return out;
+  };
+  return parseContract(merge(contract, patch));
+}
+
+/**
+ * Seeded inputs. 'adversarial' rows cycle through value kinds: ordinary values, finite values of
+ * any exponent (sums overflow, squares overflow), near-subnormal values, and any bit pattern at
+ * all (NaN payloads of both signs, infinities, -0). 'ordinary' rows are all of the first kind.
+ * Weights: near 1 with a full f32 mantissa; adversarial ones have special values mixed in.
+ */
+function seededInputs(contract: Contract, shape: Shape, seed: number, kind: 'adversarial' | 'ordinary' = 'adversarial'): CaseInputs {
+  const rng = Xoshiro128StarStar.fromSeed(seed);
+  const { ranks, tokens, hidden } = shape;
+  const element = (row: number): number => {
+    switch (kind === 'ordinary' ? 0 : row % 4) {
+      case 0: return bf16FromF32Bits(bitsFromF32(rng.nextNormal() * 2 ** rng.nextInt(-4, 4)), 'rne');
+      case 1: return (rng.nextBelow(2) << 15) | (rng.nextInt(1, 254) << 7) | rng.nextBelow(128);
+      case 2: return (rng.nextBelow(2) << 15) | (rng.nextInt(0, 3) << 7) | rng.nextBelow(128);
+      default: return rng.nextBelow(0x10000);
+    }
+  };
+  const tensor = (): Tensor => {
+    const data = new Uint16Array(tokens * hidden);
+    for (let i = 0; i < data.length; i++) data[i] = element(Math.floor(i / hidden));
+    return { dtype: 'BF16', shape: [tokens, hidden], data };
+  };
+  const weightBits = Array.from({ length: hidden }, (_, h) => {
+    if (kind === 'adversarial' && h % 17 === 5) return rng.pick([0, 0x80000000, 0x00000010, 0x00800000, 0x7f7fffff, 0x3f808000, 0x3f818000]);
+    return (0x3f000000 + rng.nextBelow(0x01000000)) >>> 0; // [0.5, 2) with a full mantissa
+  });
+  const weight: Tensor = contract.norm.weight.dtype === 'bf16'
+    ? { dtype: 'BF16', shape: [hidden], data: Uint16Array.from(weightBits, (b) => bf16FromF32Bits(b, 'rne')) }
+    : { dtype: 'F32', shape: [hidden], data: Uint32Array.from(weightBits) };
+  return {
+    rankInputs: Array.from({ length: ranks }, tensor),
+    residual: contract.residual ? tensor() : null,
+    weight,
+  };
+}
+
+const QUANT = getPreset('aiter-1stage-quant').contract;
+const VLLM = getPreset('vllm-group-quant').contract;
+const RING = getPreset('nccl-ring').contract;
+const TREES = withChanges(QUANT, { allReduce: { roundResult: 'none' } });
+const ORDERS = withChanges(QUANT, { allReduce: { accumulate: 'bf16' } });
+const TREE_CASE = { shape: { ranks: 4, tokens: 64, hidden: 384 }, inputs: 'ordinary' } as const;
+
+/** One dimension at a time, from a base preset; each runs at SHAPE unless it names its own. */
+const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inputs?: 'ordinary' }[] = [
+  // Rank orders on ordinary rows, accumulating in bf16 (each hop rounds) or in f32 without the
+  // final bf16 round trip: otherwise most order differences round away.
+  { name: 'own-first (per-rank outputs)', contract: withChanges(ORDERS, { allReduce: { order: { kind: 'own-first' } } }), inputs: 'ordinary' },
+  { name: 'own-first, f32 accumulate', contract: withChanges(TREES, { allReduce: { order: { kind: 'own-first' } } }), inputs: 'ordinary' },
+  { name: 'rotated, 8-element packs', contract: withChanges(ORDERS, { allReduce: { order: { kind: 'rotated', packElems: 8 } } }), inputs: 'ordinary' },
+  { name: 'rotated, fewer packs than ranks', contract: withChanges(ORDERS, { allReduce: { order: { kind: 'rotated', packElems: 4096 } } }), inputs: 'ordinary' },
+  { name: 'ring with a permutation', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [2, 0, 3, 1], chunkAlignElems: 8 } } }), inputs: 'ordinary' },
+  { name: 'ring, 100-element alignment', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [3, 1, 0, 2], chunkAlignElems: 100 } } }), inputs: 'ordinary' },
+  { name: 'ring on adversarial rows', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [1, 3, 2, 0] } } }) },
+  { name: 'truncate rounding', contract: withChanges(QUANT, { bf16Rounding: 'truncate' }) },
+  { name: 'truncate rounding, bf16 accumulate', contract: withChanges(RING, { bf16Rounding: 'truncate' }) },
+  { name: 'bf16 accumulate, natural order', contract: withChanges(QUANT, { allReduce: { accumulate: 'bf16' } }) },
+  { name: 'AR sum not rounded', contract: withChanges(QUANT, { allReduce: { roundResult: 'none' } }) },
+  { name: 'no residual', contract: withChanges(QUANT, { residual: null }) },
+  { name: 'bf16 residual add', contract: withChanges(QUANT, { residual: { add: 'bf16' }, norm: { input: 'bf16' } }) },
+  // Tree variants run on 64 ordinary rows of a full-mantissa f32 x (the AR sum unrounded): with
+  // bf16 x, squares carry 16 bits and most orders add them exactly; with f32 x, about one row in
+  // ten gets a different rstd when two lanes of one warp are paired differently.
+  { name: 'butterfly', contract: TREES, ...TREE_CASE },
+  { name: 'butterfly with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { fma: true } } }), ...TREE_CASE },
+  { name: 'butterfly, 4 per thread, warp 64', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 4, warpSize: 64 } } } }), ...TREE_CASE },
+  { name: 'butterfly, 1 per thread', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 1, warpSize: 32 } } } }), ...TREE_CASE },
+  { name: 'sequential', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } } }), ...TREE_CASE },
+  { name: 'sequential with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' }, fma: true } } }), ...TREE_CASE },
+  { name: 'cub vllm block (tokens < 256)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }), ...TREE_CASE },
+  { name: 'cub vllm block (tokens >= 256)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }), shape: { ranks: 2, tokens: 260, hidden: 512 }, inputs: 'ordinary' },
+  { name: 'cub block 100, fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 100, warpSize: 32 }, fma: true } } }), ...TREE_CASE },
+  { name: 'cub block 1', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1, warpSize: 32 } } } }), ...TREE_CASE },
+  { name: 'cub block 1000 > hidden, warp 64', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1000, warpSize: 64 } } } }), ...TREE_CASE },
+  { name: 'cub, bf16 norm input (vllm)', contract: VLLM },
+  { name: 'x-w-rstd multiply order', contract: withChanges(QUANT, { norm: { multiplyOrder: 'x-w-rstd' } }) },
+  { name: 'intermediate rounding, x-w-rstd', contract: withChanges(VLLM, { norm: { multiplyOrder: 'x-w-rstd' } }) },
+  { name: 'f32 weight', contract: withChanges(QUANT, { norm: { weight: { dtype: 'f32', castToBf16: false } } }) },
+  { name: 'f32 weight cast to bf16', contract: withChanges(QUANT, { norm: { weight: { dtype: 'f32', castToBf16: true } } }) },
+  { name: 'eps 1e-5', contract: withChanges(QUANT, { norm: { eps: 1e-5 } }) },
+  { name: 'e4m3fn satfinite, no side output', contract: withChanges(QUANT, { quant: { format: 'e4m3fn', saturation: 'satfinite', bf16SideOutput: false } }) },
+  { name: 'e4m3fn overflow', contract: withChanges(QUANT, { quant: { format: 'e4m3fn' } }) },
+  { name: 'e5m2 overflow', contract: withChanges(QUANT, { quant: { format: 'e5m2' } }) },
+  { name: 'e5m2 satfinite', contract: withChanges(QUANT, { quant: { format: 'e5m2', saturation: 'satfinite' } }) },
+  { name: 'e5m2fnuz overflow, reciprocal quantize', contract: withChanges(QUANT, { quant: { format: 'e5m2fnuz', quantize: 'reciprocal' } }) },
+  { name: 'amax floor, reciprocal scale, clamp 224', contract: withChanges(QUANT, { quant: { amaxFloor: { on: 'amax', value: 1e-10 }, scale: 'reciprocal', clamp: 224 } }) },
+  { name: 'scale floor, zero amax not 1', contract: withChanges(QUANT, { quant: { amaxFloor: { on: 'scale', value: 1e-10 }, zeroAmaxScaleOne: false } }) },
+  { name: 'no floor, zero amax not 1 (0/0 scales)', contract: withChanges(QUANT, { quant: { zeroAmaxScaleOne: false } }) },
+  { name: 'ue8m0 ceil, column-major', contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: 'column-major' } }) },
+  { name: 'ue8m0 floor', contract: withChanges(VLLM, { quant: { ue8m0: 'floor' } }) },
+  { name: 'ue8m0 rne, bf16 side output', contract: withChanges(VLLM, { quant: { ue8m0: 'rne', bf16SideOutput: true } }) },
+  { name: 'quant input bf16, group 64', contract: withChanges(QUANT, { quant: { input: 'bf16', groupSize: 64 } }) },
+  { name: 'group 3 (codes straddle groups)', contract: withChanges(QUANT, { quant: { groupSize: 3 } }) },
+  { name: 'group 1', contract: withChanges(VLLM, { quant: { groupSize: 1, scaleLayout: 'column-major' } }) },
+  { name: 'odd hidden 7, sequential', contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } }, quant: { groupSize: 7 } }), shape: { ranks: 3, tokens: 5, hidden: 7 } },
+  { name: 'odd hidden 15, butterfly 5 per thread', contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 5, warpSize: 32 } } }, quant: { groupSize: 5 } }), shape: { ranks: 5, tokens: 3, hidden: 15 } },
+  { name: 'one rank, one token', contract: withChanges(VLLM, { quant: { groupSize: 32 } }), shape: { ranks: 1, tokens: 1, hidden: 96 } },
+];
+const SHAPE: Shape = { ranks: 4, tokens: 8, hidden: 384 };
+
+/** The device with its storage bindings cut to `bytes`, so cases run in many row chunks. */
+function withBindingLimit(ctx: GpuContext, bytes: number): GpuContext {
+  return { ...ctx, limits: { ...ctx.limits, maxStorageBufferBindingSize: bytes } };
+}
+
+/** Compatibility-mode-like limits for the plan tests. */
+const LIMITS = {
+  maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 128, maxComputeWorkgroupStorageSize: 16384,
+  maxComputeWorkgroupsPerDimension: 65535, maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20,
+  maxStorageBuffersPerShaderStage: 4, minStorageBufferOffsetAlignment: 256,
+};
+
+describe('stage registry and plan (no GPU)', () => {
+  it.each(ENGINE_STAGES.map((s) => [s.name, s] as const))('%s: the WGSL entry point, its bindings and its CPU twin exist', (_name, stage) => {
+    const wgsl = readFileSync(join(engineShaderDir(), stage.file), 'utf8');
+    expect(wgsl).toMatch(new RegExp(`^// Twin of src/engines/cpu/${stage.cpuTwin.file.replace('.', '\\.')}`));
+    expect(wgsl).toMatch(new RegExp(`@compute @workgroup_size\\(WORKGROUP_SIZE\\)\\s*fn ${stage.name}\\(`));
+    stage.bindings.forEach((role, i) => expect(wgsl).toMatch(new RegExp(`@group\\(0\\) @binding\\(${i + 1}\\) var<storage, [a-z_]+> ${role}: array<u32>;`)));
+    const cpu = readFileSync(join(PACKAGE_ROOT, 'src', 'engines', 'cpu', stage.cpuTwin.file), 'utf8');
+    expect(cpu).toMatch(new RegExp(`function ${stage.cpuTwin.symbol}\\(`));
+  });
+
+  it('generates the Params struct from PARAM_FIELDS, in order', () => {
+    const struct = /struct Params \{([^}]*)\}/.exec(engineWgslPrelude())![1];
+    expect(struct.split(',').map((f) => f.trim().split(':')[0]).filter((f) => f !== '')).toEqual([...PARAM_FIELDS]);
+    expect(() => encodeParams({ ...planCase(QUANT, SHAPE, seededInputs(QUANT, SHAPE, 1), LIMITS).baseParams, ranks: -1 })).toThrow('param ranks: -1 is not a u32');
+  });
+
+  it('lays out the tree threads as sumOfSquares.ts does', () => {
+    const shape = { ranks: 2, tokens: 4, hidden: 7168 };
+    expect(sumOfSquaresThreads(QUANT, shape)).toMatchObject({ logicalThreads: 896, warps: 28, warpSize: 32, perThread: 8 });
+    expect(sumOfSquaresThreads(VLLM, shape)).toMatchObject({ logicalThreads: 1024, warps: 32, cubBlock: 1024 });
+    expect(sumOfSquaresThreads(VLLM, { ...shape, tokens: 256 })).toMatchObject({ logicalThreads: 256, warps: 8, cubBlock: 256 });
+    const cub100 = withChanges(VLLM, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 100, warpSize: 64 } } } });
+    expect(sumOfSquaresThreads(cub100, shape)).toMatchObject({ logicalThreads: 128, warps: 2, cubBlock: 100 });
+  });
+
+  it('chunks rows to the storage binding limit and packs ranks in the rotation base order', () => {
+    const shape = { ranks: 4, tokens: 10, hidden: 384 };
+    const ring = TARGETED.find((t) => t.name === 'ring with a permutation')!.contract;
+    // A row of packed rank inputs is 4 * 192 words; 3 rows fit in 10 KiB.
+    const plan = planCase(ring, shape, seededInputs(ring, shape, 1), { ...LIMITS, maxStorageBufferBindingSize: 10 * 1024 });
+    expect(plan.chunks).toEqual([{ first: 0, count: 3 }, { first: 3, count: 3 }, { first: 6, count: 3 }, { first: 9, count: 1 }]);
+    expect(plan.slotRanks).toEqual([2, 0, 3, 1]);
+    expect(plan.outputRanks).toEqual([0]);
+    const ownFirst = TARGETED[0].contract;
+    expect(planCase(ownFirst, shape, seededInputs(ownFirst, shape, 1), LIMITS).outputRanks).toEqual([0, 1, 2, 3]);
+  });
+
+  it('caps chunks at MAX_CHUNK_BYTES per buffer even where the device binds more', () => {
+    // One rank, no residual: the f32 scratch row (H words, 1 MiB) is the largest per-row buffer.
+    const contract = withChanges(QUANT, { residual: null });
+    const shape = { ranks: 1, tokens: 130, hidden: 2 ** 18 };
+    const plan = planCase(contract, shape, seededInputs(contract, shape, 1, 'ordinary'), { ...LIMITS, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 });
+    expect(MAX_CHUNK_BYTES / 2 ** 20).toBe(128);
+    expect(plan.chunks).toEqual([{ first: 0, count: 128 }, { first: 128, count: 2 }]);
+  });
+
+  it('refuses a hidden size it cannot divide by exactly', () => {
+    const shape = { ranks: 1, tokens: 1, hidden: 2 ** 24 + 128 };
+    const inputs: CaseInputs = {
+      rankInputs: [{ dtype: 'BF16', shape: [1, shape.hidden], data: new Uint16Array(shape.hidden) }],
+      residual: { dtype: 'BF16', shape: [1, shape.hidden], data: new Uint16Array(shape.hidden) },
+      weight: { dtype: 'BF16', shape: [shape.hidden], data: new Uint16Array(shape.hidden) },
+    };
+    expect(() => planCase(QUANT, shape, inputs, LIMITS)).toThrow('exceeds 2^24');
+  });
+});
+
+describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: AdapterKind) => {
+  let opened: Awaited<ReturnType<typeof openOrExplain>>;
+  beforeAll(async () => {
+    opened = await openOrExplain(kind);
+  });
+  afterAll(async () => {
+    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
+  });
+
+  describe('default golden suite (every preset)', () => {
+    it.for(defaultSuite().map((spec) => [caseId(spec), spec] as const))('%s', async ([, spec], { skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const built = buildCase(spec);
+      await expectEnginesAgree(ctx, built.contract, built.shape, built.inputs);
+    });
+  });
+
+  it('covers every preset', () => {
+    expect(new Set(defaultSuite().map((s) => s.preset))).toEqual(new Set(listPresets().map((p) => p.name)));
+  });
+
+  describe('targeted contracts on adversarial inputs', () => {
+    it.for(TARGETED.map((t) => [t.name, t] as const))('%s', async ([, target], { skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const shape = target.shape ?? SHAPE;
+      await expectEnginesAgree(ctx, target.contract, shape, seededInputs(target.contract, shape, 7, target.inputs));
+    });
+  });
+
+  describe('special-value generators', () => {
+    it.for(['special', 'subnormals', 'cancellation', 'fp8-saturation', 'zero-groups'])('%s (10 rows: every kind of special row)', async (inputs, { skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      for (const preset of ['aiter-1stage-quant', 'vllm-group-quant', 'nccl-ring']) {
+        const built = buildCase({ preset, ranks: 4, tokens: 10, hidden: 512, group: null, inputs, seed: 11 });
+        await expectEnginesAgree(ctx, built.contract, built.shape, built.inputs);
+      }
+    });
+  });
+
+  describe('row chunks (storage binding cut to a few rows)', () => {
+    const chunked = ['own-first (per-rank outputs)', 'rotated, 8-element packs', 'ring, 100-element alignment', 'ue8m0 ceil, column-major', 'group 3 (codes straddle groups)', 'odd hidden 15, butterfly 5 per thread'];
+    it.for(chunked)('%s', async (name, { skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const target = TARGETED.find((t) => t.name === name)!;
+      const shape = { ...(target.shape ?? SHAPE), tokens: 11 };
+      const inputs = seededInputs(target.contract, shape, 13);
+      // Three rows of packed rank inputs per binding: chunks of 3, 3, 3, 2 rows.
+      const small = withBindingLimit(ctx, 4 * 3 * shape.ranks * Math.ceil(shape.hidden / 2));
+      expect(planCase(target.contract, shape, inputs, small.limits).chunks.length).toBe(4);
+      expectSameOutputs(runCpuEngine(target.contract, shape, inputs), await runWebGpuEngine(small, target.contract, shape, inputs));
+    });
+  });
+
+  it('gives the same outputs when an uploaded case is executed again, into earlier outputs, in one-row chunks, and with its stages timed', async ({ skip }) => {
+    const ctx = deviceOrSkip(opened, skip);
+    const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 4, hidden: 1024, group: null, inputs: 'random', seed: 3 });
+    const expected = runCpuEngine(built.contract, built.shape, built.inputs);
+    for (const maxRowsPerChunk of [undefined, 1]) {
+      const uploaded = await uploadCase(ctx, built.contract, built.shape, built.inputs, { maxRowsPerChunk });
+      try {
+        expect(uploaded.chunks.length).toBe(maxRowsPerChunk === 1 ? 4 : 1);
+        const first = (await executeCase(uploaded)).outputs;
+        expectSameOutputs(expected, first);
+        // Written into the first run's arrays: the same arrays come back, with the same bits.
+        const scratched = new Map([...first].map(([name, t]) => [name, { ...t, data: t.data.fill(0x5a) } as Tensor]));
+        const into = (await executeCase(uploaded, { into: scratched })).outputs;
+        expect(into.get('out.q')!.data).toBe(first.get('out.q')!.data);
+        expectSameOutputs(expected, into);
+        await expect(executeCase(uploaded, { into: new Map() })).rejects.toThrow("'into' holds no output 'out.residual' of this case");
+        const timed = await executeCase(uploaded, { timeStages: true });
+        expectSameOutputs(expected, timed.outputs);
+        expect([...timed.stageMs.keys()]).toEqual(['allReduce', 'sumOfSquares', 'normalize', 'groupScale', 'quantize', 'readback']);
+      } finally {
+        releaseCase(uploaded);
+      }
+    }
+  });
+});
