@@ -215,18 +215,23 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
       scales: outputData(into, outputName('scale', rank), Uint32Array, tokens * groups),
     };
   });
-  for (const chunk of uploaded.chunks) {
+  // Every map is requested at once: each resolves when its chunk's copy is done, so map
+  // round trips overlap the GPU work and each other instead of queueing one behind another.
+  const mapped = uploaded.chunks.map((chunk) => chunk.readbacks.map((readbacks) => readbacks.map(({ staging }) => staging.mapAsync(GPUMapMode.READ))));
+  // A rejected map is awaited below; the others must not surface as unhandled rejections.
+  for (const promise of mapped.flat(2)) promise.catch(() => {});
+  for (const [chunkIndex, chunk] of uploaded.chunks.entries()) {
     const first = chunk.range.first * hidden;
     const count = chunk.range.count * hidden;
     for (const [rankIndex, readbacks] of chunk.readbacks.entries()) {
       const out = perRank[rankIndex];
-      for (const { role, staging } of readbacks) {
-        await staging.mapAsync(GPUMapMode.READ);
+      for (const [readbackIndex, { role, staging }] of readbacks.entries()) {
+        await mapped[chunkIndex][rankIndex][readbackIndex];
         try {
-          const mapped = staging.getMappedRange();
-          if (role === 'residualOut' || role === 'normOut') out[role].set(new Uint16Array(mapped, 0, count), first);
-          else if (role === 'q') out.q.set(new Uint8Array(mapped, 0, count), first);
-          else placeScales(out.scales, new Uint32Array(mapped), chunk.range, groups, tokens, quant?.scaleLayout ?? 'row-major');
+          const range = staging.getMappedRange();
+          if (role === 'residualOut' || role === 'normOut') out[role].set(new Uint16Array(range, 0, count), first);
+          else if (role === 'q') out.q.set(new Uint8Array(range, 0, count), first);
+          else placeScales(out.scales, new Uint32Array(range), chunk.range, groups, tokens, quant?.scaleLayout ?? 'row-major');
         } finally {
           staging.unmap();
         }
