@@ -23,8 +23,18 @@ fi
 
 npm run --silent build
 
+# Deno comes from the npm `deno` package, pinned here and installed into its own prefix rather
+# than listed in package.json: the lockfile would have to name deno's per-platform packages,
+# and a registry that lacks one of them (this project's mirror has only linux-x64) makes every
+# `npm ci` fail. Installing it here touches only notebooks/.deno/.
+deno_version=2.9.6
+deno_prefix=notebooks/.deno
+if [ ! -f "$deno_prefix/node_modules/deno/package.json" ] || \
+   [ "$(node -p "require('./$deno_prefix/node_modules/deno/package.json').version")" != "$deno_version" ]; then
+  npm install --silent --prefix "$deno_prefix" --no-save --no-package-lock --no-audit --no-fund "deno@$deno_version"
+fi
 # The npm package's own resolver: the binary it installed (or the platform package's copy).
-deno=$(node -e 'process.stdout.write(require("./node_modules/deno/install_api.cjs").runInstall())')
+deno=$(node -e 'process.stdout.write(require("./'"$deno_prefix"'/node_modules/deno/install_api.cjs").runInstall())')
 "$deno" --version | head -n 1
 
 kernels=$(mktemp -d)
