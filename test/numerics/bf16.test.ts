@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bf16FromF32Bits, decodeBf16, encodeBf16, f32BitsFromBf16, roundF32BitsToBf16 } from '../../src/numerics/index.js';
-import { hex, valueOfF32Bits } from './f32-fields.js';
+import { hex, valueOfBf16, valueOfF32Bits } from './f32-fields.js';
 import { Prng } from './prng.js';
-
-// bf16 from its own field definition: 1 sign, 8 exponent (bias 127), 7 fraction bits.
-function valueOfBf16(code: number): number {
-  const negative = code >>> 15 === 1;
-  const exponentField = (code >>> 7) & 0xff;
-  const fraction = code & 0x7f;
-  let magnitude: number;
-  if (exponentField === 0xff) magnitude = fraction === 0 ? Infinity : NaN;
-  else if (exponentField === 0) magnitude = (fraction / 128) * 2 ** -126;
-  else magnitude = (1 + fraction / 128) * 2 ** (exponentField - 127);
-  return negative ? -magnitude : magnitude;
-}
 
 /** Magnitude on the extended grid: the Inf code stands for 2^128, one step past max. */
 function gridMagnitudeOfBf16(code: number): number {

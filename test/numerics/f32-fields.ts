@@ -15,6 +15,11 @@ export function valueOfF32Bits(bits: number): number {
   return negative ? -magnitude : magnitude;
 }
 
+/** bf16 is the upper half of f32 (1 sign, 8 exponent bits with bias 127, 7 fraction bits). */
+export function valueOfBf16(code: number): number {
+  return valueOfF32Bits((code << 16) >>> 0);
+}
+
 /** Bits of a value the caller knows to be an exact f32 (throws otherwise, so nothing rounds silently). */
 export function f32BitsOfExactValue(value: number): number {
   if (!Number.isNaN(value) && Math.fround(value) !== value) {

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FP8_FORMATS, isNanCode, ulpDistance } from '../../src/numerics/index.js';
-import { hex, valueOfF32Bits } from './f32-fields.js';
+import { hex, valueOfBf16, valueOfF32Bits } from './f32-fields.js';
 import { FP8_SPECS, buildTable } from './fp8-spec.js';
 import { Prng } from './prng.js';
-
-/** bf16 value from its fields (1 sign, 8 exponent with bias 127, 7 fraction bits). */
-function valueOfBf16(code: number): number {
-  const exponentField = (code >>> 7) & 0xff;
-  const fraction = code & 0x7f;
-  let magnitude: number;
-  if (exponentField === 0xff) magnitude = fraction === 0 ? Infinity : NaN;
-  else if (exponentField === 0) magnitude = (fraction / 128) * 2 ** -126;
-  else magnitude = (1 + fraction / 128) * 2 ** (exponentField - 127);
-  return code >>> 15 === 1 ? -magnitude : magnitude;
-}
 
 /**
  * Rank of every code on the sorted number line of its format's distinct values (-0 and +0
