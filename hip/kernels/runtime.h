@@ -1,24 +1,10 @@
-// The HIP runtime names the kernels and the harness use beyond ulpwise/compat.h, mapped onto
-// CUDA for nvcc in the same way (every name used must be here or there: a missing one fails
-// the nvcc build).
+// Error handling for kernel-library code: HIP failures become exceptions, so an ABI entry point
+// can return them as ULPWISE_ERROR instead of ending the harness's process. Runtime names come
+// from ulpwise/compat.h (a name missing there fails the nvcc build).
 #ifndef ULPWISE_KERNELS_RUNTIME_H
 #define ULPWISE_KERNELS_RUNTIME_H
 
 #include <ulpwise/compat.h>
-
-#if defined(__CUDACC__) && !defined(__HIP__)
-#define hipOccupancyMaxActiveBlocksPerMultiprocessor cudaOccupancyMaxActiveBlocksPerMultiprocessor
-#define hipFuncAttributes cudaFuncAttributes
-#define hipFuncGetAttributes cudaFuncGetAttributes
-#define hipStreamWaitEvent cudaStreamWaitEvent
-#define hipStreamCreateWithFlags cudaStreamCreateWithFlags
-#define hipStreamNonBlocking cudaStreamNonBlocking
-#define hipDeviceDisablePeerAccess cudaDeviceDisablePeerAccess
-#define hipErrorPeerAccessNotEnabled cudaErrorPeerAccessNotEnabled
-#define hipDriverGetVersion cudaDriverGetVersion
-#define hipRuntimeGetVersion cudaRuntimeGetVersion
-#define hipStreamCaptureModeRelaxed cudaStreamCaptureModeRelaxed
-#endif
 
 #include <stdexcept>
 #include <string>

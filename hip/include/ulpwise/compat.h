@@ -65,6 +65,17 @@
 #define hipGraphLaunch cudaGraphLaunch
 #define hipGraphExecDestroy cudaGraphExecDestroy
 #define hipGraphDestroy cudaGraphDestroy
+#define hipOccupancyMaxActiveBlocksPerMultiprocessor cudaOccupancyMaxActiveBlocksPerMultiprocessor
+#define hipFuncAttributes cudaFuncAttributes
+#define hipFuncGetAttributes cudaFuncGetAttributes
+#define hipStreamWaitEvent cudaStreamWaitEvent
+#define hipStreamCreateWithFlags cudaStreamCreateWithFlags
+#define hipStreamNonBlocking cudaStreamNonBlocking
+#define hipDeviceDisablePeerAccess cudaDeviceDisablePeerAccess
+#define hipErrorPeerAccessNotEnabled cudaErrorPeerAccessNotEnabled
+#define hipDriverGetVersion cudaDriverGetVersion
+#define hipRuntimeGetVersion cudaRuntimeGetVersion
+#define hipStreamCaptureModeRelaxed cudaStreamCaptureModeRelaxed
 
 #define hipLaunchKernelGGL(kernel, grid, block, sharedBytes, stream, ...) \
   kernel<<<(grid), (block), (sharedBytes), (stream)>>>(__VA_ARGS__)
