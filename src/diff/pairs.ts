@@ -1,6 +1,6 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { ContractError } from '../contracts/validate.js';
-import type { OutputKind } from '../engines/io.js';
+import { sameShape, scaleIndex, type OutputKind } from '../engines/io.js';
 import type { Dtype, Tensor } from '../numerics/tensor.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 
@@ -60,10 +60,6 @@ export function referenceNameFor(candidateName: string, reference: ReadonlyMap<s
   if (!parsed) return null;
   const alternative = parsed.rank === null ? `rank0.out.${parsed.kind}` : `out.${parsed.kind}`;
   return reference.has(alternative) ? alternative : null;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** Why two tensors cannot be compared element for element, or null when they can. */
@@ -131,7 +127,7 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
     if (quant.scaleLayout === 'row-major') {
       return {
         tokens, rowLength: groups,
-        indexOf: (m, g) => m * groups + g,
+        indexOf: (m, g) => scaleIndex('row-major', m, g, tokens, groups),
         rowOf: (i) => Math.floor(i / groups),
         columnOf: (i) => i % groups,
         groupOf: (i) => i % groups,
@@ -139,7 +135,7 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
     }
     return {
       tokens, rowLength: groups,
-      indexOf: (m, g) => g * tokens + m,
+      indexOf: (m, g) => scaleIndex('column-major', m, g, tokens, groups),
       rowOf: (i) => i % tokens,
       columnOf: (i) => Math.floor(i / tokens),
       groupOf: (i) => Math.floor(i / tokens),

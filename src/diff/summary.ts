@@ -5,6 +5,7 @@ import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
 import { f32BitsFromFp8 } from '../numerics/fp8.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { Engine } from '../engines/engine.js';
+import { scaleIndex } from '../engines/io.js';
 import { buildCase, type BuiltCase } from '../fixtures/golden.js';
 import type { CaseSpec } from '../fixtures/caseSpec.js';
 import { compareTensors } from './compare.js';
@@ -32,7 +33,7 @@ function rowMajorScales(scale: Tensor, quant: QuantContract): Tensor {
   if (quant.scaleLayout === 'row-major') return scale;
   const [groups, tokens] = scale.shape;
   const data = new Uint32Array(groups * tokens);
-  for (let g = 0; g < groups; g++) for (let m = 0; m < tokens; m++) data[m * groups + g] = scale.data[g * tokens + m];
+  for (let g = 0; g < groups; g++) for (let m = 0; m < tokens; m++) data[m * groups + g] = scale.data[scaleIndex('column-major', m, g, tokens, groups)];
   return { dtype: 'F32', shape: [tokens, groups], data };
 }
 
@@ -52,7 +53,7 @@ export function dequantizeToBf16(q: Tensor, scale: Tensor, quant: QuantContract)
   for (let m = 0; m < tokens; m++) {
     for (let h = 0; h < hidden; h++) {
       const g = Math.floor(h / quant.groupSize);
-      const s = f32FromBits(scale.data[quant.scaleLayout === 'row-major' ? m * groups + g : g * tokens + m]);
+      const s = f32FromBits(scale.data[scaleIndex(quant.scaleLayout, m, g, tokens, groups)]);
       const v = Math.fround(f32FromBits(f32BitsFromFp8(q.data[m * hidden + h], quant.format)) * s);
       data[m * hidden + h] = bf16FromF32Bits(bitsFromF32(v), 'rne');
     }

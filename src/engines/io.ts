@@ -1,4 +1,4 @@
-import type { Contract, Shape } from '../contracts/schema.js';
+import type { Contract, QuantContract, Shape } from '../contracts/schema.js';
 import { ContractError } from '../contracts/validate.js';
 import type { Tensor } from '../numerics/tensor.js';
 
@@ -20,8 +20,20 @@ export function outputName(kind: OutputKind, rank: number | null): string {
   return rank === null ? `out.${kind}` : `rank${rank}.out.${kind}`;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export type ScaleLayout = QuantContract['scaleLayout'];
+
+/** Shape of `out.scale`: row-major [M, H/G] or column-major [H/G, M]. */
+export function scaleShape(layout: ScaleLayout, tokens: number, groups: number): number[] {
+  return layout === 'row-major' ? [tokens, groups] : [groups, tokens];
+}
+
+/** Where token m's group g scale sits in `out.scale`. */
+export function scaleIndex(layout: ScaleLayout, m: number, g: number, tokens: number, groups: number): number {
+  return layout === 'row-major' ? m * groups + g : g * tokens + m;
 }
 
 export function checkCaseInputs(contract: Contract, shape: Shape, inputs: CaseInputs): void {

@@ -6,7 +6,7 @@ import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
 import { rankRotation, ranksDiverge } from './rankOrder.js';
 import { sumOfSquares } from './sumOfSquares.js';
 import { groupScale, quantizeValue } from './quant.js';
-import { checkCaseInputs, outputName, type CaseInputs } from '../io.js';
+import { checkCaseInputs, outputName, scaleIndex, scaleShape, type CaseInputs } from '../io.js';
 
 // The CPU reference: one pass per token row, in the order the contract names. f32 values live
 // in JS numbers and Float32Arrays; every f32 operation is Math.fround of the exact result
@@ -108,8 +108,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
           for (let k = 0; k < quant.groupSize; k++) {
             qOut[rowBase + g * quant.groupSize + k] = quantizeValue(values[k], scale, reciprocal, quant);
           }
-          const scaleIndex = quant.scaleLayout === 'row-major' ? m * groups + g : g * tokens + m;
-          scaleOut[scaleIndex] = bitsFromF32(scale);
+          scaleOut[scaleIndex(quant.scaleLayout, m, g, tokens, groups)] = bitsFromF32(scale);
         }
       }
     }
@@ -119,8 +118,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
     if (emitNorm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: normOut });
     if (quant) {
       outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[quant.format], shape: [tokens, hidden], data: qOut });
-      const scaleShape = quant.scaleLayout === 'row-major' ? [tokens, groups] : [groups, tokens];
-      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape, data: scaleOut });
+      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, groups), data: scaleOut });
     }
   }
   return outputs;

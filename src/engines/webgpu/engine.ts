@@ -1,7 +1,7 @@
 import type { Contract, Shape } from '../../contracts/schema.js';
 import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
 import type { Engine } from '../engine.js';
-import { outputName, type CaseInputs } from '../io.js';
+import { outputName, scaleIndex, scaleShape, type CaseInputs, type ScaleLayout } from '../io.js';
 import { closeDevice, describeAdapter, openDevice, withErrorScopes, type AdapterChoice, type GpuContext } from './device.js';
 import { splitWorkgroups } from './dispatch.js';
 import type { ItemRange } from './limits.js';
@@ -246,8 +246,7 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
     if (plan.emits.norm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: out.normOut });
     if (quant) {
       outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[quant.format], shape: [tokens, hidden], data: out.q });
-      const scaleShape = quant.scaleLayout === 'row-major' ? [tokens, groups] : [groups, tokens];
-      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape, data: out.scales });
+      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, groups), data: out.scales });
     }
   }
   return outputs;
@@ -267,10 +266,10 @@ function outputData<T extends Uint8Array | Uint16Array | Uint32Array>(
 }
 
 /** A chunk's [scale, reciprocal] pairs (row-major within the chunk) into the scale tensor's layout. */
-function placeScales(scales: Uint32Array, pairs: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: 'row-major' | 'column-major'): void {
+function placeScales(scales: Uint32Array, pairs: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: ScaleLayout): void {
   for (let row = 0; row < range.count; row++) {
     const m = range.first + row;
-    for (let g = 0; g < groups; g++) scales[layout === 'column-major' ? g * tokens + m : m * groups + g] = pairs[2 * (row * groups + g)];
+    for (let g = 0; g < groups; g++) scales[scaleIndex(layout, m, g, tokens, groups)] = pairs[2 * (row * groups + g)];
   }
 }
 
