@@ -16,22 +16,16 @@ cd "$(dirname "$0")/.."
 log() { printf 'hip-compile-check: %s\n' "$*"; }
 die() { printf 'hip-compile-check: error: %s\n' "$*" >&2; exit 1; }
 
-install_packages() {
-  local runner=()
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "need root (or sudo) to apt-get install $*"
-    runner=(sudo)
-  fi
-  log "apt-get install $*"
-  "${runner[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
-  "${runner[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@"
-}
+source .ci/apt.sh
 
 missing=()
 command -v make >/dev/null || missing+=(make)
 command -v g++ >/dev/null || command -v c++ >/dev/null || missing+=(g++)
 command -v hipcc >/dev/null || missing+=(hipcc)
-if [ "${#missing[@]}" -gt 0 ]; then install_packages "${missing[@]}"; fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  apt_install "${missing[@]}" || die "could not install ${missing[*]}"
+fi
 
 nvcc_path=""
 for candidate in "$(command -v nvcc || true)" "${CUDA_HOME:+$CUDA_HOME/bin/nvcc}" /usr/local/cuda/bin/nvcc; do

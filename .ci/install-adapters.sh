@@ -18,21 +18,12 @@ set -euo pipefail
 packages=(libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libvulkan1 chromium-common)
 swiftshader_icd=/usr/lib/chromium/vk_swiftshader_icd.json
 
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+source "$(dirname "$0")/apt.sh"
 
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$package")
-  fi
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "install-adapters: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+missing="$(apt_missing "${packages[@]}")"
+if [ -n "$missing" ]; then
+  echo "install-adapters: installing $missing"
+  apt_install "${packages[@]}"
 else
   echo "install-adapters: already installed: ${packages[*]}"
 fi
@@ -42,11 +33,13 @@ fail() {
   exit 1
 }
 [ -f "$swiftshader_icd" ] || fail "$swiftshader_icd missing after installing chromium-common"
-ldconfig -p | grep -q 'libvulkan\.so\.1' || fail 'libvulkan.so.1 missing after installing libvulkan1'
-ldconfig -p | grep -q 'libEGL\.so\.1' || fail 'libEGL.so.1 missing after installing libegl1'
+# Captured once and matched as text: see apt.sh on `| grep -q` under pipefail.
+linker_cache="$(PATH="$PATH:/usr/sbin:/sbin" ldconfig -p)"
+[[ $linker_cache == *$'\tlibvulkan.so.1 ('* ]] || fail 'libvulkan.so.1 missing after installing libvulkan1'
+[[ $linker_cache == *$'\tlibEGL.so.1 ('* ]] || fail 'libEGL.so.1 missing after installing libegl1'
 compgen -G '/usr/lib/*/dri/swrast_dri.so' >/dev/null ||
   fail 'Mesa swrast_dri.so (llvmpipe) missing after installing libgl1-mesa-dri'
-if dpkg-query -W -f='${Status}' mesa-vulkan-drivers 2>/dev/null | grep -q '^install ok installed$'; then
+if apt_installed mesa-vulkan-drivers; then
   echo 'install-adapters: note: mesa-vulkan-drivers (lavapipe) is installed; Dawn cannot use it' >&2
 fi
 echo "install-adapters: ready: SwiftShader ($swiftshader_icd) and Mesa llvmpipe"

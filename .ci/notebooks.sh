@@ -10,20 +10,11 @@ cd "$(dirname "$0")/.."
 # Jupyter's Python side, all from Debian: nbclient runs the kernel, nbconvert exports HTML.
 packages=(jupyter-nbconvert python3-nbclient python3-nbformat jupyter-client)
 
-sudo_if_needed=()
-if [ "$(id -u)" -ne 0 ]; then sudo_if_needed=(sudo); fi
-
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$p")
-  fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "notebooks: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_if_needed[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
-  "${sudo_if_needed[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+source .ci/apt.sh
+missing="$(apt_missing "${packages[@]}")"
+if [ -n "$missing" ]; then
+  echo "notebooks: installing $missing"
+  apt_install "${packages[@]}"
 fi
 
 npm run notebooks
