@@ -21,7 +21,7 @@ import type { Tensor } from '../src/numerics/tensor.js';
 // for bit against the CPU engine on the default golden suite and on every timed case.
 //
 // usage: node dist/bench/webgpu.js [--adapter A] [--tokens 128,1024,8192] [--cpu-tokens LIST]
-//        [--iterations 5] [--chunk-rows N] [--no-suite-check] [--json FILE]
+//        [--iterations 5] [--chunk-rows N] [--ranks 8] [--no-suite-check] [--json FILE]
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'cpu-tokens': { type: 'string' },
     iterations: { type: 'string', default: '5' },
     'chunk-rows': { type: 'string' },
+    ranks: { type: 'string', default: '8' },
     'no-suite-check': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -40,7 +41,8 @@ const cpuTokens = new Set(list(values['cpu-tokens'] ?? values.tokens));
 const iterations = Number(values.iterations);
 const maxRowsPerChunk = values['chunk-rows'] === undefined ? undefined : Number(values['chunk-rows']);
 
-const RANKS = 8;
+const RANKS = Number(values.ranks);
+if (!Number.isInteger(RANKS) || RANKS < 1) throw new RangeError(`--ranks must be a positive integer, got ${values.ranks}`);
 const HIDDEN = 7168;
 const PRESET = 'aiter-1stage-quant';
 const contract = getPreset(PRESET).contract;
@@ -263,9 +265,34 @@ try {
       });
       await reuseBench.run();
       const gpuInto = meanMs(reuseBench);
+      // The same work with no host copy: the outputs are views of the mapped buffers.
+      const mappedCase = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk, readback: 'mapped' });
+      let gpuMapped: ReturnType<typeof meanMs>;
+      const mappedProblems: string[] = [];
+      try {
+        const mappedFirst = await executeCase(mappedCase);
+        mappedProblems.push(...differingOutputs(first.outputs, mappedFirst.outputs).map((p) => `mapped outputs: ${p}`));
+        mappedFirst.release();
+        const mappedBench = new Bench({ iterations, warmupIterations: 1, time: 0, warmupTime: 0 });
+        mappedBench.add(`webgpu M=${tokens} mapped`, async () => {
+          (await executeCase(mappedCase)).release();
+        });
+        await mappedBench.run();
+        gpuMapped = meanMs(mappedBench);
+      } finally {
+        releaseCase(mappedCase);
+      }
+      // Every dispatch as a run submits them, waited for, nothing read back.
+      const computeBench = new Bench({ iterations, warmupIterations: 1, time: 0, warmupTime: 0 });
+      computeBench.add(`webgpu M=${tokens} compute`, async () => {
+        await executeCase(uploaded, { computeOnly: true });
+      });
+      await computeBench.run();
+      const gpuCompute = meanMs(computeBench);
       const problems = [
         ...(cpuOutputs ? differingOutputs(cpuOutputs, first.outputs) : []),
         ...differingOutputs(first.outputs, reused.outputs).map((p) => `reused outputs: ${p}`),
+        ...mappedProblems,
       ];
       const exact = problems.length > 0 ? problems.join('; ') : cpuOutputs ? 'yes' : 'not checked (no cpu run)';
       const stages = (await executeCase(uploaded, { timeStages: true })).stageMs;
@@ -277,6 +304,9 @@ try {
         'run+readback ms': Number(gpu.mean.toFixed(2)),
         'min ms': Number(gpu.min.toFixed(2)),
         'into ms': Number(gpuInto.mean.toFixed(2)),
+        'mapped ms': Number(gpuMapped.mean.toFixed(2)),
+        'mapped min ms': Number(gpuMapped.min.toFixed(2)),
+        'compute ms': Number(gpuCompute.mean.toFixed(2)),
         'webgpu elem/s': Number((elements / (gpu.mean / 1000)).toPrecision(4)),
         'cpu ms': cpuMs === null ? '-' : Number(cpuMs.toFixed(0)),
         'cpu elem/s': cpuMs === null ? '-' : Number((elements / (cpuMs / 1000)).toPrecision(4)),

@@ -283,6 +283,58 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     });
   });
 
+  describe('mapped readback (outputs are views of whole-case mappable buffers)', () => {
+    const mappedTargets = ['own-first (per-rank outputs)', 'ue8m0 ceil, column-major', 'group 3 (codes straddle groups)', 'odd hidden 15, butterfly 5 per thread'];
+    it.for(mappedTargets)('%s, in chunks of 4, 4 and 3 rows', async (name, { skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const target = TARGETED.find((t) => t.name === name)!;
+      const shape = { ...(target.shape ?? SHAPE), tokens: 11 };
+      const inputs = seededInputs(target.contract, shape, 17);
+      // Five rows fit a binding: chunks are cut to 4 rows, so each starts on a word of every output.
+      const small = withBindingLimit(ctx, 4 * 5 * shape.ranks * Math.ceil(shape.hidden / 2));
+      const uploaded = await uploadCase(small, target.contract, shape, inputs, { readback: 'mapped' });
+      try {
+        expect(uploaded.chunks.map((c) => c.range.count)).toEqual([4, 4, 3]);
+        const execution = await executeCase(uploaded);
+        expectSameOutputs(runCpuEngine(target.contract, shape, inputs), execution.outputs);
+        execution.release();
+      } finally {
+        releaseCase(uploaded);
+      }
+    });
+
+    it('holds the case until release(), then runs it again with the same bits; refuses into and unaligned chunks', async ({ skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 8, hidden: 1024, group: null, inputs: 'random', seed: 5 });
+      const expected = runCpuEngine(built.contract, built.shape, built.inputs);
+      const uploaded = await uploadCase(ctx, built.contract, built.shape, built.inputs, { readback: 'mapped', maxRowsPerChunk: 4 });
+      try {
+        expect(uploaded.chunks.length).toBe(2);
+        const first = await executeCase(uploaded);
+        expectSameOutputs(expected, first.outputs);
+        await expect(executeCase(uploaded)).rejects.toThrow('mapped outputs from an earlier execution are still held; call');
+        await expect(executeCase(uploaded, { into: first.outputs })).rejects.toThrow("'into' needs 'copy' readback");
+        const norm = first.outputs.get('out.norm')!.data;
+        expect(norm.length).toBe(8 * 1024);
+        first.release();
+        first.release();
+        // Unmapping detaches the views: nothing reads a buffer the GPU may be writing.
+        expect(norm.length).toBe(0);
+        const second = await executeCase(uploaded);
+        expectSameOutputs(expected, second.outputs);
+        second.release();
+      } finally {
+        releaseCase(uploaded);
+      }
+      const odd = TARGETED.find((t) => t.name === 'odd hidden 15, butterfly 5 per thread')!;
+      const oddShape = { ...(odd.shape ?? SHAPE), tokens: 11 };
+      const threeRows = withBindingLimit(ctx, 4 * 3 * oddShape.ranks * Math.ceil(oddShape.hidden / 2));
+      await expect(uploadCase(threeRows, odd.contract, oddShape, seededInputs(odd.contract, oddShape, 17), { readback: 'mapped' })).rejects.toThrow(
+        'mapped readback: the chunk at row 3 starts at element 45, not a multiple of 4',
+      );
+    });
+  });
+
   it('gives the same outputs when an uploaded case is executed again, into earlier outputs, in one-row chunks, and with its stages timed', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 4, hidden: 1024, group: null, inputs: 'random', seed: 3 });
@@ -302,6 +354,8 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
         const timed = await executeCase(uploaded, { timeStages: true });
         expectSameOutputs(expected, timed.outputs);
         expect([...timed.stageMs.keys()]).toEqual(['allReduce', 'sumOfSquares', 'normalize', 'groupScale', 'quantize', 'readback']);
+        expect((await executeCase(uploaded, { computeOnly: true })).outputs.size).toBe(0);
+        expectSameOutputs(expected, (await executeCase(uploaded)).outputs);
       } finally {
         releaseCase(uploaded);
       }

@@ -50,6 +50,25 @@ describe('chunkItems', () => {
     ]);
   });
 
+  it('caps ranges at maxItems and starts them at multiples of the alignment when they hold that many', () => {
+    const limits = limitsWith(1000, 2 ** 30); // 250 words
+    for (const [wordsPerItem, maxItems, alignment, expectedPerChunk] of [
+      [1, 1000, 4, 248], // 250 fit: rounded down to a multiple of 4
+      [1, 1170, 4, 248],
+      [7, 1000, 4, 32], // 35 fit
+      [1, 1024, 1, 250],
+      [1, 101, 4, 100], // the cap, then the alignment
+      [1, 3, 4, 3], // fewer than the alignment: unaligned rather than empty
+      [100, 1000, 4, 2], // 2 fit
+    ] as const) {
+      const ranges = chunkItems(1001, wordsPerItem, limits, { maxItems, alignment });
+      expect(ranges.map((r) => r.first)).toEqual(Array.from({ length: Math.ceil(1001 / expectedPerChunk) }, (_, i) => i * expectedPerChunk));
+      expect(ranges.reduce((sum, r) => sum + r.count, 0)).toBe(1001);
+    }
+    expect(() => chunkItems(1, 1, limits, { maxItems: 0 })).toThrow('maxItems must be a positive integer, got 0');
+    expect(() => chunkItems(1, 1, limits, { alignment: 2.5 })).toThrow('alignment must be a positive integer, got 2.5');
+  });
+
   it('names the problem when one item cannot fit or a count is not an integer', () => {
     const limits = limitsWith(1000, 2 ** 30);
     expect(() => chunkItems(1, 251, limits)).toThrow('one item of 251 words (1004 bytes) exceeds');

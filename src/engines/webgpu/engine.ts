@@ -6,7 +6,7 @@ import { closeDevice, describeAdapter, openDevice, withErrorScopes, type Adapter
 import { splitWorkgroups } from './dispatch.js';
 import type { ItemRange } from './limits.js';
 import { ENGINE_STAGES, stagePipelines, stageWorkgroups, type BufferRole, type EngineStage } from './pipeline.js';
-import { bf16Words, encodeParams, paramsFor, planCase, type EnginePlan, type PlanOptions } from './plan.js';
+import { bf16Words, CHUNK_ROW_ALIGNMENT, encodeParams, paramsFor, planCase, type EnginePlan, type PlanOptions } from './plan.js';
 
 // The WebGPU engine: the CPU engine's pipeline (engine.ts), stage by stage in WGSL, with every
 // f32 step done by the integer soft-float, so its output bits equal the CPU engine's on any
@@ -16,11 +16,31 @@ import { bf16Words, encodeParams, paramsFor, planCase, type EnginePlan, type Pla
 /** What a stage reads and writes, per chunk; scratch and outputs are shared by all chunks. */
 type StageBuffers = Readonly<Record<BufferRole, GPUBuffer>>;
 
-/** An output copied back after a chunk's stages, per output rank, into its own mappable buffer. */
+type OutputRole = 'residualOut' | 'normOut' | 'scales' | 'q';
+
+/** An output copied back after a chunk's stages, per output rank, into a mappable buffer: the
+ *  chunk's own ('copy' readback) or the whole case's, at the chunk's offset ('mapped'). */
 interface Readback {
-  readonly role: 'residualOut' | 'normOut' | 'scales' | 'q';
+  readonly role: OutputRole;
   readonly words: number;
   readonly staging: GPUBuffer;
+  readonly offsetBytes: number;
+}
+
+/**
+ * How outputs reach the host. 'copy': each chunk's outputs are copied out of its mappable
+ * buffers into host arrays as soon as that chunk is done, while the GPU works on later chunks;
+ * the arrays are the caller's to keep. 'mapped': each output is one mappable buffer for the
+ * whole case and the tensors are views of it, with no host copy (the scales alone are copied,
+ * to put them in their layout); the views are valid until Execution.release(), and the case
+ * cannot run again before that. On a Firecracker VM with an H100 the host copy of the
+ * N=8, M=8192, H=7168 case's 294 MB took 26-33 ms of its ~60 ms (bench/RESULTS.md).
+ */
+export type ReadbackMode = 'copy' | 'mapped';
+
+export interface UploadOptions extends PlanOptions {
+  /** 'copy' unless given. */
+  readonly readback?: ReadbackMode;
 }
 
 interface ChunkWork {
@@ -37,7 +57,10 @@ export interface UploadedCase {
   readonly stages: readonly EngineStage[];
   readonly pipelines: readonly GPUComputePipeline[];
   readonly chunks: readonly ChunkWork[];
-  readonly outputs: Pick<StageBuffers, 'residualOut' | 'normOut' | 'scales' | 'q'>;
+  readonly outputs: Pick<StageBuffers, OutputRole>;
+  readonly readback: ReadbackMode;
+  /** 'mapped' readback: per output rank, the whole-case mappable buffer of each output. */
+  readonly caseStaging: readonly ReadonlyMap<OutputRole, GPUBuffer>[];
   /** Every buffer made for the case, destroyed by releaseCase. */
   readonly owned: readonly GPUBuffer[];
 }
@@ -45,8 +68,11 @@ export interface UploadedCase {
 export interface ExecuteOptions {
   /** Submit each stage alone and wait for it, to time the stages (slower than a normal run). */
   readonly timeStages?: boolean;
+  /** Run every stage of every chunk, wait for the GPU and read nothing back (no outputs): the
+   *  compute alone, as a normal run submits it. */
+  readonly computeOnly?: boolean;
   /** A previous execution's outputs of the same case, overwritten in place: a sweep that
-   *  reruns a case skips allocating (and faulting in) fresh output arrays. */
+   *  reruns a case skips allocating (and faulting in) fresh output arrays. 'copy' readback only. */
   readonly into?: Map<string, Tensor>;
 }
 
@@ -55,11 +81,16 @@ export interface Execution {
   /** With timeStages: wall milliseconds per stage, summed over chunks and output ranks, and
    *  'readback' (copies to mappable buffers, mapping, and the copy into the output tensors). */
   readonly stageMs: ReadonlyMap<string, number>;
+  /** 'mapped' readback: unmaps the outputs (their views become empty) so the case can run
+   *  again. Does nothing for 'copy' readback, or when called again. */
+  release(): void;
 }
 
 /** Creates the buffers, uploads the inputs (packed as the tensors hold them) and the parameters. */
-export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs, options: PlanOptions = {}): Promise<UploadedCase> {
+export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs, options: UploadOptions = {}): Promise<UploadedCase> {
   const plan = planCase(contract, shape, inputs, ctx.limits, options);
+  const readback = options.readback ?? 'copy';
+  if (readback === 'mapped') checkMappedReadback(plan, ctx.limits.maxBufferSize);
   const { hidden } = plan.shape;
   const stages = ENGINE_STAGES.filter((stage) => !stage.quantOnly || plan.emits.quant);
   const pipelineOf = await stagePipelines(ctx);
@@ -100,6 +131,11 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       q: make('q', plan.emits.quant ? Math.ceil(maxElements / 4) : 1, storageOut),
     };
 
+    const emitted = emittedRoles(plan);
+    const caseStaging = readback === 'mapped'
+      ? plan.outputRanks.map((outputRank) => new Map(emitted.map((role) => [role, make(`${role} readback rank ${outputRank}`, outputWords(plan, role, plan.shape.tokens), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)] as const)))
+      : [];
+
     const chunks = plan.chunks.map((range): ChunkWork => {
       const first = range.first * hidden;
       const elements = range.count * hidden;
@@ -129,20 +165,17 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
           }),
         );
       });
-      const copies: { role: Readback['role']; words: number }[] = [];
-      if (plan.emits.residual) copies.push({ role: 'residualOut', words: slotWords });
-      if (plan.emits.norm) copies.push({ role: 'normOut', words: slotWords });
-      if (plan.emits.quant) copies.push({ role: 'q', words: Math.ceil(elements / 4) }, { role: 'scales', words: 2 * range.count * plan.groups });
-      const readbacks = plan.outputRanks.map((outputRank) =>
-        copies.map(({ role, words }) => ({
-          role,
-          words,
-          staging: make(`${role} readback rows ${range.first}+${range.count} rank ${outputRank}`, words, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
-        })),
+      const readbacks = plan.outputRanks.map((outputRank, rankIndex) =>
+        emitted.map((role): Readback => {
+          const words = outputWords(plan, role, range.count);
+          if (readback === 'mapped') return { role, words, staging: caseStaging[rankIndex].get(role)!, offsetBytes: outputOffsetBytes(plan, role, range.first) };
+          const staging = make(`${role} readback rows ${range.first}+${range.count} rank ${outputRank}`, words, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+          return { role, words, staging, offsetBytes: 0 };
+        }),
       );
       return { range, bindGroups, readbacks };
     });
-    return { ctx, plan, stages, pipelines, chunks, outputs: shared, owned };
+    return { ctx, plan, stages, pipelines, chunks, outputs: shared, readback, caseStaging, owned };
   });
 }
 
@@ -157,45 +190,71 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
   const { hidden } = plan.shape;
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   const stageMs = new Map<string, number>();
-
-  for (const chunk of uploaded.chunks) {
-    for (const [rankIndex, bindGroups] of chunk.bindGroups.entries()) {
-      const encodeStages = (encoder: GPUCommandEncoder, which: readonly number[]): void => {
-        const pass = encoder.beginComputePass();
-        for (const i of which) {
-          pass.setPipeline(pipelines[i]);
-          pass.setBindGroup(0, bindGroups[i]);
-          pass.dispatchWorkgroups(...splitWorkgroups(stageWorkgroups(stages[i], chunk.range.count, hidden, plan.groups), maxPerDimension));
-        }
-        pass.end();
-      };
-      if (options.timeStages) {
-        for (const [i, stage] of stages.entries()) {
-          const started = performance.now();
-          await withErrorScopes(device, `stage ${stage.name}`, () => {
-            const encoder = device.createCommandEncoder();
-            encodeStages(encoder, [i]);
-            device.queue.submit([encoder.finish()]);
-          });
-          await device.queue.onSubmittedWorkDone();
-          stageMs.set(stage.name, (stageMs.get(stage.name) ?? 0) + performance.now() - started);
-        }
-      }
-      await withErrorScopes(device, `running rows ${chunk.range.first}+${chunk.range.count}`, () => {
-        const encoder = device.createCommandEncoder();
-        if (!options.timeStages) encodeStages(encoder, stages.map((_, i) => i));
-        // Copies queue behind the dispatches, so the next output rank may reuse the buffers.
-        for (const { role, words, staging } of chunk.readbacks[rankIndex]) encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, 0, words * 4);
-        device.queue.submit([encoder.finish()]);
-      });
+  if (uploaded.readback === 'mapped') {
+    if (options.into) throw new RangeError("executeCase: 'into' needs 'copy' readback; 'mapped' readback returns views of its own buffers");
+    if (uploaded.caseStaging.some((byRole) => [...byRole.values()].some((b) => b.mapState !== 'unmapped'))) {
+      throw new Error("executeCase: this case's mapped outputs from an earlier execution are still held; call that execution's release() first");
     }
   }
 
-  // Chunks are read back in order while the GPU still works on later ones.
+  // One command buffer: the chunk's stages (those in `which`), then, with `copies`, its copies to
+  // the mappable buffers, queued behind the dispatches since every chunk and output rank reuses
+  // the output buffers.
+  const submitChunk = (chunk: ChunkWork, rankIndex: number, which: readonly number[], copies: boolean): void => {
+    const encoder = device.createCommandEncoder({ label: `rows ${chunk.range.first}+${chunk.range.count} rank index ${rankIndex}` });
+    if (which.length > 0) {
+      const pass = encoder.beginComputePass();
+      for (const i of which) {
+        pass.setPipeline(pipelines[i]);
+        pass.setBindGroup(0, chunk.bindGroups[rankIndex][i]);
+        pass.dispatchWorkgroups(...splitWorkgroups(stageWorkgroups(stages[i], chunk.range.count, hidden, plan.groups), maxPerDimension));
+      }
+      pass.end();
+    }
+    if (copies) {
+      for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex]) encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
+    }
+    device.queue.submit([encoder.finish()]);
+  };
+
+  if (options.timeStages) {
+    for (const chunk of uploaded.chunks) {
+      for (const rankIndex of chunk.bindGroups.keys()) {
+        for (const [i, stage] of stages.entries()) {
+          const started = performance.now();
+          await withErrorScopes(device, `stage ${stage.name} rows ${chunk.range.first}+${chunk.range.count}`, () => submitChunk(chunk, rankIndex, [i], false));
+          await device.queue.onSubmittedWorkDone();
+          stageMs.set(stage.name, (stageMs.get(stage.name) ?? 0) + performance.now() - started);
+        }
+        await withErrorScopes(device, `reading back rows ${chunk.range.first}+${chunk.range.count}`, () => submitChunk(chunk, rankIndex, [], true));
+      }
+    }
+  } else {
+    // Every submission inside one error scope, so none waits for another's check: the GPU starts
+    // on the first chunk while later ones are encoded.
+    const allStages = stages.map((_, i) => i);
+    await withErrorScopes(device, 'running the case', () => {
+      for (const chunk of uploaded.chunks) for (const rankIndex of chunk.bindGroups.keys()) submitChunk(chunk, rankIndex, allStages, !options.computeOnly);
+    });
+  }
+
+  if (options.computeOnly) {
+    await device.queue.onSubmittedWorkDone();
+    return { outputs: new Map(), stageMs, release: () => {} };
+  }
   const started = performance.now();
+  if (uploaded.readback === 'mapped') {
+    const outputs = await mapOutputs(uploaded);
+    if (options.timeStages) stageMs.set('readback', performance.now() - started);
+    const release = (): void => {
+      for (const byRole of uploaded.caseStaging) for (const staging of byRole.values()) if (staging.mapState === 'mapped') staging.unmap();
+    };
+    return { outputs, stageMs, release };
+  }
+  // Chunks are read back in order while the GPU still works on later ones.
   const outputs = await readOutputs(uploaded, options.into);
   if (options.timeStages) stageMs.set('readback', performance.now() - started);
-  return { outputs, stageMs };
+  return { outputs, stageMs, release: () => {} };
 }
 
 /** Maps each chunk's readbacks in turn and places its packed outputs into whole tensors, named
@@ -206,7 +265,7 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
   const quant = plan.contract.quant;
   const groups = plan.groups;
   const elements = (emitted: boolean): number => (emitted ? tokens * hidden : 0);
-  const perRank = plan.outputRanks.map((outputRank) => {
+  const perRank = plan.outputRanks.map((outputRank): RankOutputData => {
     const rank = plan.outputRanks.length > 1 ? outputRank : null;
     return {
       residualOut: outputData(into, outputName('residual', rank), Uint16Array, elements(plan.emits.residual)),
@@ -238,6 +297,48 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
       }
     }
   }
+  return outputTensors(plan, perRank);
+}
+
+/** 'mapped' readback: maps each whole-case output buffer once every chunk's copy into it is
+ *  done; the tensors are views of the mapped ranges, except the scales, put in their layout. */
+async function mapOutputs(uploaded: UploadedCase): Promise<Map<string, Tensor>> {
+  const { plan } = uploaded;
+  const { tokens, hidden } = plan.shape;
+  const elements = tokens * hidden;
+  const maps = uploaded.caseStaging.flatMap((byRole) => [...byRole.values()].map((staging) => staging.mapAsync(GPUMapMode.READ)));
+  for (const promise of maps) promise.catch(() => {});
+  await Promise.all(maps);
+  const perRank = uploaded.caseStaging.map((byRole): RankOutputData => {
+    const range = (role: OutputRole): ArrayBuffer | null => byRole.get(role)?.getMappedRange() ?? null;
+    const view = <T>(role: OutputRole, make: (buffer: ArrayBuffer) => T, empty: T): T => {
+      const mapped = range(role);
+      return mapped === null ? empty : make(mapped);
+    };
+    const scales = new Uint32Array(tokens * plan.groups);
+    const pairs = range('scales');
+    if (pairs !== null) placeScales(scales, new Uint32Array(pairs), { first: 0, count: tokens }, plan.groups, tokens, plan.contract.quant?.scaleLayout ?? 'row-major');
+    return {
+      residualOut: view('residualOut', (b) => new Uint16Array(b, 0, elements), new Uint16Array(0)),
+      normOut: view('normOut', (b) => new Uint16Array(b, 0, elements), new Uint16Array(0)),
+      q: view('q', (b) => new Uint8Array(b, 0, elements), new Uint8Array(0)),
+      scales,
+    };
+  });
+  return outputTensors(plan, perRank);
+}
+
+interface RankOutputData {
+  readonly residualOut: Uint16Array;
+  readonly normOut: Uint16Array;
+  readonly q: Uint8Array;
+  readonly scales: Uint32Array;
+}
+
+/** The outputs as tensors, named and ordered as the CPU engine's. */
+function outputTensors(plan: EnginePlan, perRank: readonly RankOutputData[]): Map<string, Tensor> {
+  const { tokens, hidden } = plan.shape;
+  const quant = plan.contract.quant;
   const outputs = new Map<string, Tensor>();
   for (const [rankIndex, outputRank] of plan.outputRanks.entries()) {
     const rank = plan.outputRanks.length > 1 ? outputRank : null;
@@ -246,10 +347,62 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
     if (plan.emits.norm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: out.normOut });
     if (quant) {
       outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[quant.format], shape: [tokens, hidden], data: out.q });
-      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, groups), data: out.scales });
+      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, plan.groups), data: out.scales });
     }
   }
   return outputs;
+}
+
+/** The outputs the case reads back, in readback order. */
+function emittedRoles(plan: EnginePlan): OutputRole[] {
+  return [
+    ...(plan.emits.residual ? (['residualOut'] as const) : []),
+    ...(plan.emits.norm ? (['normOut'] as const) : []),
+    ...(plan.emits.quant ? (['q', 'scales'] as const) : []),
+  ];
+}
+
+/** Words `rows` rows of an output take, packed: bf16 two per word, fp8 four, scale pairs two each. */
+function outputWords(plan: EnginePlan, role: OutputRole, rows: number): number {
+  const elements = rows * plan.shape.hidden;
+  switch (role) {
+    case 'residualOut':
+    case 'normOut':
+      return bf16Words(elements);
+    case 'q':
+      return Math.ceil(elements / 4);
+    case 'scales':
+      return 2 * rows * plan.groups;
+  }
+}
+
+/** Where row `firstRow` starts in a whole-case output buffer (a word boundary: see checkMappedReadback). */
+function outputOffsetBytes(plan: EnginePlan, role: OutputRole, firstRow: number): number {
+  const first = firstRow * plan.shape.hidden;
+  switch (role) {
+    case 'residualOut':
+    case 'normOut':
+      return 2 * first;
+    case 'q':
+      return first;
+    case 'scales':
+      return 8 * firstRow * plan.groups;
+  }
+}
+
+/** 'mapped' readback needs each output in one buffer, and each chunk's part of it on a word. */
+function checkMappedReadback(plan: EnginePlan, maxBufferSize: number): void {
+  const { tokens, hidden } = plan.shape;
+  for (const role of emittedRoles(plan)) {
+    const bytes = 4 * outputWords(plan, role, tokens);
+    if (bytes > maxBufferSize) {
+      throw new RangeError(`mapped readback: output '${role}' of ${tokens}x${hidden} needs ${bytes} bytes in one buffer, over the device's maxBufferSize of ${maxBufferSize}; use 'copy' readback`);
+    }
+  }
+  const misaligned = plan.chunks.find((chunk) => (chunk.first * hidden) % 4 !== 0);
+  if (misaligned) {
+    throw new RangeError(`mapped readback: the chunk at row ${misaligned.first} starts at element ${misaligned.first * hidden}, not a multiple of 4 (the fp8 output's word); use 'copy' readback or chunks of whole multiples of ${CHUNK_ROW_ALIGNMENT} rows`);
+  }
 }
 
 /** A fresh output array, or the one `into` holds under that name (checked for type and length). */

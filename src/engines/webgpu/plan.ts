@@ -74,6 +74,13 @@ export interface PlanOptions {
  */
 export const MAX_CHUNK_BYTES = 128 * 2 ** 20;
 
+/**
+ * Chunks start at multiples of this many rows (when a chunk holds that many), so every chunk's
+ * first element is a multiple of 4 and its packed bf16 and fp8 outputs start on a word of a
+ * whole-case buffer, where mapped readback copies them (copyBufferToBuffer takes word offsets).
+ */
+export const CHUNK_ROW_ALIGNMENT = 4;
+
 /** Ranks are packed into one buffer (compatibility mode allows few storage buffers per stage). */
 export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInputs, limits: ComputeLimits, options: PlanOptions = {}): EnginePlan {
   const shape = checkContractForShape(contract, shapeInput);
@@ -84,6 +91,10 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   if (hidden > 2 ** 24) throw new ContractError(`webgpu engine: hidden ${hidden} exceeds 2^24 (H is used as an exact f32)`);
   if (totalElements >= 2 ** 32) throw new ContractError(`webgpu engine: ${tokens}x${hidden} elements exceed the u32 element index`);
 
+  const { maxRowsPerChunk } = options;
+  if (maxRowsPerChunk !== undefined && (!Number.isSafeInteger(maxRowsPerChunk) || maxRowsPerChunk < 1)) {
+    throw new RangeError(`maxRowsPerChunk must be a positive integer, got ${maxRowsPerChunk}`);
+  }
   const order = contract.allReduce.order;
   const tree = contract.norm.sumOfSquares.tree;
   const quant = contract.quant;
@@ -134,7 +145,7 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     shape,
     outputRanks: ranksDiverge(order) ? Array.from({ length: ranks }, (_, r) => r) : [0],
     slotRanks: rankRotation(order, ranks, totalElements).base,
-    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits)).flatMap((range) => splitRange(range, options.maxRowsPerChunk ?? range.count)),
+    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits), { maxItems: maxRowsPerChunk, alignment: CHUNK_ROW_ALIGNMENT }),
     groups,
     emits: { residual: contract.residual !== null, norm: !quant || quant.bf16SideOutput, quant: quant !== null },
     baseParams,
@@ -143,15 +154,6 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
 
 function cappedLimits(limits: ComputeLimits): ComputeLimits {
   return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) };
-}
-
-function splitRange(range: ItemRange, maxRows: number): ItemRange[] {
-  if (!Number.isSafeInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRowsPerChunk must be a positive integer, got ${maxRows}`);
-  const out: ItemRange[] = [];
-  for (let first = range.first; first < range.first + range.count; first += maxRows) {
-    out.push({ first, count: Math.min(maxRows, range.first + range.count - first) });
-  }
-  return out;
 }
 
 function flag(value: boolean): number {

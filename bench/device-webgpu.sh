@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The WebGPU bench on a lent NVIDIA machine (the device tool), through NVIDIA's Vulkan driver.
+# Carry [".wgpu-device", "dist"]: .wgpu-device holds Node (node.tar.xz), a node_modules cut to
+# what dist/ needs (node_modules.tar.xz) and the Vulkan loader's Debian packages; dist is
+# `npm run build` from here. Logs and JSON reports go to $OUT.
+# usage: bash bench/device-webgpu.sh
+set -euo pipefail
+mkdir -p /tmp/devnode && tar -C /tmp/devnode -xJf .wgpu-device/node.tar.xz
+export PATH=/tmp/devnode/bin:$PATH
+for f in .wgpu-device/*.deb; do dpkg -x "$f" /; done
+ldconfig
+[ -d node_modules ] || tar -xJf .wgpu-device/node_modules.tar.xz
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+{
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv
+  node --version
+  # N=8 as the issue asks (CPU timed on every M, in this run), then N=2: the all-reduce's 7 soft-float adds vs 1.
+  node dist/bench/webgpu.js --adapter vulkan --tokens 128,1024,8192 --cpu-tokens 128,1024,8192 --iterations 5 --json "$OUT/n8.json"
+  node dist/bench/webgpu.js --adapter vulkan --tokens 8192 --cpu-tokens '' --ranks 2 --iterations 5 --no-suite-check --json "$OUT/n2.json"
+} 2>&1 | tee "$OUT/bench.log"
