@@ -8,7 +8,7 @@ import { runCpuEngine } from '../src/engines/cpu/engine.js';
 import type { CaseInputs } from '../src/engines/io.js';
 import { closeDevice, describeAdapter, openDevice, parseAdapterChoice, withErrorScopes, type GpuContext } from '../src/engines/webgpu/device.js';
 import { computePipeline, LINEAR_WORKGROUP_INDEX_WGSL, splitWorkgroups } from '../src/engines/webgpu/dispatch.js';
-import { executeCase, releaseCase, runWebGpuEngine, uploadCase } from '../src/engines/webgpu/engine.js';
+import { executeCase, releaseCase, runWebGpuEngine, uploadCase, type Execution } from '../src/engines/webgpu/engine.js';
 import { maxWordsPerBinding } from '../src/engines/webgpu/limits.js';
 import { buildCase } from '../src/fixtures/golden.js';
 import { Xoshiro128StarStar } from '../src/fixtures/prng.js';
@@ -196,6 +196,26 @@ function bytesToMove(tokens: number): number {
   return elements * (2 * RANKS + 2) + HIDDEN * 2 + elements * (2 + 2 + 1) + (elements / 128) * 4;
 }
 
+/** Execution phases averaged over a bench's runs (its warm-up included). */
+class PhaseMeans {
+  private readonly sums = { submit: 0, wait: 0, host: 0 };
+  private count = 0;
+  add(phases: Execution['phaseMs']): void {
+    this.sums.submit += phases.submit;
+    this.sums.wait += phases.wait;
+    this.sums.host += phases.host;
+    this.count++;
+  }
+  means(): Record<'submit' | 'wait' | 'host', number> {
+    const mean = (sum: number): number => Number((sum / Math.max(1, this.count)).toFixed(2));
+    return { submit: mean(this.sums.submit), wait: mean(this.sums.wait), host: mean(this.sums.host) };
+  }
+  toString(): string {
+    const m = this.means();
+    return `${m.submit} / ${m.wait} / ${m.host}`;
+  }
+}
+
 function meanMs(bench: Bench): { mean: number; min: number; samples: number } {
   const result = bench.tasks[0].result;
   if (!result || result.state !== 'completed') throw new Error(`${bench.tasks[0].name}: ${result?.state ?? 'no result'}`);
@@ -260,14 +280,16 @@ try {
       // A sweep rerunning a case can write into the previous outputs: no fresh arrays to fault in.
       const reused = await executeCase(uploaded, { into: (await executeCase(uploaded)).outputs });
       const reuseBench = new Bench({ iterations, warmupIterations: 1, time: 0, warmupTime: 0 });
+      const intoPhases = new PhaseMeans();
       reuseBench.add(`webgpu M=${tokens} into`, async () => {
-        await executeCase(uploaded, { into: reused.outputs });
+        intoPhases.add((await executeCase(uploaded, { into: reused.outputs })).phaseMs);
       });
       await reuseBench.run();
       const gpuInto = meanMs(reuseBench);
       // The same work with no host copy: the outputs are views of the mapped buffers.
       const mappedCase = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk, readback: 'mapped' });
       let gpuMapped: ReturnType<typeof meanMs>;
+      const mappedPhases = new PhaseMeans();
       const mappedProblems: string[] = [];
       try {
         const mappedFirst = await executeCase(mappedCase);
@@ -275,7 +297,9 @@ try {
         mappedFirst.release();
         const mappedBench = new Bench({ iterations, warmupIterations: 1, time: 0, warmupTime: 0 });
         mappedBench.add(`webgpu M=${tokens} mapped`, async () => {
-          (await executeCase(mappedCase)).release();
+          const execution = await executeCase(mappedCase);
+          mappedPhases.add(execution.phaseMs);
+          execution.release();
         });
         await mappedBench.run();
         gpuMapped = meanMs(mappedBench);
@@ -318,7 +342,8 @@ try {
       rows.push(row);
       const stageText = [...stages].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');
       console.log(`M=${tokens}: stages alone (ms): ${stageText}`);
-      report[`M=${tokens}`] = { ...row, stageMs: Object.fromEntries(stages), bytesToMove: bytesToMove(tokens), samples: gpu.samples };
+      console.log(`M=${tokens}: phases, mean ms (submit / wait for GPU and maps / host work): into ${intoPhases}; mapped ${mappedPhases}`);
+      report[`M=${tokens}`] = { ...row, stageMs: Object.fromEntries(stages), phaseMs: { into: intoPhases.means(), mapped: mappedPhases.means() }, bytesToMove: bytesToMove(tokens), samples: gpu.samples };
     } finally {
       releaseCase(uploaded);
     }

@@ -81,9 +81,19 @@ export interface Execution {
   /** With timeStages: wall milliseconds per stage, summed over chunks and output ranks, and
    *  'readback' (copies to mappable buffers, mapping, and the copy into the output tensors). */
   readonly stageMs: ReadonlyMap<string, number>;
+  /** Where the wall time went, in milliseconds: encoding and submitting the work; waiting
+   *  for the GPU and for mapped buffers; host work on the outputs (copies out of mapped
+   *  buffers, the scales' layout, making views). */
+  readonly phaseMs: { readonly submit: number; readonly wait: number; readonly host: number };
   /** 'mapped' readback: unmaps the outputs (their views become empty) so the case can run
    *  again. Does nothing for 'copy' readback, or when called again. */
   release(): void;
+}
+
+interface HostOutputs {
+  readonly outputs: Map<string, Tensor>;
+  /** Milliseconds spent on the host placing outputs, not waiting for them. */
+  readonly hostMs: number;
 }
 
 /** Creates the buffers, uploads the inputs (packed as the tensors hold them) and the parameters. */
@@ -190,6 +200,7 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
   const { hidden } = plan.shape;
   const maxPerDimension = ctx.limits.maxComputeWorkgroupsPerDimension;
   const stageMs = new Map<string, number>();
+  const executionStarted = performance.now();
   if (uploaded.readback === 'mapped') {
     if (options.into) throw new RangeError("executeCase: 'into' needs 'copy' readback; 'mapped' readback returns views of its own buffers");
     if (uploaded.caseStaging.some((byRole) => [...byRole.values()].some((b) => b.mapState !== 'unmapped'))) {
@@ -238,28 +249,31 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
     });
   }
 
+  const submitted = performance.now();
+  const finish = (outputs: Map<string, Tensor>, hostMs: number, release: () => void): Execution => {
+    const submit = submitted - executionStarted;
+    return { outputs, stageMs, phaseMs: { submit, wait: performance.now() - submitted - hostMs, host: hostMs }, release };
+  };
   if (options.computeOnly) {
     await device.queue.onSubmittedWorkDone();
-    return { outputs: new Map(), stageMs, release: () => {} };
+    return finish(new Map(), 0, () => {});
   }
-  const started = performance.now();
   if (uploaded.readback === 'mapped') {
-    const outputs = await mapOutputs(uploaded);
-    if (options.timeStages) stageMs.set('readback', performance.now() - started);
-    const release = (): void => {
+    const { outputs, hostMs } = await mapOutputs(uploaded);
+    if (options.timeStages) stageMs.set('readback', performance.now() - submitted);
+    return finish(outputs, hostMs, () => {
       for (const byRole of uploaded.caseStaging) for (const staging of byRole.values()) if (staging.mapState === 'mapped') staging.unmap();
-    };
-    return { outputs, stageMs, release };
+    });
   }
   // Chunks are read back in order while the GPU still works on later ones.
-  const outputs = await readOutputs(uploaded, options.into);
-  if (options.timeStages) stageMs.set('readback', performance.now() - started);
-  return { outputs, stageMs, release: () => {} };
+  const { outputs, hostMs } = await readOutputs(uploaded, options.into);
+  if (options.timeStages) stageMs.set('readback', performance.now() - submitted);
+  return finish(outputs, hostMs, () => {});
 }
 
 /** Maps each chunk's readbacks in turn and places its packed outputs into whole tensors, named
  *  and ordered as the CPU engine's (into `into`'s arrays when given). */
-async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | undefined): Promise<Map<string, Tensor>> {
+async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | undefined): Promise<HostOutputs> {
   const { plan } = uploaded;
   const { tokens, hidden } = plan.shape;
   const quant = plan.contract.quant;
@@ -279,6 +293,7 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
   const mapped = uploaded.chunks.map((chunk) => chunk.readbacks.map((readbacks) => readbacks.map(({ staging }) => staging.mapAsync(GPUMapMode.READ))));
   // A rejected map is awaited below; the others must not surface as unhandled rejections.
   for (const promise of mapped.flat(2)) promise.catch(() => {});
+  let hostMs = 0;
   for (const [chunkIndex, chunk] of uploaded.chunks.entries()) {
     const first = chunk.range.first * hidden;
     const count = chunk.range.count * hidden;
@@ -286,6 +301,7 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
       const out = perRank[rankIndex];
       for (const [readbackIndex, { role, staging }] of readbacks.entries()) {
         await mapped[chunkIndex][rankIndex][readbackIndex];
+        const hostStarted = performance.now();
         try {
           const range = staging.getMappedRange();
           if (role === 'residualOut' || role === 'normOut') out[role].set(new Uint16Array(range, 0, count), first);
@@ -293,22 +309,24 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
           else placeScales(out.scales, new Uint32Array(range), chunk.range, groups, tokens, quant?.scaleLayout ?? 'row-major');
         } finally {
           staging.unmap();
+          hostMs += performance.now() - hostStarted;
         }
       }
     }
   }
-  return outputTensors(plan, perRank);
+  return { outputs: outputTensors(plan, perRank), hostMs };
 }
 
 /** 'mapped' readback: maps each whole-case output buffer once every chunk's copy into it is
  *  done; the tensors are views of the mapped ranges, except the scales, put in their layout. */
-async function mapOutputs(uploaded: UploadedCase): Promise<Map<string, Tensor>> {
+async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
   const { plan } = uploaded;
   const { tokens, hidden } = plan.shape;
   const elements = tokens * hidden;
   const maps = uploaded.caseStaging.flatMap((byRole) => [...byRole.values()].map((staging) => staging.mapAsync(GPUMapMode.READ)));
   for (const promise of maps) promise.catch(() => {});
   await Promise.all(maps);
+  const hostStarted = performance.now();
   const perRank = uploaded.caseStaging.map((byRole): RankOutputData => {
     const range = (role: OutputRole): ArrayBuffer | null => byRole.get(role)?.getMappedRange() ?? null;
     const view = <T>(role: OutputRole, make: (buffer: ArrayBuffer) => T, empty: T): T => {
@@ -325,7 +343,8 @@ async function mapOutputs(uploaded: UploadedCase): Promise<Map<string, Tensor>> 
       scales,
     };
   });
-  return outputTensors(plan, perRank);
+  const outputs = outputTensors(plan, perRank);
+  return { outputs, hostMs: performance.now() - hostStarted };
 }
 
 interface RankOutputData {
