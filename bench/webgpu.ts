@@ -169,6 +169,18 @@ async function transferProbe(ctx: GpuContext): Promise<Record<string, number>> {
     const warmCopyMs = await timed(() => host.set(mapped));
     const touchFreshMs = await timed(() => new Uint8Array(size).fill(1));
     staging.unmap();
+    // The readback's own pattern: eight chunk-sized copies into one mappable buffer at offsets.
+    const chunkBytes = Math.floor(size / 8 / 4) * 4;
+    const chunk = device.createBuffer({ label: 'probe chunk', size: chunkBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const chunkedCopies = async (): Promise<void> => {
+      const encoder = device.createCommandEncoder();
+      for (let i = 0; i < 8; i++) encoder.copyBufferToBuffer(chunk, 0, staging, i * chunkBytes, chunkBytes);
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+    };
+    await chunkedCopies();
+    const chunkedMs = await timed(chunkedCopies);
+    chunk.destroy();
     const uploadMs = await timed(async () => {
       device.queue.writeBuffer(source, 0, host);
       await device.queue.onSubmittedWorkDone();
@@ -177,6 +189,7 @@ async function transferProbe(ctx: GpuContext): Promise<Record<string, number>> {
     return {
       mib: size / 2 ** 20,
       'gpu->mappable GB/s': gbps(gpuToMappableMs),
+      'gpu->mappable in 8 chunk copies GB/s': gbps(chunkedMs),
       'map ms': Number(mapMs.toFixed(2)),
       'mapped->fresh array GB/s': gbps(freshCopyMs),
       'mapped->written array GB/s': gbps(warmCopyMs),
@@ -196,23 +209,47 @@ function bytesToMove(tokens: number): number {
   return elements * (2 * RANKS + 2) + HIDDEN * 2 + elements * (2 + 2 + 1) + (elements / 128) * 4;
 }
 
+/** A GPU timeline (executeCase gpuTimeline) in three numbers. */
+class PassSummary {
+  constructor(
+    readonly passes: number,
+    readonly inPasses: number,
+    readonly betweenPasses: number,
+    readonly span: number,
+  ) {}
+  toString(): string {
+    return `${this.passes}: ${this.inPasses.toFixed(2)} / ${this.betweenPasses.toFixed(2)} / ${this.span.toFixed(2)}`;
+  }
+}
+
+function summarizePasses(passes: readonly { begin: number; end: number }[]): PassSummary {
+  let inPasses = 0;
+  let betweenPasses = 0;
+  passes.forEach((pass, i) => {
+    inPasses += pass.end - pass.begin;
+    if (i > 0) betweenPasses += pass.begin - passes[i - 1].end;
+  });
+  return new PassSummary(passes.length, inPasses, betweenPasses, passes.length > 0 ? passes[passes.length - 1].end - passes[0].begin : 0);
+}
+
 /** Execution phases averaged over a bench's runs (its warm-up included). */
 class PhaseMeans {
-  private readonly sums = { submit: 0, wait: 0, host: 0 };
+  private readonly sums = { submit: 0, wait: 0, gpu: 0, host: 0 };
   private count = 0;
   add(phases: Execution['phaseMs']): void {
     this.sums.submit += phases.submit;
     this.sums.wait += phases.wait;
+    this.sums.gpu += phases.gpu ?? Number.NaN;
     this.sums.host += phases.host;
     this.count++;
   }
-  means(): Record<'submit' | 'wait' | 'host', number> {
-    const mean = (sum: number): number => Number((sum / Math.max(1, this.count)).toFixed(2));
-    return { submit: mean(this.sums.submit), wait: mean(this.sums.wait), host: mean(this.sums.host) };
+  means(): Record<'submit' | 'wait' | 'gpu' | 'host', number | null> {
+    const mean = (sum: number): number | null => (Number.isNaN(sum) ? null : Number((sum / Math.max(1, this.count)).toFixed(2)));
+    return { submit: mean(this.sums.submit), wait: mean(this.sums.wait), gpu: mean(this.sums.gpu), host: mean(this.sums.host) };
   }
   toString(): string {
     const m = this.means();
-    return `${m.submit} / ${m.wait} / ${m.host}`;
+    return `${m.submit} / ${m.wait}${m.gpu === null ? '' : ` (GPU ${m.gpu})`} / ${m.host}`;
   }
 }
 
@@ -223,6 +260,7 @@ function meanMs(bench: Bench): { mean: number; min: number; samples: number } {
 }
 
 const ctx = await openDevice(parseAdapterChoice(values.adapter));
+const timestamps = ctx.device.features.has('timestamp-query');
 const report: Record<string, unknown> = { date: new Date().toISOString(), adapter: describeAdapter(ctx.adapter), preset: PRESET, ranks: RANKS, hidden: HIDDEN };
 try {
   console.log(`adapter: ${describeAdapter(ctx.adapter)}`);
@@ -289,6 +327,7 @@ try {
       // The same work with no host copy: the outputs are views of the mapped buffers.
       const mappedCase = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk, readback: 'mapped' });
       let gpuMapped: ReturnType<typeof meanMs>;
+      const timelines: Record<string, PassSummary> = {};
       const mappedPhases = new PhaseMeans();
       const mappedProblems: string[] = [];
       try {
@@ -303,6 +342,11 @@ try {
         });
         await mappedBench.run();
         gpuMapped = meanMs(mappedBench);
+        if (timestamps) {
+          const traced = await executeCase(mappedCase, { gpuTimeline: true });
+          timelines.mapped = summarizePasses(traced.gpuPasses ?? []);
+          traced.release();
+        }
       } finally {
         releaseCase(mappedCase);
       }
@@ -313,6 +357,8 @@ try {
       });
       await computeBench.run();
       const gpuCompute = meanMs(computeBench);
+      if (timestamps) timelines.computeOnly = summarizePasses((await executeCase(uploaded, { computeOnly: true, gpuTimeline: true })).gpuPasses ?? []);
+      if (timestamps) console.log(`M=${tokens}: GPU timeline, ms (passes: compute in passes / gaps between passes / first start to last end): mapped readback ${timelines.mapped}; compute only ${timelines.computeOnly}`);
       const problems = [
         ...(cpuOutputs ? differingOutputs(cpuOutputs, first.outputs) : []),
         ...differingOutputs(first.outputs, reused.outputs).map((p) => `reused outputs: ${p}`),
@@ -343,7 +389,7 @@ try {
       const stageText = [...stages].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');
       console.log(`M=${tokens}: stages alone (ms): ${stageText}`);
       console.log(`M=${tokens}: phases, mean ms (submit / wait for GPU and maps / host work): into ${intoPhases}; mapped ${mappedPhases}`);
-      report[`M=${tokens}`] = { ...row, stageMs: Object.fromEntries(stages), phaseMs: { into: intoPhases.means(), mapped: mappedPhases.means() }, bytesToMove: bytesToMove(tokens), samples: gpu.samples };
+      report[`M=${tokens}`] = { ...row, stageMs: Object.fromEntries(stages), phaseMs: { into: intoPhases.means(), mapped: mappedPhases.means() }, gpuTimeline: timelines, bytesToMove: bytesToMove(tokens), samples: gpu.samples };
     } finally {
       releaseCase(uploaded);
     }

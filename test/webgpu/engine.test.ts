@@ -355,6 +355,19 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
         expectSameOutputs(expected, timed.outputs);
         expect([...timed.stageMs.keys()]).toEqual(['allReduce', 'sumOfSquares', 'normalize', 'groupScale', 'quantize', 'readback']);
         expect((await executeCase(uploaded, { computeOnly: true })).outputs.size).toBe(0);
+        // The GPU timeline: one pass per chunk, in order, where the adapter has timestamps.
+        if (ctx.device.features.has('timestamp-query')) {
+          const traced = await executeCase(uploaded, { gpuTimeline: true });
+          expectSameOutputs(expected, traced.outputs);
+          const passes = traced.gpuPasses!;
+          expect(passes.length).toBe(uploaded.chunks.length);
+          passes.forEach((pass, i) => {
+            expect(pass.end).toBeGreaterThanOrEqual(pass.begin);
+            if (i > 0) expect(pass.begin).toBeGreaterThanOrEqual(passes[i - 1].end);
+          });
+        } else {
+          await expect(executeCase(uploaded, { gpuTimeline: true })).rejects.toThrow("gpuTimeline needs the device feature 'timestamp-query'");
+        }
         expectSameOutputs(expected, (await executeCase(uploaded)).outputs);
       } finally {
         releaseCase(uploaded);

@@ -236,6 +236,8 @@ async function openKind(kind: AdapterKind): Promise<GpuContext | { reason: strin
         const device = await adapter.requestDevice({
           label: `ulpwise ${kind}`,
           requiredLimits: requiredLimitsFrom(adapter.limits),
+          // Only for the bench's GPU timeline (executeCase gpuTimeline); nothing depends on it.
+          requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
         });
         const ctx: GpuContext = {
           device,

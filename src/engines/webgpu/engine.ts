@@ -71,6 +71,10 @@ export interface ExecuteOptions {
   /** Run every stage of every chunk, wait for the GPU and read nothing back (no outputs): the
    *  compute alone, as a normal run submits it. */
   readonly computeOnly?: boolean;
+  /** Time each chunk's compute pass on the GPU (timestamp queries; the device must have the
+   *  'timestamp-query' feature, which openDevice asks for where the adapter has it). Ignored
+   *  with timeStages. */
+  readonly gpuTimeline?: boolean;
   /** A previous execution's outputs of the same case, overwritten in place: a sweep that
    *  reruns a case skips allocating (and faulting in) fresh output arrays. 'copy' readback only. */
   readonly into?: Map<string, Tensor>;
@@ -84,7 +88,17 @@ export interface Execution {
   /** Where the wall time went, in milliseconds: encoding and submitting the work; waiting
    *  for the GPU and for mapped buffers; host work on the outputs (copies out of mapped
    *  buffers, the scales' layout, making views). */
-  readonly phaseMs: { readonly submit: number; readonly wait: number; readonly host: number };
+  readonly phaseMs: {
+    readonly submit: number;
+    readonly wait: number;
+    /** 'mapped' readback, which waits for the queue before it maps: of `wait`, the part until
+     *  the GPU had finished (the rest is mapping). */
+    readonly gpu?: number;
+    readonly host: number;
+  };
+  /** With gpuTimeline: each chunk's compute pass (per output rank, in submission order), in GPU
+   *  milliseconds from the first pass's start. The gaps between passes hold the readback copies. */
+  readonly gpuPasses?: readonly { readonly begin: number; readonly end: number }[];
   /** 'mapped' readback: unmaps the outputs (their views become empty) so the case can run
    *  again. Does nothing for 'copy' readback, or when called again. */
   release(): void;
@@ -94,6 +108,8 @@ interface HostOutputs {
   readonly outputs: Map<string, Tensor>;
   /** Milliseconds spent on the host placing outputs, not waiting for them. */
   readonly hostMs: number;
+  /** Milliseconds until the queue was idle, where the readback waited for that first. */
+  readonly gpuMs?: number;
 }
 
 /** Creates the buffers, uploads the inputs (packed as the tensors hold them) and the parameters. */
@@ -208,13 +224,19 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
     }
   }
 
+  const passCount = uploaded.chunks.length * plan.outputRanks.length;
+  // Stages timed alone are passes of their own: no timeline then.
+  const timeline = options.gpuTimeline && !options.timeStages ? gpuTimelineQueries(device, passCount) : null;
+  let passIndex = 0;
   // One command buffer: the chunk's stages (those in `which`), then, with `copies`, its copies to
   // the mappable buffers, queued behind the dispatches since every chunk and output rank reuses
   // the output buffers.
   const submitChunk = (chunk: ChunkWork, rankIndex: number, which: readonly number[], copies: boolean): void => {
     const encoder = device.createCommandEncoder({ label: `rows ${chunk.range.first}+${chunk.range.count} rank index ${rankIndex}` });
     if (which.length > 0) {
-      const pass = encoder.beginComputePass();
+      const timestampWrites = timeline ? { querySet: timeline.querySet, beginningOfPassWriteIndex: 2 * passIndex, endOfPassWriteIndex: 2 * passIndex + 1 } : undefined;
+      passIndex++;
+      const pass = encoder.beginComputePass(timestampWrites ? { timestampWrites } : {});
       for (const i of which) {
         pass.setPipeline(pipelines[i]);
         pass.setBindGroup(0, chunk.bindGroups[rankIndex][i]);
@@ -246,29 +268,61 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
     const allStages = stages.map((_, i) => i);
     await withErrorScopes(device, 'running the case', () => {
       for (const chunk of uploaded.chunks) for (const rankIndex of chunk.bindGroups.keys()) submitChunk(chunk, rankIndex, allStages, !options.computeOnly);
+      timeline?.resolve();
     });
   }
 
   const submitted = performance.now();
-  const finish = (outputs: Map<string, Tensor>, hostMs: number, release: () => void): Execution => {
+  const finish = async ({ outputs, hostMs, gpuMs }: HostOutputs, release: () => void): Promise<Execution> => {
     const submit = submitted - executionStarted;
-    return { outputs, stageMs, phaseMs: { submit, wait: performance.now() - submitted - hostMs, host: hostMs }, release };
+    const wait = performance.now() - submitted - hostMs;
+    const gpuPasses = timeline ? await timeline.read() : undefined;
+    return { outputs, stageMs, phaseMs: { submit, wait, ...(gpuMs === undefined ? {} : { gpu: gpuMs }), host: hostMs }, ...(gpuPasses ? { gpuPasses } : {}), release };
   };
   if (options.computeOnly) {
     await device.queue.onSubmittedWorkDone();
-    return finish(new Map(), 0, () => {});
+    return await finish({ outputs: new Map(), hostMs: 0 }, () => {});
   }
   if (uploaded.readback === 'mapped') {
-    const { outputs, hostMs } = await mapOutputs(uploaded);
+    const mappedOutputs = await mapOutputs(uploaded);
     if (options.timeStages) stageMs.set('readback', performance.now() - submitted);
-    return finish(outputs, hostMs, () => {
+    return await finish(mappedOutputs, () => {
       for (const byRole of uploaded.caseStaging) for (const staging of byRole.values()) if (staging.mapState === 'mapped') staging.unmap();
     });
   }
   // Chunks are read back in order while the GPU still works on later ones.
-  const { outputs, hostMs } = await readOutputs(uploaded, options.into);
+  const copiedOutputs = await readOutputs(uploaded, options.into);
   if (options.timeStages) stageMs.set('readback', performance.now() - submitted);
-  return finish(outputs, hostMs, () => {});
+  return await finish(copiedOutputs, () => {});
+}
+
+/** Timestamp queries at each pass's start and end, resolved after the last pass and read back. */
+function gpuTimelineQueries(device: GPUDevice, passes: number): { querySet: GPUQuerySet; resolve(): void; read(): Promise<{ begin: number; end: number }[]> } {
+  if (!device.features.has('timestamp-query')) throw new RangeError("executeCase: gpuTimeline needs the device feature 'timestamp-query', which this adapter lacks");
+  const count = 2 * passes;
+  const querySet = device.createQuerySet({ label: 'pass timestamps', type: 'timestamp', count });
+  const resolved = device.createBuffer({ label: 'pass timestamps resolved', size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const staging = device.createBuffer({ label: 'pass timestamps readback', size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  return {
+    querySet,
+    resolve() {
+      const encoder = device.createCommandEncoder({ label: 'resolve pass timestamps' });
+      encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
+      encoder.copyBufferToBuffer(resolved, 0, staging, 0, count * 8);
+      device.queue.submit([encoder.finish()]);
+    },
+    async read() {
+      try {
+        await staging.mapAsync(GPUMapMode.READ);
+        const ns = new BigUint64Array(staging.getMappedRange());
+        const origin = ns[0];
+        const ms = (i: number): number => Number(ns[i] - origin) / 1e6;
+        return Array.from({ length: passes }, (_, p) => ({ begin: ms(2 * p), end: ms(2 * p + 1) }));
+      } finally {
+        for (const object of [querySet, resolved, staging]) object.destroy();
+      }
+    },
+  };
 }
 
 /** Maps each chunk's readbacks in turn and places its packed outputs into whole tensors, named
@@ -317,12 +371,16 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
   return { outputs: outputTensors(plan, perRank), hostMs };
 }
 
-/** 'mapped' readback: maps each whole-case output buffer once every chunk's copy into it is
- *  done; the tensors are views of the mapped ranges, except the scales, put in their layout. */
+/** 'mapped' readback: maps each whole-case output buffer once the queue is idle (every chunk's
+ *  copy into it done: nothing to overlap, and the wait splits into GPU and mapping); the tensors
+ *  are views of the mapped ranges, except the scales, put in their layout. */
 async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
   const { plan } = uploaded;
   const { tokens, hidden } = plan.shape;
   const elements = tokens * hidden;
+  const waitStarted = performance.now();
+  await uploaded.ctx.device.queue.onSubmittedWorkDone();
+  const gpuMs = performance.now() - waitStarted;
   const maps = uploaded.caseStaging.flatMap((byRole) => [...byRole.values()].map((staging) => staging.mapAsync(GPUMapMode.READ)));
   for (const promise of maps) promise.catch(() => {});
   await Promise.all(maps);
@@ -344,7 +402,7 @@ async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
     };
   });
   const outputs = outputTensors(plan, perRank);
-  return { outputs, hostMs: performance.now() - hostStarted };
+  return { outputs, hostMs: performance.now() - hostStarted, gpuMs };
 }
 
 interface RankOutputData {
