@@ -16,6 +16,6 @@ export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv
   node --version
   # N=8 as the issue asks (CPU timed on every M, in this run), then N=2: the all-reduce's 7 soft-float adds vs 1.
-  node dist/bench/webgpu.js --adapter vulkan --tokens 128,1024,8192 --cpu-tokens 128,1024,8192 --iterations 5 --json "$OUT/n8.json"
-  node dist/bench/webgpu.js --adapter vulkan --tokens 8192 --cpu-tokens '' --ranks 2 --iterations 5 --no-suite-check --json "$OUT/n2.json"
+  node dist/bench/webgpu.js --adapter vulkan --tokens 128,1024,8192 --cpu-tokens 128,1024,8192 --iterations 15 --json "$OUT/n8.json"
+  node dist/bench/webgpu.js --adapter vulkan --tokens 8192 --cpu-tokens '' --ranks 2 --iterations 15 --no-suite-check --json "$OUT/n2.json"
 } 2>&1 | tee "$OUT/bench.log"

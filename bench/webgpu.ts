@@ -253,10 +253,11 @@ class PhaseMeans {
   }
 }
 
-function meanMs(bench: Bench): { mean: number; min: number; samples: number } {
+function meanMs(bench: Bench): { mean: number; min: number; median: number; max: number; samples: number } {
   const result = bench.tasks[0].result;
   if (!result || result.state !== 'completed') throw new Error(`${bench.tasks[0].name}: ${result?.state ?? 'no result'}`);
-  return { mean: result.latency.mean, min: result.latency.min, samples: result.latency.samplesCount };
+  const { mean, min, p50, max, samplesCount } = result.latency;
+  return { mean, min, median: p50, max, samples: samplesCount };
 }
 
 const ctx = await openDevice(parseAdapterChoice(values.adapter));
@@ -376,6 +377,8 @@ try {
         'into ms': Number(gpuInto.mean.toFixed(2)),
         'mapped ms': Number(gpuMapped.mean.toFixed(2)),
         'mapped min ms': Number(gpuMapped.min.toFixed(2)),
+        'mapped median ms': Number(gpuMapped.median.toFixed(2)),
+        'mapped max ms': Number(gpuMapped.max.toFixed(2)),
         'compute ms': Number(gpuCompute.mean.toFixed(2)),
         'webgpu elem/s': Number((elements / (gpu.mean / 1000)).toPrecision(4)),
         'cpu ms': cpuMs === null ? '-' : Number(cpuMs.toFixed(0)),
