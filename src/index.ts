@@ -21,4 +21,5 @@ export { getDispatchFamily, listDispatchFamilies } from './contracts/dispatch.js
 export type { CpuEngineHooks } from './engines/cpu/engine.js';
 export * from './softfloat/index.js';
 export { openWebGpuEngine, webGpuEngineOn, runWebGpuEngine, uploadCase, executeCase, releaseCase } from './engines/webgpu/engine.js';
+export type { Execution, ExecuteOptions, ReadbackMode, UploadedCase, UploadOptions } from './engines/webgpu/engine.js';
 export { openDevice, closeDevice, NoAdapterError, type AdapterChoice, type GpuContext } from './engines/webgpu/device.js';
