@@ -35,7 +35,9 @@ if [ ! -f "$deno_prefix/node_modules/deno/package.json" ] || \
 fi
 # The npm package's own resolver: the binary it installed (or the platform package's copy).
 deno=$(node -e 'process.stdout.write(require("./'"$deno_prefix"'/node_modules/deno/install_api.cjs").runInstall())')
-"$deno" --version | head -n 1
+# Captured, not piped to head: head's early exit could kill deno with SIGPIPE under pipefail.
+deno_banner=$("$deno" --version)
+echo "${deno_banner%%$'\n'*}"
 
 kernels=$(mktemp -d)
 trap 'rm -rf "$kernels"' EXIT
