@@ -33,8 +33,9 @@ interface Readback {
  * the arrays are the caller's to keep. 'mapped': each output is one mappable buffer for the
  * whole case and the tensors are views of it, with no host copy (the scales alone are copied,
  * to put them in their layout); the views are valid until Execution.release(), and the case
- * cannot run again before that. On a Firecracker VM with an H100 the host copy of the
- * N=8, M=8192, H=7168 case's 294 MB took 26-33 ms of its ~60 ms (bench/RESULTS.md).
+ * cannot run again before that. On an H100 (Firecracker VM) the host copy of the N=8,
+ * M=8192, H=7168 case's 294 MB took 26-51 ms of the 46-65 ms the case took with reused
+ * arrays; mapped readback ran it in 18-44 ms (bench/RESULTS.md).
  */
 export type ReadbackMode = 'copy' | 'mapped';
 
