@@ -51,47 +51,78 @@ export function sameCode(expected: number, actual: number, format: UlpFormat): b
   return expected === actual || (isNanCode(expected, format) && isNanCode(actual, format));
 }
 
+/** Running counts over differing elements (the counting half of TensorComparison), shared by
+ *  compareTensors and diff's per-output scan so both classify and tally alike. */
+export class MismatchTally {
+  differing = 0;
+  nanMismatches = 0;
+  infMismatches = 0;
+  maxUlp = 0;
+  readonly histogram = new Map<number, number>();
+
+  constructor(private readonly format: UlpFormat) {}
+
+  /** Counts one differing pair; its class, and its signed ULP distance when both are finite. */
+  add(expected: number, actual: number): { kind: MismatchClass; ulp: number | null } {
+    this.differing++;
+    const kind = mismatchClass(expected, actual, this.format);
+    if (kind === 'nan') {
+      this.nanMismatches++;
+      return { kind, ulp: null };
+    }
+    if (kind === 'inf') {
+      this.infMismatches++;
+      return { kind, ulp: null };
+    }
+    const ulp = ulpDistance(expected, actual, this.format);
+    this.histogram.set(ulp, (this.histogram.get(ulp) ?? 0) + 1);
+    this.maxUlp = Math.max(this.maxUlp, Math.abs(ulp));
+    return { kind, ulp };
+  }
+}
+
+/** The `keep` most severe of the elements pushed, most severe first, ties by index; trimmed as
+ *  it goes so a tensor of millions of mismatches holds at most 4 * keep at a time. */
+export class WorstElements<T extends { readonly index: number }> {
+  private items: T[] = [];
+
+  constructor(
+    private readonly keep: number,
+    private readonly severity: (item: T) => number,
+  ) {}
+
+  push(item: T): void {
+    this.items.push(item);
+    if (this.items.length > 4 * this.keep) this.trim();
+  }
+
+  take(): T[] {
+    this.trim();
+    return this.items;
+  }
+
+  private trim(): void {
+    this.items.sort((a, b) => this.severity(b) - this.severity(a) || a.index - b.index);
+    this.items.length = Math.min(this.items.length, this.keep);
+  }
+}
+
 export function compareTensors(expected: Tensor, actual: Tensor, keep = 0): TensorComparison {
   if (expected.dtype !== actual.dtype) throw new Error(`dtype ${actual.dtype} does not match ${expected.dtype}`);
   if (expected.data.length !== actual.data.length) {
     throw new Error(`shape [${actual.shape}] does not match [${expected.shape}]`);
   }
   const format = ulpFormatOf(expected.dtype);
-  const histogram = new Map<number, number>();
-  const worst: { index: number; ulp: number; expected: number; actual: number }[] = [];
-  let differing = 0;
-  let nanMismatches = 0;
-  let infMismatches = 0;
-  let maxUlp = 0;
+  const tally = new MismatchTally(format);
+  // NaN distances (a NaN against a number) rank first.
+  const worst = new WorstElements<{ index: number; ulp: number; expected: number; actual: number }>(keep, (w) => (Number.isNaN(w.ulp) ? Infinity : Math.abs(w.ulp)));
   for (let i = 0; i < expected.data.length; i++) {
     const e = expected.data[i];
     const a = actual.data[i];
     if (sameCode(e, a, format)) continue;
-    differing++;
-    const ulp = ulpDistance(e, a, format);
-    const kind = mismatchClass(e, a, format);
-    if (kind === 'nan') {
-      nanMismatches++;
-    } else if (kind === 'inf') {
-      infMismatches++;
-    } else {
-      histogram.set(ulp, (histogram.get(ulp) ?? 0) + 1);
-      if (Math.abs(ulp) > maxUlp) maxUlp = Math.abs(ulp);
-    }
-    if (keep > 0) {
-      worst.push({ index: i, ulp, expected: e, actual: a });
-      if (worst.length > 4 * keep) trimWorst(worst, keep);
-    }
+    const { ulp } = tally.add(e, a);
+    if (keep > 0) worst.push({ index: i, ulp: ulp ?? ulpDistance(e, a, format), expected: e, actual: a });
   }
-  trimWorst(worst, keep);
-  return { elements: expected.data.length, differing, nanMismatches, infMismatches, maxUlp, histogram, worst };
-}
-
-function severity(ulp: number): number {
-  return Number.isNaN(ulp) ? Infinity : Math.abs(ulp);
-}
-
-function trimWorst(worst: { index: number; ulp: number }[], keep: number): void {
-  worst.sort((a, b) => severity(b.ulp) - severity(a.ulp) || a.index - b.index);
-  worst.length = Math.min(worst.length, keep);
+  const { differing, nanMismatches, infMismatches, maxUlp, histogram } = tally;
+  return { elements: expected.data.length, differing, nanMismatches, infMismatches, maxUlp, histogram, worst: worst.take() };
 }

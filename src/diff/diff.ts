@@ -1,7 +1,7 @@
 import type { OutputKind } from '../engines/io.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { ulpDistance } from '../numerics/ulp.js';
-import { compareTensors, mismatchClass, sameCode, ulpFormatOf } from './compare.js';
+import { compareTensors, MismatchTally, sameCode, ulpFormatOf, WorstElements } from './compare.js';
 import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
 import { checkCodesAgainstCandidateScales, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
 import { DiffReportSchema, type DiffReport, type ElementReport, type MismatchStats, type OutputReport, type RankDivergence } from './report.js';
@@ -37,65 +37,46 @@ interface Scan {
   readonly groupCount: number;
 }
 
-function severity(e: ElementReport): number {
-  return e.ulp === null ? Infinity : Math.abs(e.ulp);
-}
-
 /** One pass over an output: statistics, worst elements, differing rows and groups. Rows in
  *  `skipRows` are left out (rows an rstd shift explains). */
 function scan(pair: OutputPair, geometry: OutputGeometry, keep: number, skipRows: ReadonlySet<number>): Scan {
   const { reference, candidate } = pair;
   const format = ulpFormatOf(reference.dtype);
-  const histogram = new Map<number, number>();
-  let worst: ElementReport[] = [];
+  const tally = new MismatchTally(format);
+  // NaN and Inf mismatches (no ULP distance) rank first.
+  const worst = new WorstElements<ElementReport>(keep, (e) => (e.ulp === null ? Infinity : Math.abs(e.ulp)));
   const rows = new Set<number>();
   const groups = new Set<string>();
-  let differing = 0;
-  let nanMismatches = 0;
-  let infMismatches = 0;
-  let maxUlp = 0;
   for (let i = 0; i < reference.data.length; i++) {
     const e = reference.data[i];
     const a = candidate.data[i];
     if (sameCode(e, a, format)) continue;
     const row = geometry.rowOf(i);
     if (skipRows.has(row)) continue;
-    differing++;
     rows.add(row);
     const group = geometry.groupOf(i);
     if (group !== null) groups.add(`${row}:${group}`);
-    const kind = mismatchClass(e, a, format);
-    const ulp = kind === 'ulp' ? ulpDistance(e, a, format) : null;
-    if (kind === 'nan') nanMismatches++;
-    else if (kind === 'inf') infMismatches++;
-    else {
-      histogram.set(ulp!, (histogram.get(ulp!) ?? 0) + 1);
-      maxUlp = Math.max(maxUlp, Math.abs(ulp!));
-    }
+    const { kind, ulp } = tally.add(e, a);
     if (keep > 0) {
       worst.push({
         index: i, rank: pair.rank, row, column: geometry.columnOf(i), group, class: kind, ulp,
         golden: formatCode(e, reference.dtype), candidate: formatCode(a, candidate.dtype),
       });
-      if (worst.length > 4 * keep) worst = trimWorst(worst, keep);
     }
   }
   const sortedGroups = [...groups].map((k) => {
     const [row, group] = k.split(':').map(Number);
     return { row, group };
   }).sort((x, y) => x.row - y.row || x.group - y.group);
+  const { differing, nanMismatches, infMismatches, maxUlp, histogram } = tally;
   return {
     stats: { differing, nanMismatches, infMismatches, maxUlp, rows: rows.size },
     histogram,
-    worst: trimWorst(worst, keep),
+    worst: worst.take(),
     rows: [...rows].sort((x, y) => x - y),
     groups: sortedGroups,
     groupCount: groups.size,
   };
-}
-
-function trimWorst(worst: ElementReport[], keep: number): ElementReport[] {
-  return worst.sort((a, b) => severity(b) - severity(a) || a.index - b.index).slice(0, keep);
 }
 
 function passes(stats: MismatchStats, maxUlp: number): boolean {
