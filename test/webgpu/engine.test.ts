@@ -208,6 +208,9 @@ describe('stage registry and plan (no GPU)', () => {
     expect(plan.outputRanks).toEqual([0]);
     const ownFirst = TARGETED[0].contract;
     expect(planCase(ownFirst, shape, seededInputs(ownFirst, shape, 1), LIMITS).outputRanks).toEqual([0, 1, 2, 3]);
+    // maxRowsPerChunk caps the rows, then chunks start on multiples of CHUNK_ROW_ALIGNMENT (4).
+    expect(planCase(ring, shape, seededInputs(ring, shape, 1), LIMITS, { maxRowsPerChunk: 6 }).chunks).toEqual([{ first: 0, count: 4 }, { first: 4, count: 4 }, { first: 8, count: 2 }]);
+    expect(() => planCase(ring, shape, seededInputs(ring, shape, 1), LIMITS, { maxRowsPerChunk: 0 })).toThrow('maxRowsPerChunk must be a positive integer, got 0');
   });
 
   it('caps chunks at MAX_CHUNK_BYTES per buffer even where the device binds more', () => {
