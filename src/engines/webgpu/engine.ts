@@ -225,9 +225,8 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
     }
   }
 
-  const passCount = uploaded.chunks.length * plan.outputRanks.length;
   // Stages timed alone are passes of their own: no timeline then.
-  const timeline = options.gpuTimeline && !options.timeStages ? gpuTimelineQueries(device, passCount) : null;
+  const timeline = options.gpuTimeline && !options.timeStages ? gpuTimelineQueries(device, uploaded.chunks.length * plan.outputRanks.length) : null;
   let passIndex = 0;
   // One command buffer: the chunk's stages (those in `which`), then, with `copies`, its copies to
   // the mappable buffers, queued behind the dispatches since every chunk and output rank reuses
@@ -382,23 +381,19 @@ async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
   const waitStarted = performance.now();
   await uploaded.ctx.device.queue.onSubmittedWorkDone();
   const gpuMs = performance.now() - waitStarted;
-  const maps = uploaded.caseStaging.flatMap((byRole) => [...byRole.values()].map((staging) => staging.mapAsync(GPUMapMode.READ)));
-  for (const promise of maps) promise.catch(() => {});
-  await Promise.all(maps);
+  // Promise.all observes every map, so a rejected one cannot go unhandled.
+  await Promise.all(uploaded.caseStaging.flatMap((byRole) => [...byRole.values()].map((staging) => staging.mapAsync(GPUMapMode.READ))));
   const hostStarted = performance.now();
   const perRank = uploaded.caseStaging.map((byRole): RankOutputData => {
-    const range = (role: OutputRole): ArrayBuffer | null => byRole.get(role)?.getMappedRange() ?? null;
-    const view = <T>(role: OutputRole, make: (buffer: ArrayBuffer) => T, empty: T): T => {
-      const mapped = range(role);
-      return mapped === null ? empty : make(mapped);
-    };
+    // An output the contract does not emit has no buffer: an empty array, as 'copy' readback gives.
+    const mapped = (role: OutputRole): ArrayBuffer => byRole.get(role)?.getMappedRange() ?? new ArrayBuffer(0);
+    const bf16 = (role: 'residualOut' | 'normOut'): Uint16Array => new Uint16Array(mapped(role), 0, byRole.has(role) ? elements : 0);
     const scales = new Uint32Array(tokens * plan.groups);
-    const pairs = range('scales');
-    if (pairs !== null) placeScales(scales, new Uint32Array(pairs), { first: 0, count: tokens }, plan.groups, tokens, plan.contract.quant?.scaleLayout ?? 'row-major');
+    if (byRole.has('scales')) placeScales(scales, new Uint32Array(mapped('scales')), { first: 0, count: tokens }, plan.groups, tokens, plan.contract.quant?.scaleLayout ?? 'row-major');
     return {
-      residualOut: view('residualOut', (b) => new Uint16Array(b, 0, elements), new Uint16Array(0)),
-      normOut: view('normOut', (b) => new Uint16Array(b, 0, elements), new Uint16Array(0)),
-      q: view('q', (b) => new Uint8Array(b, 0, elements), new Uint8Array(0)),
+      residualOut: bf16('residualOut'),
+      normOut: bf16('normOut'),
+      q: new Uint8Array(mapped('q'), 0, byRole.has('q') ? elements : 0),
       scales,
     };
   });
