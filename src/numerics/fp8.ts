@@ -77,9 +77,10 @@ export function fp8FromF32Bits(bits: number, format: Fp8Format, saturation: Fp8S
   // shift >= 23 - mantissaBits; past 25 the value is under a quarter quantum.
   let quanta = 0;
   if (shift <= 25) {
+    // Integer masks, not 2 ** shift: shift <= 25 and the significand < 2^24 fit 32-bit ints.
     const kept = significand >>> shift;
-    const remainder = significand - kept * 2 ** shift;
-    const half = 2 ** (shift - 1);
+    const remainder = significand & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
     quanta = remainder > half || (remainder === half && (kept & 1) === 1) ? kept + 1 : kept;
   }
 
