@@ -6,12 +6,14 @@
 //                                bytes; stdout: one verdict line per record
 //
 // A verdict line is "ok" or "reject <message>" (messages are one line: names are escaped). Any
-// exception other than the reader's FormatError is a bug in the reader: exit 70.
+// exception other than the reader's FormatError is a bug in the reader: exit 70. On stderr, the
+// process's peak resident memory ("maxrss_kib N").
 #include "safetensors.h"
 
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <sys/resource.h>
 #include <string>
 #include <vector>
 
@@ -60,5 +62,8 @@ int main(int argc, char** argv) {
     return 70;
   }
   std::fflush(stdout);
+  // Peak memory of the whole batch, which bounds the memory any one file took (fuzz/run.ts).
+  struct rusage usage {};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) std::fprintf(stderr, "maxrss_kib %ld\n", usage.ru_maxrss);
   return 0;
 }
