@@ -25,6 +25,9 @@ const { values } = parseArgs({
     oracle: { type: 'string', default: 'fuzz/oracle.py' },
     corpus: { type: 'string', default: 'fuzz/corpus' },
     findings: { type: 'string', default: 'fuzz/findings' },
+    // The stated memory bounds: a batch's peak bounds every file in it (files are <= 64 KB).
+    'max-checker-mib': { type: 'string', default: '64' },
+    'max-node-mib': { type: 'string', default: '256' },
   },
 });
 const seed = Number(values.seed);
@@ -197,8 +200,10 @@ for (let start = 0; start < count; start += batchSize) {
   tally.nodePeakRssMiB = Math.max(tally.nodePeakRssMiB, process.memoryUsage().rss / 2 ** 20);
 }
 
+if (tally.checkerPeakRssMiB > Number(values['max-checker-mib'])) finding('memory', count, null, `C++ checker peak ${tally.checkerPeakRssMiB.toFixed(0)} MiB over the ${values['max-checker-mib']} MiB bound`);
+if (tally.nodePeakRssMiB > Number(values['max-node-mib'])) finding('memory', count, null, `node peak ${tally.nodePeakRssMiB.toFixed(0)} MiB over the ${values['max-node-mib']} MiB bound`);
 const seconds = (Date.now() - started) / 1000;
-const summary = { seed, ...tally, nodePeakRssMiB: Math.round(tally.nodePeakRssMiB), checkerPeakRssMiB: Math.round(tally.checkerPeakRssMiB), seconds };
+const summary = { seed, ...tally, findings: findings.length, nodePeakRssMiB: Math.round(tally.nodePeakRssMiB), checkerPeakRssMiB: Math.round(tally.checkerPeakRssMiB), seconds };
 console.log(JSON.stringify(summary));
 for (const f of findings.slice(0, 20)) console.log(f);
 process.exitCode = findings.length === 0 ? 0 : 1;

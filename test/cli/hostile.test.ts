@@ -105,7 +105,7 @@ describe('files that are not files', () => {
     expectUserError(ulpwise('diff', '/dev/zero', golden), /golden \/dev\/zero: not a regular file/, '/dev/zero as golden');
     expectUserError(ulpwise('diff', golden, fifo), /not a regular file/, 'FIFO');
     expectUserError(ulpwise('diff', golden, dir), /it is a directory/, 'folder');
-    expectUserError(ulpwise('diff', golden, big), /is 3\.0 GiB; ulpwise reads files up to/, 'sparse 3 GiB');
+    expectUserError(ulpwise('diff', golden, big), /is 3221225472 bytes \(3\.0 GiB\); ulpwise reads such files up to/, 'sparse 3 GiB');
     expectUserError(ulpwise('diff', golden, join(dir, 'missing')), /no such file/, 'missing');
   });
 
@@ -233,6 +233,11 @@ describe('verify holds the folder to its manifest', () => {
       const m = readManifestJson(dir);
       writeManifestJson(dir, { ...m, cases: [m.cases[0], m.cases[0]] });
     }, /listed more than once/],
+    ['an entry whose file name is not its case\'s', (dir) => {
+      const m = readManifestJson(dir);
+      m.cases[0].case = { ...m.cases[0].case, seed: 12345 };
+      writeManifestJson(dir, m);
+    }, /is not named for its case/],
     ['a wrong byte count', (dir) => {
       const m = readManifestJson(dir);
       m.cases[0].bytes += 1;

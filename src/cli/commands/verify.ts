@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { compareTensors } from '../../diff/compare.js';
 import { canonicalJson } from '../../contracts/validate.js';
 import { contractForCase, readGolden, sha256Hex, type GoldenFile } from '../../fixtures/golden.js';
+import { caseId } from '../../fixtures/caseSpec.js';
 import { MANIFEST_FILE, readManifest, type ManifestEntry } from '../../fixtures/manifest.js';
 import { readInputFile } from '../../fixtures/safetensors.js';
 import { isStaleTempFile, LOCK_FILE } from '../../fixtures/suiteLock.js';
@@ -41,6 +42,10 @@ function folderProblems(dir: string, cases: readonly ManifestEntry[]): string[] 
 /** Reads one listed golden and checks every field of its entry; problems go to the lists. */
 function checkEntry(dir: string, entry: ManifestEntry, malformed: string[], failures: string[]): GoldenFile | null {
   const path = join(dir, entry.file);
+  if (entry.file !== `${caseId(entry.case)}.safetensors`) {
+    malformed.push(`${entry.file}: is not named for its case (${caseId(entry.case)}.safetensors)`);
+    return null;
+  }
   const bytes = readInputFile(path, 'listed golden');
   if (bytes.length !== entry.bytes) {
     malformed.push(`${entry.file}: ${bytes.length} bytes, the manifest says ${entry.bytes}`);
