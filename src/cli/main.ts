@@ -49,7 +49,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UserError || error instanceof ContractError) {
       console.error(`ulpwise: ${oneLine(error.message)}`);
-      process.exitCode = 2;
+      // ContractError (src/contracts, not a UserError subclass) is a user error too: exit 2.
+      process.exitCode = error instanceof UserError ? error.exitCode : 2;
     } else {
       console.error('ulpwise: internal error (this is a bug, please report it):');
       console.error(error);

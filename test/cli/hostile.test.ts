@@ -214,7 +214,11 @@ describe("a golden's metadata is checked against its tensors before anything run
 
   it('an extra tensor, a preset named twice differently: refused', () => {
     const extra = variant('extra', (t) => t.push(['stray', { dtype: 'F32', shape: [1], data: Uint32Array.of(0) }]));
-    expectUserError(ulpwise('diff', extra, golden), /unexpected tensor 'stray'/, 'extra tensor');
+    expectUserError(ulpwise('diff', extra, golden), /unexpected tensor "stray"/, 'extra tensor');
+    const escape = variant('escape', (t) => t.push(['\u001b[2J\u009b', { dtype: 'F32', shape: [1], data: Uint32Array.of(0) }]));
+    const r = ulpwise('diff', escape, golden);
+    expectUserError(r, /unexpected tensor "\\u001b\[2J\\u009b"/, 'escape sequence in a name');
+    expect(r.stderr).not.toMatch(/[\u001b\u009b]/);
     const preset = variant('preset', (_t, m) => (m['ulpwise.preset'] = 'unfused'));
     expectUserError(ulpwise('diff', preset, golden), /'ulpwise\.preset' says 'unfused' but the case says 'vllm-unfused'/, 'preset');
   });
@@ -256,7 +260,7 @@ describe('verify holds the folder to its manifest', () => {
       m.cases[0].bytes = garbage.length;
       writeManifestJson(dir, m);
     }, /header length .* exceeds|runs past the end/],
-    ['an extra tensor', (dir) => tamperSuite(dir, (t) => t.push(['out.extra', { dtype: 'F32', shape: [1], data: Uint32Array.of(0) }])), /unexpected tensor 'out\.extra'/],
+    ['an extra tensor', (dir) => tamperSuite(dir, (t) => t.push(['out.extra', { dtype: 'F32', shape: [1], data: Uint32Array.of(0) }])), /unexpected tensor "out\.extra"/],
     ['a contract that is not its preset\'s', (dir) => tamperSuite(dir, (_t, m) => {
       const contract = JSON.parse(m['ulpwise.contract']) as { norm: { eps: number } };
       contract.norm.eps = 0.5;
