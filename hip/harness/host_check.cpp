@@ -13,6 +13,7 @@
 #include "../kernels/contract.h"
 #include "../kernels/row_math.h"
 #include "../kernels/support.h"
+#include "json.h"
 #include "safetensors.h"
 
 #include <cmath>
@@ -87,15 +88,21 @@ int supportCommand(const std::string& path) {
   return 0;
 }
 
+/** A name from a file as it may be printed: escaped like a JSON string, without the quotes. */
+std::string printable(const std::string& name) {
+  const std::string quoted = json::quote(name);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
 int readCommand(const std::string& path) {
   try {
     const safetensors::File file = safetensors::read(path);
     for (const auto& t : file.tensors) {
-      std::cout << "tensor " << t.name << " " << t.dtype << " [";
+      std::cout << "tensor " << printable(t.name) << " " << t.dtype << " [";
       for (size_t i = 0; i < t.shape.size(); i++) std::cout << (i ? "," : "") << t.shape[i];
       std::cout << "] " << t.data.size() << "\n";
     }
-    for (const auto& m : file.metadata) std::cout << "metadata " << m.first << "\n";
+    for (const auto& m : file.metadata) std::cout << "metadata " << printable(m.first) << "\n";
     return 0;
   } catch (const safetensors::FormatError& e) {
     std::cout << "error " << e.what() << "\n";

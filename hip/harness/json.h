@@ -1,6 +1,9 @@
 // A small strict JSON reader (RFC 8259) for safetensors headers and contract metadata: objects
-// keep their keys in file order and reject duplicates; numbers keep their source text so that
-// integers up to 2^64 and doubles both read exactly. Errors throw JsonError with the byte offset.
+// keep their keys in file order and reject duplicates (found by hashing, so a hostile header of
+// many keys costs linear time); numbers keep their source text so that integers up to 2^64 and
+// doubles both read exactly. Nesting depth and members per object or array are bounded (Bounds),
+// so no input can overflow the stack. Errors throw JsonError with the byte offset. The twin in
+// TypeScript is src/fixtures/strictJson.ts; fuzz/ checks that both give the same verdicts.
 #ifndef ULPWISE_JSON_H
 #define ULPWISE_JSON_H
 
@@ -11,6 +14,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -62,22 +66,66 @@ struct Value {
   double asDouble() const { return std::strtod(text.c_str(), nullptr); }
 };
 
+/** Limits on a document's shape: objects and arrays nested deeper than maxDepth (the top level
+ *  is depth 1), or holding more than maxMembers members or items, are refused. */
+struct Bounds {
+  int maxDepth = 64;
+  size_t maxMembers = 1u << 20;
+};
+
+/** A JSON string literal for `text` (quotes included), fit for a one-line message: control
+ *  characters, DEL, the C1 controls (UTF-8 C2 80..C2 9F) and U+2028/U+2029 are escaped, so a
+ *  hostile name cannot move a terminal's cursor or hide text; bytes that are not UTF-8 print
+ *  as \xNN. */
+inline std::string quote(const std::string& text) {
+  std::string out = "\"";
+  auto escape = [&out](const char* format, unsigned value) {
+    char buffer[12];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    out += buffer;
+  };
+  for (size_t i = 0; i < text.size(); i++) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const unsigned char next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    const unsigned char third = i + 2 < text.size() ? static_cast<unsigned char>(text[i + 2]) : 0;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      escape("\\u%04x", c);
+    } else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) {
+      escape("\\u%04x", next);
+      i++;
+    } else if (c == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9)) {
+      escape("\\u%04x", 0x2000u | third);
+      i += 2;
+    } else if (c >= 0x80 && (c < 0xc2 || c > 0xf4)) {
+      escape("\\x%02x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+
+
 namespace detail {
 
 class Parser {
  public:
-  explicit Parser(const std::string& text) : text_(text) {}
+  Parser(const std::string& text, Bounds bounds) : text_(text), bounds_(bounds) {}
 
   Value parseDocument() {
-    Value value = parseValue(0);
+    Value value = parseValue(1);
     skipSpace();
     if (at_ != text_.size()) fail("unexpected text after the JSON value");
     return value;
   }
 
  private:
-  static constexpr int kMaxDepth = 64;
   const std::string& text_;
+  const Bounds bounds_;
   size_t at_ = 0;
 
   [[noreturn]] void fail(const std::string& problem) const {
@@ -108,20 +156,22 @@ class Parser {
   }
 
   Value parseValue(int depth) {
-    if (depth > kMaxDepth) fail("nested too deeply");
     skipSpace();
     if (at_ >= text_.size()) fail("unexpected end of text");
     Value value;
     const char c = text_[at_];
+    if ((c == '{' || c == '[') && depth > bounds_.maxDepth) fail("nested deeper than " + std::to_string(bounds_.maxDepth) + " levels");
     if (c == '{') {
       at_++;
       value.kind = Value::Kind::object;
       if (consume('}')) return value;
+      std::unordered_set<std::string> keys;
       do {
         skipSpace();
         if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string key");
         std::string key = parseString();
-        if (value.find(key) != nullptr) fail("duplicate key \"" + key + "\"");
+        if (!keys.insert(key).second) fail("duplicate key " + quote(key));
+        if (value.members.size() == bounds_.maxMembers) fail("more than " + std::to_string(bounds_.maxMembers) + " members in one object");
         expect(':');
         value.members.emplace_back(std::move(key), parseValue(depth + 1));
       } while (consume(','));
@@ -131,6 +181,7 @@ class Parser {
       value.kind = Value::Kind::array;
       if (consume(']')) return value;
       do {
+        if (value.items.size() == bounds_.maxMembers) fail("more than " + std::to_string(bounds_.maxMembers) + " items in one array");
         value.items.push_back(parseValue(depth + 1));
       } while (consume(','));
       expect(']');
@@ -255,25 +306,7 @@ class Parser {
 
 }  // namespace detail
 
-inline Value parse(const std::string& text) { return detail::Parser(text).parseDocument(); }
-
-/** A JSON string literal for `text` (quotes included; control characters escaped). */
-inline std::string quote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char escape[8];
-      std::snprintf(escape, sizeof escape, "\\u%04x", c);
-      out += escape;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+inline Value parse(const std::string& text, Bounds bounds = Bounds{}) { return detail::Parser(text, bounds).parseDocument(); }
 
 }  // namespace ulpwise::json
 

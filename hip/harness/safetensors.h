@@ -1,7 +1,9 @@
 // safetensors reading and writing for the harness (the format of src/fixtures/safetensors.ts):
 // u64 little-endian header length, a JSON header padded with spaces, one data buffer. The
-// reader trusts nothing: the header must be valid JSON with known dtypes, shapes that match
-// their byte spans, and offsets that tile the buffer exactly; metadata is string -> string.
+// reader trusts nothing and holds a file to the same rules as src/fixtures/safetensors.ts: a
+// UTF-8 header starting with '{', strict bounded JSON without duplicate keys, integer literals
+// below 2^53, known dtypes, shapes that match their byte spans, offsets that tile the buffer
+// exactly; metadata is string -> string. Names in messages are escaped, never printed raw.
 #ifndef ULPWISE_HARNESS_SAFETENSORS_H
 #define ULPWISE_HARNESS_SAFETENSORS_H
 
@@ -44,6 +46,8 @@ size_t dtypeBytes(const std::string& dtype);
 
 /** Parses a whole file's bytes; `source` names it in errors. */
 File decode(const std::vector<uint8_t>& bytes, const std::string& source);
+/** A regular file's bytes (not a directory, device or FIFO), refused above 2 GiB before allocating. */
+std::vector<uint8_t> readRegularFile(const std::string& path);
 File read(const std::string& path);
 
 std::vector<uint8_t> encode(const File& file);

@@ -14,8 +14,15 @@ export function intOption(value: string | undefined, name: string, fallback?: nu
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
     return fallback;
   }
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name}: '${value}' is not a non-negative integer`);
+  if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${name}: '${value.slice(0, 40)}' is not a non-negative integer`);
   return Number(value);
+}
+
+/** An integer flag within [min, max], named in the one-line error when outside. */
+export function boundedIntOption(value: string | undefined, name: string, min: number, max: number, fallback?: number): number {
+  const n = intOption(value, name, fallback);
+  if (n < min || n > max) throw new UsageError(`--${name}: ${n} is outside ${min}..${max}`);
+  return n;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, occasional lines elsewhere. */

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { ContractError } from '../contracts/validate.js';
-import { SafetensorsError } from '../fixtures/safetensors.js';
-import { UsageError } from './errors.js';
+import { UsageError, UserError } from './errors.js';
 import { presetsCommand } from './commands/presets.js';
 import { genCommand } from './commands/gen.js';
 import { suiteCommand } from './commands/suite.js';
@@ -34,17 +33,24 @@ async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) throw new UsageError(`unknown command '${name}'\n${help()}`);
+  if (!command) throw new UsageError(`unknown command '${name}' (run 'ulpwise --help' for the list)`);
   return command.run(rest);
 }
 
-// One top-level catch: expected errors print one message; anything else is a bug.
+/** A user error's message on one line: a multi-line contract report joined with '; '. */
+function oneLine(message: string): string {
+  return message.split('\n').map((line) => line.trim()).filter((line) => line !== '').join('; ').replace(/:;/g, ':');
+}
+
+// The one top-level catch: a user error (a flag, a file, a contract, a limit) prints one line and
+// exits 2; anything else is a bug, printed as one, with exit code 70.
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ContractError || error instanceof SafetensorsError) {
-      console.error(`ulpwise: ${error.message}`);
-      process.exitCode = 2;
+    if (error instanceof UserError || error instanceof ContractError) {
+      console.error(`ulpwise: ${oneLine(error.message)}`);
+      // ContractError (src/contracts, not a UserError subclass) is a user error too: exit 2.
+      process.exitCode = error instanceof UserError ? error.exitCode : 2;
     } else {
       console.error('ulpwise: internal error (this is a bug, please report it):');
       console.error(error);

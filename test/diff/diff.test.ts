@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
-import { ContractError, parseContract } from '../../src/contracts/validate.js';
+import { parseContract } from '../../src/contracts/validate.js';
+import { InputFileError } from '../../src/fixtures/errors.js';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS, type GoldenSubject } from '../../src/diff/diff.js';
 import { loadCandidate, loadGolden } from '../../src/diff/files.js';
 import { formatDiffReport } from '../../src/diff/format.js';
@@ -203,7 +204,7 @@ describe('diff: inputs that cannot be compared get a clear error', () => {
   });
   test('missing, unreadable and malformed files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ulpwise-diff-'));
-    expect(() => loadCandidate(join(dir, 'nope.safetensors'))).toThrow(ContractError);
+    expect(() => loadCandidate(join(dir, 'nope.safetensors'))).toThrow(InputFileError);
     expect(() => loadCandidate(join(dir, 'nope.safetensors'))).toThrow(/cannot read the candidate .*nope.safetensors: no such file/);
     expect(() => loadGolden(dir)).toThrow(/is a directory/);
     const garbage = join(dir, 'garbage.safetensors');

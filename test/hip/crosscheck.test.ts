@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { crosscheckCommand, parseStatusLines } from '../../src/cli/commands/crosscheck.js';
-import { generateCases } from '../../src/cli/commands/generate.js';
+import { generateCases } from '../../src/fixtures/suiteWriter.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { cpuEngine } from '../../src/engines/engine.js';
 import type { CaseSpec } from '../../src/fixtures/caseSpec.js';

@@ -126,7 +126,7 @@ describe('harness safetensors', () => {
     ['too short', valid.subarray(0, 5), /too short/],
     ['header past the end', valid.subarray(0, 20), /runs past the end/],
     ['not JSON', withHeader('{"a":'), /not valid JSON/],
-    ['unknown dtype', withHeader(header.replace('"F32"', '"F64"')), /tensor "b": unknown dtype 'F64'/],
+    ['unknown dtype', withHeader(header.replace('"F32"', '"F64"')), /tensor "b": unknown dtype "F64"/],
     ['shape and span disagree', withHeader(header.replace('"shape":[2]', '"shape":[3]')), /tensor "a": data_offsets span 4 bytes but the shape needs 6/],
     ['gap', withHeader(header.replace('[4,8]', '[5,9]'), new Uint8Array(9)), /tensor "b": gap before data_offsets/],
     ['overlap', withHeader(header.replace('[4,8]', '[3,7]'), new Uint8Array(7)), /tensor "b": data_offsets overlap/],

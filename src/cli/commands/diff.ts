@@ -3,7 +3,7 @@ import { diffOutputs } from '../../diff/diff.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { formatDiffReport } from '../../diff/format.js';
 import { diffReportHtml } from '../../diff/html.js';
-import { writeFileAtomic } from '../../fixtures/atomic.js';
+import { checkWritableTarget, writeFileAtomic } from '../../fixtures/atomic.js';
 import { intOption, usageErrors } from '../args.js';
 import { UsageError } from '../errors.js';
 
@@ -37,6 +37,7 @@ export const diffCommand = {
       rstdUlps: rstdOption(values.rstd, values['rstd-ulps']),
       listLimit: 1000,
     };
+    if (values.html) checkWritableTarget(values.html, '--html page');
     const golden = loadGolden(goldenPath);
     const candidate = loadCandidate(candidatePath);
     // diffOutputs returns a report already checked against DiffReportSchema.

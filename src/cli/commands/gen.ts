@@ -1,11 +1,11 @@
 import { getPreset } from '../../contracts/presets.js';
-import type { CaseSpec } from '../../fixtures/caseSpec.js';
+import { MAX_HIDDEN, MAX_RANKS, MAX_TOKENS, type CaseSpec } from '../../fixtures/caseSpec.js';
 import { INPUT_GENERATORS } from '../../fixtures/inputs.js';
 import { parseArgs } from 'node:util';
-import { intOption, usageErrors } from '../args.js';
+import { boundedIntOption, usageErrors } from '../args.js';
 import { UsageError } from '../errors.js';
 import { openEngine, ENGINE_OPTION } from '../engineOption.js';
-import { generateCases } from './generate.js';
+import { generateCases } from '../../fixtures/suiteWriter.js';
 
 export const genCommand = {
   name: 'gen',
@@ -22,17 +22,18 @@ export const genCommand = {
     if (!(inputs in INPUT_GENERATORS)) throw new UsageError(`--inputs: unknown generator '${inputs}'; known: ${Object.keys(INPUT_GENERATORS).join(', ')}`);
     const spec: CaseSpec = {
       preset: preset.name,
-      ranks: intOption(values.ranks, 'ranks', preset.ranks),
-      tokens: intOption(values.tokens, 'tokens'),
-      hidden: intOption(values.hidden, 'hidden'),
-      group: values.group === undefined ? null : intOption(values.group, 'group'),
+      ranks: boundedIntOption(values.ranks, 'ranks', 1, MAX_RANKS, preset.ranks),
+      tokens: boundedIntOption(values.tokens, 'tokens', 1, MAX_TOKENS),
+      hidden: boundedIntOption(values.hidden, 'hidden', 1, MAX_HIDDEN),
+      group: values.group === undefined ? null : boundedIntOption(values.group, 'group', 1, MAX_HIDDEN),
       inputs,
-      seed: intOption(values.seed, 'seed', 0),
+      seed: boundedIntOption(values.seed, 'seed', 0, 0xffffffff, 0),
     };
+    const out = values.out ?? 'golden';
     const engine = await openEngine(values.engine, values.adapter);
     try {
-      const [entry] = (await generateCases(values.out ?? 'golden', [spec], engine, false)).slice(-1);
-      console.log(`wrote ${values.out ?? 'golden'}/${entry.file} (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…) with ${engine.description}`);
+      const [entry] = (await generateCases(out, [spec], engine, false)).entries.slice(-1);
+      console.log(`wrote ${out}/${entry.file} (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…) with ${engine.description}`);
     } finally {
       await engine.close();
     }

@@ -3,7 +3,7 @@ import { formatSummary, summarize } from '../../diff/summary.js';
 import { parseArgs } from 'node:util';
 import { usageErrors, progressReporter } from '../args.js';
 import { openEngine, ENGINE_OPTION } from '../engineOption.js';
-import { generateCases } from './generate.js';
+import { generateCases } from '../../fixtures/suiteWriter.js';
 
 export const suiteCommand = {
   name: 'suite',
@@ -15,7 +15,8 @@ export const suiteCommand = {
     const engine = await openEngine(values.engine, values.adapter);
     try {
       const specs = defaultSuite();
-      const entries = await generateCases(dir, specs, engine, true);
+      const { entries, keptChanged } = await generateCases(dir, specs, engine, true, progressReporter('gen'));
+      for (const file of keptChanged) console.error(`ulpwise: left ${dir}/${file} in place: the previous manifest listed it, but its bytes have changed since`);
       const bytes = entries.reduce((a, e) => a + e.bytes, 0);
       console.log(`${dir}: ${entries.length} cases, ${(bytes / 2 ** 20).toFixed(1)} MiB, generated with ${engine.description}\n`);
       if (!values['no-summary']) {
