@@ -1,15 +1,12 @@
 import type { DiffReport, OutputReport } from './report.js';
+import { table } from './table.js';
 import { formatRanges, percent } from './values.js';
+
+// explainFormat.ts reads the renderer from here.
+export { table };
 
 // The diff report as terminal text: one table of outputs, then the worst elements, the rows and
 // groups that differ, rank divergence, rstd inference and the quant scale check.
-
-/** Left-aligned text columns, right-aligned numeric ones. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number>): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
-}
 
 function signed(n: number): string {
   return n > 0 ? `+${n}` : String(n);
@@ -42,6 +39,10 @@ export function formatDiffReport(report: DiffReport): string {
     ...(withRstd ? [o.afterRstd ? `${o.afterRstd.differing} (max ${o.afterRstd.maxUlp})` : ''] : []),
     compactHistogram(o),
   ]), new Set([2, 3, 4, 5, 6, 7])));
+
+  for (const o of report.outputs) {
+    if (o.maxRelativeError !== null) lines.push(`${o.name}: largest relative error ${o.maxRelativeError.toPrecision(3)} (|candidate - golden| / |golden|)`);
+  }
 
   const worst = report.outputs.flatMap((o) => o.worst.map((w) => ({ o, w })));
   if (worst.length > 0) {
@@ -96,8 +97,10 @@ export function formatDiffReport(report: DiffReport): string {
   }
   if (report.ignored.length > 0) lines.push('', `not compared (no golden output): ${report.ignored.join(', ')}`);
   const failing = report.outputs.filter((o) => !o.pass);
+  const tolerant = report.outputs.some((o) => o.tolerance > 0);
+  const within = (o: OutputReport) => (o.tolerance > 0 ? `within ${o.tolerance} ULP` : 'bit-exact');
   lines.push('', report.pass
-    ? `PASS: every output is bit-exact${report.maxUlp > 0 ? ` or within ${report.maxUlp} ULP` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
-    : `FAIL: ${failing.map((o) => o.name).join(', ')} ${failing.length === 1 ? 'is' : 'are'} not ${report.maxUlp > 0 ? `within ${report.maxUlp} ULP` : 'bit-exact'}${withRstd ? ' after rstd inference' : ''}`);
+    ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${report.outputs.map((o) => `${o.name} ${o.tolerance}`).join(', ')} ULP)` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
+    : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${withRstd ? ' after rstd inference' : ''}`);
   return lines.join('\n');
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { crosscheckCommand, parseStatusLines } from '../../src/cli/commands/crosscheck.js';
+import { crosscheckCommand } from '../../src/cli/commands/crosscheck.js';
+import { HarnessError, parseStatusLines } from '../../src/crosscheck/protocol.js';
 import { generateCases } from '../../src/cli/commands/generate.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { cpuEngine } from '../../src/engines/engine.js';
@@ -124,6 +125,6 @@ describe('ulpwise crosscheck', () => {
   it('reads status lines among other output and rejects malformed ones', () => {
     const text = 'NCCL INFO hello\n{"file":"a.safetensors","kernel":"k","status":"ok","message":""}\n';
     expect(parseStatusLines(text, 'x')).toEqual([{ file: 'a.safetensors', kernel: 'k', status: 'ok', message: '' }]);
-    expect(() => parseStatusLines('{"file":"a","kernel":"k","status":"maybe","message":""}', 'x')).toThrow(UsageError);
+    expect(() => parseStatusLines('{"file":"a","kernel":"k","status":"maybe","message":""}', 'x')).toThrow(HarnessError);
   });
 });
