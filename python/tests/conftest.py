@@ -1,0 +1,51 @@
+"""Goldens for the tests, written by the ulpwise CLI of this checkout (npm run build first)."""
+import os
+import struct
+import json
+import subprocess
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MAIN_JS = os.path.join(REPO, "dist", "src", "cli", "main.js")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ulpwise_cli():
+    if "ULPWISE_CLI" not in os.environ:
+        if not os.path.exists(MAIN_JS):
+            pytest.fail(f"{MAIN_JS} is missing: run `npm ci && npm run build` in {REPO} first")
+        os.environ["ULPWISE_CLI"] = MAIN_JS
+    return os.environ["ULPWISE_CLI"]
+
+
+def gen(out, *args):
+    """Runs `ulpwise gen ... --out OUT`; returns the written golden's path."""
+    cli = os.environ.get("ULPWISE_CLI", MAIN_JS)
+    result = subprocess.run(["node", cli, "gen", *args, "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return os.path.join(str(out), result.stdout.split()[1].split("/")[-1])
+
+
+def read_tensors(path):
+    """{name: (dtype, shape, bytes)} read with struct and json only (independent of ulpwise's readers)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    base = 8 + length
+    return {
+        name: (e["dtype"], e["shape"], data[base + e["data_offsets"][0]:base + e["data_offsets"][1]])
+        for name, e in header.items()
+        if name != "__metadata__"
+    }
+
+
+@pytest.fixture(scope="session")
+def goldens(tmp_path_factory, ulpwise_cli):
+    out = tmp_path_factory.mktemp("goldens")
+    return {
+        "plain": gen(out, "--preset", "aiter-1stage", "--ranks", "2", "--tokens", "3", "--hidden", "256"),
+        "quant": gen(out, "--preset", "vllm-ar-rms-quant", "--ranks", "2", "--tokens", "3", "--hidden", "256"),
+        "colmajor": gen(out, "--preset", "vllm-group-quant-colmajor", "--ranks", "2", "--tokens", "3", "--hidden", "256"),
+    }
