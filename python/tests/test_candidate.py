@@ -118,11 +118,16 @@ def test_without_node_the_error_says_to_install_it(goldens, monkeypatch, tmp_pat
         ulpwise.assert_bitexact(raw_outputs(goldens["plain"]), goldens["plain"])
 
 
-def test_the_pytest_fixture_is_registered():
-    # The entry point `pytest11 = ulpwise.pytest_plugin` gives tests the fixture; its module loads.
-    from ulpwise import pytest_plugin
-
-    assert callable(pytest_plugin.assert_bitexact)
+def test_the_pytest_fixture_keeps_a_failing_candidate_for_the_explain_hint(assert_bitexact, goldens, tmp_path):
+    # The fixture comes from the `pytest11` entry point that `pip install ./python` registers.
+    outputs = raw_outputs(goldens["plain"])
+    assert assert_bitexact(outputs, goldens["plain"])["pass"]
+    norm = outputs["out.norm"]
+    outputs["out.norm"] = ulpwise.RawTensor(norm.dtype, norm.shape, bytes([norm.data[0] ^ 1]) + norm.data[1:])
+    with pytest.raises(ulpwise.BitExactError) as info:
+        assert_bitexact(outputs, goldens["plain"])
+    kept = str(info.value).split("ulpwise explain ")[1].split(" --inputs")[0]
+    assert kept.endswith("candidate2.safetensors") and os.path.exists(kept)
 
 
 def test_fallback_writer_output_is_read_by_the_typescript_reader(goldens, tmp_path, monkeypatch):

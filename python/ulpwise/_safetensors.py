@@ -60,3 +60,13 @@ def read_header(path):
         if length > 100_000_000:
             raise ValueError(f"{path}: not a safetensors file (header length {length})")
         return json.loads(f.read(length).decode("utf-8"))
+
+
+def read(path):
+    """{name: (dtype, shape, little-endian bytes)} and the metadata of a safetensors file."""
+    header = read_header(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    base = 8 + struct.unpack("<Q", data[:8])[0]
+    metadata = header.pop("__metadata__", {})
+    return {n: (e["dtype"], e["shape"], data[base + e["data_offsets"][0]:base + e["data_offsets"][1]]) for n, e in header.items()}, metadata

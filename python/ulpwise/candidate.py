@@ -97,6 +97,24 @@ def output_name(key):
     return (f"rank{rank}." if rank is not None else "") + f"out.{kind}", kind
 
 
+def load_tensors(path):
+    """Every tensor of a golden or candidate file: {name: torch tensor} (bf16, float32, and FP8
+    as float8 dtypes; on a torch without float8 dtypes, FP8 codes come as RawTensor). Reads
+    the file itself, with or without the safetensors package."""
+    import torch
+
+    by_name = {v: k for k, v in _torch_dtype_names().items()}
+    bits = {"BF16": torch.int16, "F32": torch.int32}
+    tensors = {}
+    for name, (dtype, shape, data) in _safetensors.read(path)[0].items():
+        if dtype in by_name:
+            raw = torch.frombuffer(bytearray(data), dtype=bits.get(dtype, torch.uint8)) if data else torch.empty(0, dtype=bits.get(dtype, torch.uint8))
+            tensors[name] = raw.view(by_name[dtype]).reshape(shape)
+        else:
+            tensors[name] = RawTensor(dtype, shape, data)
+    return tensors
+
+
 def _golden_shapes(golden):
     return {n: e["shape"] for n, e in _safetensors.read_header(golden).items() if n != "__metadata__"}
 

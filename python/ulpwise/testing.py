@@ -1,6 +1,7 @@
 """assert_bitexact: a candidate against a golden through `ulpwise diff --json`, failing the way
 torch.testing.assert_close does, with bits instead of tolerances."""
 import os
+import shutil
 import tempfile
 
 from . import cli
@@ -71,22 +72,26 @@ def assert_bitexact(candidate, golden, max_ulp=None, rstd=False, keep=None):
     """Raises BitExactError unless every output of `candidate` equals `golden`'s bit for bit.
 
     candidate: a safetensors path, or a dict of output tensors (written with save_candidate to a
-    temporary file, or to `keep` when given, so that the explain hint can be run). golden: a
+    temporary file that is kept when the check fails, or to `keep`), so the explain hint in the
+    message can be run. golden: a
     golden file. max_ulp: an int, or a dict {'out.norm': 1, 'out.q': 0}. rstd: also run
     `--rstd infer` (rows a hardware rsqrt explains do not fail). Returns diff's JSON report."""
     golden = os.fspath(golden)
     if isinstance(candidate, dict):
-        if keep is None:
-            with tempfile.TemporaryDirectory(prefix="ulpwise-") as folder:
-                path = os.path.join(folder, "candidate.safetensors")
-                save_candidate(candidate, path, golden=golden)
-                return _diff(path, golden, max_ulp, rstd, shown="<candidate>")
-        save_candidate(candidate, os.fspath(keep), golden=golden)
-        candidate = keep
-    return _diff(os.fspath(candidate), golden, max_ulp, rstd, shown=os.fspath(candidate))
+        if keep is not None:
+            save_candidate(candidate, os.fspath(keep), golden=golden)
+            return _diff(os.fspath(keep), golden, max_ulp, rstd)
+        # A failing candidate stays on disk for the explain hint; a passing one is removed.
+        folder = tempfile.mkdtemp(prefix="ulpwise-")
+        path = os.path.join(folder, "candidate.safetensors")
+        save_candidate(candidate, path, golden=golden)
+        report = _diff(path, golden, max_ulp, rstd)
+        shutil.rmtree(folder)
+        return report
+    return _diff(os.fspath(candidate), golden, max_ulp, rstd)
 
 
-def _diff(path, golden, max_ulp, rstd, shown):
+def _diff(path, golden, max_ulp, rstd):
     args = ["diff", golden, path]
     if max_ulp is not None:
         text = ",".join(f"{k}={v}" for k, v in max_ulp.items()) if isinstance(max_ulp, dict) else str(int(max_ulp))
@@ -96,4 +101,4 @@ def _diff(path, golden, max_ulp, rstd, shown):
     code, report = cli.run_json(args)
     if code == 0 and report["pass"]:
         return report
-    raise BitExactError(format_failure(report, golden, shown), report)
+    raise BitExactError(format_failure(report, golden, path), report)
