@@ -87,8 +87,15 @@ export function formatDiffReport(report: DiffReport): string {
       byDelta.set(key, [...(byDelta.get(key) ?? []), rowRef(e.rank, e.row)]);
     }
     for (const [key, rows] of [...byDelta].sort()) lines.push(`  explained by ${key}: ${rows.length} rows (${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''})`);
-    if (r.unexplained.length > 0) {
-      lines.push(`  true mismatches: ${r.unexplained.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${r.unexplained.length > 12 ? ', …' : ''}`);
+    const scaled = r.unexplained.filter((u) => u.reason === 'sum of squares differs');
+    for (const u of scaled.slice(0, 12)) {
+      const shift = u.shift!;
+      lines.push(`  the sum of squares differs (reduction order?): ${rowRef(u.rank, u.row)}: every differing element moved ${shift.ulp > 0 ? 'away from' : 'toward'} zero; rstd ${signed(shift.ulp)} ULP ${shift.remaining === 0 ? 'reproduces the row' : `comes closest (${shift.remaining} elements still differ)`}`);
+    }
+    if (scaled.length > 12) lines.push(`  … ${scaled.length - 12} more rows whose sum of squares differs`);
+    const mismatches = r.unexplained.filter((u) => u.reason !== 'sum of squares differs');
+    if (mismatches.length > 0) {
+      lines.push(`  true mismatches: ${mismatches.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${mismatches.length > 12 ? ', …' : ''}`);
     }
   }
   for (const q of report.quantConsistency) {

@@ -96,8 +96,15 @@ export const RstdReportSchema = z.object({
   /** Rows whose norm-side outputs differ while their residual matches: the rows searched. */
   examined: Count,
   explained: z.array(RowRefSchema.extend({ deltaUlp: z.number().int() })),
-  /** Rows no searched rstd reproduces, and rows whose residual already differs. */
-  unexplained: z.array(RowRefSchema.extend({ reason: z.enum(['no rstd within range', 'residual differs']) })),
+  /** Rows no searched rstd reproduces, and rows whose residual already differs. A row whose
+   *  elements all moved away from zero (or all toward it) had its whole rstd scaled: 'sum of
+   *  squares differs', with the shift that comes closest, found beyond the searched range. */
+  unexplained: z.array(RowRefSchema.extend({
+    reason: z.enum(['no rstd within range', 'residual differs', 'sum of squares differs']),
+    /** With 'sum of squares differs': the rstd shift (f32 ULP) with the fewest differing
+     *  elements left in the row, and how many are left (0: the shift reproduces the row). */
+    shift: z.object({ ulp: z.number().int(), remaining: Count }).optional(),
+  })),
 });
 
 export const QuantConsistencySchema = z.object({
