@@ -100,7 +100,8 @@ export function formatDiffReport(report: DiffReport): string {
   }
   for (const q of report.quantConsistency) {
     if (q.differingCodes === 0 && q.groupsWithDifferentScale === 0) continue;
-    lines.push('', `${q.name} against the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} consistent with the candidate's scale, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`);
+    const basis = q.basis === 'candidate norm' ? "the candidate's own norm output" : "the golden's normed values (the quantizer reads an f32 value the candidate does not output)";
+    lines.push('', `${q.name} requantized from ${basis} with the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} consistent, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`);
   }
   if (report.ignored.length > 0) lines.push('', `not compared (no golden output): ${report.ignored.join(', ')}`);
   const failing = report.outputs.filter((o) => !o.pass);

@@ -111,9 +111,12 @@ export const QuantConsistencySchema = z.object({
   /** The candidate's q tensor. */
   name: z.string(),
   rank: Count.nullable(),
+  /** What was quantized: the candidate's own bf16 norm output (when the contract's quantizer
+   *  reads exactly that), else the golden's normed values (rstd shifts applied). */
+  basis: z.enum(['candidate norm', 'golden inputs']),
   /** q codes that differ from the golden. */
   differingCodes: Count,
-  /** Of those, codes equal to the golden's values quantized with the candidate's own scale. */
+  /** Of those, codes equal to that basis quantized with the candidate's own scale. */
   consistentWithCandidateScale: Count,
   /** Codes the candidate's own scale does not explain either. */
   inconsistent: Count,

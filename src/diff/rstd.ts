@@ -3,6 +3,8 @@ import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { CaseInputs, OutputKind } from '../engines/io.js';
 import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
 import { decodeCode } from './values.js';
+import { quantizeValue } from '../engines/cpu/quant.js';
+import type { Tensor } from '../numerics/tensor.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { differingRows, outputGeometry, rowMatches, type OutputPair } from './pairs.js';
 import type { QuantConsistency, RstdReport } from './report.js';
@@ -197,8 +199,37 @@ export function diagnoseSumOfSquares(subject: CaseSubject, pairs: readonly Outpu
   return { ...report, unexplained };
 }
 
-/** For each candidate q tensor: are its differing codes what the golden's values quantize to
- *  under the candidate's own scales (with the rstd shifts found, if any)? */
+/** The codes a candidate's quantizer gives for the rows listed: from the candidate's own
+ *  bf16 norm output when the quantizer reads exactly that (quant.input 'bf16'), else from the
+ *  golden's inputs rerun with the rstd shifts found. Either way under the candidate's scales. */
+function requantize(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm: OutputPair | undefined, rows: readonly number[], shift: (m: number) => number): { basis: 'candidate norm' | 'golden inputs'; codes: Tensor } {
+  const { contract, shape } = subject;
+  const quant = contract.quant!;
+  const scaleGeometry = outputGeometry('scale', shape, contract);
+  const candidateScale = (m: number, g: number) => f32FromBits(scale.candidate.data[scaleGeometry.indexOf(m, g)]);
+  if (quant.input === 'bf16' && norm) {
+    const data = new Uint8Array(q.candidate.data.length);
+    const qGeometry = outputGeometry('q', shape, contract);
+    for (const m of rows) {
+      for (let k = 0; k < qGeometry.rowLength; k++) {
+        const s = candidateScale(m, Math.floor(k / quant.groupSize));
+        const x = decodeCode(norm.candidate.data[qGeometry.indexOf(m, k)], norm.candidate.dtype);
+        data[qGeometry.indexOf(m, k)] = quantizeValue(x, s, Math.fround(1 / s), quant);
+      }
+    }
+    return { basis: 'candidate norm', codes: { dtype: q.candidate.dtype, shape: q.candidate.shape, data } as Tensor };
+  }
+  const outputs = runCpuEngine(contract, shape, subject.inputs, {
+    rows,
+    scaleOverride: (m, g) => candidateScale(m, g),
+    rstdOverride: (m, rstd) => stepF32(rstd, shift(m)),
+  });
+  return { basis: 'golden inputs', codes: outputs.get(q.referenceName)! };
+}
+
+/** For each candidate q tensor: are its differing codes what its quantizer gives under the
+ *  candidate's own scales, from the candidate's own norm output where the quantizer reads it
+ *  (else from the golden's values, with the rstd shifts found, if any)? */
 export function checkCodesAgainstCandidateScales(subject: CaseSubject, pairs: readonly OutputPair[], shifts: RstdShifts): QuantConsistency[] {
   const { contract, shape } = subject;
   const results: QuantConsistency[] = [];
@@ -207,31 +238,24 @@ export function checkCodesAgainstCandidateScales(subject: CaseSubject, pairs: re
     const scale = group.find((p) => p.kind === 'scale');
     if (!q || !scale) continue;
     const qGeometry = outputGeometry('q', shape, contract);
-    const scaleGeometry = outputGeometry('scale', shape, contract);
     const scaleFormat = ulpFormatOf(scale.reference.dtype);
     let groupsWithDifferentScale = 0;
     for (let i = 0; i < scale.reference.data.length; i++) if (!sameCode(scale.reference.data[i], scale.candidate.data[i], scaleFormat)) groupsWithDifferentScale++;
     const rows = [...differingRows(q.reference, q.candidate, qGeometry)].sort((a, b) => a - b);
+    const norm = group.find((p) => p.kind === 'norm');
+    const { basis, codes } = requantize(subject, q, scale, norm, rows, (m) => shifts.get(rank)?.get(m) ?? 0);
     let differingCodes = 0;
     let consistent = 0;
-    if (rows.length > 0) {
-      const outputs = runCpuEngine(contract, shape, subject.inputs, {
-        rows,
-        scaleOverride: (m, g) => f32FromBits(scale.candidate.data[scaleGeometry.indexOf(m, g)]),
-        rstdOverride: (m, rstd) => stepF32(rstd, shifts.get(rank)?.get(m) ?? 0),
-      });
-      const requantized = outputs.get(q.referenceName)!;
-      const format = ulpFormatOf(q.reference.dtype);
-      for (const m of rows) {
-        for (let k = 0; k < qGeometry.rowLength; k++) {
-          const i = qGeometry.indexOf(m, k);
-          if (sameCode(q.reference.data[i], q.candidate.data[i], format)) continue;
-          differingCodes++;
-          if (sameCode(requantized.data[i], q.candidate.data[i], format)) consistent++;
-        }
+    const format = ulpFormatOf(q.reference.dtype);
+    for (const m of rows) {
+      for (let k = 0; k < qGeometry.rowLength; k++) {
+        const i = qGeometry.indexOf(m, k);
+        if (sameCode(q.reference.data[i], q.candidate.data[i], format)) continue;
+        differingCodes++;
+        if (sameCode(codes.data[i], q.candidate.data[i], format)) consistent++;
       }
     }
-    results.push({ name: q.name, rank, differingCodes, consistentWithCandidateScale: consistent, inconsistent: differingCodes - consistent, groupsWithDifferentScale });
+    results.push({ name: q.name, rank, basis, differingCodes, consistentWithCandidateScale: consistent, inconsistent: differingCodes - consistent, groupsWithDifferentScale });
   }
   return results;
 }

@@ -114,9 +114,31 @@ describe('FP8 codes against the candidate\'s own scales', () => {
       if (golden.outputs.get('out.q')!.data[i] !== scaled.get('out.q')!.data[i]) changedByScale++;
     }
     expect(changedByScale).toBeGreaterThan(0);
-    expect(check).toEqual({ name: 'out.q', rank: null, differingCodes: changedByScale + 1, consistentWithCandidateScale: changedByScale, inconsistent: 1, groupsWithDifferentScale: 1 });
+    expect(check).toEqual({ name: 'out.q', rank: null, basis: 'golden inputs', differingCodes: changedByScale + 1, consistentWithCandidateScale: changedByScale, inconsistent: 1, groupsWithDifferentScale: 1 });
     expect(qReport.stats.differing).toBe(changedByScale + 1);
     expect(qReport.differingGroups!.groups).toEqual([{ row, group }, { row: 4, group: 0 }]);
+  });
+});
+
+describe('FP8 codes against the candidate\'s own norm output and scales', () => {
+  // A quantizer that reads the bf16 norm output (quant.input 'bf16', with the side output): a
+  // candidate that rounds the normed value before the weight multiply (or not, where the golden
+  // does) has other norm values in places, and codes that follow from those (the engine
+  // computed them); one flipped code follows from nothing.
+  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 4, 512, 'random', 23);
+  const reordered = candidateFrom(golden, { ...golden.contract, norm: { ...golden.contract.norm, roundIntermediate: !golden.contract.norm.roundIntermediate } });
+  const candidate = new Map(reordered);
+  const q = reordered.get('out.q')!;
+  let wrong = 3 * 512 + 20;
+  while ((q.data[wrong] & 0x7f) === 0 || q.data[wrong] !== golden.outputs.get('out.q')!.data[wrong]) wrong++;
+  candidate.set('out.q', flipBit(q, wrong, 0));
+
+  test('codes are requantized from the candidate\'s own norm output: the moved codes are consistent, the flipped one is not', () => {
+    const [check] = diffOutputs(golden, candidate, 'reordered', DEFAULT_DIFF_OPTIONS).quantConsistency;
+    let changed = 0;
+    for (let i = 0; i < q.data.length; i++) if (golden.outputs.get('out.q')!.data[i] !== q.data[i]) changed++;
+    expect(changed).toBeGreaterThan(0);
+    expect(check).toMatchObject({ basis: 'candidate norm', differingCodes: changed + 1, consistentWithCandidateScale: changed, inconsistent: 1 });
   });
 });
 
