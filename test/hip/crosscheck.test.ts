@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { crosscheckCommand } from '../../src/cli/commands/crosscheck.js';
 import { HarnessError, parseStatusLines } from '../../src/crosscheck/protocol.js';
+import { CrosscheckReportSchema } from '../../src/crosscheck/report.js';
 import { generateCases } from '../../src/cli/commands/generate.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { cpuEngine } from '../../src/engines/engine.js';
@@ -114,6 +115,19 @@ describe('ulpwise crosscheck', () => {
     }
     expect(lines.join('\n')).toContain('3/3 compared cases bit-exact');
     expect(lines.join('\n')).toContain('2/3 compared cases bit-exact');
+  });
+
+  it('--json prints the report under its schema, one tally per output kind', async () => {
+    const exact = await crosscheck('');
+    const flipped = await crosscheck('flip', ['--kernel', 'fake-kernel', '--json']);
+    const report = CrosscheckReportSchema.parse(JSON.parse(flipped.text));
+    expect(report.schemaVersion).toBe(1);
+    expect(report.pass).toBe(false);
+    const aiter = report.compared.find((c) => c.file.startsWith('aiter-1stage__tp2'))!;
+    // 768 norm elements, one flipped bit: one differing element at 1 ULP; the residual untouched.
+    expect(aiter.outputs.map((o) => [o.kind, o.elements, o.differing, o.maxUlp])).toEqual([['residual', 768, 0, 0], ['norm', 768, 1, 1]]);
+    expect(JSON.parse((await crosscheck('', ['--json'])).text).pass).toBe(true);
+    expect(exact.code).toBe(0);
   });
 
   it('rejects a call with neither or both of --harness and --candidates', async () => {
