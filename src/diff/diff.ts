@@ -1,7 +1,6 @@
 import { ContractError } from '../contracts/validate.js';
 import type { OutputKind } from '../engines/io.js';
 import type { Tensor } from '../numerics/tensor.js';
-import { ulpDistance } from '../numerics/ulp.js';
 import { compareTensors, MismatchTally, sameCode, ulpFormatOf, WorstElements } from './compare.js';
 import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
 import { checkCodesAgainstCandidateScales, diagnoseSumOfSquares, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
