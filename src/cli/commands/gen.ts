@@ -92,6 +92,9 @@ export const genCommand: Command = {
         shape,
         inputs: values['inputs-from'] !== undefined ? { file: values['inputs-from'] } : { generator: inputs, seed: intOption(values.seed, 'seed', 0) },
       });
+    if (built && preset?.ranks !== undefined && built.shape.ranks !== preset.ranks) {
+      throw new UsageError(`preset '${preset.name}' models ${preset.ranks} rank(s); this case has ${built.shape.ranks}`);
+    }
     const spec = built?.spec ?? {
       preset: preset!.name,
       ranks: intOption(values.ranks, 'ranks', preset!.ranks),
