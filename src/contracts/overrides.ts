@@ -103,6 +103,25 @@ export function overrideContract(base: unknown, overrides: readonly Override[]):
   return contract;
 }
 
+/** Field paths of `input` that `parsed` does not hold: keys a schema that strips unknown
+ *  fields would drop without a word. */
+export function unknownFields(input: unknown, parsed: unknown, prefix = ''): string[] {
+  if (!isObject(input)) return [];
+  return Object.entries(input).flatMap(([key, value]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (!isObject(parsed) || !(key in parsed)) return [path];
+    return unknownFields(value, parsed[key], path);
+  });
+}
+
+/** parseContract, and an error naming every field the contract does not know. */
+export function parseContractStrictly(input: unknown, source: string): Contract {
+  const contract = parseContract(input);
+  const unknown = unknownFields(input, contract);
+  if (unknown.length > 0) throw new ContractError(`${source}: invalid contract:\n  ${unknown.map((p) => `${p}: not a contract field`).join('\n  ')}`);
+  return contract;
+}
+
 /**
  * The overrides that turn `from` into `to`: one per differing leaf, or one per differing
  * subtree where the two sides are different variants (another `kind`, other fields), so that

@@ -102,6 +102,10 @@ describe('gen: your own contract, your own data', () => {
     const invalid = ulpwise(['gen', '--contract', file, '--ranks', '2', '--tokens', '1', '--hidden', '64', '--out', dir]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatch(/invalid contract:\n\s+allReduce\.accumulate:/);
+    writeFileSync(file, JSON.stringify({ ...getPreset('unfused').contract, norm: { ...getPreset('unfused').contract.norm, epsilon: 1e-6 } }));
+    const typo = ulpwise(['gen', '--contract', file, '--ranks', '2', '--tokens', '1', '--hidden', '64', '--out', dir]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/invalid contract:\n\s+norm\.epsilon: /);
     expect(readdirSync(dir).length).toBe(before);
   });
 

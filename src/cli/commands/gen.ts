@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { overrideContract, parseOverride, type Override } from '../../contracts/overrides.js';
+import { overrideContract, parseContractStrictly, parseOverride, type Override } from '../../contracts/overrides.js';
 import { getPreset } from '../../contracts/presets.js';
 import { canonicalJson, ContractError } from '../../contracts/validate.js';
 import type { Shape } from '../../contracts/schema.js';
@@ -73,7 +73,7 @@ export const genCommand: Command = {
       overrides.push({ path: 'norm.eps', value: Number(values.eps) });
     }
     const group = optionalInt(values.group, 'group');
-    const base = preset ? preset.contract : readContractFile(values.contract!);
+    const base = preset ? preset.contract : parseContractStrictly(readContractFile(values.contract!), `--contract ${values.contract}`);
     // A preset's case on generated inputs keeps --group in its spec (the suite's file names).
     const presetCase = preset !== null && overrides.length === 0 && values['inputs-from'] === undefined;
     if (group !== undefined && !presetCase) overrides.push({ path: 'quant.groupSize', value: group });
