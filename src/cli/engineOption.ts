@@ -1,6 +1,7 @@
 import { cpuEngine, type Engine } from '../engines/engine.js';
 import { ADAPTER_CHOICES, NoAdapterError, openDevice, type AdapterChoice, type GpuContext } from '../engines/webgpu/device.js';
 import { openWebGpuEngine } from '../engines/webgpu/engine.js';
+import type { OptionTable } from './args.js';
 import { UsageError } from './errors.js';
 
 // --engine picks the engine: cpu (the reference, the default), webgpu (fails without an
@@ -8,7 +9,10 @@ import { UsageError } from './errors.js';
 // --adapter picks the WebGPU adapter. verify also takes 'all': every engine this machine runs.
 
 export const ENGINE_CHOICES = ['cpu', 'webgpu', 'auto'] as const;
-export const ENGINE_OPTION = { engine: { type: 'string' }, adapter: { type: 'string' } } as const;
+export const ENGINE_OPTION = {
+  engine: { type: 'string', value: 'cpu|webgpu|auto', help: 'the engine that computes the bits: cpu (the reference, default), webgpu (the simulator; fails without an adapter), auto (webgpu when an adapter exists, else cpu)' },
+  adapter: { type: 'string', value: 'auto|vulkan|swiftshader|llvmpipe', help: 'the WebGPU adapter: auto tries a GPU through Vulkan, then SwiftShader, then Mesa llvmpipe' },
+} as const satisfies OptionTable;
 
 function adapterChoice(adapter: string | undefined): AdapterChoice {
   const choice = ADAPTER_CHOICES.find((c) => c === (adapter ?? 'auto'));

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { ContractError } from '../contracts/validate.js';
+import { formatCommandHelp, type Command } from './args.js';
 import { UsageError, UserError } from './errors.js';
+import { ULPWISE_VERSION } from '../version.js';
 import { presetsCommand } from './commands/presets.js';
 import { genCommand } from './commands/gen.js';
 import { suiteCommand } from './commands/suite.js';
@@ -12,28 +14,44 @@ import { invarianceCommand } from './commands/invariance.js';
 import { crosscheckCommand } from './commands/crosscheck.js';
 import { selftestCommand } from './commands/selftest.js';
 
-interface Command {
-  readonly name: string;
-  readonly usage: string;
-  readonly summary: string;
-  run(argv: string[]): Promise<number>;
-}
-
 const COMMANDS: readonly Command[] = [presetsCommand, genCommand, suiteCommand, verifyCommand, summaryCommand, diffCommand, explainCommand, invarianceCommand, crosscheckCommand, selftestCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return ['usage: ulpwise <command> [options]', '', ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}\n  ${''.padEnd(width)}  ulpwise ${c.usage}`)].join('\n');
+  return [
+    'usage: ulpwise <command> [options]', '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`), '',
+    '`ulpwise help COMMAND` or `ulpwise COMMAND --help` explains a command and every option; `ulpwise --version` prints the version.',
+  ].join('\n');
+}
+
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')} (ulpwise --help)`);
+  return command;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--version' || name === '-V') {
+    console.log(ULPWISE_VERSION);
+    return 0;
+  }
+  if (!name || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     console.log(help());
     return name ? 0 : 2;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) throw new UsageError(`unknown command '${name}' (run 'ulpwise --help' for the list)`);
+  if (name === 'help') {
+    console.log(formatCommandHelp(findCommand(rest[0])));
+    return 0;
+  }
+  const command = findCommand(name);
+  // --help anywhere before a `--` separator: help, whatever else the line holds.
+  const options = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (options.includes('--help') || options.includes('-h')) {
+    console.log(formatCommandHelp(command));
+    return 0;
+  }
   return command.run(rest);
 }
 

@@ -1,15 +1,12 @@
 import type { DiffReport, OutputReport } from './report.js';
+import { table } from './table.js';
 import { formatRanges, percent } from './values.js';
+
+// explainFormat.ts reads the renderer from here.
+export { table };
 
 // The diff report as terminal text: one table of outputs, then the worst elements, the rows and
 // groups that differ, rank divergence, rstd inference and the quant scale check.
-
-/** Left-aligned text columns, right-aligned numeric ones. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: ReadonlySet<number>): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
-}
 
 function signed(n: number): string {
   return n > 0 ? `+${n}` : String(n);
@@ -42,6 +39,10 @@ export function formatDiffReport(report: DiffReport): string {
     ...(withRstd ? [o.afterRstd ? `${o.afterRstd.differing} (max ${o.afterRstd.maxUlp})` : ''] : []),
     compactHistogram(o),
   ]), new Set([2, 3, 4, 5, 6, 7])));
+
+  for (const o of report.outputs) {
+    if (o.maxRelativeError !== null) lines.push(`${o.name}: largest relative error ${o.maxRelativeError.toPrecision(3)} (|candidate - golden| / |golden|)`);
+  }
 
   const worst = report.outputs.flatMap((o) => o.worst.map((w) => ({ o, w })));
   if (worst.length > 0) {
@@ -86,18 +87,28 @@ export function formatDiffReport(report: DiffReport): string {
       byDelta.set(key, [...(byDelta.get(key) ?? []), rowRef(e.rank, e.row)]);
     }
     for (const [key, rows] of [...byDelta].sort()) lines.push(`  explained by ${key}: ${rows.length} rows (${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''})`);
-    if (r.unexplained.length > 0) {
-      lines.push(`  true mismatches: ${r.unexplained.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${r.unexplained.length > 12 ? ', …' : ''}`);
+    const scaled = r.unexplained.filter((u) => u.reason === 'sum of squares differs');
+    for (const u of scaled.slice(0, 12)) {
+      const shift = u.shift!;
+      lines.push(`  the sum of squares differs (reduction order?): ${rowRef(u.rank, u.row)}: every differing element moved ${shift.ulp > 0 ? 'away from' : 'toward'} zero; rstd ${signed(shift.ulp)} ULP ${shift.remaining === 0 ? 'reproduces the row' : `comes closest (${shift.remaining} elements still differ)`}`);
+    }
+    if (scaled.length > 12) lines.push(`  … ${scaled.length - 12} more rows whose sum of squares differs`);
+    const mismatches = r.unexplained.filter((u) => u.reason !== 'sum of squares differs');
+    if (mismatches.length > 0) {
+      lines.push(`  true mismatches: ${mismatches.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${mismatches.length > 12 ? ', …' : ''}`);
     }
   }
   for (const q of report.quantConsistency) {
     if (q.differingCodes === 0 && q.groupsWithDifferentScale === 0) continue;
-    lines.push('', `${q.name} against the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} consistent with the candidate's scale, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`);
+    const basis = q.basis === 'candidate norm' ? "the candidate's own norm output" : "the golden's normed values (the quantizer reads an f32 value the candidate does not output)";
+    lines.push('', `${q.name} requantized from ${basis} with the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} consistent, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`);
   }
   if (report.ignored.length > 0) lines.push('', `not compared (no golden output): ${report.ignored.join(', ')}`);
   const failing = report.outputs.filter((o) => !o.pass);
+  const tolerant = report.outputs.some((o) => o.tolerance > 0);
+  const within = (o: OutputReport) => (o.tolerance > 0 ? `within ${o.tolerance} ULP` : 'bit-exact');
   lines.push('', report.pass
-    ? `PASS: every output is bit-exact${report.maxUlp > 0 ? ` or within ${report.maxUlp} ULP` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
-    : `FAIL: ${failing.map((o) => o.name).join(', ')} ${failing.length === 1 ? 'is' : 'are'} not ${report.maxUlp > 0 ? `within ${report.maxUlp} ULP` : 'bit-exact'}${withRstd ? ' after rstd inference' : ''}`);
+    ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${report.outputs.map((o) => `${o.name} ${o.tolerance}`).join(', ')} ULP)` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
+    : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${withRstd ? ' after rstd inference' : ''}`);
   return lines.join('\n');
 }

@@ -1,10 +1,13 @@
 import { z } from 'zod';
+import { OUTPUT_KINDS } from '../engines/io.js';
 import { FP8_FORMATS } from '../numerics/fp8.js';
 
 // The diff report: the zod schema is the single source of the type, and `diff --json` prints
 // only what this schema accepts.
 
 const Count = z.number().int().nonnegative();
+
+export const OutputKindSchema = z.enum(OUTPUT_KINDS);
 const Share = z.number().min(0).max(1);
 
 export const CodeValueSchema = z.object({
@@ -27,6 +30,9 @@ export const ElementSchema = z.object({
   class: MismatchClassSchema,
   /** Signed distance in steps of the output's unit; null for NaN and Inf mismatches. */
   ulp: z.number().int().nullable(),
+  /** Scales only: |candidate - golden| / |golden| (null elsewhere, for NaN/Inf, and when the
+   *  golden scale is 0 and the candidate's is not). */
+  relativeError: z.number().nonnegative().nullable(),
   golden: CodeValueSchema,
   candidate: CodeValueSchema,
 });
@@ -48,7 +54,7 @@ export const OutputReportSchema = z.object({
   name: z.string(),
   /** The golden output it was compared with. */
   reference: z.string(),
-  kind: z.enum(['residual', 'norm', 'q', 'scale']),
+  kind: OutputKindSchema,
   rank: Count.nullable(),
   dtype: z.string(),
   shape: z.array(Count),
@@ -58,6 +64,8 @@ export const OutputReportSchema = z.object({
   bitExact: Count,
   bitExactShare: Share,
   stats: MismatchStatsSchema,
+  /** Scales only: the largest finite relative error among differing scales; null elsewhere. */
+  maxRelativeError: z.number().nonnegative().nullable(),
   /** Signed ULP distance -> count over finite mismatches, ascending. */
   histogram: z.array(HistogramBinSchema),
   worst: z.array(ElementSchema),
@@ -67,12 +75,14 @@ export const OutputReportSchema = z.object({
   differingGroups: z.object({ count: Count, groups: z.array(z.object({ row: Count, group: Count })) }).nullable(),
   /** With --rstd infer: the same statistics without the rows an rstd shift explains. */
   afterRstd: MismatchStatsSchema.nullable(),
-  /** Bit-exact, or every remaining mismatch finite and within --max-ulp. */
+  /** The --max-ulp this output had to meet (its own, its kind's, or the default). */
+  tolerance: Count,
+  /** Bit-exact, or every remaining mismatch finite and within its tolerance. */
   pass: z.boolean(),
 });
 
 export const RankDivergenceSchema = z.object({
-  kind: z.enum(['residual', 'norm', 'q', 'scale']),
+  kind: OutputKindSchema,
   /** The rank every other rank is compared with (the lowest the candidate holds). */
   baseRank: Count,
   ranks: z.array(z.object({ rank: Count, elements: Count, differing: Count, nanMismatches: Count, infMismatches: Count, maxUlp: Count })),
@@ -86,17 +96,27 @@ export const RstdReportSchema = z.object({
   /** Rows whose norm-side outputs differ while their residual matches: the rows searched. */
   examined: Count,
   explained: z.array(RowRefSchema.extend({ deltaUlp: z.number().int() })),
-  /** Rows no searched rstd reproduces, and rows whose residual already differs. */
-  unexplained: z.array(RowRefSchema.extend({ reason: z.enum(['no rstd within range', 'residual differs']) })),
+  /** Rows no searched rstd reproduces, and rows whose residual already differs. A row whose
+   *  elements all moved away from zero (or all toward it) had its whole rstd scaled: 'sum of
+   *  squares differs', with the shift that comes closest, found beyond the searched range. */
+  unexplained: z.array(RowRefSchema.extend({
+    reason: z.enum(['no rstd within range', 'residual differs', 'sum of squares differs']),
+    /** With 'sum of squares differs': the rstd shift (f32 ULP) with the fewest differing
+     *  elements left in the row, and how many are left (0: the shift reproduces the row). */
+    shift: z.object({ ulp: z.number().int(), remaining: Count }).optional(),
+  })),
 });
 
 export const QuantConsistencySchema = z.object({
   /** The candidate's q tensor. */
   name: z.string(),
   rank: Count.nullable(),
+  /** What was quantized: the candidate's own bf16 norm output (when the contract's quantizer
+   *  reads exactly that), else the golden's normed values (rstd shifts applied). */
+  basis: z.enum(['candidate norm', 'golden inputs']),
   /** q codes that differ from the golden. */
   differingCodes: Count,
-  /** Of those, codes equal to the golden's values quantized with the candidate's own scale. */
+  /** Of those, codes equal to that basis quantized with the candidate's own scale. */
   consistentWithCandidateScale: Count,
   /** Codes the candidate's own scale does not explain either. */
   inconsistent: Count,
@@ -104,9 +124,14 @@ export const QuantConsistencySchema = z.object({
   groupsWithDifferentScale: Count,
 });
 
+/** Bumped when a field changes meaning or goes away (adding one keeps the version). */
+export const DIFF_SCHEMA_VERSION = 2;
+
 export const DiffReportSchema = z.object({
+  schemaVersion: z.literal(DIFF_SCHEMA_VERSION),
   golden: z.object({ file: z.string(), preset: z.string(), ranks: Count, tokens: Count, hidden: Count }),
   candidate: z.object({ file: z.string() }),
+  /** The default --max-ulp (per-output tolerances are on each output). */
   maxUlp: Count,
   /** Lists (rows, groups) stop at this many entries. */
   listLimit: Count,

@@ -8,24 +8,41 @@ import type { Engine } from '../engines/engine.js';
 import { scaleIndex } from '../engines/io.js';
 import { buildCase, type BuiltCase } from '../fixtures/golden.js';
 import type { CaseSpec } from '../fixtures/caseSpec.js';
+import { isRegenerable } from '../fixtures/customCase.js';
+import { z } from 'zod';
 import { compareTensors } from './compare.js';
+import { table } from './table.js';
+import { addComparison, differingPercent, EMPTY_TALLY, OutputTallySchema } from './tally.js';
 
 // Fused vs reference: each preset with a reference is run beside it on the same inputs, and
 // each output they share is compared bit for bit.
 
-export interface OutputDivergence {
-  readonly output: string;
-  readonly elements: number;
-  readonly differing: number;
-  readonly nanMismatches: number;
-  readonly maxUlp: number;
-}
+export const SUMMARY_SCHEMA_VERSION = 1;
 
-export interface SummaryRow {
-  readonly preset: string;
-  readonly reference: string;
-  readonly cases: number;
-  readonly outputs: readonly OutputDivergence[];
+export const OutputDivergenceSchema = OutputTallySchema.extend({
+  /** The output compared (out.residual, ...), or DEQUANT_OUTPUT. */
+  output: z.string(),
+});
+export type OutputDivergence = z.infer<typeof OutputDivergenceSchema>;
+
+export const SummaryRowSchema = z.object({
+  preset: z.string(),
+  /** The preset it is compared with, or 'own FP8 codes' (DEQUANT_OUTPUT). */
+  reference: z.string(),
+  cases: z.number().int().nonnegative(),
+  outputs: z.array(OutputDivergenceSchema),
+});
+export type SummaryRow = z.infer<typeof SummaryRowSchema>;
+
+/** `summary --json`: the rows, under a schema version. */
+export const SummaryReportSchema = z.object({
+  schemaVersion: z.literal(SUMMARY_SCHEMA_VERSION),
+  rows: z.array(SummaryRowSchema),
+});
+export type SummaryReport = z.infer<typeof SummaryReportSchema>;
+
+export function summaryReport(rows: readonly SummaryRow[]): SummaryReport {
+  return SummaryReportSchema.parse({ schemaVersion: SUMMARY_SCHEMA_VERSION, rows });
 }
 
 /** Scales as [M, H/G] whatever the layout, so layouts compare element for element. */
@@ -62,20 +79,14 @@ export function dequantizeToBf16(q: Tensor, scale: Tensor, quant: QuantContract)
 }
 
 function accumulate(into: Map<string, OutputDivergence>, output: string, expected: Tensor, actual: Tensor): void {
-  const c = compareTensors(expected, actual);
-  const prev = into.get(output) ?? { output, elements: 0, differing: 0, nanMismatches: 0, maxUlp: 0 };
-  into.set(output, {
-    output,
-    elements: prev.elements + c.elements,
-    differing: prev.differing + c.differing,
-    nanMismatches: prev.nanMismatches + c.nanMismatches,
-    maxUlp: Math.max(prev.maxUlp, c.maxUlp),
-  });
+  into.set(output, { output, ...addComparison(into.get(output) ?? EMPTY_TALLY, compareTensors(expected, actual)) });
 }
 
 export const DEQUANT_OUTPUT = 'bf16(q*scale) vs out.norm';
 
-export async function summarize(specs: readonly CaseSpec[], engine: Engine, progress: (done: number, total: number) => void = () => {}): Promise<SummaryRow[]> {
+export async function summarize(allSpecs: readonly CaseSpec[], engine: Engine, progress: (done: number, total: number) => void = () => {}): Promise<SummaryRow[]> {
+  // Custom contracts and captured inputs have no preset pair to rebuild.
+  const specs = allSpecs.filter(isRegenerable);
   const rows: SummaryRow[] = [];
   const presets = listPresets().filter((p) => p.reference !== null || (p.contract.quant?.bf16SideOutput && p.ranks === 1));
   let done = 0;
@@ -109,15 +120,10 @@ export async function summarize(specs: readonly CaseSpec[], engine: Engine, prog
 }
 
 export function formatSummary(rows: readonly SummaryRow[]): string {
-  const header = ['preset', 'vs', 'output', 'cases', 'elements', 'differ', 'NaN', 'max ULP'];
-  const lines: string[][] = [header];
-  for (const row of rows) {
-    row.outputs.forEach((o, i) => {
-      const share = o.elements === 0 ? 0 : (100 * o.differing) / o.elements;
-      lines.push([i === 0 ? row.preset : '', i === 0 ? row.reference : '', o.output, i === 0 ? String(row.cases) : '', String(o.elements), `${share.toFixed(2)}%`, String(o.nanMismatches), String(o.maxUlp)]);
-    });
-  }
-  const widths = header.map((_, c) => Math.max(...lines.map((l) => l[c].length)));
-  return lines.map((l) => l.map((cell, c) => (c >= 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+  const header = ['preset', 'vs', 'output', 'cases', 'elements', 'differ', 'NaN', 'Inf', 'max ULP'];
+  const cells = rows.flatMap((row) => row.outputs.map((o, i) => [
+    i === 0 ? row.preset : '', i === 0 ? row.reference : '', o.output, i === 0 ? String(row.cases) : '',
+    String(o.elements), differingPercent(o), String(o.nanMismatches), String(o.infMismatches), String(o.maxUlp),
+  ]));
+  return table(header, cells, new Set([3, 4, 5, 6, 7, 8]));
 }
-

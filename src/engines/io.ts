@@ -14,7 +14,9 @@ export interface CaseInputs {
   readonly weight: Tensor;
 }
 
-export type OutputKind = 'residual' | 'norm' | 'q' | 'scale';
+/** The outputs a case can have, in pipeline order: every report lists them in this order. */
+export const OUTPUT_KINDS = ['residual', 'norm', 'q', 'scale'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export function outputName(kind: OutputKind, rank: number | null): string {
   return rank === null ? `out.${kind}` : `rank${rank}.out.${kind}`;

@@ -4,6 +4,7 @@ import { differingRows, outputGeometry, rowMatches } from '../../src/diff/pairs.
 import { stepF32 } from '../../src/diff/rstd.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { formatDiffReport } from '../../src/diff/format.js';
 import { candidateFrom, flipBit, goldenCase } from './helpers.js';
 
 // A kernel whose rsqrt is a few ULP off: candidates are built by running the golden's contract
@@ -113,8 +114,65 @@ describe('FP8 codes against the candidate\'s own scales', () => {
       if (golden.outputs.get('out.q')!.data[i] !== scaled.get('out.q')!.data[i]) changedByScale++;
     }
     expect(changedByScale).toBeGreaterThan(0);
-    expect(check).toEqual({ name: 'out.q', rank: null, differingCodes: changedByScale + 1, consistentWithCandidateScale: changedByScale, inconsistent: 1, groupsWithDifferentScale: 1 });
+    expect(check).toEqual({ name: 'out.q', rank: null, basis: 'golden inputs', differingCodes: changedByScale + 1, consistentWithCandidateScale: changedByScale, inconsistent: 1, groupsWithDifferentScale: 1 });
     expect(qReport.stats.differing).toBe(changedByScale + 1);
     expect(qReport.differingGroups!.groups).toEqual([{ row, group }, { row: 4, group: 0 }]);
+  });
+});
+
+describe('FP8 codes against the candidate\'s own norm output and scales', () => {
+  // A quantizer that reads the bf16 norm output (quant.input 'bf16', with the side output): a
+  // candidate that rounds the normed value before the weight multiply (or not, where the golden
+  // does) has other norm values in places, and codes that follow from those (the engine
+  // computed them); one flipped code follows from nothing.
+  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 4, 512, 'random', 23);
+  const reordered = candidateFrom(golden, { ...golden.contract, norm: { ...golden.contract.norm, roundIntermediate: !golden.contract.norm.roundIntermediate } });
+  const candidate = new Map(reordered);
+  const q = reordered.get('out.q')!;
+  let wrong = 3 * 512 + 20;
+  while ((q.data[wrong] & 0x7f) === 0 || q.data[wrong] !== golden.outputs.get('out.q')!.data[wrong]) wrong++;
+  candidate.set('out.q', flipBit(q, wrong, 0));
+
+  test('codes are requantized from the candidate\'s own norm output: the moved codes are consistent, the flipped one is not', () => {
+    const [check] = diffOutputs(golden, candidate, 'reordered', DEFAULT_DIFF_OPTIONS).quantConsistency;
+    let changed = 0;
+    for (let i = 0; i < q.data.length; i++) if (golden.outputs.get('out.q')!.data[i] !== q.data[i]) changed++;
+    expect(changed).toBeGreaterThan(0);
+    expect(check).toMatchObject({ basis: 'candidate norm', differingCodes: changed + 1, consistentWithCandidateScale: changed, inconsistent: 1 });
+  });
+});
+
+describe('diff --rstd infer: a sum of squares that differs', () => {
+  // Rows whose rstd is 40 and -300 ULP off (far beyond the +-4 searched): every element of such
+  // a row moves the same way, which a reduction order does and a stray bit does not.
+  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 6, 1024, 'random', 5);
+  const planted = new Map([[1, 40], [4, -300]]);
+  const scaled = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, planted.get(m) ?? 0) });
+  const candidate = new Map(scaled);
+  // Row 2: one element up, one down: no single rstd does that.
+  candidate.set('out.norm', flipBit(flipBit(scaled.get('out.norm')!, 2 * 1024 + 3, 0), 2 * 1024 + 9, 15));
+  const report = diffOutputs(golden, candidate, 'scaled', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 4 });
+
+  test('names the rows, the direction and the planted shift, and keeps a two-way change a true mismatch', () => {
+    const rstd = report.rstd!;
+    expect(rstd.explained).toEqual([]);
+    const byRow = new Map(rstd.unexplained.map((u) => [u.row, u]));
+    for (const [row, shift] of planted) {
+      const u = byRow.get(row)!;
+      expect(u.reason).toBe('sum of squares differs');
+      // The planted shift reproduces the row; the search may find a smaller one that does too.
+      expect(u.shift!.remaining).toBe(0);
+      expect(Math.sign(u.shift!.ulp)).toBe(Math.sign(shift));
+      const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [row], rstdOverride: (_m, r) => stepF32(r, u.shift!.ulp) });
+      for (const name of ['out.norm', 'out.q', 'out.scale']) {
+        const geometry = outputGeometry(name.slice(4) as 'norm' | 'q' | 'scale', golden.shape, golden.contract);
+        expect(rowMatches(rerun.get(name)!, candidate.get(name)!, geometry, row)).toBe(true);
+      }
+    }
+    expect(byRow.get(2)).toEqual({ rank: null, row: 2, reason: 'no rstd within range' });
+    const text = formatDiffReport(report);
+    expect(text).toMatch(/the sum of squares differs \(reduction order\?\): row 1: every differing element moved away from zero; rstd \+\d+ ULP reproduces the row/);
+    expect(text).toMatch(/row 4: every differing element moved toward zero; rstd -\d+ ULP reproduces the row/);
+    expect(text).toMatch(/true mismatches: row 2$/m);
   });
 });

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { crosscheckCommand, parseStatusLines } from '../../src/cli/commands/crosscheck.js';
+import { crosscheckCommand } from '../../src/cli/commands/crosscheck.js';
+import { HarnessError, parseStatusLines } from '../../src/crosscheck/protocol.js';
+import { CrosscheckReportSchema } from '../../src/crosscheck/report.js';
 import { generateCases } from '../../src/fixtures/suiteWriter.js';
 import { UsageError } from '../../src/cli/errors.js';
 import { cpuEngine } from '../../src/engines/engine.js';
@@ -115,6 +117,19 @@ describe('ulpwise crosscheck', () => {
     expect(lines.join('\n')).toContain('2/3 compared cases bit-exact');
   });
 
+  it('--json prints the report under its schema, one tally per output kind', async () => {
+    const exact = await crosscheck('');
+    const flipped = await crosscheck('flip', ['--kernel', 'fake-kernel', '--json']);
+    const report = CrosscheckReportSchema.parse(JSON.parse(flipped.text));
+    expect(report.schemaVersion).toBe(1);
+    expect(report.pass).toBe(false);
+    const aiter = report.compared.find((c) => c.file.startsWith('aiter-1stage__tp2'))!;
+    // 768 norm elements, one flipped bit: one differing element at 1 ULP; the residual untouched.
+    expect(aiter.outputs.map((o) => [o.kind, o.elements, o.differing, o.maxUlp])).toEqual([['residual', 768, 0, 0], ['norm', 768, 1, 1]]);
+    expect(JSON.parse((await crosscheck('', ['--json'])).text).pass).toBe(true);
+    expect(exact.code).toBe(0);
+  });
+
   it('rejects a call with neither or both of --harness and --candidates', async () => {
     await expect(crosscheckCommand.run(['--suite', suite])).rejects.toThrow(UsageError);
     await expect(crosscheckCommand.run(['--harness', harness, '--candidates', work, '--suite', suite])).rejects.toThrow(UsageError);
@@ -124,6 +139,6 @@ describe('ulpwise crosscheck', () => {
   it('reads status lines among other output and rejects malformed ones', () => {
     const text = 'NCCL INFO hello\n{"file":"a.safetensors","kernel":"k","status":"ok","message":""}\n';
     expect(parseStatusLines(text, 'x')).toEqual([{ file: 'a.safetensors', kernel: 'k', status: 'ok', message: '' }]);
-    expect(() => parseStatusLines('{"file":"a","kernel":"k","status":"maybe","message":""}', 'x')).toThrow(UsageError);
+    expect(() => parseStatusLines('{"file":"a","kernel":"k","status":"maybe","message":""}', 'x')).toThrow(HarnessError);
   });
 });

@@ -1,10 +1,12 @@
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { diffOutputs } from '../../diff/diff.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { formatDiffReport } from '../../diff/format.js';
 import { diffReportHtml } from '../../diff/html.js';
+import { DiffReportSchema } from '../../diff/report.js';
+import { isOutputName } from '../../diff/pairs.js';
 import { checkWritableTarget, writeFileAtomic } from '../../fixtures/atomic.js';
-import { intOption, usageErrors } from '../args.js';
+import { intOption, parseCommandArgs, type Command, type OptionTable } from '../args.js';
 import { UsageError } from '../errors.js';
 
 /** `--rstd infer [--rstd-ulps K]`: the shift range, or null when rstd inference is off. */
@@ -19,27 +21,64 @@ export function rstdOption(rstd: string | undefined, ulps: string | undefined): 
   return k;
 }
 
-export const RSTD_OPTIONS = { rstd: { type: 'string' }, 'rstd-ulps': { type: 'string' } } as const;
+export const RSTD_OPTIONS = {
+  rstd: { type: 'string', value: 'infer', help: 'rerun rows that differ with rstd moved by up to +-K f32 ULP (a hardware rsqrt) and report the rows a shift reproduces apart' },
+  'rstd-ulps': { type: 'string', value: 'K', help: 'the rstd search range in f32 ULP, 1..64 (default 4)' },
+} as const satisfies OptionTable;
 
-export const diffCommand = {
+/** `--max-ulp N` or `--max-ulp out.norm=1,out.q=0` (a bare N among them is the default). */
+export function maxUlpOption(text: string | undefined): { maxUlp: number; maxUlpByOutput: Record<string, number> } {
+  const byOutput: Record<string, number> = {};
+  let maxUlp = 0;
+  for (const item of (text ?? '0').split(',')) {
+    const eq = item.indexOf('=');
+    if (eq < 0) {
+      maxUlp = intOption(item, 'max-ulp');
+      continue;
+    }
+    const name = item.slice(0, eq);
+    if (!isOutputName(name)) throw new UsageError(`--max-ulp ${item}: '${name}' is not an output name (out.residual, out.norm, out.q, out.scale or rank{r}.out.*)`);
+    byOutput[name] = intOption(item.slice(eq + 1), `max-ulp ${name}`);
+  }
+  return { maxUlp, maxUlpByOutput: byOutput };
+}
+
+const OPTIONS = {
+  'max-ulp': { type: 'string', value: 'N|OUT=N,..', help: 'pass outputs within N steps of their unit (default 0: bit-exact only); per output: out.norm=1,out.q=0 (a bare N sets the rest)' },
+  worst: { type: 'string', value: 'N', help: 'worst elements listed per output (default 10)' },
+  json: { type: 'boolean', help: 'print the report as JSON (DiffReportSchema; see --schema)' },
+  html: { type: 'string', value: 'FILE', help: 'also write a self-contained HTML page of the report' },
+  schema: { type: 'boolean', help: 'print the JSON Schema of the --json report and exit' },
+  ...RSTD_OPTIONS,
+} as const;
+
+export const diffCommand: Command = {
   name: 'diff',
-  usage: 'diff GOLDEN CANDIDATE [--max-ulp N] [--rstd infer [--rstd-ulps K]] [--worst N] [--json] [--html FILE]',
+  usage: 'diff GOLDEN CANDIDATE [--max-ulp N|OUT=N,..] [--rstd infer [--rstd-ulps K]] [--worst N] [--json] [--html FILE] | diff --schema',
   summary: 'compare a kernel\'s outputs with a golden bit for bit: ULP histograms, worst elements, rows, groups, ranks',
+  positionals: [
+    { name: 'GOLDEN', help: 'a golden file (ulpwise gen / suite): inputs, outputs, contract' },
+    { name: 'CANDIDATE', help: 'the kernel\'s outputs on the golden\'s inputs, safetensors with the golden\'s names (out.* or rank{r}.out.*)' },
+  ],
+  options: OPTIONS,
+  notes: ['exit status: 0 when every output passes, 1 when one does not, 2 for a missing tensor, a shape or dtype mismatch or an unreadable file'],
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = usageErrors(() => parseArgs({ args: argv, options: {
-      'max-ulp': { type: 'string' }, worst: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, ...RSTD_OPTIONS,
-    }, allowPositionals: true }));
+    const { values, positionals } = parseCommandArgs(OPTIONS, argv, true);
+    if (values.schema) {
+      console.log(JSON.stringify(z.toJSONSchema(DiffReportSchema), null, 2));
+      return 0;
+    }
     if (positionals.length !== 2) throw new UsageError('diff takes two files: GOLDEN CANDIDATE');
     const [goldenPath, candidatePath] = positionals;
     const options = {
-      maxUlp: intOption(values['max-ulp'], 'max-ulp', 0),
+      ...maxUlpOption(values['max-ulp']),
       worst: intOption(values.worst, 'worst', 10),
       rstdUlps: rstdOption(values.rstd, values['rstd-ulps']),
       listLimit: 1000,
     };
     if (values.html) checkWritableTarget(values.html, '--html page');
-    const golden = loadGolden(goldenPath);
-    const candidate = loadCandidate(candidatePath);
+    const golden = loadGolden(goldenPath, candidatePath);
+    const candidate = loadCandidate(candidatePath, golden);
     // diffOutputs returns a report already checked against DiffReportSchema.
     const report = diffOutputs(golden, candidate, candidatePath, options);
     if (values.html) writeFileAtomic(values.html, diffReportHtml(report));

@@ -1,26 +1,33 @@
-import { parseArgs } from 'node:util';
 import { explainCandidate } from '../../diff/explain.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
-import { intOption, progressReporter, usageErrors } from '../args.js';
+import { intOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';
 import { RSTD_OPTIONS, rstdOption } from './diff.js';
 
-export const explainCommand = {
+const OPTIONS = {
+  inputs: { type: 'string', value: 'GOLDEN', help: 'the golden whose inputs the candidate was computed from (required)' },
+  top: { type: 'string', value: 'N', help: 'hypotheses shown in the ranking (default 12)' },
+  json: { type: 'boolean', help: 'print the report as JSON (ExplainReportSchema)' },
+  ...RSTD_OPTIONS,
+  ...PROGRESS_OPTION,
+} as const;
+
+export const explainCommand: Command = {
   name: 'explain',
   usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--top N] [--json]',
   summary: 'find the contract (preset or single-dimension variant) that reproduces a kernel\'s outputs from the golden\'s inputs',
+  positionals: [{ name: 'CANDIDATE', help: 'a safetensors file with the kernel\'s outputs (out.* or rank{r}.out.*), computed from GOLDEN\'s inputs' }],
+  options: OPTIONS,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = usageErrors(() => parseArgs({ args: argv, options: {
-      inputs: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, ...RSTD_OPTIONS,
-    }, allowPositionals: true }));
+    const { values, positionals } = parseCommandArgs(OPTIONS, argv, true);
     if (positionals.length !== 1) throw new UsageError('explain takes one candidate file');
     if (!values.inputs) throw new UsageError('--inputs GOLDEN is required: the golden whose inputs the candidate was computed from');
     const rstdUlps = rstdOption(values.rstd, values['rstd-ulps']);
     const top = intOption(values.top, 'top', 12);
     const golden = loadGolden(values.inputs);
-    const candidate = loadCandidate(positionals[0]);
-    const progress = progressReporter('explain');
+    const candidate = loadCandidate(positionals[0], golden);
+    const progress = progressReporter('explain', values.progress);
     let last = '';
     // explainCandidate returns a report already checked against ExplainReportSchema.
     const report = explainCandidate(golden, candidate, positionals[0], {

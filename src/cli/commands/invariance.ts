@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { getDispatchFamily, listDispatchFamilies } from '../../contracts/dispatch.js';
 import { INPUT_GENERATOR_NAMES, isInputGeneratorName } from '../../fixtures/inputs.js';
 import { batchInvariance, formatInvarianceReport, type InvarianceReport } from '../../diff/invariance.js';
-import { intOption, progressReporter, usageErrors } from '../args.js';
+import { intOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';
 
 /** 'a..b' (inclusive), 'a,b,c' or 'a'. */
@@ -17,15 +16,27 @@ export function integerList(text: string, name: string): number[] {
   return [...new Set(text.split(',').map(Number))].sort((a, b) => a - b);
 }
 
-export const invarianceCommand = {
+const OPTIONS = {
+  preset: { type: 'string', value: 'FAMILY|PRESET', help: `a library's dispatch rules (${listDispatchFamilies().map((f) => f.name).join(', ')}) or one preset (its cub block size still follows the token count)` },
+  hidden: { type: 'string', value: 'H', help: 'hidden size' },
+  tokens: { type: 'string', value: 'a..b', help: 'the batch sizes to compute the rows at (inclusive range, or one size)' },
+  ranks: { type: 'string', value: 'N', help: 'tensor-parallel ranks (default 4, or what the family models)' },
+  'ranks-range': { type: 'string', value: 'a..b|a,b,..', help: 'repeat for each of these rank counts (instead of --ranks)' },
+  rows: { type: 'string', value: 'r,r,..', help: 'the watched token rows (default: first, middle and last row of the smallest batch)' },
+  inputs: { type: 'string', value: 'GEN', help: `input generator: ${INPUT_GENERATOR_NAMES.join(', ')} (default random)` },
+  seed: { type: 'string', value: 'S', help: 'generator seed (default 0)' },
+  json: { type: 'boolean', help: 'print the reports as JSON (InvarianceReportSchema)' },
+  ...PROGRESS_OPTION,
+} as const;
+
+export const invarianceCommand: Command = {
   name: 'invariance',
   usage: `invariance --preset FAMILY|PRESET --hidden H --tokens a..b [--ranks N | --ranks-range a..b|a,b,..] [--rows r,r,..] [--inputs GEN] [--seed S] [--json]`,
   summary: 'recompute fixed rows at every batch size under a library\'s dispatch rules; report where their bits change and why',
+  options: OPTIONS,
+  notes: ['exit status: 0 when the watched rows keep their bits at every batch size, 1 when they change, 2 on bad input'],
   async run(argv: string[]): Promise<number> {
-    const { values } = usageErrors(() => parseArgs({ args: argv, options: {
-      preset: { type: 'string' }, hidden: { type: 'string' }, tokens: { type: 'string' }, ranks: { type: 'string' }, 'ranks-range': { type: 'string' },
-      rows: { type: 'string' }, inputs: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' },
-    }, allowPositionals: false }));
+    const { values } = parseCommandArgs(OPTIONS, argv, false);
     if (!values.preset) throw new UsageError(`--preset is required: a dispatch family (${listDispatchFamilies().map((f) => f.name).join(', ')}) or a preset`);
     if (!values.tokens) throw new UsageError('--tokens a..b is required');
     const family = getDispatchFamily(values.preset);
@@ -43,7 +54,7 @@ export const invarianceCommand = {
     for (const ranks of rankCounts) {
       reports.push(batchInvariance({
         family, ranks, hidden, tokens, rows, inputs, seed: intOption(values.seed, 'seed', 0),
-        progress: progressReporter(`invariance tp${ranks}`),
+        progress: progressReporter(`invariance tp${ranks}`, values.progress),
       }));
     }
     console.log(values.json ? JSON.stringify(reports, null, 2) : reports.map(formatInvarianceReport).join('\n\n'));

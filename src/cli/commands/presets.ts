@@ -1,15 +1,20 @@
 import { z } from 'zod';
 import { listPresets } from '../../contracts/presets.js';
 import { ContractSchema } from '../../contracts/schema.js';
-import { parseArgs } from 'node:util';
-import { usageErrors } from '../args.js';
+import { parseCommandArgs, type Command } from '../args.js';
 
-export const presetsCommand = {
+const OPTIONS = {
+  json: { type: 'boolean', help: 'print the presets (name, source, models, reference, ranks, contract) as JSON' },
+  schema: { type: 'boolean', help: 'print the JSON Schema of a contract (what gen --contract FILE.json accepts)' },
+} as const;
+
+export const presetsCommand: Command = {
   name: 'presets',
   usage: 'presets [--json] [--schema]',
   summary: 'list the named contracts with their sources',
+  options: OPTIONS,
   async run(argv: string[]): Promise<number> {
-    const { values } = usageErrors(() => parseArgs({ args: argv, options: { json: { type: 'boolean' }, schema: { type: 'boolean' } }, allowPositionals: false }));
+    const { values } = parseCommandArgs(OPTIONS, argv, false);
     if (values.schema) {
       console.log(JSON.stringify(z.toJSONSchema(ContractSchema, { io: 'input' }), null, 2));
       return 0;

@@ -1,25 +1,31 @@
-import { parseArgs } from 'node:util';
 import { closeDevice, describeAdapter } from '../../engines/webgpu/device.js';
 import { formatConformance, runConformance } from '../../engines/webgpu/conformance.js';
 import { CONFORMANCE_LEVELS, conformanceSuites } from '../../engines/webgpu/conformanceCases.js';
 import { SOFTFLOAT_TWINS } from '../../softfloat/twins.js';
-import { progressReporter, usageErrors } from '../args.js';
+import { parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';
-import { openAdapter } from '../engineOption.js';
+import { ENGINE_OPTION, openAdapter } from '../engineOption.js';
 
-export const selftestCommand = {
+const OPTIONS = {
+  adapter: ENGINE_OPTION.adapter,
+  level: { type: 'string', value: 'quick|full', help: `how many cases: ${CONFORMANCE_LEVELS.join(' or ')} (default quick)` },
+  ...PROGRESS_OPTION,
+} as const;
+
+export const selftestCommand: Command = {
   name: 'selftest',
   usage: 'selftest [--adapter auto|vulkan|swiftshader|llvmpipe] [--level quick|full]',
   summary: 'run the WGSL soft-float on this adapter against its CPU twins; exit 1 on any mismatch',
+  options: OPTIONS,
   async run(argv: string[]): Promise<number> {
-    const { values } = usageErrors(() => parseArgs({ args: argv, options: { adapter: { type: 'string' }, level: { type: 'string' } }, allowPositionals: false }));
+    const { values } = parseCommandArgs(OPTIONS, argv, false);
     const level = CONFORMANCE_LEVELS.find((l) => l === (values.level ?? 'quick'));
     if (level === undefined) throw new UsageError(`--level: unknown level '${values.level}'; use ${CONFORMANCE_LEVELS.join(', ')}`);
     const ctx = await openAdapter(values.adapter);
     try {
       console.log(`selftest (${level}) on ${describeAdapter(ctx.adapter)}`);
       const suites = conformanceSuites(level);
-      const progress = progressReporter('selftest');
+      const progress = progressReporter('selftest', values.progress);
       let done = 0;
       const results = await runConformance(ctx, suites, (r) => progress(++done, suites.length, `${r.label}: ${r.mismatches} mismatches`));
       console.log(formatConformance(results, SOFTFLOAT_TWINS));

@@ -2,13 +2,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareTensors } from '../../diff/compare.js';
 import { canonicalJson } from '../../contracts/validate.js';
-import { contractForCase, readGolden, sha256Hex, type GoldenFile } from '../../fixtures/golden.js';
+import { goldenContractProblem } from '../../fixtures/customCase.js';
+import { readGolden, sha256Hex, type GoldenFile } from '../../fixtures/golden.js';
 import { caseId } from '../../fixtures/caseSpec.js';
 import { MANIFEST_FILE, readManifest, type ManifestEntry } from '../../fixtures/manifest.js';
 import { readInputFile } from '../../fixtures/safetensors.js';
 import { isStaleTempFile, LOCK_FILE } from '../../fixtures/suiteLock.js';
-import { parseArgs } from 'node:util';
-import { usageErrors, progressReporter } from '../args.js';
+import { parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { FormatError, UsageError, UserError } from '../errors.js';
 import { openEngines, ENGINE_OPTION } from '../engineOption.js';
 import { ContractError } from '../../contracts/validate.js';
@@ -70,9 +70,8 @@ function checkEntry(dir: string, entry: ManifestEntry, malformed: string[], fail
     problems.push(`its outputs [${[...golden.outputs.keys()].join(', ')}] are not the manifest's [${entry.outputs.join(', ')}]`);
   }
   try {
-    if (canonicalJson(golden.contract) !== canonicalJson(contractForCase(golden.spec))) {
-      problems.push(`its contract differs from preset '${golden.spec.preset}' as defined now (regenerate the suite)`);
-    }
+    const contractProblem = goldenContractProblem(golden);
+    if (contractProblem !== null) problems.push(contractProblem);
   } catch (e) {
     if (!(e instanceof ContractError)) throw e;
     problems.push(e.message);
@@ -81,12 +80,20 @@ function checkEntry(dir: string, entry: ManifestEntry, malformed: string[], fail
   return problems.length === 0 ? golden : null;
 }
 
-export const verifyCommand = {
+const OPTIONS = {
+  engine: { type: 'string', value: 'all|cpu|webgpu|auto', help: 'the engines that recompute each golden: all (default: cpu, plus webgpu where an adapter exists), cpu, webgpu or auto' },
+  adapter: ENGINE_OPTION.adapter,
+  ...PROGRESS_OPTION,
+} as const;
+
+export const verifyCommand: Command = {
   name: 'verify',
   usage: 'verify DIR [--engine all|cpu|webgpu|auto] [--adapter auto|vulkan|swiftshader|llvmpipe]',
   summary: 'check the folder against its manifest, then recompute every golden in DIR on every engine (default: cpu and webgpu) and compare bits',
+  positionals: [{ name: 'DIR', help: 'a suite folder with manifest.json (what gen and suite write)' }],
+  options: OPTIONS,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = usageErrors(() => parseArgs({ args: argv, options: { ...ENGINE_OPTION }, allowPositionals: true }));
+    const { values, positionals } = parseCommandArgs(OPTIONS, argv, true);
     if (positionals.length !== 1) throw new UsageError('verify takes one suite directory');
     const dir = positionals[0];
     const manifest = readManifest(dir);
@@ -104,7 +111,7 @@ export const verifyCommand = {
       throw new FormatError(`${dir}: not a valid suite (${malformed.length} problem(s) listed above: ${malformed[0]}); nothing was recomputed`);
     }
     const engines = await openEngines(values.engine, values.adapter);
-    const progress = progressReporter('verify');
+    const progress = progressReporter('verify', values.progress);
     try {
       for (const [i, { entry, golden }] of goldens.entries()) {
         for (const engine of engines) {

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { computeLimitsOf, requiredLimitsFrom, type ComputeLimits } from './limits.js';
 
 /**
@@ -182,7 +182,9 @@ const ROUTES: Record<AdapterKind, AdapterRoute> = {
   vulkan: {
     backend: 'vulkan',
     options: { featureLevel: 'core', powerPreference: 'high-performance' },
-    environment: () => ({ variables: {} }),
+    // Without a driver manifest the loader finds nothing, and Dawn prints its failed
+    // vkCreateInstance to stderr: skip the probe and say why instead.
+    environment: () => (vulkanDriverManifests() ? { variables: {} } : { unavailable: 'no Vulkan driver manifest (icd.d/*.json) in the loader\'s search paths' }),
     mismatch: (info) =>
       info.isFallbackAdapter ? `Vulkan offers only a CPU fallback (${summary(info)}), not a GPU` : undefined,
   },
@@ -279,6 +281,33 @@ function loadDawn(): Promise<DawnBinding> {
     },
   );
   return dawn;
+}
+
+/**
+ * Whether the Vulkan loader has any driver manifest to load: a file named by VK_DRIVER_FILES,
+ * VK_ICD_FILENAMES or VK_ADD_DRIVER_FILES, or a .json in an icd.d folder of its Linux search
+ * path (KhronosGroup/Vulkan-Loader docs/LoaderDriverInterface.md, "Driver Discovery on Linux":
+ * XDG_CONFIG_HOME, XDG_CONFIG_DIRS, SYSCONFDIR=/etc, XDG_DATA_HOME, XDG_DATA_DIRS).
+ */
+function vulkanDriverManifests(): boolean {
+  for (const variable of ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES', 'VK_ADD_DRIVER_FILES']) {
+    if ((process.env[variable] ?? '').split(':').some((path) => path !== '' && existsSync(path))) return true;
+  }
+  const home = process.env.HOME ?? '';
+  const roots = [
+    process.env.XDG_CONFIG_HOME ?? join(home, '.config'),
+    ...(process.env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':'),
+    '/etc',
+    process.env.XDG_DATA_HOME ?? join(home, '.local/share'),
+    ...(process.env.XDG_DATA_DIRS ?? '/usr/local/share:/usr/share').split(':'),
+  ];
+  return roots.some((root) => {
+    try {
+      return readdirSync(join(root, 'vulkan', 'icd.d')).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The first swiftshader manifest named by the loader's variables, else Chromium's. */
