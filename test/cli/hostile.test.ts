@@ -176,7 +176,7 @@ describe('malformed safetensors, through diff', () => {
     const path = join(dir, 'big-header.safetensors');
     writeFileSync(path, bytes);
     const started = Date.now();
-    expectUserError(ulpwise('diff', path, golden), /metadata has no 'ulpwise\.case'; not an ulpwise golden/, '99 MB header');
+    expectUserError(ulpwise('diff', path, golden), /not an ulpwise golden/, '99 MB header');
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 });

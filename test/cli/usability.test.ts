@@ -101,11 +101,11 @@ describe('gen: your own contract, your own data', () => {
     writeFileSync(file, JSON.stringify({ ...getPreset('unfused').contract, allReduce: { ...getPreset('unfused').contract.allReduce, accumulate: 'f16' } }));
     const invalid = ulpwise(['gen', '--contract', file, '--ranks', '2', '--tokens', '1', '--hidden', '64', '--out', dir]);
     expect(invalid.code).toBe(2);
-    expect(invalid.stderr).toMatch(/invalid contract:\n\s+allReduce\.accumulate:/);
+    expect(invalid.stderr).toMatch(/^ulpwise: (--contract \S+: )?invalid contract: allReduce\.accumulate: .*\n$/);
     writeFileSync(file, JSON.stringify({ ...getPreset('unfused').contract, norm: { ...getPreset('unfused').contract.norm, epsilon: 1e-6 } }));
     const typo = ulpwise(['gen', '--contract', file, '--ranks', '2', '--tokens', '1', '--hidden', '64', '--out', dir]);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toMatch(/invalid contract:\n\s+norm\.epsilon: /);
+    expect(typo.stderr).toMatch(/^ulpwise: (--contract \S+: )?invalid contract: norm\.epsilon: .*\n$/);
     expect(readdirSync(dir).length).toBe(before);
   });
 
