@@ -10,26 +10,14 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
 
-/** Parse, normalise (defaults), then apply the cross-field rules that do not depend on a shape. */
+/** Parse, normalise (defaults) and apply the cross-field rules of the schema; issues carry paths. */
 export function parseContract(input: unknown): Contract {
   const parsed = ContractSchema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${issuePath(i.path) || '(contract)'}: ${i.message}`);
     throw new ContractError(`invalid contract:\n  ${lines.join('\n  ')}`);
   }
-  const contract = parsed.data;
-  const problems: string[] = [];
-  if (contract.residual?.add === 'bf16' && contract.norm.input === 'f32') {
-    problems.push("norm.input: 'f32' reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'");
-  }
-  if (contract.norm.weight.dtype === 'bf16' && contract.norm.weight.castToBf16) {
-    problems.push("norm.weight.castToBf16: the weight is already bf16; the cast applies to dtype 'f32' only");
-  }
-  if (contract.allReduce.accumulate === 'bf16' && contract.allReduce.roundResult === 'none') {
-    problems.push("allReduce.roundResult: bf16 accumulation already yields a bf16 sum; use 'bf16'");
-  }
-  if (problems.length > 0) throw new ContractError(`invalid contract:\n  ${problems.join('\n  ')}`);
-  return contract;
+  return parsed.data;
 }
 
 /** Rules that need the problem size: divisibility, ring permutations. */
