@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FP8_FORMATS } from '../numerics/fp8.js';
 import { E8M0_ROUNDINGS } from '../numerics/e8m0.js';
+import type { Bf16Rounding } from '../numerics/bf16.js';
 
 // One contract describes every rounding a kernel performs between its inputs and its outputs:
 // AR -> (+ residual) -> RMSNorm -> (optional FP8 quant, optional bf16 side output).
@@ -28,8 +29,8 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 /** A finite positive f32-representable magnitude (eps, floors, clamps, divisors, static scales). */
 const positiveF32 = z.number().positive().max(3.4028234663852886e38);
 
-/** How an f32 value is rounded to bf16 at one downcast site. */
-export const BF16_ROUNDINGS = ['rne', 'truncate'] as const;
+/** How an f32 value is rounded to bf16 at one downcast site (numerics/bf16.ts Bf16Rounding). */
+export const BF16_ROUNDINGS = ['rne', 'truncate'] as const satisfies readonly Bf16Rounding[];
 export const Bf16RoundingSchema = z.enum(BF16_ROUNDINGS);
 
 export const RankOrderSchema = z.discriminatedUnion('kind', [
@@ -275,7 +276,6 @@ export const ContractSchema = ContractObjectSchema.superRefine((c, ctx) => {
   }
 });
 
-export type Bf16Rounding = z.infer<typeof Bf16RoundingSchema>;
 export type Bf16RoundingSites = z.infer<typeof Bf16RoundingSitesSchema>;
 export type RankOrder = z.infer<typeof RankOrderSchema>;
 export type SumOfSquaresTree = z.infer<typeof SumOfSquaresTreeSchema>;
