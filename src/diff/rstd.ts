@@ -3,7 +3,9 @@ import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { CaseInputs, OutputKind } from '../engines/io.js';
 import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
 import { decodeCode } from './values.js';
-import { quantizeValue } from '../engines/cpu/quant.js';
+import { quantize } from '../engines/cpu/quant.js';
+import { quantConstants } from '../engines/cpu/context.js';
+import { f32Arithmetic } from '../numerics/f32ops.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { differingRows, outputGeometry, rowMatches, type OutputPair } from './pairs.js';
@@ -210,11 +212,15 @@ function requantize(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm
   if (quant.input === 'bf16' && norm) {
     const data = new Uint8Array(q.candidate.data.length);
     const qGeometry = outputGeometry('q', shape, contract);
+    const constants = quantConstants(quant, shape.hidden);
+    const f32 = f32Arithmetic(contract.f32Subnormals);
+    const values = new Float32Array(constants.groupSize);
+    const codes = new Uint8Array(constants.groupSize);
     for (const m of rows) {
-      for (let k = 0; k < qGeometry.rowLength; k++) {
-        const s = candidateScale(m, Math.floor(k / quant.groupSize));
-        const x = decodeCode(norm.candidate.data[qGeometry.indexOf(m, k)], norm.candidate.dtype);
-        data[qGeometry.indexOf(m, k)] = quantizeValue(x, s, Math.fround(1 / s), quant);
+      for (let g = 0; g < constants.groups; g++) {
+        for (let k = 0; k < constants.groupSize; k++) values[k] = decodeCode(norm.candidate.data[qGeometry.indexOf(m, g * constants.groupSize + k)], norm.candidate.dtype);
+        quantize(constants, f32, values, candidateScale(m, g), codes, 0);
+        for (let k = 0; k < constants.groupSize; k++) data[qGeometry.indexOf(m, g * constants.groupSize + k)] = codes[k];
       }
     }
     return { basis: 'candidate norm', codes: { dtype: q.candidate.dtype, shape: q.candidate.shape, data } as Tensor };
