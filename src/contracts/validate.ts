@@ -10,13 +10,19 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
 
+/** One line per zod issue, each naming the field path; an unknown key is named by its own path
+ *  (`norm.epsilon: not a contract field`), not by the object that holds it. */
+export function issueLines(error: z.ZodError, root: string): string[] {
+  return error.issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') return i.keys.map((key) => `${issuePath([...i.path, key])}: not a contract field`);
+    return [`${issuePath(i.path) || root}: ${i.message}`];
+  });
+}
+
 /** Parse, normalise (defaults) and apply the cross-field rules of the schema; issues carry paths. */
 export function parseContract(input: unknown): Contract {
   const parsed = ContractSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${issuePath(i.path) || '(contract)'}: ${i.message}`);
-    throw new ContractError(`invalid contract:\n  ${lines.join('\n  ')}`);
-  }
+  if (!parsed.success) throw new ContractError(`invalid contract:\n  ${issueLines(parsed.error, '(contract)').join('\n  ')}`);
   return parsed.data;
 }
 
@@ -47,7 +53,7 @@ function contiguousRun(tree: SumOfSquaresTree, hidden: number): number | null {
 export function checkContractForShape(contract: Contract, shapeInput: Shape): Shape {
   const shapeParsed = ShapeSchema.safeParse(shapeInput);
   if (!shapeParsed.success) {
-    throw new ContractError(`invalid shape: ${z.prettifyError(shapeParsed.error)}`);
+    throw new ContractError(`invalid shape: ${issueLines(shapeParsed.error, '(shape)').join('; ')}`);
   }
   const shape = shapeParsed.data;
   const problems: string[] = [];

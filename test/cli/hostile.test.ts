@@ -198,7 +198,7 @@ describe("a golden's metadata is checked against its tensors before anything run
 
   it('tokens 1e9 in ulpwise.case: diff and diff --rstd infer refuse it', () => {
     const path = variant('tokens', editCase({ tokens: 1e9 }));
-    expectUserError(ulpwise('diff', path, golden), /ulpwise\.case' is invalid: tokens: .*16777216/, 'diff');
+    expectUserError(ulpwise('diff', path, golden), /ulpwise\.case' is invalid: tokens: .*1048576/, 'diff');
     expectUserError(ulpwise('diff', path, golden, '--rstd', 'infer'), /ulpwise\.case' is invalid: tokens/, 'diff --rstd infer');
   });
 
@@ -293,12 +293,12 @@ describe('verify holds the folder to its manifest', () => {
 describe('flags out of range', () => {
   const gen = (out: string, ...flags: string[]) => ulpwise('gen', '--preset', 'unfused', '--out', out, ...flags);
   const cases: [string[], RegExp][] = [
-    [['--ranks', '2', '--tokens', '0', '--hidden', '8'], /--tokens: 0 is outside 1\.\.16777216/],
+    [['--ranks', '2', '--tokens', '0', '--hidden', '8'], /--tokens: 0 is outside 1\.\.1048576/],
     [['--ranks', '65', '--tokens', '1', '--hidden', '8'], /--ranks: 65 is outside 1\.\.64/],
     [['--ranks', '2', '--tokens', '1', '--hidden', '8', '--seed', String(2 ** 32)], /--seed: 4294967296 is outside 0\.\.4294967295/],
     [['--ranks', '2', '--tokens', '1', '--hidden', '0'], /--hidden: 0 is outside/],
     [['--ranks', '2', '--tokens', '1', '--hidden', '99999999999999999999'], /--hidden: '99999999999999999999' is not a non-negative integer/],
-    [['--ranks', '2', '--tokens', '16777216', '--hidden', '16777216'], /elements per tensor exceeds/],
+    [['--ranks', '2', '--tokens', '1048576', '--hidden', '262144'], /exceeds 2147483648 output elements/],
     [['--ranks', '64', '--tokens', '1000000', '--hidden', '1024'], /64 ranks x 1000000 tokens x 1024 hidden needs about \d+\.\d GiB; this machine allows/],
   ];
   for (const [flags, message] of cases) {
