@@ -96,7 +96,7 @@ function aiterDowncast(arch: Amd): 'rne' | 'truncate' {
 }
 const AITER_DOWNCAST_CITES = [
   opus(38, 'OPUS_FP32_to_BF16_DEFAULT 2 = truncate', 39),
-  opus(1214, 'gfx950 with clang >= 20: static_cast<__bf16> (hardware RNE); otherwise rm 2: z >> 16', 1226),
+  opus(1215, 'gfx950 with clang >= 20: static_cast<__bf16> (hardware RNE); otherwise rm 2: z >> 16', 1226),
   car(84, 'downcast_s = opus::cast<out_dtype>', 86),
 ];
 function aiterDowncastEvidence(arch: Amd, where: Citation): Evidence {
@@ -150,8 +150,8 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
     ),
     'norm.variance': evidence(car(1644, 'rsqrtf(acc / hidden_dim + eps): f32 divide by H')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, car(1644, '+ eps')),
-    'norm.weight.dtype': evidence(car(1649, 'float w = upcast_s(weight[i]) of the bf16 weight', 1650)),
-    'norm.weight.castToBf16': NOT_USED('the weight tensor is already bf16', car(1649, 'upcast_s(weight[i])', 1650)),
+    'norm.weight.dtype': evidence(car(1650, 'float w = upcast_s(weight[i]) of the bf16 weight')),
+    'norm.weight.castToBf16': NOT_USED('the weight tensor is already bf16', car(1650, 'upcast_s(weight[i])')),
     'norm.weight.offset': evidence(car(1651, 'GEMMA_NORM: w += 1.0f in f32', 1652)),
     'norm.multiplyOrder': evidence(car(1653, 'in[i] * s_val * w: (x * rstd) * w')),
     'norm.roundIntermediate': evidence(car(1653, 'one f32 expression, one downcast', 1654)),
@@ -205,8 +205,8 @@ function aiter1StagePrologueEvidence(arch: Amd, roundTrip: boolean): Dims {
     'allReduce.order': evidence(car(1991, 'acc = rank 0; acc += rank r for r = 1..N-1, same on every rank', 2006)),
     'allReduce.accumulate': evidence(car(1998, 'acc[v] = upcast_s(vec[v]) in f32', 2006)),
     'allReduce.roundResult': roundTrip
-      ? evidence(car(2009, 'acc = upcast_s(downcast_s<T>(acc)) (PR 2586)', 2016), cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 2009, 'PR 2586 adds the round trip', 2016))
-      : evidenceWithNote('before PR 2586 the f32 sum met the residual directly', cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 2009, 'the 9 lines PR 2586 inserts', 2016)),
+      ? evidence(car(2009, 'acc = upcast_s(downcast_s<T>(acc)) (PR 2586)', 2016), cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 1566, 'PR 2586 adds the round trip', 1573))
+      : evidenceWithNote('before PR 2586 the f32 sum met the residual directly', cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 1566, 'the lines PR 2586 inserts', 1573)),
     'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(2005, 'acc[v] += upcast_s(vec[v])')),
     'bf16Rounding.allReduceResult': roundTrip ? aiterDowncastEvidence(arch, car(2015, 'downcast_s<T>(acc[v])')) : NOT_USED('no round trip before PR 2586', car(2015, 'the PR 2586 line')),
     'bf16Rounding.residualAdd': NOT_USED('residual.add is f32', car(2023, 'acc[v] += upcast_s(res[v]) in f32')),
@@ -226,7 +226,7 @@ function aiter1Stage(arch: Amd, roundTrip: boolean, gemma: boolean, quant: Quant
   };
   const ev: Dims = {
     ...aiter1StagePrologueEvidence(arch, roundTrip),
-    ...aiterEpilogueEvidence(evidence(car(2034, 'ar_fusion_epilogue(acc, ...) with the f32 acc', 2046)), true),
+    ...aiterEpilogueEvidence(evidence(car(2037, 'ar_fusion_epilogue(acc, ...) with the f32 acc', 2048)), true),
     ...(quant ? aiterFusedQuantEvidence(arch) : { quant: NOT_USED('allreduce_fusion_kernel_1stage with OutT == T: no quant', car(1811, 'std::is_same_v<T, OutT>: norm only', 1817)) }),
   };
   return { contract, evidence: ev };
@@ -298,13 +298,13 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
       'tnum = 512 when H/8 >= 256 (H >= 2048), else 256: this preset is exact for H >= 2048',
-      car(1342, 'smemReduceSum: s[t] += s[t+stride] down to 64, then +32..+1 on t < 32', 1370), car(4259, 'n_packs >= 256: tnum 512; >= 64: tnum 256', 4300),
+      car(1342, 'smemReduceSum: s[t] += s[t+stride] down to 64, then +32..+1 on t < 32', 1366), car(4303, 'n_packs >= 256: tnum 512; >= 64: tnum 256', 4400),
     ),
     'norm.variance': evidence(car(1497, 'rsqrtf(square_sum / n + eps)')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, car(1497, '+ eps')),
-    'norm.weight.dtype': evidence(car(1508, 'w_f32 = upcast_s(w_arr[n_iter][i]) of the bf16 weight')),
-    'norm.weight.castToBf16': NOT_USED('the weight tensor is already bf16', car(1508, 'upcast_s')),
-    'norm.weight.offset': evidence(car(1509, 'GEMMA_NORM adds 1.0f; this preset is the non-Gemma template', 1511)),
+    'norm.weight.dtype': evidence(car(1509, 'w_f32 = upcast_s(w_arr[n_iter][i]) of the bf16 weight')),
+    'norm.weight.castToBf16': NOT_USED('the weight tensor is already bf16', car(1509, 'upcast_s')),
+    'norm.weight.offset': evidence(car(1510, 'GEMMA_NORM adds 1.0f; this preset is the non-Gemma template', 1511)),
     'norm.multiplyOrder': evidence(car(1513, 'x_f32 * w_f32 * denom: (x * w) * rstd')),
     'norm.roundIntermediate': evidence(car(1513, 'one f32 expression, one downcast')),
     'hardwareOps.rsqrt': AITER_RSQRT(car(1497, 'rsqrtf')),
@@ -327,21 +327,21 @@ function aiterStandaloneQuant(arch: Amd, bf16SideOutput: boolean): { quant: Quan
       saturation: 'overflow', scaleLayout: { kind: 'row-major' }, bf16SideOutput,
     },
     evidence: {
-      'quant.groupSize': evidence(quantKernels(28, 'group_size = 128 template default (per_1x128)')),
+      'quant.groupSize': evidence(quantKernels(27, 'group_size = 128 template default (per_1x128)')),
       'quant.format': evidenceWithNote(format, opus(1163, 'finfo<fp8_t>::max 240 on gfx942, 448 otherwise', 1171)),
-      'quant.input': evidence(quantKernels(89, 'thread_data = the bf16 input vector', 90)),
+      'quant.input': evidence(quantKernels(90, 'thread_data = the bf16 input vector', 91)),
       'quant.staticScale': NOT_USED('dynamic per-group scales', quantKernels(121, 'absMax * inverted_DTYPE_MAX')),
       'quant.divisor': evidenceWithNote(format, quantKernels(87, 'inverted_DTYPE_MAX = float(1. / finfo max)', 88)),
-      'quant.amaxFloor': evidence(quantKernels(91, 'absMax = 1e-10f before the max', 95)),
-      'quant.scaleFloor': NOT_USED('the floor is on the amax', quantKernels(91, 'absMax = 1e-10f')),
+      'quant.amaxFloor': evidence(quantKernels(92, 'absMax = 1e-10f before the max', 97)),
+      'quant.scaleFloor': NOT_USED('the floor is on the amax', quantKernels(92, 'absMax = 1e-10f')),
       'quant.zeroAmaxScaleOne': NOT_USED('an all-zero group gets 1e-10 * (1/max)', quantKernels(121, 'absMax * inverted_DTYPE_MAX')),
       'quant.scale': evidence(quantKernels(121, 'inverted_scale = absMax * inverted_DTYPE_MAX (reciprocal form)')),
-      'quant.ue8m0': NOT_USED('fp8 with f32 scales', quantKernels(119, 'use_e8m0_scale false for fp8 by default', 122)),
-      'quant.quantize': evidenceWithNote('1.0f / scale is IEEE (module_quant has no fast-math), then x * that via v_pk_mul_f32', quantKernels(160, '1.0f / inverted_scale', 161), opusPlus(50, 'pk_mul_f32(x, inverted_scale)', 53)),
-      'quant.clamp': evidence(opusPlus(54, 'v_med3_f32 to +-240 (gfx942) / +-448', 66)),
+      'quant.ue8m0': NOT_USED('fp8 with f32 scales', quantKernels(47, 'use_e8m0_scale only for fp4 or emit_e8m0_scale', 48)),
+      'quant.quantize': evidenceWithNote('1.0f / scale is IEEE (module_quant has no fast-math), then x * that via v_pk_mul_f32', quantKernels(160, '1.0f / inverted_scale', 161), opusPlus(54, 'tmp = pk_mul_f32(x, inverted_scale)')),
+      'quant.clamp': evidence(opusPlus(55, 'v_med3_f32 to +-240 (gfx942) / +-448, then v_cvt_pk_fp8_f32', 66)),
       'quant.saturation': evidenceWithNote('clamped first, so the overflow rule is never reached for finite data', opusPlus(64, 'v_med3_f32 then v_cvt_pk_fp8_f32', 66)),
       'quant.scaleLayout': evidenceWithNote('shuffle_scale false (the fallbacks read here pass transpose_scale=False)', quantKernels(136, 'scale[groupId] row-major when !shuffle_scale', 147)),
-      'quant.bf16SideOutput': evidenceWithNote(bf16SideOutput ? 'the caller keeps the bf16 norm output it quantized' : 'not emitted', quantKernels(89, 'reads the bf16 tensor the caller keeps', 90)),
+      'quant.bf16SideOutput': evidenceWithNote(bf16SideOutput ? 'the caller keeps the bf16 norm output it quantized' : 'not emitted', quantKernels(90, 'reads the bf16 tensor the caller keeps', 91)),
     },
   };
 }
@@ -361,10 +361,10 @@ const UNFUSED_CONTRACT: ContractInput = {
   quant: null,
 };
 const UNFUSED_EVIDENCE: Dims = {
-  'allReduce.order': evidenceWithNote('ranks 0..N-1 left to right, as the custom all-reduce packed_reduce', car(263, 'packed_reduce: tmp = rank 0, += rank i', 274)),
-  'allReduce.accumulate': evidence(car(266, 'upcast to f32, packed_assign_add in f32', 272)),
-  'allReduce.roundResult': evidence(car(273, 'return downcast<P>(tmp): one rounding')),
-  'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(266, 'f32 fold', 272)),
+  'allReduce.order': evidenceWithNote('ranks 0..N-1 left to right, as the custom all-reduce packed_reduce', car(264, 'packed_reduce: tmp = rank 0, += rank i', 275)),
+  'allReduce.accumulate': evidence(car(267, 'upcast to f32, packed_assign_add in f32', 273)),
+  'allReduce.roundResult': evidence(car(274, 'return downcast<P>(tmp): one rounding')),
+  'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(267, 'f32 fold', 273)),
   'bf16Rounding.allReduceResult': DEFINITION('one round to nearest even (CUDA __float2bfloat16)'),
   'bf16Rounding.residualAdd': DEFINITION('torch eager bf16 add: f32 opmath, one round to nearest even'),
   'bf16Rounding.residualOut': DEFINITION('the residual output is the rounded add'),
@@ -439,11 +439,11 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
   };
 }
 const VLLM_AR_EVIDENCE: Dims = {
-  'allReduce.order': evidenceWithNote('vLLM custom all-reduce 1-stage (world 2, or below the 2-stage thresholds); aiter carries the same code', car(263, 'packed_reduce: ranks 0..N-1', 274), car(3868, 'VLLM_REDUCE_CASE thresholds', 3887)),
-  'allReduce.accumulate': evidence(car(266, 'f32 fold', 272)),
-  'allReduce.roundResult': evidence(car(273, 'one downcast')),
-  'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(266, 'f32 fold', 272)),
-  'bf16Rounding.allReduceResult': evidenceWithNote('aiter\'s copy converts with opus; vLLM\'s CUDA original converts with __float2bfloat16, round to nearest even (vLLM custom_all_reduce.cuh not re-read here)', car(273, 'return downcast<P>(tmp)')),
+  'allReduce.order': evidenceWithNote('vLLM custom all-reduce 1-stage (world 2, or below the 2-stage thresholds); aiter carries the same code', car(264, 'packed_reduce: ranks 0..N-1', 275), car(3869, 'VLLM_REDUCE_CASE thresholds', 3888)),
+  'allReduce.accumulate': evidence(car(267, 'f32 fold', 273)),
+  'allReduce.roundResult': evidence(car(274, 'one downcast')),
+  'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(267, 'f32 fold', 273)),
+  'bf16Rounding.allReduceResult': evidenceWithNote('aiter\'s copy converts with opus; vLLM\'s CUDA original converts with __float2bfloat16, round to nearest even (vLLM custom_all_reduce.cuh not re-read here)', car(274, 'return downcast<P>(tmp)')),
 };
 
 // vLLM native (forward_native): f32 residual sum feeds the variance, x.to(bf16) * w.
@@ -518,21 +518,21 @@ function flashinferNorm(tree: 'cluster' | 'butterfly'): NormInput {
 }
 function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', twoShot: boolean): Dims {
   return {
-    'allReduce.order': evidenceWithNote(twoShot ? 'two-shot: token ranges per rank, the same per-element order' : 'one-shot Lamport: every rank reads slots 0..N-1', fi(twoShot ? 1598 : 1546, 'vals[r] for r = 0..N-1', twoShot ? 1604 : 1557)),
-    'allReduce.accumulate': evidence(fp32Acc ? fi(1441, 'Fp32Acc: f32 fold, one static_cast<T>', 1455) : fi(1456, 'vec_add chain, each partial rounded to bf16', 1462)),
-    'allReduce.roundResult': evidence(fi(1452, 'acc[i] = static_cast<T>(acc_f32)')),
-    'bf16Rounding.allReduceHop': fp32Acc ? NOT_USED('Fp32Acc', fi(1441, 'f32 fold', 1455)) : evidence(fi(812, 'vec_add: float add stored to bf16 (RNE)', 821)),
-    'bf16Rounding.allReduceResult': evidence(fi(1452, 'static_cast<__nv_bfloat16>: round to nearest even')),
+    'allReduce.order': evidenceWithNote(twoShot ? 'two-shot: token ranges per rank, the same per-element order' : 'one-shot Lamport: every rank reads slots 0..N-1', fi(twoShot ? 1598 : 1546, 'vals[r] for r = 0..N-1, allreduce_sum', twoShot ? 1603 : 1553)),
+    'allReduce.accumulate': evidence(fp32Acc ? fi(1441, 'Fp32Acc: f32 fold, one static_cast<T>', 1456) : fi(1457, 'vec_add chain, each partial rounded to bf16', 1463)),
+    'allReduce.roundResult': evidence(fi(1454, 'acc[i] = static_cast<T>(acc_f32)')),
+    'bf16Rounding.allReduceHop': fp32Acc ? NOT_USED('Fp32Acc', fi(1441, 'f32 fold', 1456)) : evidence(fi(812, 'vec_add: float add stored to bf16 (RNE)', 821)),
+    'bf16Rounding.allReduceResult': evidence(fi(1454, 'static_cast<__nv_bfloat16>: round to nearest even')),
     'bf16Rounding.residualAdd': evidence(fi(812, 'vec_add: float(a) + float(b) stored to bf16', 821)),
-    'bf16Rounding.residualOut': evidence(fi(1090, 'val = vec_add(val, residual); val.store(residual_out)', 1094)),
+    'bf16Rounding.residualOut': evidence(fi(1093, 'val = vec_add(val, residual); val.store(residual_out)', 1095)),
     'bf16Rounding.normIntermediate': NOT_USED('one rounding', fi(1307, 'one static_cast<T>', 1312)),
     'bf16Rounding.normOut': evidence(fi(1307, 'static_cast<T>(x * s_val * (bias + gamma))', 1312)),
-    'f32Subnormals': evidence(FI_FAST_MATH, cite(FLASHINFER, 'flashinfer/jit/comm.py', 189, 'trtllm_comm (trtllm_allreduce_fusion.cu) via gen_jit_spec', 201)),
+    'f32Subnormals': evidence(FI_FAST_MATH, cite(FLASHINFER, 'flashinfer/jit/comm.py', 190, 'trtllm_comm (trtllm_allreduce_fusion.cu) via gen_jit_spec', 201)),
     'hardwareOps.rsqrt': evidence(fi(1303, 'rsqrtf')),
     'hardwareOps.reciprocal': NOT_USED('no reciprocal', fi(1303, 'acc / hidden_dim')),
     'hardwareOps.divide': evidenceWithNote('--prec-div=false: acc / hidden_dim is an approximate divide', FI_FAST_MATH, fi(1303, 'acc / m_params.hidden_dim')),
-    'residual.add': evidence(fi(1090, 'val = vec_add(val, m_residual_val)', 1091)),
-    'norm.input': evidence(fi(1096, 'rms_norm(val, gamma) reads the bf16 sum'), fi(1277, 'float v = static_cast<float>(residual[i])', 1281)),
+    'residual.add': evidence(fi(1093, 'val = vec_add(val, m_residual_val)')),
+    'norm.input': evidence(fi(1099, 'rms_norm(val, gamma) reads the bf16 sum'), fi(1277, 'float v = static_cast<float>(residual[i])', 1281)),
     'norm.sumOfSquares.perThread': evidenceWithNote('acc += v * v from 0 over 8 elements; --fmad=true (fast-math) contracts to an fma chain (SASS not checked)', fi(1277, 'acc += v * v', 1283)),
     'norm.sumOfSquares.tree': tree === 'cluster'
       ? evidenceWithNote(
@@ -661,15 +661,15 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
   };
   const downcast = evidenceWithNote(
     `module_rmsnorm_quant passes -DOPUS_FP32_to_BF16_DEFAULT=$OPUS_FP32_to_BF16_DEFAULT (default 2 = truncate); ${arch === 'gfx942' ? 'gfx942 truncates' : 'gfx950 converts in hardware (RNE)'}`,
-    rq(117, 'store_vector of the f32 sum to residual_out'), opusPlus(790, 'opus::cast<bf16> per element', 797), aiterBuild(708, 'module_rmsnorm_quant: -ffast-math, -DOPUS_FP32_to_BF16_DEFAULT', 720), ...AITER_DOWNCAST_CITES,
+    rq(117, 'store_vector of the f32 sum to residual_out'), opusPlus(785, 'chunk_convert[j] = opus::cast<T_R>(...) per element', 789), aiterBuild(708, 'module_rmsnorm_quant: -ffast-math, -DOPUS_FP32_to_BF16_DEFAULT', 720), ...AITER_DOWNCAST_CITES,
   );
   const ev: Dims = {
-    'allReduce.order': NOT_USED('no all-reduce: one rank, input + residual', rq(103, 'input + residual_in', 106)),
-    'allReduce.accumulate': NOT_USED('no all-reduce', rq(103, 'input + residual_in', 106)),
-    'allReduce.roundResult': NOT_USED('no all-reduce', rq(103, 'input + residual_in', 106)),
-    'bf16Rounding.allReduceHop': NOT_USED('no all-reduce', rq(103, 'input + residual_in', 106)),
-    'bf16Rounding.allReduceResult': NOT_USED('no all-reduce', rq(103, 'input + residual_in', 106)),
-    'bf16Rounding.residualAdd': NOT_USED('the add is f32', rq(105, 'static_cast<float>(x) + static_cast<float>(res)')),
+    'allReduce.order': NOT_USED('no all-reduce: one rank, input + residual', rq(105, 'input + residual_in', 108)),
+    'allReduce.accumulate': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
+    'allReduce.roundResult': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
+    'bf16Rounding.allReduceHop': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
+    'bf16Rounding.allReduceResult': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
+    'bf16Rounding.residualAdd': NOT_USED('the add is f32', rq(107, 'static_cast<float>(x) + static_cast<float>(res)')),
     'bf16Rounding.residualOut': downcast,
     'bf16Rounding.normIntermediate': NOT_USED('no bf16 norm output: the f32 normed value is quantized', rq(208, 'FUSE_QUANT path', 225)),
     'bf16Rounding.normOut': NOT_USED('no bf16 norm output', rq(310, 'store_vector of fp8 codes only')),
@@ -677,32 +677,32 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     'hardwareOps.rsqrt': AITER_RSQRT(rq(150, 'rsqrtf')),
     'hardwareOps.reciprocal': evidence(rq(302, 'asm v_rcp_f32 of the scale', 305)),
     'hardwareOps.divide': evidenceWithNote('-ffast-math: rcp[0] / n may be lowered to v_rcp_f32 * mul (not checked in ISA)', rq(150, 'rcp[0] / n'), aiterBuild(708, '-ffast-math', 720)),
-    'residual.add': evidence(rq(103, 'thread_data_float = float(input) + float(residual)', 106)),
+    'residual.add': evidence(rq(105, 'thread_data_float = float(input) + float(residual)', 108)),
     'norm.input': evidence(rq(141, 'square_sum over the f32 sum', 146)),
     'norm.sumOfSquares.perThread': evidenceWithNote('-ffast-math contracts square_sum += x*x (the commented v_fmac_f32 line shows the intended form)', rq(141, 'square_sum += x * x', 146), aiterBuild(708, '-ffast-math', 720)),
     'norm.sumOfSquares.tree': evidenceWithNote(
       'DPP wave64 block_reduce = one balanced pairwise tree over the block in thread order; 256 threads x 16 contiguous elements is aiter\'s choice for 2048 < H <= 4096 (H <= 512: 64x8, <= 1024: 128x8, <= 2048: 256x8, <= 8192 per-group: 1024x8 on >= 160 CUs): this preset is exact for 2048 < H <= 4096',
-      rq(149, 'block_reduce<float, sum, BlockSize, true>'), hipReduce(225, 'wave_reduce DPP steps', 276), hipReduce(343, 'block_reduce: lane 63 per wave to smem, then wave_reduce over waves', 380), rq(368, 'ADD_RMSNORM_QUANT_KERNEL_DISPATCH by n', 388),
+      rq(149, 'block_reduce<float, sum, BlockSize, true>'), hipReduce(256, 'wave_reduce DPP steps: quad_perm, half/row mirror, row_bcast 15/31, lane 63', 318), hipReduce(394, 'block_reduce: lane 63 per wave to smem, then wave_reduce over waves', 443), rq(364, 'ADD_RMSNORM_QUANT_KERNEL_DISPATCH by n', 388),
     ),
     'norm.variance': evidence(rq(150, 'rcp[0] / n')),
     'norm.eps': evidenceWithNote(`${EPS_IS_AN_ARGUMENT}; epsilon is a double kernel argument, so the add is done in f64 and rounded once to f32 (the schema adds fround(eps) in f32: a limitation)`, rq(26, 'double epsilon'), rq(150, 'rcp[0] / n + epsilon')),
-    'norm.weight.dtype': evidence(rq(175, 'static_cast<float>(weight[2i]) of the bf16 weight', 176)),
-    'norm.weight.castToBf16': NOT_USED('bf16 weight', rq(175, 'weight', 176)),
-    'norm.weight.offset': evidence(rq(171, 'weight_offset = gemma_norm ? 1 : 0 (this preset: 0)', 172)),
-    'norm.multiplyOrder': evidence(rq(152, 'v_pk_mul_f32(x, rstd)', 166), rq(193, 'v_pk_mul_f32(x*rstd, w)', 197)),
+    'norm.weight.dtype': evidence(rq(174, 'static_cast<float>(weight[2i]) of the bf16 weight', 175)),
+    'norm.weight.castToBf16': NOT_USED('bf16 weight', rq(174, 'weight', 175)),
+    'norm.weight.offset': evidence(rq(170, 'weight_offset = gemma_norm ? 1 : 0 (this preset: 0)')),
+    'norm.multiplyOrder': evidence(rq(152, 'v_pk_mul_f32(x, rstd)', 166), rq(194, 'v_pk_mul_f32(x*rstd, w)', 200)),
     'norm.roundIntermediate': evidence(rq(152, 'both products stay f32', 197)),
     'quant.groupSize': evidence(rq(243, 'reduce_thread_size = group_size / thread_data_size', 244)),
     'quant.format': evidenceWithNote(fnuz ? 'gfx942: e4m3fnuz' : 'gfx950: e4m3fn', opus(1163, 'finfo<fp8_t>::max', 1171)),
     'quant.input': evidence(rq(210, 'amax of the f32 normed values', 225)),
     'quant.staticScale': NOT_USED('dynamic', rq(259, 'scale from the amax')),
-    'quant.divisor': evidence(rq(59, 'inverted_DTYPE_MAX = 1. / finfo max', 60)),
+    'quant.divisor': evidence(rq(58, 'inverted_DTYPE_MAX = 1. / finfo max', 59)),
     'quant.amaxFloor': evidence(rq(210, 'thread_max = 1e-10f')),
     'quant.scaleFloor': NOT_USED('the floor is on the amax', rq(210, 'thread_max = 1e-10f')),
     'quant.zeroAmaxScaleOne': NOT_USED('an all-zero group gets 1e-10 * (1/max)', rq(259, 'max * inverted_DTYPE_MAX')),
     'quant.scale': evidence(rq(259, 'quant_scale = max * inverted_DTYPE_MAX')),
     'quant.ue8m0': NOT_USED('f32 scale tensor', rq(230, 'use_e8m0 only for fp4 or a 1-byte scale tensor', 231)),
-    'quant.quantize': evidenceWithNote('x * v_rcp_f32(scale): the reciprocal is approximate (hardwareOps.reciprocal)', rq(304, 'v_rcp_f32'), opusPlus(50, 'pk_mul_f32(x, inverted_scale)', 53)),
-    'quant.clamp': evidence(opusPlus(54, 'v_med3_f32 to +-240 (gfx942) / +-448', 66)),
+    'quant.quantize': evidenceWithNote('x * v_rcp_f32(scale): the reciprocal is approximate (hardwareOps.reciprocal)', rq(304, 'v_rcp_f32'), opusPlus(54, 'tmp = pk_mul_f32(x, inverted_scale)')),
+    'quant.clamp': evidence(opusPlus(55, 'v_med3_f32 to +-240 (gfx942) / +-448, then v_cvt_pk_fp8_f32', 66)),
     'quant.saturation': evidenceWithNote('clamped first', opusPlus(64, 'v_cvt_pk_fp8_f32', 66)),
     'quant.scaleLayout': evidenceWithNote('shuffle_scale false; true gives column-major g*M + m', rq(281, 'x * n / group_size + y', 298)),
     'quant.bf16SideOutput': NOT_USED('no bf16 normed output', rq(310, 'fp8 codes only')),
@@ -734,11 +734,11 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
   };
   const tritonRne = evidenceWithNote('Triton converts f32 to bf16 with round to nearest even (FpToFp default) on AMD; not re-read in Triton\'s AMD backend here', tritonQuant(379, 'inp1.to(out_res1 dtype)'));
   const ev: Dims = {
-    'allReduce.order': NOT_USED('no all-reduce (ranks 1)', tritonQuant(320, 'one input row', 330)),
-    'allReduce.accumulate': NOT_USED('no all-reduce', tritonQuant(320, 'one input row', 330)),
-    'allReduce.roundResult': NOT_USED('no all-reduce', tritonQuant(320, 'one input row', 330)),
-    'bf16Rounding.allReduceHop': NOT_USED('no all-reduce', tritonQuant(320, 'one input row', 330)),
-    'bf16Rounding.allReduceResult': NOT_USED('no all-reduce', tritonQuant(320, 'one input row', 330)),
+    'allReduce.order': NOT_USED('no all-reduce (ranks 1)', tritonQuant(317, 'one input row', 330)),
+    'allReduce.accumulate': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
+    'allReduce.roundResult': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
+    'bf16Rounding.allReduceHop': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
+    'bf16Rounding.allReduceResult': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
     'bf16Rounding.residualAdd': NOT_USED('the add is f32', tritonQuant(330, 'inp1 = inp1 + res1 in f32')),
     'bf16Rounding.residualOut': tritonRne,
     'bf16Rounding.normIntermediate': NOT_USED('one f32 expression', tritonQuant(19, 'row * norm_factor * weight')),
@@ -763,7 +763,7 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     'norm.roundIntermediate': evidence(tritonQuant(19, 'one f32 expression')),
     'quant.groupSize': evidence(tritonQuantLaunch(209, 'QUANT_BLOCK_SIZE = group_size (128)')),
     'quant.format': evidenceWithNote(fnuz ? 'aiter fp8 is e4m3fnuz on gfx942' : 'aiter fp8 is e4m3fn on gfx950', aiterDtypes(12, 'gfx942: float8_e4m3fnuz; gfx950: float8_e4m3fn', 13)),
-    'quant.input': evidence(tritonQuant(343, '_fp8_quant_op(norm1, ...) on the f32 norm', 346)),
+    'quant.input': evidence(tritonQuant(344, '_fp8_quant_op(norm1, ...) on the f32 norm', 346)),
     'quant.staticScale': NOT_USED('dynamic', tritonQuant(35, 'scale from the amax')),
     'quant.divisor': evidenceWithNote(`DTYPE_MAX = torch.finfo(out dtype).max = ${max}`, tritonQuantLaunch(280, 'DTYPE_MAX = finfo(out1_fp8.dtype).max', 284)),
     'quant.amaxFloor': evidence(tritonQuant(34, 'tl.maximum(tl.max(tl.abs(x)), 1e-10)')),
@@ -847,12 +847,12 @@ function flashinferPresets(): PresetDefinition[] {
       saturation: 'satfinite', scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 }, bf16SideOutput: false,
     };
     const qev: Dims = {
-      'quant.groupSize': evidence(fi(1129, 'group_size = block_quant_group_size', 1131)),
+      'quant.groupSize': evidence(fi(1128, 'group_size = block_quant_group_size')),
       'quant.format': evidence(fi(1127, 'FP8_E4M3_MAX = 448, __nv_fp8_e4m3')),
-      'quant.input': evidence(fi(1095, 'val = rms_norm(val, gamma): the bf16 norm output is quantized', 1096)),
+      'quant.input': evidence(fi(1099, 'val = rms_norm(val, gamma): the bf16 norm output is quantized')),
       'quant.staticScale': NOT_USED('dynamic', fi(1183, 'scale from the group amax')),
       'quant.divisor': evidence(fi(1183, 'group_absmax / FP8_E4M3_MAX')),
-      'quant.amaxFloor': evidence(fi(1141, 'local_absmax = 0.0f, no floor', 1146)),
+      'quant.amaxFloor': evidence(fi(1145, 'local_absmax = 0.0f, no floor', 1150)),
       ...scaleFloorEvidence(evidence(fi(1183, 'y_s = fmaxf(amax / 448, 1e-10f) before the power of two'))),
       'quant.zeroAmaxScaleOne': NOT_USED('scale floor instead', fi(1183, 'fmaxf')),
       'quant.scale': evidenceWithNote('-use_fast_math: the divide is approximate (hardwareOps.divide)', fi(1183, 'group_absmax / FP8_E4M3_MAX')),
@@ -975,8 +975,8 @@ function vllmRocmFusion(): PresetDefinition[] {
   const castContract: ContractInput = { ...cast.contract, norm: { ...cast.contract.norm, weight: { dtype: 'f32', castToBf16: true, offset: 'none' } } };
   const castEvidence: Dims = {
     ...cast.evidence,
-    'norm.weight.dtype': evidenceWithNote('an f32 RMSNorm weight (Qwen3-Next) in the model; PR 42864 passes weight.to(input.dtype) to the kernel (PR thread, not a pinned file)', car(1649, 'the kernel reads a bf16 weight', 1650)),
-    'norm.weight.castToBf16': evidenceWithNote('weight.to(bf16) before the call (PR 42864 thread)', car(1649, 'upcast_s(weight[i])', 1650)),
+    'norm.weight.dtype': evidenceWithNote('an f32 RMSNorm weight (Qwen3-Next) in the model; PR 42864 passes weight.to(input.dtype) to the kernel (PR thread, not a pinned file)', car(1650, 'the kernel reads a bf16 weight')),
+    'norm.weight.castToBf16': evidenceWithNote('weight.to(bf16) before the call (PR 42864 thread)', car(1650, 'upcast_s(weight[i])')),
   };
   const noRes = base(false);
   const noResEvidence: Dims = {
@@ -1006,7 +1006,7 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
     contract: { ...UNFUSED_CONTRACT, allReduce: { order: { kind: 'ring', chunkAlignElems: 8 }, accumulate: 'bf16', roundResult: 'bf16' } },
     evidence: {
       ...UNFUSED_EVIDENCE,
-      'allReduce.order': evidenceWithNote('chunk c is summed from ring position c+1 around to c; chunkCount = alignUp(divUp(count, nranks), 16/sizeof(T)) in the last loop', ncclRing(41, 'step 0 sends chunk ringIx-1; reduce steps; chunk ringIx finished', 81), ncclRing(34, 'loop over loopCount = nranks * chunkCount; last loop realigned', 38)),
+      'allReduce.order': evidenceWithNote('chunk c is summed from ring position c+1 around to c; chunkCount = alignUp(divUp(count, nranks), 16/sizeof(T)) in the last loop', ncclRing(42, 'step 0 sends chunk ringIx-1; reduce steps; chunk ringIx finished', 81), ncclRing(34, 'loop over loopCount = nranks * chunkCount; last loop realigned', 38)),
       'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 461)),
       'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 461)),
       'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 461)),
