@@ -131,7 +131,7 @@ const AITER_NO_FAST_MATH = evidenceWithNote(
 
 function aiterEpilogueNorm(input: 'f32' | 'bf16', gemma: boolean): NormInput {
   return {
-    input, sumOfSquares: { perThread: 'chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } }, variance: 'divide', eps: EPS,
+    input, sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } }, variance: 'divide', eps: EPS,
     weight: { dtype: 'bf16', castToBf16: false, offset: gemma ? 'f32' : 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
   };
 }
@@ -139,7 +139,7 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
   return {
     'norm.input': inputEvidence,
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      '`acc += v * v` from 0 over the thread\'s 8 elements; no -ffp-contract flag in aiter\'s JIT, so contraction follows the HIP default (fast-honor-pragmas): the real kernel is likely an fma chain (not checked in ISA); chain is the uncontracted reading',
+      '`acc += v * v` is one statement: clang contracts it at its default -ffp-contract (on; fast-honor-pragmas for HIP, aiter\'s JIT passes no -ffp-contract) and gfx94x/gfx950 have no unfused v_mad_f32, so it is a v_fma_f32 chain (not checked in ISA here)',
       car(1634, 'float acc = 0; acc += v * v', 1640), aiterJit(899, 'flags_hip: no -ffp-contract', 936),
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
@@ -275,7 +275,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     f32Subnormals: 'flush', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
     residual: { add: 'f32' },
     norm: {
-      input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 } }, variance: 'divide', eps: EPS,
+      input: 'f32', sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 } }, variance: 'divide', eps: EPS,
       weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-w-rstd', roundIntermediate: false,
     },
     quant: null,
@@ -293,7 +293,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     'residual.add': evidence(car(1482, 'ar_out and res_inp upcast, rms_inp = ar_out + res_inp', 1487)),
     'norm.input': evidence(car(1487, 'rms_inp_f32 keeps the f32 sum', 1488)),
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      'per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7, square_sum += pack over packs t, t+tnum (no -ffp-contract: contraction may fuse the products into the pack chain, not checked in ISA)',
+      'per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7 from p0, square_sum += pack over packs t, t+tnum; HIP\'s default fast-honor-pragmas contracts across statements, so the chain is fma(x_i, x_i, chain) after a rounded p0 (not checked in ISA)',
       car(1488, 'reduce_pack[i] = rms_inp * rms_inp'), car(1490, 'square_sum += packReduce(reduce_pack)'), car(998, 'packReduce: left chain', 1008),
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
@@ -404,7 +404,7 @@ const CUDA_IEEE = evidenceWithNote(
 function vllmCudaNorm(residual: boolean): NormInput {
   return {
     input: 'bf16',
-    sumOfSquares: { perThread: residual ? 'pair' : 'chain', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } },
+    sumOfSquares: { perThread: residual ? 'pair' : 'fma-chain', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } },
     variance: 'divide', eps: EPS, weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
   };
 }
@@ -414,7 +414,7 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
     'norm.input': evidence(residual ? vllmLn(137, 'variance += temp.sum_squares() of the bf16 sum') : vllmLn(57, 'float x = static_cast<float>(vec.val[i])')),
     'norm.sumOfSquares.perThread': residual
       ? evidenceWithNote('each 8-vector is summed from 0 in pairs (result += x0*x0 + x1*x1) and then added to the thread\'s variance: nested when a thread owns several vectors (H/8 > blockDim); nvcc --fmad may contract the pair (SASS not checked)', vllmVec(176, 'sum_squares: result += z.x*z.x + z.y*z.y from 0', 183), vllmLn(137, 'variance += temp.sum_squares()'))
-      : evidenceWithNote('flat variance += x * x over the elements of the thread\'s vectors (nvcc --fmad may contract)', vllmLn(54, 'vec_op: variance += x * x', 66)),
+      : evidenceWithNote('flat variance += x * x over the elements of the thread\'s vectors: one statement, which nvcc\'s default --fmad=true fuses into an FFMA chain (SASS not checked)', vllmLn(54, 'vec_op: variance += x * x', 66)),
     'norm.sumOfSquares.tree': evidenceWithNote(
       residual ? 'width-8 kernel when pointers are 16-byte aligned and H % 8 == 0; block = min(H, tokens < 256 ? 1024 : 256); vectors t, t+B, ...' : 'block = min(H / gcd(8, H), tokens < 256 ? 1024 : 256): for H % 8 == 0 the same per-thread vectors as the vllm rule',
       residual ? vllmLn(329, 'block(min(hidden_size, max_block_size)); width 8 when aligned', 352) : vllmLn(252, 'max_block_size, calculated_vec_size, block_size', 267),
@@ -509,10 +509,15 @@ function vllmCudaGroupQuantEvidence(q: QuantInput): Dims {
 // ---- FlashInfer allreduce_fusion (port of TensorRT-LLM's kernel), -use_fast_math build.
 
 const FI_FAST_MATH = fiJit(542, 'every gen_jit_spec module gets -use_fast_math (ftz, prec-div=false, fmad)', 550);
-function flashinferNorm(tree: 'cluster' | 'butterfly'): NormInput {
+function flashinferNorm(tree: 'cluster' | 'butterfly', twoShot: boolean): NormInput {
   return {
     input: 'bf16',
-    sumOfSquares: { perThread: 'chain', tree: tree === 'cluster' ? { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 } : { kind: 'butterfly', perThread: 8, warpSize: 32 } },
+    sumOfSquares: {
+      perThread: 'fma-chain',
+      tree: tree === 'cluster'
+        ? { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8, launch: twoShot ? 'twoshot' : 'oneshot', maxThreadsPerBlock: 1024 }
+        : { kind: 'butterfly', perThread: 8, warpSize: 32 },
+    },
     variance: 'divide', eps: EPS, weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
   };
 }
@@ -533,10 +538,10 @@ function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', two
     'hardwareOps.divide': evidenceWithNote('--prec-div=false: acc / hidden_dim is an approximate divide', FI_FAST_MATH, fi(1303, 'acc / m_params.hidden_dim')),
     'residual.add': evidence(fi(1093, 'val = vec_add(val, m_residual_val)')),
     'norm.input': evidence(fi(1099, 'rms_norm(val, gamma) reads the bf16 sum'), fi(1277, 'float v = static_cast<float>(residual[i])', 1281)),
-    'norm.sumOfSquares.perThread': evidenceWithNote('acc += v * v from 0 over 8 elements; --fmad=true (fast-math) contracts to an fma chain (SASS not checked)', fi(1277, 'acc += v * v', 1283)),
+    'norm.sumOfSquares.perThread': evidenceWithNote('acc += v * v from 0 over 8 elements; -use_fast_math implies --fmad=true: an FFMA chain (SASS not checked)', fi(1277, 'acc += v * v', 1283), FI_FAST_MATH),
     'norm.sumOfSquares.tree': tree === 'cluster'
       ? evidenceWithNote(
-        `SM90+: each block butterflies its part, then thread 0 adds the block partials from 0 in block order; cluster size from the launcher (tokens${twoShot ? ' / N' : ''}, 132 SMs on H100/H200); the launcher also stops growing blocks at max_threads_per_block/2 (register-limited, not readable from source)`,
+        `SM90+: each block butterflies its part, then thread 0 adds the block partials from 0 in block order; cluster size from the launcher (${twoShot ? 'ceil(tokens / N)' : 'tokens'} clusters, 132 SMs on H100/H200); the launcher stops growing blocks at max_threads_per_block/2, register-limited (not readable from source: 1024 assumed)`,
         fi(1284, 'blockReduceSumV2, then cluster partials summed by thread 0', 1300), fi(424, 'blockReduceSumV2', 459), fi(1683, 'cluster launcher', 1765),
       )
       : evidenceWithNote('pre-SM90: one block per token, no cluster', fi(1284, 'blockReduceSumV2 (cluster code compiled only for __CUDA_ARCH__ >= 900)', 1289), fi(424, 'xor butterfly 16..1, shared[33], second butterfly with zeros', 459)),
@@ -723,7 +728,7 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'none' }, bf16Rounding: RNE_EVERYWHERE,
     f32Subnormals: 'keep', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' }, residual: { add: 'f32' },
     norm: {
-      input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 4096, numWarps: 8, warpSize: 64 } }, variance: 'divide', eps: EPS,
+      input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 4096, numWarps: 8, warpSize: 64, sizePerThread: 8, threadReduce: 'tree' } }, variance: 'divide', eps: EPS,
       weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
     },
     quant: {
@@ -751,7 +756,7 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     'norm.input': evidence(tritonQuant(334, '_rmsmorm_op(inp1 f32, ...)')),
     'norm.sumOfSquares.perThread': evidenceWithNote('tl.sum(row * row): the per-thread part is Triton\'s; enable_fp_fusion may contract (not checked)', tritonQuant(15, 'row * row; tl.sum', 16)),
     'norm.sumOfSquares.tree': evidenceWithNote(
-      'BLOCK_SIZE_N = max(next_pow2(N), 128), num_warps 1/4/8/16 for BLOCK <= 512/2048/4096/larger, wave64: this preset is exact for 2048 < H <= 4096',
+      'BLOCK_SIZE_N = max(next_pow2(N), 128), num_warps 1/4/8/16 for BLOCK <= 512/2048/4096/larger, wave64: this preset is exact for 2048 < H <= 4096; sizePerThread 8 (16-byte bf16 loads) and the in-thread tree of current Triton are assumed, the compiled TTGIR was not read',
       tritonQuant(16, 'tl.sum(row_norm, axis=-1)'), tritonQuantLaunch(209, 'BLOCK_SIZE_N'), tritonQuantLaunch(271, 'num_warps by BLOCK_SIZE_N', 278),
     ),
     'norm.variance': evidence(tritonQuant(17, '(row_norm / n_cols) + epsilon')),
@@ -829,13 +834,12 @@ function flashinferPresets(): PresetDefinition[] {
       contract: {
         allReduce: { order: { kind: 'natural' }, accumulate: fp32Acc ? 'f32' : 'bf16', roundResult: 'bf16' }, bf16Rounding: RNE_EVERYWHERE,
         f32Subnormals: 'flush', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'inferred' }, residual: { add: 'bf16' },
-        norm: flashinferNorm(tree), quant: null,
+        norm: flashinferNorm(tree, twoShot), quant: null,
       },
       evidence: { ...ev, quant: NOT_USED('kARResidualRMSNorm: no quant', fi(825, 'pattern kARResidualRMSNorm = 1')) },
       limitations: [
         'one-shot maps -0 inputs to +0 (Lamport sentinel): not expressible',
-        ...(tree === 'cluster' ? ['cluster geometry assumes 132 SMs and enough registers for up to 1024 threads per block'] : []),
-        ...(twoShot ? ['two-shot clusters are ceil(tokens / N), not tokens: the contract\'s cluster tree follows the token count'] : []),
+        ...(tree === 'cluster' ? ['cluster geometry assumes 132 SMs (H100/H200 SXM) and a compiled register count that allows 1024 threads per block (maxThreadsPerBlock): not readable from source'] : []),
       ],
     };
   };
