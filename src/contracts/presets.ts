@@ -988,10 +988,22 @@ function vllmRocmFusion(): PresetDefinition[] {
     residual: evidenceWithNote('the no-residual pattern drives the same kernel; how the residual is fed was not found (a zero residual makes the f32 norm input equal bf16(AR))', car(2018, 'residual add', 2024)),
   };
   const noResContract: ContractInput = { ...noRes.contract, residual: null, norm: { ...noRes.contract.norm, input: 'bf16' } };
+  const uncastContract: ContractInput = { ...cast.contract, norm: { ...cast.contract.norm, weight: { dtype: 'f32', castToBf16: false, offset: 'none' } } };
+  const uncastEvidence: Dims = {
+    ...cast.evidence,
+    'norm.weight.dtype': evidenceWithNote('reference: the f32 weight as the model holds it', car(1650, 'the real kernel reads a bf16 weight')),
+    'norm.weight.castToBf16': evidenceWithNote('reference: no cast, so the comparison with vllm-ar-rms-quant-f32weight-cast isolates what the cast does; the aiter kernel itself cannot take an f32 weight', car(1650, 'upcast_s(weight[i]) of T')),
+  };
   return [
+    {
+      name: 'vllm-ar-rms-quant-f32weight', family: 'vllm-ar-rms-quant-f32weight', kind: 'reference', kernels: [K.aiter1StagePerGroup], architectures: ['gfx950'],
+      versionWindow: null, reference: null,
+      models: 'Reference, not a kernel: the PR 42864 aiter kernel\'s arithmetic with the f32 norm weight applied uncast, to isolate the effect of weight.to(bf16).',
+      contract: uncastContract, evidence: uncastEvidence, limitations: ['no real path computes this: aiter\'s kernel reads a bf16 weight'],
+    },
     mk('vllm-ar-rms-quant', 'vLLM PR 42864 on MI355X: aiter fused 1-stage AR+RMSNorm+per-group e4m3fn quant of the f32 normed value (amax==0 -> scale 1, no floor, no clamp).', null, plain),
     mk('vllm-ar-rms-quant-indexer', 'vLLM PR 42864 indexer fan-out: the same kernel emitting the bf16 normed output (emit_bf16).', null, indexer),
-    mk('vllm-ar-rms-quant-f32weight-cast', 'vLLM PR 42864 with an f32 norm weight cast to bf16 before the aiter kernel.', null, { contract: castContract, evidence: castEvidence }),
+    mk('vllm-ar-rms-quant-f32weight-cast', 'vLLM PR 42864 with an f32 norm weight cast to bf16 before the aiter kernel.', 'vllm-ar-rms-quant-f32weight', { contract: castContract, evidence: castEvidence }),
     mk('vllm-ar-rms-quant-noresidual', 'vLLM PR 42864 no-residual pattern on the aiter kernel: the norm reads bf16(AR).', null, { contract: noResContract, evidence: noResEvidence }, ['unverifiable: how the missing residual is fed']),
   ];
 }

@@ -277,6 +277,7 @@ add('sglang-fused-quant-fallback', aiterKernel('gfx950', '1stage'), aiterStandal
 add('vllm-ar-rms-quant', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, false));
 add('vllm-ar-rms-quant-indexer', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, true));
 add('vllm-ar-rms-quant-f32weight-cast', { ...aiterKernel('gfx950', '1stage'), weight: bf16 }, aiterFusedQuant('e4m3fn', FLUSH, false));
+add('vllm-ar-rms-quant-f32weight', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, false));
 add('vllm-ar-rms-quant-noresidual', { ...aiterKernel('gfx950', '1stage'), x: (rows, e) => bf16(naturalF32(FLUSH)(rows, e)), residualOut: null }, aiterFusedQuant('e4m3fn', FLUSH, false));
 const FI_SHAPE = { ranks: 4, tokens: 2, hidden: 4096 };
 // 40 tokens on 2 ranks: one-shot shrinks the cluster to 2 blocks (40*4 > 132 SMs), two-shot keeps 4 (20 clusters).
