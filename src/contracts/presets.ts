@@ -139,7 +139,7 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
   return {
     'norm.input': inputEvidence,
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      '`acc += v * v` is one statement: clang contracts it at its default -ffp-contract (on; fast-honor-pragmas for HIP, aiter\'s JIT passes no -ffp-contract) and gfx94x/gfx950 have no unfused v_mad_f32, so it is a v_fma_f32 chain (not checked in ISA here)',
+      '`acc += v * v` from 0: clang 15 -x hip --offload-arch=gfx940 -O3 (aiter\'s JIT passes no -ffp-contract) emits v_fma_f32 v, x0, x0, 0 then v_fmac_f32 for each later element (ISA of a copy of the loop, measured here; aiter\'s ROCm clang not run)',
       car(1634, 'float acc = 0; acc += v * v', 1640), aiterJit(899, 'flags_hip: no -ffp-contract', 936),
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
@@ -293,7 +293,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     'residual.add': evidence(car(1482, 'ar_out and res_inp upcast, rms_inp = ar_out + res_inp', 1487)),
     'norm.input': evidence(car(1487, 'rms_inp_f32 keeps the f32 sum', 1488)),
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      'per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7 from p0, square_sum += pack over packs t, t+tnum; HIP\'s default fast-honor-pragmas contracts across statements, so the chain is fma(x_i, x_i, chain) after a rounded p0 (not checked in ISA)',
+      'per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7, square_sum += pack over packs t, t+tnum. HIP\'s default contraction crosses statements: clang 15 -x hip --offload-arch=gfx940 -O3 on a copy emits v_mul x1*x1, v_fmac x0*x0 + that, then v_fmac x2..x7 (measured here). No schema pattern fuses the first pair that way round: fma-chain stands in, so a pack\'s first two squares can differ in the last bit',
       car(1488, 'reduce_pack[i] = rms_inp * rms_inp'), car(1490, 'square_sum += packReduce(reduce_pack)'), car(998, 'packReduce: left chain', 1008),
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
@@ -404,7 +404,7 @@ const CUDA_IEEE = evidenceWithNote(
 function vllmCudaNorm(residual: boolean): NormInput {
   return {
     input: 'bf16',
-    sumOfSquares: { perThread: residual ? 'pair' : 'fma-chain', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } },
+    sumOfSquares: { perThread: residual ? 'pair-fma' : 'fma-chain', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } },
     variance: 'divide', eps: EPS, weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
   };
 }
@@ -413,8 +413,8 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
     'residual.add': residual ? evidence(vllmLn(136, 'temp += residual_v[id]: __nv_bfloat162 adds'), vllmVec(113, '_f16Vec::operator+= on T2 pairs', 132)) : NOT_USED('rms_norm has no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
     'norm.input': evidence(residual ? vllmLn(137, 'variance += temp.sum_squares() of the bf16 sum') : vllmLn(57, 'float x = static_cast<float>(vec.val[i])')),
     'norm.sumOfSquares.perThread': residual
-      ? evidenceWithNote('each 8-vector is summed from 0 in pairs (result += x0*x0 + x1*x1) and then added to the thread\'s variance: nested when a thread owns several vectors (H/8 > blockDim); nvcc --fmad may contract the pair (SASS not checked)', vllmVec(176, 'sum_squares: result += z.x*z.x + z.y*z.y from 0', 183), vllmLn(137, 'variance += temp.sum_squares()'))
-      : evidenceWithNote('flat variance += x * x over the elements of the thread\'s vectors: one statement, which nvcc\'s default --fmad=true fuses into an FFMA chain (SASS not checked)', vllmLn(54, 'vec_op: variance += x * x', 66)),
+      ? evidenceWithNote('each 8-vector is summed from 0 in pairs (result += x0*x0 + x1*x1) and then added to the thread\'s variance: nested when a thread owns several vectors (H/8 > blockDim). nvcc 13.0 -O3 -arch=sm_90 -ptx on a copy of the loop (measured here): mul.f32 x1*x1, fma.rn.f32 x0*x0 + that, add.f32 to the sum (pair-fma)', vllmVec(176, 'sum_squares: result += z.x*z.x + z.y*z.y from 0', 183), vllmLn(137, 'variance += temp.sum_squares()'))
+      : evidenceWithNote('flat variance += x * x over the elements of the thread\'s vectors; nvcc 13.0 -O3 -arch=sm_90 emits fma.rn.f32 from 0 for this loop (PTX measured here)', vllmLn(54, 'vec_op: variance += x * x', 66)),
     'norm.sumOfSquares.tree': evidenceWithNote(
       residual ? 'width-8 kernel when pointers are 16-byte aligned and H % 8 == 0; block = min(H, tokens < 256 ? 1024 : 256); vectors t, t+B, ...' : 'block = min(H / gcd(8, H), tokens < 256 ? 1024 : 256): for H % 8 == 0 the same per-thread vectors as the vllm rule',
       residual ? vllmLn(329, 'block(min(hidden_size, max_block_size)); width 8 when aligned', 352) : vllmLn(252, 'max_block_size, calculated_vec_size, block_size', 267),
@@ -625,7 +625,11 @@ function aiterFamilies(): PresetDefinition[] {
       versionWindow: TRUNCATION_WINDOW, reference: 'unfused',
       models: 'aiter fused_ar_rms 2-stage: natural reduce-scatter stored as bf16, f32 residual add, shared-memory halving tree, (x*w)*rstd.',
       contract: two.contract, evidence: two.evidence,
-      limitations: ['block of 512 threads (H >= 2048); below that aiter uses 256 threads, a different tree', 'QuickReduce replaces this path when AITER_QUICK_REDUCE_QUANTIZATION enables it (not modelled)'],
+      limitations: [
+        'block of 512 threads (H >= 2048); below that aiter uses 256 threads, a different tree (the aiter-fused dispatch family picks it by H)',
+        'each pack is contracted as fma(x0, x0, fround(x1*x1)) then fma over x2..x7 (clang, measured): no schema pattern; fma-chain stands in',
+        'QuickReduce replaces this path when AITER_QUICK_REDUCE_QUANTIZATION enables it (not modelled)',
+      ],
     });
     const twoQuant = aiter2StageQuant(arch, false);
     out.push({

@@ -226,7 +226,7 @@ function vllmCuda(residual: boolean): RowKernel {
     residualOut: residual ? (x) => x : null, normInput: (x) => x,
     sumsq: (x, rows) => {
       const block = Math.min(rows.hidden, rows.tokens < 256 ? 1024 : 256);
-      if (residual) return sumsqVllmVectorised(x, block, IEEE);
+      if (residual) return sumsqVllmVectorised(x, block, IEEE, true);
       return sumsqVllmFlat(x, rows.tokens, IEEE);
     },
     varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
