@@ -56,9 +56,7 @@ const VLLM_LAYERNORM_CU = pin('vllm-project/vllm', '0b9c541280d4c302bcc964e98eb8
 const VLLM_TYPE_CONVERT = pin('vllm-project/vllm', '0c0c819b2c7cd436bf9ca801b33cc494b01caced');
 const VLLM_LAYERNORM_PY = pin('vllm-project/vllm', '00cba797bda48c0413ff05ab3c699335a745d734');
 const VLLM_GROUP_QUANT_CU = pin('vllm-project/vllm', '00aa9038db3d97696958c11406e3fb85b420f268');
-const VLLM_FP8_UTILS = pin('vllm-project/vllm', '007d50058a06dec0f82472d63c819244d460c40d');
 const VLLM_INPUT_QUANT = pin('vllm-project/vllm', '014af6b59c3db333ccbbe11b6921d78f46ef305c');
-const CCCL = pin('NVIDIA/cccl', '004ad1986064aaa82892ed00d0dbda88b90fa6e6');
 const PYTORCH = pin('pytorch/pytorch', '061d0d3a316fa163a83db86cf4c4dec13828f767');
 
 const car = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/include/custom_all_reduce.cuh', first, says, last);
@@ -391,9 +389,7 @@ const UNFUSED_EVIDENCE: Dims = {
 const vllmLn = (first: number, says: string, last?: number): Citation => cite(VLLM_LAYERNORM_CU, 'csrc/libtorch_stable/layernorm_kernels.cu', first, says, last);
 const vllmVec = (first: number, says: string, last?: number): Citation => cite(VLLM_TYPE_CONVERT, 'csrc/type_convert.cuh', first, says, last);
 const vllmPy = (first: number, says: string, last?: number): Citation => cite(VLLM_LAYERNORM_PY, 'vllm/model_executor/layers/layernorm.py', first, says, last);
-const cubShfl = (first: number, says: string, last?: number): Citation => cite(CCCL, 'cub/cub/warp/specializations/warp_reduce_shfl.cuh', first, says, last);
 const vllmGq = (first: number, says: string, last?: number): Citation => cite(VLLM_GROUP_QUANT_CU, 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu', first, says, last);
-const vllmFp8 = (first: number, says: string, last?: number): Citation => cite(VLLM_FP8_UTILS, 'vllm/model_executor/layers/quantization/utils/fp8_utils.py', first, says, last);
 const vllmNativeQuant = (first: number, says: string, last?: number): Citation => cite(VLLM_INPUT_QUANT, 'vllm/model_executor/layers/quantization/input_quant_fp8.py', first, says, last);
 
 const CUDA_IEEE = evidenceWithNote(
@@ -416,10 +412,9 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
       ? evidenceWithNote('each 8-vector is summed from 0 in pairs (result += x0*x0 + x1*x1) and then added to the thread\'s variance: nested when a thread owns several vectors (H/8 > blockDim). nvcc 13.0 -O3 -arch=sm_90 -ptx on a copy of the loop (measured here): mul.f32 x1*x1, fma.rn.f32 x0*x0 + that, add.f32 to the sum (pair-fma)', vllmVec(176, 'sum_squares: result += z.x*z.x + z.y*z.y from 0', 183), vllmLn(137, 'variance += temp.sum_squares()'))
       : evidenceWithNote('flat variance += x * x over the elements of the thread\'s vectors; nvcc 13.0 -O3 -arch=sm_90 emits fma.rn.f32 from 0 for this loop (PTX measured here)', vllmLn(54, 'vec_op: variance += x * x', 66)),
     'norm.sumOfSquares.tree': evidenceWithNote(
-      residual ? 'width-8 kernel when pointers are 16-byte aligned and H % 8 == 0; block = min(H, tokens < 256 ? 1024 : 256); vectors t, t+B, ...' : 'block = min(H / gcd(8, H), tokens < 256 ? 1024 : 256): for H % 8 == 0 the same per-thread vectors as the vllm rule',
+      `${residual ? 'width-8 kernel when pointers are 16-byte aligned and H % 8 == 0; block = min(H, tokens < 256 ? 1024 : 256); vectors t, t+B, ...' : 'block = min(H / gcd(8, H), tokens < 256 ? 1024 : 256): for H % 8 == 0 the same per-thread vectors as the vllm rule'}; cub WARP_REDUCTIONS (NVIDIA/cccl cub/warp/specializations/warp_reduce_shfl.cuh ReduceStep, read at 004ad198 without pinning its lines): shfl.down offsets 1, 2, 4, 8, 16, then thread 0 adds the warp aggregates in order`,
       residual ? vllmLn(329, 'block(min(hidden_size, max_block_size)); width 8 when aligned', 352) : vllmLn(252, 'max_block_size, calculated_vec_size, block_size', 267),
       vllmLn(residual ? 141 : 68, 'cub::BlockReduce<float, 1024>.Reduce(variance, CubAddOp, blockDim.x)', residual ? 143 : 70),
-      cubShfl(270, 'ReduceStep offsets 1 << STEP, peer added when offset + lane_id <= last_lane', 300),
     ),
     'norm.variance': evidence(vllmLn(residual ? 146 : 73, 'rsqrtf(variance / hidden_size + epsilon)')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmLn(residual ? 146 : 73, '+ epsilon')),
@@ -451,7 +446,7 @@ const VLLM_NATIVE_NORM: NormInput = {
   input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } }, variance: 'reciprocal-multiply', eps: EPS,
   weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: true,
 };
-const TORCH_MEAN = cite(PYTORCH, 'aten/src/ATen/native/cuda/ReduceMomentKernel.cu', 34, 'factor = float(num_out) / numel; MeanOps multiplies the sum by it', 38);
+const TORCH_MEAN = cite(PYTORCH, 'aten/src/ATen/native/cuda/ReduceMomentKernel.cu', 36, 'mean_kernel_impl: factor = float(num_out) / numel; MeanOps multiplies the sum by it', 40);
 const VLLM_NATIVE_EVIDENCE: Dims = {
   'residual.add': evidence(vllmPy(187, 'x = x.to(float32); x = x + residual.to(float32)', 189)),
   'bf16Rounding.residualAdd': NOT_USED('the add is f32', vllmPy(210, 'f32 add')),
@@ -576,7 +571,6 @@ const K = {
   vllmNative: { repository: VLLM_LAYERNORM_PY.repository, commit: VLLM_LAYERNORM_PY.commit, file: 'vllm/model_executor/layers/layernorm.py', function: 'RMSNorm.forward_native' },
   vllmGemma: { repository: VLLM_LAYERNORM_PY.repository, commit: VLLM_LAYERNORM_PY.commit, file: 'vllm/model_executor/layers/layernorm.py', function: 'GemmaRMSNorm.forward_static' },
   vllmGroupQuant: { repository: VLLM_GROUP_QUANT_CU.repository, commit: VLLM_GROUP_QUANT_CU.commit, file: 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu', function: 'per_token_group_quant_8bit_kernel' },
-  vllmTritonGroupQuant: { repository: VLLM_FP8_UTILS.repository, commit: VLLM_FP8_UTILS.commit, file: 'vllm/model_executor/layers/quantization/utils/fp8_utils.py', function: '_per_token_group_quant_fp8' },
   vllmNativeGroupQuant: { repository: VLLM_INPUT_QUANT.repository, commit: VLLM_INPUT_QUANT.commit, file: 'vllm/model_executor/layers/quantization/input_quant_fp8.py', function: 'QuantFP8._quantize_group_native' },
 } as const satisfies Record<string, KernelRef>;
 
@@ -929,14 +923,6 @@ function vllmPresets(): PresetDefinition[] {
     name, family: name, kind: 'kernel', kernels, architectures: arch, versionWindow: null, reference, models, contract: ce.contract, evidence: ce.evidence, limitations,
   });
   const nestedPair = 'fused_add_rms_norm sums each 8-vector from 0 and adds it to the thread\'s variance: the pair pattern is exact when each thread owns one vector (H/8 <= block), nested otherwise';
-  const triton: QuantInput = vllmCudaGroupQuant();
-  const tritonEvidence: Dims = {
-    ...vllmCudaGroupQuantEvidence(triton),
-    'quant.amaxFloor': evidence(vllmFp8(420, '_per_token_group_quant_fp8: tl.maximum(tl.max(tl.abs(y)), eps)')),
-    'quant.scale': evidenceWithNote('on NVIDIA Triton lowers f32 `/` to div.full.f32 (hardwareOps.divide)', vllmFp8(421, '_absmax / fp8_max')),
-    'quant.quantize': evidence(vllmFp8(426, 'tl.clamp(y / y_s, fp8_min, fp8_max)')),
-    'quant.clamp': evidence(vllmFp8(426, 'tl.clamp')),
-  };
   const nativeQuant: QuantInput = {
     ...vllmCudaGroupQuant(), amaxFloor: null, scaleFloor: { value: 1 / (448 * 512), stage: 'before-ue8m0' },
   };
@@ -958,11 +944,6 @@ function vllmPresets(): PresetDefinition[] {
     p('vllm-group-quant', 'vLLM CUDA fused_add_rms_norm then per_token_group_quant: amax floored at 1e-10, IEEE division, clamp +-448 e4m3fn.', null, kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant()), [nestedPair]),
     p('vllm-group-quant-ue8m0', 'vLLM per-group quant with UE8M0 scales (DeepGEMM): exp2(ceil(log2(max(amax/448, 1e-10)))).', 'vllm-group-quant', kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ ue8m0: 'ceil', scaleFloor: { value: 1e-10, stage: 'before-ue8m0' } })), [nestedPair, 'DeepGEMM\'s packed int32 layout is per_token_group_quant_fp8_packed_for_deepgemm, another preset']),
     p('vllm-group-quant-colmajor', 'vLLM per-group quant writing scales column-major [H/G, M].', 'vllm-group-quant', kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ scaleLayout: { kind: 'column-major', tokenAlign: 1 } })), [nestedPair]),
-    {
-      ...p('vllm-group-quant-triton', 'vLLM Triton _per_token_group_quant_fp8 (CUDA non-contiguous input): amax floor, Triton division (div.full on NVIDIA), clamp 448.', 'vllm-group-quant',
-        [K.vllmFusedAddRmsNorm, K.vllmTritonGroupQuant], { contract: { ...vllmUnfused, hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'inferred' }, quant: triton }, evidence: { ...without(vllmUnfusedEvidence, 'quant'), ...tritonEvidence, 'hardwareOps.divide': evidenceWithNote('Triton f32 `/` is div.full.f32 on NVIDIA; the norm kernel\'s divide is IEEE: one slot cannot say both, so every divide is inferred', vllmFp8(421, '_absmax / fp8_max')) } },
-        [nestedPair, 'hardwareOps.divide covers the norm\'s IEEE divide too']),
-    },
     p('vllm-native-group-quant', 'vLLM native path with QuantFP8._quantize_group_native: no amax floor, scale floored at 1/(448*512), division, clamp 448.', null, [K.vllmNative, K.vllmNativeGroupQuant], { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } }, ['the torch mean / Inductor tree is not expressible (sequential stands in)']),
     p('vllm-unfused-quant', 'vLLM unfused chain with per-group quant and the bf16 norm output kept.', null, kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ bf16SideOutput: true })), [nestedPair]),
     p('vllm-unfused-quant-noresidual', 'vLLM unfused chain without a residual (rms_norm): per-group quant and the bf16 norm output.', null, [K.vllmRmsNorm, K.vllmGroupQuant], withQuant(noResidual, noResidualEvidence, vllmCudaGroupQuant({ bf16SideOutput: true }))),

@@ -301,7 +301,6 @@ add('vllm-group-quant-ue8m0', vllmCuda(true), vllmQuant(IEEE, {
   scaleBits: (amax) => bitsOfScale(2 ** Math.ceil(Math.log2(Math.max(f(Math.max(amax, f(1e-10)) / 448), f(1e-10))))),
 }));
 add('vllm-group-quant-colmajor', vllmCuda(true), vllmQuant(IEEE, { layout: 'column-major' }));
-add('vllm-group-quant-triton', vllmCuda(true), vllmQuant(IEEE));
 // input_quant_fp8.py:192-199: no amax floor, absmax / 448 floored at 1/(448*512), x / scale.
 add('vllm-native-group-quant', VLLM_NATIVE, vllmQuant(IEEE, { scaleBits: (amax) => bitsOfScale(Math.max(f(amax / 448), f(1 / (448 * 512)))) }));
 add('vllm-unfused-quant', vllmCuda(true), vllmQuant(IEEE, { sideOutput: true }));
