@@ -519,7 +519,7 @@ function flashinferNorm(tree: 'cluster' | 'butterfly', twoShot: boolean): NormIn
 function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', twoShot: boolean): Dims {
   return {
     'allReduce.order': evidenceWithNote(twoShot ? 'two-shot: token ranges per rank, the same per-element order' : 'one-shot Lamport: every rank reads slots 0..N-1', fi(twoShot ? 1598 : 1546, 'vals[r] for r = 0..N-1, allreduce_sum', twoShot ? 1603 : 1553)),
-    'allReduce.accumulate': evidence(fp32Acc ? fi(1441, 'Fp32Acc: f32 fold, one static_cast<T>', 1456) : fi(1457, 'vec_add chain, each partial rounded to bf16', 1463)),
+    'allReduce.accumulate': evidence(fp32Acc ? fi(1441, 'Fp32Acc: f32 fold, one static_cast<T>', 1456) : fi(1457, 'vec_add chain, each partial rounded to bf16', 1463), fiPy(1046, 'fp32_acc: bool, the caller\'s flag')),
     'allReduce.roundResult': evidence(fi(1454, 'acc[i] = static_cast<T>(acc_f32)')),
     'bf16Rounding.allReduceHop': fp32Acc ? NOT_USED('Fp32Acc', fi(1441, 'f32 fold', 1456)) : evidence(fi(812, 'vec_add: float add stored to bf16 (RNE)', 821)),
     'bf16Rounding.allReduceResult': evidence(fi(1454, 'static_cast<__nv_bfloat16>: round to nearest even')),
