@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { getPreset, listPresets, PRESET_DEFINITIONS } from '../../src/contracts/presets.js';
+import { describeKernels, getPreset, listPresets, PRESET_DEFINITIONS } from '../../src/contracts/presets.js';
 import { canonicalJson, checkContractForShape, ContractError, parseContract } from '../../src/contracts/validate.js';
 
 const base = () => structuredClone(getPreset('unfused').contract);
@@ -38,7 +38,7 @@ describe('contract validation names the field', () => {
   });
 
   test('unknown preset lists the known ones', () => {
-    expect(() => getPreset('aiter-3stage')).toThrow(/unknown preset 'aiter-3stage'; known: unfused, aiter-1stage/);
+    expect(() => getPreset('aiter-3stage')).toThrow(/unknown preset 'aiter-3stage'; known: unfused, unfused-quant@gfx942/);
   });
 });
 
@@ -47,7 +47,7 @@ describe('presets', () => {
     const names = new Set(PRESET_DEFINITIONS.map((d) => d.name));
     expect(names.size).toBe(PRESET_DEFINITIONS.length);
     for (const p of listPresets()) {
-      expect(p.source.length).toBeGreaterThan(10);
+      expect(describeKernels(p).length).toBeGreaterThan(10);
       expect(p.models).toMatch(/^\S.{20,}\.$/);
       if (p.reference) expect(names.has(p.reference)).toBe(true);
     }
@@ -56,10 +56,11 @@ describe('presets', () => {
   test('the presets the issues name exist', () => {
     for (const name of [
       'unfused', 'aiter-1stage', 'aiter-1stage-pre2586', 'aiter-2stage', 'aiter-1stage-quant', 'vllm-unfused',
-      'vllm-group-quant', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring', 'trtllm-oneshot-fp32acc',
-      'trtllm-oneshot-bf16acc', 'sglang-fused-quant', 'sglang-fused-quant-fallback', 'aiter-rms-quant-passthrough',
+      'vllm-group-quant', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring', 'flashinfer-oneshot@sm90',
+      'flashinfer-oneshot@sm80', 'flashinfer-oneshot-bf16acc@sm80', 'flashinfer-twoshot', 'flashinfer-ar-rms-group-fp8', 'sglang-fused-quant', 'sglang-fused-quant-fallback', 'aiter-rms-quant-passthrough',
       'vllm-ar-rms-quant-noresidual', 'vllm-ar-rms-quant', 'vllm-ar-rms-quant-indexer',
-      'vllm-ar-rms-quant-f32weight-cast', 'vllm-ar-rms-quant-f32weight',
+      'vllm-ar-rms-quant-f32weight-cast', 'vllm-ar-rms-quant-f32weight', 'aiter-1stage@gfx942', 'aiter-2stage-quant@gfx942',
+      'aiter-split-quant@gfx950', 'aiter-add-rmsnorm-quant@gfx942', 'aiter-1stage-gemma', 'vllm-native', 'vllm-gemma', 'vllm-native-group-quant',
     ]) expect(() => getPreset(name)).not.toThrow();
   });
 

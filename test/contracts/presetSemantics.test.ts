@@ -1,161 +1,411 @@
 import { describe, expect, test } from 'vitest';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
+import { planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
+import { reductionPlan } from '../../src/engines/layout/reduction.js';
+import { f32Arithmetic } from '../../src/numerics/f32ops.js';
 import { buildCase } from '../../src/fixtures/golden.js';
+import { getPreset, listPresets } from '../../src/contracts/presets.js';
+import type { CaseInputs } from '../../src/engines/io.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
+import type { Contract, Shape } from '../../src/contracts/schema.js';
 import {
-  arNaturalF32, bf16, bf16Bits, clampTo, f, quantRow, rstdOf, sumsqButterfly, sumsqCub, sumsqSequential,
-  type QuantRule, type Rows,
+  arNaturalF32, bf16, bf16As, bf16Bits, clampTo, f, f32BitsOf, FLUSH, flashinferClusterSize, fp8, IEEE, sumsqAiterDpp,
+  sumsqAiterEpilogue, sumsqAiterSmemHalving, sumsqFlashinferCluster, sumsqSequential, sumsqVllmFlat, sumsqVllmVectorised,
+  ue8m0RoundUpBits, f32ValueOf, type Bf16Mode, type F32Ops, type Rows,
 } from './transcribed.js';
+import type { Fp8Format } from '../../src/numerics/fp8.js';
 
-// Every preset against its transcription (./transcribed.ts), on inputs from several generators.
+// Every preset against a transcription of its kernels written from their source (the citations
+// are the preset's evidence), through ./transcribed.ts and never through the contract
+// interpreter: each kernel below is its own small function of the rows.
 
 const view = new DataView(new ArrayBuffer(4));
 const f32OfBits = (b: number): number => (view.setUint32(0, b >>> 0), view.getFloat32(0));
 const valuesOf = (t: Tensor): number[] => Array.from(t.data, (b) => f32OfBits(t.dtype === 'BF16' ? b << 16 : b));
-const f32Bits = (v: number): number => (view.setFloat32(0, v), view.getUint32(0));
 
 type Expected = Record<string, number[]>;
-type Transcription = (rows: Rows) => Expected;
 
-interface NormSteps {
-  ar: (rows: Rows, e: number) => number;
-  /** x from the AR value and the residual; also what the residual output rounds. */
-  residual: ((ar: number, res: number) => number) | null;
-  normInput: (x: number) => number;
-  sumsq: (x: number[], tokens: number) => number;
-  weight: (w: number) => number;
-  product: (x: number, rstd: number, w: number) => number;
+/** One token row through a kernel: what the residual output holds, the f32 value the norm
+ *  multiplies, and the norm's f32 result before its last rounding. */
+interface RowKernel {
+  readonly ops: F32Ops;
+  /** x for element e of row m (AR, round trip, residual add), before the residual output rounds it. */
+  x(rows: Rows, e: number): number;
+  /** The residual output (null: no residual input). */
+  readonly residualOut: ((x: number) => number) | null;
+  normInput(x: number): number;
+  sumsq(x: number[], rows: Rows): number;
+  readonly varianceByReciprocal: boolean;
+  weight(w: number): number;
+  product(x: number, rstd: number, w: number): number;
+  normOut(y: number): number;
 }
 
-/** Shared row pipeline of the transcriptions: only the steps a preset names vary. */
-function normPipeline(rows: Rows, steps: NormSteps, quant?: { input: (y: number) => number; group: number; rule: QuantRule; layout?: 'column-major'; side: boolean }): Expected {
-  const out: Expected = { 'out.norm': [], 'out.residual': [], 'out.q': [], 'out.scale': [] };
-  const scalesByRow: number[][] = [];
+interface GroupQuant {
+  /** The value each element of a group is quantized from: the f32 y or the rounded norm output. */
+  input(y: number, normOut: number): number;
+  readonly group: number;
+  scaleBits(amax: number): number;
+  code(v: number, scale: number): number;
+  readonly layout: 'row-major' | 'column-major' | 'packed-ue8m0';
+  readonly sideOutput: boolean;
+}
+
+const EPS = f(1e-6);
+
+function run(rows: Rows, k: RowKernel, quant?: GroupQuant): Expected {
+  // 'rstd' is no output: the engine reports it through its rstdOverride hook. It shows the sum of
+  // squares' tree and per-thread pattern on every row, where the bf16 outputs rarely do.
+  const out: Expected = { rstd: [], 'out.residual': [], 'out.norm': [], 'out.q': [], 'out.scale': [] };
+  const scales: number[][] = [];
+  const H = rows.hidden;
   for (let m = 0; m < rows.tokens; m++) {
     const x: number[] = [];
-    for (let h = 0; h < rows.hidden; h++) {
-      const e = m * rows.hidden + h;
-      const ar = steps.ar(rows, e);
-      const xv = steps.residual ? steps.residual(ar, rows.residual[e]) : ar;
-      if (steps.residual) out['out.residual'].push(bf16Bits(xv));
-      x.push(steps.normInput(xv));
+    for (let h = 0; h < H; h++) {
+      const xv = k.x(rows, m * H + h);
+      if (k.residualOut) out['out.residual'].push(bf16Bits(k.residualOut(xv)) & 0xffff);
+      x.push(k.normInput(xv));
     }
-    const rstd = rstdOf(steps.sumsq(x, rows.tokens), rows.hidden);
-    const y = x.map((v, h) => steps.product(v, rstd, steps.weight(rows.weight[h])));
-    for (const v of y) out['out.norm'].push(bf16Bits(v));
+    const s = k.sumsq(x, rows);
+    const variance = k.varianceByReciprocal ? k.ops.mul(s, f(1 / H)) : k.ops.div(s, H);
+    const rstd = k.ops.div(1, k.ops.sqrt(k.ops.add(variance, EPS)));
+    out.rstd.push(f32BitsOf(rstd) >>> 0);
+    const y = x.map((v, h) => k.product(v, rstd, k.weight(rows.weight[h])));
+    const normOut = y.map(k.normOut);
+    for (const v of normOut) out['out.norm'].push(f32BitsOf(v) >>> 16);
     if (quant) {
-      const { q, scales } = quantRow(y.map(quant.input), quant.group, quant.rule);
-      out['out.q'].push(...q);
-      scalesByRow.push(scales.map(f32Bits));
+      const row: number[] = [];
+      for (let g = 0; g < H / quant.group; g++) {
+        const vs = y.slice(g * quant.group, (g + 1) * quant.group).map((v, i) => quant.input(v, normOut[g * quant.group + i]));
+        const amax = vs.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+        const bits = quant.scaleBits(amax);
+        row.push(bits);
+        for (const v of vs) out['out.q'].push(quant.code(v, f32ValueOf(bits)));
+      }
+      scales.push(row);
     }
   }
   if (quant) {
-    const groups = rows.hidden / quant.group;
-    if (quant.layout === 'column-major') {
-      for (let g = 0; g < groups; g++) for (let m = 0; m < rows.tokens; m++) out['out.scale'].push(scalesByRow[m][g]);
-    } else out['out.scale'] = scalesByRow.flat();
-    if (!quant.side) delete out['out.norm'];
+    const groups = H / quant.group;
+    if (quant.layout === 'row-major') out['out.scale'] = scales.flat();
+    else if (quant.layout === 'column-major') for (let g = 0; g < groups; g++) for (let m = 0; m < rows.tokens; m++) out['out.scale'].push(scales[m][g]);
+    else {
+      // FlashInfer (trtllm_allreduce_fusion.cuh:1206-1240): exponent byte g%4 of int32
+      // (g/4)*Mp + m, Mp = tokens rounded up to 4; padding bytes and padding tokens are 0.
+      const mp = Math.ceil(rows.tokens / 4) * 4;
+      const packed = new Array<number>(Math.ceil(groups / 4) * mp).fill(0);
+      for (let m = 0; m < rows.tokens; m++) for (let g = 0; g < groups; g++) {
+        const i = Math.floor(g / 4) * mp + m;
+        packed[i] = (packed[i] | (((scales[m][g] >>> 23) & 0xff) << (8 * (g % 4)))) >>> 0;
+      }
+      out['out.scale'] = packed;
+    }
+    if (!quant.sideOutput) delete out['out.norm'];
   } else {
     delete out['out.q'];
     delete out['out.scale'];
   }
-  if (!steps.residual) delete out['out.residual'];
+  if (!k.residualOut) delete out['out.residual'];
   return out;
 }
 
-const arRounded = (rows: Rows, e: number) => bf16(arNaturalF32(rows, e));
-const oneRounding = (x: number, rstd: number, w: number) => f(f(x * rstd) * w);
-const twoRoundings = (x: number, rstd: number, w: number) => f(bf16(f(x * rstd)) * w);
-const butterfly = (x: number[]) => sumsqButterfly(x);
-const identity = (v: number) => v;
-const addF32 = (ar: number, res: number) => f(ar + res);
-const addBf16 = (ar: number, res: number) => bf16(f(ar + res));
+// ---- all-reduce, as each library sums the ranks
 
-const AITER_1STAGE: NormSteps = { ar: arRounded, residual: addF32, normInput: identity, sumsq: butterfly, weight: identity, product: oneRounding };
-const UNFUSED: NormSteps = { ar: arRounded, residual: addBf16, normInput: identity, sumsq: sumsqSequential, weight: identity, product: oneRounding };
-const VLLM_UNFUSED: NormSteps = { ...UNFUSED, sumsq: sumsqCub, product: twoRoundings };
-const TRTLLM: NormSteps = { ...UNFUSED, sumsq: butterfly };
-
-// aiter fused: amax == 0 ? 1 : amax / 240 (true division), q = x / scale, no clamp, fnuz overflow rule.
-const AITER_FUSED_QUANT: QuantRule = { format: 'e4m3fnuz', max: 240, scale: (a) => (a === 0 ? 1 : f(a / 240)), quantize: (v, s) => f(v / s), saturate: false };
-// aiter standalone: amax starts at 1e-10, scale = amax * fround(1/240), q = clamp(x * fround(1/scale)).
-const AITER_STANDALONE_QUANT: QuantRule = { format: 'e4m3fnuz', max: 240, scale: (a) => f(Math.max(a, f(1e-10)) * f(1 / 240)), quantize: (v, s) => clampTo(240)(f(v * f(1 / s))), saturate: false };
-// vLLM C++: scale = max(amax / 448, 1e-10), q = clamp(x / scale, +-448), e4m3fn.
-const VLLM_QUANT: QuantRule = { format: 'e4m3fn', max: 448, scale: (a) => Math.max(f(a / 448), f(1e-10)), quantize: (v, s) => clampTo(448)(f(v / s)), saturate: true };
-
-const TRANSCRIPTIONS: Record<string, Transcription> = {
-  unfused: (r) => normPipeline(r, UNFUSED),
-  'aiter-1stage': (r) => normPipeline(r, AITER_1STAGE),
-  'aiter-1stage-pre2586': (r) => normPipeline(r, { ...AITER_1STAGE, ar: arNaturalF32 }),
-  'aiter-2stage': (r) => normPipeline(r, { ...AITER_1STAGE, residual: addBf16 }),
-  'aiter-1stage-quant': (r) => normPipeline(r, AITER_1STAGE, { input: identity, group: 128, rule: AITER_FUSED_QUANT, side: true }),
-  'sglang-fused-quant': (r) => normPipeline(r, AITER_1STAGE, { input: identity, group: 128, rule: AITER_FUSED_QUANT, side: true }),
-  'unfused-quant': (r) => normPipeline(r, UNFUSED, { input: bf16, group: 128, rule: AITER_STANDALONE_QUANT, side: true }),
-  'sglang-fused-quant-fallback': (r) => normPipeline(r, AITER_1STAGE, { input: bf16, group: 128, rule: AITER_STANDALONE_QUANT, side: true }),
-  'vllm-unfused': (r) => normPipeline(r, VLLM_UNFUSED),
-  'vllm-group-quant': (r) => normPipeline(r, VLLM_UNFUSED, { input: bf16, group: 128, rule: VLLM_QUANT, side: false }),
-  'vllm-group-quant-ue8m0': (r) => normPipeline(r, VLLM_UNFUSED, {
-    input: bf16, group: 128, side: false,
-    rule: { ...VLLM_QUANT, scale: (a) => 2 ** Math.ceil(Math.log2(VLLM_QUANT.scale(a))) },
-  }),
-  'vllm-group-quant-colmajor': (r) => normPipeline(r, VLLM_UNFUSED, { input: bf16, group: 128, rule: VLLM_QUANT, layout: 'column-major', side: false }),
-  'vllm-group-quant-triton': (r) => normPipeline(r, VLLM_UNFUSED, { input: bf16, group: 128, side: false, rule: { ...VLLM_QUANT, scale: (a) => f(Math.max(a, f(1e-10)) / 448) } }),
-  'trtllm-oneshot-fp32acc': (r) => normPipeline(r, TRTLLM),
-  'trtllm-oneshot-bf16acc': (r) => normPipeline(r, {
-    ...TRTLLM,
-    ar: (rows, e) => {
-      let acc = rows.ranks[0][e];
-      for (let k = 1; k < rows.ranks.length; k++) acc = bf16(f(acc + rows.ranks[k][e]));
-      return acc;
-    },
-  }),
-  'nccl-ring': (r) => normPipeline(r, {
-    ...UNFUSED,
-    ar: (rows, e) => {
-      // NCCL ring with ring = identity: N chunks of ceil(total/N) rounded up to 8 elements;
-      // chunk c is summed from rank c+1 around to rank c, every hop rounded to bf16.
-      const n = rows.ranks.length;
-      const chunk = Math.ceil(Math.ceil((rows.tokens * rows.hidden) / n) / 8) * 8;
-      const start = (Math.floor(e / chunk) + 1) % n;
-      let acc = rows.ranks[start][e];
-      for (let k = 1; k < n; k++) acc = bf16(f(acc + rows.ranks[(start + k) % n][e]));
-      return acc;
-    },
-  }),
-  'aiter-rms-quant-passthrough': (r) => normPipeline(r, { ...AITER_1STAGE, ar: arNaturalF32 }, {
-    input: identity, group: 128, side: true,
-    rule: { format: 'e4m3fn', max: 448, scale: (a) => f(Math.max(a, f(1e-10)) / 448), quantize: (v, s) => clampTo(448)(f(v * f(1 / s))), saturate: true },
-  }),
-  'vllm-ar-rms-quant': (r) => normPipeline(r, TRTLLM, { input: bf16, group: 128, rule: VLLM_QUANT, side: false }),
-  'vllm-ar-rms-quant-noresidual': (r) => normPipeline(r, { ...TRTLLM, residual: null, normInput: identity }, { input: bf16, group: 128, rule: VLLM_QUANT, side: false }),
-  'vllm-ar-rms-quant-indexer': (r) => normPipeline(r, TRTLLM, { input: bf16, group: 128, rule: VLLM_QUANT, side: true }),
-  'vllm-ar-rms-quant-f32weight-cast': (r) => normPipeline(r, { ...TRTLLM, weight: bf16 }, { input: bf16, group: 128, rule: VLLM_QUANT, side: true }),
-  'vllm-ar-rms-quant-f32weight': (r) => normPipeline(r, TRTLLM, { input: bf16, group: 128, rule: VLLM_QUANT, side: true }),
-  'vllm-unfused-quant': (r) => normPipeline(r, VLLM_UNFUSED, { input: bf16, group: 128, rule: VLLM_QUANT, side: true }),
-  'vllm-unfused-quant-noresidual': (r) => normPipeline(r, { ...VLLM_UNFUSED, residual: null }, { input: bf16, group: 128, rule: VLLM_QUANT, side: true }),
+const naturalF32 = (ops: F32Ops) => (rows: Rows, e: number): number => {
+  let acc = rows.ranks[0][e];
+  for (let r = 1; r < rows.ranks.length; r++) acc = ops.add(acc, rows.ranks[r][e]);
+  return acc;
 };
+const naturalBf16Hops = (ops: F32Ops) => (rows: Rows, e: number): number => {
+  let acc = rows.ranks[0][e];
+  for (let r = 1; r < rows.ranks.length; r++) acc = bf16(ops.add(acc, rows.ranks[r][e]));
+  return acc;
+};
+/** NCCL runRing with one channel and one loop (all_reduce.h:34-81): chunk c = x[c+1] + ... + x[c]. */
+const ncclRing = (rows: Rows, e: number): number => {
+  const n = rows.ranks.length;
+  const chunk = Math.ceil(Math.ceil((rows.tokens * rows.hidden) / n) / 8) * 8;
+  const start = (Math.floor(e / chunk) + 1) % n;
+  let acc = rows.ranks[start][e];
+  for (let k = 1; k < n; k++) acc = bf16(f(acc + rows.ranks[(start + k) % n][e]));
+  return acc;
+};
+
+// ---- quant rules
+
+const FP8_MAX: Record<'e4m3fn' | 'e4m3fnuz', number> = { e4m3fn: 448, e4m3fnuz: 240 };
+const bitsOfScale = (v: number): number => f32BitsOf(v) >>> 0;
+
+/** aiter fused epilogue (custom_all_reduce.cuh:1904-1940): amax from -1, zero -> 1, amax / max,
+ *  x / scale, no clamp, the conversion's overflow rule. */
+function aiterFusedQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops, sideOutput: boolean): GroupQuant {
+  const max = FP8_MAX[format];
+  return {
+    input: (y) => y, group: 128, layout: 'row-major', sideOutput,
+    scaleBits: (amax) => bitsOfScale(amax === 0 ? 1 : ops.div(amax, max)),
+    code: (v, s) => fp8(ops.div(v, s), format, false),
+  };
+}
+/** aiter dynamic_per_group_scaled_quant (quant_kernels.cu:87-161, aiter_opus_plus.h:54-66): amax
+ *  from 1e-10, amax * fround(1/max), x * fround(1/scale), clamp to +-max. */
+function aiterStandaloneQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops): GroupQuant {
+  const max = FP8_MAX[format];
+  return {
+    input: (_y, normOut) => normOut, group: 128, layout: 'row-major', sideOutput: true,
+    scaleBits: (amax) => bitsOfScale(ops.mul(Math.max(amax, f(1e-10)), f(1 / max))),
+    code: (v, s) => fp8(clampTo(max)(ops.mul(v, ops.div(1, s))), format, false),
+  };
+}
+/** aiter add_rmsnorm_quant (rmsnorm_quant_kernels.cu:210-305): amax from 1e-10, amax * (1/max),
+ *  x * rcp(scale) (the golden keeps the IEEE reciprocal), clamp. */
+function aiterAddRmsnormQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops): GroupQuant {
+  return { ...aiterStandaloneQuant(format, ops), input: (y) => y, sideOutput: false };
+}
+/** vLLM per_token_group_quant (per_token_group_quant.cu:56-95): amax from 1e-10, amax / 448,
+ *  x / scale clamped to +-448, satfinite e4m3fn. */
+function vllmQuant(ops: F32Ops, extra: Partial<GroupQuant> = {}): GroupQuant {
+  return {
+    input: (_y, normOut) => normOut, group: 128, layout: 'row-major', sideOutput: false,
+    scaleBits: (amax) => bitsOfScale(ops.div(Math.max(amax, f(1e-10)), 448)),
+    code: (v, s) => fp8(clampTo(448)(ops.div(v, s)), 'e4m3fn', true),
+    ...extra,
+  };
+}
+
+// ---- kernels
+
+function aiterKernel(arch: 'gfx942' | 'gfx950', variant: '1stage' | 'pre2586' | 'gemma' | '2stage-quant' | '2stage'): RowKernel {
+  const down = bf16As(arch === 'gfx942' ? 'truncate' : 'rne');
+  const ops = FLUSH;
+  const ar = naturalF32(ops);
+  if (variant === '2stage-quant') {
+    // AR rounded by opus, then a __bf16 residual add (RNE), the norm reads the bf16 sum.
+    return {
+      ops, x: (rows, e) => bf16(ops.add(down(ar(rows, e)), rows.residual[e])), residualOut: (x) => x, normInput: (x) => x,
+      sumsq: (x) => sumsqAiterEpilogue(x, ops, false, true), varianceByReciprocal: false, weight: (w) => w,
+      product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w), normOut: down,
+    };
+  }
+  if (variant === '2stage') {
+    return {
+      ops, x: (rows, e) => ops.add(down(ar(rows, e)), rows.residual[e]), residualOut: down, normInput: (x) => x,
+      sumsq: (x) => sumsqAiterSmemHalving(x, 512, ops, true), varianceByReciprocal: false, weight: (w) => w,
+      product: (x, rstd, w) => ops.mul(ops.mul(x, w), rstd), normOut: down,
+    };
+  }
+  const roundTrip = variant !== 'pre2586';
+  return {
+    ops, x: (rows, e) => ops.add(roundTrip ? down(ar(rows, e)) : ar(rows, e), rows.residual[e]), residualOut: down, normInput: (x) => x,
+    sumsq: (x) => sumsqAiterEpilogue(x, ops, true, true), varianceByReciprocal: false,
+    weight: (w) => (variant === 'gemma' ? ops.add(w, 1) : w), product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w), normOut: down,
+  };
+}
+
+const UNFUSED: RowKernel = {
+  ops: IEEE, x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])), residualOut: (x) => x, normInput: (x) => x,
+  sumsq: sumsqSequential, varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
+};
+
+function flashinferKernel(fp32Acc: boolean, cluster: 'sm90' | 'sm80', launch: 'oneshot' | 'twoshot'): RowKernel {
+  const ops = FLUSH;
+  const ar = fp32Acc ? (rows: Rows, e: number) => bf16(naturalF32(ops)(rows, e)) : naturalBf16Hops(ops);
+  return {
+    ops, x: (rows, e) => bf16(ops.add(ar(rows, e), rows.residual[e])), residualOut: (x) => x, normInput: (x) => x,
+    sumsq: (x, rows) => {
+      const clusters = launch === 'oneshot' ? rows.tokens : Math.ceil(rows.tokens / rows.ranks.length);
+      return sumsqFlashinferCluster(x, cluster === 'sm90' ? flashinferClusterSize(rows.hidden, clusters, 132, 1024) : 1, ops);
+    },
+    varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w), normOut: bf16,
+  };
+}
+
+function vllmCuda(residual: boolean): RowKernel {
+  return {
+    ops: IEEE,
+    x: (rows, e) => (residual ? bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])) : bf16(arNaturalF32(rows, e))),
+    residualOut: residual ? (x) => x : null, normInput: (x) => x,
+    sumsq: (x, rows) => {
+      const block = Math.min(rows.hidden, rows.tokens < 256 ? 1024 : 256);
+      if (residual) return sumsqVllmVectorised(x, block, IEEE, true);
+      return sumsqVllmFlat(x, rows.tokens, IEEE);
+    },
+    varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
+  };
+}
+
+const VLLM_NATIVE: RowKernel = {
+  ops: IEEE, x: (rows, e) => f(bf16(arNaturalF32(rows, e)) + rows.residual[e]), residualOut: bf16, normInput: (x) => x,
+  sumsq: sumsqSequential, varianceByReciprocal: true, weight: (w) => w, product: (x, rstd, w) => f(bf16(f(x * rstd)) * w), normOut: bf16,
+};
+const VLLM_GEMMA: RowKernel = {
+  ...VLLM_NATIVE, x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])), residualOut: (x) => x,
+  weight: (w) => f(1 + w), product: (x, rstd, w) => f(f(x * rstd) * w),
+};
+
+interface Case {
+  readonly kernel: RowKernel;
+  readonly quant?: GroupQuant;
+  readonly shape?: { ranks: number; tokens: number; hidden: number };
+}
+const transcriptions = new Map<string, Case>();
+const add = (name: string, kernel: RowKernel, quant?: GroupQuant, shape?: Case['shape']): void => {
+  transcriptions.set(name, { kernel, ...(quant ? { quant } : {}), ...(shape ? { shape } : {}) });
+};
+
+add('unfused', UNFUSED);
+add('nccl-ring', { ...UNFUSED, x: (rows, e) => bf16(f(ncclRing(rows, e) + rows.residual[e])) });
+for (const arch of ['gfx942', 'gfx950'] as const) {
+  const format: 'e4m3fnuz' | 'e4m3fn' = arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn';
+  add(`unfused-quant@${arch}`, UNFUSED, aiterStandaloneQuant(format, IEEE));
+  add(`aiter-1stage@${arch}`, aiterKernel(arch, '1stage'));
+  add(`aiter-1stage-pre2586@${arch}`, aiterKernel(arch, 'pre2586'));
+  add(`aiter-1stage-gemma@${arch}`, aiterKernel(arch, 'gemma'));
+  add(`aiter-1stage-quant@${arch}`, aiterKernel(arch, '1stage'), aiterFusedQuant(format, FLUSH, true));
+  // 7168 = 896 packs: 512 threads, two packs on the first 384 (the kernel's n_loop 2).
+  add(`aiter-2stage@${arch}`, aiterKernel(arch, '2stage'), undefined, { ranks: 3, tokens: 2, hidden: 7168 });
+  add(`aiter-2stage-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true));
+  add(`aiter-split-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true));
+  const down = bf16As(arch === 'gfx942' ? 'truncate' : 'rne');
+  add(`aiter-add-rmsnorm-quant@${arch}`, {
+    ops: FLUSH, x: (rows, e) => FLUSH.add(rows.ranks[0][e], rows.residual[e]), residualOut: down, normInput: (x) => x,
+    sumsq: (x) => sumsqAiterDpp(x, 256, 16, FLUSH), varianceByReciprocal: false, weight: (w) => w,
+    product: (x, rstd, w) => FLUSH.mul(FLUSH.mul(x, rstd), w), normOut: down,
+  }, aiterAddRmsnormQuant(format, FLUSH), { ranks: 1, tokens: 2, hidden: 4096 });
+}
+add('sglang-fused-quant', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, true));
+add('sglang-fused-quant-fallback', aiterKernel('gfx950', '1stage'), aiterStandaloneQuant('e4m3fn', FLUSH));
+add('vllm-ar-rms-quant', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, false));
+add('vllm-ar-rms-quant-indexer', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, true));
+add('vllm-ar-rms-quant-f32weight-cast', { ...aiterKernel('gfx950', '1stage'), weight: bf16 }, aiterFusedQuant('e4m3fn', FLUSH, false));
+add('vllm-ar-rms-quant-f32weight', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, false));
+add('vllm-ar-rms-quant-noresidual', { ...aiterKernel('gfx950', '1stage'), x: (rows, e) => bf16(naturalF32(FLUSH)(rows, e)), residualOut: null }, aiterFusedQuant('e4m3fn', FLUSH, false));
+const FI_SHAPE = { ranks: 4, tokens: 2, hidden: 4096 };
+// 40 tokens on 2 ranks: one-shot shrinks the cluster to 2 blocks (40*4 > 132 SMs), two-shot keeps 4 (20 clusters).
+const FI_MANY_TOKENS = { ranks: 2, tokens: 40, hidden: 4096 };
+add('flashinfer-oneshot@sm90', flashinferKernel(true, 'sm90', 'oneshot'), undefined, FI_MANY_TOKENS);
+add('flashinfer-oneshot@sm80', flashinferKernel(true, 'sm80', 'oneshot'), undefined, FI_SHAPE);
+add('flashinfer-oneshot-bf16acc@sm90', flashinferKernel(false, 'sm90', 'oneshot'), undefined, FI_SHAPE);
+add('flashinfer-oneshot-bf16acc@sm80', flashinferKernel(false, 'sm80', 'oneshot'), undefined, FI_SHAPE);
+add('flashinfer-twoshot', flashinferKernel(true, 'sm90', 'twoshot'), undefined, FI_MANY_TOKENS);
+// fi.cuh:1183-1198: y_s = max(amax/448, 1e-10) rounded up to 2^k, q = val / y_s clamped to 448.
+add('flashinfer-ar-rms-group-fp8', flashinferKernel(true, 'sm90', 'oneshot'), {
+  input: (_y, normOut) => normOut, group: 128, layout: 'packed-ue8m0', sideOutput: false,
+  scaleBits: (amax) => ue8m0RoundUpBits(Math.max(FLUSH.div(amax, 448), f(1e-10))),
+  code: (v, s) => fp8(clampTo(448)(FLUSH.div(v, s)), 'e4m3fn', true),
+}, FI_SHAPE);
+add('vllm-unfused', vllmCuda(true));
+add('vllm-native', VLLM_NATIVE);
+add('vllm-gemma', VLLM_GEMMA);
+add('vllm-group-quant', vllmCuda(true), vllmQuant(IEEE));
+add('vllm-group-quant-ue8m0', vllmCuda(true), vllmQuant(IEEE, {
+  scaleBits: (amax) => bitsOfScale(2 ** Math.ceil(Math.log2(Math.max(f(Math.max(amax, f(1e-10)) / 448), f(1e-10))))),
+}));
+add('vllm-group-quant-colmajor', vllmCuda(true), vllmQuant(IEEE, { layout: 'column-major' }));
+// input_quant_fp8.py:192-199: no amax floor, absmax / 448 floored at 1/(448*512), x / scale.
+add('vllm-native-group-quant', VLLM_NATIVE, vllmQuant(IEEE, { scaleBits: (amax) => bitsOfScale(Math.max(f(amax / 448), f(1 / (448 * 512)))) }));
+add('vllm-unfused-quant', vllmCuda(true), vllmQuant(IEEE, { sideOutput: true }));
+add('vllm-unfused-quant-noresidual', vllmCuda(false), vllmQuant(IEEE, { sideOutput: true }));
 
 const GENERATORS = ['random', 'cancellation', 'bf16-ties', 'residual-outliers', 'zero-groups', 'subnormals', 'fp8-saturation'];
 
-describe.each(Object.keys(TRANSCRIPTIONS))('%s matches its transcription', (preset) => {
+function rowsOf(inputs: CaseInputs, tokens: number, hidden: number): Rows {
+  return {
+    ranks: inputs.rankInputs.map(valuesOf),
+    residual: inputs.residual ? valuesOf(inputs.residual) : [],
+    weight: valuesOf(inputs.weight),
+    tokens,
+    hidden,
+  };
+}
+
+/** The engine's outputs, and each row's rstd as the engine computed it. */
+function runEngine(built: { contract: Contract; shape: Shape }, inputs: CaseInputs): Map<string, number[]> {
+  const rstd: number[] = [];
+  const outputs = runCpuEngine(built.contract, built.shape, inputs, { rstdOverride: (row, r) => ((rstd[row] = f32BitsOf(r) >>> 0), r) });
+  return new Map([['rstd', rstd], ...[...outputs].map(([name, t]) => [name, Array.from(t.data, (b) => b >>> 0)] as [string, number[]])]);
+}
+
+function expectBits(actual: Map<string, number[]>, expected: Expected): void {
+  expect([...actual.keys()].sort()).toEqual(Object.keys(expected).sort());
+  for (const [name, bits] of Object.entries(expected)) expect(actual.get(name), name).toEqual(bits.map((b) => b >>> 0));
+}
+
+describe.each([...transcriptions.keys()])('%s matches its transcription', (preset) => {
   test.each(GENERATORS)('%s inputs', (inputs) => {
-    const ranks = preset === 'aiter-rms-quant-passthrough' ? 1 : 3;
-    const built = buildCase({ preset, ranks, tokens: 2, hidden: 512, group: null, inputs, seed: 21 });
-    const rows: Rows = {
-      ranks: built.inputs.rankInputs.map(valuesOf),
-      residual: built.inputs.residual ? valuesOf(built.inputs.residual) : [],
-      weight: valuesOf(built.inputs.weight),
-      tokens: 2,
-      hidden: 512,
-    };
-    const expected = TRANSCRIPTIONS[preset](rows);
-    const actual = runCpuEngine(built.contract, built.shape, built.inputs);
-    expect([...actual.keys()].sort()).toEqual(Object.keys(expected).sort());
-    for (const [name, bits] of Object.entries(expected)) expect(Array.from(actual.get(name)!.data), name).toEqual(bits);
+    const c = transcriptions.get(preset)!;
+    const shape = shapeOf(preset);
+    const built = buildCase({ preset, ...shape, group: null, inputs, seed: 21 });
+    expectBits(runEngine(built, built.inputs), run(rowsOf(built.inputs, shape.tokens, shape.hidden), c.kernel, c.quant));
   });
 });
 
-test('every preset has a transcription', async () => {
-  const { listPresets } = await import('../../src/contracts/presets.js');
-  expect(listPresets().map((p) => p.name).sort()).toEqual(Object.keys(TRANSCRIPTIONS).sort());
+function shapeOf(preset: string): { ranks: number; tokens: number; hidden: number } {
+  return transcriptions.get(preset)?.shape ?? { ranks: getPreset(preset).ranks ?? 3, tokens: 2, hidden: 512 };
+}
+
+// The bf16 outputs and even rstd hide most one-ulp changes of the sum of squares; the sum itself
+// does not. Rows of f32 values over 40 binades make every reassociation visible.
+describe.each([...transcriptions.keys()])('%s: sum of squares of wide-range rows', (preset) => {
+  test('equals the transcription bit for bit', () => {
+    const contract = getPreset(preset).contract;
+    const shape = shapeOf(preset);
+    const plan = reductionPlan(contract, shape);
+    const rows: Rows = { ranks: Array.from({ length: shape.ranks }, () => []), residual: [], weight: [], tokens: shape.tokens, hidden: shape.hidden };
+    let seed = 12345;
+    const next = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed / 2 ** 32);
+    for (let trial = 0; trial < 16; trial++) {
+      const x = Array.from({ length: shape.hidden }, () => f((next() < 0.5 ? -1 : 1) * (1 + next()) * 2 ** Math.floor(next() * 12 - 6)));
+      const engine = planSumOfSquares(plan, contract.norm.sumOfSquares.perThread, f32Arithmetic(contract.f32Subnormals), Float32Array.from(x));
+      expect(f32BitsOf(engine) >>> 0, `trial ${trial}`).toBe(f32BitsOf(transcriptions.get(preset)!.kernel.sumsq(x, rows)) >>> 0);
+    }
+  });
+});
+
+test('vllm-unfused: a thread owning two 8-vectors sums each from 0 and nests them (H 4096, 256 tokens: block 256)', () => {
+  const built = buildCase({ preset: 'vllm-unfused', ranks: 2, tokens: 256, hidden: 4096, group: null, inputs: 'random', seed: 5 });
+  expectBits(runEngine(built, built.inputs), run(rowsOf(built.inputs, 256, 4096), vllmCuda(true)));
+});
+
+test('aiter-rms-quant-passthrough: Triton\'s in-thread tree on rows whose data sits in thread 0\'s 8 registers', () => {
+  // Only elements 0..7 of each row are non-zero, so tl.sum is thread 0's pairwise tree over its
+  // 8 registers ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)) plus exact zeros (fused_fp8_quant.py:15-16).
+  for (const arch of ['gfx942', 'gfx950'] as const) {
+    const name = `aiter-rms-quant-passthrough@${arch}`;
+    const built = buildCase({ preset: name, ranks: 1, tokens: 2, hidden: 4096, group: null, inputs: 'random', seed: 8 });
+    const keepFirst8 = (t: Tensor): Tensor => ({ dtype: 'BF16', shape: t.shape, data: Uint16Array.from(t.data as Uint16Array, (b, i) => (i % 4096 < 8 ? b : 0)) });
+    const inputs: CaseInputs = { ...built.inputs, rankInputs: built.inputs.rankInputs.map(keepFirst8), residual: keepFirst8(built.inputs.residual!) };
+    const format: Fp8Format = arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn';
+    const max = arch === 'gfx942' ? 240 : 448;
+    const expected = run(rowsOf(inputs, 2, 4096), {
+      ops: IEEE, x: (rows, e) => f(rows.ranks[0][e] + rows.residual[e]), residualOut: bf16, normInput: (x) => x,
+      sumsq: (x) => {
+        const p = x.slice(0, 8).map((v) => f(v * v));
+        return f(f(f(p[0] + p[1]) + f(p[2] + p[3])) + f(f(p[4] + p[5]) + f(p[6] + p[7])));
+      },
+      varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
+    }, {
+      // fused_fp8_quant.py:34-37: amax floored at 1e-10, amax / max, x * (1/scale) clamped.
+      input: (y) => y, group: 128, layout: 'row-major', sideOutput: true,
+      scaleBits: (amax) => bitsOfScale(f(Math.max(amax, f(1e-10)) / max)),
+      code: (v, s) => fp8(clampTo(max)(f(v * f(1 / s))), format, true),
+    });
+    expectBits(runEngine(built, inputs), expected);
+  }
+});
+
+test('every preset has a transcription', () => {
+  const covered = new Set([...transcriptions.keys(), 'aiter-rms-quant-passthrough@gfx942', 'aiter-rms-quant-passthrough@gfx950']);
+  expect(listPresets().map((p) => p.name).sort()).toEqual([...covered].sort());
+});
+
+test('hand-derived: gfx942 truncates where gfx950 rounds, and the 2-stage residual add rounds on both', () => {
+  // 1 + 2^-8 + 2^-9 is not a bf16 (its step at 1 is 2^-7): truncation gives 1 (0x3F80), round to
+  // nearest even 1 + 2^-7 (0x3F81), since 2^-8 + 2^-9 is more than half a step.
+  const v = 1 + 2 ** -8 + 2 ** -9;
+  expect(bf16Bits(bf16As('truncate' as Bf16Mode)(v)) & 0xffff).toBe(0x3f80);
+  expect(bf16Bits(bf16As('rne')(v)) & 0xffff).toBe(0x3f81);
+  const rows: Rows = { ranks: [[1], [2 ** -8 + 2 ** -9]], residual: [0], weight: [1], tokens: 1, hidden: 1 };
+  expect(aiterKernel('gfx942', '1stage').residualOut!(aiterKernel('gfx942', '1stage').x(rows, 0))).toBe(1);
+  expect(aiterKernel('gfx950', '1stage').residualOut!(aiterKernel('gfx950', '1stage').x(rows, 0))).toBe(1 + 2 ** -7);
+  expect(aiterKernel('gfx942', '2stage-quant').x(rows, 0)).toBe(1);
 });

@@ -24,18 +24,18 @@ const printed = (): string => String(log.mock.calls[log.mock.calls.length - 1][0
 
 describe('explain command', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ulpwise-explaincli-'));
-  const spec = { preset: 'trtllm-oneshot-fp32acc', ranks: 4, tokens: 2, hidden: 512, group: null, inputs: 'random', seed: 41 };
+  const spec = { preset: 'flashinfer-oneshot@sm80', ranks: 4, tokens: 2, hidden: 512, group: null, inputs: 'random', seed: 41 };
   const golden = goldenCase(spec.preset, spec.ranks, spec.tokens, spec.hidden, spec.inputs, spec.seed);
   const { file } = writeGolden(dir, buildCase(spec), golden.outputs);
   const candidatePath = join(dir, 'candidate.safetensors');
-  writeSafetensors(candidatePath, [...candidateFrom(golden, 'trtllm-oneshot-bf16acc')]);
+  writeSafetensors(candidatePath, [...candidateFrom(golden, 'flashinfer-oneshot-bf16acc@sm80')]);
 
   test('names the best explanation in text and in schema-checked JSON', async () => {
     expect(await explainCommand.run([candidatePath, '--inputs', join(dir, file)])).toBe(0);
-    expect(printed()).toMatch(/^best explanation: trtllm-oneshot-bf16acc \(bit-exact on every output\)$/m);
+    expect(printed()).toMatch(/^best explanation: flashinfer-oneshot-bf16acc@sm(80|90) \(bit-exact on every output\)$/m);
     expect(printed()).toMatch(/allReduce\.accumulate: f32 -> bf16/);
     expect(await explainCommand.run([candidatePath, '--inputs', join(dir, file), '--json'])).toBe(0);
-    expect(ExplainReportSchema.parse(JSON.parse(printed())).best).toBe('trtllm-oneshot-bf16acc');
+    expect(ExplainReportSchema.parse(JSON.parse(printed())).best).toMatch(/^flashinfer-oneshot-bf16acc@sm(80|90)$/);
   });
   test('usage errors', async () => {
     await expect(explainCommand.run([candidatePath])).rejects.toThrow(/--inputs GOLDEN is required/);

@@ -168,7 +168,7 @@ describe('diff: catches the three bug classes', () => {
   const cases: [string, string, string | (() => ReturnType<typeof parseContract>)][] = [
     ['aiter PR 2586 (pre-fix kernel)', 'aiter-1stage', 'aiter-1stage-pre2586'],
     ['gfx942 truncating downcast', 'aiter-1stage', () => parseContract({ ...getPreset('aiter-1stage').contract, bf16Rounding: everySite('truncate') })],
-    ['TRT-LLM bf16 accumulation', 'trtllm-oneshot-fp32acc', 'trtllm-oneshot-bf16acc'],
+    ['TRT-LLM bf16 accumulation', 'flashinfer-oneshot@sm80', 'flashinfer-oneshot-bf16acc@sm80'],
   ];
   for (const [label, goldenPreset, kernel] of cases) {
     test(label, () => {
@@ -195,7 +195,7 @@ describe('diff: inputs that cannot be compared get a clear error', () => {
     wrongDtype.set('out.norm', { dtype: 'F32', shape: [2, 256], data: new Uint32Array(512) });
     expect(() => diffOutputs(golden, wrongDtype, 'cand', options())).toThrow(/'out.norm': dtype F32 does not match the golden's BF16/);
     const wrongShape = new Map(golden.outputs);
-    wrongShape.set('out.q', { dtype: 'F8_E4M3FNUZ', shape: [256, 2], data: new Uint8Array(512) });
+    wrongShape.set('out.q', { dtype: golden.outputs.get('out.q')!.dtype, shape: [256, 2], data: new Uint8Array(512) } as Tensor);
     expect(() => diffOutputs(golden, wrongShape, 'cand', options())).toThrow(/'out.q': shape \[256, 2\] does not match the golden's \[2, 256\]/);
   });
   test('a rank the case does not have is named', () => {

@@ -50,7 +50,7 @@ describe('dispatch rules', () => {
     for (const ranks of [2, 4, 8]) {
       const edge = firstAbove((128 * 7168 * 2) / ranks, 4096);
       expect(aiterFusedArRmsDispatch({ ranks, tokens: edge - 1, hidden: 4096 }).algorithm).toBe('1-stage');
-      expect(aiterFusedArRmsDispatch({ ranks, tokens: edge, hidden: 4096 }).algorithm).toBe('2-stage');
+      expect(aiterFusedArRmsDispatch({ ranks, tokens: edge, hidden: 4096 }).algorithm).toBe('2-stage (512 threads)');
     }
   });
 

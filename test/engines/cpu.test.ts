@@ -129,20 +129,20 @@ describe('preset semantics against the issue text, transcribed independently', (
     expect(Array.from(out.get('out.norm')!.data)).toEqual(expectedNorm);
   });
 
-  test('vllm-unfused rounds x*rstd to bf16 before the weight', () => {
-    const out = run(getPreset('vllm-unfused').contract, ranks, tokens, hidden, inputs);
-    const single = run(parseContract({ ...getPreset('vllm-unfused').contract, norm: { ...getPreset('vllm-unfused').contract.norm, roundIntermediate: false } }), ranks, tokens, hidden, inputs);
+  test('vllm-native rounds x*rstd to bf16 before the weight', () => {
+    const out = run(getPreset('vllm-native').contract, ranks, tokens, hidden, inputs);
+    const single = run(parseContract({ ...getPreset('vllm-native').contract, norm: { ...getPreset('vllm-native').contract.norm, roundIntermediate: false } }), ranks, tokens, hidden, inputs);
     expect(out.get('out.norm')!.data).not.toEqual(single.get('out.norm')!.data);
   });
 });
 
 describe('rank order and accumulation (hand-derived)', () => {
   test('bf16 accumulation: 1 + 2^-8 + 2^-8 + 2^-8 stays 1 per hop, f32 gives the tie 1 + 3*2^-8 -> 0x3F82', () => {
-    // Padded to 8 elements: the TRT-LLM tree needs 8 per thread.
+    // Padded to 8 elements: the FlashInfer/TRT-LLM tree needs 8 per thread.
     const pad = (v: number) => [v, 0, 0, 0, 0, 0, 0, 0];
     const inputs = caseOf([pad(1), pad(2 ** -8), pad(2 ** -8), pad(2 ** -8)], pad(0), pad(1));
-    const f32acc = run(getPreset('trtllm-oneshot-fp32acc').contract, 4, 1, 8, inputs).get('out.residual')!.data[0];
-    const bf16acc = run(getPreset('trtllm-oneshot-bf16acc').contract, 4, 1, 8, inputs).get('out.residual')!.data[0];
+    const f32acc = run(getPreset('flashinfer-oneshot@sm80').contract, 4, 1, 8, inputs).get('out.residual')!.data[0];
+    const bf16acc = run(getPreset('flashinfer-oneshot-bf16acc@sm80').contract, 4, 1, 8, inputs).get('out.residual')!.data[0];
     expect(f32acc).toBe(0x3f82);
     expect(bf16acc).toBe(0x3f80);
   });

@@ -6,9 +6,8 @@ import { getPreset } from '../../src/contracts/presets.js';
 import type { QuantContract } from '../../src/contracts/schema.js';
 
 const vllm = getPreset('vllm-group-quant').contract.quant!;
-const triton = getPreset('vllm-group-quant-triton').contract.quant!;
-const aiterFused = getPreset('aiter-1stage-quant').contract.quant!;
-const aiterStandalone = getPreset('unfused-quant').contract.quant!;
+const aiterFused = getPreset('aiter-1stage-quant@gfx942').contract.quant!;
+const aiterStandalone = getPreset('unfused-quant@gfx942').contract.quant!;
 const ue8m0 = getPreset('vllm-group-quant-ue8m0').contract.quant!;
 const zeros = new Float32Array(128);
 
@@ -25,13 +24,12 @@ function quantizeValue(value: number, scale: number, quant: QuantContract): numb
 }
 
 describe('scales (hand-derived)', () => {
-  test('all-zero group: aiter fused 1, vLLM C++ floors the scale at fround(1e-10), Triton floors amax (vLLM 53339)', () => {
+  test('all-zero group: aiter fused 1; vLLM C++ floors the amax at 1e-10 (per_token_group_quant.cu:56), 0x2A7B5123', () => {
     expect(groupScale(zeros, aiterFused)).toBe(1);
-    expect(groupScale(zeros, vllm)).toBe(Math.fround(1e-10));
-    expect(groupScale(zeros, triton)).toBe(Math.fround(Math.fround(1e-10) / 448));
+    expect(groupScale(zeros, vllm)).toBe(Math.fround(Math.fround(1e-10) / 448));
     // 1e-10 is in [2^-34, 2^-33); / 448 lands in [2^-43, 2^-42).
-    expect(Math.floor(Math.log2(groupScale(zeros, vllm)))).toBe(-34);
-    expect(Math.floor(Math.log2(groupScale(zeros, triton)))).toBe(-43);
+    expect(new Uint32Array(Float32Array.of(groupScale(zeros, vllm)).buffer)[0]).toBe(0x2a7b5123);
+    expect(Math.floor(Math.log2(groupScale(zeros, vllm)))).toBe(-43);
   });
 
   test('amax 448 gives scale 1 by division; the reciprocal formula rounds 1/448 first', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listPresets } from '../../contracts/presets.js';
+import { describeKernels, listPresets } from '../../contracts/presets.js';
 import { ContractSchema } from '../../contracts/schema.js';
 import { parseCommandArgs, type Command } from '../args.js';
 
@@ -21,11 +21,14 @@ export const presetsCommand: Command = {
     }
     const presets = listPresets();
     if (values.json) {
-      console.log(JSON.stringify(presets.map((p) => ({ name: p.name, source: p.source, models: p.models, reference: p.reference, ranks: p.ranks ?? null, contract: p.contract })), null, 2));
+      console.log(JSON.stringify(presets.map((p) => ({
+        name: p.name, family: p.family, kind: p.kind, kernels: p.kernels, architectures: p.architectures, versionWindow: p.versionWindow,
+        models: p.models, reference: p.reference, ranks: p.ranks ?? null, contract: p.contract, evidence: p.evidence, limitations: p.limitations,
+      })), null, 2));
       return 0;
     }
     const width = Math.max(...presets.map((p) => p.name.length));
-    for (const p of presets) console.log(`${p.name.padEnd(width)}  ${p.models}\n${''.padEnd(width)}  source: ${p.source}`);
+    for (const p of presets) console.log(`${p.name.padEnd(width)}  ${p.architectures.join(', ')}\n${''.padEnd(width)}  ${describeKernels(p)}`);
     return 0;
   },
 };
