@@ -1,6 +1,6 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import type { Tensor } from '../numerics/tensor.js';
-import { runCpuEngine } from './cpu/engine.js';
+import { runCpuEngineParallel } from './cpu/parallel.js';
 import type { CaseInputs } from './io.js';
 
 /** What `gen`, `verify` and `summary` need of an engine. */
@@ -13,6 +13,7 @@ export interface Engine {
 
 export const cpuEngine: Engine = {
   description: 'cpu',
-  run: async (contract, shape, inputs) => runCpuEngine(contract, shape, inputs),
+  // Every core on large cases (worker threads over row ranges, same bits), one thread on small ones.
+  run: (contract, shape, inputs) => runCpuEngineParallel(contract, shape, inputs),
   close: async () => {},
 };

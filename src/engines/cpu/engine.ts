@@ -5,7 +5,7 @@ import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
 import { ranksDiverge } from '../layout/rankOrder.js';
 import { checkCaseInputs, outputName, scaleTensor, scaleWords, storeScale, type CaseInputs } from '../io.js';
 import { allReduce } from './allReduce.js';
-import { bf16Value, cpuCase } from './context.js';
+import { bf16Value, cpuCase, quantConstants } from './context.js';
 import { normalize } from './normalize.js';
 import { groupScale, quantize } from './quant.js';
 import { sumOfSquares } from './sumOfSquares.js';
@@ -28,31 +28,68 @@ export interface CpuEngineHooks {
 export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: CaseInputs, hooks: CpuEngineHooks = {}): Map<string, Tensor> {
   const shape = checkContractForShape(contract, shapeInput);
   checkCaseInputs(contract, shape, inputs);
+  const outputs = allocateCpuOutputs(contract, shape, (bytes) => new ArrayBuffer(bytes));
+  computeCpuRows(contract, shape, inputs, outputs, hooks.rows ?? Array.from({ length: shape.tokens }, (_, m) => m), hooks);
+  return outputs;
+}
+
+/** The ranks whose outputs a contract has: every rank where their rank orders differ, else one. */
+function outputRanksOf(contract: Contract, ranks: number): number[] {
+  return ranksDiverge(contract.allReduce.order) ? Array.from({ length: ranks }, (_, r) => r) : [0];
+}
+
+/** A run's output tensors, zero, on buffers from `allocate` (SharedArrayBuffers where worker
+ *  threads fill row ranges of them: src/engines/cpu/parallel.ts). */
+export function allocateCpuOutputs(contract: Contract, shape: Shape, allocate: (bytes: number) => ArrayBufferLike): Map<string, Tensor> {
+  const { ranks, tokens, hidden } = shape;
+  const q = contract.quant && quantConstants(contract.quant, hidden);
+  const outputRanks = outputRanksOf(contract, ranks);
+  const outputs = new Map<string, Tensor>();
+  for (const outputRank of outputRanks) {
+    const rank = outputRanks.length > 1 ? outputRank : null;
+    const bf16 = (): Uint16Array => new Uint16Array(allocate(2 * tokens * hidden));
+    if (contract.residual) outputs.set(outputName('residual', rank), { dtype: 'BF16', shape: [tokens, hidden], data: bf16() });
+    if (!q || q.quant.bf16SideOutput) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: bf16() });
+    if (q) {
+      outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[q.quant.format], shape: [tokens, hidden], data: new Uint8Array(allocate(tokens * hidden)) });
+      const words = new Uint32Array(allocate(4 * scaleWords(q.quant.scaleLayout, tokens, q.groups)));
+      outputs.set(outputName('scale', rank), scaleTensor(q.quant.scaleLayout, tokens, q.groups, words));
+    }
+  }
+  return outputs;
+}
+
+/** Computes `rows` into `outputs` (from allocateCpuOutputs); inputs and shape already checked.
+ *  Rows touch disjoint parts of every output (a packed scale word holds one row's groups), so
+ *  threads may fill disjoint row sets of the same buffers. */
+export function computeCpuRows(contract: Contract, shape: Shape, inputs: CaseInputs, outputs: Map<string, Tensor>, rows: readonly number[], hooks: CpuEngineHooks): void {
   const c = cpuCase(contract, shape, inputs);
   const { ranks, tokens, hidden } = shape;
   const q = c.quant;
-  const outputRanks = ranksDiverge(contract.allReduce.order) ? Array.from({ length: ranks }, (_, r) => r) : [0];
-  const emitNorm = !q || q.quant.bf16SideOutput;
-  const rows = hooks.rows ?? Array.from({ length: tokens }, (_, m) => m);
+  const outputRanks = outputRanksOf(contract, ranks);
+  const x = new Float32Array(hidden);
+  const normed = new Float32Array(hidden);
+  const values = new Float32Array(q ? q.groupSize : 0);
+  // Rows of outputs the contract does not emit (the residual without a residual add, the norm
+  // of a quant contract without the side output) are still computed: into these.
+  const scratchResidual = new Uint16Array(hidden);
+  const scratchNorm = new Uint16Array(hidden);
 
-  const outputs = new Map<string, Tensor>();
   for (const outputRank of outputRanks) {
-    const residualOut = new Uint16Array(tokens * hidden);
-    const normOut = new Uint16Array(tokens * hidden);
-    const qOut = new Uint8Array(q ? tokens * hidden : 0);
-    const scaleOut = new Uint32Array(q ? scaleWords(q.quant.scaleLayout, tokens, q.groups) : 0);
-    const x = new Float32Array(hidden);
-    const normed = new Float32Array(hidden);
-    const values = new Float32Array(q ? q.groupSize : 0);
+    const rank = outputRanks.length > 1 ? outputRank : null;
+    const residualOut = outputs.get(outputName('residual', rank))?.data as Uint16Array | undefined;
+    const normOut = outputs.get(outputName('norm', rank))?.data as Uint16Array | undefined;
+    const qOut = outputs.get(outputName('q', rank))?.data as Uint8Array | undefined;
+    const scaleOut = outputs.get(outputName('scale', rank))?.data as Uint32Array | undefined;
 
     for (const m of rows) {
       const rowBase = m * hidden;
-      allReduce(c, m, outputRank, x, residualOut.subarray(rowBase, rowBase + hidden));
+      allReduce(c, m, outputRank, x, residualOut ? residualOut.subarray(rowBase, rowBase + hidden) : scratchResidual);
       const reproducibleRstd = sumOfSquares(c, x);
       const rstd = hooks.rstdOverride ? hooks.rstdOverride(m, reproducibleRstd) : reproducibleRstd;
-      const normRow = normOut.subarray(rowBase, rowBase + hidden);
+      const normRow = normOut ? normOut.subarray(rowBase, rowBase + hidden) : scratchNorm;
       normalize(c, x, rstd, normed, normRow);
-      if (!q) continue;
+      if (!q || !qOut || !scaleOut) continue;
       // Per-group FP8 quant of the f32 normed value or of its bf16 rounding.
       for (let g = 0; g < q.groups; g++) {
         const first = g * q.groupSize;
@@ -63,14 +100,5 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
         storeScale(scaleOut, q.quant.scaleLayout, m, g, tokens, q.groups, bitsFromF32(scale));
       }
     }
-
-    const rank = outputRanks.length > 1 ? outputRank : null;
-    if (contract.residual) outputs.set(outputName('residual', rank), { dtype: 'BF16', shape: [tokens, hidden], data: residualOut });
-    if (emitNorm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: normOut });
-    if (q) {
-      outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[q.quant.format], shape: [tokens, hidden], data: qOut });
-      outputs.set(outputName('scale', rank), scaleTensor(q.quant.scaleLayout, tokens, q.groups, scaleOut));
-    }
   }
-  return outputs;
 }

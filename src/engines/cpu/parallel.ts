@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Contract, Shape } from '../../contracts/schema.js';
+import { checkContractForShape } from '../../contracts/validate.js';
+import type { Tensor } from '../../numerics/tensor.js';
+import { checkCaseInputs, type CaseInputs } from '../io.js';
+import { allocateCpuOutputs, runCpuEngine, type CpuEngineHooks } from './engine.js';
+import type { RowRangeJob } from './rowRangeWorker.js';
+
+// The CPU engine on every core: worker threads compute disjoint token-row ranges into shared
+// output buffers (SharedArrayBuffer), so the outputs exist once whatever the thread count, and
+// each worker runs the same row code as the single-threaded engine (computeCpuRows): a row's
+// bits do not depend on which thread computed it. Inputs are copied once into shared memory
+// (not per worker) unless they already live there.
+
+export interface ParallelCpuOptions extends CpuEngineHooks {
+  /** Worker threads; default: every core, fewer for small cases (see MIN_ELEMENTS_PER_THREAD). */
+  readonly threads?: number;
+}
+
+/** Output elements (M x H) a thread should get at least before starting one pays off: a worker
+ *  costs tens of milliseconds to start, a row of H = 7168 with 8 ranks about a millisecond. */
+const MIN_ELEMENTS_PER_THREAD = 1 << 20;
+
+const WORKER_URL = new URL('./rowRangeWorker.js', import.meta.url);
+
+/** Where the compiled worker is missing (the engine imported from its TypeScript sources, as in
+ *  the unit tests), runs are single-threaded. */
+const WORKER_AVAILABLE = existsSync(fileURLToPath(WORKER_URL));
+
+function shared<T extends Tensor>(tensor: T): T {
+  const data = tensor.data;
+  if (data.buffer instanceof SharedArrayBuffer) return tensor;
+  const bytes = new SharedArrayBuffer(data.byteLength);
+  new Uint8Array(bytes).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const Typed = data.constructor as new (buffer: SharedArrayBuffer) => typeof data;
+  return { ...tensor, data: new Typed(bytes) };
+}
+
+/** The thread count a run uses. */
+export function cpuThreads(shape: Shape, options: ParallelCpuOptions): number {
+  if (options.rows !== undefined || options.rstdOverride !== undefined || options.scaleOverride !== undefined || !WORKER_AVAILABLE) return 1;
+  const wanted = options.threads ?? Math.min(availableParallelism(), Math.floor((shape.tokens * shape.hidden) / MIN_ELEMENTS_PER_THREAD));
+  return Math.max(1, Math.min(wanted, shape.tokens));
+}
+
+function runJob(job: RowRangeJob): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_URL, { workerData: job });
+    let done = false;
+    worker.once('message', () => (done = true));
+    worker.once('error', reject);
+    worker.once('exit', (code) => (done && code === 0 ? resolve() : reject(new Error(`cpu engine: worker for rows ${job.start}..${job.end - 1} exited with code ${code}`))));
+  });
+}
+
+/** runCpuEngine's outputs, computed by `threads` workers over row ranges. With diff hooks
+ *  (rows, rstdOverride, scaleOverride: callbacks that cannot cross threads), one thread. */
+export async function runCpuEngineParallel(contract: Contract, shapeInput: Shape, inputs: CaseInputs, options: ParallelCpuOptions = {}): Promise<Map<string, Tensor>> {
+  const shape = checkContractForShape(contract, shapeInput);
+  checkCaseInputs(contract, shape, inputs);
+  const threads = cpuThreads(shape, options);
+  if (threads <= 1) return runCpuEngine(contract, shape, inputs, options);
+  const outputs = allocateCpuOutputs(contract, shape, (bytes) => new SharedArrayBuffer(bytes));
+  const sharedInputs: CaseInputs = {
+    rankInputs: inputs.rankInputs.map(shared),
+    residual: inputs.residual && shared(inputs.residual),
+    weight: shared(inputs.weight),
+  };
+  const jobs: RowRangeJob[] = [];
+  for (let t = 0; t < threads; t++) {
+    const start = Math.floor((t * shape.tokens) / threads);
+    const end = Math.floor(((t + 1) * shape.tokens) / threads);
+    jobs.push({ contract, shape, inputs: sharedInputs, outputs: [...outputs], start, end });
+  }
+  await Promise.all(jobs.map(runJob));
+  return outputs;
+}
