@@ -6,8 +6,8 @@ import { f32BitsFromFp8 } from '../numerics/fp8.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { Engine } from '../engines/engine.js';
 import { loadScale, quantGroups, quantGroupSize } from '../engines/io.js';
-import { buildCase, type BuiltCase } from '../fixtures/golden.js';
-import type { CaseSpec } from '../fixtures/caseSpec.js';
+import { buildCase, contractForCase, type BuiltCase } from '../fixtures/golden.js';
+import { CaseSpecSchema, type CaseSpec } from '../fixtures/caseSpec.js';
 import { isRegenerable } from '../fixtures/customCase.js';
 import { z } from 'zod';
 import { compareTensors } from './compare.js';
@@ -85,39 +85,73 @@ function accumulate(into: Map<string, OutputDivergence>, output: string, expecte
 
 export const DEQUANT_OUTPUT = 'bf16(q*scale) vs out.norm';
 
-export async function summarize(allSpecs: readonly CaseSpec[], engine: Engine, progress: (done: number, total: number) => void = () => {}): Promise<SummaryRow[]> {
-  // Custom contracts and captured inputs have no preset pair to rebuild.
-  const specs = allSpecs.filter(isRegenerable);
-  const rows: SummaryRow[] = [];
-  const presets = listPresets().filter((p) => p.reference !== null || (p.contract.quant?.bf16SideOutput && p.ranks === 1));
-  let done = 0;
-  const total = specs.filter((s) => presets.some((p) => p.name === s.preset)).length;
-  for (const preset of presets) {
-    const divergence = new Map<string, OutputDivergence>();
-    const cases = specs.filter((s) => s.preset === preset.name);
-    for (const spec of cases) {
-      const built = buildCase(spec);
-      const fused = normalise(await engine.run(built.contract, built.shape, built.inputs), built);
-      if (preset.reference) {
-        const refBuilt = buildCase({ ...spec, preset: preset.reference });
-        const reference = normalise(await engine.run(refBuilt.contract, refBuilt.shape, refBuilt.inputs), refBuilt);
-        for (const [name, tensor] of fused) {
-          const ref = reference.get(name);
-          if (ref && ref.dtype === tensor.dtype) accumulate(divergence, name, ref, tensor);
-        }
-      } else {
-        // Scales were normalised to row-major above.
-        const quant = { ...built.contract.quant!, scaleLayout: { kind: 'row-major' } as const };
-        const dequant = dequantizeToBf16(fused.get('out.q')!, fused.get('out.scale')!, quant);
-        accumulate(divergence, DEQUANT_OUTPUT, fused.get('out.norm')!, dequant);
+/** The presets the summary covers: each with a reference, and the single-rank quant ones with a
+ *  bf16 side output (their own FP8 codes against it). */
+function summaryPresets() {
+  return listPresets().filter((p) => p.reference !== null || (p.contract.quant?.bf16SideOutput && p.ranks === 1));
+}
+
+/**
+ * Summary rows accumulated case by case. A caller that has already built a case and run it
+ * (`suite`, while writing it) hands both over, so the case's inputs are generated once and its
+ * fused contract run once; the reference is built on the same generated arrays.
+ */
+export class SummaryAccumulator {
+  private readonly presets = summaryPresets();
+  private readonly divergence = new Map<string, Map<string, OutputDivergence>>();
+  private readonly cases = new Map<string, number>();
+
+  constructor(private readonly engine: Engine) {}
+
+  /** Whether a case takes part: a regenerable case of a summarised preset. */
+  covers(spec: CaseSpec): boolean {
+    return isRegenerable(spec) && this.presets.some((p) => p.name === spec.preset);
+  }
+
+  /** Adds one case (a no-op for a case not covered), built and run here unless given. */
+  async add(spec: CaseSpec, given?: { readonly built: BuiltCase; readonly outputs: Map<string, Tensor> }): Promise<void> {
+    const preset = this.presets.find((p) => p.name === spec.preset);
+    if (!preset || !isRegenerable(spec)) return;
+    const built = given?.built ?? buildCase(spec);
+    const fused = normalise(given?.outputs ?? (await this.engine.run(built.contract, built.shape, built.inputs)), built);
+    const divergence = this.divergence.get(preset.name) ?? new Map<string, OutputDivergence>();
+    this.divergence.set(preset.name, divergence);
+    this.cases.set(preset.name, (this.cases.get(preset.name) ?? 0) + 1);
+    if (preset.reference) {
+      const refSpec = { ...spec, preset: preset.reference };
+      const refBuilt = buildCase(refSpec, contractForCase(CaseSpecSchema.parse(refSpec)), built);
+      const reference = normalise(await this.engine.run(refBuilt.contract, refBuilt.shape, refBuilt.inputs), refBuilt);
+      for (const [name, tensor] of fused) {
+        const ref = reference.get(name);
+        if (ref && ref.dtype === tensor.dtype) accumulate(divergence, name, ref, tensor);
       }
-      progress(++done, total);
-    }
-    if (cases.length > 0) {
-      rows.push({ preset: preset.name, reference: preset.reference ?? 'own FP8 codes', cases: cases.length, outputs: [...divergence.values()] });
+    } else {
+      // Scales were normalised to row-major above.
+      const quant = { ...built.contract.quant!, scaleLayout: { kind: 'row-major' } as const };
+      const dequant = dequantizeToBf16(fused.get('out.q')!, fused.get('out.scale')!, quant);
+      accumulate(divergence, DEQUANT_OUTPUT, fused.get('out.norm')!, dequant);
     }
   }
-  return rows;
+
+  /** One row per preset that met a case, in the preset list's order. */
+  rows(): SummaryRow[] {
+    return this.presets.flatMap((preset) => {
+      const divergence = this.divergence.get(preset.name);
+      if (!divergence) return [];
+      return [{ preset: preset.name, reference: preset.reference ?? 'own FP8 codes', cases: this.cases.get(preset.name) ?? 0, outputs: [...divergence.values()] }];
+    });
+  }
+}
+
+export async function summarize(allSpecs: readonly CaseSpec[], engine: Engine, progress: (done: number, total: number) => void = () => {}): Promise<SummaryRow[]> {
+  const summary = new SummaryAccumulator(engine);
+  // Preset by preset, as the rows are listed.
+  const specs = summaryPresets().flatMap((preset) => allSpecs.filter((s) => s.preset === preset.name && summary.covers(s)));
+  for (const [i, spec] of specs.entries()) {
+    await summary.add(spec);
+    progress(i + 1, specs.length);
+  }
+  return summary.rows();
 }
 
 export function formatSummary(rows: readonly SummaryRow[]): string {
