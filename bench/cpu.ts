@@ -1,27 +1,56 @@
-import { Bench } from 'tinybench';
+import { availableParallelism } from 'node:os';
 import { buildCase } from '../src/fixtures/golden.js';
 import { runCpuEngine } from '../src/engines/cpu/engine.js';
+import { cpuThreads, runCpuEngineParallel } from '../src/engines/cpu/parallel.js';
+import type { Tensor } from '../src/numerics/tensor.js';
 
-// CPU engine throughput at N=8, H=7168 with per-group FP8 quant and the bf16 side output
-// (aiter-1stage-quant). Elements/s counts output elements (M*H) per second; each one reads N
-// rank inputs. Usage: node dist/bench/cpu.js [M ...]   (default 128 1024 8192)
+// CPU engine time at N=8, H=7168 with per-group FP8 quant and the bf16 side output
+// (aiter-1stage-quant), on one thread and on every core (worker threads over row ranges),
+// alternating in one process; the two runs' outputs are compared bit for bit. Elements/s counts
+// output elements (M*H); each reads N rank inputs.
+// Usage: node dist/bench/cpu.js [--repeat K] [M ...]   (default 3; 128 1024 8192)
 
-const tokensList = process.argv.slice(2).map(Number);
+const args = process.argv.slice(2);
+const repeatAt = args.indexOf('--repeat');
+const repeat = repeatAt >= 0 ? Number(args.splice(repeatAt, 2)[1]) : 3;
+const tokensList = args.map(Number);
 const ranks = 8;
 const hidden = 7168;
-const bench = new Bench({ iterations: 3, warmupIterations: 1, time: 0, warmupTime: 0 });
+
+const summary = (xs: number[]): { min: number; median: number; max: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+};
+const same = (a: Map<string, Tensor>, b: Map<string, Tensor>): boolean =>
+  a.size === b.size &&
+  [...a].every(([name, t]) => {
+    const u = b.get(name);
+    return u !== undefined && Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength));
+  });
+
+console.log(`cores ${availableParallelism()}, ${repeat} runs each after one warm-up, ms min/median/max`);
 for (const tokens of tokensList.length > 0 ? tokensList : [128, 1024, 8192]) {
   const built = buildCase({ preset: 'aiter-1stage-quant', ranks, tokens, hidden, group: null, inputs: 'random', seed: 1 });
-  bench.add(`cpu N=${ranks} M=${tokens} H=${hidden}`, () => {
-    runCpuEngine(built.contract, built.shape, built.inputs);
-  });
+  const { contract, shape, inputs } = built;
+  const threads = cpuThreads(shape, { threads: availableParallelism() });
+  const single: number[] = [];
+  const parallel: number[] = [];
+  let bitsSame = same(runCpuEngine(contract, shape, inputs), await runCpuEngineParallel(contract, shape, inputs, { threads }));
+  for (let i = 0; i < repeat; i++) {
+    let start = performance.now();
+    const a = runCpuEngine(contract, shape, inputs);
+    single.push(performance.now() - start);
+    start = performance.now();
+    const b = await runCpuEngineParallel(contract, shape, inputs, { threads });
+    parallel.push(performance.now() - start);
+    bitsSame &&= same(a, b);
+  }
+  const s = summary(single);
+  const p = summary(parallel);
+  const fmt = (x: { min: number; median: number; max: number }) => `${x.min.toFixed(0)}/${x.median.toFixed(0)}/${x.max.toFixed(0)}`;
+  console.log(
+    `cpu N=${ranks} M=${tokens} H=${hidden}: 1 thread ${fmt(s)} ms (${((tokens * hidden) / (s.median / 1000)).toExponential(2)} el/s), ` +
+      `${threads} threads ${fmt(p)} ms, speed-up ${(s.median / p.median).toFixed(2)}x, bits ${bitsSame ? 'identical' : 'DIFFER'}`,
+  );
+  if (!bitsSame) process.exitCode = 1;
 }
-await bench.run();
-const rows = bench.tasks.map((task) => {
-  const tokens = Number(/M=(\d+)/.exec(task.name)![1]);
-  const result = task.result;
-  if (!result || result.state !== 'completed') throw new Error(`${task.name}: ${result?.state ?? 'no result'}`);
-  const meanMs = result.latency.mean;
-  return { case: task.name, 'mean ms': meanMs.toFixed(1), 'elements/s': ((tokens * hidden) / (meanMs / 1000)).toExponential(3), samples: result.latency.samplesCount };
-});
-console.table(rows);

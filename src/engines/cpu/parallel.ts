@@ -7,7 +7,7 @@ import { checkContractForShape } from '../../contracts/validate.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { checkCaseInputs, type CaseInputs } from '../io.js';
 import { allocateCpuOutputs, runCpuEngine, type CpuEngineHooks } from './engine.js';
-import type { RowRangeJob } from './rowRangeWorker.js';
+import type { RowRangeJob, RowRangeReply } from './rowRangeWorker.js';
 
 // The CPU engine on every core: worker threads compute disjoint token-row ranges into shared
 // output buffers (SharedArrayBuffer), so the outputs exist once whatever the thread count, and
@@ -46,13 +46,41 @@ export function cpuThreads(shape: Shape, options: ParallelCpuOptions): number {
   return Math.max(1, Math.min(wanted, shape.tokens));
 }
 
-function runJob(job: RowRangeJob): Promise<void> {
+// Workers are kept between runs (a fresh worker loads the modules and runs the row code cold,
+// which cost more than the rows at M = 128), unreferenced while idle so they never keep the
+// process alive. Runs take the pool one at a time.
+const pool: Worker[] = [];
+let poolQueue: Promise<unknown> = Promise.resolve();
+
+function poolWorkers(count: number): Worker[] {
+  while (pool.length < count) {
+    const worker = new Worker(WORKER_URL);
+    worker.unref();
+    // A worker that dies leaves the pool; its run has already been rejected by runJob.
+    worker.once('exit', () => pool.splice(pool.indexOf(worker) >>> 0, 1));
+    pool.push(worker);
+  }
+  return pool.slice(0, count);
+}
+
+function runJob(worker: Worker, job: RowRangeJob): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: job });
-    let done = false;
-    worker.once('message', () => (done = true));
-    worker.once('error', reject);
-    worker.once('exit', (code) => (done && code === 0 ? resolve() : reject(new Error(`cpu engine: worker for rows ${job.start}..${job.end - 1} exited with code ${code}`))));
+    const finish = (error: Error | null): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      worker.unref();
+      if (error) reject(error);
+      else resolve();
+    };
+    const onMessage = (reply: RowRangeReply): void => finish(reply.error === null ? null : new Error(reply.error));
+    const onError = (error: Error): void => finish(error);
+    const onExit = (code: number): void => finish(new Error(`cpu engine: the worker for rows ${job.start}..${job.end - 1} exited with code ${code}`));
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.ref();
+    worker.postMessage(job);
   });
 }
 
@@ -75,6 +103,11 @@ export async function runCpuEngineParallel(contract: Contract, shapeInput: Shape
     const end = Math.floor(((t + 1) * shape.tokens) / threads);
     jobs.push({ contract, shape, inputs: sharedInputs, outputs: [...outputs], start, end });
   }
-  await Promise.all(jobs.map(runJob));
+  const run = poolQueue.then(() => {
+    const workers = poolWorkers(threads);
+    return Promise.all(jobs.map((job, t) => runJob(workers[t], job)));
+  });
+  poolQueue = run.catch(() => undefined);
+  await run;
   return outputs;
 }

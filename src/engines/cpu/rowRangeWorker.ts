@@ -1,11 +1,12 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { Contract, Shape } from '../../contracts/schema.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import type { CaseInputs } from '../io.js';
 import { computeCpuRows } from './engine.js';
 
-// One worker thread of runCpuEngineParallel (parallel.ts): token rows start .. end - 1 of a case,
-// written into the shared output buffers it was given.
+// A pooled worker thread of runCpuEngineParallel (parallel.ts): each message is a job, token rows
+// start .. end - 1 of a case written into the shared output buffers it carries; the reply says
+// when it is done, or the error.
 
 export interface RowRangeJob {
   readonly contract: Contract;
@@ -17,9 +18,20 @@ export interface RowRangeJob {
   readonly end: number;
 }
 
-if (parentPort) {
-  const job = workerData as RowRangeJob;
-  const rows = Array.from({ length: job.end - job.start }, (_, i) => job.start + i);
-  computeCpuRows(job.contract, job.shape, job.inputs, new Map(job.outputs), rows, {});
-  parentPort.postMessage('done');
+export interface RowRangeReply {
+  readonly error: string | null;
+}
+
+const port = parentPort;
+if (port) {
+  port.on('message', (job: RowRangeJob) => {
+    let reply: RowRangeReply = { error: null };
+    try {
+      const rows = Array.from({ length: job.end - job.start }, (_, i) => job.start + i);
+      computeCpuRows(job.contract, job.shape, job.inputs, new Map(job.outputs), rows, {});
+    } catch (e) {
+      reply = { error: `cpu engine worker: ${(e as Error).message}` };
+    }
+    port.postMessage(reply);
+  });
 }
