@@ -6,8 +6,8 @@ import type { Contract, Shape } from '../../contracts/schema.js';
 import { checkContractForShape } from '../../contracts/validate.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { checkCaseInputs, type CaseInputs } from '../io.js';
-import { allocateCpuOutputs, runCpuEngine, type CpuEngineHooks } from './engine.js';
-import type { RowRangeJob, RowRangeReply } from './rowRangeWorker.js';
+import { allocateCpuOutputs, computeCpuRows, runCpuEngine, type CpuEngineHooks } from './engine.js';
+import { rowRange, type RowRangeJob, type RowRangeReply } from './rowRangeWorker.js';
 
 // The CPU engine on every core: worker threads compute disjoint token-row ranges into shared
 // output buffers (SharedArrayBuffer), so the outputs exist once whatever the thread count, and
@@ -103,9 +103,15 @@ export async function runCpuEngineParallel(contract: Contract, shapeInput: Shape
     const end = Math.floor(((t + 1) * shape.tokens) / threads);
     jobs.push({ contract, shape, inputs: sharedInputs, outputs: [...outputs], start, end });
   }
-  const run = poolQueue.then(() => {
-    const workers = poolWorkers(threads);
-    return Promise.all(jobs.map((job, t) => runJob(workers[t], job)));
+  // The calling thread takes the first range itself: threads - 1 workers.
+  const run = poolQueue.then(async () => {
+    const workers = poolWorkers(threads - 1);
+    const pending = Promise.all(jobs.slice(1).map((job, t) => runJob(workers[t], job)));
+    // Awaited even if this thread's range throws, so no worker is left writing after we return.
+    const own = Promise.resolve().then(() => computeCpuRows(contract, shape, sharedInputs, outputs, rowRange(jobs[0].start, jobs[0].end), {}));
+    await Promise.allSettled([own, pending]);
+    await own;
+    await pending;
   });
   poolQueue = run.catch(() => undefined);
   await run;

@@ -22,13 +22,17 @@ export interface RowRangeReply {
   readonly error: string | null;
 }
 
+/** Token rows start .. end - 1. */
+export function rowRange(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
+
 const port = parentPort;
 if (port) {
   port.on('message', (job: RowRangeJob) => {
     let reply: RowRangeReply = { error: null };
     try {
-      const rows = Array.from({ length: job.end - job.start }, (_, i) => job.start + i);
-      computeCpuRows(job.contract, job.shape, job.inputs, new Map(job.outputs), rows, {});
+      computeCpuRows(job.contract, job.shape, job.inputs, new Map(job.outputs), rowRange(job.start, job.end), {});
     } catch (e) {
       reply = { error: `cpu engine worker: ${(e as Error).message}` };
     }
