@@ -2,7 +2,7 @@ import { getPreset } from '../../contracts/presets.js';
 import { MAX_HIDDEN, MAX_RANKS, MAX_TOKENS, type CaseSpec } from '../../fixtures/caseSpec.js';
 import { INPUT_GENERATORS } from '../../fixtures/inputs.js';
 import { parseArgs } from 'node:util';
-import { boundedIntOption, usageErrors } from '../args.js';
+import { boundedIntOption, progressReporter, usageErrors } from '../args.js';
 import { UsageError } from '../errors.js';
 import { openEngine, ENGINE_OPTION } from '../engineOption.js';
 import { generateCases } from '../../fixtures/suiteWriter.js';
@@ -32,7 +32,7 @@ export const genCommand = {
     const out = values.out ?? 'golden';
     const engine = await openEngine(values.engine, values.adapter);
     try {
-      const [entry] = (await generateCases(out, [spec], engine, false)).entries.slice(-1);
+      const [entry] = (await generateCases(out, [spec], engine, false, progressReporter('gen'))).entries.slice(-1);
       console.log(`wrote ${out}/${entry.file} (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…) with ${engine.description}`);
     } finally {
       await engine.close();
