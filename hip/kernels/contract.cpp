@@ -238,9 +238,10 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
       break;
     }
     case 3: {
-      const ObjectReader tree(treeValue, treePath, {"kind", "blockSize", "perThread"});
+      const ObjectReader tree(treeValue, treePath, {"kind", "blockSize", "perThread", "layout"});
       tree.integer("blockSize", 64, ContractLimits::blockThreads);
       tree.integer("perThread", 1, ContractLimits::perThread);
+      tree.choice("layout", {"contiguous", "interleaved"});
       refusals.refuse(kindPath, "'dpp-wave64'", "aiter's DPP wave64 tree is not written here");
       break;
     }
@@ -252,18 +253,22 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
       break;
     }
     case 5: {
-      const ObjectReader tree(treeValue, treePath, {"kind", "block", "numWarps", "warpSize"});
+      const ObjectReader tree(treeValue, treePath, {"kind", "block", "numWarps", "warpSize", "sizePerThread", "threadReduce"});
       tree.integer("block", 1, ContractLimits::hidden);
       tree.literal("numWarps", {1, 2, 4, 8, 16, 32});
       tree.literal("warpSize", {32, 64});
+      tree.integer("sizePerThread", 1, ContractLimits::perThread);
+      tree.choice("threadReduce", {"tree", "chain"});
       refusals.refuse(kindPath, "'triton-sum'", "Triton's tl.sum layout is not written here");
       break;
     }
     default: {
-      const ObjectReader tree(treeValue, treePath, {"kind", "smCount", "perThread", "maxClusterSize"});
+      const ObjectReader tree(treeValue, treePath, {"kind", "smCount", "perThread", "maxClusterSize", "launch", "maxThreadsPerBlock"});
       tree.integer("smCount", 1, ContractLimits::smCount);
       tree.integer("perThread", 1, ContractLimits::perThread);
       tree.integer("maxClusterSize", 1, 16);
+      tree.choice("launch", {"oneshot", "twoshot"});
+      tree.integer("maxThreadsPerBlock", 32, ContractLimits::blockThreads);
       refusals.refuse(kindPath, "'cluster'", "thread-block clusters are not written here");
       break;
     }

@@ -55,7 +55,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   const size_t e0 = static_cast<size_t>(m) * io.hidden + h0;
 
   float x[kPackElems];
-  ThreadSquares squares(norm.perThread, flush);
+  ThreadSquares squares(norm.perThread, flush, kPackElems);  // one run: the thread's pack
   if (active) {
     Bf16Pack residualOut{};
 #pragma unroll

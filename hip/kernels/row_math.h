@@ -74,18 +74,20 @@ ULPWISE_HD float normInput(float x, const Contract& c) { return c.norm.inputBf16
 // ---- sumOfSquares ---------------------------------------------------------------------------
 
 /**
- * One thread's sum of squares over the elements it owns, in order (schema PER_THREAD_PATTERNS):
+ * One thread's sum of squares over the elements it owns, in order (schema PER_THREAD_PATTERNS,
+ * src/engines/cpu/sumOfSquares.ts accumulateRun):
  *   chain     acc = acc + v*v, two roundings;
  *   fma-chain acc = fma(v, v, acc): the contracted `acc += v * v` of aiter's epilogue
  *             (custom_all_reduce.cuh:1639), which hipcc's default -ffp-contract=fast-
- *             honor-pragmas fuses;
- *   pair      vLLM's vectorised pairs: acc = acc + (x0*x0 + x1*x1);
- *   pair-fma  the same with the pair sum contracted: acc = acc + fma(x0, x0, x1*x1).
- * A pair pattern with an odd count squares the last element on its own (acc + v*v).
+ *             honor-pragmas fuses (aiter/jit/core.py passes no -ffp-contract);
+ *   pair      vLLM's vectorised sum_squares: each run (a vector of `runLength` elements, an even
+ *             count) is summed from 0 as run = run + (x0*x0 + x1*x1), then added to the
+ *             thread's sum (src/engines/layout/reduction.ts nestedRuns);
+ *   pair-fma  the same with the pair sum contracted: run = run + fma(x0, x0, x1*x1).
  */
 class ThreadSquares {
  public:
-  ULPWISE_HD ThreadSquares(PerThreadPattern pattern, bool flush) : pattern_(pattern), flush_(flush) {}
+  ULPWISE_HD ThreadSquares(PerThreadPattern pattern, bool flush, int runLength) : pattern_(pattern), flush_(flush), runLength_(runLength) {}
 
   ULPWISE_HD void add(float v) {
     switch (pattern_) {
@@ -93,27 +95,33 @@ class ThreadSquares {
       case PerThreadPattern::fmaChain: acc_ = fmaF32(v, v, acc_, flush_); return;
       case PerThreadPattern::pair:
       case PerThreadPattern::pairFma:
-        if (!pending_) {
+        inRun_++;
+        if ((inRun_ & 1) != 0) {
           held_ = v;
-          pending_ = true;
-          return;
+        } else {
+          const float pairSum = pattern_ == PerThreadPattern::pair ? addF32(mulF32(held_, held_, flush_), mulF32(v, v, flush_), flush_)
+                                                                   : fmaF32(held_, held_, mulF32(v, v, flush_), flush_);
+          run_ = addF32(run_, pairSum, flush_);
         }
-        pending_ = false;
-        const float pairSum = pattern_ == PerThreadPattern::pair ? addF32(mulF32(held_, held_, flush_), mulF32(v, v, flush_), flush_)
-                                                                 : fmaF32(held_, held_, mulF32(v, v, flush_), flush_);
-        acc_ = addF32(acc_, pairSum, flush_);
+        if (inRun_ == runLength_) {
+          acc_ = addF32(acc_, run_, flush_);
+          run_ = 0.0f;
+          inRun_ = 0;
+        }
         return;
     }
   }
 
-  /** The thread's sum, once every element has been added. */
-  ULPWISE_HD float sum() const { return pending_ ? addF32(acc_, mulF32(held_, held_, flush_), flush_) : acc_; }
+  /** The thread's sum, once every element (whole runs) has been added. */
+  ULPWISE_HD float sum() const { return acc_; }
 
  private:
   PerThreadPattern pattern_;
   bool flush_;
-  bool pending_ = false;
+  int runLength_;
+  int inRun_ = 0;
   float held_ = 0.0f;
+  float run_ = 0.0f;
   float acc_ = 0.0f;
 };
 

@@ -42,6 +42,10 @@ std::string unfusedUnsupported(const Contract& c, int ranks, int hidden, bool nc
   if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (16-byte packs)";
   if (c.norm.tree == SumTree::butterfly && hidden / kPackElems > kMaxBlockThreads) return "butterfly tree with hidden > 8192";
   if (c.norm.tree == SumTree::cub && hidden % c.norm.cubVectorWidth != 0) return "norm.sumOfSquares.tree.vectorWidth does not divide hidden";
+  const bool pairs = c.norm.perThread == PerThreadPattern::pair || c.norm.perThread == PerThreadPattern::pairFma;
+  if (pairs && c.norm.tree == SumTree::cub && c.norm.cubVectorWidth == 1) {
+    return "norm.sumOfSquares.perThread: pair patterns sum vectors of an even width (vLLM's vectorised path), not cub vectorWidth 1";
+  }
   if (static_cast<size_t>(hidden) * sizeof(float) > 48 * 1024) return "hidden > 12288: the row does not fit in 48 KiB of shared memory";
   if (c.quant.enabled) {
     if (!c.quant.inputBf16) return "quant.input 'f32': a separate quant kernel only sees the bf16 norm output (use a fused kernel)";

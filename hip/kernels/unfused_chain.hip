@@ -100,7 +100,9 @@ __global__ void __launch_bounds__(kMaxBlockThreads) addRmsNormKernel(AddNormArgs
     __syncthreads();
 
     float sumsq;
-    ThreadSquares squares(norm.perThread, flush);
+    // Runs of the pair patterns: the whole row (sequential), the pack (butterfly), the vector (cub).
+    const int runLength = norm.tree == SumTree::sequential ? a.hidden : norm.tree == SumTree::butterfly ? kPackElems : norm.cubVectorWidth;
+    ThreadSquares squares(norm.perThread, flush, runLength);
     if (norm.tree == SumTree::sequential) {
       if (t == 0) {
         for (int h = 0; h < a.hidden; h++) squares.add(row[h]);

@@ -44,14 +44,20 @@ const sites = (allReduceResult, residualAdd, residualOut, normOut, normIntermedi
 const gfx942 = sites('truncate', 'truncate', 'truncate', 'truncate');
 const inferredRsqrt = { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' };
 
-/** [variant, base preset, patch of the preset's contract]. */
+/** [variant, base preset, patch of the preset's contract, input generator ('random' if absent)]. */
 const VARIANTS = [
-  // aiter allreduce_fusion_kernel_1stage_per_group on gfx942: opus truncating downcasts, fnuz/240.
-  ['aiter1-gfx942', 'aiter-1stage-quant', (c) => ({ ...c, bf16Rounding: gfx942, hardwareOps: inferredRsqrt, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
+  // aiter allreduce_fusion_kernel_1stage_per_group on gfx942: opus truncating downcasts, fnuz/240,
+  // the contracted `acc += v*v`, subnormals flushed (-fgpu-flush-denormals-to-zero).
+  ['aiter1-gfx942', 'aiter-1stage-quant', (c) => ({ ...c, bf16Rounding: gfx942, f32Subnormals: 'flush', hardwareOps: inferredRsqrt, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
   // The same on gfx950: RNE conversions, OCP e4m3fn/448.
-  ['aiter1-gfx950', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, format: 'e4m3fn' }, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
+  ['aiter1-gfx950', 'aiter-1stage-quant', (c) => ({ ...c, f32Subnormals: 'flush', quant: { ...c.quant, format: 'e4m3fn' }, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
   // aiter allreduce_fusion_kernel_2stage on gfx942: truncated AR downcast, RNE __bf16 residual add.
-  ['aiter2-gfx942', 'aiter-2stage', (c) => ({ ...c, bf16Rounding: sites('truncate', 'rne', 'truncate', 'truncate') })],
+  ['aiter2-gfx942', 'aiter-2stage', (c) => ({ ...c, f32Subnormals: 'flush', bf16Rounding: sites('truncate', 'rne', 'truncate', 'truncate'), norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
+  // Subnormal-heavy inputs under flush (every kernel's arithmetic flushes, not only the sum).
+  ['flush-subnormal-inputs', 'aiter-1stage-quant', (c) => ({ ...c, f32Subnormals: 'flush' }), 'subnormals'],
+  ['butterfly-pair', 'aiter-1stage', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'pair' } } })],
+  ['cub-v8-pair-fma', 'vllm-unfused', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'pair-fma', tree: { ...c.norm.sumOfSquares.tree, vectorWidth: 8 } } } })],
+  ['cub-v4-chain', 'vllm-unfused', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'chain', tree: { ...c.norm.sumOfSquares.tree, vectorWidth: 4 } } } })],
   ['pertoken', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, groupSize: 'token' } })],
   ['colmajor-align4', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, scaleLayout: { kind: 'column-major', tokenAlign: 4 } } })],
   ['divisor224-clamp-recip', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, format: 'e4m3fn', divisor: 224, clamp: 224, scale: 'reciprocal', quantize: 'reciprocal' } })],
@@ -71,9 +77,9 @@ const SHAPES = [
 
 mkdirSync(dir, { recursive: true });
 const cases = [];
-for (const [variant, preset, patch] of VARIANTS) {
+for (const [variant, preset, patch, inputs = 'random'] of VARIANTS) {
   for (const { ranks, tokens, hidden, seed } of SHAPES) {
-    const spec = { preset, ranks, tokens, hidden, group: null, inputs: 'random', seed };
+    const spec = { preset, ranks, tokens, hidden, group: null, inputs, seed };
     const base = buildCase(spec);
     const contract = parseContract(patch(base.contract));
     const shape = checkContractForShape(contract, base.shape);

@@ -14,8 +14,8 @@ void print(const char* name, float value) { std::printf("%s %08x\n", name, bitsF
 
 float f(uint32_t bits) { return f32FromBits(bits); }
 
-float squares(PerThreadPattern pattern, bool flush, std::initializer_list<uint32_t> values) {
-  ThreadSquares sum(pattern, flush);
+float squares(PerThreadPattern pattern, bool flush, std::initializer_list<uint32_t> values, int runLength = 0) {
+  ThreadSquares sum(pattern, flush, runLength == 0 ? static_cast<int>(values.size()) : runLength);
   for (const uint32_t v : values) sum.add(f(v));
   return sum.sum();
 }
@@ -57,6 +57,12 @@ int main() {
     print(name, squares(patterns[i], true, {0x1f800000u, 0x1f800000u}));
     std::snprintf(name, sizeof name, "squares.%s.subnormal-square.keep", names[i]);
     print(name, squares(patterns[i], false, {0x1f800000u, 0x1f800000u}));
+    // [1, 0, 2^-12, 0 | 2^-12, 0, 2^-12, 0] as one run of 8, or two runs of 4 each summed from 0
+    // and then added to the thread's sum.
+    std::snprintf(name, sizeof name, "squares.%s.one-run-of-eight", names[i]);
+    print(name, squares(patterns[i], false, {0x3f800000u, 0u, 0x39800000u, 0u, 0x39800000u, 0u, 0x39800000u, 0u}, 8));
+    std::snprintf(name, sizeof name, "squares.%s.runs-of-four", names[i]);
+    print(name, squares(patterns[i], false, {0x3f800000u, 0u, 0x39800000u, 0u, 0x39800000u, 0u, 0x39800000u, 0u}, 4));
   }
   return 0;
 }

@@ -65,6 +65,17 @@ const EXPECTED: Record<string, string> = {
   'squares.fma-chain.subnormal-square.flush': '00000000',
   'squares.pair.subnormal-square.flush': '00000000',
   'squares.pair-fma.subnormal-square.flush': '00000000',
+  // [1, 0, 2^-12, 0, 2^-12, 0, 2^-12, 0]: the chains and one run of pairs add each 2^-24 to 1
+  // and tie back to 1; two runs of four (vLLM's vectors, each summed from 0) give
+  // fl(1 + 2^-24) = 1 and 2^-24 + 2^-24 = 2^-23, then 1 + 2^-23.
+  'squares.chain.one-run-of-eight': '3f800000',
+  'squares.fma-chain.one-run-of-eight': '3f800000',
+  'squares.pair.one-run-of-eight': '3f800000',
+  'squares.pair-fma.one-run-of-eight': '3f800000',
+  'squares.chain.runs-of-four': '3f800000',
+  'squares.fma-chain.runs-of-four': '3f800000',
+  'squares.pair.runs-of-four': '3f800001',
+  'squares.pair-fma.runs-of-four': '3f800001',
 };
 
 beforeAll(() => {
