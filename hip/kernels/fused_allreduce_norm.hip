@@ -72,7 +72,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   }
 
   const float sumsq = butterflyBlockSum(active ? squares.sum() : 0.0f, shared.warpSums, flush);
-  const float rowRstd = rstd(sumsq, io.hidden, c);
+  const float rowRstd = rstdOf(sumsq, io.hidden, c);
 
   const QuantContract& q = c.quant;
   float normed[kPackElems] = {};

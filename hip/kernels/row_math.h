@@ -1,9 +1,11 @@
-// The element-wise stages of the kernels, shared by the host checks and every kernel, named as
-// the engines' stages (src/engines/cpu and their WGSL twins in shaders/engine): allReduce,
-// residualAdd, sumOfSquares, rstd, normalize, groupScale, quantize. Every f32 step is one
-// bits.h operation (addF32, mulF32, fmaF32, divF32: never contracted, subnormals flushed
-// when the contract says 'flush'), every downcast goes through bits.h with the rounding of
-// its site (contract bf16Rounding).
+// The element-wise steps of the kernels, shared by the host checks and every kernel, named as
+// the engines' stages (src/engines/stages.ts: CPU functions in src/engines/cpu, WGSL twins in
+// shaders/engine): the engines' allReduce stage is allReduce + residualAdd + normInput here
+// (a 2-stage kernel runs them in different phases), sumOfSquares is ThreadSquares, the
+// block tree (device_common.h) and rstdOf, then normalize, groupScale, quantize. Every f32 step
+// is one bits.h operation (addF32, mulF32, fmaF32, divF32: never contracted, subnormals flushed
+// when the contract says 'flush'); every downcast goes through bits.h with the rounding of its
+// site (contract bf16Rounding).
 #ifndef ULPWISE_KERNELS_ROW_MATH_H
 #define ULPWISE_KERNELS_ROW_MATH_H
 
@@ -125,7 +127,7 @@ class ThreadSquares {
   float acc_ = 0.0f;
 };
 
-// ---- rstd -----------------------------------------------------------------------------------
+// ---- rstdOf -----------------------------------------------------------------------------------
 
 /**
  * Correctly rounded f32 square root, on integers. The AMD instruction is not trusted: clang 15
@@ -195,7 +197,7 @@ ULPWISE_HD uint32_t sqrtF32Bits(uint32_t bits) {
  *  hardwareOps.rsqrt 'inferred' slot. ULPWISE_HW_RSQRT swaps in the hardware rsqrt, as the
  *  modelled kernels do (aiter: `rsqrtf(acc / hidden_dim + eps)`, custom_all_reduce.cuh:1644),
  *  to show what `ulpwise diff --rstd infer` recovers. */
-ULPWISE_HD float rstd(float sumsq, int hidden, const Contract& c) {
+ULPWISE_HD float rstdOf(float sumsq, int hidden, const Contract& c) {
   const bool flush = c.flushSubnormals;
   const float h = static_cast<float>(hidden);
   const float variance = c.norm.varianceReciprocal ? mulF32(sumsq, divF32(1.0f, h, flush), flush) : divF32(sumsq, h, flush);

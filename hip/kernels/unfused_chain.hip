@@ -127,7 +127,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) addRmsNormKernel(AddNormArgs
       }
       sumsq = cubBlockSum(t < block ? squares.sum() : 0.0f, warpSums, flush);
     }
-    const float rowRstd = rstd(sumsq, a.hidden, c);
+    const float rowRstd = rstdOf(sumsq, a.hidden, c);
 
     for (int p = t; p < packs; p += blockDim.x) {
       float w[kPackElems];

@@ -1,7 +1,8 @@
 // The C++ contract parser of hip/kernels (built alone as hip/build/host/contract_check) against
 // the zod schema, on every value the schema allows: the values are derived from the schema
-// itself (z.toJSONSchema of ContractSchema), never typed here, so a value added to the schema
-// is checked the day it lands. For each contract, zod's verdict decides what C++ must say:
+// itself (z.toJSONSchema of ContractSchema, which also gives every object's keys to misspell),
+// never typed here, and checked to cover the core's vocabulary export (CONTRACT_VOCABULARY), so
+// a value added to the schema is checked the day it lands. For each contract, zod's verdict decides what C++ must say:
 // - zod rejects it: C++ says `invalid` naming a path zod names (a misspelt key: the object's
 //   path and the key);
 // - zod accepts it: C++ says `ok`, or `unsupported` "not implemented by the HIP kernels:
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ContractSchema, type Contract, type ContractInput } from '../../src/contracts/schema.js';
+import { CONTRACT_VOCABULARY } from '../../src/contracts/vocabulary.js';
 import { PACKAGE_ROOT } from '../../src/packageRoot.js';
 
 const HIP_DIR = join(PACKAGE_ROOT, 'hip');
@@ -284,6 +286,29 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
     const values = walk(ROOT_SCHEMA, []);
     expect(values.length).toBeGreaterThan(80);
     for (const value of values) expect(labels.has(value), value).toBe(true);
+  });
+
+  it("the variations cover every leaf value, number bound and union kind of the core's vocabulary export", () => {
+    const labels = new Set(all.map((v) => v.label));
+    const plain = (path: string) => path.replace(/\[[^\]]*\]/g, '');
+    let covered = 0;
+    for (const leaf of CONTRACT_VOCABULARY.leaves) {
+      const path = plain(leaf.path);
+      for (const value of leaf.values) {
+        expect(labels.has(`${path} = ${JSON.stringify(value)}`), `${leaf.path} = ${JSON.stringify(value)}`).toBe(true);
+        covered++;
+      }
+      if (leaf.numbers !== null && !leaf.array) {
+        if (Number.isFinite(leaf.numbers.min)) expect(labels.has(`${path} below its bound`), `${leaf.path} below its bound`).toBe(true);
+        if (Number.isFinite(leaf.numbers.max)) expect(labels.has(`${path} above its bound`), `${leaf.path} above its bound`).toBe(true);
+        covered++;
+      }
+    }
+    for (const union of CONTRACT_VOCABULARY.unions) {
+      for (const kind of union.kinds) expect(labels.has(`${plain(union.path)}.${union.discriminator} = ${JSON.stringify(kind)}`), `${union.path} ${kind}`).toBe(true);
+    }
+    for (const section of CONTRACT_VOCABULARY.nullableSections) expect(labels.has(`${section} = null`), `${section} = null`).toBe(true);
+    expect(covered).toBeGreaterThan(100);
   });
 
   check('accepts or explicitly refuses every value zod accepts, and rejects with its path what zod rejects', () => {
