@@ -42,12 +42,15 @@ ULPWISE_HD int clz32(uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
 
 // ---- f32 arithmetic -------------------------------------------------------------------------
 //
-// Each function is one correctly rounded IEEE operation that no compiler may contract into an
-// fma or reassociate, whatever -ffp-contract / -fmad says: CUDA's __fadd_rn / __fmul_rn /
+// Each function is one correctly rounded IEEE operation that the compiler may not contract into
+// an fma or reassociate (nvcc whatever -fmad says; clang unless -ffp-contract=fast): CUDA's __fadd_rn / __fmul_rn /
 // __fmaf_rn / __fdiv_rn on the device, and on clang (hipcc, and host clang) an operation
-// compiled under `#pragma clang fp contract(off)`. (HIP's own __fadd_rn is `return x + y`,
-// which a caller's -ffp-contract=fast may still fuse once inlined.) The kernels' f32 steps
-// are written with these, in the order the contract names.
+// compiled under `#pragma clang fp contract(off)` and `reassociate(off)`: with hipcc's default
+// (-ffp-contract=fast-honor-pragmas) `acc = addF32(acc, mulF32(v, v))` stays v_mul_f32 +
+// v_add_f32 where `acc += v * v` becomes v_fma_f32 / v_fmac_f32 (clang 15, gfx940, -O3, read
+// with -S). HIP's own __fadd_rn is `return x + y`, fusable once inlined; and an explicit
+// -ffp-contract=fast makes clang ignore the pragma, which is why the Makefile pins =off too.
+// The kernels' f32 steps are written with these, in the order the contract names.
 //
 // `flush` is the contract's f32Subnormals 'flush': operands that are subnormal are read as a
 // zero of their sign and a subnormal result becomes a zero of its sign, as AMD hardware does
@@ -63,6 +66,7 @@ ULPWISE_HD float flushSubnormal(float value) {
 ULPWISE_HD float addF32(float a, float b, bool flush) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
+#pragma clang fp reassociate(off)
 #endif
   if (flush) {
     a = flushSubnormal(a);
@@ -79,6 +83,7 @@ ULPWISE_HD float addF32(float a, float b, bool flush) {
 ULPWISE_HD float mulF32(float a, float b, bool flush) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
+#pragma clang fp reassociate(off)
 #endif
   if (flush) {
     a = flushSubnormal(a);
