@@ -1,4 +1,5 @@
 import type { DiffReport, OutputReport } from './report.js';
+import { describeRstdMiss } from './rstd.js';
 import { formatRanges, percent } from './values.js';
 
 // The diff report as terminal text: one table of outputs, then the worst elements, the rows and
@@ -87,7 +88,7 @@ export function formatDiffReport(report: DiffReport): string {
     }
     for (const [key, rows] of [...byDelta].sort()) lines.push(`  explained by ${key}: ${rows.length} rows (${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''})`);
     if (r.unexplained.length > 0) {
-      lines.push(`  true mismatches: ${r.unexplained.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${r.unexplained.length > 12 ? ', …' : ''}`);
+      lines.push(`  true mismatches: ${r.unexplained.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'no rstd within range' ? '' : ` (${describeRstdMiss(u)})`}`).slice(0, 12).join(', ')}${r.unexplained.length > 12 ? ', …' : ''}`);
     }
   }
   for (const q of report.quantConsistency) {

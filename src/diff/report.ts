@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FP8_FORMATS } from '../numerics/fp8.js';
+import { RSTD_MISS_REASONS } from './rstd.js';
 
 // The diff report: the zod schema is the single source of the type, and `diff --json` prints
 // only what this schema accepts.
@@ -87,7 +88,13 @@ export const RstdReportSchema = z.object({
   examined: Count,
   explained: z.array(RowRefSchema.extend({ deltaUlp: z.number().int() })),
   /** Rows no searched rstd reproduces, and rows whose residual already differs. */
-  unexplained: z.array(RowRefSchema.extend({ reason: z.enum(['no rstd within range', 'residual differs']) })),
+  unexplained: z.array(RowRefSchema.extend({
+    reason: z.enum(RSTD_MISS_REASONS),
+    /** With the sum-of-squares reason: the way every differing norm element moves rstd, and the
+     *  shift past the range that reproduces the row (null: none within the limit searched). */
+    direction: z.union([z.literal(1), z.literal(-1)]).optional(),
+    shiftNeededUlp: z.number().int().nullable().optional(),
+  })),
 });
 
 export const QuantConsistencySchema = z.object({

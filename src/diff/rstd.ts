@@ -13,6 +13,21 @@ import type { QuantConsistency, RstdReport } from './report.js';
 // The same rerun with the candidate's own scales tells codes that follow from a different
 // scale apart from codes that are wrong under any scale.
 
+/** A row no rstd within range reproduces, while every differing norm element asks for an rstd
+ *  moved the same way: the kernel's rstd is further off than an approximate rsqrt goes, so
+ *  the sum of squares (or the variance) it was computed from differs. */
+export const SUM_OF_SQUARES_DIFFERS = 'the sum of squares differs (reduction order?)';
+export const RSTD_MISS_REASONS = ['no rstd within range', 'residual differs', SUM_OF_SQUARES_DIFFERS] as const;
+/** Beyond the search range, rstd shifts tried one by one to name the shift a row needs. */
+const NEEDED_SHIFT_LIMIT = 64;
+
+/** The one sentence diff and explain print for a row rstd inference leaves unexplained. */
+export function describeRstdMiss(miss: RstdReport['unexplained'][number]): string {
+  if (miss.reason !== SUM_OF_SQUARES_DIFFERS) return miss.reason;
+  const needed = miss.shiftNeededUlp;
+  return `${SUM_OF_SQUARES_DIFFERS}: rstd would need ${needed === null || needed === undefined ? `a shift beyond ${miss.direction === 1 ? '+' : '-'}${NEEDED_SHIFT_LIMIT}` : `a shift of ${needed > 0 ? '+' : ''}${needed}`} f32 ULP`;
+}
+
 export interface CaseSubject {
   readonly contract: Contract;
   readonly shape: Shape;
@@ -101,9 +116,58 @@ export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ul
       }
     }
   }
-  for (const [rank, rowSet] of pending) for (const m of rowSet) unexplained.push({ rank, row: m, reason: 'no rstd within range' });
+  for (const [rank, rowSet] of pending) {
+    const sides = groups.get(rank)!.filter((p) => RSTD_SIDE.has(p.kind));
+    const norm = sides.find((p) => p.kind === 'norm');
+    for (const m of rowSet) {
+      const direction = norm ? rstdDirection(norm, outputGeometry('norm', shape, contract), m) : 0;
+      if (direction === 0) {
+        unexplained.push({ rank, row: m, reason: 'no rstd within range' });
+        continue;
+      }
+      const found = neededShift(subject, sides, m, direction, ulps);
+      engineRuns += found.engineRuns;
+      unexplained.push({ rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, direction, shiftNeededUlp: found.shift });
+    }
+  }
   const byRankRow = (a: { rank: number | null; row: number }, b: { rank: number | null; row: number }) => (a.rank ?? -1) - (b.rank ?? -1) || a.row - b.row;
   return { report: { ulps, examined, explained: explained.sort(byRankRow), unexplained: unexplained.sort(byRankRow) }, shifts, engineRuns };
+}
+
+/** +1 when every differing norm element of the row is what a larger rstd gives (further from
+ *  zero), -1 when every one is what a smaller rstd gives, 0 when they disagree. The norm is
+ *  rstd times a factor that does not depend on rstd, so the candidate's magnitude moves with it. */
+function rstdDirection(norm: OutputPair, geometry: ReturnType<typeof outputGeometry>, row: number): -1 | 0 | 1 {
+  const format = ulpFormatOf(norm.reference.dtype);
+  let up = 0;
+  let down = 0;
+  for (let k = 0; k < geometry.rowLength; k++) {
+    const i = geometry.indexOf(row, k);
+    const reference = norm.reference.data[i];
+    const candidate = norm.candidate.data[i];
+    if (sameCode(reference, candidate, format)) continue;
+    // bf16 bits: same sign, larger magnitude bits = further from zero.
+    if ((reference & 0x8000) !== (candidate & 0x8000)) return 0;
+    if ((candidate & 0x7fff) > (reference & 0x7fff)) up++;
+    else down++;
+  }
+  if (up > 0 && down === 0) return 1;
+  if (down > 0 && up === 0) return -1;
+  return 0;
+}
+
+/** The smallest shift past the search range, in the row's direction, that reproduces the row;
+ *  null when none within NEEDED_SHIFT_LIMIT does. */
+function neededShift(subject: CaseSubject, sides: readonly OutputPair[], row: number, direction: 1 | -1, ulps: number): { shift: number | null; engineRuns: number } {
+  const { contract, shape } = subject;
+  let engineRuns = 0;
+  for (let distance = ulps + 1; distance <= NEEDED_SHIFT_LIMIT; distance++) {
+    const delta = direction * distance;
+    const outputs = runCpuEngine(contract, shape, subject.inputs, { rows: [row], rstdOverride: (_m, rstd) => stepF32(rstd, delta) });
+    engineRuns++;
+    if (sides.every((p) => rowMatches(p.candidate, outputs.get(p.referenceName)!, outputGeometry(p.kind, shape, contract), row))) return { shift: delta, engineRuns };
+  }
+  return { shift: null, engineRuns };
 }
 
 /** For each candidate q tensor: are its differing codes what the golden's values quantize to

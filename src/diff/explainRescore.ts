@@ -1,0 +1,159 @@
+import type { Contract } from '../contracts/schema.js';
+import { runCpuEngine } from '../engines/cpu/engine.js';
+import type { OutputKind } from '../engines/io.js';
+import { sameCode, ulpFormatOf } from './compare.js';
+import { getPath, withFields } from './dimensions.js';
+import { RowScorer, spreadRows, type ExplainProblem } from './explainScore.js';
+import type { DimensionFit, SearchResult } from './explainSearch.js';
+import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
+import { inferRstd, type RstdShifts } from './rstd.js';
+import { inferScaleDeviations, type ScaleDeviations } from './scaleDeviation.js';
+import type { RstdReport } from './report.js';
+import { hexBits } from './values.js';
+
+// The search fits on a few rows; rescoring checks the fit on every row: it runs the fitted
+// contract over the whole case, lets approximate hardware slots explain what they can (a
+// per-row rstd shift for an inferred rsqrt, a per-group scale shift for an inferred reciprocal
+// or divide), lists the elements nothing explains, and confirms each tie on more rows.
+
+/** Rows each tie is confirmed on (the fit itself is checked on every row). */
+const TIE_ROWS = 16;
+/** Unexplained elements listed (all are counted). */
+const LISTED_ELEMENTS = 20;
+
+export interface ApproximationOptions {
+  /** Search a per-row rstd shift up to this many f32 ULP; null: only if the fit says rsqrt is 'inferred'. */
+  readonly rstdUlps: number | null;
+  /** Search a per-group scale shift up to this many f32 ULP; null: only if the fit says a
+   *  reciprocal or divide is 'inferred'. */
+  readonly scaleUlps: number | null;
+}
+
+/** Used when the fitted contract marks a slot 'inferred' and no range was given. */
+export const DEFAULT_APPROXIMATION_ULPS = 2;
+
+export interface OutputRescore {
+  readonly name: string;
+  readonly elements: number;
+  readonly differing: number;
+  /** Differing elements in rows (rsqrt) or groups (reciprocal, divide) an approximation explains. */
+  readonly approximated: number;
+  readonly unexplained: number;
+  /** Why the output cannot be compared with the fit (not produced, other dtype or shape). */
+  readonly note: string | null;
+}
+
+export interface ElementRef {
+  readonly name: string;
+  readonly row: number;
+  readonly column: number;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export interface Rescore {
+  readonly outputs: readonly OutputRescore[];
+  readonly rstd: RstdReport | null;
+  readonly scale: ScaleDeviations | null;
+  readonly unexplained: readonly ElementRef[];
+  readonly unexplainedCount: number;
+  /** Distinct (output, row) pairs holding an unexplained element. */
+  readonly unexplainedRows: number;
+  /** The search's ties that still tie on the tie rows, by path. */
+  readonly ties: ReadonlyMap<string, readonly unknown[]>;
+  readonly tieRows: readonly number[];
+  readonly engineRuns: number;
+}
+
+const inferred = (contract: Contract, path: string): boolean => getPath(contract, path) === 'inferred';
+
+export function rescore(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): Rescore {
+  const { contract } = search;
+  const { shape, inputs } = problem.subject;
+  const subject = { contract, shape, inputs };
+  const outputs = runCpuEngine(contract, shape, inputs);
+  let engineRuns = 1;
+  const pairs: OutputPair[] = [];
+  const notes = new Map<string, string>();
+  for (const [name, tensor] of problem.candidate) {
+    const parsed = parseOutputName(name)!;
+    const referenceName = referenceNameFor(name, outputs);
+    const reference = referenceName === null ? null : outputs.get(referenceName)!;
+    const why = reference === null ? 'not produced by the fitted contract' : incompatibility(reference, tensor, "the fitted contract's");
+    if (why !== null || reference === null || referenceName === null) notes.set(name, why ?? 'not produced');
+    else pairs.push({ name, referenceName, kind: parsed.kind, rank: parsed.rank, reference, candidate: tensor });
+  }
+
+  // Approximate hardware slots, each searched only when asked or when the fit names it.
+  const rstdUlps = options.rstdUlps ?? (inferred(contract, 'hardwareOps.rsqrt') ? DEFAULT_APPROXIMATION_ULPS : null);
+  let rstd: RstdReport | null = null;
+  let shifts: RstdShifts = new Map();
+  if (rstdUlps !== null) {
+    const found = inferRstd(subject, pairs, rstdUlps);
+    rstd = found.report;
+    shifts = found.shifts;
+    engineRuns += found.engineRuns;
+  }
+  const scaleUlps = options.scaleUlps ?? (inferred(contract, 'hardwareOps.reciprocal') || inferred(contract, 'hardwareOps.divide') ? DEFAULT_APPROXIMATION_ULPS : null);
+  let scale: ScaleDeviations | null = null;
+  if (scaleUlps !== null) {
+    scale = inferScaleDeviations(subject, pairs, scaleUlps, shifts);
+    engineRuns += scale.engineRuns;
+  }
+  const scaledGroups = new Set((scale?.explained ?? []).map((g) => `${g.rank}:${g.row}:${g.group}`));
+
+  const reports: OutputRescore[] = [];
+  const unexplained: ElementRef[] = [];
+  let unexplainedCount = 0;
+  const unexplainedRows = new Set<string>();
+  for (const [name, tensor] of problem.candidate) {
+    const pair = pairs.find((p) => p.name === name);
+    if (!pair) {
+      reports.push({ name, elements: tensor.data.length, differing: tensor.data.length, approximated: 0, unexplained: tensor.data.length, note: notes.get(name)! });
+      unexplainedCount += tensor.data.length;
+      for (let m = 0; m < shape.tokens; m++) unexplainedRows.add(`${name}:${m}`);
+      continue;
+    }
+    const geometry = outputGeometry(pair.kind, shape, contract);
+    const format = ulpFormatOf(tensor.dtype);
+    const rowsShifted = pair.kind === 'residual' ? new Set<number>() : new Set(shifts.get(pair.rank)?.keys() ?? []);
+    let differing = 0;
+    let approximated = 0;
+    for (let i = 0; i < tensor.data.length; i++) {
+      if (sameCode(pair.reference.data[i], tensor.data[i], format)) continue;
+      differing++;
+      const row = geometry.rowOf(i);
+      const group = pair.kind === 'scale' ? geometry.columnOf(i) : geometry.groupOf(i);
+      if (rowsShifted.has(row) || (group !== null && scaledGroups.has(`${pair.rank}:${row}:${group}`))) {
+        approximated++;
+        continue;
+      }
+      unexplainedCount++;
+      unexplainedRows.add(`${name}:${row}`);
+      if (unexplained.length < LISTED_ELEMENTS) {
+        unexplained.push({ name, row, column: geometry.columnOf(i), expected: hexBits(pair.reference.data[i], tensor.dtype), actual: hexBits(tensor.data[i], tensor.dtype) });
+      }
+    }
+    reports.push({ name, elements: tensor.data.length, differing, approximated, unexplained: differing - approximated, note: null });
+  }
+
+  // Ties, confirmed on more rows against the outputs of the stage that found them.
+  const tieRows = spreadRows(shape.tokens, TIE_ROWS);
+  const scorer = new RowScorer(problem, tieRows);
+  const ties = new Map<string, readonly unknown[]>();
+  for (const fit of search.dimensions) {
+    if (fit.ties.length === 0) continue;
+    const kinds = kindsOf(search, fit);
+    const atFit = scorer.mismatches(contract, kinds);
+    ties.set(fit.path, fit.ties.filter((value) => {
+      const other = withFields(contract, { [fit.path]: value });
+      return other !== null && scorer.mismatches(other, kinds) === atFit;
+    }));
+  }
+  engineRuns += scorer.runs;
+  return { outputs: reports, rstd, scale, unexplained, unexplainedCount, unexplainedRows: unexplainedRows.size, ties, tieRows, engineRuns };
+}
+
+function kindsOf(search: SearchResult, fit: DimensionFit): ReadonlySet<OutputKind> {
+  return new Set(search.stages.find((s) => s.stage === fit.decidedBy)?.outputs ?? []);
+}
