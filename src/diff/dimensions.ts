@@ -1,18 +1,29 @@
-import type { Contract } from '../contracts/schema.js';
+import type { Bf16RoundingSites, Contract } from '../contracts/schema.js';
+import type { Bf16Rounding } from '../numerics/bf16.js';
 import { canonicalJson, ContractError, parseContract } from '../contracts/validate.js';
 
 // Contract fields by path, as `explain` reads, sets and names them. Which paths are dimensions
 // is read from the schema (explainSpace.ts); a discriminated union is one dimension, so a
 // difference reads as 'norm.sumOfSquares.tree: butterfly(...) vs cub(...)'.
 
+/** Every f32 -> bf16 downcast site rounded the same way (the one-field rounding of schema v1). */
+export function everySite(rounding: Bf16Rounding): Bf16RoundingSites {
+  return {
+    allReduceHop: rounding, allReduceResult: rounding, residualAdd: rounding, residualOut: rounding, normIntermediate: rounding, normOut: rounding,
+  };
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** A value as a kernel engineer reads it: 'bf16', 'ring(chunkAlignElems=8)', 'none' for null. */
+/** A value as a kernel engineer reads it: 'bf16', 'ring(chunkAlignElems=8)', 'none' for null;
+ *  an object whose fields all hold one value (every bf16 rounding site 'rne') reads as that value. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'none';
   if (isRecord(value)) {
+    const fields = Object.values(value);
+    if (fields.length > 1 && fields.every((v) => typeof v === 'string' && v === fields[0])) return String(fields[0]);
     const tag = typeof value.kind === 'string' ? value.kind : typeof value.on === 'string' ? value.on : null;
     if (tag !== null) {
       const rest = Object.entries(value).filter(([k]) => k !== 'kind' && k !== 'on');

@@ -66,7 +66,7 @@ export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<s
   const dimensions = searchDimensions(donors);
   const problem: ExplainProblem = { subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate };
   const probeRows = spreadRows(golden.shape.tokens, PROBE_ROWS);
-  const scorer = new RowScorer(problem, probeRows);
+  const scorer = new RowScorer(problem, probeRows, options.rstdUlps);
 
   options.progress?.('searching the stages');
   const search = searchStages(base, dimensions, { scorer, donors, observed });

@@ -4,7 +4,7 @@ import type { OutputKind } from '../engines/io.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { getPath, withFields } from './dimensions.js';
 import { RowScorer, spreadRows, type ExplainProblem } from './explainScore.js';
-import type { DimensionFit, SearchResult } from './explainSearch.js';
+import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
 import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
 import { inferRstd, type RstdShifts } from './rstd.js';
 import { inferScaleDeviations, type ScaleDeviations } from './scaleDeviation.js';
@@ -52,6 +52,8 @@ export interface ElementRef {
 }
 
 export interface Rescore {
+  /** The search's fit with its ties decided on more rows: the answer. */
+  readonly contract: Contract;
   readonly outputs: readonly OutputRescore[];
   readonly rstd: RstdReport | null;
   readonly scale: ScaleDeviations | null;
@@ -68,11 +70,13 @@ export interface Rescore {
 const inferred = (contract: Contract, path: string): boolean => getPath(contract, path) === 'inferred';
 
 export function rescore(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): Rescore {
-  const { contract } = search;
   const { shape, inputs } = problem.subject;
+  const tieRows = spreadRows(shape.tokens, TIE_ROWS);
+  const refined = refineTies(problem, search, tieRows, options.rstdUlps);
+  const { contract, ties } = refined;
   const subject = { contract, shape, inputs };
   const outputs = runCpuEngine(contract, shape, inputs);
-  let engineRuns = 1;
+  let engineRuns = 1 + refined.engineRuns;
   const pairs: OutputPair[] = [];
   const notes = new Map<string, string>();
   for (const [name, tensor] of problem.candidate) {
@@ -123,7 +127,7 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
       if (sameCode(pair.reference.data[i], tensor.data[i], format)) continue;
       differing++;
       const row = geometry.rowOf(i);
-      const group = pair.kind === 'scale' ? geometry.columnOf(i) : geometry.groupOf(i);
+      const group = geometry.groupOf(i);
       if (rowsShifted.has(row) || (group !== null && scaledGroups.has(`${pair.rank}:${row}:${group}`))) {
         approximated++;
         continue;
@@ -137,23 +141,33 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
     reports.push({ name, elements: tensor.data.length, differing, approximated, unexplained: differing - approximated, note: null });
   }
 
-  // Ties, confirmed on more rows against the outputs of the stage that found them.
-  const tieRows = spreadRows(shape.tokens, TIE_ROWS);
-  const scorer = new RowScorer(problem, tieRows);
+  return { contract, outputs: reports, rstd, scale, unexplained, unexplainedCount, unexplainedRows: unexplainedRows.size, ties, tieRows, engineRuns };
+}
+
+/** The ties of the search, decided on more rows: each tied dimension takes the value with the
+ *  fewest mismatches on its own stage's outputs, then on the outputs of the stage that last
+ *  searched it; the values still equal on both remain ties. A value the fit on a few rows
+ *  could not tell apart is often told apart by a row it did not see. */
+function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: readonly number[], rstdUlps: number | null): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
+  const scorer = new RowScorer(problem, tieRows, rstdUlps);
+  const observed = new Set(search.stages.flatMap((s) => s.outputs));
+  const stageKinds = (stage: DimensionFit['stage']): ReadonlySet<OutputKind> => new Set(STAGE_OUTPUTS[stage].filter((k) => observed.has(k)));
+  let contract = search.contract;
   const ties = new Map<string, readonly unknown[]>();
   for (const fit of search.dimensions) {
     if (fit.ties.length === 0) continue;
-    const kinds = kindsOf(search, fit);
-    const atFit = scorer.mismatches(contract, kinds);
-    ties.set(fit.path, fit.ties.filter((value) => {
-      const other = withFields(contract, { [fit.path]: value });
-      return other !== null && scorer.mismatches(other, kinds) === atFit;
-    }));
+    const own = stageKinds(fit.stage);
+    const decided = stageKinds(fit.decidedBy);
+    const scored = [getPath(contract, fit.path), ...fit.ties]
+      .map((value) => ({ value, c: withFields(contract, { [fit.path]: value }) }))
+      .filter((o): o is { value: unknown; c: Contract } => o.c !== null)
+      .map((o) => ({ ...o, own: own.size > 0 ? scorer.mismatches(o.c, own) : 0 }));
+    const bestOwn = Math.min(...scored.map((o) => o.own));
+    const onOwn = scored.filter((o) => o.own === bestOwn).map((o) => ({ ...o, decided: scorer.mismatches(o.c, decided) }));
+    const bestDecided = Math.min(...onOwn.map((o) => o.decided));
+    const [chosen, ...rest] = onOwn.filter((o) => o.decided === bestDecided);
+    contract = chosen.c;
+    ties.set(fit.path, rest.map((o) => o.value));
   }
-  engineRuns += scorer.runs;
-  return { outputs: reports, rstd, scale, unexplained, unexplainedCount, unexplainedRows: unexplainedRows.size, ties, tieRows, engineRuns };
-}
-
-function kindsOf(search: SearchResult, fit: DimensionFit): ReadonlySet<OutputKind> {
-  return new Set(search.stages.find((s) => s.stage === fit.decidedBy)?.outputs ?? []);
+  return { contract, ties, engineRuns: scorer.runs };
 }

@@ -1,6 +1,6 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { canonicalJson } from '../contracts/validate.js';
-import { describeValue, dimensionDiff } from './dimensions.js';
+import { describeValue, dimensionDiff, getPath } from './dimensions.js';
 import type { Rescore } from './explainRescore.js';
 import type { SearchResult } from './explainSearch.js';
 import type { ExplainReport, StageReport } from './explainReport.js';
@@ -52,19 +52,20 @@ export function stageReports(search: SearchResult, rescore: Rescore): StageRepor
     probeMismatches: s.mismatches,
     dimensions: search.dimensions
       .filter((d) => d.decidedBy === s.stage)
-      .map((d) => ({ path: d.path, value: describeValue(d.value), ties: (rescore.ties.get(d.path) ?? []).map(describeValue) })),
+      .map((d) => ({ path: d.path, value: describeValue(getPath(rescore.contract, d.path)), ties: (rescore.ties.get(d.path) ?? []).map(describeValue) })),
   }));
 }
 
 export function verdictReport(input: VerdictInput): Omit<ExplainReport, 'golden' | 'candidate' | 'probeRows' | 'engineRuns'> {
   const { search, rescore, shape, paths } = input;
+  const fitted = rescore.contract;
   const nearest = input.presets
-    .map((p) => ({ name: p.name, differences: dimensionDiff(p.contract, search.contract, paths) }))
+    .map((p) => ({ name: p.name, differences: dimensionDiff(p.contract, fitted, paths) }))
     .reduce((a, b) => (b.differences.length < a.differences.length ? b : a));
   return {
     tieRows: [...rescore.tieRows],
     stages: stageReports(search, rescore),
-    contract: search.contract,
+    contract: fitted,
     verdict: verdictOf(rescore, shape, input.candidateOutputs),
     outputs: rescore.outputs.map((o) => ({ ...o })),
     approximations: {
@@ -82,7 +83,7 @@ export function verdictReport(input: VerdictInput): Omit<ExplainReport, 'golden'
     unexplained: rescore.unexplained.map((e) => ({ ...e })),
     unexplainedCount: rescore.unexplainedCount,
     nearestPreset: { name: nearest.name, differences: nearest.differences.map((d) => ({ path: d.path, preset: d.a, fitted: d.b })) },
-    vsGolden: dimensionDiff(input.goldenContract, search.contract, paths).map((d) => ({ path: d.path, golden: d.a, fitted: d.b })),
-    gen: genCommand(search.contract, shape),
+    vsGolden: dimensionDiff(input.goldenContract, fitted, paths).map((d) => ({ path: d.path, golden: d.a, fitted: d.b })),
+    gen: genCommand(fitted, shape),
   };
 }

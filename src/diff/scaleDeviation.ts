@@ -1,4 +1,5 @@
 import { runCpuEngine } from '../engines/cpu/engine.js';
+import { quantGroupSize } from '../engines/io.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { outputGeometry, rowMatches, type OutputPair } from './pairs.js';
 import { stepF32, type CaseSubject, type RstdShifts } from './rstd.js';
@@ -31,7 +32,8 @@ export function inferScaleDeviations(subject: CaseSubject, pairs: readonly Outpu
   const explained: (GroupRef & { deltaUlp: number })[] = [];
   const unexplained: GroupRef[] = [];
   let engineRuns = 0;
-  if (!quant) return { ulps, explained, unexplained, engineRuns };
+  // Packed UE8M0 scales are powers of two: a scale an ULP off rounds to the same exponent.
+  if (!quant || quant.scaleLayout.kind === 'packed-ue8m0') return { ulps, explained, unexplained, engineRuns };
   const ranks = [...new Set(pairs.map((p) => p.rank))];
   for (const rank of ranks) {
     const q = pairs.find((p) => p.rank === rank && p.kind === 'q');
@@ -42,7 +44,7 @@ export function inferScaleDeviations(subject: CaseSubject, pairs: readonly Outpu
     const scaleGeometry = outputGeometry('scale', shape, contract);
     const normGeometry = outputGeometry('norm', shape, contract);
     const qFormat = ulpFormatOf(q.reference.dtype);
-    const groupSize = quant.groupSize;
+    const groupSize = quantGroupSize(quant, shape.hidden);
     const groups = shape.hidden / groupSize;
     const shifts = rstdShifts.get(rank);
     // A group whose codes or scale differ, in a row whose norm output is reproduced.

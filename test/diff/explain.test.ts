@@ -57,21 +57,19 @@ function expectIdentified(report: ExplainReport, truth: Contract, golden: Return
 }
 
 describe('explain fits every stage of contracts several changes from every preset', () => {
-  test('aiter Triton fused_rms_fp8_group_quant after an all-reduce at N=8 (its preset says ranks 1)', async () => {
+  test('aiter Triton fused_rms_fp8_group_quant after an all-reduce at N=8 (its preset says ranks 1)', () => {
     const golden = goldenCase('aiter-1stage-quant', 8, 16, 1024, 'random', 41);
     const passthrough = getPreset('aiter-rms-quant-passthrough');
     expect(passthrough.ranks).toBe(1);
-    const truth = withAll(passthrough.contract, { 'allReduce.order': { kind: 'rotated', packElems: 8 }, bf16Rounding: 'truncate', 'quant.ue8m0': 'ceil' });
+    const truth = withAll(passthrough.contract, { 'allReduce.order': { kind: 'rotated', packElems: 8 }, 'bf16Rounding.residualOut': 'truncate', 'quant.scale': 'reciprocal', 'norm.roundIntermediate': true });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);
     const report = explainCandidate(golden, candidate, 'triton-after-ar', { rstdUlps: null });
-    console.log((await import('../../src/diff/explainFormat.js')).formatExplainReport(report));
     expect(report.verdict).toBe('bit-exact');
     expectIdentified(report, truth, golden, candidate);
-    // The quantize rule the beam search got wrong: reciprocal, pinned by the codes.
-    expect(dimension(report, 'quant.quantize')).toEqual({ value: 'reciprocal', ties: [] });
-    expect(dimension(report, 'quant.amaxFloor').value).toBe('amax(value=1e-10)');
-    expect(dimension(report, 'bf16Rounding')).toEqual({ value: 'truncate', ties: [] });
+    expect(dimension(report, 'quant.amaxFloor').value).toBe('1e-10');
+    expect(dimension(report, 'quant.scale')).toEqual({ value: 'reciprocal', ties: [] });
+    expect(dimension(report, 'bf16Rounding.residualOut')).toEqual({ value: 'truncate', ties: [] });
     expect(report.nearestPreset.differences.length).toBeGreaterThanOrEqual(3);
     expect(ExplainReportSchema.parse(report)).toEqual(report);
   });
@@ -95,7 +93,7 @@ describe('explain fits every stage of contracts several changes from every prese
     const golden = goldenCase('vllm-group-quant', 4, 8, 1024, 'random', 43);
     const truth = withAll(getPreset('vllm-group-quant').contract, {
       'allReduce.order': { kind: 'own-first' }, 'allReduce.accumulate': 'bf16', 'allReduce.roundResult': 'bf16',
-      'quant.scaleLayout': 'column-major', 'quant.ue8m0': 'floor', 'quant.format': 'e5m2',
+      'quant.scaleLayout': { kind: 'column-major', tokenAlign: 1 }, 'quant.ue8m0': 'floor', 'quant.format': 'e5m2',
     });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);

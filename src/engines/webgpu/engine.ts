@@ -1,7 +1,7 @@
 import type { Contract, Shape } from '../../contracts/schema.js';
 import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
 import type { Engine } from '../engine.js';
-import { outputName, scaleIndex, scaleShape, type CaseInputs, type ScaleLayout } from '../io.js';
+import { outputName, scaleTensor, scaleWords, storeScale, type CaseInputs, type ScaleLayout } from '../io.js';
 import { closeDevice, describeAdapter, openDevice, withErrorScopes, type AdapterChoice, type GpuContext } from './device.js';
 import { splitWorkgroups } from './dispatch.js';
 import type { ItemRange } from './limits.js';
@@ -339,7 +339,7 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
       residualOut: outputData(into, outputName('residual', rank), Uint16Array, elements(plan.emits.residual)),
       normOut: outputData(into, outputName('norm', rank), Uint16Array, elements(plan.emits.norm)),
       q: outputData(into, outputName('q', rank), Uint8Array, elements(plan.emits.quant)),
-      scales: outputData(into, outputName('scale', rank), Uint32Array, tokens * groups),
+      scales: outputData(into, outputName('scale', rank), Uint32Array, quant ? scaleWords(quant.scaleLayout, tokens, groups) : 0),
     };
   });
   // Every map is requested at once: each resolves when its chunk's copy is done, so map
@@ -360,7 +360,7 @@ async function readOutputs(uploaded: UploadedCase, into: Map<string, Tensor> | u
           const range = staging.getMappedRange();
           if (role === 'residualOut' || role === 'normOut') out[role].set(new Uint16Array(range, 0, count), first);
           else if (role === 'q') out.q.set(new Uint8Array(range, 0, count), first);
-          else placeScales(out.scales, new Uint32Array(range), chunk.range, groups, tokens, quant?.scaleLayout ?? 'row-major');
+          else placeScales(out.scales, new Uint32Array(range), chunk.range, groups, tokens, quant?.scaleLayout ?? ROW_MAJOR);
         } finally {
           staging.unmap();
           hostMs += performance.now() - hostStarted;
@@ -388,8 +388,9 @@ async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
     // An output the contract does not emit has no buffer: an empty array, as 'copy' readback gives.
     const mapped = (role: OutputRole): ArrayBuffer => byRole.get(role)?.getMappedRange() ?? new ArrayBuffer(0);
     const bf16 = (role: 'residualOut' | 'normOut'): Uint16Array => new Uint16Array(mapped(role), 0, byRole.has(role) ? elements : 0);
-    const scales = new Uint32Array(tokens * plan.groups);
-    if (byRole.has('scales')) placeScales(scales, new Uint32Array(mapped('scales')), { first: 0, count: tokens }, plan.groups, tokens, plan.contract.quant?.scaleLayout ?? 'row-major');
+    const layout = plan.contract.quant?.scaleLayout;
+    const scales = new Uint32Array(layout ? scaleWords(layout, tokens, plan.groups) : 0);
+    if (byRole.has('scales')) placeScales(scales, new Uint32Array(mapped('scales')), { first: 0, count: tokens }, plan.groups, tokens, plan.contract.quant?.scaleLayout ?? ROW_MAJOR);
     return {
       residualOut: bf16('residualOut'),
       normOut: bf16('normOut'),
@@ -420,7 +421,7 @@ function outputTensors(plan: EnginePlan, perRank: readonly RankOutputData[]): Ma
     if (plan.emits.norm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: out.normOut });
     if (quant) {
       outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[quant.format], shape: [tokens, hidden], data: out.q });
-      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, plan.groups), data: out.scales });
+      outputs.set(outputName('scale', rank), scaleTensor(quant.scaleLayout, tokens, plan.groups, out.scales));
     }
   }
   return outputs;
@@ -491,11 +492,13 @@ function outputData<T extends Uint8Array | Uint16Array | Uint32Array>(
   return data;
 }
 
+const ROW_MAJOR: ScaleLayout = { kind: 'row-major' };
+
 /** A chunk's [scale, reciprocal] pairs (row-major within the chunk) into the scale tensor's layout. */
 function placeScales(scales: Uint32Array, pairs: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: ScaleLayout): void {
   for (let row = 0; row < range.count; row++) {
     const m = range.first + row;
-    for (let g = 0; g < groups; g++) scales[scaleIndex(layout, m, g, tokens, groups)] = pairs[2 * (row * groups + g)];
+    for (let g = 0; g < groups; g++) storeScale(scales, layout, m, g, tokens, groups, pairs[2 * (row * groups + g)]);
   }
 }
 
