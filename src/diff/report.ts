@@ -90,10 +90,8 @@ export const RstdReportSchema = z.object({
   /** Rows no searched rstd reproduces, and rows whose residual already differs. */
   unexplained: z.array(RowRefSchema.extend({
     reason: z.enum(RSTD_MISS_REASONS),
-    /** With the sum-of-squares reason: the way every differing norm element moves rstd, and the
-     *  shift past the range that reproduces the row (null: none within the limit searched). */
-    direction: z.union([z.literal(1), z.literal(-1)]).optional(),
-    shiftNeededUlp: z.number().int().nullable().optional(),
+    /** With the sum-of-squares reason: the shift past the range that reproduces the row. */
+    shiftNeededUlp: z.number().int().optional(),
   })),
 });
 

@@ -13,9 +13,9 @@ import type { QuantConsistency, RstdReport } from './report.js';
 // The same rerun with the candidate's own scales tells codes that follow from a different
 // scale apart from codes that are wrong under any scale.
 
-/** A row no rstd within range reproduces, while every differing norm element asks for an rstd
- *  moved the same way: the kernel's rstd is further off than an approximate rsqrt goes, so
- *  the sum of squares (or the variance) it was computed from differs. */
+/** A row no rstd within the search range reproduces, but a larger shift of one sign does: the
+ *  kernel's rstd is further off than an approximate rsqrt goes, so the sum of squares (or the
+ *  variance) it was computed from differs. */
 export const SUM_OF_SQUARES_DIFFERS = 'the sum of squares differs (reduction order?)';
 export const RSTD_MISS_REASONS = ['no rstd within range', 'residual differs', SUM_OF_SQUARES_DIFFERS] as const;
 /** Beyond the search range, rstd shifts tried one by one to name the shift a row needs. */
@@ -23,9 +23,8 @@ const NEEDED_SHIFT_LIMIT = 64;
 
 /** The one sentence diff and explain print for a row rstd inference leaves unexplained. */
 export function describeRstdMiss(miss: RstdReport['unexplained'][number]): string {
-  if (miss.reason !== SUM_OF_SQUARES_DIFFERS) return miss.reason;
-  const needed = miss.shiftNeededUlp;
-  return `${SUM_OF_SQUARES_DIFFERS}: rstd would need ${needed === null || needed === undefined ? `a shift beyond ${miss.direction === 1 ? '+' : '-'}${NEEDED_SHIFT_LIMIT}` : `a shift of ${needed > 0 ? '+' : ''}${needed}`} f32 ULP`;
+  if (miss.reason !== SUM_OF_SQUARES_DIFFERS || miss.shiftNeededUlp === undefined) return miss.reason;
+  return `${SUM_OF_SQUARES_DIFFERS}: rstd needs a shift of ${miss.shiftNeededUlp > 0 ? '+' : ''}${miss.shiftNeededUlp} f32 ULP`;
 }
 
 export interface CaseSubject {
@@ -127,7 +126,7 @@ export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ul
       }
       const found = neededShift(subject, sides, m, direction, ulps);
       engineRuns += found.engineRuns;
-      unexplained.push({ rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, direction, shiftNeededUlp: found.shift });
+      unexplained.push(found.shift === null ? { rank, row: m, reason: 'no rstd within range' } : { rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, shiftNeededUlp: found.shift });
     }
   }
   const byRankRow = (a: { rank: number | null; row: number }, b: { rank: number | null; row: number }) => (a.rank ?? -1) - (b.rank ?? -1) || a.row - b.row;
@@ -135,8 +134,9 @@ export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ul
 }
 
 /** +1 when every differing norm element of the row is what a larger rstd gives (further from
- *  zero), -1 when every one is what a smaller rstd gives, 0 when they disagree. The norm is
- *  rstd times a factor that does not depend on rstd, so the candidate's magnitude moves with it. */
+ *  zero), -1 when every one is what a smaller rstd gives, 0 when they disagree (then no single
+ *  rstd reproduces the row: the norm is rstd times a factor that does not depend on rstd, so
+ *  every magnitude moves the same way with it). */
 function rstdDirection(norm: OutputPair, geometry: ReturnType<typeof outputGeometry>, row: number): -1 | 0 | 1 {
   const format = ulpFormatOf(norm.reference.dtype);
   let up = 0;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS } from '../../src/diff/diff.js';
 import { differingRows, outputGeometry, rowMatches } from '../../src/diff/pairs.js';
-import { stepF32 } from '../../src/diff/rstd.js';
+import { describeRstdMiss, stepF32, SUM_OF_SQUARES_DIFFERS } from '../../src/diff/rstd.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { candidateFrom, flipBit, goldenCase } from './helpers.js';
@@ -87,6 +87,30 @@ describe('diff --rstd infer', () => {
     const r = diffOutputs(golden, bad, 'bad', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 4 }).rstd!;
     expect(r.unexplained).toContainEqual({ rank: null, row, reason: 'residual differs' });
     expect(r.explained.some((e) => e.row === row)).toBe(false);
+  });
+});
+
+describe('a row whose rstd is further off than the search range', () => {
+  const golden = goldenCase('aiter-1stage', 2, 8, 4096, 'random', 23);
+  // Row 3's rstd moved by +40 f32 ULP: as if its sum of squares were summed in another order.
+  const [row, planted] = [3, 40];
+  const candidate = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, m === row ? planted : 0) });
+  const normGeometry = outputGeometry('norm', golden.shape, golden.contract);
+
+  test('is said to have another sum of squares, with a shift that reproduces it', () => {
+    expect(rowMatches(golden.outputs.get('out.norm')!, candidate.get('out.norm')!, normGeometry, row)).toBe(false);
+    const r = diffOutputs(golden, candidate, 'far', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 2 }).rstd!;
+    expect(r.explained).toEqual([]);
+    expect(r.unexplained).toHaveLength(1);
+    const [miss] = r.unexplained;
+    expect(miss).toMatchObject({ rank: null, row, reason: SUM_OF_SQUARES_DIFFERS });
+    const shift = miss.shiftNeededUlp!;
+    expect(shift).toBeGreaterThan(2);
+    expect(shift).toBeLessThanOrEqual(planted);
+    // The named shift reproduces the row (recomputed apart from the search).
+    const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [row], rstdOverride: (_m, r0) => stepF32(r0, shift) });
+    expect(rowMatches(rerun.get('out.norm')!, candidate.get('out.norm')!, normGeometry, row)).toBe(true);
+    expect(describeRstdMiss(miss)).toBe(`the sum of squares differs (reduction order?): rstd needs a shift of +${shift} f32 ULP`);
   });
 });
 
