@@ -17,7 +17,7 @@ import { hexBits } from './values.js';
 // or divide), lists the elements nothing explains, and confirms each tie on more rows.
 
 /** Rows each tie is confirmed on (the fit itself is checked on every row). */
-const TIE_ROWS = 16;
+const TIE_ROWS = 8;
 /** Unexplained elements listed (all are counted). */
 const LISTED_ELEMENTS = 20;
 
@@ -158,14 +158,21 @@ function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: read
     if (fit.ties.length === 0) continue;
     const own = stageKinds(fit.stage);
     const decided = stageKinds(fit.decidedBy);
-    const scored = [getPath(contract, fit.path), ...fit.ties]
+    const options = [getPath(contract, fit.path), ...fit.ties]
       .map((value) => ({ value, c: withFields(contract, { [fit.path]: value }) }))
-      .filter((o): o is { value: unknown; c: Contract } => o.c !== null)
-      .map((o) => ({ ...o, own: own.size > 0 ? scorer.mismatches(o.c, own) : 0 }));
-    const bestOwn = Math.min(...scored.map((o) => o.own));
-    const onOwn = scored.filter((o) => o.own === bestOwn).map((o) => ({ ...o, decided: scorer.mismatches(o.c, decided) }));
-    const bestDecided = Math.min(...onOwn.map((o) => o.decided));
-    const [chosen, ...rest] = onOwn.filter((o) => o.decided === bestDecided);
+      .filter((o): o is { value: unknown; c: Contract } => o.c !== null);
+    const fewest = (candidates: typeof options, kinds: ReadonlySet<OutputKind>): typeof options => {
+      if (kinds.size === 0) return candidates;
+      let best = Infinity;
+      let kept: typeof options = [];
+      for (const o of candidates) {
+        const n = scorer.mismatches(o.c, kinds, best + 1);
+        if (n < best) [best, kept] = [n, [o]];
+        else if (n === best) kept.push(o);
+      }
+      return kept;
+    };
+    const [chosen, ...rest] = fewest(fewest(options, own), decided);
     contract = chosen.c;
     ties.set(fit.path, rest.map((o) => o.value));
   }

@@ -83,9 +83,9 @@ function move(contract: Contract, dimension: SearchDimension, value: unknown, pa
 
 function searchStage(base: Contract, dims: readonly SearchDimension[], partners: readonly SearchDimension[], kinds: ReadonlySet<OutputKind>, context: SearchContext): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number } {
   const seen = new Set<string>();
-  const score = (c: Contract): number => {
+  const score = (c: Contract, bound?: number): number => {
     seen.add(canonicalJson(c));
-    return context.scorer.mismatches(c, kinds);
+    return context.scorer.mismatches(c, kinds, bound);
   };
   // 1. Seeds.
   const seeds = new Map<string, Contract>([[canonicalJson(base), base]]);
@@ -110,7 +110,7 @@ function searchStage(base: Contract, dims: readonly SearchDimension[], partners:
           if (same(value, getPath(current.c, d.path))) continue;
           const next = move(current.c, d, value, partners);
           if (!next) continue;
-          const s = score(next);
+          const s = score(next, current.s);
           if (s < current.s) {
             current = { c: next, s };
             improved = true;
@@ -129,7 +129,7 @@ function searchStage(base: Contract, dims: readonly SearchDimension[], partners:
     for (const value of d.values) {
       if (same(value, fitted)) continue;
       const next = move(best.c, d, value, partners);
-      if (next && score(next) === best.s) tied.push(value);
+      if (next && score(next, best.s + 1) === best.s) tied.push(value);
     }
     ties.set(d.path, tied);
   }
