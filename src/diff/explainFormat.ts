@@ -11,6 +11,13 @@ const VERDICTS: Readonly<Record<ExplainReport['verdict'], string>> = {
   unexplained: 'no contract in the search space reproduces this candidate',
 };
 
+/** Tied values shown on one line; --json lists them all. */
+const SHOWN_TIES = 4;
+
+function tieList(ties: readonly string[]): string {
+  return ties.length <= SHOWN_TIES ? ties.join(', ') : `${ties.slice(0, SHOWN_TIES).join(', ')} and ${ties.length - SHOWN_TIES} more`;
+}
+
 export function formatExplainReport(report: ExplainReport, shownElements = 12): string {
   const g = report.golden;
   const lines: string[] = [
@@ -23,7 +30,7 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
   ];
   for (const s of report.stages) {
     lines.push(`stage ${s.stage} (fitted on ${s.outputs.map((k) => `out.${k}`).join(', ')}):`);
-    const rows = s.dimensions.map((d) => [d.path, d.value, d.ties.length === 0 ? 'pinned' : `ties: ${d.ties.join(', ')}`]);
+    const rows = s.dimensions.map((d) => [d.path, d.value, d.ties.length === 0 ? 'pinned' : `ties: ${tieList(d.ties)}`]);
     lines.push(table(['dimension', 'fitted', 'data'], rows, new Set()));
   }
   lines.push('');
@@ -31,11 +38,11 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
     o.name, String(o.elements), String(o.differing), String(o.approximated), o.note ? `${o.unexplained} (${o.note})` : String(o.unexplained),
   ]), new Set([1, 2, 3, 4])));
   const { rstd, scale } = report.approximations;
-  if (rstd) {
+  if (rstd && (rstd.rows.length > 0 || rstd.misses.length > 0)) {
     lines.push(`rstd (approximate rsqrt, +-${rstd.ulps} f32 ULP): ${rstd.rows.length} rows explained by a shift${rstd.rows.length > 0 ? ` (${rstd.rows.slice(0, 8).map((r) => `${r.rank === null ? '' : `rank ${r.rank} `}row ${r.row}: ${r.deltaUlp > 0 ? '+' : ''}${r.deltaUlp}`).join(', ')}${rstd.rows.length > 8 ? ', …' : ''})` : ''}`);
     for (const miss of rstd.misses.slice(0, 8)) lines.push(`  ${miss.rank === null ? '' : `rank ${miss.rank} `}row ${miss.row}: ${miss.message}`);
   }
-  if (scale) {
+  if (scale && (scale.groups.length > 0 || scale.misses.length > 0)) {
     lines.push(`scale (approximate reciprocal/divide, +-${scale.ulps} f32 ULP): ${scale.groups.length} groups explained by a shift${scale.misses.length > 0 ? `, ${scale.misses.length} not` : ''}`);
   }
   if (report.unexplainedCount > 0) {
