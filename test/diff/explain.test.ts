@@ -106,6 +106,38 @@ describe('explain fits every stage of contracts several changes from every prese
   });
 });
 
+describe('the bug classes of the presets, named from outputs alone', () => {
+  // Candidate preset, golden preset, shape, inputs, and the one difference from the golden's
+  // contract the preset pair documents (presets.ts: the candidate differs from its reference
+  // there and nowhere the outputs show).
+  const cases = [
+    { candidate: 'aiter-1stage-pre2586', golden: 'aiter-1stage', inputs: 'random', path: 'allReduce.roundResult', golden_: 'bf16', fitted: 'none' },
+    { candidate: 'trtllm-oneshot-bf16acc', golden: 'trtllm-oneshot-fp32acc', inputs: 'random', path: 'allReduce.accumulate', golden_: 'f32', fitted: 'bf16' },
+  ] as const;
+  for (const c of cases) {
+    test(`${c.candidate} against ${c.golden}: ${c.path}`, () => {
+      const golden = goldenCase(c.golden, 4, 8, 1024, c.inputs, 31);
+      const candidate = candidateFrom(golden, c.candidate);
+      const report = explainCandidate(golden, candidate, c.candidate, { rstdUlps: null });
+      expect(report.verdict).toBe('bit-exact');
+      expect(report.vsGolden).toContainEqual({ path: c.path, golden: c.golden_, fitted: c.fitted });
+      expect(dimension(report, c.path)).toEqual({ value: c.fitted, ties: [] });
+      expect(report.nearestPreset).toEqual({ name: c.candidate, differences: [] });
+    });
+  }
+
+  test('vLLM 53339: a Triton-style amax floor, told apart from the scale floor on all-zero quant groups', () => {
+    const golden = goldenCase('vllm-group-quant', 2, 4, 512, 'zero-groups', 34);
+    const truth = getPreset('vllm-group-quant-triton').contract;
+    const candidate = candidateFrom(golden, truth);
+    const report = explainCandidate(golden, candidate, 'triton', { rstdUlps: null });
+    expect(report.verdict).toBe('bit-exact');
+    expect(dimension(report, 'quant.amaxFloor')).toEqual({ value: '1e-10', ties: [] });
+    expect(dimension(report, 'quant.scaleFloor').value).toBe('none');
+    expectIdentified(report, truth, golden, candidate);
+  });
+});
+
 describe('ties are reported as ties', () => {
   test('a clamp at the format max before a saturating conversion is no clamp at all', () => {
     // e4m3fn satfinite: a value above 448 converts to 448 whether or not it was clamped to 448
