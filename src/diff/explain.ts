@@ -66,12 +66,13 @@ export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<s
   const dimensions = searchDimensions(donors);
   const problem: ExplainProblem = { subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate };
   const probeRows = spreadRows(golden.shape.tokens, PROBE_ROWS);
-  const scorer = new RowScorer(problem, probeRows, options.rstdUlps);
+  const approximations = { rstdUlps: options.rstdUlps, scaleUlps: options.scaleUlps ?? null };
+  const scorer = new RowScorer(problem, probeRows, approximations);
 
   options.progress?.('searching the stages');
   const search = searchStages(base, dimensions, { scorer, donors, observed });
   options.progress?.(`rescoring the fit on all ${golden.shape.tokens} rows`);
-  const rescored = rescore(problem, search, { rstdUlps: options.rstdUlps, scaleUlps: options.scaleUlps ?? null });
+  const rescored = rescore(problem, search, approximations);
   const verdict = verdictReport({
     search, rescore: rescored, shape: golden.shape, paths: dimensions.map((d) => d.path),
     presets, goldenContract: golden.contract, candidateOutputs: candidate.size,

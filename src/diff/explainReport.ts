@@ -17,6 +17,9 @@ export const StageReportSchema = z.object({
   evaluated: Count,
   /** Mismatching candidate elements of these outputs on the probe rows, at the fit. */
   probeMismatches: Count,
+  /** Whether numbers no preset gives were searched over powers of two (only when the seeded
+   *  values left mismatches; else ties among them are not listed). */
+  grid: z.boolean(),
   /** Every dimension this stage searched, its fitted value, and the values that tie with it
    *  (score the same on the tie rows: these inputs cannot tell them apart). Empty ties: pinned. */
   dimensions: z.array(z.object({ path: z.string(), value: z.string(), ties: z.array(z.string()) })),

@@ -3,7 +3,7 @@ import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { OutputKind } from '../engines/io.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { getPath, withFields } from './dimensions.js';
-import { RowScorer, spreadRows, type ExplainProblem } from './explainScore.js';
+import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
 import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
 import { inferRstd, type RstdShifts } from './rstd.js';
@@ -20,14 +20,6 @@ import { hexBits } from './values.js';
 const TIE_ROWS = 8;
 /** Unexplained elements listed (all are counted). */
 const LISTED_ELEMENTS = 20;
-
-export interface ApproximationOptions {
-  /** Search a per-row rstd shift up to this many f32 ULP; null: only if the fit says rsqrt is 'inferred'. */
-  readonly rstdUlps: number | null;
-  /** Search a per-group scale shift up to this many f32 ULP; null: only if the fit says a
-   *  reciprocal or divide is 'inferred'. */
-  readonly scaleUlps: number | null;
-}
 
 /** Used when the fitted contract marks a slot 'inferred' and no range was given. */
 export const DEFAULT_APPROXIMATION_ULPS = 2;
@@ -72,7 +64,7 @@ const inferred = (contract: Contract, path: string): boolean => getPath(contract
 export function rescore(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): Rescore {
   const { shape, inputs } = problem.subject;
   const tieRows = spreadRows(shape.tokens, TIE_ROWS);
-  const refined = refineTies(problem, search, tieRows, options.rstdUlps);
+  const refined = refineTies(problem, search, tieRows, options);
   const { contract, ties } = refined;
   const subject = { contract, shape, inputs };
   const outputs = runCpuEngine(contract, shape, inputs);
@@ -148,8 +140,8 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
  *  fewest mismatches on its own stage's outputs, then on the outputs of the stage that last
  *  searched it; the values still equal on both remain ties. A value the fit on a few rows
  *  could not tell apart is often told apart by a row it did not see. */
-function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: readonly number[], rstdUlps: number | null): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
-  const scorer = new RowScorer(problem, tieRows, rstdUlps);
+function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: readonly number[], approximations: ApproximationOptions): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
+  const scorer = new RowScorer(problem, tieRows, approximations);
   const observed = new Set(search.stages.flatMap((s) => s.outputs));
   const stageKinds = (stage: DimensionFit['stage']): ReadonlySet<OutputKind> => new Set(STAGE_OUTPUTS[stage].filter((k) => observed.has(k)));
   let contract = search.contract;

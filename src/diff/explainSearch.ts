@@ -14,7 +14,8 @@ import { STAGES, type SearchDimension, type StageName } from './explainSpace.js'
 //   2. from the best seeds, coordinate descent: every value of every dimension, keeping a change
 //      that lowers the mismatch count, until no single change does; a value the schema rules
 //      out alone is tried together with each value of one other dimension (residual.add 'bf16'
-//      needs norm.input 'bf16');
+//      needs norm.input 'bf16'); then every pair of small dimensions; then the wider grid of
+//      numbers no preset gives, each only while mismatches remain;
 //   3. ties: every single-dimension change of the fit that scores the same. A dimension a stage
 //      cannot decide is searched again, among its tied values, by the next stage with outputs.
 
@@ -27,6 +28,8 @@ export const STAGE_OUTPUTS: Readonly<Record<StageName, readonly OutputKind[]>> =
 
 /** Seeds descended from, best first; the first to reach zero mismatches ends the search. */
 const DESCENT_SEEDS = 4;
+/** Dimensions with at most this many values are tried in pairs when single changes stall. */
+const PAIR_VALUES = 4;
 
 export interface DimensionFit {
   readonly path: string;
@@ -49,6 +52,8 @@ export interface StageSearch {
   readonly mismatches: number;
   /** Distinct contracts scored for this stage. */
   readonly evaluated: number;
+  /** Whether the wider grid of unseeded numbers was searched (the seeded values left mismatches). */
+  readonly grid: boolean;
 }
 
 export interface SearchResult {
@@ -81,7 +86,7 @@ function move(contract: Contract, dimension: SearchDimension, value: unknown, pa
   return null;
 }
 
-function searchStage(base: Contract, dims: readonly SearchDimension[], partners: readonly SearchDimension[], kinds: ReadonlySet<OutputKind>, context: SearchContext): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number } {
+function searchStage(base: Contract, dims: readonly SearchDimension[], partners: readonly SearchDimension[], kinds: ReadonlySet<OutputKind>, context: SearchContext): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number; grid: boolean } {
   const seen = new Set<string>();
   const score = (c: Contract, bound?: number): number => {
     seen.add(canonicalJson(c));
@@ -98,15 +103,22 @@ function searchStage(base: Contract, dims: readonly SearchDimension[], partners:
     }
     seeds.set(canonicalJson(seed), seed);
   }
-  const ranked = [...seeds.values()].map((c) => ({ c, s: score(c) })).sort((a, b) => a.s - b.s);
-  // 2. Coordinate descent from the best seeds.
-  let best = ranked[0];
-  for (const start of ranked.slice(0, DESCENT_SEEDS)) {
+  // Seeds are ranked with the bound of the best so far (a seed above it is not finished);
+  // the descent starts are then scored exactly.
+  let fewest = Infinity;
+  const ranked = [...seeds.values()].map((c) => {
+    const s = score(c, fewest === Infinity ? Infinity : fewest + 1);
+    fewest = Math.min(fewest, s);
+    return { c, s };
+  }).sort((a, b) => a.s - b.s).slice(0, DESCENT_SEEDS).map(({ c }) => ({ c, s: score(c) }));
+  // 2. Coordinate descent from the best seeds; over the wider grid of unseeded numbers too
+  //    when the seeded values leave mismatches.
+  const descend = (start: { c: Contract; s: number }, wide: boolean): { c: Contract; s: number } => {
     let current = start;
     for (let improved = true; improved && current.s > 0;) {
       improved = false;
       for (const d of dims) {
-        for (const value of d.values) {
+        for (const value of wide ? d.grid : d.values) {
           if (same(value, getPath(current.c, d.path))) continue;
           const next = move(current.c, d, value, partners);
           if (!next) continue;
@@ -118,22 +130,57 @@ function searchStage(base: Contract, dims: readonly SearchDimension[], partners:
         }
       }
     }
-    if (current.s < best.s) best = current;
+    return current;
+  };
+  // Two dimensions that only help together (x*w first and a rounded intermediate): every pair
+  // of small dimensions is tried from a fit that single changes cannot improve.
+  const pairs = (start: { c: Contract; s: number }): { c: Contract; s: number } => {
+    const small = dims.filter((d) => d.values.length <= PAIR_VALUES);
+    let current = start;
+    for (let improved = true; improved && current.s > 0;) {
+      improved = false;
+      for (const [i, a] of small.entries()) {
+        for (const b of small.slice(i + 1)) {
+          for (const va of a.values) {
+            if (same(va, getPath(current.c, a.path))) continue;
+            for (const vb of b.values) {
+              if (same(vb, getPath(current.c, b.path))) continue;
+              const next = withFields(current.c, { [a.path]: va, [b.path]: vb });
+              if (!next) continue;
+              const s = score(next, current.s);
+              if (s < current.s) {
+                current = descend({ c: next, s }, false);
+                improved = true;
+              }
+            }
+          }
+        }
+      }
+    }
+    return current;
+  };
+  let best = ranked[0];
+  for (const start of ranked) {
+    const reached = descend(start, false);
+    if (reached.s < best.s) best = reached;
     if (best.s === 0) break;
   }
+  if (best.s > 0) best = pairs(best);
+  const wide = best.s > 0;
+  if (wide) best = descend(best, true);
   // 3. Ties: single changes of the fit that score the same.
   const ties = new Map<string, unknown[]>();
   for (const d of dims) {
     const fitted = getPath(best.c, d.path);
     const tied: unknown[] = [];
-    for (const value of d.values) {
+    for (const value of wide ? d.grid : d.values) {
       if (same(value, fitted)) continue;
       const next = move(best.c, d, value, partners);
       if (next && score(next, best.s + 1) === best.s) tied.push(value);
     }
     ties.set(d.path, tied);
   }
-  return { fit: best.c, mismatches: best.s, ties, evaluated: seen.size };
+  return { fit: best.c, mismatches: best.s, ties, evaluated: seen.size, grid: wide };
 }
 
 /** Fit the stages in order, each on its own outputs. */
@@ -151,11 +198,14 @@ export function searchStages(base: Contract, dimensions: readonly SearchDimensio
     const result = searchStage(contract, pending, [...pending, ...later], kinds, context);
     contract = result.fit;
     for (const d of pending) fits.set(d.path, { path: d.path, stage: d.stage, value: getPath(contract, d.path), ties: result.ties.get(d.path) ?? [], decidedBy: stage });
-    stages.push({ stage, outputs: [...kinds], dimensions: pending.map((d) => d.path), mismatches: result.mismatches, evaluated: result.evaluated });
+    stages.push({ stage, outputs: [...kinds], dimensions: pending.map((d) => d.path), mismatches: result.mismatches, evaluated: result.evaluated, grid: result.grid });
     // What this stage could not tell apart is searched again by the next, among the tied values.
     pending = pending
       .filter((d) => (result.ties.get(d.path) ?? []).length > 0)
-      .map((d) => ({ ...d, values: [getPath(contract, d.path), ...result.ties.get(d.path)!] }));
+      .map((d) => {
+        const tied = [getPath(contract, d.path), ...result.ties.get(d.path)!];
+        return { ...d, values: tied, grid: tied };
+      });
   }
   const ordered = present.map((d) => fits.get(d.path)).filter((f): f is DimensionFit => f !== undefined);
   return { contract, stages, dimensions: ordered.map((f) => ({ ...f, value: getPath(contract, f.path) })) };

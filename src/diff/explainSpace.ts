@@ -7,7 +7,8 @@ import { canonicalJson } from '../contracts/validate.js';
 // leaf field is a dimension whose values are its enum members, literals and booleans; a
 // discriminated union or a nested optional object is one dimension whose values are every
 // combination of its members; a number takes the values the presets give it (eps, floors,
-// divisors, block sizes), else the schema's default, else powers of two within its bounds.
+// divisors, block sizes), else the schema's default; powers of two within its bounds make a
+// wider grid, searched when those values leave a stage unexplained.
 // Each dimension belongs to the first stage whose output it can change.
 
 export const STAGES = ['residual', 'norm', 'quant'] as const;
@@ -16,7 +17,11 @@ export type StageName = (typeof STAGES)[number];
 export interface SearchDimension {
   readonly path: string;
   readonly stage: StageName;
+  /** Enum members, literals, booleans, and numbers the presets (or the schema's default) give. */
   readonly values: readonly unknown[];
+  /** The values and, for numbers no preset or default gives, powers of two within their
+   *  bounds: searched when the values leave a stage unexplained. */
+  readonly grid: readonly unknown[];
 }
 
 /** Path prefixes of dimensions that first act in the norm or the quant; everything else (the
@@ -115,7 +120,7 @@ function dedupe(values: readonly unknown[]): unknown[] {
 }
 
 /** Every value a schema node can take in the search (defaults resolved). */
-function valuesOf(node: SchemaNode, path: string, seeds: Seeds, fallbackDefault: unknown = undefined): unknown[] {
+function valuesOf(node: SchemaNode, path: string, seeds: Seeds, grid: boolean, fallbackDefault: unknown = undefined): unknown[] {
   const def = node._zod.def;
   switch (def.type) {
     case 'enum':
@@ -125,11 +130,11 @@ function valuesOf(node: SchemaNode, path: string, seeds: Seeds, fallbackDefault:
     case 'literal':
       return [...(def.values ?? [])];
     case 'default':
-      return valuesOf(def.innerType!, path, seeds, def.defaultValue);
+      return valuesOf(def.innerType!, path, seeds, grid, def.defaultValue);
     case 'nullable':
-      return [null, ...valuesOf(def.innerType!, path, seeds)];
+      return [null, ...valuesOf(def.innerType!, path, seeds, grid)];
     case 'optional':
-      return [undefined, ...valuesOf(def.innerType!, path, seeds)];
+      return [undefined, ...valuesOf(def.innerType!, path, seeds, grid)];
     case 'array':
       // A list (an NCCL ring permutation) is not enumerable; left at its absence or default.
       return [];
@@ -137,15 +142,15 @@ function valuesOf(node: SchemaNode, path: string, seeds: Seeds, fallbackDefault:
       const seeded = [...(seeds.get(path)?.values() ?? [])];
       if (seeded.length > 0) return fallbackDefault === undefined ? seeded : dedupe([fallbackDefault, ...seeded]);
       if (typeof fallbackDefault === 'number') return [fallbackDefault];
-      return node.isInt ? powersOfTwo(node.minValue ?? 1, node.maxValue ?? FALLBACK_POWER_OF_TWO_MAX) : [];
+      return grid && node.isInt ? powersOfTwo(node.minValue ?? 1, node.maxValue ?? FALLBACK_POWER_OF_TWO_MAX) : [];
     }
     case 'object':
-      return cartesian(Object.entries(def.shape ?? {}).map(([key, field]) => [key, valuesOf(field, `${path}.${key}`, seeds)] as const));
+      return cartesian(Object.entries(def.shape ?? {}).map(([key, field]) => [key, valuesOf(field, `${path}.${key}`, seeds, grid)] as const));
     case 'union': {
       if (def.discriminator !== undefined) {
-        return def.options!.flatMap((o) => valuesOf(o, `${path}.${String(discriminantOf(o, def.discriminator!))}`, seeds));
+        return def.options!.flatMap((o) => valuesOf(o, `${path}.${String(discriminantOf(o, def.discriminator!))}`, seeds, grid));
       }
-      return dedupe(def.options!.flatMap((o) => valuesOf(o, path, seeds, fallbackDefault)));
+      return dedupe(def.options!.flatMap((o) => valuesOf(o, path, seeds, grid, fallbackDefault)));
     }
     default:
       throw new Error(`explain: schema node '${def.type}' at ${path} has no search values`);
@@ -166,8 +171,9 @@ function walk(node: SchemaNode, path: string, depth: number, seeds: Seeds, out: 
     for (const [key, field] of Object.entries(object.shape ?? {})) walk(field, path ? `${path}.${key}` : key, depth + 1, seeds, out);
     return;
   }
-  const values = dedupe(valuesOf(node, path, seeds));
-  if (values.length > 0) out.push({ path, stage: stageOf(path), values });
+  const values = dedupe(valuesOf(node, path, seeds, false));
+  const grid = dedupe([...values, ...valuesOf(node, path, seeds, true)]);
+  if (grid.length > 0) out.push({ path, stage: stageOf(path), values, grid });
 }
 
 /** The dimensions, in schema order, with numbers seeded from these contracts (the presets and

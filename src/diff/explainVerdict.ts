@@ -50,6 +50,7 @@ export function stageReports(search: SearchResult, rescore: Rescore): StageRepor
     outputs: [...s.outputs],
     evaluated: s.evaluated,
     probeMismatches: s.mismatches,
+    grid: s.grid,
     dimensions: search.dimensions
       .filter((d) => d.decidedBy === s.stage)
       .map((d) => ({ path: d.path, value: describeValue(getPath(rescore.contract, d.path)), ties: (rescore.ties.get(d.path) ?? []).map(describeValue) })),

@@ -40,11 +40,13 @@ function dimension(report: ExplainReport, path: string): { value: string; ties: 
   throw new Error(`${path} not in the report`);
 }
 
-/** Every searched dimension at the truth's value, or the truth among its ties; every tie
- *  reproduces the candidate bit for bit on every row. */
-function expectIdentified(report: ExplainReport, truth: Contract, golden: ReturnType<typeof goldenCase>, candidate: ReadonlyMap<string, unknown>): void {
+/** Every searched dimension at the truth's value, or the truth among its ties (except
+ *  `jointly`: dimensions only a change of two at once can show equivalent); and the fitted
+ *  contract reproduces the candidate bit for bit on every row. */
+function expectIdentified(report: ExplainReport, truth: Contract, golden: ReturnType<typeof goldenCase>, candidate: ReadonlyMap<string, unknown>, jointly: readonly string[] = []): void {
   for (const s of report.stages) {
     for (const d of s.dimensions) {
+      if (jointly.includes(d.path)) continue;
       const expected = describeValue(getPath(truth, d.path));
       if (d.value !== expected) expect(d.ties, `${d.path}: fitted ${d.value}, truth ${expected}`).toContain(expected);
     }
@@ -84,7 +86,9 @@ describe('explain fits every stage of contracts several changes from every prese
     const candidate = candidateFrom(golden, truth);
     const report = explainCandidate(golden, candidate, 'norm', { rstdUlps: null });
     expect(report.verdict).toBe('bit-exact');
-    expectIdentified(report, truth, golden, candidate);
+    // On these rows the sums of squares of cub 256 over a plain chain are also those of other
+    // (per-thread pattern, tree) pairs: equivalent only when both change, so not single ties.
+    expectIdentified(report, truth, golden, candidate, ['norm.sumOfSquares.perThread', 'norm.sumOfSquares.tree']);
     expect(dimension(report, 'norm.multiplyOrder')).toEqual({ value: 'x-w-rstd', ties: [] });
     expect(dimension(report, 'norm.roundIntermediate')).toEqual({ value: 'true', ties: [] });
   });

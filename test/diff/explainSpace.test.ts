@@ -12,11 +12,12 @@ import { FP8_FORMATS } from '../../src/numerics/fp8.js';
 
 const presets = presetContracts();
 const dims = searchDimensions(presets.map((p) => p.contract));
-const valuesAt = (path: string): unknown[] => {
+const dimension = (path: string): (typeof dims)[number] => {
   const d = dims.find((x) => x.path === path);
   if (!d) throw new Error(`no dimension ${path}`);
-  return [...d.values];
+  return d;
 };
+const valuesAt = (path: string): unknown[] => [...dimension(path).values];
 
 describe('the search space, read from the schema', () => {
   test('enums come out whole', () => {
@@ -28,11 +29,12 @@ describe('the search space, read from the schema', () => {
     expect(valuesAt('quant.ue8m0')).toEqual(['none', ...E8M0_ROUNDINGS]);
   });
 
-  test('every member of a discriminated union is one value of one dimension', () => {
-    const kinds = (path: string): Set<unknown> => new Set(valuesAt(path).map((v) => (v as { kind: unknown }).kind));
+  test('every member of a discriminated union is one value of one dimension (in the grid when no preset gives its numbers)', () => {
+    const kinds = (path: string): Set<unknown> => new Set(dimension(path).grid.map((v) => (v as { kind: unknown }).kind));
     expect(kinds('norm.sumOfSquares.tree')).toEqual(new Set(SumOfSquaresTreeSchema.options.map((o) => o.shape.kind.value)));
     expect(kinds('allReduce.order')).toEqual(new Set(RankOrderSchema.options.map((o) => o.shape.kind.value)));
     expect(dims.some((d) => d.path.startsWith('norm.sumOfSquares.tree.'))).toBe(false);
+    for (const d of dims) expect(d.grid.slice(0, d.values.length)).toEqual(d.values);
   });
 
   test("every preset's value of every dimension is searched, whatever the preset's rank count", () => {
