@@ -1,9 +1,8 @@
 import type { Contract } from '../contracts/schema.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { OutputKind } from '../engines/io.js';
-import { sameCode, ulpFormatOf } from './compare.js';
 import { getPath, withFields } from './dimensions.js';
-import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
+import { RowScorer, sameCodeOf, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
 import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
 import { inferRstd, type RstdShifts } from './rstd.js';
@@ -111,12 +110,12 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
       continue;
     }
     const geometry = outputGeometry(pair.kind, shape, contract);
-    const format = ulpFormatOf(tensor.dtype);
+    const same = sameCodeOf(tensor.dtype);
     const rowsShifted = pair.kind === 'residual' ? new Set<number>() : new Set(shifts.get(pair.rank)?.keys() ?? []);
     let differing = 0;
     let approximated = 0;
     for (let i = 0; i < tensor.data.length; i++) {
-      if (sameCode(pair.reference.data[i], tensor.data[i], format)) continue;
+      if (same(pair.reference.data[i], tensor.data[i])) continue;
       differing++;
       const row = geometry.rowOf(i);
       const group = geometry.groupOf(i);

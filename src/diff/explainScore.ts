@@ -187,7 +187,7 @@ export class RowScorer {
       for (let h = 0; h < hidden; h++) b.x[h] = bf16Value(ownResidual.tensor.data[rowBase + h]);
     } else {
       allReduce(c, m, outputRank, b.x, b.residual);
-      if (residual) count += differing(residual.tensor, rowBase, b.residual, bf16Format);
+      if (residual) count += differing(residual.tensor, rowBase, b.residual, bf16Same);
     }
     if ((!norm && !codes && !scales) || count >= budget) return count;
 
@@ -204,7 +204,7 @@ export class RowScorer {
     const deltas = shifts(this.approximations.rstdUlps);
     for (const delta of deltas) {
       normalize(c, b.x, delta === 0 ? rstd : stepF32(rstd, delta), b.normed, b.norm);
-      let n = norm ? differing(norm.tensor, rowBase, b.norm, bf16Format) : 0;
+      let n = norm ? differing(norm.tensor, rowBase, b.norm, bf16Same) : 0;
       const limit = Math.min(budget - count, fewest);
       if (q && (codes || scales) && n < limit) n += this.quantRow(c, q, m, b, codes, scales, limit - n);
       fewest = Math.min(fewest, n);
@@ -219,8 +219,8 @@ export class RowScorer {
     const { hidden, tokens } = c.shape;
     const layout = q.quant.scaleLayout;
     const packed = layout.kind === 'packed-ue8m0';
-    const codeFormat = codes && ulpFormatOf(codes.tensor.dtype);
-    const scaleFormat = scales && ulpFormatOf(scales.tensor.dtype);
+    const codeSame = codes && sameCodeOf(codes.tensor.dtype);
+    const scaleSame = scales && sameCodeOf(scales.tensor.dtype);
     let n = 0;
     for (let g = 0; g < q.groups && n < budget; g++) {
       const first = g * q.groupSize;
@@ -232,10 +232,10 @@ export class RowScorer {
         let k = 0;
         if (codes) {
           quantize(q, c.f32, b.values, scale, b.codes, first);
-          k += differing(codes.tensor, m * hidden + first, b.codes.subarray(first, first + q.groupSize), codeFormat!);
+          k += differing(codes.tensor, m * hidden + first, b.codes.subarray(first, first + q.groupSize), codeSame!);
         }
         storeScale(b.scales, layout, m, g, tokens, q.groups, bitsFromF32(scale));
-        if (scales && !packed) k += differingWord(b.scales, scales.tensor, scaleIndex(layout, m, g, tokens, q.groups), scaleFormat!);
+        if (scales && !packed) k += differingWord(b.scales, scales.tensor, scaleIndex(layout, m, g, tokens, q.groups), scaleSame!);
         fewest = Math.min(fewest, k);
         if (fewest === 0) break;
       }
@@ -243,17 +243,27 @@ export class RowScorer {
     }
     if (scales && packed && n < budget) {
       // A packed word holds four groups' exponents: compared once the row is complete.
-      for (let w = 0; w < Math.ceil(q.groups / PACKED_GROUPS_PER_WORD); w++) n += differingWord(b.scales, scales.tensor, scaleIndex(layout, m, w * PACKED_GROUPS_PER_WORD, tokens, q.groups), scaleFormat!);
+      for (let w = 0; w < Math.ceil(q.groups / PACKED_GROUPS_PER_WORD); w++) n += differingWord(b.scales, scales.tensor, scaleIndex(layout, m, w * PACKED_GROUPS_PER_WORD, tokens, q.groups), scaleSame!);
     }
     return n;
   }
 }
 
-function differingWord(computed: Uint32Array, candidate: Tensor, i: number, format: ReturnType<typeof ulpFormatOf>): number {
-  return computed[i] !== candidate.data[i] && !sameCode(computed[i], candidate.data[i], format) ? 1 : 0;
+function differingWord(computed: Uint32Array, candidate: Tensor, i: number, same: CodeEquality): number {
+  return computed[i] !== candidate.data[i] && !same(computed[i], candidate.data[i]) ? 1 : 0;
 }
 
-const bf16Format = ulpFormatOf('BF16');
+type CodeEquality = (a: number, b: number) => boolean;
+
+/** Equality of two codes of an output dtype: bits, with NaN codes as one class; packed UE8M0
+ *  scale words (I32) hold exponent bytes, compared bit for bit. */
+export function sameCodeOf(dtype: Tensor['dtype']): CodeEquality {
+  if (dtype === 'I32') return (a, b) => a === b;
+  const format = ulpFormatOf(dtype);
+  return (a, b) => sameCode(a, b, format);
+}
+
+const bf16Same = sameCodeOf('BF16');
 
 /** Approximate hardware slots allowed for: shifts of rstd per row, of the scale per group,
  *  within this many f32 ULP. null: none in the scoring (rescoring still searches a slot the
@@ -274,12 +284,12 @@ function shifts(ulps: number | null): number[] {
 /** Elements of `computed` that differ from the candidate's row starting at `offset`; equal codes
  *  are the common case, so only a differing pair goes through sameCode (NaN codes compare as a
  *  class there). */
-function differing(candidate: Tensor, offset: number, computed: ArrayLike<number>, format: ReturnType<typeof ulpFormatOf>): number {
+function differing(candidate: Tensor, offset: number, computed: ArrayLike<number>, same: CodeEquality): number {
   const data = candidate.data;
   let n = 0;
   for (let k = 0; k < computed.length; k++) {
     const a = data[offset + k];
-    if (a !== computed[k] && !sameCode(computed[k], a, format)) n++;
+    if (a !== computed[k] && !same(computed[k], a)) n++;
   }
   return n;
 }
