@@ -226,6 +226,19 @@ describe('stage registry and plan (no GPU)', () => {
     expect(plan.chunks).toEqual([{ first: 0, count: 128 }, { first: 128, count: 2 }]);
   });
 
+  // Until the WGSL implements them, contracts using these dimensions are refused with the field.
+  it.each([
+    ['f32Subnormals', withChanges(QUANT, { f32Subnormals: 'flush' })],
+    ['bf16Rounding.residualOut', withChanges(QUANT, { bf16Rounding: { residualOut: 'truncate' } })],
+    ['norm.sumOfSquares.tree.kind', withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'smem-halving', blockSize: 64, perThread: 8 } } } })],
+    ['norm.sumOfSquares.perThread', withChanges(QUANT, { norm: { sumOfSquares: { perThread: 'pair' } } })],
+    ['norm.variance', withChanges(QUANT, { norm: { variance: 'reciprocal-multiply' } })],
+    ['quant.staticScale', withChanges(QUANT, { quant: { staticScale: 0.5, zeroAmaxScaleOne: false } })],
+  ] as const)('refuses %s, which the WGSL does not implement yet', (field, contract) => {
+    const shape = { ranks: 2, tokens: 2, hidden: 512 };
+    expect(() => planCase(contract, shape, seededInputs(contract, shape, 1), LIMITS)).toThrow(new RegExp(`webgpu engine: ${field.replace(/\./g, '\\.')} .* not implemented in the WGSL`));
+  });
+
   it('refuses a hidden size past the contract limits (H must stay an exact f32)', () => {
     const shape = { ranks: 1, tokens: 1, hidden: 2 ** 24 + 128 };
     const inputs: CaseInputs = {

@@ -211,7 +211,7 @@ function treeCode(tree: SumOfSquaresTree): number {
 
 /** The downcast sites this contract rounds at (the others never run). */
 function usedBf16Sites(contract: Contract): (keyof Bf16RoundingSites)[] {
-  const sites: (keyof Bf16RoundingSites)[] = ['residualOut', 'normOut'];
+  const sites: (keyof Bf16RoundingSites)[] = ['normOut', 'residualOut'];
   if (contract.allReduce.accumulate === 'bf16') sites.push('allReduceHop');
   if (contract.allReduce.roundResult === 'bf16') sites.push('allReduceResult');
   if (contract.residual?.add === 'bf16') sites.push('residualAdd');
