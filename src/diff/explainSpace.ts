@@ -1,14 +1,15 @@
-import type { z } from 'zod';
 import { listPresets } from '../contracts/presets.js';
-import { ContractSchema, type Contract } from '../contracts/schema.js';
+import type { Contract } from '../contracts/schema.js';
 import { canonicalJson } from '../contracts/validate.js';
+import { CONTRACT_VOCABULARY, type ContractLeaf } from '../contracts/vocabulary.js';
 
-// The space `explain` searches, read from the contract schema itself (never typed again): every
-// leaf field is a dimension whose values are its enum members, literals and booleans; a
-// discriminated union or a nested optional object is one dimension whose values are every
-// combination of its members; a number takes the values the presets give it (eps, floors,
-// divisors, block sizes), else the schema's default; powers of two within its bounds make a
-// wider grid, searched when those values leave a stage unexplained.
+// The space `explain` searches, read from the contract vocabulary (src/contracts/vocabulary.ts,
+// derived from the schema; never typed again): every leaf field is a dimension whose values are
+// its enum members, literals and booleans; a discriminated union or a nested optional section is
+// one dimension whose values are every combination of its members; a number takes the values
+// the presets give it (eps, floors, divisors, block sizes), else the schema's default; powers
+// of two within its bounds make a wider grid, searched when those values leave a stage
+// unexplained.
 // Each dimension belongs to the first stage whose output it can change.
 
 export const STAGES = ['residual', 'norm', 'quant'] as const;
@@ -47,58 +48,30 @@ const FIXED_PATHS: ReadonlySet<string> = new Set(['norm.weight.dtype', 'quant.gr
 /** Number fields without preset or default values: powers of two up to this bound. */
 const FALLBACK_POWER_OF_TWO_MAX = 1024;
 
-// The zod v4 definition nodes this walk reads (only what it needs).
-interface SchemaNode {
-  readonly _zod: { readonly def: SchemaDef };
-  readonly minValue?: number | null;
-  readonly maxValue?: number | null;
-  readonly isInt?: boolean;
-}
-interface SchemaDef {
-  readonly type: string;
-  readonly shape?: Readonly<Record<string, SchemaNode>>;
-  readonly options?: readonly SchemaNode[];
-  readonly innerType?: SchemaNode;
-  readonly entries?: Readonly<Record<string, string | number>>;
-  readonly values?: readonly unknown[];
-  readonly discriminator?: string;
-  readonly defaultValue?: unknown;
-}
-
-const nodeOf = (schema: z.ZodType): SchemaNode => schema as unknown as SchemaNode;
+const { leaves, unions, nullableSections } = CONTRACT_VOCABULARY;
+const UNION_AT = new Map(unions.map((u) => [u.path, u]));
+/** Values that are one dimension each: a discriminated union, or an optional section below the
+ *  top level (quant.scaleFloor); the top-level sections (residual, quant) are fixed by the case. */
+const ATOMIC_ROOTS: readonly string[] = [...unions.map((u) => u.path), ...nullableSections.filter((p) => p.includes('.'))];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** The literal a discriminated-union member carries for its discriminator. */
-function discriminantOf(option: SchemaNode, discriminator: string): unknown {
-  const field = option._zod.def.shape?.[discriminator];
-  return field?._zod.def.values?.[0];
-}
-
-/** Numbers found in contracts, by seed path (a union member's path includes its tag). */
+/** Numbers found in contracts, by vocabulary path ('norm.sumOfSquares.tree[cub].blockSize'). */
 type Seeds = Map<string, Map<string, number>>;
 
-function collectSeeds(node: SchemaNode, value: unknown, path: string, seeds: Seeds): void {
-  const def = node._zod.def;
+function collectSeeds(value: unknown, path: string, seeds: Seeds): void {
   if (typeof value === 'number') {
     const at = seeds.get(path) ?? new Map<string, number>();
     at.set(String(value), value);
     seeds.set(path, at);
     return;
   }
-  if (def.type === 'default' || def.type === 'nullable' || def.type === 'optional') {
-    if (value !== null && value !== undefined) collectSeeds(def.innerType!, value, path, seeds);
-  } else if (def.type === 'object' && isRecord(value)) {
-    for (const [key, field] of Object.entries(def.shape ?? {})) collectSeeds(field, value[key], `${path}.${key}`, seeds);
-  } else if (def.type === 'union' && def.discriminator !== undefined && isRecord(value)) {
-    const tag = value[def.discriminator];
-    const option = def.options!.find((o) => discriminantOf(o, def.discriminator!) === tag);
-    if (option) collectSeeds(option, value, `${path}.${String(tag)}`, seeds);
-  } else if (def.type === 'union') {
-    for (const option of def.options ?? []) if (option._zod.def.type === 'object' || option._zod.def.type === 'number') collectSeeds(option, value, path, seeds);
-  }
+  if (!isRecord(value)) return;
+  const union = UNION_AT.get(path);
+  const prefix = union ? `${path}[${String(value[union.discriminator])}]` : path;
+  for (const [key, field] of Object.entries(value)) collectSeeds(field, prefix ? `${prefix}.${key}` : key, seeds);
 }
 
 function powersOfTwo(min: number, max: number): number[] {
@@ -109,7 +82,7 @@ function powersOfTwo(min: number, max: number): number[] {
 
 function cartesian(fields: readonly (readonly [string, readonly unknown[]])[]): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}];
-  for (const [key, values] of fields) out = out.flatMap((partial) => values.map((v) => (v === undefined ? partial : { ...partial, [key]: v })));
+  for (const [key, values] of fields) out = out.flatMap((partial) => values.map((v) => ({ ...partial, [key]: v })));
   return out;
 }
 
@@ -119,71 +92,50 @@ function dedupe(values: readonly unknown[]): unknown[] {
   return [...seen.values()];
 }
 
-/** Every value a schema node can take in the search (defaults resolved). */
-function valuesOf(node: SchemaNode, path: string, seeds: Seeds, grid: boolean, fallbackDefault: unknown = undefined): unknown[] {
-  const def = node._zod.def;
-  switch (def.type) {
-    case 'enum':
-      return Object.values(def.entries ?? {});
-    case 'boolean':
-      return [false, true];
-    case 'literal':
-      return [...(def.values ?? [])];
-    case 'default':
-      return valuesOf(def.innerType!, path, seeds, grid, def.defaultValue);
-    case 'nullable':
-      return [null, ...valuesOf(def.innerType!, path, seeds, grid)];
-    case 'optional':
-      return [undefined, ...valuesOf(def.innerType!, path, seeds, grid)];
-    case 'array':
-      // A list (an NCCL ring permutation) is not enumerable; left at its absence or default.
-      return [];
-    case 'number': {
-      const seeded = [...(seeds.get(path)?.values() ?? [])];
-      if (seeded.length > 0) return fallbackDefault === undefined ? seeded : dedupe([fallbackDefault, ...seeded]);
-      if (typeof fallbackDefault === 'number') return [fallbackDefault];
-      return grid && node.isInt ? powersOfTwo(node.minValue ?? 1, node.maxValue ?? FALLBACK_POWER_OF_TWO_MAX) : [];
-    }
-    case 'object':
-      return cartesian(Object.entries(def.shape ?? {}).map(([key, field]) => [key, valuesOf(field, `${path}.${key}`, seeds, grid)] as const));
-    case 'union': {
-      if (def.discriminator !== undefined) {
-        return def.options!.flatMap((o) => valuesOf(o, `${path}.${String(discriminantOf(o, def.discriminator!))}`, seeds, grid));
-      }
-      return dedupe(def.options!.flatMap((o) => valuesOf(o, path, seeds, grid, fallbackDefault)));
-    }
-    default:
-      throw new Error(`explain: schema node '${def.type}' at ${path} has no search values`);
-  }
+/** A leaf's values: its finite values, its default, the numbers the presets give it; with
+ *  `grid`, powers of two within its bounds for an integer no preset or default gives. A list
+ *  (the NCCL ring) is not enumerable: left at its absence. */
+function leafValues(leaf: ContractLeaf, seeds: Seeds, grid: boolean): unknown[] {
+  if (leaf.array) return [];
+  const seeded = [...(seeds.get(leaf.path)?.values() ?? [])];
+  const range = leaf.numbers;
+  const unseeded = range !== null && seeded.length === 0 && typeof leaf.defaultValue !== 'number';
+  const numbers = unseeded ? (grid && range.integer ? powersOfTwo(range.minExclusive ? range.min + 1 : range.min, range.max) : []) : seeded;
+  return dedupe([...(leaf.defaultValue === undefined ? [] : [leaf.defaultValue]), ...leaf.values, ...numbers]);
 }
 
-/** Objects whose fields are dimensions of their own; below them, an object is one value. */
-function isStructural(def: SchemaDef, depth: number): boolean {
-  if (def.type === 'object') return true;
-  return depth === 1 && def.type === 'nullable' && def.innerType!._zod.def.type === 'object';
+/** The objects of an atomic root: each member of a union (its fields' combinations), or null
+ *  and the combinations of an optional section's fields. */
+function atomicValues(root: string, seeds: Seeds, grid: boolean): unknown[] {
+  const fieldsUnder = (prefix: string): (readonly [string, unknown[]])[] => leaves
+    .filter((l) => l.path.startsWith(`${prefix}.`) && !l.array)
+    .map((l) => [l.path.slice(prefix.length + 1), leafValues(l, seeds, grid)] as const);
+  const union = UNION_AT.get(root);
+  if (union) return union.kinds.flatMap((kind) => cartesian([[union.discriminator, [kind]], ...fieldsUnder(`${root}[${kind}]`)]));
+  return [null, ...cartesian(fieldsUnder(root))];
 }
 
-function walk(node: SchemaNode, path: string, depth: number, seeds: Seeds, out: SearchDimension[]): void {
-  const def = node._zod.def;
-  if (path !== '' && FIXED_PATHS.has(path)) return;
-  if (isStructural(def, depth)) {
-    const object = def.type === 'object' ? def : def.innerType!._zod.def;
-    for (const [key, field] of Object.entries(object.shape ?? {})) walk(field, path ? `${path}.${key}` : key, depth + 1, seeds, out);
-    return;
-  }
-  const values = dedupe(valuesOf(node, path, seeds, false));
-  const grid = dedupe([...values, ...valuesOf(node, path, seeds, true)]);
-  if (grid.length > 0) out.push({ path, stage: stageOf(path), values, grid });
-}
+const atomicRootOf = (path: string): string | undefined => ATOMIC_ROOTS.find((r) => path.startsWith(`${r}[`) || path.startsWith(`${r}.`));
 
-/** The dimensions, in schema order, with numbers seeded from these contracts (the presets and
- *  the golden's contract). */
+/** The dimensions, in the vocabulary's order, with numbers seeded from these contracts (the
+ *  presets and the golden's contract). */
 export function searchDimensions(seedContracts: readonly Contract[]): SearchDimension[] {
-  const root = nodeOf(ContractSchema);
   const seeds: Seeds = new Map();
-  for (const c of seedContracts) for (const [key, field] of Object.entries(root._zod.def.shape ?? {})) collectSeeds(field, (c as Record<string, unknown>)[key], key, seeds);
+  for (const c of seedContracts) collectSeeds(c, '', seeds);
   const out: SearchDimension[] = [];
-  walk(root, '', 0, seeds, out);
+  const done = new Set<string>();
+  const add = (path: string, values: unknown[], grid: unknown[]): void => {
+    if (FIXED_PATHS.has(path) || done.has(path)) return;
+    done.add(path);
+    if (grid.length > 0) out.push({ path, stage: stageOf(path), values: dedupe(values), grid: dedupe([...values, ...grid]) });
+  };
+  for (const leaf of leaves) {
+    const root = atomicRootOf(leaf.path);
+    if (root) add(root, atomicValues(root, seeds, false), atomicValues(root, seeds, true));
+    else add(leaf.path, leafValues(leaf, seeds, false), leafValues(leaf, seeds, true));
+  }
+  // A union whose members have no fields of their own (none here today) still is a dimension.
+  for (const root of ATOMIC_ROOTS) add(root, atomicValues(root, seeds, false), atomicValues(root, seeds, true));
   return out;
 }
 
