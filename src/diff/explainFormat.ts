@@ -34,9 +34,9 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
     lines.push(table(['dimension', 'fitted', 'data'], rows, new Set()));
   }
   lines.push('');
-  lines.push(table(['output', 'elements', 'differing', 'approximated', 'unexplained'], report.outputs.map((o) => [
-    o.name, String(o.elements), String(o.differing), String(o.approximated), o.note ? `${o.unexplained} (${o.note})` : String(o.unexplained),
-  ]), new Set([1, 2, 3, 4])));
+  lines.push(table(['output', 'elements', 'differing', 'approximated', 'from own input', 'unexplained'], report.outputs.map((o) => [
+    o.name, String(o.elements), String(o.differing), String(o.approximated), String(o.inherited), o.note ? `${o.unexplained} (${o.note})` : String(o.unexplained),
+  ]), new Set([1, 2, 3, 4, 5])));
   const { rstd, scale } = report.approximations;
   if (rstd && (rstd.rows.length > 0 || rstd.misses.length > 0)) {
     lines.push(`rstd (approximate rsqrt, +-${rstd.ulps} f32 ULP): ${rstd.rows.length} rows explained by a shift${rstd.rows.length > 0 ? ` (${rstd.rows.slice(0, 8).map((r) => `${r.rank === null ? '' : `rank ${r.rank} `}row ${r.row}: ${r.deltaUlp > 0 ? '+' : ''}${r.deltaUlp}`).join(', ')}${rstd.rows.length > 8 ? ', …' : ''})` : ''}`);

@@ -45,6 +45,9 @@ export const ExplainReportSchema = z.object({
     name: z.string(), elements: Count, differing: Count,
     /** Differing elements an approximate hardware operation explains (rstd row, scale group). */
     approximated: Count,
+    /** Differing elements the fit reproduces from the candidate's own bf16 residual or norm
+     *  output (they follow from an earlier wrong element). */
+    inherited: Count,
     unexplained: Count,
     note: z.string().nullable(),
   })),

@@ -17,6 +17,8 @@ import { hexBits } from './values.js';
 
 /** Rows each tie is confirmed on (the fit itself is checked on every row). */
 const TIE_ROWS = 8;
+/** Rows checked for following from the candidate's own earlier output. */
+const INHERITED_ROWS_CHECKED = 64;
 /** Unexplained elements listed (all are counted). */
 const LISTED_ELEMENTS = 20;
 
@@ -29,6 +31,9 @@ export interface OutputRescore {
   readonly differing: number;
   /** Differing elements in rows (rsqrt) or groups (reciprocal, divide) an approximation explains. */
   readonly approximated: number;
+  /** Differing elements the fit reproduces from the candidate's own bf16 residual or norm
+   *  output: they follow from an earlier wrong element. */
+  readonly inherited: number;
   readonly unexplained: number;
   /** Why the output cannot be compared with the fit (not produced, other dtype or shape). */
   readonly note: string | null;
@@ -97,6 +102,19 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
   }
   const scaledGroups = new Set((scale?.explained ?? []).map((g) => `${g.rank}:${g.row}:${g.group}`));
 
+  // A norm or quant row that the fit reproduces once fed the candidate's own bf16 residual or
+  // norm output (where the contract reads it in bf16) follows from an earlier wrong element.
+  const checked = new Map<string, boolean>();
+  const followsFromOwnInput = (kind: OutputKind, row: number): boolean => {
+    if (kind === 'residual') return false;
+    const key = `${kind}:${row}`;
+    let follows = checked.get(key);
+    if (follows === undefined) {
+      follows = checked.size < INHERITED_ROWS_CHECKED && new RowScorer(problem, [row]).mismatches(contract, new Set([kind])) === 0;
+      checked.set(key, follows);
+    }
+    return follows;
+  };
   const reports: OutputRescore[] = [];
   const unexplained: ElementRef[] = [];
   let unexplainedCount = 0;
@@ -104,7 +122,7 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
   for (const [name, tensor] of problem.candidate) {
     const pair = pairs.find((p) => p.name === name);
     if (!pair) {
-      reports.push({ name, elements: tensor.data.length, differing: tensor.data.length, approximated: 0, unexplained: tensor.data.length, note: notes.get(name)! });
+      reports.push({ name, elements: tensor.data.length, differing: tensor.data.length, approximated: 0, inherited: 0, unexplained: tensor.data.length, note: notes.get(name)! });
       unexplainedCount += tensor.data.length;
       for (let m = 0; m < shape.tokens; m++) unexplainedRows.add(`${name}:${m}`);
       continue;
@@ -114,6 +132,7 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
     const rowsShifted = pair.kind === 'residual' ? new Set<number>() : new Set(shifts.get(pair.rank)?.keys() ?? []);
     let differing = 0;
     let approximated = 0;
+    let inherited = 0;
     for (let i = 0; i < tensor.data.length; i++) {
       if (same(pair.reference.data[i], tensor.data[i])) continue;
       differing++;
@@ -123,13 +142,17 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
         approximated++;
         continue;
       }
+      if (followsFromOwnInput(pair.kind, row)) {
+        inherited++;
+        continue;
+      }
       unexplainedCount++;
       unexplainedRows.add(`${name}:${row}`);
       if (unexplained.length < LISTED_ELEMENTS) {
         unexplained.push({ name, row, column: geometry.columnOf(i), expected: hexBits(pair.reference.data[i], tensor.dtype), actual: hexBits(tensor.data[i], tensor.dtype) });
       }
     }
-    reports.push({ name, elements: tensor.data.length, differing, approximated, unexplained: differing - approximated, note: null });
+    reports.push({ name, elements: tensor.data.length, differing, approximated, inherited, unexplained: differing - approximated - inherited, note: null });
   }
 
   return { contract, outputs: reports, rstd, scale, unexplained, unexplainedCount, unexplainedRows: unexplainedRows.size, ties, tieRows, engineRuns };

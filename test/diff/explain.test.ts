@@ -10,6 +10,7 @@ import { stepF32 } from '../../src/diff/rstd.js';
 import { outputGeometry } from '../../src/diff/pairs.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import type { Tensor } from '../../src/numerics/tensor.js';
 import { candidateFrom, flipBit, goldenCase } from './helpers.js';
 
 // Each candidate is the golden's inputs run through a contract chosen by hand, several
@@ -192,6 +193,33 @@ describe('approximate hardware operations are reported apart from mismatches', (
       const golden32 = f32FromBits(golden.outputs.get('out.scale')!.data[geometry.indexOf(g.row, g.group)]);
       expect(scale.data[geometry.indexOf(g.row, g.group)]).toBe(bitsFromF32(stepF32(golden32, g.deltaUlp)));
     }
+  });
+});
+
+describe('each stage is fed the candidate\'s own earlier output', () => {
+  test('a wrong residual element that the kernel\'s own norm then read is one unexplained element, not a row', () => {
+    const golden = goldenCase('unfused', 2, 8, 1024, 'random', 48);
+    const truth = golden.contract; // residual.add bf16, norm.input bf16: the norm reads out.residual.
+    const [row, column] = [3, 200];
+    // The kernel's residual element is wrong, and its norm is computed from it: run the same
+    // contract on inputs whose residual differs in that one element.
+    const residual = golden.inputs.residual!;
+    const bits = (residual.data as Uint16Array).slice();
+    bits[row * 1024 + column] ^= 0x0010;
+    const changed: Tensor = { dtype: 'BF16', shape: residual.shape, data: bits };
+    const candidate = runCpuEngine(truth, golden.shape, { ...golden.inputs, residual: changed });
+    const geometry = outputGeometry('norm', golden.shape, truth);
+    let normRowDiffers = 0;
+    for (let k = 0; k < 1024; k++) if (candidate.get('out.norm')!.data[geometry.indexOf(row, k)] !== golden.outputs.get('out.norm')!.data[geometry.indexOf(row, k)]) normRowDiffers++;
+    expect(normRowDiffers).toBeGreaterThan(1);
+    const report = explainCandidate(golden, candidate, 'own-residual', { rstdUlps: null });
+    expect(report.verdict).toBe('bug');
+    expect(report.unexplainedCount).toBe(1);
+    expect(report.unexplained).toEqual([expect.objectContaining({ name: 'out.residual', row, column })]);
+    expect(report.outputs.find((o) => o.name === 'out.norm')).toMatchObject({ differing: normRowDiffers, inherited: normRowDiffers, unexplained: 0 });
+    // The search was not misled by the row: every stage fitted the truth or a tie of it.
+    expect(dimension(report, 'norm.input')).toEqual({ value: 'bf16', ties: [] });
+    expect(dimension(report, 'residual.add').value).toBe('bf16');
   });
 });
 
