@@ -16,7 +16,7 @@ import { hexBits } from './values.js';
 // or divide), lists the elements nothing explains, and confirms each tie on more rows.
 
 /** Rows each tie is confirmed on (the fit itself is checked on every row). */
-const TIE_ROWS = 8;
+const TIE_ROWS = 6;
 /** Rows checked for following from the candidate's own earlier output. */
 const INHERITED_ROWS_CHECKED = 64;
 /** Unexplained elements listed (all are counted). */
