@@ -44,7 +44,7 @@ export function genCommand(contract: Contract, shape: Shape): ExplainReport['gen
   };
 }
 
-export function stageReports(search: SearchResult, rescore: Rescore): StageReport[] {
+function stageReports(search: SearchResult, rescore: Rescore): StageReport[] {
   return search.stages.map((s) => ({
     stage: s.stage,
     outputs: [...s.outputs],

@@ -43,12 +43,6 @@ export function shiftedRows(shifts: RstdShifts, rank: number | null): ReadonlySe
   return new Set(shifts.get(rank)?.keys() ?? []);
 }
 
-export function shiftCount(shifts: RstdShifts): number {
-  let n = 0;
-  for (const rows of shifts.values()) n += rows.size;
-  return n;
-}
-
 /** value moved by `steps` f32 ULP; a non-positive or non-finite rstd is left alone. */
 export function stepF32(value: number, steps: number): number {
   if (!(value > 0) || !Number.isFinite(value)) return value;

@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
 import type { Contract } from '../../src/contracts/schema.js';
-import { canonicalJson } from '../../src/contracts/validate.js';
+import { canonicalJson, parseContract } from '../../src/contracts/validate.js';
 import { describeValue, dimensionDiff, getPath, withFields } from '../../src/diff/dimensions.js';
 import { explainCandidate } from '../../src/diff/explain.js';
 import { ExplainReportSchema, type ExplainReport } from '../../src/diff/explainReport.js';
+import type { Rescore } from '../../src/diff/explainRescore.js';
+import { genCommand, verdictOf } from '../../src/diff/explainVerdict.js';
 import { presetContracts, searchDimensions } from '../../src/diff/explainSpace.js';
 import { stepF32 } from '../../src/diff/rstd.js';
 import { outputGeometry } from '../../src/diff/pairs.js';
@@ -220,6 +222,28 @@ describe('each stage is fed the candidate\'s own earlier output', () => {
     // The search was not misled by the row: every stage fitted the truth or a tie of it.
     expect(dimension(report, 'norm.input')).toEqual({ value: 'bf16', ties: [] });
     expect(dimension(report, 'residual.add').value).toBe('bf16');
+  });
+});
+
+describe('the verdict', () => {
+  const shape = { ranks: 2, tokens: 40, hidden: 64 };
+  const rescored = (differing: number, approximated: number, unexplainedRows: number): Rescore => ({
+    contract: getPreset('unfused').contract, rstd: null, scale: null, unexplained: [], ties: new Map(), tieRows: [], engineRuns: 0,
+    outputs: [{ name: 'out.norm', elements: 2560, differing, approximated, inherited: 0, unexplained: differing - approximated, note: null }],
+    unexplainedCount: differing - approximated, unexplainedRows,
+  });
+  test('bit-exact, approximate, a bug (unexplained elements in at most 5% of output rows), or unexplained', () => {
+    expect(verdictOf(rescored(0, 0, 0), shape, 2)).toBe('bit-exact');
+    expect(verdictOf(rescored(9, 9, 0), shape, 2)).toBe('approximate');
+    // 40 tokens x 2 outputs: 4 (output, row) pairs make a bug, 5 do not.
+    expect(verdictOf(rescored(9, 0, 4), shape, 2)).toBe('bug');
+    expect(verdictOf(rescored(9, 0, 5), shape, 2)).toBe('unexplained');
+  });
+  test('the gen command reads the fitted contract from the file it names', () => {
+    const contract = getPreset('unfused').contract;
+    const gen = genCommand(contract, shape);
+    expect(gen.command).toBe('ulpwise gen --contract explained-contract.json --ranks 2 --tokens 40 --hidden 64');
+    expect(parseContract(JSON.parse(gen.contractJson))).toEqual(contract);
   });
 });
 
