@@ -75,7 +75,7 @@ export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<s
   const rescored = rescore(problem, search, approximations);
   const verdict = verdictReport({
     search, rescore: rescored, shape: golden.shape, paths: dimensions.map((d) => d.path),
-    presets, goldenContract: golden.contract, candidateOutputs: candidate.size,
+    presets, goldenContract: golden.contract, goldenPreset: golden.preset, candidateOutputs: candidate.size,
   });
   return ExplainReportSchema.parse({
     golden: { file: golden.file, preset: golden.preset, ranks: golden.shape.ranks, tokens: golden.shape.tokens, hidden: golden.shape.hidden },

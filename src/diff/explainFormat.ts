@@ -52,7 +52,8 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
   }
   lines.push('');
   const near = report.nearestPreset;
-  lines.push(near.differences.length === 0 ? `nearest preset: ${near.name} (no difference)` : `nearest preset: ${near.name}, ${near.differences.length} dimension(s) apart:`);
+  const also = near.alsoNearest.length === 0 ? '' : `; as near: ${tieList(near.alsoNearest)}`;
+  lines.push(near.differences.length === 0 ? `nearest preset: ${near.name} (no difference${also})` : `nearest preset: ${near.name}, ${near.differences.length} dimension(s) apart${also}:`);
   for (const d of near.differences) lines.push(`  ${d.path}: ${d.preset} -> ${d.fitted}`);
   if (report.vsGolden.length === 0) lines.push(`vs the golden's contract (${g.preset}): no difference`);
   else {

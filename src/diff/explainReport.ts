@@ -67,7 +67,13 @@ export const ExplainReportSchema = z.object({
   unexplained: z.array(ElementRefSchema),
   unexplainedCount: Count,
   /** The preset with the fewest dimensions apart from the fit, and those dimensions. */
-  nearestPreset: z.object({ name: z.string(), differences: z.array(z.object({ path: z.string(), preset: z.string(), fitted: z.string() })) }),
+  nearestPreset: z.object({
+    name: z.string(),
+    differences: z.array(z.object({ path: z.string(), preset: z.string(), fitted: z.string() })),
+    /** Presets as near (they differ from the named one only where no searched dimension does:
+     *  the weight's dtype, the group size, or the same dimensions apart from the fit). */
+    alsoNearest: z.array(z.string()),
+  }),
   /** Where the fit differs from the contract the golden was made with. */
   vsGolden: z.array(z.object({ path: z.string(), golden: z.string(), fitted: z.string() })),
   /** The command that makes a golden of the fitted contract, with the JSON its --contract file holds. */

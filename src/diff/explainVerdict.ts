@@ -24,6 +24,8 @@ export interface VerdictInput {
   readonly paths: readonly string[];
   readonly presets: readonly { readonly name: string; readonly contract: Contract }[];
   readonly goldenContract: Contract;
+  /** The preset the golden was made with: named first among equally near presets. */
+  readonly goldenPreset: string;
   readonly candidateOutputs: number;
 }
 
@@ -60,9 +62,11 @@ function stageReports(search: SearchResult, rescore: Rescore): StageReport[] {
 export function verdictReport(input: VerdictInput): Omit<ExplainReport, 'golden' | 'candidate' | 'probeRows' | 'engineRuns'> {
   const { search, rescore, shape, paths } = input;
   const fitted = rescore.contract;
-  const nearest = input.presets
-    .map((p) => ({ name: p.name, differences: dimensionDiff(p.contract, fitted, paths) }))
-    .reduce((a, b) => (b.differences.length < a.differences.length ? b : a));
+  // The fewest differences; among equals, the golden's own preset, then the first listed.
+  const distances = input.presets.map((p) => ({ name: p.name, differences: dimensionDiff(p.contract, fitted, paths) }));
+  const fewest = Math.min(...distances.map((d) => d.differences.length));
+  const nearestAll = distances.filter((d) => d.differences.length === fewest);
+  const nearest = nearestAll.find((d) => d.name === input.goldenPreset) ?? nearestAll[0];
   return {
     tieRows: [...rescore.tieRows],
     stages: stageReports(search, rescore),
@@ -83,7 +87,11 @@ export function verdictReport(input: VerdictInput): Omit<ExplainReport, 'golden'
     },
     unexplained: rescore.unexplained.map((e) => ({ ...e })),
     unexplainedCount: rescore.unexplainedCount,
-    nearestPreset: { name: nearest.name, differences: nearest.differences.map((d) => ({ path: d.path, preset: d.a, fitted: d.b })) },
+    nearestPreset: {
+      name: nearest.name,
+      differences: nearest.differences.map((d) => ({ path: d.path, preset: d.a, fitted: d.b })),
+      alsoNearest: nearestAll.filter((d) => d !== nearest).map((d) => d.name),
+    },
     vsGolden: dimensionDiff(input.goldenContract, fitted, paths).map((d) => ({ path: d.path, golden: d.a, fitted: d.b })),
     gen: genCommand(fitted, shape),
   };
