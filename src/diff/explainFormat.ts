@@ -43,7 +43,8 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
     for (const miss of rstd.misses.slice(0, 8)) lines.push(`  ${miss.rank === null ? '' : `rank ${miss.rank} `}row ${miss.row}: ${miss.message}`);
   }
   if (scale && (scale.groups.length > 0 || scale.misses.length > 0)) {
-    lines.push(`scale (approximate reciprocal/divide, +-${scale.ulps} f32 ULP): ${scale.groups.length} groups explained by a shift${scale.misses.length > 0 ? `, ${scale.misses.length} not` : ''}`);
+    const bySlot = (slot: string): number => scale.groups.filter((g) => g.slot === slot).length;
+    lines.push(`scale (approximate reciprocal/divide, +-${scale.ulps} f32 ULP): ${bySlot('scale')} groups explained by a shifted scale, ${bySlot('reciprocal')} by a shifted reciprocal${scale.misses.length > 0 ? `, ${scale.misses.length} not` : ''}`);
   }
   if (report.unexplainedCount > 0) {
     lines.push(`${report.unexplainedCount} element(s) no hypothesis reproduces:`);

@@ -59,7 +59,9 @@ export const ExplainReportSchema = z.object({
     }).nullable(),
     scale: z.object({
       ulps: Count,
-      groups: z.array(z.object({ rank: RankRef, row: Count, group: Count, deltaUlp: z.number().int() })),
+      /** slot 'scale': the scale and the codes follow a shifted scale; 'reciprocal': the scale
+       *  is reproduced and the codes follow a shifted 1/scale. */
+      groups: z.array(z.object({ rank: RankRef, row: Count, group: Count, slot: z.enum(['scale', 'reciprocal']), deltaUlp: z.number().int() })),
       misses: z.array(z.object({ rank: RankRef, row: Count, group: Count })),
     }).nullable(),
   }),

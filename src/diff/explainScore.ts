@@ -8,6 +8,7 @@ import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
 import { PACKED_GROUPS_PER_WORD, quantGroups, sameShape, scaleDtype, scaleIndex, scaleShape, scaleWords, storeScale, type OutputKind } from '../engines/io.js';
 import { ranksDiverge } from '../engines/layout/rankOrder.js';
 import { bitsFromF32 } from '../numerics/f32.js';
+import type { F32Arithmetic } from '../numerics/f32ops.js';
 import { FP8_DTYPE, type Tensor } from '../numerics/tensor.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { parseOutputName } from './pairs.js';
@@ -227,11 +228,16 @@ export class RowScorer {
       for (let k = 0; k < q.groupSize; k++) b.values[k] = q.quant.input === 'bf16' ? bf16Value(b.norm[first + k]) : b.normed[first + k];
       const computed = groupScale(q, c.f32, b.values);
       let fewest = Infinity;
-      for (const delta of packed ? [0] : shifts(this.approximations.scaleUlps)) {
-        const scale = delta === 0 ? computed : stepF32(computed, delta);
+      // The scale moved (scale and codes follow), or with quantize 'reciprocal' its reciprocal
+      // alone (the codes follow): each a shift an approximate divide or v_rcp_f32 can make.
+      const moves = packed ? [0] : shifts(this.approximations.scaleUlps);
+      const reciprocalMoves = q.quant.quantize === 'reciprocal' ? moves.slice(1) : [];
+      for (const [delta, onReciprocal] of [...moves.map((d) => [d, false] as const), ...reciprocalMoves.map((d) => [d, true] as const)]) {
+        const scale = delta === 0 || onReciprocal ? computed : stepF32(computed, delta);
+        const f32 = onReciprocal ? withReciprocalMoved(c.f32, scale, delta) : c.f32;
         let k = 0;
         if (codes) {
-          quantize(q, c.f32, b.values, scale, b.codes, first);
+          quantize(q, f32, b.values, scale, b.codes, first);
           k += differing(codes.tensor, m * hidden + first, b.codes.subarray(first, first + q.groupSize), codeSame!);
         }
         storeScale(b.scales, layout, m, g, tokens, q.groups, bitsFromF32(scale));
@@ -273,6 +279,11 @@ export interface ApproximationOptions {
   readonly scaleUlps: number | null;
 }
 const NO_APPROXIMATIONS: ApproximationOptions = { rstdUlps: null, scaleUlps: null };
+
+/** The arithmetic with 1/scale (how quantize forms its reciprocal) moved by `delta` f32 ULP. */
+export function withReciprocalMoved(f32: F32Arithmetic, scale: number, delta: number): F32Arithmetic {
+  return { ...f32, div: (a, b) => (a === 1 && b === scale ? stepF32(f32.div(a, b), delta) : f32.div(a, b)) };
+}
 
 /** 0, then +1, -1, +2, -2, ... up to +-ulps. */
 function shifts(ulps: number | null): number[] {

@@ -1,5 +1,14 @@
+import { checkContractForShape } from '../contracts/validate.js';
+import { allReduce } from '../engines/cpu/allReduce.js';
+import { bf16Value, cpuCase } from '../engines/cpu/context.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
-import { quantGroupSize } from '../engines/io.js';
+import { normalize } from '../engines/cpu/normalize.js';
+import { quantize } from '../engines/cpu/quant.js';
+import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
+import { loadScale, quantGroupSize } from '../engines/io.js';
+import { ranksDiverge } from '../engines/layout/rankOrder.js';
+import { f32FromBits } from '../numerics/f32.js';
+import { sameCodeOf, withReciprocalMoved } from './explainScore.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 import { outputGeometry, rowMatches, type OutputPair } from './pairs.js';
 import { stepF32, type CaseSubject, type RstdShifts } from './rstd.js';
@@ -18,7 +27,9 @@ export interface GroupRef {
 
 export interface ScaleDeviations {
   readonly ulps: number;
-  readonly explained: readonly (GroupRef & { readonly deltaUlp: number })[];
+  /** Groups a shifted scale (scale and codes follow) or, with quantize 'reciprocal', a shifted
+   *  reciprocal of an unchanged scale (only the codes follow: v_rcp_f32) reproduces. */
+  readonly explained: readonly (GroupRef & { readonly slot: 'scale' | 'reciprocal'; readonly deltaUlp: number })[];
   /** Differing groups no shift within +-ulps reproduces. */
   readonly unexplained: readonly GroupRef[];
   readonly engineRuns: number;
@@ -26,10 +37,56 @@ export interface ScaleDeviations {
 
 const groupKey = (row: number, group: number): string => `${row}:${group}`;
 
+/** Groups whose scale the fit reproduces but whose codes only a reciprocal moved by +-1 ..
+ *  +-ulps f32 ULP does: the group's values through the CPU engine's stages (the candidate's own
+ *  bf16 norm output where the quant reads bf16), then quantize with 1/scale replaced. */
+function reciprocalShifts(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm: OutputPair | undefined, groups: readonly GroupRef[], ulps: number, rstdShifts: ReadonlyMap<number, number> | undefined): (GroupRef & { slot: 'reciprocal'; deltaUlp: number })[] {
+  const { contract, shape, inputs } = subject;
+  const c = cpuCase(contract, checkContractForShape(contract, shape), inputs);
+  const constants = c.quant!;
+  const { hidden, tokens } = shape;
+  const x = new Float32Array(hidden);
+  const normed = new Float32Array(hidden);
+  const normOut = new Uint16Array(hidden);
+  const residualOut = new Uint16Array(hidden);
+  const values = new Float32Array(constants.groupSize);
+  const codes = new Uint8Array(constants.groupSize);
+  const same = sameCodeOf(q.candidate.dtype);
+  const found: (GroupRef & { slot: 'reciprocal'; deltaUlp: number })[] = [];
+  const outputRank = ranksDiverge(contract.allReduce.order) ? (q.rank ?? 0) : 0;
+  let row = -1;
+  for (const ref of groups) {
+    const scaleBits = loadScale(scale.candidate.data as Uint32Array, constants.quant.scaleLayout, ref.row, ref.group, tokens, constants.groups);
+    // Only a group whose scale already matches: its codes alone differ.
+    if (scaleBits !== loadScale(scale.reference.data as Uint32Array, constants.quant.scaleLayout, ref.row, ref.group, tokens, constants.groups)) continue;
+    if (ref.row !== row) {
+      row = ref.row;
+      allReduce(c, row, outputRank, x, residualOut);
+      normalize(c, x, stepF32(sumOfSquares(c, x), rstdShifts?.get(row) ?? 0), normed, normOut);
+      if (norm) normOut.set(norm.candidate.data.subarray(row * hidden, (row + 1) * hidden) as Uint16Array);
+    }
+    const first = ref.group * constants.groupSize;
+    for (let k = 0; k < constants.groupSize; k++) values[k] = constants.quant.input === 'bf16' ? bf16Value(normOut[first + k]) : normed[first + k];
+    const groupScaleValue = f32FromBits(scaleBits);
+    for (let distance = 1; distance <= ulps; distance++) {
+      const delta = [distance, -distance].find((d) => {
+        quantize(constants, withReciprocalMoved(c.f32, groupScaleValue, d), values, groupScaleValue, codes, 0);
+        for (let k = 0; k < constants.groupSize; k++) if (!same(codes[k], q.candidate.data[row * hidden + first + k])) return false;
+        return true;
+      });
+      if (delta !== undefined) {
+        found.push({ ...ref, slot: 'reciprocal', deltaUlp: delta });
+        break;
+      }
+    }
+  }
+  return found;
+}
+
 export function inferScaleDeviations(subject: CaseSubject, pairs: readonly OutputPair[], ulps: number, rstdShifts: RstdShifts): ScaleDeviations {
   const { contract, shape } = subject;
   const quant = contract.quant;
-  const explained: (GroupRef & { deltaUlp: number })[] = [];
+  const explained: (GroupRef & { slot: 'scale' | 'reciprocal'; deltaUlp: number })[] = [];
   const unexplained: GroupRef[] = [];
   let engineRuns = 0;
   // Packed UE8M0 scales are powers of two: a scale an ULP off rounds to the same exponent.
@@ -77,11 +134,16 @@ export function inferScaleDeviations(subject: CaseSubject, pairs: readonly Outpu
         engineRuns++;
         for (const [key, ref] of pending) {
           if (groupMatches(outputs.get(q.referenceName)!, outputs.get(scale.referenceName)!, ref.row, ref.group)) {
-            explained.push({ ...ref, deltaUlp: delta });
+            explained.push({ ...ref, slot: 'scale', deltaUlp: delta });
             pending.delete(key);
           }
         }
       }
+    }
+    if (quant.quantize === 'reciprocal' && pending.size > 0) {
+      const found = reciprocalShifts(subject, q, scale, norm, [...pending.values()], ulps, shifts);
+      for (const e of found) pending.delete(groupKey(e.row, e.group));
+      explained.push(...found);
     }
     unexplained.push(...pending.values());
   }

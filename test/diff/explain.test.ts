@@ -11,7 +11,9 @@ import { presetContracts, searchDimensions } from '../../src/diff/explainSpace.j
 import { stepF32 } from '../../src/diff/rstd.js';
 import { outputGeometry } from '../../src/diff/pairs.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
+import { f32BitsFromBf16 } from '../../src/numerics/bf16.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { fp8FromF32Bits } from '../../src/numerics/fp8.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
 import { candidateFrom, flipBit, goldenCase } from './helpers.js';
 
@@ -244,6 +246,42 @@ describe('the verdict', () => {
     const gen = genCommand(contract, shape);
     expect(gen.command).toBe('ulpwise gen --contract explained-contract.json --ranks 2 --tokens 40 --hidden 64');
     expect(parseContract(JSON.parse(gen.contractJson))).toEqual(contract);
+  });
+});
+
+describe('an approximate reciprocal (v_rcp_f32): codes of a reproduced scale', () => {
+  test('per-group reciprocal deviations are found with their sign, the scale left alone', () => {
+    const golden = goldenCase('vllm-group-quant', 2, 8, 1024, 'random', 49);
+    const truth = withAll(golden.contract, { 'quant.quantize': 'reciprocal', 'quant.bf16SideOutput': true });
+    const exact = candidateFrom(golden, truth);
+    // Independently of the engine: q = e4m3fn(satfinite)(bf16 value * (fround(1/scale) moved by
+    // d f32 ULP)), with the clamp at 448 that satfinite makes redundant for finite values.
+    const planted = (m: number, g: number): number => [1, -1, 0][(m + 2 * g) % 3];
+    const codes = exact.get('out.q')!.data.slice();
+    const scales = exact.get('out.scale')!.data;
+    const norm = exact.get('out.norm')!.data;
+    const changed = new Set<string>();
+    for (let m = 0; m < 8; m++) {
+      for (let g = 0; g < 8; g++) {
+        const d = planted(m, g);
+        if (d === 0) continue;
+        const reciprocal = stepF32(Math.fround(1 / f32FromBits(scales[m * 8 + g])), d);
+        for (let k = 0; k < 128; k++) {
+          const i = m * 1024 + g * 128 + k;
+          const code = fp8FromF32Bits(bitsFromF32(Math.fround(f32FromBits(f32BitsFromBf16(norm[i])) * reciprocal)), 'e4m3fn', 'satfinite');
+          if (code !== codes[i]) changed.add(`${m}:${g}`);
+          codes[i] = code;
+        }
+      }
+    }
+    expect(changed.size).toBeGreaterThan(0);
+    const candidate = new Map(exact);
+    candidate.set('out.q', { ...exact.get('out.q')!, data: codes } as Tensor);
+    const report = explainCandidate(golden, candidate, 'rcp', { rstdUlps: null, scaleUlps: 2 });
+    expect(report.verdict).toBe('approximate');
+    const found = report.approximations.scale!.groups;
+    expect(found.map((g) => `${g.row}:${g.group}`).sort()).toEqual([...changed].sort());
+    for (const g of found) expect(g).toMatchObject({ slot: 'reciprocal', deltaUlp: planted(g.row, g.group) });
   });
 });
 
