@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { f32_sqrt } from '../../src/softfloat/f32_sqrt.js';
-import { Rng, SIGNIFICAND_PATTERNS, SPECIAL_VALUES, weightedOperand } from './cases.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
+import { SIGNIFICAND_PATTERNS, SPECIAL_F32, weightedOperand } from '../../src/softfloat/conformance/testfloat.js';
 import { Failures } from './check.js';
 import { exactSqrt } from './exact.js';
 
@@ -27,7 +28,7 @@ function sweepAgainstDouble(first: number, last: number): Failures {
 describe('f32_sqrt', () => {
   test('special values match the exact reference and the double path', () => {
     const failures = new Failures('sqrt');
-    for (const a of SPECIAL_VALUES) {
+    for (const a of SPECIAL_F32) {
       failures.check([a], f32_sqrt(a), exactSqrt(a), 'exact');
       failures.check([a], f32_sqrt(a), sqrtViaDouble(a), 'Math.fround(Math.sqrt)');
     }
@@ -56,7 +57,7 @@ describe('f32_sqrt', () => {
     for (let field = 0; field < 256; field++) {
       for (const fraction of SIGNIFICAND_PATTERNS) check(((field << 23) | fraction) >>> 0);
     }
-    const rng = new Rng(5001);
+    const rng = Xoshiro128StarStar.fromSeed(5001);
     for (let i = 0; i < 300_000; i++) check(weightedOperand(rng) & 0x7fffffff);
     expect(referenceFailures.count, referenceFailures.report()).toBe(0);
     expect(failures.count, failures.report()).toBe(0);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDevice, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
-import { formatConformance, runSuite } from '../../src/engines/webgpu/conformance.js';
-import { conformanceSuites, type ConformanceSuite } from '../../src/engines/webgpu/conformanceCases.js';
+import { formatConformance } from '../../src/softfloat/conformance/report.js';
+import { runSuite } from '../../src/softfloat/conformance/run.js';
+import { conformanceSuites, type ConformanceSuite } from '../../src/softfloat/conformance/suites.js';
 import { f32_add } from '../../src/softfloat/f32_add.js';
 import { SOFTFLOAT_TWINS } from '../../src/softfloat/twins.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';

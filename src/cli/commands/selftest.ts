@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { closeDevice, describeAdapter } from '../../engines/webgpu/device.js';
-import { formatConformance, runConformance } from '../../engines/webgpu/conformance.js';
-import { CONFORMANCE_LEVELS, conformanceSuites } from '../../engines/webgpu/conformanceCases.js';
+import { runConformance } from '../../softfloat/conformance/run.js';
+import { formatConformance } from '../../softfloat/conformance/report.js';
+import { CONFORMANCE_LEVELS, conformanceSuites } from '../../softfloat/conformance/suites.js';
 import { SOFTFLOAT_TWINS } from '../../softfloat/twins.js';
 import { progressReporter, usageErrors } from '../args.js';
 import { UsageError } from '../errors.js';

@@ -1,14 +1,15 @@
 import { Xoshiro128StarStar } from '../../fixtures/prng.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 import { FP8_FORMATS, f32BitsFromFp8 } from '../../numerics/fp8.js';
-import { SOFTFLOAT_TWINS, type TwinArgument, type WgslTwin } from '../../softfloat/twins.js';
-import { WGSL_CODES, nameOfWgslCode } from '../../softfloat/wgslCodes.js';
+import { SOFTFLOAT_TWINS, type WgslTwin } from '../twins.js';
+import { WGSL_CODES } from '../wgslCodes.js';
+import { operandPair, operandTriple, SPECIAL_F32 } from './testfloat.js';
 
 // The inputs `ulpwise selftest` runs through each soft-float twin, TestFloat style: special
-// values, exponent x significand pattern tables, weighted random, and exhaustive sweeps where
-// the space allows (every mantissa of two sqrt binades, every bf16/fp8/e8m0 code, every rounding
-// boundary of the encoders), plus a strided sweep over all f32 patterns. Seeded: a level gives
-// the same cases on every run.
+// values, exponent x significand pattern tables and weighted random (testfloat.ts), and
+// exhaustive sweeps where the space allows (every mantissa of two sqrt binades, every
+// bf16/fp8/e8m0 code, every rounding boundary of the encoders), plus a strided sweep over all
+// f32 patterns. Seeded: a level gives the same cases on every run.
 
 export const CONFORMANCE_LEVELS = ['quick', 'full'] as const;
 export type ConformanceLevel = (typeof CONFORMANCE_LEVELS)[number];
@@ -36,61 +37,6 @@ export interface ConformanceSuite {
   readonly count: number;
   /** The cases, twin.args.length words each, in batches of at most `maxCases` cases. */
   batches(maxCases: number): Iterable<Uint32Array>;
-}
-
-/** ±0, ±min and max subnormal, ±min normal, ±1 and its neighbour, ±2, ±max, ±Inf, NaNs. */
-export const SPECIAL_F32: readonly number[] = (() => {
-  const magnitudes = [0, 0x00000001, 0x007fffff, 0x00800000, 0x3f7fffff, 0x3f800000, 0x3f800001, 0x40000000, 0x7f7fffff, 0x7f800000];
-  const values = magnitudes.flatMap((m) => [m, (m | 0x80000000) >>> 0]);
-  values.push(0x7fc00000, 0xffc00000, 0x7f800001, 0x7fffffff, 0xff800123);
-  return values;
-})();
-
-/** Biased exponents at the edges: subnormal, near min normal, around 1, near overflow. */
-const EXPONENT_PATTERNS = [0, 1, 2, 3, 23, 24, 25, 26, 48, 64, 100, 103, 125, 126, 127, 128, 129, 150, 152, 190, 226, 252, 253, 254];
-
-/** 23-bit fractions: zero, single bits, runs of ones from either end, all ones but one bit. */
-const SIGNIFICAND_PATTERNS: readonly number[] = (() => {
-  const set = new Set<number>([0, 0x7fffff, 0x400001, 0x000003, 0x600000]);
-  for (let k = 0; k < 23; k++) {
-    set.add(1 << k);
-    set.add(0x7fffff ^ (1 << k));
-    set.add((0x7fffff & ~((1 << k) - 1)) >>> 0);
-    set.add((1 << (k + 1)) - 1);
-  }
-  return [...set].sort((a, b) => a - b);
-})();
-
-function packF32(sign: number, exponent: number, fraction: number): number {
-  return ((sign << 31) | (exponent << 23) | fraction) >>> 0;
-}
-
-/** One operand: from the pattern tables, uniformly random bits, or a random finite value. */
-function operand(rng: Xoshiro128StarStar): number {
-  switch (rng.nextBelow(3)) {
-    case 0:
-      return packF32(rng.nextBelow(2), rng.pick(EXPONENT_PATTERNS), rng.pick(SIGNIFICAND_PATTERNS));
-    case 1:
-      return rng.nextUint32();
-    default:
-      return packF32(rng.nextBelow(2), rng.nextBelow(255), rng.nextUint32() & 0x7fffff);
-  }
-}
-
-/** A second operand near the first (alignment shifts, cancellation, near-ties), or independent. */
-function partner(rng: Xoshiro128StarStar, a: number): number {
-  if (rng.nextBelow(2) === 0) return operand(rng);
-  const exponent = Math.min(254, Math.max(0, ((a >>> 23) & 0xff) + rng.nextInt(-26, 26)));
-  const fraction = rng.nextBelow(2) === 0 ? (a + rng.nextInt(-3, 3)) & 0x7fffff : rng.pick(SIGNIFICAND_PATTERNS);
-  return packF32(rng.nextBelow(2), exponent, fraction);
-}
-
-/** c close to -(a*b), so the fused add cancels (the product formed in double only to pick c). */
-function addend(rng: Xoshiro128StarStar, a: number, b: number): number {
-  if (rng.nextBelow(2) === 0) return partner(rng, a);
-  const product = f32FromBits(a) * f32FromBits(b);
-  const near = bitsFromF32(rng.nextBelow(2) === 0 ? -product : product);
-  return (near + rng.nextInt(-2, 2)) >>> 0;
 }
 
 function* inBatches(count: number, arity: number, maxCases: number, fill: (out: Uint32Array, first: number) => void): Iterable<Uint32Array> {
@@ -222,9 +168,7 @@ function tupleSuite(twin: WgslTwin, sizes: LevelSizes, seed: number): Conformanc
               ? [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n) % n], SPECIAL_F32[Math.floor(index / (n * n))]]
               : [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n)]];
           } else {
-            const a = operand(rng);
-            const b = partner(rng, a);
-            tuple = arity === 3 ? [a, b, addend(rng, a, b)] : [a, b];
+            tuple = arity === 3 ? operandTriple(rng, index) : operandPair(rng, index);
           }
           out.set(tuple, i * arity);
         }
@@ -278,19 +222,4 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   const missing = SOFTFLOAT_TWINS.filter((t) => !covered.has(t.name)).map((t) => t.name);
   if (missing.length > 0) throw new Error(`selftest: no conformance cases for ${missing.join(', ')}`);
   return suites;
-}
-
-/** A case's arguments, field by field: f32 as sign/exponent/fraction, codes by name. */
-export function describeArguments(twin: WgslTwin, args: readonly number[]): string {
-  return args.map((value, i) => describeValue(twin.args[i], value)).join(', ');
-}
-
-export function describeValue(kind: TwinArgument, value: number): string {
-  const hex = (v: number, width: number): string => v.toString(16).padStart(width, '0');
-  if (kind.kind === 'code') return `${String(nameOfWgslCode(kind.table, value))}`;
-  if (kind.width === 32) {
-    return `0x${hex(value >>> 0, 8)} (${value >>> 31 ? '-' : '+'} exp ${hex((value >>> 23) & 0xff, 2)} frac ${hex(value & 0x7fffff, 6)})`;
-  }
-  if (kind.width === 16) return `0x${hex(value, 4)} (${value >>> 15 ? '-' : '+'} exp ${hex((value >>> 7) & 0xff, 2)} frac ${hex(value & 0x7f, 2)})`;
-  return `0x${hex(value, 2)}`;
 }
