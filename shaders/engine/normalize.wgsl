@@ -31,9 +31,9 @@ fn normalizeElement(local: u32, row: u32, h: u32) -> u32 {
     first = w;
     second = rowRstd;
   }
-  var t = f32_mul(x[local], first);
+  var t = f32_mul(x[local], first, params.f32Subnormals);
   if (params.roundIntermediate != 0u) { t = roundBf16(t); }
-  return f32_mul(t, second);
+  return f32_mul(t, second, params.f32Subnormals);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -46,9 +46,9 @@ fn groupScaleOf(firstElement: u32) -> u32 {
   if (params.zeroAmaxScaleOne != 0u && (amax & 0x7fffffffu) == 0u) {
     scale = ONE_F32;
   } else if (params.scaleReciprocal == 0u) {
-    scale = f32_div(amax, params.fp8MaxF32);
+    scale = f32_div(amax, params.fp8MaxF32, params.f32Subnormals);
   } else {
-    scale = f32_mul(amax, f32_div(ONE_F32, params.fp8MaxF32));
+    scale = f32_mul(amax, f32_div(ONE_F32, params.fp8MaxF32, params.f32Subnormals), params.f32Subnormals);
   }
   if (params.amaxFloorKind == AMAXFLOOR_SCALE) { scale = fmaxf(scale, params.amaxFloorF32); }
   if (params.ue8m0 != 0u) { scale = roundToPowerOfTwo(scale, params.ue8m0Mode); }
@@ -63,15 +63,15 @@ fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups
   // Groups never straddle rows (groupSize divides hidden), so the chunk's groups are contiguous.
   let scale = groupScaleOf(group * params.groupSize);
   scales[group * 2u] = scale;
-  scales[group * 2u + 1u] = f32_div(ONE_F32, scale);
+  scales[group * 2u + 1u] = f32_div(ONE_F32, scale, params.f32Subnormals);
 }
 
 fn quantizeValue(value: u32, scale: u32, reciprocal: u32) -> u32 {
   var scaled: u32;
   if (params.quantizeReciprocal != 0u) {
-    scaled = f32_mul(value, reciprocal);
+    scaled = f32_mul(value, reciprocal, params.f32Subnormals);
   } else {
-    scaled = f32_div(value, scale);
+    scaled = f32_div(value, scale, params.f32Subnormals);
   }
   if (params.clamp != 0u) { scaled = fminf(fmaxf(scaled, params.clampF32 ^ SIGN_F32), params.clampF32); }
   return fp8FromF32Bits(scaled, params.fp8Format, params.fp8Saturation);

@@ -9,8 +9,8 @@
 @group(0) @binding(3) var<storage, read_write> rstd: array<u32>;
 
 fn squareAccumulate(acc: u32, v: u32) -> u32 {
-  if (params.fma != 0u) { return f32_mulAdd(v, v, acc); }
-  return f32_add(acc, f32_mul(v, v));
+  if (params.fma != 0u) { return f32_mulAdd(v, v, acc, params.f32Subnormals); }
+  return f32_add(acc, f32_mul(v, v, params.f32Subnormals), params.f32Subnormals);
 }
 
 // Logical thread t's partial sum over the elements the tree gives it, in its order.
@@ -42,7 +42,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
   for (var s = width >> 1u; s >= 1u; s >>= 1u) {
     for (var i = 0u; i < s; i++) {
       let other = select(ZERO_F32, partials[base + (i + s) * stride], i + s < live);
-      partials[base + i * stride] = f32_add(partials[base + i * stride], other);
+      partials[base + i * stride] = f32_add(partials[base + i * stride], other, params.f32Subnormals);
     }
   }
   return partials[base];
@@ -54,7 +54,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
 fn shuffleDownReduce(base: u32, width: u32) -> u32 {
   for (var offset = 1u; offset < width; offset <<= 1u) {
     for (var i = 0u; i + offset < width; i++) {
-      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset]);
+      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset], params.f32Subnormals);
     }
   }
   return partials[base];
@@ -100,11 +100,11 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
     }
     default: { // TREE_CUB: thread 0 adds the warp aggregates 1..W-1 in order.
       sumsq = partials[partialBase];
-      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize]); }
+      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize], params.f32Subnormals); }
     }
   }
 
   // 4. rstd, every step correctly rounded.
-  let variance = f32_add(f32_div(sumsq, params.hiddenF32), params.epsF32);
-  rstd[row] = f32_div(ONE_F32, f32_sqrt(variance));
+  let variance = f32_add(f32_div(sumsq, params.hiddenF32, params.f32Subnormals), params.epsF32, params.f32Subnormals);
+  rstd[row] = f32_div(ONE_F32, f32_sqrt(variance, params.f32Subnormals), params.f32Subnormals);
 }

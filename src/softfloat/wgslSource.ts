@@ -62,6 +62,7 @@ export function generatedWgslPrelude(): string {
     ...codeConstants('FP8_SATURATION', WGSL_CODES.fp8Saturation),
     ...codeConstants('BF16_ROUNDING', WGSL_CODES.bf16Rounding),
     ...codeConstants('E8M0_ROUNDING', WGSL_CODES.e8m0Rounding),
+    ...codeConstants('F32_SUBNORMALS', WGSL_CODES.f32Subnormals),
     '',
     ...fp8TraitsFunction(),
     '',

@@ -122,6 +122,7 @@ describe('WGSL soft-float library', () => {
       ['fp8Saturation', 'FP8_SATURATION'],
       ['bf16Rounding', 'BF16_ROUNDING'],
       ['e8m0Rounding', 'E8M0_ROUNDING'],
+      ['f32Subnormals', 'F32_SUBNORMALS'],
     ] as const) {
       const codes: Readonly<Record<string, number>> = WGSL_CODES[table];
       for (const [name, code] of Object.entries(codes)) {

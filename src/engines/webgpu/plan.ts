@@ -29,6 +29,8 @@ export const WORKGROUP_SIZE = 64;
 export const PARAM_FIELDS = [
   // Problem and chunk.
   'ranks', 'hidden', 'rows', 'firstElement', 'totalElements', 'outputRank', 'slotWords',
+  // Every soft-float operation: keep or flush f32 subnormals.
+  'f32Subnormals',
   // All-reduce and residual (engine.ts steps 1-3, rankOrder.ts).
   'orderKind', 'packElems', 'chunkAlignElems', 'accumulateBf16', 'roundResultBf16', 'hasResidual',
   'residualAddBf16', 'normInputBf16', 'bf16Rounding',
@@ -103,6 +105,8 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
 
   const baseParams: Params = {
     ranks, hidden, rows: 0, firstElement: 0, totalElements, outputRank: 0, slotWords: 0,
+    // Schema v1 has no f32Subnormals: IEEE subnormals, as every v1 contract means.
+    f32Subnormals: WGSL_CODES.f32Subnormals.keep,
     orderKind: ENGINE_CODES.order[order.kind],
     packElems: order.kind === 'rotated' ? order.packElems : 1,
     chunkAlignElems: order.kind === 'ring' ? order.chunkAlignElems : 1,

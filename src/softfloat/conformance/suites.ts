@@ -2,6 +2,7 @@ import { Xoshiro128StarStar } from '../../fixtures/prng.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 import { FP8_FORMATS, f32BitsFromFp8 } from '../../numerics/fp8.js';
 import { SOFTFLOAT_TWINS, type WgslTwin } from '../twins.js';
+import type { F32Subnormals } from '../internals.js';
 import { WGSL_CODES } from '../wgslCodes.js';
 import { operandPair, operandTriple, SPECIAL_F32 } from './testfloat.js';
 
@@ -125,15 +126,16 @@ function allPatterns(width: 8 | 16): Uint32Array {
   return Uint32Array.from({ length: 1 << width }, (_, i) => i);
 }
 
-/** sqrt: every mantissa of the binades [1, 2) and [2, 4) (both exponent parities), subnormals by exponent. */
-function sqrtInputs(sizes: LevelSizes): Uint32Array {
+/** sqrt: the mantissas of the binades [1, 2) and [2, 4) (both exponent parities) at a stride
+ *  (1: every one), subnormals by exponent. */
+function sqrtInputs(sizes: LevelSizes, binadeStride: number): Uint32Array {
   const perExponent = (lead: number): number => Math.min(1 << lead, sizes.subnormalsPerExponent);
   let subnormals = 0;
   for (let lead = 0; lead < 23; lead++) subnormals += perExponent(lead);
-  const out = new Uint32Array(SPECIAL_F32.length + 2 * (1 << 23) + subnormals);
+  const out = new Uint32Array(SPECIAL_F32.length + 2 * Math.ceil((1 << 23) / binadeStride) + subnormals);
   out.set(SPECIAL_F32);
   let n = SPECIAL_F32.length;
-  for (const field of [127, 128]) for (let f = 0; f < 1 << 23; f++) out[n++] = (field << 23) | f;
+  for (const field of [127, 128]) for (let f = 0; f < 1 << 23; f += binadeStride) out[n++] = (field << 23) | f;
   const rng = Xoshiro128StarStar.fromSeed(0x50b);
   for (let lead = 0; lead < 23; lead++) {
     const span = 1 << lead;
@@ -148,29 +150,31 @@ function sqrtInputs(sizes: LevelSizes): Uint32Array {
   return out;
 }
 
-function tupleSuite(twin: WgslTwin, sizes: LevelSizes, seed: number): ConformanceSuite {
+/** Specials crossed, then seeded TestFloat tuples (testfloat.ts), for an op whose arguments are
+ *  f32 operands followed by one code (the subnormal mode). */
+function tupleSuite(twin: WgslTwin, randomTuples: number, seed: number, subnormals: F32Subnormals): ConformanceSuite {
   const arity = twin.args.length;
-  const specials = arity === 3 ? SPECIAL_F32.length ** 3 : SPECIAL_F32.length ** 2;
-  const count = specials + sizes.randomTuples;
+  const operands = twin.args.filter((arg) => arg.kind === 'bits').length;
+  const n = SPECIAL_F32.length;
+  const specials = n ** operands;
+  const count = specials + randomTuples;
   return {
-    label: twin.name, twin,
-    coverage: `${specials} special ${arity === 3 ? 'triples' : 'pairs'} + ${sizes.randomTuples} seeded random`,
+    label: `${twin.name}(${subnormals})`, twin,
+    coverage: `${specials} special ${operands === 3 ? 'triples' : 'pairs'} + ${randomTuples} seeded random`,
     count,
     batches: (maxCases) => {
       const rng = Xoshiro128StarStar.fromSeed(seed);
-      const n = SPECIAL_F32.length;
       return inBatches(count, arity, maxCases, (out, first) => {
         for (let i = 0; i < out.length / arity; i++) {
           const index = first + i;
           let tuple: number[];
           if (index < specials) {
-            tuple = arity === 3
-              ? [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n) % n], SPECIAL_F32[Math.floor(index / (n * n))]]
-              : [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n)]];
+            tuple = Array.from({ length: operands }, (_, k) => SPECIAL_F32[Math.floor(index / n ** k) % n]);
           } else {
-            tuple = arity === 3 ? operandTriple(rng, index) : operandPair(rng, index);
+            tuple = operands === 3 ? operandTriple(rng, index) : operandPair(rng, index);
           }
           out.set(tuple, i * arity);
+          out[i * arity + operands] = WGSL_CODES.f32Subnormals[subnormals];
         }
       });
     },
@@ -192,8 +196,16 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   const sweepNote = `${sizes.sweep} strided f32 patterns`;
   const suites: ConformanceSuite[] = [];
   const seeds: Record<string, number> = { f32_add: 1, f32_sub: 2, f32_mul: 3, f32_div: 4, f32_mulAdd: 5 };
-  for (const [name, seed] of Object.entries(seeds)) suites.push(tupleSuite(twinNamed(name), sizes, seed));
-  suites.push(listSuite('f32_sqrt', twinNamed('f32_sqrt'), `specials + every mantissa of [1,4) + subnormals (${sizes.subnormalsPerExponent >= 1 << 22 ? 'all' : `${sizes.subnormalsPerExponent} per exponent`})`, () => sqrtInputs(sizes)));
+  // Flushing subnormals changes only what reads or rounds to a subnormal: a quarter of the
+  // random tuples, under seeds of their own.
+  for (const [name, seed] of Object.entries(seeds)) {
+    suites.push(tupleSuite(twinNamed(name), sizes.randomTuples, seed, 'keep'));
+    suites.push(tupleSuite(twinNamed(name), sizes.randomTuples / 4, seed + 100, 'flush'));
+  }
+  const subnormalNote = `subnormals (${sizes.subnormalsPerExponent >= 1 << 22 ? 'all' : `${sizes.subnormalsPerExponent} per exponent`})`;
+  const sqrt = twinNamed('f32_sqrt');
+  suites.push(listSuite('f32_sqrt(keep)', sqrt, `specials + every mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 1), [WGSL_CODES.f32Subnormals.keep]));
+  suites.push(listSuite('f32_sqrt(flush)', sqrt, `specials + every 256th mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 256), [WGSL_CODES.f32Subnormals.flush]));
 
   for (const [rounding, code] of Object.entries(WGSL_CODES.bf16Rounding)) {
     for (const name of ['bf16FromF32Bits', 'roundF32BitsToBf16']) {
