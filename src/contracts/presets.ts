@@ -11,45 +11,54 @@ const AR_F32_NATURAL_UNROUNDED = { order: { kind: 'natural' }, accumulate: 'f32'
 const AR_BF16_NATURAL = { order: { kind: 'natural' }, accumulate: 'bf16', roundResult: 'bf16' } as const;
 const AR_NCCL_RING = { order: { kind: 'ring' }, accumulate: 'bf16', roundResult: 'bf16' } as const;
 
-const SUMSQ_SEQUENTIAL = { tree: { kind: 'sequential' }, fma: false } as const;
-const SUMSQ_AITER = { tree: { kind: 'butterfly', perThread: 8, warpSize: 32 }, fma: false } as const;
-const SUMSQ_CUB = { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 }, fma: false } as const;
+const SUMSQ_SEQUENTIAL = { perThread: 'chain', tree: { kind: 'sequential' } } as const;
+const SUMSQ_AITER = { perThread: 'chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } } as const;
+const SUMSQ_CUB = { perThread: 'chain', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 } } as const;
 
-const WEIGHT_BF16 = { dtype: 'bf16', castToBf16: false } as const;
+const WEIGHT_BF16 = { dtype: 'bf16', castToBf16: false, offset: 'none' } as const;
+
+/** Every f32 -> bf16 downcast rounds to nearest even. */
+const BF16_RNE = {
+  allReduceHop: 'rne', allReduceResult: 'rne', residualAdd: 'rne', residualOut: 'rne', normIntermediate: 'rne', normOut: 'rne',
+} as const;
+/** IEEE f32 throughout: subnormals kept, every operation correctly rounded. */
+const F32_IEEE = { f32Subnormals: 'keep', hardwareOps: { rsqrt: 'ieee', reciprocal: 'ieee', divide: 'ieee' } } as const;
+/** A hardware rsqrt whose table is unknown here: the golden keeps the ieee rstd, diff infers the deviation. */
+const F32_INFERRED_RSQRT = { f32Subnormals: 'keep', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' } } as const;
 
 /** One rounding: bf16(fround(fround(x*rstd)*w)). */
 function norm(
   input: 'f32' | 'bf16',
   sumOfSquares: ContractInput['norm']['sumOfSquares'],
-  kernelRstd: 'correctly-rounded' | 'hardware-rsqrt',
   extra: Partial<ContractInput['norm']> = {},
 ): ContractInput['norm'] {
-  return { input, sumOfSquares, eps: EPS, kernelRstd, weight: WEIGHT_BF16, multiplyOrder: 'x-rstd-w', roundIntermediate: false, ...extra };
+  return { input, sumOfSquares, variance: 'divide', eps: EPS, weight: WEIGHT_BF16, multiplyOrder: 'x-rstd-w', roundIntermediate: false, ...extra };
 }
 
 /** aiter fused per-group quant: f32 normed input, amax==0 -> scale 1, true division, no clamp. */
 function aiterFusedQuant(format: 'e4m3fn' | 'e4m3fnuz', bf16SideOutput: boolean): NonNullable<ContractInput['quant']> {
   return {
-    groupSize: 128, format, input: 'f32', amaxFloor: { on: 'none' }, zeroAmaxScaleOne: true, scale: 'divide',
-    ue8m0: 'none', quantize: 'divide', clamp: 'none', saturation: 'overflow', scaleLayout: 'row-major', bf16SideOutput,
+    groupSize: 128, format, input: 'f32', staticScale: null, divisor: 'format-max', amaxFloor: null, scaleFloor: null,
+    zeroAmaxScaleOne: true, scale: 'divide', ue8m0: 'none', quantize: 'divide', clamp: 'none', saturation: 'overflow',
+    scaleLayout: { kind: 'row-major' }, bf16SideOutput,
   };
 }
 
 /** aiter standalone dynamic_per_group_scaled_quant on the bf16 norm output. */
 function aiterStandaloneQuant(format: 'e4m3fn' | 'e4m3fnuz', bf16SideOutput: boolean): NonNullable<ContractInput['quant']> {
   return {
-    groupSize: 128, format, input: 'bf16', amaxFloor: { on: 'amax', value: 1e-10 }, zeroAmaxScaleOne: false,
-    scale: 'reciprocal', ue8m0: 'none', quantize: 'reciprocal', clamp: format === 'e4m3fnuz' ? 240 : 448,
-    saturation: 'overflow', scaleLayout: 'row-major', bf16SideOutput,
+    groupSize: 128, format, input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: 1e-10, scaleFloor: null,
+    zeroAmaxScaleOne: false, scale: 'reciprocal', ue8m0: 'none', quantize: 'reciprocal', clamp: format === 'e4m3fnuz' ? 240 : 448,
+    saturation: 'overflow', scaleLayout: { kind: 'row-major' }, bf16SideOutput,
   };
 }
 
 /** vLLM per_token_group_quant (CUDA): scale floored at 1e-10, divide, clamp to the format max. */
 function vllmGroupQuant(extra: Partial<NonNullable<ContractInput['quant']>> = {}): NonNullable<ContractInput['quant']> {
   return {
-    groupSize: 128, format: 'e4m3fn', input: 'bf16', amaxFloor: { on: 'scale', value: 1e-10 }, zeroAmaxScaleOne: false,
-    scale: 'divide', ue8m0: 'none', quantize: 'divide', clamp: 448, saturation: 'satfinite', scaleLayout: 'row-major',
-    bf16SideOutput: false, ...extra,
+    groupSize: 128, format: 'e4m3fn', input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: null,
+    scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none',
+    quantize: 'divide', clamp: 448, saturation: 'satfinite', scaleLayout: { kind: 'row-major' }, bf16SideOutput: false, ...extra,
   };
 }
 
@@ -67,20 +76,20 @@ export interface PresetDefinition {
 }
 
 const UNFUSED: ContractInput = {
-  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: 'rne', residual: { add: 'bf16' },
-  norm: norm('bf16', SUMSQ_SEQUENTIAL, 'correctly-rounded'), quant: null,
+  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: BF16_RNE, ...F32_IEEE, residual: { add: 'bf16' },
+  norm: norm('bf16', SUMSQ_SEQUENTIAL), quant: null,
 };
 const AITER_1STAGE: ContractInput = {
-  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: 'rne', residual: { add: 'f32' },
-  norm: norm('f32', SUMSQ_AITER, 'hardware-rsqrt'), quant: null,
+  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: BF16_RNE, ...F32_INFERRED_RSQRT, residual: { add: 'f32' },
+  norm: norm('f32', SUMSQ_AITER), quant: null,
 };
 const VLLM_UNFUSED: ContractInput = {
-  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: 'rne', residual: { add: 'bf16' },
-  norm: norm('bf16', SUMSQ_CUB, 'hardware-rsqrt', { roundIntermediate: true }), quant: null,
+  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: BF16_RNE, ...F32_INFERRED_RSQRT, residual: { add: 'bf16' },
+  norm: norm('bf16', SUMSQ_CUB, { roundIntermediate: true }), quant: null,
 };
 const TRTLLM_ONESHOT: ContractInput = {
-  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: 'rne', residual: { add: 'bf16' },
-  norm: norm('bf16', SUMSQ_AITER, 'hardware-rsqrt'), quant: null,
+  allReduce: AR_F32_NATURAL_ROUNDED, bf16Rounding: BF16_RNE, ...F32_INFERRED_RSQRT, residual: { add: 'bf16' },
+  norm: norm('bf16', SUMSQ_AITER), quant: null,
 };
 const VLLM_AR_RMS_QUANT: ContractInput = {
   ...TRTLLM_ONESHOT, quant: vllmGroupQuant(),
@@ -109,7 +118,7 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
     name: 'aiter-2stage', reference: 'unfused',
     source: 'ROCm/aiter csrc/include/custom_all_reduce.cuh allreduce_fusion_kernel_2stage',
     models: 'aiter fused 2-stage: reduce-scatter stored as bf16, bf16 residual add, the norm reads bf16 x with the aiter butterfly tree.',
-    contract: { ...AITER_1STAGE, residual: { add: 'bf16' }, norm: norm('bf16', SUMSQ_AITER, 'hardware-rsqrt') },
+    contract: { ...AITER_1STAGE, residual: { add: 'bf16' }, norm: norm('bf16', SUMSQ_AITER) },
   },
   {
     name: 'aiter-1stage-quant', reference: 'unfused-quant',
@@ -145,13 +154,13 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
     name: 'vllm-group-quant-colmajor', reference: 'vllm-group-quant',
     source: 'vllm per_token_group_quant with column_major_scales',
     models: 'vLLM per-group quant writing scales column-major [H/G, M].',
-    contract: { ...VLLM_UNFUSED, quant: vllmGroupQuant({ scaleLayout: 'column-major' }) },
+    contract: { ...VLLM_UNFUSED, quant: vllmGroupQuant({ scaleLayout: { kind: 'column-major', tokenAlign: 1 } }) },
   },
   {
     name: 'vllm-group-quant-triton', reference: 'vllm-group-quant',
     source: 'vllm model_executor/layers/quantization/utils/fp8_utils.py _per_token_group_quant_fp8 (vLLM issue 53339)',
     models: 'vLLM Triton per-group quant: floors amax (not the scale) at 1e-10, so all-zero groups get 2^-42-ish scales.',
-    contract: { ...VLLM_UNFUSED, quant: vllmGroupQuant({ amaxFloor: { on: 'amax', value: 1e-10 } }) },
+    contract: { ...VLLM_UNFUSED, quant: vllmGroupQuant({ amaxFloor: 1e-10, scaleFloor: null }) },
   },
   {
     name: 'nccl-ring', reference: 'unfused',
@@ -188,12 +197,12 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
     source: 'sgl-project/sglang PR 22258 (NSA bf16 passthrough) via aiter Triton fused_rms_fp8_group_quant',
     models: 'Triton fused RMSNorm + per-group FP8 quant with no all-reduce: f32 residual add, reciprocal quantize, amax floor 1e-10, bf16 passthrough of the unquantized value.',
     contract: {
-      allReduce: AR_F32_NATURAL_UNROUNDED, bf16Rounding: 'rne', residual: { add: 'f32' },
-      norm: norm('f32', SUMSQ_AITER, 'hardware-rsqrt'),
+      allReduce: AR_F32_NATURAL_UNROUNDED, bf16Rounding: BF16_RNE, ...F32_INFERRED_RSQRT, residual: { add: 'f32' },
+      norm: norm('f32', SUMSQ_AITER),
       quant: {
-        groupSize: 128, format: 'e4m3fn', input: 'f32', amaxFloor: { on: 'amax', value: 1e-10 }, zeroAmaxScaleOne: false,
-        scale: 'divide', ue8m0: 'none', quantize: 'reciprocal', clamp: 448, saturation: 'satfinite', scaleLayout: 'row-major',
-        bf16SideOutput: true,
+        groupSize: 128, format: 'e4m3fn', input: 'f32', staticScale: null, divisor: 'format-max', amaxFloor: 1e-10,
+        scaleFloor: null, zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none', quantize: 'reciprocal', clamp: 448,
+        saturation: 'satfinite', scaleLayout: { kind: 'row-major' }, bf16SideOutput: true,
       },
     },
   },
@@ -219,13 +228,13 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
     name: 'vllm-ar-rms-quant-f32weight-cast', reference: 'vllm-ar-rms-quant-f32weight',
     source: 'vllm-project/vllm PR 42864: fp32 RMSNorm weight cast with weight.to(input.dtype) before the fused op',
     models: 'An f32 norm weight (Qwen3-Next) rounded to bf16 before the fused kernel applies it.',
-    contract: { ...VLLM_AR_RMS_QUANT, norm: norm('bf16', SUMSQ_AITER, 'hardware-rsqrt', { weight: { dtype: 'f32', castToBf16: true } }), quant: vllmGroupQuant({ bf16SideOutput: true }) },
+    contract: { ...VLLM_AR_RMS_QUANT, norm: norm('bf16', SUMSQ_AITER, { weight: { dtype: 'f32', castToBf16: true, offset: 'none' } }), quant: vllmGroupQuant({ bf16SideOutput: true }) },
   },
   {
     name: 'vllm-ar-rms-quant-f32weight', reference: null,
     source: 'vllm-project/vllm PR 42864: unfused path applying the fp32 weight without the cast',
     models: 'The same f32 norm weight applied in f32, as the unfused path does.',
-    contract: { ...VLLM_AR_RMS_QUANT, norm: norm('bf16', SUMSQ_AITER, 'hardware-rsqrt', { weight: { dtype: 'f32', castToBf16: false } }), quant: vllmGroupQuant({ bf16SideOutput: true }) },
+    contract: { ...VLLM_AR_RMS_QUANT, norm: norm('bf16', SUMSQ_AITER, { weight: { dtype: 'f32', castToBf16: false, offset: 'none' } }), quant: vllmGroupQuant({ bf16SideOutput: true }) },
   },
   {
     name: 'vllm-unfused-quant', reference: null,

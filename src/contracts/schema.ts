@@ -1,144 +1,297 @@
 import { z } from 'zod';
 import { FP8_FORMATS } from '../numerics/fp8.js';
 import { E8M0_ROUNDINGS } from '../numerics/e8m0.js';
+import type { Bf16Rounding } from '../numerics/bf16.js';
 
 // One contract describes every rounding a kernel performs between its inputs and its outputs:
-// AR -> (+ residual) -> RMSNorm -> (optional per-group FP8 quant, optional bf16 side output).
-// Field names follow what a kernel engineer would call the choice.
+// AR -> (+ residual) -> RMSNorm -> (optional FP8 quant, optional bf16 side output).
+// Field names follow what a kernel engineer would call the choice. Every object is strict (an
+// unknown or misspelt key is an error with its path) and every number a file can carry is
+// bounded, so a contract read from a hostile fixture cannot hang the engines or exhaust memory.
+// Rules that need the problem size (group divides hidden, ring permutation) live in
+// checkContractForShape (validate.ts); rules between fields live in the superRefine below.
+
+/** Bounds shared with the shape: a contract parameter never needs to exceed what a shape can. */
+export const LIMITS = {
+  ranks: 64,
+  tokens: 1 << 20,
+  hidden: 1 << 18,
+  /** CUDA and HIP allow at most 1024 threads per block. */
+  blockThreads: 1024,
+  perThread: 1024,
+  groupSize: 1 << 18,
+  packElems: 1 << 20,
+  smCount: 1024,
+  tokenAlign: 1024,
+} as const;
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** A finite positive f32-representable magnitude (eps, floors, clamps, divisors, static scales). */
+const positiveF32 = z.number().positive().max(3.4028234663852886e38);
+
+/** How an f32 value is rounded to bf16 at one downcast site (numerics/bf16.ts Bf16Rounding). */
+export const BF16_ROUNDINGS = ['rne', 'truncate'] as const satisfies readonly Bf16Rounding[];
+export const Bf16RoundingSchema = z.enum(BF16_ROUNDINGS);
 
 export const RankOrderSchema = z.discriminatedUnion('kind', [
   /** Every rank sums ranks 0..N-1 left to right (aiter fused kernels, vLLM packed_reduce). */
-  z.object({ kind: z.literal('natural') }),
+  z.strictObject({ kind: z.literal('natural') }),
   /** Partition owned by rank r is summed r, r+1, ..., r-1 (aiter/vLLM cross_device_reduce_2stage).
    *  The flattened tensor is cut into `packElems`-element packs; each rank owns floor(packs/N)
    *  of them and the last rank takes the remainder. */
-  z.object({ kind: z.literal('rotated'), packElems: z.number().int().positive().default(8) }),
+  z.strictObject({ kind: z.literal('rotated'), packElems: int(1, LIMITS.packElems).default(8) }),
   /** Each rank sums its own buffer first, then r+1, ..., r-1: ranks diverge (PyTorch 129501). */
-  z.object({ kind: z.literal('own-first') }),
+  z.strictObject({ kind: z.literal('own-first') }),
   /** NCCL ring: chunk c is summed x[ring(c+1)] + ... + x[ring(c)], then forwarded unchanged.
    *  The flattened tensor is cut into N contiguous chunks of ceil(total/N) elements rounded
    *  up to `chunkAlignElems`; `ring` is the rank at each ring position (identity if absent). */
-  z.object({
+  z.strictObject({
     kind: z.literal('ring'),
-    ring: z.array(z.number().int().nonnegative()).optional(),
-    chunkAlignElems: z.number().int().positive().default(8),
+    ring: z.array(int(0, LIMITS.ranks - 1)).max(LIMITS.ranks).optional(),
+    chunkAlignElems: int(1, LIMITS.packElems).default(8),
   }),
 ]);
 
-export const AllReduceSchema = z.object({
+export const AllReduceSchema = z.strictObject({
   order: RankOrderSchema,
   /** f32: adds in f32, no rounding between hops. bf16: every add is rounded to bf16 (NCCL per-hop,
-   *  TRT-LLM without Fp32Acc). */
+   *  TRT-LLM without Fp32Acc), with bf16Rounding.allReduceHop. */
   accumulate: z.enum(['f32', 'bf16']),
-  /** bf16: the AR sum goes through bf16 and back before anything reads it (aiter PR 2586). */
+  /** bf16: the AR sum goes through bf16 and back before anything reads it (aiter PR 2586), with
+   *  bf16Rounding.allReduceResult. */
   roundResult: z.enum(['none', 'bf16']),
 });
 
-export const ResidualSchema = z.object({
+/** The rounding of every f32 -> bf16 downcast site, each on its own: aiter's 2-stage kernel on
+ *  gfx942 truncates the AR downcast (opus fp32_to_bf16 default) but rounds its `__bf16` residual
+ *  add to nearest even. */
+export const Bf16RoundingSitesSchema = z.strictObject({
+  /** Each hop of a bf16 accumulation (allReduce.accumulate 'bf16'). */
+  allReduceHop: Bf16RoundingSchema,
+  /** The AR round trip (allReduce.roundResult 'bf16'). */
+  allReduceResult: Bf16RoundingSchema,
+  /** A residual add done in bf16 (residual.add 'bf16'). */
+  residualAdd: Bf16RoundingSchema,
+  /** The x written as out.residual, and what norm.input 'bf16' reads. */
+  residualOut: Bf16RoundingSchema,
+  /** The first product rounded to bf16 before the second multiply (norm.roundIntermediate). */
+  normIntermediate: Bf16RoundingSchema,
+  /** out.norm, which is also the bf16 side output of a quant contract and what quant.input
+   *  'bf16' reads. */
+  normOut: Bf16RoundingSchema,
+});
+
+export const ResidualSchema = z.strictObject({
   /** f32: x = fround(ar + res) stays f32 (aiter 1-stage). bf16: x = bf16(ar + res). */
   add: z.enum(['f32', 'bf16']),
 });
 
+/** How one thread accumulates the squares of the elements it owns, in element order.
+ *  chain: acc = fround(acc + fround(v*v)); fma-chain: acc = fma(v, v, acc) (a contracted
+ *  `acc += v * v`); pair: vLLM's vectorised sum_squares over element pairs (x0, x1),
+ *  acc = fround(acc + fround(fround(x0*x0) + fround(x1*x1))); pair-fma: the same with the pair
+ *  sum contracted, acc = fround(acc + fma(x0, x0, fround(x1*x1))). */
+export const PER_THREAD_PATTERNS = ['chain', 'fma-chain', 'pair', 'pair-fma'] as const;
+
 export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
-  /** acc = acc + x[h]*x[h] for h = 0..H-1 (the unfused reference). */
-  z.object({ kind: z.literal('sequential') }),
+  /** acc = acc + x[h]*x[h] for h = 0..H-1 (the definitional reference). */
+  z.strictObject({ kind: z.literal('sequential') }),
   /** aiter / TRT-LLM fused epilogue: thread t holds elements [perThread*t, perThread*(t+1)),
    *  threads padded with zeros to a multiple of warpSize, XOR butterfly within each warp
    *  (strides warpSize/2 .. 1), lane 0 of each warp to shared memory, then an XOR butterfly over
    *  next_pow2(warps) lanes. */
-  z.object({
+  z.strictObject({
     kind: z.literal('butterfly'),
-    perThread: z.number().int().positive().default(8),
+    perThread: int(1, LIMITS.perThread).default(8),
     warpSize: z.union([z.literal(32), z.literal(64)]).default(32),
   }),
   /** vLLM rms_norm / fused_add_rms_norm with cub BlockReduce (WARP_REDUCTIONS): thread t strides
-   *  over h = t, t+B, ...; each warp reduces by shuffle-down (offsets 1, 2, 4, ..), then thread 0
-   *  adds the warp aggregates 1..W-1 in order. blockSize 'vllm' = min(H, tokens < 256 ? 1024 : 256). */
-  z.object({
+   *  over vectors v = t, t+B, ... of `vectorWidth` contiguous elements (1: the scalar path);
+   *  each warp reduces by shuffle-down (offsets 1, 2, 4, ..), then thread 0 adds the warp
+   *  aggregates 1..W-1 in order. blockSize 'vllm' = min(H, tokens < 256 ? 1024 : 256). */
+  z.strictObject({
     kind: z.literal('cub'),
-    blockSize: z.union([z.number().int().positive(), z.literal('vllm')]).default('vllm'),
+    blockSize: z.union([int(1, LIMITS.blockThreads), z.literal('vllm')]).default('vllm'),
     warpSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    vectorWidth: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(1),
+  }),
+  /** aiter add_rmsnorm_quant: DPP wave64 block_reduce (hip_reduce.h): thread t strides over
+   *  `perThread`-element vectors; within a wave, DPP row steps then row_bcast:15 / :31; then
+   *  wave partials through shared memory. */
+  z.strictObject({
+    kind: z.literal('dpp-wave64'),
+    blockSize: int(64, LIMITS.blockThreads),
+    perThread: int(1, LIMITS.perThread),
+  }),
+  /** aiter local_device_load_rmsnorm: per-thread packs of `perThread` summed by packReduce,
+   *  accumulated over packs strided by blockSize, then smemReduceSum: shared-memory halving
+   *  down to 64 lanes, then +32, +16, ..., +1. */
+  z.strictObject({
+    kind: z.literal('smem-halving'),
+    blockSize: int(64, LIMITS.blockThreads),
+    perThread: int(1, LIMITS.perThread),
+  }),
+  /** Triton tl.sum over a BLOCK-wide row with num_warps warps of warpSize lanes (the layout the
+   *  compiler picks for a 1-D blocked tensor). */
+  z.strictObject({
+    kind: z.literal('triton-sum'),
+    block: int(1, LIMITS.hidden),
+    numWarps: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+    warpSize: z.union([z.literal(32), z.literal(64)]),
+  }),
+  /** FlashInfer / TensorRT-LLM allreduce_fusion on SM90+: each token is split over a thread-block
+   *  cluster whose size the launcher derives from the token count and `smCount`; each block
+   *  reduces its part with the butterfly, then thread 0 adds the block partials in order. */
+  z.strictObject({
+    kind: z.literal('cluster'),
+    smCount: int(1, LIMITS.smCount),
+    perThread: int(1, LIMITS.perThread).default(8),
+    maxClusterSize: int(1, 16).default(8),
   }),
 ]);
 
-export const RmsNormSchema = z.object({
+export const SumOfSquaresSchema = z.strictObject({
+  perThread: z.enum(PER_THREAD_PATTERNS),
+  tree: SumOfSquaresTreeSchema,
+});
+
+/** Hardware approximate operations, one slot each. 'ieee': correctly rounded. 'inferred': an
+ *  approximate instruction whose table is not known here; the golden holds the ieee value and
+ *  diff/explain infer a per-row (rsqrt) or per-group (reciprocal, divide) deviation, reported
+ *  apart from true mismatches. 'sm90': the measured sm_90 instruction, reproduced exactly. */
+export const HardwareOpsSchema = z.strictObject({
+  /** rstd: ieee = fround(1 / fround(sqrt(v))); otherwise rsqrt.approx.f32 / v_rsq_f32. */
+  rsqrt: z.enum(['ieee', 'inferred', 'sm90']),
+  /** Every 1/x the kernel forms (quant 1/scale and 1/max, variance 1/H): rcp.approx / v_rcp_f32. */
+  reciprocal: z.enum(['ieee', 'inferred', 'sm90']),
+  /** Every a/b the kernel forms (variance sumsq/H, scale amax/max, q = x/scale): Triton's `/` on
+   *  NVIDIA is div.full.f32. */
+  divide: z.enum(['ieee', 'inferred', 'sm90-div-full']),
+});
+
+export const WeightSchema = z.strictObject({
+  dtype: z.enum(['bf16', 'f32']),
+  /** vLLM PR 42864: an f32 weight cast to the activation dtype (bf16, RNE) before the fused op. */
+  castToBf16: z.boolean(),
+  /** Gemma's (1 + w): none; f32 = fround(1 + w); bf16 = bf16(1 + w) (a bf16 weight tensor +1). */
+  offset: z.enum(['none', 'f32', 'bf16']),
+});
+
+export const RmsNormSchema = z.strictObject({
   /** What the norm reads: the f32 x, or x rounded to bf16 (the residual output). */
   input: z.enum(['f32', 'bf16']),
-  sumOfSquares: z.object({
-    tree: SumOfSquaresTreeSchema,
-    /** Per-thread accumulation as fma(v, v, acc) instead of fround(acc + fround(v*v)). */
-    fma: z.boolean(),
-  }),
-  /** rstd = fround(1 / fround(sqrt(fround(fround(sumsq / H) + eps)))), every step correctly
-   *  rounded; eps is fround(eps). */
-  eps: z.number().positive(),
-  /** Set where the real kernel uses a hardware rsqrt (~1 ULP): its rows can differ everywhere and
-   *  `diff --rstd infer` recovers them. The oracle itself always computes the reproducible rstd. */
-  kernelRstd: z.enum(['correctly-rounded', 'hardware-rsqrt']),
-  weight: z.object({
-    dtype: z.enum(['bf16', 'f32']),
-    /** vLLM PR 42864: an f32 weight cast to the activation dtype (bf16) before the fused op. */
-    castToBf16: z.boolean(),
-  }),
-  /** 'x-rstd-w': (x*rstd)*w; 'x-w-rstd': (x*w)*rstd (aiter split kernels). */
+  sumOfSquares: SumOfSquaresSchema,
+  /** divide: fround(sumsq / H); reciprocal-multiply: fround(sumsq * fround(1 / H)). */
+  variance: z.enum(['divide', 'reciprocal-multiply']),
+  /** rstd from fround(variance + eps); eps is fround(eps). */
+  eps: positiveF32.max(1),
+  weight: WeightSchema,
+  /** 'x-rstd-w': (x*rstd)*w; 'x-w-rstd': (x*w)*rstd (aiter local_device_load_rmsnorm). */
   multiplyOrder: z.enum(['x-rstd-w', 'x-w-rstd']),
-  /** Round the first product to bf16 before the second multiply (vLLM: bf16(bf16(x*rstd)*w)). */
+  /** Round the first product to bf16 before the second multiply (HF/vLLM native:
+   *  (x*rstd).to(bf16) * w). */
   roundIntermediate: z.boolean(),
 });
 
-export const AmaxFloorSchema = z.discriminatedUnion('on', [
-  z.object({ on: z.literal('none') }),
-  /** amax = max(amax, value) (Triton, aiter standalone: amax starts at 1e-10). */
-  z.object({ on: z.literal('amax'), value: z.number().positive() }),
-  /** scale = max(scale, value) (vLLM C++ per_token_group_quant). */
-  z.object({ on: z.literal('scale'), value: z.number().positive() }),
-]);
-
-export const QuantSchema = z.object({
-  groupSize: z.number().int().positive(),
+/** quant.groupSize 'token': one group per token row (per-token quant, group = H). */
+export const QuantSchema = z.strictObject({
+  groupSize: z.union([int(1, LIMITS.groupSize), z.literal('token')]),
   format: z.enum(FP8_FORMATS),
   /** f32: the normed f32 value (aiter fused, SGLang fused); bf16: the bf16-rounded norm output. */
   input: z.enum(['f32', 'bf16']),
-  amaxFloor: AmaxFloorSchema,
+  /** null: dynamic scales from each group's amax. A number: a static per-tensor scale. */
+  staticScale: positiveF32.nullable(),
+  /** scale = amax / divisor: the format's max, or another number (vLLM's and SGLang's Triton
+   *  group quant on ROCm divide by 224 even for e4m3fn). */
+  divisor: z.union([z.literal('format-max'), positiveF32]),
+  /** amax = max(amax, value) before the scale (vLLM CUDA per_token_group_quant, Triton, aiter
+   *  standalone: amax starts at 1e-10); null: none. */
+  amaxFloor: positiveF32.nullable(),
+  /** scale = max(scale, value), before or after the UE8M0 rounding (vLLM native: after;
+   *  FlashInfer: before); null: none. */
+  scaleFloor: z.strictObject({ value: positiveF32, stage: z.enum(['before-ue8m0', 'after-ue8m0']) }).nullable(),
   /** aiter fused: scale = amax == 0 ? 1 : ... */
   zeroAmaxScaleOne: z.boolean(),
-  /** divide: scale = fround(amax / max); reciprocal: scale = fround(amax * fround(1 / max)). */
+  /** divide: scale = amax / divisor; reciprocal: scale = amax * (1 / divisor). */
   scale: z.enum(['divide', 'reciprocal']),
-  /** Round the scale to a power of two (UE8M0) after the floor. */
+  /** Round the scale to a power of two (UE8M0). */
   ue8m0: z.union([z.literal('none'), z.enum(E8M0_ROUNDINGS)]),
-  /** divide: q = x / scale; reciprocal: q = x * fround(1 / scale). */
+  /** divide: q = x / scale; reciprocal: q = x * (1 / scale). */
   quantize: z.enum(['divide', 'reciprocal']),
   /** Clamp the scaled value to [-bound, bound] before conversion (vLLM fnuz uses 224). */
-  clamp: z.union([z.literal('none'), z.number().positive()]),
+  clamp: z.union([z.literal('none'), positiveF32]),
   saturation: z.enum(['satfinite', 'overflow']),
-  /** row-major: scales [M, H/G]; column-major: [H/G, M]. */
-  scaleLayout: z.enum(['row-major', 'column-major']),
+  /** row-major: f32 scales [M, G]; column-major: f32 [G, Mp] with Mp = M rounded up to
+   *  tokenAlign (DeepGEMM's TMA alignment); packed-ue8m0: the UE8M0 exponent bytes of 4
+   *  consecutive groups packed little-endian into one int32, [ceil(G/4), Mp] column-major
+   *  (DeepGEMM / FlashInfer packed scales). */
+  scaleLayout: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('row-major') }),
+    z.strictObject({ kind: z.literal('column-major'), tokenAlign: int(1, LIMITS.tokenAlign).default(1) }),
+    z.strictObject({ kind: z.literal('packed-ue8m0'), tokenAlign: int(1, LIMITS.tokenAlign).default(4) }),
+  ]),
   /** Also emit the bf16 values that were quantized (aiter emit_bf16, SGLang keep_bf16). */
   bf16SideOutput: z.boolean(),
 });
 
-export const ContractSchema = z.object({
+const ContractObjectSchema = z.strictObject({
   allReduce: AllReduceSchema,
-  /** Every f32 -> bf16 downcast in the kernel: rne, or truncate (aiter on gfx942). */
-  bf16Rounding: z.enum(['rne', 'truncate']),
+  /** The rounding at each f32 -> bf16 downcast site. */
+  bf16Rounding: Bf16RoundingSitesSchema,
+  /** keep: IEEE f32 subnormals. flush: every f32 add, multiply, fma, divide and sqrt reads a
+   *  subnormal operand as a zero of its sign and flushes a subnormal result to a signed zero
+   *  (aiter builds every HIP module with -fgpu-flush-denormals-to-zero). */
+  f32Subnormals: z.enum(['keep', 'flush']),
+  hardwareOps: HardwareOpsSchema,
   /** null: no residual input (vLLM PR 42864 no-residual pattern). */
   residual: ResidualSchema.nullable(),
   norm: RmsNormSchema,
   quant: QuantSchema.nullable(),
 });
 
+/** Rules between fields, each reported with the path of the field to change. */
+export const ContractSchema = ContractObjectSchema.superRefine((c, ctx) => {
+  const problem = (path: PropertyKey[], message: string): void => {
+    ctx.addIssue({ code: 'custom', path, message });
+  };
+  if (c.residual?.add === 'bf16' && c.norm.input === 'f32') {
+    problem(['norm', 'input'], "'f32' reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'");
+  }
+  if (c.norm.weight.dtype === 'bf16' && c.norm.weight.castToBf16) {
+    problem(['norm', 'weight', 'castToBf16'], "the weight is already bf16; the cast applies to dtype 'f32' only");
+  }
+  if (c.allReduce.accumulate === 'bf16' && c.allReduce.roundResult === 'none') {
+    problem(['allReduce', 'roundResult'], "bf16 accumulation already yields a bf16 sum; use 'bf16'");
+  }
+  const q = c.quant;
+  if (q === null) return;
+  if (q.staticScale !== null && (q.amaxFloor !== null || q.scaleFloor !== null || q.zeroAmaxScaleOne || q.ue8m0 !== 'none')) {
+    problem(['quant', 'staticScale'], 'a static scale takes no amax floor, scale floor, zero-amax rule or UE8M0 rounding');
+  }
+  if (q.scaleLayout.kind === 'packed-ue8m0' && q.ue8m0 === 'none') {
+    problem(['quant', 'scaleLayout'], "packed-ue8m0 scales need quant.ue8m0 'ceil', 'floor' or 'rne'");
+  }
+  if (q.scaleFloor?.stage === 'after-ue8m0' && q.ue8m0 === 'none') {
+    problem(['quant', 'scaleFloor', 'stage'], "'after-ue8m0' needs quant.ue8m0; use 'before-ue8m0'");
+  }
+});
+
+export type Bf16RoundingSites = z.infer<typeof Bf16RoundingSitesSchema>;
 export type RankOrder = z.infer<typeof RankOrderSchema>;
 export type SumOfSquaresTree = z.infer<typeof SumOfSquaresTreeSchema>;
-export type AmaxFloor = z.infer<typeof AmaxFloorSchema>;
+export type SumOfSquares = z.infer<typeof SumOfSquaresSchema>;
+export type PerThreadPattern = (typeof PER_THREAD_PATTERNS)[number];
+export type HardwareOps = z.infer<typeof HardwareOpsSchema>;
 export type QuantContract = z.infer<typeof QuantSchema>;
+export type ScaleLayout = QuantContract['scaleLayout'];
 export type RmsNormContract = z.infer<typeof RmsNormSchema>;
 export type Contract = z.infer<typeof ContractSchema>;
 export type ContractInput = z.input<typeof ContractSchema>;
 
 /** The problem a contract is applied to. */
-export const ShapeSchema = z.object({
-  ranks: z.number().int().min(1).max(64),
-  tokens: z.number().int().min(1),
-  hidden: z.number().int().min(1),
+export const ShapeSchema = z.strictObject({
+  ranks: int(1, LIMITS.ranks),
+  tokens: int(1, LIMITS.tokens),
+  hidden: int(1, LIMITS.hidden),
 });
 export type Shape = z.infer<typeof ShapeSchema>;

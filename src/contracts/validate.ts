@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContractSchema, ShapeSchema, type Contract, type Shape } from './schema.js';
+import { ContractSchema, ShapeSchema, type Contract, type Shape, type SumOfSquaresTree } from './schema.js';
 
 /** An expected, user-facing error: the CLI prints its message without a stack trace. */
 export class ContractError extends Error {
@@ -10,29 +10,40 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
 
-/** Parse, normalise (defaults), then apply the cross-field rules that do not depend on a shape. */
+/** Parse, normalise (defaults) and apply the cross-field rules of the schema; issues carry paths. */
 export function parseContract(input: unknown): Contract {
   const parsed = ContractSchema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${issuePath(i.path) || '(contract)'}: ${i.message}`);
     throw new ContractError(`invalid contract:\n  ${lines.join('\n  ')}`);
   }
-  const contract = parsed.data;
-  const problems: string[] = [];
-  if (contract.residual?.add === 'bf16' && contract.norm.input === 'f32') {
-    problems.push("norm.input: 'f32' reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'");
-  }
-  if (contract.norm.weight.dtype === 'bf16' && contract.norm.weight.castToBf16) {
-    problems.push("norm.weight.castToBf16: the weight is already bf16; the cast applies to dtype 'f32' only");
-  }
-  if (contract.allReduce.accumulate === 'bf16' && contract.allReduce.roundResult === 'none') {
-    problems.push("allReduce.roundResult: bf16 accumulation already yields a bf16 sum; use 'bf16'");
-  }
-  if (problems.length > 0) throw new ContractError(`invalid contract:\n  ${problems.join('\n  ')}`);
-  return contract;
+  return parsed.data;
 }
 
-/** Rules that need the problem size: divisibility, ring permutations. */
+/** The most elements of one output tensor (tokens x hidden, per output rank) an engine will
+ *  allocate: a shape within LIMITS could otherwise ask for 2^38 elements. */
+export const MAX_CASE_ELEMENTS = 2 ** 31;
+
+function isPowerOfTwo(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Elements each lane reads as one contiguous run, for the pair patterns (x0, x1): null where the
+ *  tree gives a lane no contiguous runs (Triton's tl.sum squares element by element). */
+function contiguousRun(tree: SumOfSquaresTree, hidden: number): number | null {
+  switch (tree.kind) {
+    case 'sequential': return hidden;
+    case 'cub': return tree.vectorWidth;
+    case 'triton-sum': return null;
+    case 'butterfly':
+    case 'dpp-wave64':
+    case 'smem-halving':
+    case 'cluster': return tree.perThread;
+  }
+}
+
+/** Rules that need the problem size: divisibility, thread geometry, ring permutations, and an
+ *  up-front bound on the memory the engines will allocate. */
 export function checkContractForShape(contract: Contract, shapeInput: Shape): Shape {
   const shapeParsed = ShapeSchema.safeParse(shapeInput);
   if (!shapeParsed.success) {
@@ -40,7 +51,7 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
   }
   const shape = shapeParsed.data;
   const problems: string[] = [];
-  const { hidden, ranks } = shape;
+  const { hidden, ranks, tokens } = shape;
   const order = contract.allReduce.order;
   if (order.kind === 'ring' && order.ring) {
     const sorted = [...order.ring].sort((a, b) => a - b);
@@ -48,14 +59,44 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
       problems.push(`allReduce.order.ring: [${order.ring.join(', ')}] is not a permutation of the ${ranks} ranks`);
     }
   }
-  const tree = contract.norm.sumOfSquares.tree;
-  if (tree.kind === 'butterfly' && hidden % tree.perThread !== 0) {
-    problems.push(`norm.sumOfSquares.tree.perThread: ${tree.perThread} does not divide hidden ${hidden}`);
+  const sumOfSquares = contract.norm.sumOfSquares;
+  const tree = sumOfSquares.tree;
+  const treePath = 'norm.sumOfSquares.tree';
+  switch (tree.kind) {
+    case 'sequential':
+      break;
+    case 'cub':
+      if (hidden % tree.vectorWidth !== 0) problems.push(`${treePath}.vectorWidth: ${tree.vectorWidth} does not divide hidden ${hidden}`);
+      break;
+    case 'triton-sum':
+      if (!isPowerOfTwo(tree.block)) problems.push(`${treePath}.block: ${tree.block} is not a power of two (tl.arange needs one)`);
+      if (tree.block < hidden) problems.push(`${treePath}.block: ${tree.block} is smaller than hidden ${hidden} (one block holds the row)`);
+      break;
+    case 'dpp-wave64':
+    case 'smem-halving':
+      if (tree.blockSize % 64 !== 0) problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a whole number of 64-lane waves`);
+      if (tree.kind === 'smem-halving' && !isPowerOfTwo(tree.blockSize)) problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a power of two (the shared-memory tree halves it)`);
+      if (hidden % tree.perThread !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} does not divide hidden ${hidden}`);
+      break;
+    case 'butterfly':
+    case 'cluster':
+      if (hidden % tree.perThread !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} does not divide hidden ${hidden}`);
+      break;
   }
-  if (contract.quant && hidden % contract.quant.groupSize !== 0) {
-    problems.push(`quant.groupSize: ${contract.quant.groupSize} does not divide hidden ${hidden}`);
+  if (sumOfSquares.perThread === 'pair' || sumOfSquares.perThread === 'pair-fma') {
+    const run = contiguousRun(tree, hidden);
+    if (run === null) problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' needs element pairs, which tree '${tree.kind}' does not give a thread`);
+    else if (run % 2 !== 0) problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' needs an even run of elements per thread, tree '${tree.kind}' gives ${run}`);
   }
-  if (problems.length > 0) throw new ContractError(`contract does not fit ${ranks}x${shape.tokens}x${hidden}:\n  ${problems.join('\n  ')}`);
+  const quant = contract.quant;
+  if (quant && quant.groupSize !== 'token' && hidden % quant.groupSize !== 0) {
+    problems.push(`quant.groupSize: ${quant.groupSize} does not divide hidden ${hidden}`);
+  }
+  const outputRanks = order.kind === 'own-first' ? ranks : 1;
+  if (tokens * hidden * outputRanks > MAX_CASE_ELEMENTS) {
+    problems.push(`${outputRanks > 1 ? `${outputRanks} output ranks x ` : ''}${tokens} tokens x ${hidden} hidden exceeds ${MAX_CASE_ELEMENTS} output elements`);
+  }
+  if (problems.length > 0) throw new ContractError(`contract does not fit ${ranks}x${tokens}x${hidden}:\n  ${problems.join('\n  ')}`);
   return shape;
 }
 

@@ -4,7 +4,7 @@ import { canonicalJson, checkContractForShape, ContractError, parseContract } fr
 import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { sameCode, ulpFormatOf } from './compare.js';
-import { DIMENSIONS, describeValue, dimensionDiff, getPath, withFields } from './dimensions.js';
+import { DIMENSIONS, describeValue, dimensionDiff, everySite, getPath, withFields } from './dimensions.js';
 import type { GoldenSubject } from './diff.js';
 import { ExplainReportSchema, type ExplainReport, type HypothesisReport } from './explainReport.js';
 import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
@@ -65,10 +65,12 @@ function sampleRows(tokens: number, count: number): number[] {
   return [...new Set(Array.from({ length: count }, (_, i) => Math.round((i * (tokens - 1)) / (count - 1))))];
 }
 
-/** kernelRstd documents the real kernel and never changes the engines' bits: hypotheses that
- *  differ only there are one hypothesis. */
+/** A hardware-op slot 'inferred' documents the real kernel and never changes the engines' bits
+ *  (they compute the ieee value): hypotheses that differ only there are one hypothesis. */
 function dedupeKey(contract: Contract): string {
-  return canonicalJson({ ...contract, norm: { ...contract.norm, kernelRstd: 'correctly-rounded' } });
+  const asComputed = (op: string): string => (op === 'inferred' ? 'ieee' : op);
+  const { rsqrt, reciprocal, divide } = contract.hardwareOps;
+  return canonicalJson({ ...contract, hardwareOps: { rsqrt: asComputed(rsqrt), reciprocal: asComputed(reciprocal), divide: asComputed(divide) } });
 }
 
 export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>, candidateFile: string, options: ExplainOptions): ExplainReport {
@@ -200,7 +202,7 @@ export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<s
     evaluate(h);
   }
   if (presetHypotheses.length === 0) throw new ContractError(`no preset runs on the inputs of ${golden.file}`);
-  for (const h of presetHypotheses) variant(h, { bf16Rounding: h.contract.bf16Rounding === 'rne' ? 'truncate' : 'rne' });
+  for (const h of presetHypotheses) variant(h, { bf16Rounding: everySite(h.contract.bf16Rounding.normOut === 'rne' ? 'truncate' : 'rne') });
   // Round 2: single-dimension variants of the leading hypotheses.
   for (const h of searchRanked().slice(0, BEAM)) variantsOf(h);
   // Round 3: the leader's own neighbours, when the leader is a variant not yet expanded.

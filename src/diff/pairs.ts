@@ -1,6 +1,6 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { ContractError } from '../contracts/validate.js';
-import { sameShape, scaleIndex, type OutputKind } from '../engines/io.js';
+import { PACKED_GROUPS_PER_WORD, quantGroups, quantGroupSize, sameShape, scaleIndex, scaleTokens, type OutputKind } from '../engines/io.js';
 import type { Dtype, Tensor } from '../numerics/tensor.js';
 import { sameCode, ulpFormatOf } from './compare.js';
 
@@ -123,25 +123,30 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
   const { tokens, hidden } = shape;
   const quant = contract.quant;
   if (kind === 'scale' && quant) {
-    const groups = hidden / quant.groupSize;
-    if (quant.scaleLayout === 'row-major') {
+    const groups = quantGroups(quant, hidden);
+    const layout = quant.scaleLayout;
+    if (layout.kind === 'row-major') {
       return {
         tokens, rowLength: groups,
-        indexOf: (m, g) => scaleIndex('row-major', m, g, tokens, groups),
+        indexOf: (m, g) => scaleIndex(layout, m, g, tokens, groups),
         rowOf: (i) => Math.floor(i / groups),
         columnOf: (i) => i % groups,
         groupOf: (i) => i % groups,
       };
     }
+    // Column-major [G, Mp] or packed [ceil(G/4), Mp]: a column per token (padding tokens past M
+    // included); a packed word holds groups 4k..4k+3 and is named by its first group.
+    const paddedTokens = scaleTokens(layout, tokens);
+    const groupsPerWord = layout.kind === 'packed-ue8m0' ? PACKED_GROUPS_PER_WORD : 1;
     return {
-      tokens, rowLength: groups,
-      indexOf: (m, g) => scaleIndex('column-major', m, g, tokens, groups),
-      rowOf: (i) => i % tokens,
-      columnOf: (i) => Math.floor(i / tokens),
-      groupOf: (i) => Math.floor(i / tokens),
+      tokens, rowLength: Math.ceil(groups / groupsPerWord),
+      indexOf: (m, k) => k * paddedTokens + m,
+      rowOf: (i) => i % paddedTokens,
+      columnOf: (i) => Math.floor(i / paddedTokens),
+      groupOf: (i) => Math.floor(i / paddedTokens) * groupsPerWord,
     };
   }
-  const groupSize = kind === 'q' && quant ? quant.groupSize : null;
+  const groupSize = kind === 'q' && quant ? quantGroupSize(quant, hidden) : null;
   return {
     tokens, rowLength: hidden,
     indexOf: (m, h) => m * hidden + h,

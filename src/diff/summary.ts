@@ -5,7 +5,7 @@ import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
 import { f32BitsFromFp8 } from '../numerics/fp8.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { Engine } from '../engines/engine.js';
-import { scaleIndex } from '../engines/io.js';
+import { loadScale, quantGroups, quantGroupSize } from '../engines/io.js';
 import { buildCase, type BuiltCase } from '../fixtures/golden.js';
 import type { CaseSpec } from '../fixtures/caseSpec.js';
 import { compareTensors } from './compare.js';
@@ -29,11 +29,11 @@ export interface SummaryRow {
 }
 
 /** Scales as [M, H/G] whatever the layout, so layouts compare element for element. */
-function rowMajorScales(scale: Tensor, quant: QuantContract): Tensor {
-  if (quant.scaleLayout === 'row-major') return scale;
-  const [groups, tokens] = scale.shape;
+function rowMajorScales(scale: Tensor, quant: QuantContract, tokens: number, hidden: number): Tensor {
+  if (quant.scaleLayout.kind === 'row-major') return scale;
+  const groups = quantGroups(quant, hidden);
   const data = new Uint32Array(groups * tokens);
-  for (let g = 0; g < groups; g++) for (let m = 0; m < tokens; m++) data[m * groups + g] = scale.data[scaleIndex('column-major', m, g, tokens, groups)];
+  for (let g = 0; g < groups; g++) for (let m = 0; m < tokens; m++) data[m * groups + g] = loadScale(scale.data as Uint32Array, quant.scaleLayout, m, g, tokens, groups);
   return { dtype: 'F32', shape: [tokens, groups], data };
 }
 
@@ -41,19 +41,20 @@ function normalise(outputs: Map<string, Tensor>, built: BuiltCase): Map<string, 
   const quant = built.contract.quant;
   if (!quant) return outputs;
   const out = new Map(outputs);
-  for (const [name, t] of outputs) if (name.endsWith('out.scale')) out.set(name, rowMajorScales(t, quant));
+  for (const [name, t] of outputs) if (name.endsWith('out.scale')) out.set(name, rowMajorScales(t, quant, built.shape.tokens, built.shape.hidden));
   return out;
 }
 
 /** bf16(decode(q) * scale): what a consumer of the FP8 codes gets back (SGLang PR 22258). */
 export function dequantizeToBf16(q: Tensor, scale: Tensor, quant: QuantContract): Tensor {
   const [tokens, hidden] = q.shape;
-  const groups = hidden / quant.groupSize;
+  const groupSize = quantGroupSize(quant, hidden);
+  const groups = hidden / groupSize;
   const data = new Uint16Array(tokens * hidden);
   for (let m = 0; m < tokens; m++) {
     for (let h = 0; h < hidden; h++) {
-      const g = Math.floor(h / quant.groupSize);
-      const s = f32FromBits(scale.data[scaleIndex(quant.scaleLayout, m, g, tokens, groups)]);
+      const g = Math.floor(h / groupSize);
+      const s = f32FromBits(loadScale(scale.data as Uint32Array, quant.scaleLayout, m, g, tokens, groups));
       const v = Math.fround(f32FromBits(f32BitsFromFp8(q.data[m * hidden + h], quant.format)) * s);
       data[m * hidden + h] = bf16FromF32Bits(bitsFromF32(v), 'rne');
     }
@@ -95,7 +96,7 @@ export async function summarize(specs: readonly CaseSpec[], engine: Engine, prog
         }
       } else {
         // Scales were normalised to row-major above.
-        const quant = { ...built.contract.quant!, scaleLayout: 'row-major' as const };
+        const quant = { ...built.contract.quant!, scaleLayout: { kind: 'row-major' } as const };
         const dequant = dequantizeToBf16(fused.get('out.q')!, fused.get('out.scale')!, quant);
         accumulate(divergence, DEQUANT_OUTPUT, fused.get('out.norm')!, dequant);
       }

@@ -7,17 +7,19 @@ import { fp8FormatOfDtype, type Dtype } from '../numerics/tensor.js';
 // encodes, written with the fewest digits that still name that exact f32 value.
 
 const HEX_DIGITS: Readonly<Record<Dtype, number>> = {
-  BF16: 4, F32: 8, F8_E4M3: 2, F8_E4M3FNUZ: 2, F8_E5M2: 2, F8_E5M2FNUZ: 2,
+  BF16: 4, F32: 8, I32: 8, F8_E4M3: 2, F8_E4M3FNUZ: 2, F8_E5M2: 2, F8_E5M2FNUZ: 2,
 };
 
 export function hexBits(code: number, dtype: Dtype): string {
   return `0x${code.toString(16).toUpperCase().padStart(HEX_DIGITS[dtype], '0')}`;
 }
 
-/** The f32 value a code of `dtype` stands for (every output dtype is exact in f32). */
+/** The f32 value a code of `dtype` stands for (every float output dtype is exact in f32); an I32
+ *  word of packed scale bytes stands for itself. */
 export function decodeCode(code: number, dtype: Dtype): number {
   if (dtype === 'BF16') return f32FromBits(f32BitsFromBf16(code));
   if (dtype === 'F32') return f32FromBits(code);
+  if (dtype === 'I32') return code | 0;
   return f32FromBits(f32BitsFromFp8(code, fp8FormatOfDtype(dtype)!));
 }
 

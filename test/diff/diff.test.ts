@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
 import { ContractError, parseContract } from '../../src/contracts/validate.js';
+import { everySite } from '../../src/diff/dimensions.js';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS, type GoldenSubject } from '../../src/diff/diff.js';
 import { loadCandidate, loadGolden } from '../../src/diff/files.js';
 import { formatDiffReport } from '../../src/diff/format.js';
@@ -165,7 +166,7 @@ describe('diff: --max-ulp', () => {
 describe('diff: catches the three bug classes', () => {
   const cases: [string, string, string | (() => ReturnType<typeof parseContract>)][] = [
     ['aiter PR 2586 (pre-fix kernel)', 'aiter-1stage', 'aiter-1stage-pre2586'],
-    ['gfx942 truncating downcast', 'aiter-1stage', () => parseContract({ ...getPreset('aiter-1stage').contract, bf16Rounding: 'truncate' })],
+    ['gfx942 truncating downcast', 'aiter-1stage', () => parseContract({ ...getPreset('aiter-1stage').contract, bf16Rounding: everySite('truncate') })],
     ['TRT-LLM bf16 accumulation', 'trtllm-oneshot-fp32acc', 'trtllm-oneshot-bf16acc'],
   ];
   for (const [label, goldenPreset, kernel] of cases) {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
 import { parseContract } from '../../src/contracts/validate.js';
-import { dimensionDiff, withFields } from '../../src/diff/dimensions.js';
+import { dimensionDiff, everySite, withFields } from '../../src/diff/dimensions.js';
 import { explainCandidate } from '../../src/diff/explain.js';
 import { ExplainReportSchema } from '../../src/diff/explainReport.js';
 import { stepF32 } from '../../src/diff/rstd.js';
@@ -13,10 +13,10 @@ import { candidateFrom, goldenCase } from './helpers.js';
 describe('contract dimensions', () => {
   test('a single-dimension variant differs from its base in exactly that path', () => {
     const base = getPreset('aiter-1stage').contract;
-    const variant = withFields(base, { bf16Rounding: 'truncate' })!;
+    const variant = withFields(base, { bf16Rounding: everySite('truncate') })!;
     expect(dimensionDiff(base, variant)).toEqual([{ path: 'bf16Rounding', a: 'rne', b: 'truncate' }]);
-    const tree = withFields(base, { 'norm.sumOfSquares.tree': { kind: 'cub', blockSize: 256, warpSize: 32 } })!;
-    expect(dimensionDiff(base, tree)).toEqual([{ path: 'norm.sumOfSquares.tree', a: 'butterfly(perThread=8, warpSize=32)', b: 'cub(blockSize=256, warpSize=32)' }]);
+    const tree = withFields(base, { 'norm.sumOfSquares.tree': { kind: 'cub', blockSize: 256, warpSize: 32, vectorWidth: 1 } })!;
+    expect(dimensionDiff(base, tree)).toEqual([{ path: 'norm.sumOfSquares.tree', a: 'butterfly(perThread=8, warpSize=32)', b: 'cub(blockSize=256, warpSize=32, vectorWidth=1)' }]);
   });
   test('invalid combinations and absent sections give no variant', () => {
     expect(withFields(getPreset('unfused').contract, { 'norm.input': 'f32' })).toBeNull(); // residual.add bf16 leaves no f32 x
@@ -24,7 +24,7 @@ describe('contract dimensions', () => {
   });
   test('fields the bits do not depend on are not reported as differences', () => {
     const a = getPreset('unfused').contract;
-    const b = parseContract({ ...a, norm: { ...a.norm, kernelRstd: 'hardware-rsqrt' } });
+    const b = parseContract({ ...a, hardwareOps: { ...a.hardwareOps, rsqrt: 'inferred' } });
     expect(dimensionDiff(a, b)).toEqual([]);
   });
 });
@@ -46,7 +46,7 @@ describe('explain identifies the bug classes from outputs alone', () => {
 
   test('gfx942: a kernel whose bf16 downcast truncates', () => {
     const golden = goldenCase('aiter-1stage', 4, 8, 1024, 'random', 32);
-    const kernel = parseContract({ ...getPreset('aiter-1stage').contract, bf16Rounding: 'truncate' });
+    const kernel = parseContract({ ...getPreset('aiter-1stage').contract, bf16Rounding: everySite('truncate') });
     const report = explainCandidate(golden, candidateFrom(golden, kernel), 'gfx942', { rstdUlps: null });
     expect(report.best).toBe('aiter-1stage + bf16Rounding=truncate');
     expect(report.exact).toBe(true);
@@ -70,7 +70,10 @@ describe('explain identifies the bug classes from outputs alone', () => {
     const report = explainCandidate(golden, candidateFrom(golden, 'vllm-group-quant-triton'), 'triton', { rstdUlps: null });
     expect(report.best).toBe('vllm-group-quant-triton');
     expect(report.exact).toBe(true);
-    expect(report.vsGolden).toEqual([{ path: 'quant.amaxFloor', golden: 'scale(value=1e-10)', best: 'amax(value=1e-10)' }]);
+    expect(report.vsGolden).toEqual([
+      { path: 'quant.amaxFloor', golden: 'none', best: '1e-10' },
+      { path: 'quant.scaleFloor', golden: '{"stage":"before-ue8m0","value":1e-10}', best: 'none' },
+    ]);
   });
 
   test('with --rstd infer, a kernel with a slightly-off rsqrt is still matched to its contract', () => {

@@ -201,17 +201,17 @@ describe('sum-of-squares trees (hand-derived)', () => {
     expect(sumOfSquares(row, { kind: 'butterfly', perThread: 8, warpSize: 32 }, false, 1)).toBe(2 ** 24 + 248);
   });
   test('cub, block 256: lane 0 loses one 1, then 2+4+8+16 and 7 warps of 32', () => {
-    expect(sumOfSquares(row, { kind: 'cub', blockSize: 'vllm', warpSize: 32 }, false, 1)).toBe(2 ** 24 + 254);
+    expect(sumOfSquares(row, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, false, 1)).toBe(2 ** 24 + 254);
   });
   test('cub block size follows vLLM dispatch: 1024 below 256 tokens, 256 from 256 tokens', () => {
     const wide = new Float32Array(2048).fill(1);
     wide[0] = 2 ** 12;
     // block 1024: thread t holds elements t and t+1024; thread 0: 2^24 + 1 -> 2^24; lanes 1..31 hold 2.
     // warp 0: offset 1 adds 2 -> 2^24 + 2, then +4, +8, +16, +32 -> 2^24 + 62; 31 more warps of 64.
-    expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32 }, false, 255)).toBe(2 ** 24 + 62 + 31 * 64);
+    expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, false, 255)).toBe(2 ** 24 + 62 + 31 * 64);
     // block 256: thread t holds 8 elements; thread 0: 2^24 (7 ones lost); lanes hold 8:
     // warp 0: 2^24 + 8 + 16 + 32 + 64 + 128 = 2^24 + 248; 7 more warps of 256.
-    expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32 }, false, 256)).toBe(2 ** 24 + 248 + 7 * 256);
+    expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, false, 256)).toBe(2 ** 24 + 248 + 7 * 256);
   });
   test('pairing order: shuffle-down pairs neighbours first, the XOR butterfly pairs far lanes first', () => {
     // Squares 2^24 at lane 0 and 1 at lanes 1 and 3. Neighbours first: 2^24 + 1 ties back to
@@ -221,7 +221,7 @@ describe('sum-of-squares trees (hand-derived)', () => {
     cubRow[0] = 2 ** 12;
     cubRow[1] = 1;
     cubRow[3] = 1;
-    expect(sumOfSquares(cubRow, { kind: 'cub', blockSize: 32, warpSize: 32 }, false, 1)).toBe(2 ** 24);
+    expect(sumOfSquares(cubRow, { kind: 'cub', blockSize: 32, warpSize: 32, vectorWidth: 1 }, false, 1)).toBe(2 ** 24);
     // The butterfly sees per-thread partials: threads 0, 1 and 3 hold elements 0, 8 and 24.
     const butterflyRow = new Float32Array(256);
     butterflyRow[0] = 2 ** 12;

@@ -5,6 +5,7 @@ import { getPreset, listPresets } from '../../src/contracts/presets.js';
 import type { Contract, Shape } from '../../src/contracts/schema.js';
 import { parseContract } from '../../src/contracts/validate.js';
 import { compareTensors } from '../../src/diff/compare.js';
+import { everySite } from '../../src/diff/dimensions.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
@@ -51,11 +52,14 @@ async function expectEnginesAgree(ctx: GpuContext, contract: Contract, shape: Sh
 
 type Patch = { readonly [key: string]: unknown };
 
-/** The contract with some fields replaced (nested objects merged, anything else replaced). */
+/** The contract with some fields replaced (nested objects merged, anything else replaced, a
+ *  union member of another kind replaced whole). */
 function withChanges(contract: Contract, patch: Patch): Contract {
   const merge = (base: unknown, change: unknown): unknown => {
     const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     if (!isObject(base) || !isObject(change)) return change;
+    // A union member of another kind replaces the old one (contracts are strict objects).
+    if ('kind' in change && change.kind !== base.kind) return change;
     const out: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(change)) out[k] = merge(base[k], v);
     return out;
@@ -117,8 +121,8 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'ring with a permutation', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [2, 0, 3, 1], chunkAlignElems: 8 } } }), inputs: 'ordinary' },
   { name: 'ring, 100-element alignment', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [3, 1, 0, 2], chunkAlignElems: 100 } } }), inputs: 'ordinary' },
   { name: 'ring on adversarial rows', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [1, 3, 2, 0] } } }) },
-  { name: 'truncate rounding', contract: withChanges(QUANT, { bf16Rounding: 'truncate' }) },
-  { name: 'truncate rounding, bf16 accumulate', contract: withChanges(RING, { bf16Rounding: 'truncate' }) },
+  { name: 'truncate rounding', contract: withChanges(QUANT, { bf16Rounding: everySite('truncate') }) },
+  { name: 'truncate rounding, bf16 accumulate', contract: withChanges(RING, { bf16Rounding: everySite('truncate') }) },
   { name: 'bf16 accumulate, natural order', contract: withChanges(QUANT, { allReduce: { accumulate: 'bf16' } }) },
   { name: 'AR sum not rounded', contract: withChanges(QUANT, { allReduce: { roundResult: 'none' } }) },
   { name: 'no residual', contract: withChanges(QUANT, { residual: null }) },
@@ -127,14 +131,14 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   // bf16 x, squares carry 16 bits and most orders add them exactly; with f32 x, about one row in
   // ten gets a different rstd when two lanes of one warp are paired differently.
   { name: 'butterfly', contract: TREES, ...TREE_CASE },
-  { name: 'butterfly with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { fma: true } } }), ...TREE_CASE },
+  { name: 'butterfly with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'fma-chain' } } }), ...TREE_CASE },
   { name: 'butterfly, 4 per thread, warp 64', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 4, warpSize: 64 } } } }), ...TREE_CASE },
   { name: 'butterfly, 1 per thread', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 1, warpSize: 32 } } } }), ...TREE_CASE },
   { name: 'sequential', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } } }), ...TREE_CASE },
-  { name: 'sequential with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' }, fma: true } } }), ...TREE_CASE },
+  { name: 'sequential with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' }, perThread: 'fma-chain' } } }), ...TREE_CASE },
   { name: 'cub vllm block (tokens < 256)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }), ...TREE_CASE },
   { name: 'cub vllm block (tokens >= 256)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }), shape: { ranks: 2, tokens: 260, hidden: 512 }, inputs: 'ordinary' },
-  { name: 'cub block 100, fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 100, warpSize: 32 }, fma: true } } }), ...TREE_CASE },
+  { name: 'cub block 100, fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 100, warpSize: 32 }, perThread: 'fma-chain' } } }), ...TREE_CASE },
   { name: 'cub block 1', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1, warpSize: 32 } } } }), ...TREE_CASE },
   { name: 'cub block 1000 > hidden, warp 64', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1000, warpSize: 64 } } } }), ...TREE_CASE },
   { name: 'cub, bf16 norm input (vllm)', contract: VLLM },
@@ -148,15 +152,15 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'e5m2 overflow', contract: withChanges(QUANT, { quant: { format: 'e5m2' } }) },
   { name: 'e5m2 satfinite', contract: withChanges(QUANT, { quant: { format: 'e5m2', saturation: 'satfinite' } }) },
   { name: 'e5m2fnuz overflow, reciprocal quantize', contract: withChanges(QUANT, { quant: { format: 'e5m2fnuz', quantize: 'reciprocal' } }) },
-  { name: 'amax floor, reciprocal scale, clamp 224', contract: withChanges(QUANT, { quant: { amaxFloor: { on: 'amax', value: 1e-10 }, scale: 'reciprocal', clamp: 224 } }) },
-  { name: 'scale floor, zero amax not 1', contract: withChanges(QUANT, { quant: { amaxFloor: { on: 'scale', value: 1e-10 }, zeroAmaxScaleOne: false } }) },
+  { name: 'amax floor, reciprocal scale, clamp 224', contract: withChanges(QUANT, { quant: { amaxFloor: 1e-10, scale: 'reciprocal', clamp: 224 } }) },
+  { name: 'scale floor, zero amax not 1', contract: withChanges(QUANT, { quant: { scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false } }) },
   { name: 'no floor, zero amax not 1 (0/0 scales)', contract: withChanges(QUANT, { quant: { zeroAmaxScaleOne: false } }) },
-  { name: 'ue8m0 ceil, column-major', contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: 'column-major' } }) },
+  { name: 'ue8m0 ceil, column-major', contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: { kind: 'column-major', tokenAlign: 1 } } }) },
   { name: 'ue8m0 floor', contract: withChanges(VLLM, { quant: { ue8m0: 'floor' } }) },
   { name: 'ue8m0 rne, bf16 side output', contract: withChanges(VLLM, { quant: { ue8m0: 'rne', bf16SideOutput: true } }) },
   { name: 'quant input bf16, group 64', contract: withChanges(QUANT, { quant: { input: 'bf16', groupSize: 64 } }) },
   { name: 'group 3 (codes straddle groups)', contract: withChanges(QUANT, { quant: { groupSize: 3 } }) },
-  { name: 'group 1', contract: withChanges(VLLM, { quant: { groupSize: 1, scaleLayout: 'column-major' } }) },
+  { name: 'group 1', contract: withChanges(VLLM, { quant: { groupSize: 1, scaleLayout: { kind: 'column-major', tokenAlign: 1 } } }) },
   { name: 'odd hidden 7, sequential', contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } }, quant: { groupSize: 7 } }), shape: { ranks: 3, tokens: 5, hidden: 7 } },
   { name: 'odd hidden 15, butterfly 5 per thread', contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 5, warpSize: 32 } } }, quant: { groupSize: 5 } }), shape: { ranks: 5, tokens: 3, hidden: 15 } },
   { name: 'one rank, one token', contract: withChanges(VLLM, { quant: { groupSize: 32 } }), shape: { ranks: 1, tokens: 1, hidden: 96 } },
@@ -224,14 +228,14 @@ describe('stage registry and plan (no GPU)', () => {
     expect(plan.chunks).toEqual([{ first: 0, count: 128 }, { first: 128, count: 2 }]);
   });
 
-  it('refuses a hidden size it cannot divide by exactly', () => {
+  it('refuses a hidden size past the contract limits (H must stay an exact f32)', () => {
     const shape = { ranks: 1, tokens: 1, hidden: 2 ** 24 + 128 };
     const inputs: CaseInputs = {
       rankInputs: [{ dtype: 'BF16', shape: [1, shape.hidden], data: new Uint16Array(shape.hidden) }],
       residual: { dtype: 'BF16', shape: [1, shape.hidden], data: new Uint16Array(shape.hidden) },
       weight: { dtype: 'BF16', shape: [shape.hidden], data: new Uint16Array(shape.hidden) },
     };
-    expect(() => planCase(QUANT, shape, inputs, LIMITS)).toThrow('exceeds 2^24');
+    expect(() => planCase(QUANT, shape, inputs, LIMITS)).toThrow(/invalid shape: .*\n.*at hidden/);
   });
 });
 

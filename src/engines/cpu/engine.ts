@@ -1,4 +1,5 @@
 import type { Contract, Shape } from '../../contracts/schema.js';
+import type { Bf16Rounding } from '../../numerics/bf16.js';
 import { checkContractForShape, ContractError } from '../../contracts/validate.js';
 import { bf16FromF32Bits, f32BitsFromBf16 } from '../../numerics/bf16.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
@@ -6,7 +7,7 @@ import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
 import { rankRotation, ranksDiverge } from './rankOrder.js';
 import { sumOfSquares } from './sumOfSquares.js';
 import { groupScale, quantizeValue } from './quant.js';
-import { checkCaseInputs, outputName, scaleIndex, scaleShape, type CaseInputs } from '../io.js';
+import { checkCaseInputs, outputName, quantGroups, quantGroupSize, scaleTensor, scaleWords, storeScale, type CaseInputs } from '../io.js';
 
 // The CPU reference: one pass per token row, in the order the contract names. f32 values live
 // in JS numbers and Float32Arrays; every f32 operation is Math.fround of the exact result
@@ -30,9 +31,10 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
   const shape = checkContractForShape(contract, shapeInput);
   checkCaseInputs(contract, shape, inputs);
   const { ranks, tokens, hidden } = shape;
-  const rounding = contract.bf16Rounding;
-  const toBf16Bits = (v: number): number => bf16FromF32Bits(bitsFromF32(v), rounding);
-  const roundBf16 = (v: number): number => BF16_TABLE[toBf16Bits(v)];
+  refuseUnimplemented(contract);
+  const sites = contract.bf16Rounding;
+  const toBf16Bits = (v: number, site: Bf16Rounding): number => bf16FromF32Bits(bitsFromF32(v), site);
+  const roundBf16 = (v: number, site: Bf16Rounding): number => BF16_TABLE[toBf16Bits(v, site)];
 
   const order = contract.allReduce.order;
   const rotation = rankRotation(order, ranks, tokens * hidden);
@@ -43,7 +45,8 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
   const weight = effectiveWeight(contract, inputs.weight);
   const eps = Math.fround(contract.norm.eps);
   const quant = contract.quant;
-  const groups = quant ? hidden / quant.groupSize : 0;
+  const groupSize = quant ? quantGroupSize(quant, hidden) : 0;
+  const groups = quant ? quantGroups(quant, hidden) : 0;
   const emitNorm = !quant || quant.bf16SideOutput;
   const rows = hooks.rows ?? Array.from({ length: tokens }, (_, m) => m);
 
@@ -52,7 +55,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
     const residualOut = new Uint16Array(tokens * hidden);
     const normOut = new Uint16Array(tokens * hidden);
     const qOut = new Uint8Array(quant ? tokens * hidden : 0);
-    const scaleOut = new Uint32Array(tokens * groups);
+    const scaleOut = new Uint32Array(quant ? scaleWords(quant.scaleLayout, tokens, groups) : 0);
     const x = new Float32Array(hidden);
     const normed = new Float32Array(hidden);
 
@@ -66,22 +69,23 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
         for (let i = 1; i < ranks; i++) {
           const v = BF16_TABLE[rankData[rotation.base[(start + i) % ranks]][e]];
           acc = Math.fround(acc + v);
-          if (contract.allReduce.accumulate === 'bf16') acc = roundBf16(acc);
+          if (contract.allReduce.accumulate === 'bf16') acc = roundBf16(acc, sites.allReduceHop);
         }
-        if (contract.allReduce.roundResult === 'bf16') acc = roundBf16(acc);
+        if (contract.allReduce.roundResult === 'bf16') acc = roundBf16(acc, sites.allReduceResult);
         // 2. Residual add: kept in f32 or rounded to bf16.
         if (residual) {
           acc = Math.fround(acc + BF16_TABLE[residual[e]]);
-          if (contract.residual?.add === 'bf16') acc = roundBf16(acc);
-          residualOut[e] = toBf16Bits(acc);
+          if (contract.residual?.add === 'bf16') acc = roundBf16(acc, sites.residualAdd);
+          residualOut[e] = toBf16Bits(acc, sites.residualOut);
         }
         // 3. What the norm reads.
-        x[h] = contract.norm.input === 'bf16' ? roundBf16(acc) : acc;
+        x[h] = contract.norm.input === 'bf16' ? roundBf16(acc, sites.residualOut) : acc;
       }
 
       // 4. rstd, every step correctly rounded.
-      const sumsq = sumOfSquares(x, contract.norm.sumOfSquares.tree, contract.norm.sumOfSquares.fma, tokens);
-      const variance = Math.fround(Math.fround(sumsq / hidden) + eps);
+      const sumsq = sumOfSquares(x, contract.norm.sumOfSquares.tree, contract.norm.sumOfSquares.perThread === 'fma-chain', tokens);
+      const meanSquare = contract.norm.variance === 'divide' ? Math.fround(sumsq / hidden) : Math.fround(sumsq * Math.fround(1 / hidden));
+      const variance = Math.fround(meanSquare + eps);
       const reproducibleRstd = Math.fround(1 / Math.fround(Math.sqrt(variance)));
       const rstd = hooks.rstdOverride ? hooks.rstdOverride(m, reproducibleRstd) : reproducibleRstd;
 
@@ -89,26 +93,26 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
       for (let h = 0; h < hidden; h++) {
         const [first, second] = contract.norm.multiplyOrder === 'x-rstd-w' ? [rstd, weight[h]] : [weight[h], rstd];
         let t = Math.fround(x[h] * first);
-        if (contract.norm.roundIntermediate) t = roundBf16(t);
+        if (contract.norm.roundIntermediate) t = roundBf16(t, sites.normIntermediate);
         const y = Math.fround(t * second);
         normed[h] = y;
-        normOut[rowBase + h] = toBf16Bits(y);
+        normOut[rowBase + h] = toBf16Bits(y, sites.normOut);
       }
 
       // 6. Per-group FP8 quant of the f32 normed value or of its bf16 rounding.
       if (quant) {
-        const values = new Float32Array(quant.groupSize);
+        const values = new Float32Array(groupSize);
         for (let g = 0; g < groups; g++) {
-          for (let k = 0; k < quant.groupSize; k++) {
-            const h = g * quant.groupSize + k;
+          for (let k = 0; k < groupSize; k++) {
+            const h = g * groupSize + k;
             values[k] = quant.input === 'bf16' ? BF16_TABLE[normOut[rowBase + h]] : normed[h];
           }
           const scale = hooks.scaleOverride ? hooks.scaleOverride(m, g, groupScale(values, quant)) : groupScale(values, quant);
           const reciprocal = Math.fround(1 / scale);
-          for (let k = 0; k < quant.groupSize; k++) {
-            qOut[rowBase + g * quant.groupSize + k] = quantizeValue(values[k], scale, reciprocal, quant);
+          for (let k = 0; k < groupSize; k++) {
+            qOut[rowBase + g * groupSize + k] = quantizeValue(values[k], scale, reciprocal, quant);
           }
-          scaleOut[scaleIndex(quant.scaleLayout, m, g, tokens, groups)] = bitsFromF32(scale);
+          storeScale(scaleOut, quant.scaleLayout, m, g, tokens, groups, bitsFromF32(scale));
         }
       }
     }
@@ -118,7 +122,7 @@ export function runCpuEngine(contract: Contract, shapeInput: Shape, inputs: Case
     if (emitNorm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: normOut });
     if (quant) {
       outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[quant.format], shape: [tokens, hidden], data: qOut });
-      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, groups), data: scaleOut });
+      outputs.set(outputName('scale', rank), scaleTensor(quant.scaleLayout, tokens, groups, scaleOut));
     }
   }
   return outputs;
@@ -130,8 +134,24 @@ function effectiveWeight(contract: Contract, weight: Tensor): Float32Array {
   for (let h = 0; h < out.length; h++) {
     const bits = weight.dtype === 'BF16' ? f32BitsFromBf16(weight.data[h]) : weight.data[h];
     // torch's .to(bfloat16) is round-to-nearest-even, whatever the kernel's own downcast does.
-    out[h] = contract.norm.weight.castToBf16 ? f32FromBits(f32BitsFromBf16(bf16FromF32Bits(bits, 'rne'))) : f32FromBits(bits);
+    const w = contract.norm.weight.castToBf16 ? f32FromBits(f32BitsFromBf16(bf16FromF32Bits(bits, 'rne'))) : f32FromBits(bits);
+    // Gemma's (1 + w): in f32, or as torch's bf16 `weight + 1` (rounded to nearest even).
+    const offset = contract.norm.weight.offset;
+    out[h] = offset === 'none' ? w : offset === 'f32' ? Math.fround(1 + w) : BF16_TABLE[bf16FromF32Bits(bitsFromF32(Math.fround(1 + w)), 'rne')];
   }
   if (out.length === 0) throw new ContractError('weight is empty');
   return out;
+}
+
+/** Dimensions of the schema this engine does not compute yet: refused with the field's path. */
+function refuseUnimplemented(contract: Contract): void {
+  const refuse = (path: string, value: string): never => {
+    throw new ContractError(`cpu engine: ${path} ${value} is not implemented yet`);
+  };
+  if (contract.f32Subnormals === 'flush') refuse('f32Subnormals', "'flush'");
+  for (const [slot, kind] of Object.entries(contract.hardwareOps)) if (kind !== 'ieee' && kind !== 'inferred') refuse(`hardwareOps.${slot}`, `'${kind}'`);
+  const { perThread, tree } = contract.norm.sumOfSquares;
+  if (perThread !== 'chain' && perThread !== 'fma-chain') refuse('norm.sumOfSquares.perThread', `'${perThread}'`);
+  if (tree.kind !== 'sequential' && tree.kind !== 'butterfly' && tree.kind !== 'cub') refuse('norm.sumOfSquares.tree.kind', `'${tree.kind}'`);
+  if (tree.kind === 'cub' && tree.vectorWidth !== 1) refuse('norm.sumOfSquares.tree.vectorWidth', String(tree.vectorWidth));
 }

@@ -1,5 +1,6 @@
 import type { SumOfSquaresTree } from '../../contracts/schema.js';
 import { fmaF32 } from '../../numerics/f32.js';
+import { ContractError } from '../../contracts/validate.js';
 
 // Sums of squares follow the reduction tree of the modelled kernel, step for step: thread
 // partials first, then the cross-lane and cross-warp combination in the kernel's order.
@@ -81,5 +82,7 @@ export function sumOfSquares(row: Float32Array, tree: SumOfSquaresTree, fma: boo
       }
       return total;
     }
+    default:
+      throw new ContractError(`cpu engine: norm.sumOfSquares.tree.kind '${tree.kind}' is not implemented yet`);
   }
 }

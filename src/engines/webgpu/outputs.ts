@@ -1,5 +1,5 @@
 import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
-import { outputName, scaleIndex, scaleShape, type ScaleLayout } from '../io.js';
+import { outputName, scaleTensor, storeScale, type ScaleLayout } from '../io.js';
 import type { ItemRange } from './limits.js';
 import { bf16Words, type EnginePlan } from './plan.js';
 
@@ -64,11 +64,13 @@ export function outputOffsetBytes(plan: EnginePlan, role: OutputRole, firstRow: 
   }
 }
 
+export const ROW_MAJOR: ScaleLayout = { kind: 'row-major' };
+
 /** A chunk's [scale, reciprocal] pairs (row-major within the chunk) into the scale tensor's layout. */
 export function placeScales(scales: Uint32Array, pairs: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: ScaleLayout): void {
   for (let row = 0; row < range.count; row++) {
     const m = range.first + row;
-    for (let g = 0; g < groups; g++) scales[scaleIndex(layout, m, g, tokens, groups)] = pairs[2 * (row * groups + g)];
+    for (let g = 0; g < groups; g++) storeScale(scales, layout, m, g, tokens, groups, pairs[2 * (row * groups + g)]);
   }
 }
 
@@ -84,7 +86,7 @@ export function outputTensors(plan: EnginePlan, perRank: readonly RankOutputData
     if (plan.emits.norm) outputs.set(outputName('norm', rank), { dtype: 'BF16', shape: [tokens, hidden], data: out.normOut });
     if (quant) {
       outputs.set(outputName('q', rank), { dtype: FP8_DTYPE[quant.format], shape: [tokens, hidden], data: out.q });
-      outputs.set(outputName('scale', rank), { dtype: 'F32', shape: scaleShape(quant.scaleLayout, tokens, plan.groups), data: out.scales });
+      outputs.set(outputName('scale', rank), scaleTensor(quant.scaleLayout, tokens, plan.groups, out.scales));
     }
   }
   return outputs;

@@ -1,11 +1,12 @@
-import type { Contract, Shape } from '../../contracts/schema.js';
+import type { Bf16RoundingSites, Contract, Shape, SumOfSquaresTree } from '../../contracts/schema.js';
+import type { Bf16Rounding } from '../../numerics/bf16.js';
 import { checkContractForShape, ContractError } from '../../contracts/validate.js';
 import { bitsFromF32 } from '../../numerics/f32.js';
 import { FP8_TRAITS } from '../../numerics/fp8.js';
 import { WGSL_CODES } from '../../softfloat/wgslCodes.js';
 import { rankRotation, ranksDiverge } from '../cpu/rankOrder.js';
 import { cubBlockSize } from '../cpu/sumOfSquares.js';
-import { checkCaseInputs, type CaseInputs } from '../io.js';
+import { checkCaseInputs, quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
 import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 
 // What the host decides before any shader runs: the contract as u32 parameters (one uniform
@@ -89,9 +90,9 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   checkCaseInputs(contract, shape, inputs);
   const { ranks, tokens, hidden } = shape;
   const totalElements = tokens * hidden;
-  // f32 division by H must equal the CPU's division by the exact integer; element indices are u32.
-  if (hidden > 2 ** 24) throw new ContractError(`webgpu engine: hidden ${hidden} exceeds 2^24 (H is used as an exact f32)`);
-  if (totalElements >= 2 ** 32) throw new ContractError(`webgpu engine: ${tokens}x${hidden} elements exceed the u32 element index`);
+  // checkContractForShape bounds hidden by LIMITS.hidden (2^18, so H is an exact f32 and f32
+  // division by H equals the CPU's division by the integer) and tokens x hidden by
+  // MAX_CASE_ELEMENTS (2^31, so element indices fit a u32).
 
   const { maxRowsPerChunk } = options;
   if (maxRowsPerChunk !== undefined && (!Number.isSafeInteger(maxRowsPerChunk) || maxRowsPerChunk < 1)) {
@@ -100,7 +101,8 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   const order = contract.allReduce.order;
   const tree = contract.norm.sumOfSquares.tree;
   const quant = contract.quant;
-  const groups = quant ? hidden / quant.groupSize : 0;
+  refuseUnimplemented(contract);
+  const groups = quant ? quantGroups(quant, hidden) : 0;
   const { logicalThreads, warps, warpSize, perThread, cubBlock } = sumOfSquaresThreads(contract, shape);
 
   const baseParams: Params = {
@@ -115,23 +117,25 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     hasResidual: flag(contract.residual !== null),
     residualAddBf16: flag(contract.residual?.add === 'bf16'),
     normInputBf16: flag(contract.norm.input === 'bf16'),
-    bf16Rounding: WGSL_CODES.bf16Rounding[contract.bf16Rounding],
-    treeKind: ENGINE_CODES.tree[tree.kind], perThread, warpSize, logicalThreads, warps, cubBlock,
-    fma: flag(contract.norm.sumOfSquares.fma),
+    bf16Rounding: WGSL_CODES.bf16Rounding[uniformBf16Rounding(contract)],
+    treeKind: treeCode(tree), perThread, warpSize, logicalThreads, warps, cubBlock,
+    fma: flag(contract.norm.sumOfSquares.perThread === 'fma-chain'),
     hiddenF32: bitsFromF32(hidden),
     epsF32: bitsFromF32(contract.norm.eps),
     weightBf16: flag(contract.norm.weight.dtype === 'bf16'),
     weightCastToBf16: flag(contract.norm.weight.castToBf16),
     multiplyOrder: ENGINE_CODES.multiplyOrder[contract.norm.multiplyOrder],
     roundIntermediate: flag(contract.norm.roundIntermediate),
-    groupSize: quant?.groupSize ?? 1,
+    groupSize: quant ? quantGroupSize(quant, hidden) : 1,
     groups,
     fp8Format: quant ? WGSL_CODES.fp8Format[quant.format] : 0,
     fp8Saturation: quant ? WGSL_CODES.fp8Saturation[quant.saturation] : 0,
-    fp8MaxF32: quant ? bitsFromF32(FP8_TRAITS[quant.format].maxFinite) : 0,
+    // The scale's divisor: the format's max unless the contract names another (quant.divisor).
+    fp8MaxF32: quant ? bitsFromF32(quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : quant.divisor) : 0,
     quantInputBf16: flag(quant?.input === 'bf16'),
-    amaxFloorKind: ENGINE_CODES.amaxFloor[quant?.amaxFloor.on ?? 'none'],
-    amaxFloorF32: quant && quant.amaxFloor.on !== 'none' ? bitsFromF32(quant.amaxFloor.value) : 0,
+    // One floor at most (refuseUnimplemented): on the amax, or on the scale before UE8M0.
+    amaxFloorKind: ENGINE_CODES.amaxFloor[quant?.amaxFloor != null ? 'amax' : quant?.scaleFloor ? 'scale' : 'none'],
+    amaxFloorF32: quant?.amaxFloor != null ? bitsFromF32(quant.amaxFloor) : quant?.scaleFloor ? bitsFromF32(quant.scaleFloor.value) : 0,
     zeroAmaxScaleOne: flag(quant?.zeroAmaxScaleOne === true),
     scaleReciprocal: flag(quant?.scale === 'reciprocal'),
     ue8m0: flag(quant !== null && quant.ue8m0 !== 'none'),
@@ -189,7 +193,59 @@ export function sumOfSquaresThreads(contract: Contract, shape: Shape): TreeThrea
       const padded = Math.ceil(block / tree.warpSize) * tree.warpSize;
       return { logicalThreads: padded, warps: padded / tree.warpSize, warpSize: tree.warpSize, perThread: 0, cubBlock: block };
     }
+    default:
+      throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
   }
+}
+
+function notInWgsl(path: string, value: unknown): ContractError {
+  return new ContractError(`webgpu engine: ${path} ${JSON.stringify(value)} is not implemented in the WGSL yet (use --engine cpu)`);
+}
+
+function treeCode(tree: SumOfSquaresTree): number {
+  switch (tree.kind) {
+    case 'sequential':
+    case 'butterfly':
+    case 'cub':
+      return ENGINE_CODES.tree[tree.kind];
+    default:
+      throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
+  }
+}
+
+/** The downcast sites this contract rounds at (the others never run). */
+function usedBf16Sites(contract: Contract): (keyof Bf16RoundingSites)[] {
+  const sites: (keyof Bf16RoundingSites)[] = ['residualOut', 'normOut'];
+  if (contract.allReduce.accumulate === 'bf16') sites.push('allReduceHop');
+  if (contract.allReduce.roundResult === 'bf16') sites.push('allReduceResult');
+  if (contract.residual?.add === 'bf16') sites.push('residualAdd');
+  if (contract.norm.roundIntermediate) sites.push('normIntermediate');
+  return sites;
+}
+
+/** The WGSL has one bf16 rounding for every site. */
+function uniformBf16Rounding(contract: Contract): Bf16Rounding {
+  const [first, ...rest] = usedBf16Sites(contract);
+  const rounding = contract.bf16Rounding[first];
+  for (const site of rest) if (contract.bf16Rounding[site] !== rounding) throw notInWgsl(`bf16Rounding.${site}`, contract.bf16Rounding[site]);
+  return rounding;
+}
+
+/** Dimensions the WGSL stages do not compute yet, refused with the field's path. */
+function refuseUnimplemented(contract: Contract): void {
+  if (contract.f32Subnormals !== 'keep') throw notInWgsl('f32Subnormals', contract.f32Subnormals);
+  for (const [slot, kind] of Object.entries(contract.hardwareOps)) if (kind !== 'ieee' && kind !== 'inferred') throw notInWgsl(`hardwareOps.${slot}`, kind);
+  const { perThread, tree } = contract.norm.sumOfSquares;
+  if (perThread !== 'chain' && perThread !== 'fma-chain') throw notInWgsl('norm.sumOfSquares.perThread', perThread);
+  if (tree.kind === 'cub' && tree.vectorWidth !== 1) throw notInWgsl('norm.sumOfSquares.tree.vectorWidth', tree.vectorWidth);
+  treeCode(tree);
+  if (contract.norm.variance !== 'divide') throw notInWgsl('norm.variance', contract.norm.variance);
+  if (contract.norm.weight.offset !== 'none') throw notInWgsl('norm.weight.offset', contract.norm.weight.offset);
+  const quant = contract.quant;
+  if (!quant) return;
+  if (quant.staticScale !== null) throw notInWgsl('quant.staticScale', quant.staticScale);
+  if (quant.scaleFloor?.stage === 'after-ue8m0') throw notInWgsl('quant.scaleFloor.stage', quant.scaleFloor.stage);
+  if (quant.amaxFloor !== null && quant.scaleFloor !== null) throw notInWgsl('quant.scaleFloor', quant.scaleFloor);
 }
 
 /** Words of one packed bf16 slot (a rank's rows of the chunk), two elements per word. */

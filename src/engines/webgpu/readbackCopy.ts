@@ -1,6 +1,6 @@
 import type { Tensor } from '../../numerics/tensor.js';
-import { outputName } from '../io.js';
-import { outputTensors, placeScales, type HostOutputs, type RankOutputData } from './outputs.js';
+import { outputName, scaleWords } from '../io.js';
+import { outputTensors, placeScales, ROW_MAJOR, type HostOutputs, type RankOutputData } from './outputs.js';
 import type { UploadedCase } from './upload.js';
 
 // 'copy' readback: each chunk's outputs are mapped as soon as its copy is done and copied into
@@ -20,7 +20,7 @@ export async function readOutputs(uploaded: UploadedCase, into: Map<string, Tens
       residualOut: outputData(into, outputName('residual', rank), Uint16Array, elements(plan.emits.residual)),
       normOut: outputData(into, outputName('norm', rank), Uint16Array, elements(plan.emits.norm)),
       q: outputData(into, outputName('q', rank), Uint8Array, elements(plan.emits.quant)),
-      scales: outputData(into, outputName('scale', rank), Uint32Array, tokens * groups),
+      scales: outputData(into, outputName('scale', rank), Uint32Array, quant ? scaleWords(quant.scaleLayout, tokens, groups) : 0),
     };
   });
   // Every map is requested at once: each resolves when its chunk's copy is done, so map
@@ -41,7 +41,7 @@ export async function readOutputs(uploaded: UploadedCase, into: Map<string, Tens
           const range = staging.getMappedRange();
           if (role === 'residualOut' || role === 'normOut') out[role].set(new Uint16Array(range, 0, count), first);
           else if (role === 'q') out.q.set(new Uint8Array(range, 0, count), first);
-          else placeScales(out.scales, new Uint32Array(range), chunk.range, groups, tokens, quant?.scaleLayout ?? 'row-major');
+          else placeScales(out.scales, new Uint32Array(range), chunk.range, groups, tokens, quant?.scaleLayout ?? ROW_MAJOR);
         } finally {
           staging.unmap();
           hostMs += performance.now() - hostStarted;

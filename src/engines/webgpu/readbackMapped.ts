@@ -1,4 +1,5 @@
-import { outputTensors, placeScales, type HostOutputs, type OutputRole, type RankOutputData } from './outputs.js';
+import { scaleWords } from '../io.js';
+import { outputTensors, placeScales, ROW_MAJOR, type HostOutputs, type OutputRole, type RankOutputData } from './outputs.js';
 import type { UploadedCase } from './upload.js';
 
 // 'mapped' readback: every chunk's outputs were copied into one whole-case mappable buffer per
@@ -28,8 +29,9 @@ export async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
     // An output the contract does not emit has no buffer: an empty array, as 'copy' readback gives.
     const mapped = (role: OutputRole): ArrayBuffer => byRole.get(role)?.getMappedRange() ?? new ArrayBuffer(0);
     const bf16 = (role: 'residualOut' | 'normOut'): Uint16Array => new Uint16Array(mapped(role), 0, byRole.has(role) ? elements : 0);
-    const scales = new Uint32Array(tokens * plan.groups);
-    if (byRole.has('scales')) placeScales(scales, new Uint32Array(mapped('scales')), { first: 0, count: tokens }, plan.groups, tokens, plan.contract.quant?.scaleLayout ?? 'row-major');
+    const layout = plan.contract.quant?.scaleLayout;
+    const scales = new Uint32Array(layout ? scaleWords(layout, tokens, plan.groups) : 0);
+    if (byRole.has('scales')) placeScales(scales, new Uint32Array(mapped('scales')), { first: 0, count: tokens }, plan.groups, tokens, layout ?? ROW_MAJOR);
     return {
       residualOut: bf16('residualOut'),
       normOut: bf16('normOut'),
