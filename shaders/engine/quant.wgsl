@@ -36,22 +36,26 @@ fn quantInput(local: u32) -> u32 {
   return x[local];
 }
 
+// quant.ts groupScale: amax, amax floor, scale formula (or the static scale), zero rule, scale
+// floor before or after UE8M0.
 fn groupScaleOf(firstElement: u32) -> u32 {
+  if (params.hasStaticScale != 0u) { return params.staticScaleF32; }
   var amax = ZERO_F32;
   for (var k = 0u; k < params.groupSize; k++) {
     amax = fmaxf(amax, quantInput(firstElement + k) & 0x7fffffffu);
   }
-  if (params.amaxFloorKind == AMAXFLOOR_AMAX) { amax = fmaxf(amax, params.amaxFloorF32); }
+  if (params.hasAmaxFloor != 0u) { amax = fmaxf(amax, params.amaxFloorF32); }
   var scale: u32;
   if (params.zeroAmaxScaleOne != 0u && (amax & 0x7fffffffu) == 0u) {
     scale = ONE_F32;
   } else if (params.scaleReciprocal == 0u) {
-    scale = f32_div(amax, params.fp8MaxF32, params.f32Subnormals);
+    scale = f32_div(amax, params.divisorF32, params.f32Subnormals);
   } else {
-    scale = f32_mul(amax, f32_div(ONE_F32, params.fp8MaxF32, params.f32Subnormals), params.f32Subnormals);
+    scale = f32_mul(amax, f32_div(ONE_F32, params.divisorF32, params.f32Subnormals), params.f32Subnormals);
   }
-  if (params.amaxFloorKind == AMAXFLOOR_SCALE) { scale = fmaxf(scale, params.amaxFloorF32); }
+  if (params.scaleFloorStage == SCALEFLOORSTAGE_BEFORE_UE8M0) { scale = fmaxf(scale, params.scaleFloorF32); }
   if (params.ue8m0 != 0u) { scale = roundToPowerOfTwo(scale, params.ue8m0Mode); }
+  if (params.scaleFloorStage == SCALEFLOORSTAGE_AFTER_UE8M0) { scale = fmaxf(scale, params.scaleFloorF32); }
   return scale;
 }
 

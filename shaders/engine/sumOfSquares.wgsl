@@ -104,7 +104,13 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
     }
   }
 
-  // 4. rstd, every step correctly rounded.
-  let variance = f32_add(f32_div(sumsq, params.hiddenF32, params.f32Subnormals), params.epsF32, params.f32Subnormals);
+  // 4. rstd, every step correctly rounded: the mean square as sumsq / H or sumsq * fround(1 / H).
+  var meanSquare: u32;
+  if (params.varianceReciprocal != 0u) {
+    meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, params.f32Subnormals), params.f32Subnormals);
+  } else {
+    meanSquare = f32_div(sumsq, params.hiddenF32, params.f32Subnormals);
+  }
+  let variance = f32_add(meanSquare, params.epsF32, params.f32Subnormals);
   rstd[row] = f32_div(ONE_F32, f32_sqrt(variance, params.f32Subnormals), params.f32Subnormals);
 }

@@ -1,5 +1,7 @@
-import type { Bf16RoundingSites, Contract, Shape, SumOfSquaresTree } from '../../contracts/schema.js';
-import type { Bf16Rounding } from '../../numerics/bf16.js';
+import {
+  Bf16RoundingSitesSchema, QuantSchema, RankOrderSchema, RmsNormSchema, SumOfSquaresTreeSchema, WeightSchema,
+  type Bf16RoundingSites, type Contract, type Shape,
+} from '../../contracts/schema.js';
 import { checkContractForShape, ContractError } from '../../contracts/validate.js';
 import { bitsFromF32 } from '../../numerics/f32.js';
 import { FP8_TRAITS } from '../../numerics/fp8.js';
@@ -15,13 +17,33 @@ import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 // that keep every buffer inside one storage binding. No float arithmetic happens here: f32
 // constants are the bits of the same Math.fround values the CPU engine uses.
 
-/** Codes for the contract's choices, emitted as WGSL constants by engineWgslPrelude(). */
+function indexCodes<Name extends string>(names: readonly Name[]): Readonly<Record<Name, number>> {
+  return Object.fromEntries(names.map((name, index) => [name, index])) as Record<Name, number>;
+}
+
+type OrderKind = Contract['allReduce']['order']['kind'];
+type TreeKind = Contract['norm']['sumOfSquares']['tree']['kind'];
+type ScaleFloorStage = NonNullable<NonNullable<Contract['quant']>['scaleFloor']>['stage'];
+
+/** Codes for the contract's choices, emitted as WGSL constants by engineWgslPrelude(): each table
+ *  is the schema's own list of values (issue 11 item 2), so a value the schema gains has a code. */
 export const ENGINE_CODES = {
-  order: { natural: 0, 'own-first': 1, rotated: 2, ring: 3 },
-  tree: { sequential: 0, butterfly: 1, cub: 2 },
-  amaxFloor: { none: 0, amax: 1, scale: 2 },
-  multiplyOrder: { 'x-rstd-w': 0, 'x-w-rstd': 1 },
+  order: indexCodes<OrderKind>(RankOrderSchema.options.map((o) => o.shape.kind.value)),
+  tree: indexCodes<TreeKind>(SumOfSquaresTreeSchema.options.map((o) => o.shape.kind.value)),
+  multiplyOrder: indexCodes(RmsNormSchema.shape.multiplyOrder.options),
+  weightOffset: indexCodes(WeightSchema.shape.offset.options),
+  scaleFloorStage: indexCodes<ScaleFloorStage | 'none'>(['none', ...QuantSchema.shape.scaleFloor.unwrap().shape.stage.options]),
 } as const;
+
+/** The Params field that holds each downcast site's rounding (a code of WGSL_CODES.bf16Rounding). */
+export const BF16_SITE_PARAMS = {
+  allReduceHop: 'roundAllReduceHop',
+  allReduceResult: 'roundAllReduceResult',
+  residualAdd: 'roundResidualAdd',
+  residualOut: 'roundResidualOut',
+  normIntermediate: 'roundNormIntermediate',
+  normOut: 'roundNormOut',
+} as const satisfies Record<keyof Bf16RoundingSites, string>;
 
 /** Invocations per workgroup: within every adapter's limit (compatibility mode guarantees 128). */
 export const WORKGROUP_SIZE = 64;
@@ -34,15 +56,18 @@ export const PARAM_FIELDS = [
   'f32Subnormals',
   // All-reduce and residual (engine.ts steps 1-3, rankOrder.ts).
   'orderKind', 'packElems', 'chunkAlignElems', 'accumulateBf16', 'roundResultBf16', 'hasResidual',
-  'residualAddBf16', 'normInputBf16', 'bf16Rounding',
+  'residualAddBf16', 'normInputBf16',
+  // The rounding of each f32 -> bf16 downcast site (BF16_SITE_PARAMS).
+  'roundAllReduceHop', 'roundAllReduceResult', 'roundResidualAdd', 'roundResidualOut', 'roundNormIntermediate', 'roundNormOut',
   // Sum of squares and rstd (sumOfSquares.ts, engine.ts step 4).
   'treeKind', 'perThread', 'warpSize', 'logicalThreads', 'warps', 'cubBlock', 'fma', 'hiddenF32', 'epsF32',
+  'varianceReciprocal',
   // Weight multiply (engine.ts step 5, effectiveWeight).
-  'weightBf16', 'weightCastToBf16', 'multiplyOrder', 'roundIntermediate',
+  'weightBf16', 'weightCastToBf16', 'weightOffset', 'multiplyOrder', 'roundIntermediate',
   // Per-group quant (quant.ts, engine.ts step 6).
-  'groupSize', 'groups', 'fp8Format', 'fp8Saturation', 'fp8MaxF32', 'quantInputBf16', 'amaxFloorKind',
-  'amaxFloorF32', 'zeroAmaxScaleOne', 'scaleReciprocal', 'ue8m0', 'ue8m0Mode', 'quantizeReciprocal', 'clamp',
-  'clampF32',
+  'groupSize', 'groups', 'fp8Format', 'fp8Saturation', 'divisorF32', 'quantInputBf16', 'hasStaticScale',
+  'staticScaleF32', 'hasAmaxFloor', 'amaxFloorF32', 'scaleFloorStage', 'scaleFloorF32', 'zeroAmaxScaleOne',
+  'scaleReciprocal', 'ue8m0', 'ue8m0Mode', 'quantizeReciprocal', 'clamp', 'clampF32',
 ] as const;
 export type ParamName = (typeof PARAM_FIELDS)[number];
 export type Params = Readonly<Record<ParamName, number>>;
@@ -107,8 +132,7 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
 
   const baseParams: Params = {
     ranks, hidden, rows: 0, firstElement: 0, totalElements, outputRank: 0, slotWords: 0,
-    // Schema v1 has no f32Subnormals: IEEE subnormals, as every v1 contract means.
-    f32Subnormals: WGSL_CODES.f32Subnormals.keep,
+    f32Subnormals: WGSL_CODES.f32Subnormals[contract.f32Subnormals],
     orderKind: ENGINE_CODES.order[order.kind],
     packElems: order.kind === 'rotated' ? order.packElems : 1,
     chunkAlignElems: order.kind === 'ring' ? order.chunkAlignElems : 1,
@@ -117,13 +141,15 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     hasResidual: flag(contract.residual !== null),
     residualAddBf16: flag(contract.residual?.add === 'bf16'),
     normInputBf16: flag(contract.norm.input === 'bf16'),
-    bf16Rounding: WGSL_CODES.bf16Rounding[uniformBf16Rounding(contract)],
-    treeKind: treeCode(tree), perThread, warpSize, logicalThreads, warps, cubBlock,
+    ...bf16SiteParams(contract.bf16Rounding),
+    treeKind: ENGINE_CODES.tree[tree.kind], perThread, warpSize, logicalThreads, warps, cubBlock,
     fma: flag(contract.norm.sumOfSquares.perThread === 'fma-chain'),
     hiddenF32: bitsFromF32(hidden),
     epsF32: bitsFromF32(contract.norm.eps),
+    varianceReciprocal: flag(contract.norm.variance === 'reciprocal-multiply'),
     weightBf16: flag(contract.norm.weight.dtype === 'bf16'),
     weightCastToBf16: flag(contract.norm.weight.castToBf16),
+    weightOffset: ENGINE_CODES.weightOffset[contract.norm.weight.offset],
     multiplyOrder: ENGINE_CODES.multiplyOrder[contract.norm.multiplyOrder],
     roundIntermediate: flag(contract.norm.roundIntermediate),
     groupSize: quant ? quantGroupSize(quant, hidden) : 1,
@@ -131,11 +157,14 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     fp8Format: quant ? WGSL_CODES.fp8Format[quant.format] : 0,
     fp8Saturation: quant ? WGSL_CODES.fp8Saturation[quant.saturation] : 0,
     // The scale's divisor: the format's max unless the contract names another (quant.divisor).
-    fp8MaxF32: quant ? bitsFromF32(quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : quant.divisor) : 0,
+    divisorF32: quant ? bitsFromF32(quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : quant.divisor) : 0,
     quantInputBf16: flag(quant?.input === 'bf16'),
-    // One floor at most (refuseUnimplemented): on the amax, or on the scale before UE8M0.
-    amaxFloorKind: ENGINE_CODES.amaxFloor[quant?.amaxFloor != null ? 'amax' : quant?.scaleFloor ? 'scale' : 'none'],
-    amaxFloorF32: quant?.amaxFloor != null ? bitsFromF32(quant.amaxFloor) : quant?.scaleFloor ? bitsFromF32(quant.scaleFloor.value) : 0,
+    hasStaticScale: flag(quant?.staticScale != null),
+    staticScaleF32: quant?.staticScale != null ? bitsFromF32(quant.staticScale) : 0,
+    hasAmaxFloor: flag(quant?.amaxFloor != null),
+    amaxFloorF32: quant?.amaxFloor != null ? bitsFromF32(quant.amaxFloor) : 0,
+    scaleFloorStage: ENGINE_CODES.scaleFloorStage[quant?.scaleFloor?.stage ?? 'none'],
+    scaleFloorF32: quant?.scaleFloor ? bitsFromF32(quant.scaleFloor.value) : 0,
     zeroAmaxScaleOne: flag(quant?.zeroAmaxScaleOne === true),
     scaleReciprocal: flag(quant?.scale === 'reciprocal'),
     ue8m0: flag(quant !== null && quant.ue8m0 !== 'none'),
@@ -202,50 +231,18 @@ function notInWgsl(path: string, value: unknown): ContractError {
   return new ContractError(`webgpu engine: ${path} ${JSON.stringify(value)} is not implemented in the WGSL yet (use --engine cpu)`);
 }
 
-function treeCode(tree: SumOfSquaresTree): number {
-  switch (tree.kind) {
-    case 'sequential':
-    case 'butterfly':
-    case 'cub':
-      return ENGINE_CODES.tree[tree.kind];
-    default:
-      throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
-  }
-}
-
-/** The downcast sites this contract rounds at (the others never run). */
-function usedBf16Sites(contract: Contract): (keyof Bf16RoundingSites)[] {
-  const sites: (keyof Bf16RoundingSites)[] = ['residualOut', 'normOut'];
-  if (contract.allReduce.accumulate === 'bf16') sites.push('allReduceHop');
-  if (contract.allReduce.roundResult === 'bf16') sites.push('allReduceResult');
-  if (contract.residual?.add === 'bf16') sites.push('residualAdd');
-  if (contract.norm.roundIntermediate) sites.push('normIntermediate');
-  return sites;
-}
-
-/** The WGSL has one bf16 rounding for every site. */
-function uniformBf16Rounding(contract: Contract): Bf16Rounding {
-  const [first, ...rest] = usedBf16Sites(contract);
-  const rounding = contract.bf16Rounding[first];
-  for (const site of rest) if (contract.bf16Rounding[site] !== rounding) throw notInWgsl(`bf16Rounding.${site}`, contract.bf16Rounding[site]);
-  return rounding;
+function bf16SiteParams(sites: Bf16RoundingSites): Record<(typeof BF16_SITE_PARAMS)[keyof Bf16RoundingSites], number> {
+  const entries = Bf16RoundingSitesSchema.keyof().options.map((site) => [BF16_SITE_PARAMS[site], WGSL_CODES.bf16Rounding[sites[site]]] as const);
+  return Object.fromEntries(entries) as Record<(typeof BF16_SITE_PARAMS)[keyof Bf16RoundingSites], number>;
 }
 
 /** Dimensions the WGSL stages do not compute yet, refused with the field's path. */
 function refuseUnimplemented(contract: Contract): void {
-  if (contract.f32Subnormals !== 'keep') throw notInWgsl('f32Subnormals', contract.f32Subnormals);
   for (const [slot, kind] of Object.entries(contract.hardwareOps)) if (kind !== 'ieee' && kind !== 'inferred') throw notInWgsl(`hardwareOps.${slot}`, kind);
   const { perThread, tree } = contract.norm.sumOfSquares;
   if (perThread !== 'chain' && perThread !== 'fma-chain') throw notInWgsl('norm.sumOfSquares.perThread', perThread);
   if (tree.kind === 'cub' && tree.vectorWidth !== 1) throw notInWgsl('norm.sumOfSquares.tree.vectorWidth', tree.vectorWidth);
-  treeCode(tree);
-  if (contract.norm.variance !== 'divide') throw notInWgsl('norm.variance', contract.norm.variance);
-  if (contract.norm.weight.offset !== 'none') throw notInWgsl('norm.weight.offset', contract.norm.weight.offset);
-  const quant = contract.quant;
-  if (!quant) return;
-  if (quant.staticScale !== null) throw notInWgsl('quant.staticScale', quant.staticScale);
-  if (quant.scaleFloor?.stage === 'after-ue8m0') throw notInWgsl('quant.scaleFloor.stage', quant.scaleFloor.stage);
-  if (quant.amaxFloor !== null && quant.scaleFloor !== null) throw notInWgsl('quant.scaleFloor', quant.scaleFloor);
+  if (tree.kind !== 'sequential' && tree.kind !== 'butterfly' && tree.kind !== 'cub') throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
 }
 
 /** Words of one packed bf16 slot (a rank's rows of the chunk), two elements per word. */
