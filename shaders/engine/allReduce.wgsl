@@ -1,5 +1,5 @@
-// Twin of src/engines/cpu/engine.ts steps 1-3 (all-reduce, residual add, what the norm reads)
-// and src/engines/cpu/rankOrder.ts (where each element's rotation starts). One invocation per
+// Twin of src/engines/cpu/allReduce.ts (all-reduce, residual add, what the norm reads) and
+// src/engines/layout/rankOrder.ts (where each element's rotation starts). One invocation per
 // four elements of the chunk.
 
 // Every rank's chunk rows, packed bf16, one slot of params.slotWords words per rank, the slots

@@ -1,4 +1,4 @@
-// Twin of src/engines/cpu/engine.ts step 5 (the weight multiply) and effectiveWeight. One
+// Twin of src/engines/cpu/normalize.ts (the weight multiply) and context.ts effectiveWeight. One
 // invocation per four elements of the chunk; x is overwritten with the f32 normed value, which
 // the quant stage reads.
 

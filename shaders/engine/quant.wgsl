@@ -1,4 +1,4 @@
-// Twin of src/engines/cpu/quant.ts (groupScale, quantizeValue) and engine.ts step 6: per-group
+// Twin of src/engines/cpu/quant.ts (groupScale, quantize): per-group
 // FP8 quant of the f32 normed value (x, after the normalize stage) or of its bf16 rounding
 // (normOut). Two entry points: groupScale (one invocation per group of a row) writes each
 // group's scale and reciprocal; quantize (one invocation per four elements) writes the codes.

@@ -1,4 +1,4 @@
-// Twin of src/engines/cpu/sumOfSquares.ts and engine.ts step 4 (rstd). One workgroup per token
+// Twin of src/engines/cpu/sumOfSquares.ts (sum of squares and rstd). One workgroup per token
 // row plays the modelled kernel's logical threads: each invocation loops over logical threads
 // (params.logicalThreads, padded to whole warps), then over warps, each warp's lanes reduced in
 // the kernel's order; invocation 0 combines the warps and computes rstd.

@@ -115,38 +115,70 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     warpSize: z.union([z.literal(32), z.literal(64)]).default(32),
     vectorWidth: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)]).default(1),
   }),
-  /** aiter add_rmsnorm_quant: DPP wave64 block_reduce (hip_reduce.h): thread t strides over
-   *  `perThread`-element vectors; within a wave, DPP row steps then row_bcast:15 / :31; then
-   *  wave partials through shared memory. */
+  /** aiter add_rmsnorm_quant (ROCm/aiter@e4048607 csrc/kernels/rmsnorm_quant_kernels.cu:18-149):
+   *  thread t holds `perThread` elements, a flat `square_sum += x*x` (:142-146); block_reduce
+   *  (csrc/include/hip_reduce.h:256-318 wave_reduce, :394-443 block_reduce): within each wave of 64
+   *  the DPP steps xor 1, xor 2, row_half_mirror, row_mirror, row_bcast:15, row_bcast:31 leave lane
+   *  63 with the balanced adjacent pairwise tree; lane 63 of each wave goes to shared memory and
+   *  the same steps over the (power-of-two) wave count finish the same tree. `layout` 'contiguous':
+   *  elements [t*perThread, (t+1)*perThread); 'interleaved' (the kernel's interleave template,
+   *  used for per-token or no quant, rq.cu:74 with aiter_opus_plus.h:690-714): chunks of c = 8
+   *  elements (4 when 2*perThread is not a multiple of 16) at (t%64)*c + (t/64)*64*perThread +
+   *  i*64*c, contiguous again when perThread <= c. Elements past H load as 0. */
   z.strictObject({
     kind: z.literal('dpp-wave64'),
     blockSize: int(64, LIMITS.blockThreads),
     perThread: int(1, LIMITS.perThread),
+    layout: z.enum(['contiguous', 'interleaved']).default('contiguous'),
   }),
-  /** aiter local_device_load_rmsnorm: per-thread packs of `perThread` summed by packReduce,
-   *  accumulated over packs strided by blockSize, then smemReduceSum: shared-memory halving
-   *  down to 64 lanes, then +32, +16, ..., +1. */
+  /** aiter local_device_load_rmsnorm (ROCm/aiter@e4048607 csrc/include/custom_all_reduce.cuh:1443-1497):
+   *  thread t holds packs t, t+blockSize, ... of `perThread` elements; each pack's squares are
+   *  summed from its first by packReduce (:998-1008) and added to the thread's sum; then
+   *  smemReduceSum (:1342-1370): s[t] += s[t+stride] for stride blockSize/2 .. 64 with barriers,
+   *  then +32, +16, ..., +1 on one wave: the halving tree, result in s[0]. */
   z.strictObject({
     kind: z.literal('smem-halving'),
     blockSize: int(64, LIMITS.blockThreads),
     perThread: int(1, LIMITS.perThread),
   }),
-  /** Triton tl.sum over a BLOCK-wide row with num_warps warps of warpSize lanes (the layout the
-   *  compiler picks for a 1-D blocked tensor). */
+  /** Triton tl.sum over a BLOCK-wide row (masked elements past H are 0) in a 1-D blocked layout
+   *  of `sizePerThread` contiguous elements per thread, warpSize lanes, numWarps warps (what the
+   *  compiled TTGIR says: #blocked<{sizePerThread=[s], threadsPerWarp=[32|64], warpsPerCTA=[w]}>);
+   *  thread t holds elements r*tile + t*s + k (tile = s*warpSize*numWarps) in register order.
+   *  ReduceOpToLLVM (triton-lang/triton lib/Conversion/TritonGPUToLLVM/ReduceOpToLLVM.cpp):
+   *  within a thread `threadReduce` 'tree' (Triton 2026 main: treeReduce with arity 2 for add,
+   *  adjacent pairs level by level, an odd one carried) or 'chain' (@9c3434b3: reduceWithinThreads
+   *  accumulates registers in order); within a warp, 32 lanes: shuffle-xor butterfly 16..1
+   *  (warpReduce); 64 lanes: the AMD DPP reduction of gfx90a+ (triton-lang/triton@00a287a7
+   *  third_party/amd/lib/TritonAMDGPUToLLVM/TargetInfo.cpp TargetInfo::warpReduce: row_shr 8, 4,
+   *  2, 1, row_bcast:15 rows 1 and 3, row_bcast:31, lane 63); lane 0 of each warp to shared
+   *  memory, then a shuffle-xor butterfly over the numWarps partials. Not modelled: sm_100's
+   *  packed f32x2 in-thread adds. */
   z.strictObject({
     kind: z.literal('triton-sum'),
     block: int(1, LIMITS.hidden),
     numWarps: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
     warpSize: z.union([z.literal(32), z.literal(64)]),
+    sizePerThread: int(1, LIMITS.perThread).default(1),
+    threadReduce: z.enum(['tree', 'chain']).default('tree'),
   }),
-  /** FlashInfer / TensorRT-LLM allreduce_fusion on SM90+: each token is split over a thread-block
-   *  cluster whose size the launcher derives from the token count and `smCount`; each block
-   *  reduces its part with the butterfly, then thread 0 adds the block partials in order. */
+  /** FlashInfer / TensorRT-LLM allreduce_fusion on SM90+ (flashinfer-ai/flashinfer@fb28d724
+   *  include/flashinfer/comm/trtllm_allreduce_fusion.cuh): each token is split over a cluster of
+   *  blocks; block b's thread t holds elements [(b*tpb+t)*perThread, +perThread) (IndexHelper
+   *  :1468-1492), `acc += v*v` (:1277-1283); each block reduces with blockReduceSumV2 (:424-459:
+   *  xor butterfly 16..1 per warp, lane 0 to shared memory, butterfly over the warp partials),
+   *  then thread 0 adds the block partials from 0 in block order (:1284-1300). The launcher
+   *  (:1683-1810) picks the geometry from H/perThread, min(8, maxClusterSize), the cluster count
+   *  (tokens for 'oneshot', ceil(tokens/ranks) for 'twoshot'), `smCount` and the largest block the
+   *  compiled kernel's registers allow (`maxThreadsPerBlock`); a numeric quant group size also
+   *  keeps whole groups in each block (:1797-1804). */
   z.strictObject({
     kind: z.literal('cluster'),
     smCount: int(1, LIMITS.smCount),
     perThread: int(1, LIMITS.perThread).default(8),
     maxClusterSize: int(1, 16).default(8),
+    launch: z.enum(['oneshot', 'twoshot']).default('oneshot'),
+    maxThreadsPerBlock: int(32, LIMITS.blockThreads).default(LIMITS.blockThreads),
   }),
 ]);
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContractSchema, ShapeSchema, type Contract, type Shape, type SumOfSquaresTree } from './schema.js';
+import { ContractSchema, LIMITS, ShapeSchema, type Contract, type Shape, type SumOfSquaresTree } from './schema.js';
 
 /** An expected, user-facing error: the CLI prints its message without a stack trace. */
 export class ContractError extends Error {
@@ -68,15 +68,22 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
     case 'cub':
       if (hidden % tree.vectorWidth !== 0) problems.push(`${treePath}.vectorWidth: ${tree.vectorWidth} does not divide hidden ${hidden}`);
       break;
-    case 'triton-sum':
+    case 'triton-sum': {
       if (!isPowerOfTwo(tree.block)) problems.push(`${treePath}.block: ${tree.block} is not a power of two (tl.arange needs one)`);
       if (tree.block < hidden) problems.push(`${treePath}.block: ${tree.block} is smaller than hidden ${hidden} (one block holds the row)`);
+      if (!isPowerOfTwo(tree.sizePerThread)) problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} is not a power of two`);
+      const threads = tree.warpSize * tree.numWarps;
+      if (threads > LIMITS.blockThreads) problems.push(`${treePath}.numWarps: ${tree.numWarps} warps of ${tree.warpSize} lanes exceed ${LIMITS.blockThreads} threads`);
+      if (tree.sizePerThread * threads > tree.block) problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} x ${threads} threads exceed block ${tree.block} (a replicated layout is not modelled)`);
+      if (tree.threadReduce === 'tree' && sumOfSquares.perThread !== 'chain') problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' with threadReduce 'tree' is not modelled (the squares are rounded, then added by the tree); use 'chain'`);
       break;
+    }
     case 'dpp-wave64':
     case 'smem-halving':
-      if (tree.blockSize % 64 !== 0) problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a whole number of 64-lane waves`);
-      if (tree.kind === 'smem-halving' && !isPowerOfTwo(tree.blockSize)) problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a power of two (the shared-memory tree halves it)`);
+      if (!isPowerOfTwo(tree.blockSize) || tree.blockSize < 64) problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a power-of-two number of 64-lane waves`);
       if (hidden % tree.perThread !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} does not divide hidden ${hidden}`);
+      if (tree.kind === 'dpp-wave64' && tree.blockSize * tree.perThread < hidden) problems.push(`${treePath}.blockSize: ${tree.blockSize} threads of ${tree.perThread} do not cover hidden ${hidden}`);
+      if (tree.kind === 'dpp-wave64' && tree.layout === 'interleaved' && tree.perThread % 4 !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} is not a whole number of 8-byte loads (interleaved)`);
       break;
     case 'butterfly':
     case 'cluster':

@@ -4,3 +4,4 @@ export * from './fp8.js';
 export * from './e8m0.js';
 export * from './ulp.js';
 export * from './tensor.js';
+export * from './f32ops.js';

@@ -1,9 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
-import { sumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
+import { planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
+import { reductionPlan } from '../../src/engines/layout/reduction.js';
+import { IEEE_F32 } from '../../src/numerics/f32ops.js';
 import { getPreset } from '../../src/contracts/presets.js';
 import { parseContract } from '../../src/contracts/validate.js';
-import type { Contract } from '../../src/contracts/schema.js';
+import type { Contract, ContractInput, PerThreadPattern } from '../../src/contracts/schema.js';
 import { bf16FromF32Bits, f32BitsFromBf16 } from '../../src/numerics/bf16.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { caseOf, randomBf16Values } from './caseBuilder.js';
@@ -189,29 +191,36 @@ describe('rank order and accumulation (hand-derived)', () => {
   });
 });
 
+/** A row's sum of squares under a tree and per-thread pattern (the plan the engines interpret). */
+function sumsq(row: Float32Array, tree: ContractInput['norm']['sumOfSquares']['tree'], perThread: PerThreadPattern, tokens: number): number {
+  const base = getPreset('aiter-1stage').contract;
+  const contract = parseContract({ ...base, norm: { ...base.norm, sumOfSquares: { perThread, tree } } });
+  return planSumOfSquares(reductionPlan(contract, { ranks: 1, tokens, hidden: row.length }), perThread, IEEE_F32, row);
+}
+
 describe('sum-of-squares trees (hand-derived)', () => {
   // One big square 2^24 then 255 ones: sequential loses every 1 (2^24 + 1 ties to 2^24);
   // butterfly keeps the 31 other threads' 8s; cub keeps all but the first lane's pair.
   const row = new Float32Array(256).fill(1);
   row[0] = 2 ** 12;
   test('sequential: 2^24', () => {
-    expect(sumOfSquares(row, { kind: 'sequential' }, false, 1)).toBe(2 ** 24);
+    expect(sumsq(row, { kind: 'sequential' }, 'chain', 1)).toBe(2 ** 24);
   });
   test('butterfly 8 x 32: 2^24 + 31*8', () => {
-    expect(sumOfSquares(row, { kind: 'butterfly', perThread: 8, warpSize: 32 }, false, 1)).toBe(2 ** 24 + 248);
+    expect(sumsq(row, { kind: 'butterfly', perThread: 8, warpSize: 32 }, 'chain', 1)).toBe(2 ** 24 + 248);
   });
   test('cub, block 256: lane 0 loses one 1, then 2+4+8+16 and 7 warps of 32', () => {
-    expect(sumOfSquares(row, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, false, 1)).toBe(2 ** 24 + 254);
+    expect(sumsq(row, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, 'chain', 1)).toBe(2 ** 24 + 254);
   });
   test('cub block size follows vLLM dispatch: 1024 below 256 tokens, 256 from 256 tokens', () => {
     const wide = new Float32Array(2048).fill(1);
     wide[0] = 2 ** 12;
     // block 1024: thread t holds elements t and t+1024; thread 0: 2^24 + 1 -> 2^24; lanes 1..31 hold 2.
     // warp 0: offset 1 adds 2 -> 2^24 + 2, then +4, +8, +16, +32 -> 2^24 + 62; 31 more warps of 64.
-    expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, false, 255)).toBe(2 ** 24 + 62 + 31 * 64);
+    expect(sumsq(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, 'chain', 255)).toBe(2 ** 24 + 62 + 31 * 64);
     // block 256: thread t holds 8 elements; thread 0: 2^24 (7 ones lost); lanes hold 8:
     // warp 0: 2^24 + 8 + 16 + 32 + 64 + 128 = 2^24 + 248; 7 more warps of 256.
-    expect(sumOfSquares(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, false, 256)).toBe(2 ** 24 + 248 + 7 * 256);
+    expect(sumsq(wide, { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, 'chain', 256)).toBe(2 ** 24 + 248 + 7 * 256);
   });
   test('pairing order: shuffle-down pairs neighbours first, the XOR butterfly pairs far lanes first', () => {
     // Squares 2^24 at lane 0 and 1 at lanes 1 and 3. Neighbours first: 2^24 + 1 ties back to
@@ -221,18 +230,18 @@ describe('sum-of-squares trees (hand-derived)', () => {
     cubRow[0] = 2 ** 12;
     cubRow[1] = 1;
     cubRow[3] = 1;
-    expect(sumOfSquares(cubRow, { kind: 'cub', blockSize: 32, warpSize: 32, vectorWidth: 1 }, false, 1)).toBe(2 ** 24);
+    expect(sumsq(cubRow, { kind: 'cub', blockSize: 32, warpSize: 32, vectorWidth: 1 }, 'chain', 1)).toBe(2 ** 24);
     // The butterfly sees per-thread partials: threads 0, 1 and 3 hold elements 0, 8 and 24.
     const butterflyRow = new Float32Array(256);
     butterflyRow[0] = 2 ** 12;
     butterflyRow[8] = 1;
     butterflyRow[24] = 1;
-    expect(sumOfSquares(butterflyRow, { kind: 'butterfly', perThread: 8, warpSize: 32 }, false, 1)).toBe(2 ** 24 + 2);
+    expect(sumsq(butterflyRow, { kind: 'butterfly', perThread: 8, warpSize: 32 }, 'chain', 1)).toBe(2 ** 24 + 2);
   });
   test('fma keeps the 2^-24 that a rounded square drops', () => {
     const v = 1 + 2 ** -12; // v*v = 1 + 2^-11 + 2^-24
     const r = Float32Array.from([2 ** -12, v]);
-    expect(sumOfSquares(r, { kind: 'sequential' }, true, 1)).toBe(1 + 2 ** -11 + 2 ** -23);
-    expect(sumOfSquares(r, { kind: 'sequential' }, false, 1)).toBe(1 + 2 ** -11);
+    expect(sumsq(r, { kind: 'sequential' }, 'fma-chain', 1)).toBe(1 + 2 ** -11 + 2 ** -23);
+    expect(sumsq(r, { kind: 'sequential' }, 'chain', 1)).toBe(1 + 2 ** -11);
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { groupScale, quantizeValue } from '../../src/engines/cpu/quant.js';
+import { quantConstants } from '../../src/engines/cpu/context.js';
+import { groupScale as groupScaleStage, quantize } from '../../src/engines/cpu/quant.js';
+import { IEEE_F32 } from '../../src/numerics/f32ops.js';
 import { getPreset } from '../../src/contracts/presets.js';
 import type { QuantContract } from '../../src/contracts/schema.js';
 
@@ -9,6 +11,18 @@ const aiterFused = getPreset('aiter-1stage-quant').contract.quant!;
 const aiterStandalone = getPreset('unfused-quant').contract.quant!;
 const ue8m0 = getPreset('vllm-group-quant-ue8m0').contract.quant!;
 const zeros = new Float32Array(128);
+
+/** One group's scale by the CPU stage. */
+function groupScale(values: Float32Array, quant: QuantContract): number {
+  return groupScaleStage(quantConstants(quant, values.length), IEEE_F32, values);
+}
+
+/** One value's code by the CPU stage (which forms fround(1/scale) itself for 'reciprocal'). */
+function quantizeValue(value: number, scale: number, quant: QuantContract): number {
+  const codes = new Uint8Array(1);
+  quantize(quantConstants(quant, 128), IEEE_F32, Float32Array.of(value), scale, codes, 0);
+  return codes[0];
+}
 
 describe('scales (hand-derived)', () => {
   test('all-zero group: aiter fused 1, vLLM C++ floors the scale at fround(1e-10), Triton floors amax (vLLM 53339)', () => {
@@ -42,15 +56,15 @@ describe('scales (hand-derived)', () => {
 
 describe('codes (hand-derived)', () => {
   test('scale 1: values map straight to e4m3fn codes; the 1.0625 tie goes to the even code 1.0', () => {
-    expect(quantizeValue(1, 1, 1, vllm)).toBe(0x38);
-    expect(quantizeValue(1.0625, 1, 1, vllm)).toBe(0x38);
-    expect(quantizeValue(1.1875, 1, 1, vllm)).toBe(0x3a);
-    expect(quantizeValue(-448, 1, 1, vllm)).toBe(0xfe);
+    expect(quantizeValue(1, 1, vllm)).toBe(0x38);
+    expect(quantizeValue(1.0625, 1, vllm)).toBe(0x38);
+    expect(quantizeValue(1.1875, 1, vllm)).toBe(0x3a);
+    expect(quantizeValue(-448, 1, vllm)).toBe(0xfe);
   });
   test('clamp: vLLM clamps at 448 before conversion; aiter fused does not clamp and overflows fnuz to 0x80', () => {
-    expect(quantizeValue(1000, 1, 1, vllm)).toBe(0x7e);
-    expect(quantizeValue(1000, 1, 1, aiterFused)).toBe(0x80);
-    expect(quantizeValue(241, 1, 1, aiterFused)).toBe(0x7f); // 241 rounds to 240, the fnuz max
+    expect(quantizeValue(1000, 1, vllm)).toBe(0x7e);
+    expect(quantizeValue(1000, 1, aiterFused)).toBe(0x80);
+    expect(quantizeValue(241, 1, aiterFused)).toBe(0x7f); // 241 rounds to 240, the fnuz max
   });
   test('division vs reciprocal multiply flip codes at rounding boundaries (MSLK 224)', () => {
     // scale = fround(300/448); fround(1/scale) is not its exact reciprocal. Take every e4m3fn
@@ -58,7 +72,6 @@ describe('codes (hand-derived)', () => {
     const divide: QuantContract = { ...vllm, quantize: 'divide' };
     const reciprocal: QuantContract = { ...vllm, quantize: 'reciprocal' };
     const scale = Math.fround(300 / 448);
-    const inv = Math.fround(1 / scale);
     const bits = new Uint32Array(1);
     const value = new Float32Array(bits.buffer);
     const flips: number[] = [];
@@ -68,8 +81,8 @@ describe('codes (hand-derived)', () => {
         const center = bits[0];
         for (let d = -3; d <= 3; d++) {
           bits[0] = center + d;
-          const a = quantizeValue(value[0], scale, inv, divide);
-          const b = quantizeValue(value[0], scale, inv, reciprocal);
+          const a = quantizeValue(value[0], scale, divide);
+          const b = quantizeValue(value[0], scale, reciprocal);
           if (a !== b) flips.push(Math.abs(a - b));
         }
       }

@@ -1,11 +1,14 @@
-import type { QuantContract } from '../../contracts/schema.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
-import { FP8_TRAITS, fp8FromF32Bits } from '../../numerics/fp8.js';
+import { fp8FromF32Bits } from '../../numerics/fp8.js';
 import { roundToPowerOfTwo } from '../../numerics/e8m0.js';
+import type { QuantConstants } from './context.js';
+import type { F32Arithmetic } from '../../numerics/f32ops.js';
 
-// Per-group FP8 quantisation of one group of f32 values, in the order the kernels apply the
-// steps: amax, amax floor, scale formula (or a static scale), zero rule, scale floor before or
-// after UE8M0, quantize, clamp, convert.
+// Twin of shaders/engine/quant.wgsl (entries groupScale and quantize): per-group FP8 quant of
+// one group of f32 values, in the order the kernels apply the steps: amax, amax floor, scale
+// formula (or a static scale), zero rule, scale floor before or after UE8M0, quantize, clamp,
+// convert. Max, min and the comparisons read subnormals as they are; only the arithmetic
+// (divide, multiply) follows the contract's f32Subnormals.
 
 /** CUDA fmaxf/fminf: a NaN operand yields the other operand. */
 function fmaxf(a: number, b: number): number {
@@ -19,21 +22,17 @@ function fminf(a: number, b: number): number {
   return a < b ? a : b;
 }
 
-/** The number a scale is divided by: the format's largest finite value, or the contract's own. */
-function scaleDivisor(quant: QuantContract): number {
-  return quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : Math.fround(quant.divisor);
-}
-
-export function groupScale(values: Float32Array, quant: QuantContract): number {
+/** The scale of one group. */
+export function groupScale(q: QuantConstants, f32: F32Arithmetic, values: Float32Array): number {
+  const { quant, divisor } = q;
   if (quant.staticScale !== null) return Math.fround(quant.staticScale);
-  const divisor = scaleDivisor(quant);
   let amax = 0;
   for (let i = 0; i < values.length; i++) amax = fmaxf(amax, Math.abs(values[i]));
   if (quant.amaxFloor !== null) amax = fmaxf(amax, Math.fround(quant.amaxFloor));
   let scale: number;
   if (quant.zeroAmaxScaleOne && amax === 0) scale = 1;
-  else if (quant.scale === 'divide') scale = Math.fround(amax / divisor);
-  else scale = Math.fround(amax * Math.fround(1 / divisor));
+  else if (quant.scale === 'divide') scale = f32.div(amax, divisor);
+  else scale = f32.mul(amax, f32.div(1, divisor));
   const floor = quant.scaleFloor;
   if (floor?.stage === 'before-ue8m0') scale = fmaxf(scale, Math.fround(floor.value));
   if (quant.ue8m0 !== 'none') scale = f32FromBits(roundToPowerOfTwo(bitsFromF32(scale), quant.ue8m0));
@@ -41,11 +40,14 @@ export function groupScale(values: Float32Array, quant: QuantContract): number {
   return scale;
 }
 
-export function quantizeValue(value: number, scale: number, reciprocal: number, quant: QuantContract): number {
-  let q = quant.quantize === 'divide' ? Math.fround(value / scale) : Math.fround(value * reciprocal);
-  if (quant.clamp !== 'none') {
-    const bound = Math.fround(quant.clamp);
-    q = fminf(fmaxf(q, -bound), bound);
+/** The FP8 codes of one group's values under its scale, written at codes[offset ..]. */
+export function quantize(q: QuantConstants, f32: F32Arithmetic, values: Float32Array, scale: number, codes: Uint8Array, offset: number): void {
+  const { quant } = q;
+  const reciprocal = f32.div(1, scale);
+  const bound = quant.clamp === 'none' ? null : Math.fround(quant.clamp);
+  for (let k = 0; k < values.length; k++) {
+    let scaled = quant.quantize === 'divide' ? f32.div(values[k], scale) : f32.mul(values[k], reciprocal);
+    if (bound !== null) scaled = fminf(fmaxf(scaled, -bound), bound);
+    codes[offset + k] = fp8FromF32Bits(bitsFromF32(scaled), quant.format, quant.saturation);
   }
-  return fp8FromF32Bits(bitsFromF32(q), quant.format, quant.saturation);
 }

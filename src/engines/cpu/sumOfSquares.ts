@@ -1,88 +1,64 @@
-import type { SumOfSquaresTree } from '../../contracts/schema.js';
-import { fmaF32 } from '../../numerics/f32.js';
-import { ContractError } from '../../contracts/validate.js';
+import type { PerThreadPattern } from '../../contracts/schema.js';
+import type { F32Arithmetic } from '../../numerics/f32ops.js';
+import { PADDING_ELEMENT, type ReductionPlan } from '../layout/reduction.js';
+import type { CpuCase } from './context.js';
 
-// Sums of squares follow the reduction tree of the modelled kernel, step for step: thread
-// partials first, then the cross-lane and cross-warp combination in the kernel's order.
-// Values are f32 held in JS numbers; every operation is rounded by Math.fround or a Float32Array
-// store (correctly rounded for + and * on f32 operands) or by fmaF32.
+// Twin of shaders/engine/sumOfSquares.wgsl (entry sumOfSquares): the row's sum of squares by the
+// reduction plan of src/engines/layout, then the variance and rstd.
 
-function squareAccumulate(acc: number, v: number, fma: boolean): number {
-  return fma ? fmaF32(v, v, acc) : Math.fround(acc + Math.fround(v * v));
-}
-
-function nextPow2(n: number): number {
-  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
-}
-
-/** XOR butterfly over `lanes` values: at each stride, lane i becomes lane[i] + lane[i ^ stride]. */
-function xorButterfly(lanes: Float32Array): number {
-  const width = lanes.length;
-  const next = new Float32Array(width);
-  const current = Float32Array.from(lanes);
-  for (let stride = width >> 1; stride >= 1; stride >>= 1) {
-    for (let i = 0; i < width; i++) next[i] = current[i] + current[i ^ stride];
-    current.set(next);
-  }
-  return current[0];
-}
-
-/** cub WarpReduce (shuffle-down): lane i adds lane i+offset for offsets 1, 2, 4, ...; lane 0's value. */
-function shuffleDownReduce(lanes: Float32Array): number {
-  const width = lanes.length;
-  const current = Float32Array.from(lanes);
-  for (let offset = 1; offset < width; offset <<= 1) {
-    for (let i = 0; i + offset < width; i++) current[i] = current[i] + current[i + offset];
-  }
-  return current[0];
-}
-
-export function cubBlockSize(tree: Extract<SumOfSquaresTree, { kind: 'cub' }>, hidden: number, tokens: number): number {
-  if (tree.blockSize !== 'vllm') return tree.blockSize;
-  return Math.min(hidden, tokens < 256 ? 1024 : 256);
-}
-
-/** Sum of squares of one row (f32 values) as the tree dictates. */
-export function sumOfSquares(row: Float32Array, tree: SumOfSquaresTree, fma: boolean, tokens: number): number {
-  const hidden = row.length;
-  switch (tree.kind) {
-    case 'sequential': {
-      let acc = 0;
-      for (let h = 0; h < hidden; h++) acc = squareAccumulate(acc, row[h], fma);
+/** `from` elements .. `to` of a lane accumulated onto `acc` with the per-thread pattern.
+ *  chain: acc += fround(v*v); fma-chain: acc = fma(v, v, acc) (nvcc sm_90 contracts `acc += v*v`
+ *  to one FFMA); pair: acc += fround(fround(x0*x0) + fround(x1*x1)); pair-fma: the pair as nvcc
+ *  sm_90 contracts vLLM's `acc += x0*x0 + x1*x1`, fround(acc + fma(x0, x0, fround(x1*x1))). */
+function accumulateRun(x: Float32Array, elements: Uint32Array, from: number, to: number, pattern: PerThreadPattern, f32: F32Arithmetic, acc: number): number {
+  const value = (i: number): number => (elements[i] === PADDING_ELEMENT ? 0 : x[elements[i]]);
+  switch (pattern) {
+    case 'chain':
+      for (let i = from; i < to; i++) acc = f32.add(acc, f32.mul(value(i), value(i)));
       return acc;
-    }
-    case 'butterfly': {
-      const threads = hidden / tree.perThread;
-      const paddedThreads = Math.ceil(threads / tree.warpSize) * tree.warpSize;
-      const partials = new Float32Array(paddedThreads);
-      for (let t = 0; t < threads; t++) {
-        let acc = 0;
-        for (let k = 0; k < tree.perThread; k++) acc = squareAccumulate(acc, row[t * tree.perThread + k], fma);
-        partials[t] = acc;
-      }
-      const warps = paddedThreads / tree.warpSize;
-      const warpSums = new Float32Array(nextPow2(warps));
-      for (let w = 0; w < warps; w++) warpSums[w] = xorButterfly(partials.subarray(w * tree.warpSize, (w + 1) * tree.warpSize));
-      return xorButterfly(warpSums);
-    }
-    case 'cub': {
-      const block = cubBlockSize(tree, hidden, tokens);
-      const paddedThreads = Math.ceil(block / tree.warpSize) * tree.warpSize;
-      const partials = new Float32Array(paddedThreads);
-      for (let t = 0; t < block; t++) {
-        let acc = 0;
-        for (let h = t; h < hidden; h += block) acc = squareAccumulate(acc, row[h], fma);
-        partials[t] = acc;
-      }
-      const warps = paddedThreads / tree.warpSize;
-      let total = 0;
-      for (let w = 0; w < warps; w++) {
-        const aggregate = shuffleDownReduce(partials.subarray(w * tree.warpSize, (w + 1) * tree.warpSize));
-        total = w === 0 ? aggregate : Math.fround(total + aggregate);
-      }
-      return total;
-    }
-    default:
-      throw new ContractError(`cpu engine: norm.sumOfSquares.tree.kind '${tree.kind}' is not implemented yet`);
+    case 'fma-chain':
+      for (let i = from; i < to; i++) acc = f32.fma(value(i), value(i), acc);
+      return acc;
+    case 'pair':
+      for (let i = from; i < to; i += 2) acc = f32.add(acc, f32.add(f32.mul(value(i), value(i)), f32.mul(value(i + 1), value(i + 1))));
+      return acc;
+    case 'pair-fma':
+      for (let i = from; i < to; i += 2) acc = f32.add(acc, f32.fma(value(i), value(i), f32.mul(value(i + 1), value(i + 1))));
+      return acc;
   }
+}
+
+/** The sum of squares of one row (f32 values) by the plan: every lane's partial, then the
+ *  combine steps in order. */
+export function planSumOfSquares(plan: ReductionPlan, pattern: PerThreadPattern, f32: F32Arithmetic, x: Float32Array): number {
+  const slots = new Float32Array(plan.slots);
+  const { laneStart, elements, runLength } = plan;
+  for (let lane = 0; lane < plan.slots; lane++) {
+    const start = laneStart[lane];
+    const end = laneStart[lane + 1];
+    if (!plan.nestedRuns) {
+      slots[lane] = accumulateRun(x, elements, start, end, pattern, f32, 0);
+      continue;
+    }
+    let acc = 0;
+    for (let run = start; run < end; run += runLength) acc = f32.add(acc, accumulateRun(x, elements, run, Math.min(run + runLength, end), pattern, f32, 0));
+    slots[lane] = acc;
+  }
+  const { steps } = plan;
+  for (let s = 0; s < steps.length; s += 3) slots[steps[s]] = f32.add(slots[steps[s + 1]], slots[steps[s + 2]]);
+  return slots[plan.result];
+}
+
+/** rstd from a row's sum of squares: variance sumsq/H or sumsq*fround(1/H), plus eps, then
+ *  fround(1/fround(sqrt(.))) (hardwareOps 'ieee'; 'inferred' slots compute the same value). */
+export function rstdOf(c: CpuCase, sumsq: number): number {
+  const { f32 } = c;
+  const hidden = c.shape.hidden;
+  const meanSquare = c.contract.norm.variance === 'divide' ? f32.div(sumsq, hidden) : f32.mul(sumsq, f32.div(1, hidden));
+  return f32.div(1, f32.sqrt(f32.add(meanSquare, c.eps)));
+}
+
+/** One row's rstd: the sum of squares by the contract's tree, then rstdOf. */
+export function sumOfSquares(c: CpuCase, x: Float32Array): number {
+  return rstdOf(c, planSumOfSquares(c.plan, c.contract.norm.sumOfSquares.perThread, c.f32, x));
 }

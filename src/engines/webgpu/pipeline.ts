@@ -33,7 +33,7 @@ export interface EngineStage {
 
 export const ENGINE_STAGES: readonly EngineStage[] = [
   {
-    name: 'allReduce', file: 'allReduce.wgsl', cpuTwin: { file: 'engine.ts', symbol: 'runCpuEngine' },
+    name: 'allReduce', file: 'allReduce.wgsl', cpuTwin: { file: 'allReduce.ts', symbol: 'allReduce' },
     bindings: ['rankSlots', 'residual', 'residualOut', 'x'], grid: 'element-quads', quantOnly: false,
   },
   {
@@ -41,7 +41,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'partials', 'rstd'], grid: 'rows', quantOnly: false,
   },
   {
-    name: 'normalize', file: 'normalize.wgsl', cpuTwin: { file: 'engine.ts', symbol: 'effectiveWeight' },
+    name: 'normalize', file: 'normalize.wgsl', cpuTwin: { file: 'normalize.ts', symbol: 'normalize' },
     bindings: ['weight', 'rstd', 'x', 'normOut'], grid: 'element-quads', quantOnly: false,
   },
   {
@@ -49,7 +49,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'normOut', 'scales'], grid: 'groups', quantOnly: true,
   },
   {
-    name: 'quantize', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'quantizeValue' },
+    name: 'quantize', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'quantize' },
     bindings: ['x', 'normOut', 'scales', 'q'], grid: 'element-quads', quantOnly: true,
   },
 ];

@@ -6,8 +6,8 @@ import { checkContractForShape, ContractError } from '../../contracts/validate.j
 import { bitsFromF32 } from '../../numerics/f32.js';
 import { FP8_TRAITS } from '../../numerics/fp8.js';
 import { WGSL_CODES } from '../../softfloat/wgslCodes.js';
-import { rankRotation, ranksDiverge } from '../cpu/rankOrder.js';
-import { cubBlockSize } from '../cpu/sumOfSquares.js';
+import { rankRotation, ranksDiverge } from '../layout/rankOrder.js';
+import { cubBlockSize } from '../layout/blockSize.js';
 import { checkCaseInputs, quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
 import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 

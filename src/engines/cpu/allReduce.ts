@@ -1,0 +1,35 @@
+import { bf16Value, roundBf16, toBf16Bits, type CpuCase } from './context.js';
+
+// Twin of shaders/engine/allReduce.wgsl (entry allReduce): the all-reduce in the contract's rank
+// order, the optional bf16 round trip, the residual add, and the value the norm reads.
+
+/** One token row: fills `x` (what the norm reads, f32) and `residualOut` (bf16 bits of the row,
+ *  when the contract adds a residual). */
+export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float32Array, residualOut: Uint16Array): void {
+  const { contract, f32, sites, rotation, rankData, residual } = c;
+  const { ranks, hidden } = c.shape;
+  const rowBase = row * hidden;
+  const accumulateBf16 = contract.allReduce.accumulate === 'bf16';
+  const roundResult = contract.allReduce.roundResult === 'bf16';
+  const residualAddBf16 = contract.residual?.add === 'bf16';
+  const normInputBf16 = contract.norm.input === 'bf16';
+  for (let h = 0; h < hidden; h++) {
+    const e = rowBase + h;
+    // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
+    const start = rotation.startFor(e, outputRank);
+    let acc = bf16Value(rankData[rotation.base[start]][e]);
+    for (let i = 1; i < ranks; i++) {
+      acc = f32.add(acc, bf16Value(rankData[rotation.base[(start + i) % ranks]][e]));
+      if (accumulateBf16) acc = roundBf16(acc, sites.allReduceHop);
+    }
+    if (roundResult) acc = roundBf16(acc, sites.allReduceResult);
+    // 2. Residual add: kept in f32 or rounded to bf16.
+    if (residual) {
+      acc = f32.add(acc, bf16Value(residual[e]));
+      if (residualAddBf16) acc = roundBf16(acc, sites.residualAdd);
+      residualOut[h] = toBf16Bits(acc, sites.residualOut);
+    }
+    // 3. What the norm reads.
+    x[h] = normInputBf16 ? roundBf16(acc, sites.residualOut) : acc;
+  }
+}

@@ -1,0 +1,112 @@
+import type { Bf16RoundingSites, Contract, QuantContract, Shape } from '../../contracts/schema.js';
+import { ContractError } from '../../contracts/validate.js';
+import { bf16FromF32Bits, f32BitsFromBf16, type Bf16Rounding } from '../../numerics/bf16.js';
+import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
+import { f32Arithmetic, IEEE_F32, type F32Arithmetic } from '../../numerics/f32ops.js';
+import { FP8_TRAITS } from '../../numerics/fp8.js';
+import type { Tensor } from '../../numerics/tensor.js';
+import { quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
+import { rankRotation, type RankRotation } from '../layout/rankOrder.js';
+import { reductionPlan, type ReductionPlan } from '../layout/reduction.js';
+
+// What every CPU stage reads, decided once per (contract, shape, inputs): the f32 arithmetic
+// (IEEE or flushing), the rounding of each bf16 downcast site, the rank rotation and reduction
+// plan from the layout module, the effective weight and the quant constants.
+
+const BF16_TABLE = new Float32Array(65536);
+for (let b = 0; b < 65536; b++) BF16_TABLE[b] = f32FromBits(f32BitsFromBf16(b));
+
+/** The f32 value of bf16 bits. */
+export function bf16Value(bits: number): number {
+  return BF16_TABLE[bits];
+}
+
+export function toBf16Bits(value: number, rounding: Bf16Rounding): number {
+  return bf16FromF32Bits(bitsFromF32(value), rounding);
+}
+
+/** The round trip through bf16 at one downcast site. */
+export function roundBf16(value: number, rounding: Bf16Rounding): number {
+  return BF16_TABLE[toBf16Bits(value, rounding)];
+}
+
+export interface QuantConstants {
+  readonly quant: QuantContract;
+  readonly groupSize: number;
+  readonly groups: number;
+  /** fround of the divisor the scale is formed with. */
+  readonly divisor: number;
+}
+
+export function quantConstants(quant: QuantContract, hidden: number): QuantConstants {
+  return {
+    quant,
+    groupSize: quantGroupSize(quant, hidden),
+    groups: quantGroups(quant, hidden),
+    divisor: quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : Math.fround(quant.divisor),
+  };
+}
+
+export interface CpuCase {
+  readonly contract: Contract;
+  readonly shape: Shape;
+  readonly f32: F32Arithmetic;
+  readonly sites: Bf16RoundingSites;
+  readonly rotation: RankRotation;
+  readonly plan: ReductionPlan;
+  /** The weight as f32 values after dtype, cast and Gemma offset. */
+  readonly weight: Float32Array;
+  readonly eps: number;
+  readonly quant: QuantConstants | null;
+  /** Rank inputs as bf16 bits, in rank order. */
+  readonly rankData: readonly Uint16Array[];
+  /** The residual as bf16 bits, or null when the contract adds none. */
+  readonly residual: Uint16Array | null;
+}
+
+/** Hardware-op slots this engine computes: the ieee value ('inferred' slots too: diff and
+ *  explain infer their deviation). The measured sm_90 tables (src/numerics/hardware on branch
+ *  `real`) are not on this branch. */
+function refuseHardwareOps(contract: Contract): void {
+  for (const [slot, kind] of Object.entries(contract.hardwareOps)) {
+    if (kind !== 'ieee' && kind !== 'inferred') {
+      throw new ContractError(`cpu engine: hardwareOps.${slot} '${kind}' needs the measured sm_90 tables (src/numerics/hardware), not on this branch`);
+    }
+  }
+}
+
+/** The weight as f32 values, after the contract's dtype, cast and offset rules. */
+function effectiveWeight(contract: Contract, weight: Tensor, f32: F32Arithmetic): Float32Array {
+  const out = new Float32Array(weight.data.length);
+  for (let h = 0; h < out.length; h++) {
+    const bits = weight.dtype === 'BF16' ? f32BitsFromBf16(weight.data[h]) : weight.data[h];
+    // torch's .to(bfloat16) is round-to-nearest-even, whatever the kernel's own downcast does.
+    const w = contract.norm.weight.castToBf16 ? roundBf16(f32FromBits(bits), 'rne') : f32FromBits(bits);
+    // Gemma's (1 + w): added in the kernel in f32 (aiter car.cuh:1651, FlashInfer
+    // trtllm_allreduce_fusion.cuh:1307), or a bf16 weight tensor + 1 in torch (RNE).
+    const offset = contract.norm.weight.offset;
+    out[h] = offset === 'none' ? w : offset === 'f32' ? f32.add(1, w) : roundBf16(IEEE_F32.add(1, w), 'rne');
+  }
+  if (out.length === 0) throw new ContractError('weight is empty');
+  return out;
+}
+
+export function cpuCase(contract: Contract, shape: Shape, inputs: CaseInputs): CpuCase {
+  refuseHardwareOps(contract);
+  const f32 = f32Arithmetic(contract.f32Subnormals);
+  const quant = contract.quant;
+  return {
+    contract,
+    shape,
+    f32,
+    sites: contract.bf16Rounding,
+    rotation: rankRotation(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden),
+    plan: reductionPlan(contract, shape),
+    weight: effectiveWeight(contract, inputs.weight, f32),
+    eps: Math.fround(contract.norm.eps),
+    quant: quant && quantConstants(quant, shape.hidden),
+    rankData: inputs.rankInputs.map((t) => t.data as Uint16Array),
+    // A contract without a residual ignores one that the inputs happen to carry.
+    residual: contract.residual ? (inputs.residual?.data as Uint16Array) : null,
+  };
+}

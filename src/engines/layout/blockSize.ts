@@ -1,0 +1,60 @@
+import type { Contract, Shape, SumOfSquaresTree } from '../../contracts/schema.js';
+import { ContractError } from '../../contracts/validate.js';
+
+// Launch geometry that a library derives from the problem size at run time, not from the
+// contract alone: vLLM's cub block size and FlashInfer's thread-block cluster.
+
+type CubTree = Extract<SumOfSquaresTree, { kind: 'cub' }>;
+type ClusterTree = Extract<SumOfSquaresTree, { kind: 'cluster' }>;
+
+/** vLLM fused_add_rms_norm's block: min(H, tokens < 256 ? 1024 : 256) threads (vllm-project/vllm
+ *  @0b9c5412 csrc/libtorch_stable/layernorm_kernels.cu fused_add_rms_norm launcher, as
+ *  /work/research/evidence.md 2.9 reads it). */
+export function cubBlockSize(tree: CubTree, hidden: number, tokens: number): number {
+  if (tree.blockSize !== 'vllm') return tree.blockSize;
+  return Math.min(hidden, tokens < 256 ? 1024 : 256);
+}
+
+export interface ClusterGeometry {
+  /** Blocks per token. */
+  readonly clusterSize: number;
+  readonly threadsPerBlock: number;
+}
+
+/** FlashInfer's allreduce_fusion_kernel_launcher (flashinfer-ai/flashinfer@fb28d724
+ *  include/flashinfer/comm/trtllm_allreduce_fusion.cuh:1683-1810), step for step. */
+export function clusterGeometry(tree: ClusterTree, contract: Contract, shape: Shape): ClusterGeometry {
+  const threadsPerToken = shape.hidden / tree.perThread;
+  // :1691-1702: one cluster per token (one-shot) or per ceil(tokens / ranks) (two-shot).
+  const clusterCount = tree.launch === 'oneshot' ? shape.tokens : Math.ceil(shape.tokens / shape.ranks);
+  // :1711-1719: the largest cluster (at most 8) that divides the threads, then blocks of >= 128.
+  let clusterSize = Math.min(8, tree.maxClusterSize);
+  while (threadsPerToken % clusterSize !== 0 && clusterSize > 1) clusterSize = Math.floor(clusterSize / 2);
+  let threadsPerBlock = threadsPerToken / clusterSize;
+  while (threadsPerBlock < 128 && clusterSize >= 2) {
+    threadsPerBlock *= 2;
+    clusterSize = Math.floor(clusterSize / 2);
+  }
+  // :1739-1745 adjust_for_sm_count: fewer, larger blocks while the clusters outnumber the SMs
+  // and the registers allow a block twice as large.
+  while (clusterCount * clusterSize > tree.smCount && clusterSize > 1 && threadsPerBlock <= tree.maxThreadsPerBlock / 2) {
+    threadsPerBlock *= 2;
+    clusterSize = Math.floor(clusterSize / 2);
+  }
+  // :1798-1805: per-token-group FP8 keeps whole quant groups in each block.
+  const group = contract.quant?.groupSize;
+  if (typeof group === 'number') {
+    while (clusterSize > 1 && (threadsPerBlock * tree.perThread) % group !== 0) {
+      threadsPerBlock *= 2;
+      clusterSize = Math.floor(clusterSize / 2);
+    }
+    if ((threadsPerBlock * tree.perThread) % group !== 0) {
+      throw new ContractError(`norm.sumOfSquares.tree: the launcher cannot keep quant groups of ${group} whole in blocks of ${threadsPerBlock} threads`);
+    }
+  }
+  // :1789-1815: the launcher refuses a geometry that does not cover the token or passes 1024.
+  if (threadsPerBlock * clusterSize !== threadsPerToken || threadsPerBlock > 1024) {
+    throw new ContractError(`norm.sumOfSquares.tree: the cluster launcher has no geometry for hidden ${shape.hidden} (${clusterSize} blocks of ${threadsPerBlock} threads)`);
+  }
+  return { clusterSize, threadsPerBlock };
+}
