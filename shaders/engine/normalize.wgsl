@@ -21,7 +21,7 @@ fn effectiveWeight(h: u32) -> u32 {
   // Gemma's (1 + w): in f32, or as torch's bf16 `weight + 1` (rounded to nearest even).
   switch params.weightOffset {
     case WEIGHTOFFSET_F32: { return f32_add(ONE_F32, bits, params.f32Subnormals); }
-    case WEIGHTOFFSET_BF16: { return roundF32BitsToBf16(f32_add(ONE_F32, bits, params.f32Subnormals), BF16_ROUNDING_RNE); }
+    case WEIGHTOFFSET_BF16: { return roundF32BitsToBf16(f32_add(ONE_F32, bits, F32_SUBNORMALS_KEEP), BF16_ROUNDING_RNE); } // torch, not the kernel
     default: { return bits; } // WEIGHTOFFSET_NONE
   }
 }

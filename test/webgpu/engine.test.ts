@@ -118,6 +118,8 @@ const RING = getPreset('nccl-ring').contract;
 const TREES = withChanges(QUANT, { allReduce: { roundResult: 'none' } });
 const ORDERS = withChanges(QUANT, { allReduce: { accumulate: 'bf16' } });
 const TREE_CASE = { shape: { ranks: 4, tokens: 64, hidden: 384 }, inputs: 'ordinary' } as const;
+/** Plan trees run lanes then one serial combine per row: fewer rows keep software adapters quick. */
+const PLAN_CASE = { shape: { ranks: 2, tokens: 24, hidden: 384 }, inputs: 'ordinary' } as const;
 
 /** One dimension at a time, from a base preset; each runs at SHAPE unless it names its own. */
 const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inputs?: 'ordinary' }[] = [
@@ -191,6 +193,23 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'per-token groups', contract: withChanges(QUANT, { quant: { groupSize: 'token' } }) },
   { name: 'column-major, token alignment 16', contract: withChanges(VLLM, { quant: { scaleLayout: { kind: 'column-major', tokenAlign: 16 } } }) },
   { name: 'packed ue8m0, token alignment 4', contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 } } }), shape: { ranks: 2, tokens: 6, hidden: 640 } },
+  // Trees and per-thread patterns from the layout module's ReductionPlan (the WGSL interprets the
+  // same plan as the CPU), on the tree variants' f32 rows.
+  { name: 'plan: dpp-wave64, 64 x 6 contiguous', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 6, layout: 'contiguous' } } } }), ...PLAN_CASE },
+  { name: 'plan: dpp-wave64, 128 x 8 interleaved (padding lanes)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'dpp-wave64', blockSize: 128, perThread: 8, layout: 'interleaved' } } } }), ...PLAN_CASE },
+  { name: 'plan: smem-halving, 64 x 2', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'smem-halving', blockSize: 64, perThread: 2 } } } }), ...PLAN_CASE },
+  { name: 'plan: triton-sum 512, 4 warps of 32', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 } } } }), ...PLAN_CASE },
+  { name: 'plan: triton-sum 512, 2 warps of 64, 2 per thread', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'triton-sum', block: 512, numWarps: 2, warpSize: 64, sizePerThread: 2 } } } }), ...PLAN_CASE },
+  { name: 'plan: triton-sum, chain of 4 registers, fma', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'triton-sum', block: 512, numWarps: 1, warpSize: 32, sizePerThread: 4, threadReduce: 'chain' } } } }), ...PLAN_CASE },
+  { name: 'plan: cluster, 132 SMs', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 } } } }), ...PLAN_CASE },
+  { name: 'plan: cub vectorWidth 4', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 64, warpSize: 32, vectorWidth: 4 } } } }), ...PLAN_CASE },
+  { name: 'plan: cub vectorWidth 8, pair', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } } } }), ...PLAN_CASE },
+  { name: 'plan: butterfly, pair-fma', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair-fma', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } } } }), ...PLAN_CASE },
+  { name: 'plan: sequential, pair', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair', tree: { kind: 'sequential' } } } }), ...PLAN_CASE },
+  // f32Subnormals 'flush' on adversarial rows (a quarter of them near the subnormal range).
+  { name: 'flush subnormals', contract: withChanges(QUANT, { f32Subnormals: 'flush' }) },
+  { name: 'flush subnormals, vllm, reciprocal quantize', contract: withChanges(VLLM, { f32Subnormals: 'flush', quant: { quantize: 'reciprocal' } }) },
+  { name: 'flush subnormals, plan tree (dpp-wave64), fma', contract: withChanges(QUANT, { f32Subnormals: 'flush', norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 6 } } } }) },
 ];
 const SHAPE: Shape = { ranks: 4, tokens: 8, hidden: 384 };
 
@@ -223,7 +242,7 @@ describe('stage registry and plan (no GPU)', () => {
       sequential: { kind: 'sequential' },
       butterfly: { kind: 'butterfly', perThread: 8, warpSize: 32 },
       cub: { kind: 'cub', blockSize: 64, warpSize: 32, vectorWidth: 1 },
-      'dpp-wave64': { kind: 'dpp-wave64', blockSize: 64, perThread: 2 },
+      'dpp-wave64': { kind: 'dpp-wave64', blockSize: 64, perThread: 8 },
       'smem-halving': { kind: 'smem-halving', blockSize: 64, perThread: 2 },
       'triton-sum': { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 },
       cluster: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 },
@@ -262,10 +281,7 @@ describe('stage registry and plan (no GPU)', () => {
         refused.push(name);
       }
     }
-    expect(refused).toEqual([
-      'tree dpp-wave64', 'tree smem-halving', 'tree triton-sum', 'tree cluster', 'cub vectorWidth 4',
-      'perThread pair', 'perThread pair-fma', 'hardwareOps.rsqrt sm90', 'hardwareOps.reciprocal sm90', 'hardwareOps.divide sm90-div-full',
-    ]);
+    expect(refused).toEqual(['hardwareOps.rsqrt sm90', 'hardwareOps.reciprocal sm90', 'hardwareOps.divide sm90-div-full']);
   });
 
   it('generates the Params struct from PARAM_FIELDS, in order', () => {
@@ -353,6 +369,19 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
       for (const preset of ['aiter-1stage-quant', 'vllm-group-quant', 'nccl-ring']) {
         const built = buildCase({ preset, ranks: 4, tokens: 10, hidden: 512, group: null, inputs, seed: 11 });
         await expectEnginesAgree(ctx, built.contract, built.shape, built.inputs);
+      }
+    });
+
+    it('subnormals with f32Subnormals flush (SwiftShader flushes in hardware; the soft-float must not care)', async ({ skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      for (const preset of ['aiter-1stage-quant', 'vllm-group-quant']) {
+        const built = buildCase({ preset, ranks: 4, tokens: 10, hidden: 512, group: null, inputs: 'subnormals', seed: 11 });
+        const flushing = withChanges(built.contract, { f32Subnormals: 'flush' });
+        const cpu = runCpuEngine(flushing, built.shape, built.inputs);
+        expectSameOutputs(cpu, await runWebGpuEngine(ctx, flushing, built.shape, built.inputs));
+        // The flush must reach the outputs on these inputs, or this case tests nothing.
+        const kept = runCpuEngine(built.contract, built.shape, built.inputs);
+        expect([...cpu.keys()].some((name) => compareTensors(kept.get(name)!, cpu.get(name)!, 1).differing > 0), preset).toBe(true);
       }
     });
   });

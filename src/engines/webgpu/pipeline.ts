@@ -12,7 +12,7 @@ import { engineWgslPrelude, WORKGROUP_SIZE } from './plan.js';
 
 /** The buffers a stage binds; binding 0 is always the Params uniform. */
 export type BufferRole =
-  | 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'weight' | 'normOut' | 'scales' | 'q';
+  | 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'reduction' | 'weight' | 'normOut' | 'scales' | 'q';
 
 /** What one invocation (or workgroup) covers: four elements, a token row, a quant group. */
 export type StageGrid = 'element-quads' | 'rows' | 'groups';
@@ -38,7 +38,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
   },
   {
     name: 'sumOfSquares', file: 'sumOfSquares.wgsl', cpuTwin: { file: 'sumOfSquares.ts', symbol: 'sumOfSquares' },
-    bindings: ['x', 'partials', 'rstd'], grid: 'rows', quantOnly: false,
+    bindings: ['x', 'partials', 'rstd', 'reduction'], grid: 'rows', quantOnly: false,
   },
   {
     name: 'normalize', file: 'normalize.wgsl', cpuTwin: { file: 'normalize.ts', symbol: 'normalize' },

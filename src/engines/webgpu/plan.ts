@@ -1,5 +1,5 @@
 import {
-  Bf16RoundingSitesSchema, QuantSchema, RankOrderSchema, RmsNormSchema, SumOfSquaresTreeSchema, WeightSchema,
+  Bf16RoundingSitesSchema, PER_THREAD_PATTERNS, QuantSchema, RankOrderSchema, RmsNormSchema, SumOfSquaresTreeSchema, WeightSchema,
   type Bf16RoundingSites, type Contract, type Shape,
 } from '../../contracts/schema.js';
 import { checkContractForShape, ContractError } from '../../contracts/validate.js';
@@ -8,6 +8,7 @@ import { FP8_TRAITS } from '../../numerics/fp8.js';
 import { WGSL_CODES } from '../../softfloat/wgslCodes.js';
 import { rankRotation, ranksDiverge } from '../layout/rankOrder.js';
 import { cubBlockSize } from '../layout/blockSize.js';
+import { reductionPlan, type ReductionPlan } from '../layout/reduction.js';
 import { checkCaseInputs, quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
 import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 
@@ -30,6 +31,7 @@ type ScaleFloorStage = NonNullable<NonNullable<Contract['quant']>['scaleFloor']>
 export const ENGINE_CODES = {
   order: indexCodes<OrderKind>(RankOrderSchema.options.map((o) => o.shape.kind.value)),
   tree: indexCodes<TreeKind>(SumOfSquaresTreeSchema.options.map((o) => o.shape.kind.value)),
+  perThread: indexCodes(PER_THREAD_PATTERNS),
   multiplyOrder: indexCodes(RmsNormSchema.shape.multiplyOrder.options),
   weightOffset: indexCodes(WeightSchema.shape.offset.options),
   scaleFloorStage: indexCodes<ScaleFloorStage | 'none'>(['none', ...QuantSchema.shape.scaleFloor.unwrap().shape.stage.options]),
@@ -62,6 +64,9 @@ export const PARAM_FIELDS = [
   // Sum of squares and rstd (sumOfSquares.ts, engine.ts step 4).
   'treeKind', 'perThread', 'warpSize', 'logicalThreads', 'warps', 'cubBlock', 'fma', 'hiddenF32', 'epsF32',
   'varianceReciprocal',
+  // ... or by the layout module's ReductionPlan (reductionWords): its pattern and where its parts start.
+  'treeFromPlan', 'perThreadPattern', 'planSlots', 'planElements', 'planSteps', 'planStepCount', 'planRunLength',
+  'planNestedRuns', 'planResult',
   // Weight multiply (engine.ts step 5, effectiveWeight).
   'weightBf16', 'weightCastToBf16', 'weightOffset', 'multiplyOrder', 'roundIntermediate',
   // Per-group quant (quant.ts, engine.ts step 6).
@@ -87,6 +92,9 @@ export interface EnginePlan {
   readonly groups: number;
   readonly emits: { readonly residual: boolean; readonly norm: boolean; readonly quant: boolean };
   readonly baseParams: Params;
+  /** The sum of squares' ReductionPlan as the WGSL reads it (laneStart, elements, then the steps),
+   *  when the tree runs from the plan; one zero word otherwise. */
+  readonly reductionWords: Uint32Array;
 }
 
 export interface PlanOptions {
@@ -128,7 +136,10 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   const quant = contract.quant;
   refuseUnimplemented(contract);
   const groups = quant ? quantGroups(quant, hidden) : 0;
-  const { logicalThreads, warps, warpSize, perThread, cubBlock } = sumOfSquaresThreads(contract, shape);
+  const reduction = treeFromPlan(contract) ? reductionPlan(contract, shape) : null;
+  const { logicalThreads, warps, warpSize, perThread, cubBlock } = reduction
+    ? { logicalThreads: reduction.slots, warps: 0, warpSize: 1, perThread: 0, cubBlock: 0 }
+    : sumOfSquaresThreads(contract, shape);
 
   const baseParams: Params = {
     ranks, hidden, rows: 0, firstElement: 0, totalElements, outputRank: 0, slotWords: 0,
@@ -147,6 +158,7 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     hiddenF32: bitsFromF32(hidden),
     epsF32: bitsFromF32(contract.norm.eps),
     varianceReciprocal: flag(contract.norm.variance === 'reciprocal-multiply'),
+    ...planParams(reduction, contract),
     weightBf16: flag(contract.norm.weight.dtype === 'bf16'),
     weightCastToBf16: flag(contract.norm.weight.castToBf16),
     weightOffset: ENGINE_CODES.weightOffset[contract.norm.weight.offset],
@@ -186,11 +198,22 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     groups,
     emits: { residual: contract.residual !== null, norm: !quant || quant.bf16SideOutput, quant: quant !== null },
     baseParams,
+    reductionWords: reduction ? concatWords([reduction.laneStart, reduction.elements, reduction.steps]) : new Uint32Array(1),
   };
 }
 
 function cappedLimits(limits: ComputeLimits): ComputeLimits {
   return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) };
+}
+
+function concatWords(parts: readonly Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 function flag(value: boolean): number {
@@ -223,7 +246,7 @@ export function sumOfSquaresThreads(contract: Contract, shape: Shape): TreeThrea
       return { logicalThreads: padded, warps: padded / tree.warpSize, warpSize: tree.warpSize, perThread: 0, cubBlock: block };
     }
     default:
-      throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
+      throw new RangeError(`sumOfSquaresThreads: tree '${tree.kind}' runs from its ReductionPlan`);
   }
 }
 
@@ -236,13 +259,43 @@ function bf16SiteParams(sites: Bf16RoundingSites): Record<(typeof BF16_SITE_PARA
   return Object.fromEntries(entries) as Record<(typeof BF16_SITE_PARAMS)[keyof Bf16RoundingSites], number>;
 }
 
-/** Dimensions the WGSL stages do not compute yet, refused with the field's path. */
+/** Dimensions the WGSL stages do not compute yet, refused with the field's path: the measured
+ *  sm_90 tables (src/numerics/hardware) are not on this branch. */
 function refuseUnimplemented(contract: Contract): void {
   for (const [slot, kind] of Object.entries(contract.hardwareOps)) if (kind !== 'ieee' && kind !== 'inferred') throw notInWgsl(`hardwareOps.${slot}`, kind);
+}
+
+/**
+ * Whether the sum of squares runs from the layout module's ReductionPlan. The three trees the
+ * WGSL had before the plan existed (sequential, butterfly, scalar cub, each with a chain or fma
+ * chain) keep their own code, which spreads warps over invocations: the plan's combine steps
+ * run on one invocation per row. Both give the plan's bits: the engine test compares each with
+ * the CPU engine, which interprets the plan for every tree.
+ */
+function treeFromPlan(contract: Contract): boolean {
   const { perThread, tree } = contract.norm.sumOfSquares;
-  if (perThread !== 'chain' && perThread !== 'fma-chain') throw notInWgsl('norm.sumOfSquares.perThread', perThread);
-  if (tree.kind === 'cub' && tree.vectorWidth !== 1) throw notInWgsl('norm.sumOfSquares.tree.vectorWidth', tree.vectorWidth);
-  if (tree.kind !== 'sequential' && tree.kind !== 'butterfly' && tree.kind !== 'cub') throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
+  if (perThread !== 'chain' && perThread !== 'fma-chain') return true;
+  if (tree.kind === 'cub') return tree.vectorWidth !== 1;
+  return tree.kind !== 'sequential' && tree.kind !== 'butterfly';
+}
+
+type PlanParam = 'treeFromPlan' | 'perThreadPattern' | 'planSlots' | 'planElements' | 'planSteps' | 'planStepCount' | 'planRunLength' | 'planNestedRuns' | 'planResult';
+
+/** Where reductionWords' parts start, and the plan's shape. */
+function planParams(reduction: ReductionPlan | null, contract: Contract): Record<PlanParam, number> {
+  const perThreadPattern = ENGINE_CODES.perThread[contract.norm.sumOfSquares.perThread];
+  if (!reduction) return { treeFromPlan: 0, perThreadPattern, planSlots: 0, planElements: 0, planSteps: 0, planStepCount: 0, planRunLength: 1, planNestedRuns: 0, planResult: 0 };
+  return {
+    treeFromPlan: 1,
+    perThreadPattern,
+    planSlots: reduction.slots,
+    planElements: reduction.laneStart.length,
+    planSteps: reduction.laneStart.length + reduction.elements.length,
+    planStepCount: reduction.steps.length / 3,
+    planRunLength: reduction.runLength,
+    planNestedRuns: flag(reduction.nestedRuns),
+    planResult: reduction.result,
+  };
 }
 
 /** Words of one packed bf16 slot (a rank's rows of the chunk), two elements per word. */

@@ -54,6 +54,8 @@ export interface UploadedCase {
   readonly pipelines: readonly GPUComputePipeline[];
   readonly chunks: readonly ChunkWork[];
   readonly outputs: Pick<StageBuffers, OutputRole>;
+  /** What one stage leaves for the next, read back only by stage probes (stageProbe.ts). */
+  readonly scratch: Pick<StageBuffers, 'x' | 'rstd'>;
   readonly readback: ReadbackMode;
   /** 'mapped' readback: per output rank, the whole-case mappable buffer of each output. */
   readonly caseStaging: readonly ReadonlyMap<OutputRole, GPUBuffer>[];
@@ -95,11 +97,13 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     const weightBuffer = upload('weight', Math.ceil(weight.data.byteLength / 4), GPUBufferUsage.STORAGE, (mapped) => {
       new Uint8Array(mapped).set(new Uint8Array(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength));
     });
+    const reduction = upload('reduction plan', plan.reductionWords.length, GPUBufferUsage.STORAGE, (mapped) => new Uint32Array(mapped).set(plan.reductionWords));
     const shared = {
       weight: weightBuffer,
-      x: make('x', maxElements, GPUBufferUsage.STORAGE),
+      reduction,
+      x: make('x', maxElements, storageOut),
       partials: make('partials', maxRows * logicalThreads, GPUBufferUsage.STORAGE),
-      rstd: make('rstd', maxRows, GPUBufferUsage.STORAGE),
+      rstd: make('rstd', maxRows, storageOut),
       residualOut: make('residualOut', plan.emits.residual ? bf16Words(maxElements) : 1, storageOut),
       normOut: make('normOut', bf16Words(maxElements), storageOut),
       scales: make('scales', 2 * maxRows * plan.groups, storageOut),
@@ -150,7 +154,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       );
       return { range, bindGroups, readbacks };
     });
-    return { ctx, plan, stages, pipelines, chunks, outputs: shared, readback, caseStaging, owned };
+    return { ctx, plan, stages, pipelines, chunks, outputs: shared, scratch: shared, readback, caseStaging, owned };
   });
 }
 
