@@ -49,13 +49,19 @@ export function planSumOfSquares(plan: ReductionPlan, pattern: PerThreadPattern,
   return slots[plan.result];
 }
 
-/** rstd from a row's sum of squares: variance sumsq/H or sumsq*fround(1/H), plus eps, then
- *  fround(1/fround(sqrt(.))) (hardwareOps 'ieee'; 'inferred' slots compute the same value). */
-export function rstdOf(c: CpuCase, sumsq: number): number {
+/** The variance: sumsq/H, or sumsq*fround(1/H) (torch's mean, as evidence.md 2.10 reads
+ *  ReduceMomentKernel.cu). */
+export function meanSquareOf(c: CpuCase, sumsq: number): number {
   const { f32 } = c;
   const hidden = c.shape.hidden;
-  const meanSquare = c.contract.norm.variance === 'divide' ? f32.div(sumsq, hidden) : f32.mul(sumsq, f32.div(1, hidden));
-  return f32.div(1, f32.sqrt(f32.add(meanSquare, c.eps)));
+  return c.contract.norm.variance === 'divide' ? f32.div(sumsq, hidden) : f32.mul(sumsq, f32.div(1, hidden));
+}
+
+/** rstd from a row's sum of squares: fround(1/fround(sqrt(variance + eps))) (hardwareOps 'ieee';
+ *  'inferred' slots compute the same value). */
+export function rstdOf(c: CpuCase, sumsq: number): number {
+  const { f32 } = c;
+  return f32.div(1, f32.sqrt(f32.add(meanSquareOf(c, sumsq), c.eps)));
 }
 
 /** One row's rstd: the sum of squares by the contract's tree, then rstdOf. */

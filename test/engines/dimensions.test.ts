@@ -1,0 +1,168 @@
+import { describe, expect, test } from 'vitest';
+import { getPreset } from '../../src/contracts/presets.js';
+import type { Contract, ContractInput, PerThreadPattern, QuantContract } from '../../src/contracts/schema.js';
+import { parseContract } from '../../src/contracts/validate.js';
+import { everySite } from '../../src/diff/dimensions.js';
+import { cpuCase, quantConstants } from '../../src/engines/cpu/context.js';
+import { runCpuEngine } from '../../src/engines/cpu/engine.js';
+import { groupScale, quantize } from '../../src/engines/cpu/quant.js';
+import { meanSquareOf, planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
+import { loadScale, scaleShape, storeScale } from '../../src/engines/io.js';
+import { reductionPlan } from '../../src/engines/layout/reduction.js';
+import { bitsFromF32 } from '../../src/numerics/f32.js';
+import { IEEE_F32 } from '../../src/numerics/f32ops.js';
+import { caseOf } from './caseBuilder.js';
+
+// Each new contract dimension on cases whose bits are derived by hand in the comments.
+
+const bits = (x: number): number => bitsFromF32(x);
+const preset = (name: string): Contract => getPreset(name).contract;
+function patched(base: Contract, patch: (c: ContractInput) => ContractInput): Contract {
+  return parseContract(patch(JSON.parse(JSON.stringify(base)) as ContractInput));
+}
+
+describe('f32Subnormals', () => {
+  // Two ranks of 2^-130 (a bf16 subnormal, 0x0004 << ... exact) and zeros for the residual:
+  // kept, the AR sum is 2^-129, bf16 0x0010 (2^-129 / 2^-133 = 16); flushed, both operands read 0.
+  const contract = (subnormals: 'keep' | 'flush') => patched(preset('unfused'), (c) => ({ ...c, f32Subnormals: subnormals }));
+  const inputs = caseOf([[2 ** -130, 1, 1, 1], [2 ** -130, 1, 1, 1]], [0, 0, 0, 0], [1, 1, 1, 1]);
+  test('the AR sum of two subnormals: 0x0010 kept, 0x0000 flushed; 1 + 1 = 2 either way', () => {
+    expect(Array.from(runCpuEngine(contract('keep'), { ranks: 2, tokens: 1, hidden: 4 }, inputs).get('out.residual')!.data)).toEqual([0x0010, 0x4000, 0x4000, 0x4000]);
+    expect(Array.from(runCpuEngine(contract('flush'), { ranks: 2, tokens: 1, hidden: 4 }, inputs).get('out.residual')!.data)).toEqual([0x0000, 0x4000, 0x4000, 0x4000]);
+  });
+});
+
+describe('bf16Rounding per site', () => {
+  // 1 + 3*2^-8 is halfway between bf16 1 + 2^-7 (0x3F81) and 1 + 2^-6 (0x3F82): RNE takes the
+  // even 0x3F82, truncation 0x3F81. Only the residual-out site truncates.
+  test('residualOut truncates while the AR round trip rounds to nearest even', () => {
+    const base = patched(preset('aiter-1stage'), (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } } } }));
+    const contract = patched(base, (c) => ({ ...c, bf16Rounding: { ...everySite('rne'), residualOut: 'truncate' } }));
+    const late = caseOf([[1, 1], [0, 1]], [3 * 2 ** -8, 0], [1, 1]);
+    // AR 1 -> round trip 1; f32 residual add 1 + 3*2^-8, the tie: truncate 0x3F81 (RNE would give 0x3F82).
+    expect(runCpuEngine(contract, { ranks: 2, tokens: 1, hidden: 2 }, late).get('out.residual')!.data[0]).toBe(0x3f81);
+    expect(runCpuEngine(base, { ranks: 2, tokens: 1, hidden: 2 }, late).get('out.residual')!.data[0]).toBe(0x3f82);
+  });
+});
+
+describe('per-thread patterns (hand-derived)', () => {
+  // x0 = 1 + 2^-12: x0*x0 = 1 + 2^-11 + 2^-24, a tie that rounds to the even 1 + 2^-11.
+  // x1 = 2^-12: x1*x1 = 2^-24 exactly.
+  const sumsq = (row: number[], perThread: PerThreadPattern): number => {
+    const base = preset('unfused');
+    const contract = patched(base, (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread, tree: { kind: 'sequential' } } } }));
+    return planSumOfSquares(reductionPlan(contract, { ranks: 1, tokens: 1, hidden: row.length }), perThread, IEEE_F32, Float32Array.from(row));
+  };
+  const x0 = 1 + 2 ** -12;
+  const x1 = 2 ** -12;
+  test('pair: fround(x0^2) + 2^-24 ties back to 1 + 2^-11', () => {
+    expect(sumsq([x0, x1], 'pair')).toBe(1 + 2 ** -11);
+  });
+  test('pair-fma contracts the first square: fma(x0, x0, 2^-24) = 1 + 2^-11 + 2^-23 exactly', () => {
+    expect(sumsq([x0, x1], 'pair-fma')).toBe(1 + 2 ** -11 + 2 ** -23);
+    // With the pair the other way round the rounded square is x0's: the tie returns.
+    expect(sumsq([x1, x0], 'pair-fma')).toBe(1 + 2 ** -11);
+  });
+  test('chain vs fma-chain on the same two elements (x1 first)', () => {
+    expect(sumsq([x1, x0], 'chain')).toBe(1 + 2 ** -11);
+    expect(sumsq([x1, x0], 'fma-chain')).toBe(1 + 2 ** -11 + 2 ** -23);
+  });
+});
+
+describe('norm.variance and norm.weight.offset', () => {
+  // H = 3, sumsq 10. 10/3 = 13981013.33 units of 2^-22 -> 0x40555555. fround(1/3) =
+  // 11184811 * 2^-25 (0x3EAAAAAB); 10 * that = 13981013.75 units of 2^-22 -> 0x40555556.
+  test('divide 0x40555555, reciprocal-multiply 0x40555556', () => {
+    const inputs = caseOf([[1, 1, 1]], [0, 0, 0], [1, 1, 1]);
+    const ms = (variance: 'divide' | 'reciprocal-multiply') =>
+      meanSquareOf(cpuCase(patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, variance } })), { ranks: 1, tokens: 1, hidden: 3 }, inputs), 10);
+    expect(bits(ms('divide'))).toBe(0x40555555);
+    expect(bits(ms('reciprocal-multiply'))).toBe(0x40555556);
+  });
+  // w = 2^-9: 1 + w is exact in f32 (1.001953125); in bf16 (7 fraction bits) 2^-9 is below half
+  // an ULP of 1 (2^-8), so bf16(1 + w) = 1.
+  test('Gemma (1 + w): f32 1 + 2^-9, bf16 1, none 2^-9', () => {
+    const inputs = caseOf([[1, 1]], [0, 0], [2 ** -9, 0.5]);
+    const weight = (offset: 'none' | 'f32' | 'bf16') =>
+      Array.from(cpuCase(patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, weight: { ...c.norm.weight, offset } } })), { ranks: 1, tokens: 1, hidden: 2 }, inputs).weight);
+    expect(weight('f32')).toEqual([1 + 2 ** -9, 1.5]);
+    expect(weight('bf16')).toEqual([1, 1.5]);
+    expect(weight('none')).toEqual([2 ** -9, 0.5]);
+  });
+});
+
+describe('quant dimensions (hand-derived)', () => {
+  const vllm = preset('vllm-group-quant').quant!;
+  const scaleOf = (quant: QuantContract, values: number[]) => groupScale(quantConstants(quant, values.length), IEEE_F32, Float32Array.from(values));
+  const codesOf = (quant: QuantContract, values: number[], scale: number) => {
+    const codes = new Uint8Array(values.length);
+    quantize(quantConstants(quant, values.length), IEEE_F32, Float32Array.from(values), scale, codes, 0);
+    return Array.from(codes);
+  };
+  test('divisor 224 (vLLM/SGLang Triton on ROCm): amax 224 -> scale 1; format max 448 -> 0.5', () => {
+    expect(scaleOf({ ...vllm, divisor: 224 }, [224, -1])).toBe(1);
+    expect(scaleOf(vllm, [224, -1])).toBe(0.5);
+    // e4m3fn: 224 = 1.75 * 2^7 -> 0 1110 110 = 0x76; 448 = 1.75 * 2^8 -> 0x7E.
+    expect(codesOf({ ...vllm, divisor: 224 }, [224], 1)).toEqual([0x76]);
+    expect(codesOf(vllm, [224], 0.5)).toEqual([0x7e]);
+  });
+  test('amax floor vs scale floor on an all-zero group', () => {
+    const noFloor = { ...vllm, scaleFloor: null };
+    expect(scaleOf({ ...noFloor, amaxFloor: 1e-10 }, [0, 0])).toBe(Math.fround(Math.fround(1e-10) / 448));
+    expect(scaleOf(vllm, [0, 0])).toBe(Math.fround(1e-10));
+    expect(scaleOf({ ...noFloor, zeroAmaxScaleOne: true }, [0, 0])).toBe(1);
+    expect(scaleOf(noFloor, [0, 0])).toBe(0);
+  });
+  test("scale floor 1/(448*512) before or after UE8M0 ceil (vLLM native: after)", () => {
+    // floor = fround(1/229376) ~ 2^-17.8: before UE8M0 it is rounded up to 2^-17; after it, the
+    // UE8M0 of the zero scale is 0 and the floor itself (not a power of two) is the scale.
+    const floor = Math.fround(1 / 229376);
+    const ue8m0 = { ...vllm, ue8m0: 'ceil' as const };
+    expect(scaleOf({ ...ue8m0, scaleFloor: { value: 1 / 229376, stage: 'before-ue8m0' } }, [0, 0])).toBe(2 ** -17);
+    expect(scaleOf({ ...ue8m0, scaleFloor: { value: 1 / 229376, stage: 'after-ue8m0' } }, [0, 0])).toBe(floor);
+  });
+  test('static scale 0.5: 1 -> 2 (0x40), -3 -> -6 (1 1001 100 = 0xCC), whatever the amax', () => {
+    const fixed = { ...vllm, staticScale: 0.5, scaleFloor: null };
+    expect(scaleOf(fixed, [1, -3, 100])).toBe(0.5);
+    expect(codesOf(fixed, [1, -3], 0.5)).toEqual([0x40, 0xcc]);
+  });
+  test("per-token groups: one scale from the whole row's amax", () => {
+    const contract = patched(preset('vllm-group-quant'), (c) => ({ ...c, quant: { ...c.quant!, groupSize: 'token' } }));
+    const out = runCpuEngine(contract, { ranks: 1, tokens: 2, hidden: 4 }, caseOf([[1, 2, 3, 4, 0, 0, 0, 0]], [0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1], 2));
+    expect(out.get('out.scale')!.shape).toEqual([2, 1]);
+    expect(quantConstants(contract.quant!, 4)).toMatchObject({ groupSize: 4, groups: 1 });
+  });
+});
+
+describe('scale layouts (hand-derived)', () => {
+  test('column-major with tokenAlign 4: 3 tokens x 2 groups -> [2, 4], token 3 is padding', () => {
+    const layout = { kind: 'column-major', tokenAlign: 4 } as const;
+    expect(scaleShape(layout, 3, 2)).toEqual([2, 4]);
+    const words = new Uint32Array(8);
+    storeScale(words, layout, 2, 1, 3, 2, 0x3f800000);
+    expect(Array.from(words)).toEqual([0, 0, 0, 0, 0, 0, 0x3f800000, 0]);
+  });
+  test('packed UE8M0: 3 tokens x 5 groups, tokenAlign 4 -> int32 [2, 4]; group g of token m is byte g%4 of word (g/4)*4 + m', () => {
+    const layout = { kind: 'packed-ue8m0', tokenAlign: 4 } as const;
+    expect(scaleShape(layout, 3, 5)).toEqual([2, 4]);
+    const words = new Uint32Array(8);
+    storeScale(words, layout, 0, 1, 3, 5, bits(2 ** -3)); // exponent 124 = 0x7C, byte 1 of word 0
+    storeScale(words, layout, 2, 4, 3, 5, bits(2)); // exponent 128 = 0x80, byte 0 of word 6
+    storeScale(words, layout, 0, 3, 3, 5, bits(1)); // exponent 127 = 0x7F, byte 3 of word 0
+    expect(Array.from(words)).toEqual([0x7f007c00, 0, 0, 0, 0, 0, 0x80, 0]);
+    expect(loadScale(words, layout, 0, 1, 3, 5)).toBe(bits(2 ** -3));
+    expect(loadScale(words, layout, 0, 3, 3, 5)).toBe(bits(1));
+  });
+  test('the engine writes the same UE8M0 scales packed as row-major', () => {
+    const ue8m0 = preset('vllm-group-quant-ue8m0');
+    const packed = patched(ue8m0, (c) => ({ ...c, quant: { ...c.quant!, groupSize: 2, scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 } } }));
+    const rowMajor = patched(ue8m0, (c) => ({ ...c, quant: { ...c.quant!, groupSize: 2 } }));
+    const shape = { ranks: 1, tokens: 3, hidden: 10 };
+    const values = Array.from({ length: 30 }, (_, i) => ((i * 7) % 11) - 5);
+    const inputs = caseOf([values], new Array(30).fill(0), new Array(10).fill(1), 3);
+    const a = runCpuEngine(packed, shape, inputs).get('out.scale')!;
+    const b = runCpuEngine(rowMajor, shape, inputs).get('out.scale')!;
+    expect(a.dtype).toBe('I32');
+    for (let m = 0; m < 3; m++) for (let g = 0; g < 5; g++) expect(loadScale(a.data as Uint32Array, packed.quant!.scaleLayout, m, g, 3, 5)).toBe(b.data[m * 5 + g]);
+  });
+});
