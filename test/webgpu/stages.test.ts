@@ -1,25 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Contract, Shape } from '../../src/contracts/schema.js';
 import { parseContract } from '../../src/contracts/validate.js';
-import { allReduce } from '../../src/engines/cpu/allReduce.js';
+import { getPreset } from '../../src/contracts/presets.js';
 import { bf16Value, cpuCase } from '../../src/engines/cpu/context.js';
-import { normalize } from '../../src/engines/cpu/normalize.js';
-import { groupScale, quantize } from '../../src/engines/cpu/quant.js';
-import { sumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
 import type { CaseInputs } from '../../src/engines/io.js';
+import { STAGE_TWINS, type StageName } from '../../src/engines/stages.js';
 import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
-import { ENGINE_STAGES, type EngineStage } from '../../src/engines/webgpu/pipeline.js';
 import { probeStage } from '../../src/engines/webgpu/stageProbe.js';
 import { releaseCase, uploadCase } from '../../src/engines/webgpu/upload.js';
 import { buildCase } from '../../src/fixtures/golden.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { caseOf } from '../engines/caseBuilder.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
-// Each WGSL entry point of shaders/engine beside its CPU twin of src/engines/cpu, one stage at a
-// time: the GPU runs the stages up to one and its buffer is read back (stageProbe.ts); the CPU
-// twin runs on the same rows from the GPU's own previous-stage buffers, so a mismatch names the
-// stage that differs. f32 and bf16 values compare bit for bit with NaN as a class (the CPU keeps
+// The WGSL half of the stage registry's test (src/engines/stages.ts; the CPU half, on
+// hand-derived rows, is test/engines/stages.test.ts): each WGSL entry point of shaders/engine
+// beside the CPU function the registry pairs it with, one stage at a time. The GPU runs the
+// stages up to one and its buffer is read back (stageProbe.ts); the registry's CPU function runs
+// on the same rows from the GPU's own previous-stage buffers, so a mismatch names the stage. f32 and bf16 values compare bit for bit with NaN as a class (the CPU keeps
 // values as JS numbers, which do not carry NaN payloads); fp8 codes bit for bit.
+
+const [allReduceTwin, sumOfSquaresTwin, normalizeTwin, groupScaleTwin, quantizeTwin] = STAGE_TWINS;
 
 function isNaNF32(bits: number): boolean {
   return (bits & 0x7fffffff) > 0x7f800000;
@@ -42,7 +43,7 @@ class StageMismatches {
   readonly found: string[] = [];
   private count = 0;
 
-  constructor(private readonly stage: EngineStage['name']) {}
+  constructor(private readonly stage: StageName) {}
 
   check(same: boolean, where: string, cpu: number, gpu: number): void {
     if (same) return;
@@ -68,6 +69,8 @@ function stageCase(name: string, preset: string, generator: string, changes: (co
 }
 
 const CASES: readonly StageCase[] = [
+  // The CPU half's hand-derived row (unfused: ranks [1, 2] and [2, 2], residual [1, -4], weight [1, 0.5]).
+  { name: 'the CPU half\'s hand-derived row (unfused, 2x1x2)', contract: getPreset('unfused').contract, shape: { ranks: 2, tokens: 1, hidden: 2 }, inputs: caseOf([[1, 2], [2, 2]], [1, -4], [1, 0.5]) },
   stageCase('aiter-1stage-quant (butterfly, f32 quant input)', 'aiter-1stage-quant', 'random'),
   stageCase('vllm-group-quant (cub, bf16 quant input, intermediate rounding)', 'vllm-group-quant', 'special'),
   stageCase('flush, dpp-wave64 interleaved from the plan, pair-fma, scale floor after ue8m0', 'vllm-group-quant', 'subnormals', (c) => ({
@@ -79,13 +82,13 @@ const CASES: readonly StageCase[] = [
 ];
 
 /** Runs every stage pair on a case; returns the mismatches per stage and the stages checked. */
-async function compareStages(ctx: GpuContext, { contract, shape, inputs }: StageCase): Promise<{ problems: string[]; checked: Set<string> }> {
+async function compareStages(ctx: GpuContext, { contract, shape, inputs }: StageCase): Promise<{ problems: string[]; checked: Set<StageName> }> {
   const c = cpuCase(contract, shape, inputs);
   const { tokens, hidden } = shape;
   const uploaded = await uploadCase(ctx, contract, shape, inputs);
   const problems: string[] = [];
-  const checked = new Set<string>();
-  const report = (m: StageMismatches, stage: string): void => {
+  const checked = new Set<StageName>();
+  const report = (m: StageMismatches, stage: StageName): void => {
     checked.add(stage);
     if (m.total > 0) problems.push(`${m.total} mismatches: ${m.found.join('; ')}`);
   };
@@ -97,7 +100,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     const xRow = new Float32Array(hidden);
     const residualRow = new Uint16Array(hidden);
     for (let row = 0; row < tokens; row++) {
-      allReduce(c, row, 0, xRow, residualRow);
+      allReduceTwin.cpu(c, row, 0, xRow, residualRow);
       for (let h = 0; h < hidden; h++) {
         const e = row * hidden + h;
         ar.check(sameF32(bitsFromF32(xRow[h]), gpuX[e]), `x[${row}, ${h}]`, bitsFromF32(xRow[h]), gpuX[e]);
@@ -113,7 +116,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     const gpuRstd = await probeStage(uploaded, 'sumOfSquares', 'rstd');
     const ss = new StageMismatches('sumOfSquares');
     for (let row = 0; row < tokens; row++) {
-      const rstd = bitsFromF32(sumOfSquares(c, gpuXRow(row)));
+      const rstd = bitsFromF32(sumOfSquaresTwin.cpu(c, gpuXRow(row)));
       ss.check(sameF32(rstd, gpuRstd[row]), `rstd[${row}]`, rstd, gpuRstd[row]);
     }
     report(ss, 'sumOfSquares');
@@ -125,7 +128,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     const normed = new Float32Array(hidden);
     const normRow = new Uint16Array(hidden);
     for (let row = 0; row < tokens; row++) {
-      normalize(c, gpuXRow(row), f32FromBits(gpuRstd[row]), normed, normRow);
+      normalizeTwin.cpu(c, gpuXRow(row), f32FromBits(gpuRstd[row]), normed, normRow);
       for (let h = 0; h < hidden; h++) {
         const e = row * hidden + h;
         nm.check(sameF32(bitsFromF32(normed[h]), gpuNormed[e]), `normed[${row}, ${h}]`, bitsFromF32(normed[h]), gpuNormed[e]);
@@ -148,7 +151,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     const gs = new StageMismatches('groupScale');
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
-        const scale = groupScale(q, c.f32, groupValues(row, g));
+        const scale = groupScaleTwin.cpu(q, c.f32, groupValues(row, g));
         const pair = 2 * (row * q.groups + g);
         gs.check(sameF32(bitsFromF32(scale), gpuScales[pair]), `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
         const reciprocal = bitsFromF32(c.f32.div(1, scale));
@@ -164,7 +167,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const offset = row * hidden + g * q.groupSize;
-        quantize(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[2 * (row * q.groups + g)]), codes, offset);
+        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[2 * (row * q.groups + g)]), codes, offset);
         for (let k = 0; k < q.groupSize; k++) qz.check(codes[offset + k] === gpuCodes[offset + k], `q[${row}, ${g * q.groupSize + k}]`, codes[offset + k], gpuCodes[offset + k]);
       }
     }
@@ -188,8 +191,8 @@ describe.each(SOFTWARE_ADAPTERS)('each WGSL stage beside its CPU twin on %s', (k
     const ctx = deviceOrSkip(opened, skip);
     const { problems, checked } = await compareStages(ctx, stageCaseToRun);
     expect(problems).toEqual([]);
-    // Every stage of the registry ran beside its twin (these cases all quantize).
-    expect([...checked]).toEqual(ENGINE_STAGES.map((s) => s.name));
+    // Every stage of the registry that the contract runs was checked beside its twin.
+    const runs = STAGE_TWINS.map((t) => t.name).filter((name) => stageCaseToRun.contract.quant || (name !== 'groupScale' && name !== 'quantize'));
+    expect([...checked]).toEqual(runs);
   });
-
 });

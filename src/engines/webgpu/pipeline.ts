@@ -6,9 +6,10 @@ import { LINEAR_WORKGROUP_INDEX_WGSL, computePipeline, type ComputeShader } from
 import type { GpuContext } from './device.js';
 import { engineWgslPrelude, WORKGROUP_SIZE } from './plan.js';
 
-// The engine's stages: each is one WGSL entry point in shaders/engine/, paired with the CPU
-// code that does the same steps (same names, same order), the buffers it binds and how many
-// invocations it needs. Stages run in this order for each chunk of rows and each output rank.
+// The engine's stages as the GPU runs them: each WGSL entry point of shaders/engine/, the
+// buffers it binds and how many invocations it needs. Stages run in this order for each chunk of
+// rows and each output rank. Which CPU function each one is the twin of is the registry's
+// (src/engines/stages.ts, below both engines; test/webgpu/stages.test.ts runs the pairs).
 
 /** The buffers a stage binds; binding 0 is always the Params uniform. */
 export type BufferRole =
@@ -22,8 +23,6 @@ export interface EngineStage {
   readonly name: 'allReduce' | 'sumOfSquares' | 'normalize' | 'groupScale' | 'quantize';
   /** Under shaders/engine/. */
   readonly file: string;
-  /** The CPU twin: a file under src/engines/cpu/ and the function doing the same steps. */
-  readonly cpuTwin: { readonly file: string; readonly symbol: string };
   /** Buffers for bindings 1, 2, ... in order. */
   readonly bindings: readonly BufferRole[];
   readonly grid: StageGrid;
@@ -33,23 +32,23 @@ export interface EngineStage {
 
 export const ENGINE_STAGES: readonly EngineStage[] = [
   {
-    name: 'allReduce', file: 'allReduce.wgsl', cpuTwin: { file: 'allReduce.ts', symbol: 'allReduce' },
+    name: 'allReduce', file: 'allReduce.wgsl',
     bindings: ['rankSlots', 'residual', 'residualOut', 'x'], grid: 'element-quads', quantOnly: false,
   },
   {
-    name: 'sumOfSquares', file: 'sumOfSquares.wgsl', cpuTwin: { file: 'sumOfSquares.ts', symbol: 'sumOfSquares' },
+    name: 'sumOfSquares', file: 'sumOfSquares.wgsl',
     bindings: ['x', 'partials', 'rstd', 'reduction'], grid: 'rows', quantOnly: false,
   },
   {
-    name: 'normalize', file: 'normalize.wgsl', cpuTwin: { file: 'normalize.ts', symbol: 'normalize' },
+    name: 'normalize', file: 'normalize.wgsl',
     bindings: ['weight', 'rstd', 'x', 'normOut'], grid: 'element-quads', quantOnly: false,
   },
   {
-    name: 'groupScale', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'groupScale' },
+    name: 'groupScale', file: 'quant.wgsl',
     bindings: ['x', 'normOut', 'scales'], grid: 'groups', quantOnly: true,
   },
   {
-    name: 'quantize', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'quantize' },
+    name: 'quantize', file: 'quant.wgsl',
     bindings: ['x', 'normOut', 'scales', 'q'], grid: 'element-quads', quantOnly: true,
   },
 ];
