@@ -2,10 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPreset, listPresets } from '../../src/contracts/presets.js';
-import {
-  HardwareOpsSchema, PER_THREAD_PATTERNS, RmsNormSchema, WeightSchema,
-  type Contract, type RankOrder, type ScaleLayout, type Shape, type SumOfSquaresTree,
-} from '../../src/contracts/schema.js';
+import type { Contract, RankOrder, ScaleLayout, Shape, SumOfSquaresTree } from '../../src/contracts/schema.js';
+import { CONTRACT_VOCABULARY } from '../../src/contracts/vocabulary.js';
 import { ContractError, parseContract } from '../../src/contracts/validate.js';
 import { compareTensors } from '../../src/diff/compare.js';
 import { everySite } from '../../src/diff/dimensions.js';
@@ -16,7 +14,7 @@ import { STAGE_TWINS } from '../../src/engines/stages.js';
 import { runWebGpuEngine } from '../../src/engines/webgpu/engine.js';
 import { executeCase } from '../../src/engines/webgpu/execute.js';
 import { ENGINE_STAGES, engineShaderDir } from '../../src/engines/webgpu/pipeline.js';
-import { BF16_SITE_PARAMS, encodeParams, engineWgslPrelude, MAX_CHUNK_BYTES, PARAM_FIELDS, planCase, sumOfSquaresThreads } from '../../src/engines/webgpu/plan.js';
+import { encodeParams, engineWgslPrelude, MAX_CHUNK_BYTES, PARAM_FIELDS, planCase, sumOfSquaresThreads } from '../../src/engines/webgpu/plan.js';
 import { releaseCase, uploadCase } from '../../src/engines/webgpu/upload.js';
 import { caseId } from '../../src/fixtures/caseSpec.js';
 import { buildCase } from '../../src/fixtures/golden.js';
@@ -25,6 +23,7 @@ import { defaultSuite } from '../../src/fixtures/suite.js';
 import { bf16FromF32Bits } from '../../src/numerics/bf16.js';
 import { bitsFromF32 } from '../../src/numerics/f32.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
+import { caseOf } from '../engines/caseBuilder.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
 // WebGPU vs CPU engine, bit for bit (NaN as a class, as compareTensors does), on both software
@@ -64,16 +63,18 @@ type Patch = { readonly [key: string]: unknown };
 /** The contract with some fields replaced (nested objects merged, anything else replaced, a
  *  union member of another kind replaced whole). */
 function withChanges(contract: Contract, patch: Patch): Contract {
-  const merge = (base: unknown, change: unknown): unknown => {
-    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-    if (!isObject(base) || !isObject(change)) return change;
-    // A union member of another kind replaces the old one (contracts are strict objects).
-    if ('kind' in change && change.kind !== base.kind) return change;
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(change)) out[k] = merge(base[k], v);
-    return out;
-  };
-  return parseContract(merge(contract, patch));
+  return parseContract(merged(contract, patch));
+}
+
+/** `change` over `base`: nested objects merged, anything else replaced. */
+function merged(base: unknown, change: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(base) || !isObject(change)) return change;
+  // A union member of another kind replaces the old one (contracts are strict objects).
+  if ('kind' in change && change.kind !== base.kind) return change;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(change)) out[k] = merged(base[k], v);
+  return out;
 }
 
 /**
@@ -236,53 +237,67 @@ describe('stage registry and plan (no GPU)', () => {
     stage.bindings.forEach((role, i) => expect(wgsl).toMatch(new RegExp(`@group\\(0\\) @binding\\(${i + 1}\\) var<storage, [a-z_]+> ${role}: array<u32>;`)));
   });
 
-  it('plans every value the schema allows, or refuses it naming its path (issue 11 item 2)', () => {
-    // One contract per schema value; typed as Records over the schema's own unions, so a value
-    // the schema gains fails to compile here until it is listed.
-    const trees: Record<SumOfSquaresTree['kind'], Patch> = {
-      sequential: { kind: 'sequential' },
-      butterfly: { kind: 'butterfly', perThread: 8, warpSize: 32 },
-      cub: { kind: 'cub', blockSize: 64, warpSize: 32, vectorWidth: 1 },
-      'dpp-wave64': { kind: 'dpp-wave64', blockSize: 64, perThread: 8 },
-      'smem-halving': { kind: 'smem-halving', blockSize: 64, perThread: 2 },
-      'triton-sum': { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 },
-      cluster: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 },
+  it('plans every value of the contract vocabulary, or refuses it naming its path (issue 11 item 2)', () => {
+    // Union members need values for the fields without a default; typed over the schema's union,
+    // and checked against the vocabulary below, so a kind the schema gains is listed here.
+    const members: { readonly [path: string]: Record<string, Patch> } = {
+      'allReduce.order': {
+        natural: { kind: 'natural' }, rotated: { kind: 'rotated', packElems: 8 }, 'own-first': { kind: 'own-first' }, ring: { kind: 'ring', chunkAlignElems: 8 },
+      } satisfies Record<RankOrder['kind'], Patch>,
+      'norm.sumOfSquares.tree': {
+        sequential: { kind: 'sequential' },
+        butterfly: { kind: 'butterfly', perThread: 8, warpSize: 32 },
+        cub: { kind: 'cub', blockSize: 64, warpSize: 32, vectorWidth: 1 },
+        'dpp-wave64': { kind: 'dpp-wave64', blockSize: 64, perThread: 8 },
+        'smem-halving': { kind: 'smem-halving', blockSize: 64, perThread: 2 },
+        'triton-sum': { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 },
+        cluster: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 },
+      } satisfies Record<SumOfSquaresTree['kind'], Patch>,
+      'quant.scaleLayout': {
+        'row-major': { kind: 'row-major' }, 'column-major': { kind: 'column-major', tokenAlign: 4 }, 'packed-ue8m0': { kind: 'packed-ue8m0', tokenAlign: 4 },
+      } satisfies Record<ScaleLayout['kind'], Patch>,
     };
-    const orders: Record<RankOrder['kind'], Patch> = {
-      natural: { kind: 'natural' }, rotated: { kind: 'rotated', packElems: 8 }, 'own-first': { kind: 'own-first' }, ring: { kind: 'ring', chunkAlignElems: 8 },
+    // What a value needs beside it to make a valid contract (the schema's cross-field rules).
+    const alongside: { readonly [pathAndValue: string]: Patch } = {
+      'allReduce.accumulate=bf16': { allReduce: { roundResult: 'bf16' } },
+      'residual.add=f32': { norm: { input: 'f32' } },
+      'norm.input=f32': { residual: { add: 'f32' } },
+      'norm.sumOfSquares.perThread=pair': { norm: { sumOfSquares: { tree: members['norm.sumOfSquares.tree'].butterfly } } },
+      'norm.sumOfSquares.perThread=pair-fma': { norm: { sumOfSquares: { tree: members['norm.sumOfSquares.tree'].butterfly } } },
+      'norm.weight.dtype=f32': { norm: { weight: { castToBf16: false } } },
+      'norm.weight.castToBf16=true': { norm: { weight: { dtype: 'f32' } } },
+      'quant.scaleLayout=packed-ue8m0': { quant: { ue8m0: 'ceil' } },
+      'quant.scaleFloor.stage=after-ue8m0': { quant: { ue8m0: 'ceil' } },
     };
-    const layouts: Record<ScaleLayout['kind'], Patch> = {
-      'row-major': { kind: 'row-major' }, 'column-major': { kind: 'column-major', tokenAlign: 4 }, 'packed-ue8m0': { kind: 'packed-ue8m0', tokenAlign: 4 },
+    const patchAt = (path: string, value: unknown): Patch => {
+      const member = /^(.*)\[(.*)\]\.(\w+)$/.exec(path);
+      if (member) {
+        const [, unionPath, kind, field] = member;
+        return patchAt(unionPath, { ...members[unionPath][kind], [field]: value });
+      }
+      return path.split('.').reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Patch;
     };
     const variants: [string, Patch][] = [
-      ...Object.entries(trees).map(([k, tree]): [string, Patch] => [`tree ${k}`, { norm: { sumOfSquares: { tree } } }]),
-      ['cub vectorWidth 4', { norm: { sumOfSquares: { tree: { ...trees.cub, vectorWidth: 4 } } } }],
-      ...Object.entries(orders).map(([k, order]): [string, Patch] => [`order ${k}`, { allReduce: { order } }]),
-      ...Object.entries(layouts).map(([k, scaleLayout]): [string, Patch] => [`layout ${k}`, { quant: { ue8m0: 'ceil', scaleLayout } }]),
-      ...PER_THREAD_PATTERNS.map((p): [string, Patch] => [`perThread ${p}`, { norm: { sumOfSquares: { perThread: p, tree: trees.butterfly } } }]),
-      ...(['keep', 'flush'] as const).map((f): [string, Patch] => [`f32Subnormals ${f}`, { f32Subnormals: f }]),
-      ...(['rsqrt', 'reciprocal', 'divide'] as const).flatMap((slot) =>
-        HardwareOpsSchema.shape[slot].options.map((v): [string, Patch] => [`hardwareOps.${slot} ${v}`, { hardwareOps: { [slot]: v } }])),
-      ...WeightSchema.shape.offset.options.map((o): [string, Patch] => [`offset ${o}`, { norm: { weight: { offset: o } } }]),
-      ...RmsNormSchema.shape.variance.options.map((v): [string, Patch] => [`variance ${v}`, { norm: { variance: v } }]),
-      ...RmsNormSchema.shape.multiplyOrder.options.map((v): [string, Patch] => [`multiplyOrder ${v}`, { norm: { multiplyOrder: v } }]),
-      ...(['before-ue8m0', 'after-ue8m0'] as const).map((stage): [string, Patch] => [`scaleFloor ${stage}`, { quant: { ue8m0: 'ceil', scaleFloor: { value: 1e-6, stage } } }]),
-      ...Object.keys(BF16_SITE_PARAMS).map((site): [string, Patch] => [`${site} truncate`, { bf16Rounding: { [site]: 'truncate' } }]),
+      ...CONTRACT_VOCABULARY.unions.flatMap((u) => u.kinds.map((kind): [string, Patch] => [`${u.path}=${kind}`, patchAt(u.path, members[u.path][kind])])),
+      ...CONTRACT_VOCABULARY.leaves.flatMap((leaf) =>
+        leaf.values.filter((v) => v !== null && typeof v !== 'number').map((v): [string, Patch] => [`${leaf.path}=${String(v)}`, patchAt(leaf.path, v)])),
+      ...CONTRACT_VOCABULARY.nullableSections.map((section): [string, Patch] => [`${section}=null`, patchAt(section, null)]),
     ];
+    for (const u of CONTRACT_VOCABULARY.unions) expect(Object.keys(members[u.path]), u.path).toEqual([...u.kinds]);
     const shape = { ranks: 2, tokens: 4, hidden: 512 };
     const refused: string[] = [];
     for (const [name, patch] of variants) {
-      const contract = withChanges(VLLM, patch);
+      const contract = withChanges(VLLM, merged(alongside[name] ?? {}, patch) as Patch);
       try {
-        const plan = planCase(contract, shape, seededInputs(contract, shape, 1), LIMITS);
-        encodeParams(plan.baseParams);
+        encodeParams(planCase(contract, shape, seededInputs(contract, shape, 1), LIMITS).baseParams);
       } catch (error) {
         expect(error, name).toBeInstanceOf(ContractError);
         expect(String(error), name).toMatch(/webgpu engine: [a-zA-Z.]+ .* is not implemented in the WGSL yet/);
         refused.push(name);
       }
     }
-    expect(refused).toEqual(['hardwareOps.rsqrt sm90', 'hardwareOps.reciprocal sm90', 'hardwareOps.divide sm90-div-full']);
+    expect(variants.length).toBeGreaterThan(60);
+    expect(refused).toEqual(['hardwareOps.rsqrt=sm90', 'hardwareOps.reciprocal=sm90', 'hardwareOps.divide=sm90-div-full']);
   });
 
   it('generates the Params struct from PARAM_FIELDS, in order', () => {
@@ -361,6 +376,28 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
       const ctx = deviceOrSkip(opened, skip);
       const shape = target.shape ?? SHAPE;
       await expectEnginesAgree(ctx, target.contract, shape, seededInputs(target.contract, shape, 7, target.inputs));
+    });
+  });
+
+  describe('hand-derived bits (the cases of test/engines/dimensions.test.ts)', () => {
+    it('f32Subnormals: the AR sum of two 2^-130 is bf16 0x0010 kept, 0x0000 flushed; 1 + 1 = 2 either way', async ({ skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const inputs = caseOf([[2 ** -130, 1, 1, 1], [2 ** -130, 1, 1, 1]], [0, 0, 0, 0], [1, 1, 1, 1]);
+      const shape = { ranks: 2, tokens: 1, hidden: 4 };
+      for (const [subnormals, first] of [['keep', 0x0010], ['flush', 0x0000]] as const) {
+        const outputs = await runWebGpuEngine(ctx, withChanges(getPreset('unfused').contract, { f32Subnormals: subnormals }), shape, inputs);
+        expect(Array.from(outputs.get('out.residual')!.data), subnormals).toEqual([first, 0x4000, 0x4000, 0x4000]);
+      }
+    });
+
+    it('bf16Rounding.residualOut truncates the tie 1 + 3*2^-8 to 0x3F81 while every other site rounds to nearest even (0x3F82)', async ({ skip }) => {
+      const ctx = deviceOrSkip(opened, skip);
+      const base = withChanges(getPreset('aiter-1stage').contract, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } } } });
+      const inputs = caseOf([[1, 1], [0, 1]], [3 * 2 ** -8, 0], [1, 1]);
+      const shape = { ranks: 2, tokens: 1, hidden: 2 };
+      const truncating = withChanges(base, { bf16Rounding: { residualOut: 'truncate' } });
+      expect((await runWebGpuEngine(ctx, truncating, shape, inputs)).get('out.residual')!.data[0]).toBe(0x3f81);
+      expect((await runWebGpuEngine(ctx, base, shape, inputs)).get('out.residual')!.data[0]).toBe(0x3f82);
     });
   });
 

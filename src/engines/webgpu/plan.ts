@@ -1,7 +1,5 @@
-import {
-  Bf16RoundingSitesSchema, PER_THREAD_PATTERNS, QuantSchema, RankOrderSchema, RmsNormSchema, SumOfSquaresTreeSchema, WeightSchema,
-  type Bf16RoundingSites, type Contract, type Shape,
-} from '../../contracts/schema.js';
+import { Bf16RoundingSitesSchema, type Bf16RoundingSites, type Contract, type Shape } from '../../contracts/schema.js';
+import { leafValues, unionKinds } from '../../contracts/vocabulary.js';
 import { checkContractForShape, ContractError } from '../../contracts/validate.js';
 import { bitsFromF32 } from '../../numerics/f32.js';
 import { FP8_TRAITS } from '../../numerics/fp8.js';
@@ -18,23 +16,23 @@ import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 // that keep every buffer inside one storage binding. No float arithmetic happens here: f32
 // constants are the bits of the same Math.fround values the CPU engine uses.
 
-function indexCodes<Name extends string>(names: readonly Name[]): Readonly<Record<Name, number>> {
-  return Object.fromEntries(names.map((name, index) => [name, index])) as Record<Name, number>;
+/** Codes 0, 1, .. for the values the contract vocabulary lists at a path, typed as the contract's. */
+function indexCodes<Name extends string>(values: readonly unknown[]): Readonly<Record<Name, number>> {
+  return Object.fromEntries(values.map((value, index) => [String(value), index])) as Record<Name, number>;
 }
 
-type OrderKind = Contract['allReduce']['order']['kind'];
-type TreeKind = Contract['norm']['sumOfSquares']['tree']['kind'];
-type ScaleFloorStage = NonNullable<NonNullable<Contract['quant']>['scaleFloor']>['stage'];
+type Quant = NonNullable<Contract['quant']>;
 
 /** Codes for the contract's choices, emitted as WGSL constants by engineWgslPrelude(): each table
- *  is the schema's own list of values (issue 11 item 2), so a value the schema gains has a code. */
+ *  is the contract vocabulary's list of values (src/contracts/vocabulary.ts, issue 11 item 2),
+ *  so a value the schema gains has a code. */
 export const ENGINE_CODES = {
-  order: indexCodes<OrderKind>(RankOrderSchema.options.map((o) => o.shape.kind.value)),
-  tree: indexCodes<TreeKind>(SumOfSquaresTreeSchema.options.map((o) => o.shape.kind.value)),
-  perThread: indexCodes(PER_THREAD_PATTERNS),
-  multiplyOrder: indexCodes(RmsNormSchema.shape.multiplyOrder.options),
-  weightOffset: indexCodes(WeightSchema.shape.offset.options),
-  scaleFloorStage: indexCodes<ScaleFloorStage | 'none'>(['none', ...QuantSchema.shape.scaleFloor.unwrap().shape.stage.options]),
+  order: indexCodes<Contract['allReduce']['order']['kind']>(unionKinds('allReduce.order')),
+  tree: indexCodes<Contract['norm']['sumOfSquares']['tree']['kind']>(unionKinds('norm.sumOfSquares.tree')),
+  perThread: indexCodes<Contract['norm']['sumOfSquares']['perThread']>(leafValues('norm.sumOfSquares.perThread')),
+  multiplyOrder: indexCodes<Contract['norm']['multiplyOrder']>(leafValues('norm.multiplyOrder')),
+  weightOffset: indexCodes<Contract['norm']['weight']['offset']>(leafValues('norm.weight.offset')),
+  scaleFloorStage: indexCodes<NonNullable<Quant['scaleFloor']>['stage'] | 'none'>(['none', ...leafValues('quant.scaleFloor.stage')]),
 } as const;
 
 /** The Params field that holds each downcast site's rounding (a code of WGSL_CODES.bf16Rounding). */
