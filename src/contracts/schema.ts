@@ -87,10 +87,14 @@ export const ResidualSchema = z.strictObject({
 });
 
 /** How one thread accumulates the squares of the elements it owns, in element order.
- *  chain: acc = fround(acc + fround(v*v)); fma-chain: acc = fma(v, v, acc) (a contracted
- *  `acc += v * v`); pair: vLLM's vectorised sum_squares over element pairs (x0, x1),
- *  acc = fround(acc + fround(fround(x0*x0) + fround(x1*x1))); pair-fma: the same with the pair
- *  sum contracted, acc = fround(acc + fma(x0, x0, fround(x1*x1))). */
+ *  chain: acc = fround(acc + fround(v*v)); fma-chain: acc = fma(v, v, acc), what nvcc makes of
+ *  `acc += v * v` (CUDA 13.0, -arch=sm_90, default --fmad=true: one fma.rn.f32 per element);
+ *  pair: vLLM's vectorised sum_squares over element pairs (x0, x1) (vllm csrc/type_convert.cuh
+ *  `result += z.x * z.x + z.y * z.y`), acc = fround(acc + fround(fround(x0*x0) + fround(x1*x1)));
+ *  pair-fma: that line as nvcc sm_90 contracts it: mul.f32 x1*x1, fma.rn.f32 x0*x0 + that,
+ *  add.f32 to acc, i.e. acc = fround(acc + fma(x0, x0, fround(x1*x1))) (the first square is the
+ *  fused one). A tree or pack that sums runs of elements (vLLM's vectors, aiter's packs) starts
+ *  each run from 0 and adds it to the thread's sum (ReductionPlan.nestedRuns). */
 export const PER_THREAD_PATTERNS = ['chain', 'fma-chain', 'pair', 'pair-fma'] as const;
 
 export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
