@@ -17,8 +17,9 @@ import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapt
 // hand-derived rows, is test/engines/stages.test.ts): each WGSL entry point of shaders/engine
 // beside the CPU function the registry pairs it with, one stage at a time. The GPU runs the
 // stages up to one and its buffer is read back (stageProbe.ts); the registry's CPU function runs
-// on the same rows from the GPU's own previous-stage buffers, so a mismatch names the stage. f32 and bf16 values compare bit for bit with NaN as a class (the CPU keeps
-// values as JS numbers, which do not carry NaN payloads); fp8 codes bit for bit.
+// on the same rows from the GPU's own previous-stage buffers, so a mismatch names the stage.
+// f32 and bf16 values compare bit for bit with NaN as a class (the CPU keeps values as JS
+// numbers, which do not carry NaN payloads); fp8 codes bit for bit.
 
 const [allReduceTwin, sumOfSquaresTwin, normalizeTwin, groupScaleTwin, quantizeTwin] = STAGE_TWINS;
 
