@@ -10,7 +10,7 @@ import { meanSquareOf, planSumOfSquares } from '../../src/engines/cpu/sumOfSquar
 import { loadScale, scaleShape, storeScale } from '../../src/engines/io.js';
 import { reductionPlan } from '../../src/engines/layout/reduction.js';
 import { bitsFromF32 } from '../../src/numerics/f32.js';
-import { IEEE_F32 } from '../../src/numerics/f32ops.js';
+import { FLUSHING_F32, IEEE_F32 } from '../../src/numerics/f32ops.js';
 import { caseOf } from './caseBuilder.js';
 
 // Each new contract dimension on cases whose bits are derived by hand in the comments.
@@ -99,6 +99,20 @@ describe('quant dimensions (hand-derived)', () => {
     quantize(quantConstants(quant, values.length), IEEE_F32, Float32Array.from(values), scale, codes, 0);
     return Array.from(codes);
   };
+  test('f32Subnormals in the quant arithmetic: a subnormal amax or value reads as 0 when flushed', () => {
+    const noFloor = { ...vllm, scaleFloor: null };
+    // 2^-130 / 448 = 2^13/7 units of 2^-149 = 1170.28 -> 1170 = 0x492 (a subnormal) kept; 0 flushed.
+    expect(bits(groupScale(quantConstants(noFloor, 1), IEEE_F32, Float32Array.of(2 ** -130)))).toBe(0x492);
+    expect(bits(groupScale(quantConstants(noFloor, 1), FLUSHING_F32, Float32Array.of(2 ** -130)))).toBe(0);
+    // 2^-130 / 2^-125 = 2^-5: e4m3fn exponent field 2 -> 0x10 kept; the flushed dividend gives 0.
+    const code = (f32: typeof IEEE_F32) => {
+      const codes = new Uint8Array(1);
+      quantize(quantConstants(vllm, 1), f32, Float32Array.of(2 ** -130), 2 ** -125, codes, 0);
+      return codes[0];
+    };
+    expect(code(IEEE_F32)).toBe(0x10);
+    expect(code(FLUSHING_F32)).toBe(0x00);
+  });
   test('divisor 224 (vLLM/SGLang Triton on ROCm): amax 224 -> scale 1; format max 448 -> 0.5', () => {
     expect(scaleOf({ ...vllm, divisor: 224 }, [224, -1])).toBe(1);
     expect(scaleOf(vllm, [224, -1])).toBe(0.5);

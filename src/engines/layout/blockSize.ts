@@ -7,9 +7,10 @@ import { ContractError } from '../../contracts/validate.js';
 type CubTree = Extract<SumOfSquaresTree, { kind: 'cub' }>;
 type ClusterTree = Extract<SumOfSquaresTree, { kind: 'cluster' }>;
 
-/** vLLM fused_add_rms_norm's block: min(H, tokens < 256 ? 1024 : 256) threads (vllm-project/vllm
- *  @0b9c5412 csrc/libtorch_stable/layernorm_kernels.cu fused_add_rms_norm launcher, as
- *  /work/research/evidence.md 2.9 reads it). */
+/** vLLM fused_add_rms_norm's block: min(H, tokens < 256 ? 1024 : 256) threads, the same for the
+ *  width-8 vector kernel, whose threads stride over vectors (vllm-project/vllm@0112cf23
+ *  csrc/layernorm_kernels.cu fused_add_rms_norm; rms_norm there launches min(H, 1024): give it as
+ *  a number). */
 export function cubBlockSize(tree: CubTree, hidden: number, tokens: number): number {
   if (tree.blockSize !== 'vllm') return tree.blockSize;
   return Math.min(hidden, tokens < 256 ? 1024 : 256);

@@ -98,7 +98,7 @@ function padTo(b: PlanBuilder, lanes: number[], width: number): number[] {
 /** aiter's and FlashInfer's block reduce of thread lanes: threads padded with zeros to whole
  *  warps, an XOR butterfly 16..1 (or 32..1) within each warp, lane 0 of each warp to shared memory,
  *  then a butterfly over next_pow2(warps) partials (ROCm/aiter@e4048607 custom_all_reduce.cuh
- *  :1599-1620 with warpReduce :1086-1100; flashinfer-ai/flashinfer@fb28d724
+ *  :1599-1621 with warpReduce :1085-1096; flashinfer-ai/flashinfer@fb28d724
  *  trtllm_allreduce_fusion.cuh:424-459, whose second butterfly runs over 32 lanes, the ones past
  *  the warps +0: the same sums). */
 function blockButterfly(b: PlanBuilder, threads: readonly number[], warpSize: number): number {
