@@ -19,8 +19,8 @@
 const PADDING_ELEMENT: u32 = 0xffffffffu;
 
 fn squareAccumulate(acc: u32, v: u32) -> u32 {
-  if (params.fma != 0u) { return f32_mulAdd(v, v, acc, params.f32Subnormals); }
-  return f32_add(acc, f32_mul(v, v, params.f32Subnormals), params.f32Subnormals);
+  if (params.fma != 0u) { return f32_mulAdd(v, v, acc, ENGINE_F32_SUBNORMALS); }
+  return f32_add(acc, f32_mul(v, v, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
 }
 
 // x at plan element i of the row, +0 for padding.
@@ -34,7 +34,7 @@ fn planValue(rowBase: u32, i: u32) -> u32 {
 // accumulateRun): chain, fma chain, vLLM's pair, or the pair contracted to one fma.
 fn accumulateRun(rowBase: u32, first: u32, last: u32, start: u32) -> u32 {
   var acc = start;
-  let ftz = params.f32Subnormals;
+  let ftz = ENGINE_F32_SUBNORMALS;
   switch params.perThreadPattern {
     case PERTHREAD_CHAIN: {
       for (var i = first; i < last; i++) { let v = planValue(rowBase, i); acc = f32_add(acc, f32_mul(v, v, ftz), ftz); }
@@ -68,7 +68,7 @@ fn planLanePartial(rowBase: u32, lane: u32) -> u32 {
   if (params.planNestedRuns == 0u) { return accumulateRun(rowBase, start, end, ZERO_F32); }
   var acc = ZERO_F32;
   for (var run = start; run < end; run += params.planRunLength) {
-    acc = f32_add(acc, accumulateRun(rowBase, run, min(run + params.planRunLength, end), ZERO_F32), params.f32Subnormals);
+    acc = f32_add(acc, accumulateRun(rowBase, run, min(run + params.planRunLength, end), ZERO_F32), ENGINE_F32_SUBNORMALS);
   }
   return acc;
 }
@@ -102,7 +102,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
   for (var s = width >> 1u; s >= 1u; s >>= 1u) {
     for (var i = 0u; i < s; i++) {
       let other = select(ZERO_F32, partials[base + (i + s) * stride], i + s < live);
-      partials[base + i * stride] = f32_add(partials[base + i * stride], other, params.f32Subnormals);
+      partials[base + i * stride] = f32_add(partials[base + i * stride], other, ENGINE_F32_SUBNORMALS);
     }
   }
   return partials[base];
@@ -114,7 +114,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
 fn shuffleDownReduce(base: u32, width: u32) -> u32 {
   for (var offset = 1u; offset < width; offset <<= 1u) {
     for (var i = 0u; i + offset < width; i++) {
-      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset], params.f32Subnormals);
+      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset], ENGINE_F32_SUBNORMALS);
     }
   }
   return partials[base];
@@ -130,12 +130,12 @@ fn nextPow2(n: u32) -> u32 {
 fn rstdOf(sumsq: u32) -> u32 {
   var meanSquare: u32;
   if (params.varianceReciprocal != 0u) {
-    meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, params.f32Subnormals), params.f32Subnormals);
+    meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
   } else {
-    meanSquare = f32_div(sumsq, params.hiddenF32, params.f32Subnormals);
+    meanSquare = f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS);
   }
-  let variance = f32_add(meanSquare, params.epsF32, params.f32Subnormals);
-  return f32_div(ONE_F32, f32_sqrt(variance, params.f32Subnormals), params.f32Subnormals);
+  let variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
+  return f32_div(ONE_F32, f32_sqrt(variance, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -157,7 +157,7 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
       for (var s = 0u; s < params.planStepCount; s++) {
         let step = params.planSteps + 3u * s;
         partials[partialBase + reduction[step]] =
-          f32_add(partials[partialBase + reduction[step + 1u]], partials[partialBase + reduction[step + 2u]], params.f32Subnormals);
+          f32_add(partials[partialBase + reduction[step + 1u]], partials[partialBase + reduction[step + 2u]], ENGINE_F32_SUBNORMALS);
       }
       rstd[row] = rstdOf(partials[partialBase + params.planResult]);
     }
@@ -191,7 +191,7 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
     }
     default: { // TREE_CUB: thread 0 adds the warp aggregates 1..W-1 in order.
       sumsq = partials[partialBase];
-      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize], params.f32Subnormals); }
+      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize], ENGINE_F32_SUBNORMALS); }
     }
   }
 

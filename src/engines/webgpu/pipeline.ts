@@ -4,7 +4,7 @@ import { PACKAGE_ROOT } from '../../packageRoot.js';
 import { softfloatWgslSource } from '../../softfloat/wgslSource.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, computePipeline, type ComputeShader } from './dispatch.js';
 import type { GpuContext } from './device.js';
-import { engineWgslPrelude, WORKGROUP_SIZE } from './plan.js';
+import { engineWgslPrelude, WORKGROUP_SIZE, type PipelineConstants } from './plan.js';
 
 // The engine's stages as the GPU runs them: each WGSL entry point of shaders/engine/, the
 // buffers it binds and how many invocations it needs. Stages run in this order for each chunk of
@@ -60,19 +60,19 @@ export function engineShaderDir(): string {
 const sources = new Map<string, string>();
 
 /** The whole module for a stage: soft-float library, generated prelude, common.wgsl, the stage file. */
-export function stageShader(stage: EngineStage): ComputeShader {
+export function stageShader(stage: EngineStage, constants: PipelineConstants): ComputeShader {
   let code = sources.get(stage.file);
   if (code === undefined) {
     const read = (file: string): string => `// ---- shaders/engine/${file}\n${readFileSync(join(engineShaderDir(), file), 'utf8')}`;
     code = [softfloatWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl'), read(stage.file)].join('\n');
     sources.set(stage.file, code);
   }
-  return { label: `engine ${stage.name}`, code, entryPoint: stage.name };
+  return { label: `engine ${stage.name}`, code, entryPoint: stage.name, constants };
 }
 
-/** Every stage's pipeline, compiled once per device (dispatch.ts caches them). */
-export async function stagePipelines(ctx: GpuContext): Promise<Map<EngineStage, GPUComputePipeline>> {
-  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage))] as const));
+/** Every stage's pipeline for these constants, compiled once per device (dispatch.ts caches them). */
+export async function stagePipelines(ctx: GpuContext, constants: PipelineConstants): Promise<Map<EngineStage, GPUComputePipeline>> {
+  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage, constants))] as const));
   return new Map(built);
 }
 

@@ -70,7 +70,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
   if (readback === 'mapped') checkMappedReadback(plan, ctx.limits.maxBufferSize);
   const { hidden } = plan.shape;
   const stages = ENGINE_STAGES.filter((stage) => !stage.quantOnly || plan.emits.quant);
-  const pipelineOf = await stagePipelines(ctx);
+  const pipelineOf = await stagePipelines(ctx, plan.pipelineConstants);
   const pipelines = stages.map((stage) => pipelineOf.get(stage)!);
   const maxRows = Math.max(...plan.chunks.map((c) => c.count));
   const maxElements = maxRows * hidden;
