@@ -1,14 +1,16 @@
 import { Xoshiro128StarStar } from '../../fixtures/prng.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 import { FP8_FORMATS, f32BitsFromFp8 } from '../../numerics/fp8.js';
-import { SOFTFLOAT_TWINS, type TwinArgument, type WgslTwin } from '../../softfloat/twins.js';
-import { WGSL_CODES, nameOfWgslCode } from '../../softfloat/wgslCodes.js';
+import { SOFTFLOAT_TWINS, type WgslTwin } from '../twins.js';
+import type { F32Subnormals } from '../internals.js';
+import { WGSL_CODES } from '../wgslCodes.js';
+import { operandPair, operandTriple, SPECIAL_F32 } from './testfloat.js';
 
 // The inputs `ulpwise selftest` runs through each soft-float twin, TestFloat style: special
-// values, exponent x significand pattern tables, weighted random, and exhaustive sweeps where
-// the space allows (every mantissa of two sqrt binades, every bf16/fp8/e8m0 code, every rounding
-// boundary of the encoders), plus a strided sweep over all f32 patterns. Seeded: a level gives
-// the same cases on every run.
+// values, exponent x significand pattern tables and weighted random (testfloat.ts), and
+// exhaustive sweeps where the space allows (every mantissa of two sqrt binades, every
+// bf16/fp8/e8m0 code, every rounding boundary of the encoders), plus a strided sweep over all
+// f32 patterns. Seeded: a level gives the same cases on every run.
 
 export const CONFORMANCE_LEVELS = ['quick', 'full'] as const;
 export type ConformanceLevel = (typeof CONFORMANCE_LEVELS)[number];
@@ -36,61 +38,6 @@ export interface ConformanceSuite {
   readonly count: number;
   /** The cases, twin.args.length words each, in batches of at most `maxCases` cases. */
   batches(maxCases: number): Iterable<Uint32Array>;
-}
-
-/** ±0, ±min and max subnormal, ±min normal, ±1 and its neighbour, ±2, ±max, ±Inf, NaNs. */
-export const SPECIAL_F32: readonly number[] = (() => {
-  const magnitudes = [0, 0x00000001, 0x007fffff, 0x00800000, 0x3f7fffff, 0x3f800000, 0x3f800001, 0x40000000, 0x7f7fffff, 0x7f800000];
-  const values = magnitudes.flatMap((m) => [m, (m | 0x80000000) >>> 0]);
-  values.push(0x7fc00000, 0xffc00000, 0x7f800001, 0x7fffffff, 0xff800123);
-  return values;
-})();
-
-/** Biased exponents at the edges: subnormal, near min normal, around 1, near overflow. */
-const EXPONENT_PATTERNS = [0, 1, 2, 3, 23, 24, 25, 26, 48, 64, 100, 103, 125, 126, 127, 128, 129, 150, 152, 190, 226, 252, 253, 254];
-
-/** 23-bit fractions: zero, single bits, runs of ones from either end, all ones but one bit. */
-const SIGNIFICAND_PATTERNS: readonly number[] = (() => {
-  const set = new Set<number>([0, 0x7fffff, 0x400001, 0x000003, 0x600000]);
-  for (let k = 0; k < 23; k++) {
-    set.add(1 << k);
-    set.add(0x7fffff ^ (1 << k));
-    set.add((0x7fffff & ~((1 << k) - 1)) >>> 0);
-    set.add((1 << (k + 1)) - 1);
-  }
-  return [...set].sort((a, b) => a - b);
-})();
-
-function packF32(sign: number, exponent: number, fraction: number): number {
-  return ((sign << 31) | (exponent << 23) | fraction) >>> 0;
-}
-
-/** One operand: from the pattern tables, uniformly random bits, or a random finite value. */
-function operand(rng: Xoshiro128StarStar): number {
-  switch (rng.nextBelow(3)) {
-    case 0:
-      return packF32(rng.nextBelow(2), rng.pick(EXPONENT_PATTERNS), rng.pick(SIGNIFICAND_PATTERNS));
-    case 1:
-      return rng.nextUint32();
-    default:
-      return packF32(rng.nextBelow(2), rng.nextBelow(255), rng.nextUint32() & 0x7fffff);
-  }
-}
-
-/** A second operand near the first (alignment shifts, cancellation, near-ties), or independent. */
-function partner(rng: Xoshiro128StarStar, a: number): number {
-  if (rng.nextBelow(2) === 0) return operand(rng);
-  const exponent = Math.min(254, Math.max(0, ((a >>> 23) & 0xff) + rng.nextInt(-26, 26)));
-  const fraction = rng.nextBelow(2) === 0 ? (a + rng.nextInt(-3, 3)) & 0x7fffff : rng.pick(SIGNIFICAND_PATTERNS);
-  return packF32(rng.nextBelow(2), exponent, fraction);
-}
-
-/** c close to -(a*b), so the fused add cancels (the product formed in double only to pick c). */
-function addend(rng: Xoshiro128StarStar, a: number, b: number): number {
-  if (rng.nextBelow(2) === 0) return partner(rng, a);
-  const product = f32FromBits(a) * f32FromBits(b);
-  const near = bitsFromF32(rng.nextBelow(2) === 0 ? -product : product);
-  return (near + rng.nextInt(-2, 2)) >>> 0;
 }
 
 function* inBatches(count: number, arity: number, maxCases: number, fill: (out: Uint32Array, first: number) => void): Iterable<Uint32Array> {
@@ -179,15 +126,16 @@ function allPatterns(width: 8 | 16): Uint32Array {
   return Uint32Array.from({ length: 1 << width }, (_, i) => i);
 }
 
-/** sqrt: every mantissa of the binades [1, 2) and [2, 4) (both exponent parities), subnormals by exponent. */
-function sqrtInputs(sizes: LevelSizes): Uint32Array {
+/** sqrt: the mantissas of the binades [1, 2) and [2, 4) (both exponent parities) at a stride
+ *  (1: every one), subnormals by exponent. */
+function sqrtInputs(sizes: LevelSizes, binadeStride: number): Uint32Array {
   const perExponent = (lead: number): number => Math.min(1 << lead, sizes.subnormalsPerExponent);
   let subnormals = 0;
   for (let lead = 0; lead < 23; lead++) subnormals += perExponent(lead);
-  const out = new Uint32Array(SPECIAL_F32.length + 2 * (1 << 23) + subnormals);
+  const out = new Uint32Array(SPECIAL_F32.length + 2 * Math.ceil((1 << 23) / binadeStride) + subnormals);
   out.set(SPECIAL_F32);
   let n = SPECIAL_F32.length;
-  for (const field of [127, 128]) for (let f = 0; f < 1 << 23; f++) out[n++] = (field << 23) | f;
+  for (const field of [127, 128]) for (let f = 0; f < 1 << 23; f += binadeStride) out[n++] = (field << 23) | f;
   const rng = Xoshiro128StarStar.fromSeed(0x50b);
   for (let lead = 0; lead < 23; lead++) {
     const span = 1 << lead;
@@ -202,31 +150,31 @@ function sqrtInputs(sizes: LevelSizes): Uint32Array {
   return out;
 }
 
-function tupleSuite(twin: WgslTwin, sizes: LevelSizes, seed: number): ConformanceSuite {
+/** Specials crossed, then seeded TestFloat tuples (testfloat.ts), for an op whose arguments are
+ *  f32 operands followed by one code (the subnormal mode). */
+function tupleSuite(twin: WgslTwin, randomTuples: number, seed: number, subnormals: F32Subnormals): ConformanceSuite {
   const arity = twin.args.length;
-  const specials = arity === 3 ? SPECIAL_F32.length ** 3 : SPECIAL_F32.length ** 2;
-  const count = specials + sizes.randomTuples;
+  const operands = twin.args.filter((arg) => arg.kind === 'bits').length;
+  const n = SPECIAL_F32.length;
+  const specials = n ** operands;
+  const count = specials + randomTuples;
   return {
-    label: twin.name, twin,
-    coverage: `${specials} special ${arity === 3 ? 'triples' : 'pairs'} + ${sizes.randomTuples} seeded random`,
+    label: `${twin.name}(${subnormals})`, twin,
+    coverage: `${specials} special ${operands === 3 ? 'triples' : 'pairs'} + ${randomTuples} seeded random`,
     count,
     batches: (maxCases) => {
       const rng = Xoshiro128StarStar.fromSeed(seed);
-      const n = SPECIAL_F32.length;
       return inBatches(count, arity, maxCases, (out, first) => {
         for (let i = 0; i < out.length / arity; i++) {
           const index = first + i;
           let tuple: number[];
           if (index < specials) {
-            tuple = arity === 3
-              ? [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n) % n], SPECIAL_F32[Math.floor(index / (n * n))]]
-              : [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n)]];
+            tuple = Array.from({ length: operands }, (_, k) => SPECIAL_F32[Math.floor(index / n ** k) % n]);
           } else {
-            const a = operand(rng);
-            const b = partner(rng, a);
-            tuple = arity === 3 ? [a, b, addend(rng, a, b)] : [a, b];
+            tuple = operands === 3 ? operandTriple(rng, index) : operandPair(rng, index);
           }
           out.set(tuple, i * arity);
+          out[i * arity + operands] = WGSL_CODES.f32Subnormals[subnormals];
         }
       });
     },
@@ -248,8 +196,16 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   const sweepNote = `${sizes.sweep} strided f32 patterns`;
   const suites: ConformanceSuite[] = [];
   const seeds: Record<string, number> = { f32_add: 1, f32_sub: 2, f32_mul: 3, f32_div: 4, f32_mulAdd: 5 };
-  for (const [name, seed] of Object.entries(seeds)) suites.push(tupleSuite(twinNamed(name), sizes, seed));
-  suites.push(listSuite('f32_sqrt', twinNamed('f32_sqrt'), `specials + every mantissa of [1,4) + subnormals (${sizes.subnormalsPerExponent >= 1 << 22 ? 'all' : `${sizes.subnormalsPerExponent} per exponent`})`, () => sqrtInputs(sizes)));
+  // Flushing subnormals changes only what reads or rounds to a subnormal: a quarter of the
+  // random tuples, under seeds of their own.
+  for (const [name, seed] of Object.entries(seeds)) {
+    suites.push(tupleSuite(twinNamed(name), sizes.randomTuples, seed, 'keep'));
+    suites.push(tupleSuite(twinNamed(name), sizes.randomTuples / 4, seed + 100, 'flush'));
+  }
+  const subnormalNote = `subnormals (${sizes.subnormalsPerExponent >= 1 << 22 ? 'all' : `${sizes.subnormalsPerExponent} per exponent`})`;
+  const sqrt = twinNamed('f32_sqrt');
+  suites.push(listSuite('f32_sqrt(keep)', sqrt, `specials + every mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 1), [WGSL_CODES.f32Subnormals.keep]));
+  suites.push(listSuite('f32_sqrt(flush)', sqrt, `specials + every 256th mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 256), [WGSL_CODES.f32Subnormals.flush]));
 
   for (const [rounding, code] of Object.entries(WGSL_CODES.bf16Rounding)) {
     for (const name of ['bf16FromF32Bits', 'roundF32BitsToBf16']) {
@@ -278,19 +234,4 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   const missing = SOFTFLOAT_TWINS.filter((t) => !covered.has(t.name)).map((t) => t.name);
   if (missing.length > 0) throw new Error(`selftest: no conformance cases for ${missing.join(', ')}`);
   return suites;
-}
-
-/** A case's arguments, field by field: f32 as sign/exponent/fraction, codes by name. */
-export function describeArguments(twin: WgslTwin, args: readonly number[]): string {
-  return args.map((value, i) => describeValue(twin.args[i], value)).join(', ');
-}
-
-export function describeValue(kind: TwinArgument, value: number): string {
-  const hex = (v: number, width: number): string => v.toString(16).padStart(width, '0');
-  if (kind.kind === 'code') return `${String(nameOfWgslCode(kind.table, value))}`;
-  if (kind.width === 32) {
-    return `0x${hex(value >>> 0, 8)} (${value >>> 31 ? '-' : '+'} exp ${hex((value >>> 23) & 0xff, 2)} frac ${hex(value & 0x7fffff, 6)})`;
-  }
-  if (kind.width === 16) return `0x${hex(value, 4)} (${value >>> 15 ? '-' : '+'} exp ${hex((value >>> 7) & 0xff, 2)} frac ${hex(value & 0x7f, 2)})`;
-  return `0x${hex(value, 2)}`;
 }

@@ -1,14 +1,15 @@
-import { softfloatWgslSource } from '../../softfloat/wgslSource.js';
-import type { TwinArgument, WgslTwin } from '../../softfloat/twins.js';
-import { createStorageBuffer, createZeroedStorageBuffer, readWords } from './buffers.js';
-import { describeArguments, describeValue, type ConformanceSuite } from './conformanceCases.js';
-import type { GpuContext } from './device.js';
-import { LINEAR_WORKGROUP_INDEX_WGSL, runCompute, type ComputeShader } from './dispatch.js';
-import { maxWordsPerBinding } from './limits.js';
+import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../engines/webgpu/buffers.js';
+import type { GpuContext } from '../../engines/webgpu/device.js';
+import { LINEAR_WORKGROUP_INDEX_WGSL, runCompute, type ComputeShader } from '../../engines/webgpu/dispatch.js';
+import { maxWordsPerBinding } from '../../engines/webgpu/limits.js';
+import type { WgslTwin } from '../twins.js';
+import { softfloatWgslSource } from '../wgslSource.js';
+import type { ConformanceSuite } from './suites.js';
 
 // Runs each soft-float twin's WGSL on the adapter and its CPU twin on the host, over the same
 // cases, and compares the bits exactly: the two are the same algorithm, so even NaN payloads
-// must agree. What `ulpwise selftest` prints and the conformance test asserts.
+// must agree. What `ulpwise selftest` runs (report.ts prints it) and the conformance test
+// asserts. The device plumbing (buffers, dispatch, limits) is the WebGPU engine's.
 
 const WORKGROUP_SIZE = 64;
 /** Cases per dispatch: bounded so a batch's buffers stay small on every adapter. */
@@ -107,34 +108,4 @@ export async function runConformance(
     results.push(result);
   }
   return results;
-}
-
-/** What a twin returns: a bf16 code, an fp8 code, or f32 bits. */
-function resultKind(twinName: string): TwinArgument {
-  if (twinName === 'bf16FromF32Bits') return { kind: 'bits', width: 16 };
-  if (twinName === 'fp8FromF32Bits') return { kind: 'bits', width: 8 };
-  return { kind: 'bits', width: 32 };
-}
-
-/** The per-suite table, then each failure field by field. */
-export function formatConformance(results: readonly ConformanceResult[], twins: readonly WgslTwin[]): string {
-  const header = ['suite', 'cases', 'mismatches', 'gpu ms', 'cpu ms', 'coverage'];
-  const rows = results.map((r) => [r.label, String(r.cases), String(r.mismatches), r.gpuMs.toFixed(0), r.cpuMs.toFixed(0), r.coverage]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
-  const out = [line(header), ...rows.map(line)];
-  for (const r of results.filter((r) => r.mismatches > 0)) {
-    const twin = twins.find((t) => t.name === r.twin);
-    if (!twin) continue;
-    out.push('', `${r.label}: ${r.mismatches} of ${r.cases} differ; first ${r.examples.length}:`);
-    for (const e of r.examples) {
-      out.push(`  ${twin.name}(${describeArguments(twin, e.args)})`);
-      out.push(`    gpu ${describeValue(resultKind(twin.name), e.gpu)}`);
-      out.push(`    cpu ${describeValue(resultKind(twin.name), e.cpu)}`);
-    }
-  }
-  const total = results.reduce((a, r) => a + r.cases, 0);
-  const bad = results.reduce((a, r) => a + r.mismatches, 0);
-  out.push('', `${bad === 0 ? 'PASS' : 'FAIL'}: ${total} cases in ${results.length} suites, ${bad} mismatches`);
-  return out.join('\n');
 }
