@@ -298,6 +298,17 @@ __global__ void div_list_kernel(const uint32_t* a, const uint32_t* b, uint32_t n
   ref[i] = __float_as_uint(__fdiv_rn(fa, fb));
 }
 
+// Seeded spot inputs for the unary ops (every class of input: mix32 of the index covers all bit
+// patterns), written with the hardware result of each op: test vectors for the emulation.
+__global__ void unary_samples_kernel(uint32_t n, uint32_t* rows) {
+  uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  uint32_t u = mix32(i ^ 0x5bd1e995u);
+  float x = __uint_as_float(u);
+  rows[5 * i + 0] = u;
+  for (int op = 0; op < NUM_UNARY; ++op) rows[5 * i + 1 + op] = __float_as_uint(hw_unary(op, x));
+}
+
 static void write_file(const std::string& path, const void* data, size_t bytes) {
   FILE* f = fopen(path.c_str(), "wb");
   if (!f || fwrite(data, 1, bytes, f) != bytes) {
@@ -380,6 +391,16 @@ int main(int argc, char** argv) {
     write_file(out + "/" + kOpNames[op] + ".mismatch.u32", h_samples.data(), ns * 12);
     fprintf(summary, "%s sweep mismatches_stored=%llu of %llu\n", kOpNames[op], ns, c.samples);
     fflush(summary);
+  }
+
+  {
+    const uint32_t kSpots = 1u << 16;
+    unary_samples_kernel<<<kSpots / 256, 256>>>(kSpots, d_hw);
+    CHECK(cudaGetLastError());
+    CHECK(cudaDeviceSynchronize());
+    std::vector<uint32_t> rows(kSpots * 5);
+    CHECK(cudaMemcpy(rows.data(), d_hw, rows.size() * 4, cudaMemcpyDeviceToHost));
+    write_file(out + "/unary.spots.u32", rows.data(), rows.size() * 4);
   }
 
   // div.full.f32 and div.full.ftz.f32 on three seeded sets of 2^22 pairs.

@@ -42,6 +42,7 @@ def main() -> int:
         arrays[f"{name}/diff"] = d8
         arrays[f"{name}/exc_index"] = exc
         arrays[f"{name}/exc_hw"] = exc_hw
+    arrays["unary.spots"] = np.fromfile(src / "unary.spots.u32", dtype=np.uint32)
     for edges in sorted(src.glob("div.*.edges.u32")):
         arrays[edges.name[: -len(".u32")]] = np.fromfile(edges, dtype=np.uint32)
     np.savez_compressed(dst, **arrays)
