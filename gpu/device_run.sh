@@ -19,7 +19,7 @@ echo "== approx measure"
 nvcc -O2 -arch=sm_90 -o "$W/approx_measure" gpu/approx_measure.cu && \
   nvcc -O2 -arch=sm_90 -ptx -o "$W/dump/approx_measure.ptx" gpu/approx_measure.cu && \
   cuobjdump -sass "$W/approx_measure" > "$W/dump/approx_measure.sass" && \
-  (time timeout 240 "$W/approx_measure" "$W/meas") 2>&1 | tail -5
+  (time timeout 150 "$W/approx_measure" "$W/meas") 2>&1 | tail -5
 cp "$W/meas/summary.txt" "$OUT/summary.txt" 2>/dev/null
 timeout 120 python3 gpu/pack_approx.py "$W/meas" "$OUT/measure.npz"
 
@@ -28,7 +28,7 @@ timeout 120 python3 gpu/triton_spellings.py "$W/dump" && cuobjdump -sass "$W/dum
 
 echo "== captures"
 export TORCHINDUCTOR_CACHE_DIR="$W/inductor" TRITON_CACHE_DIR="$W/triton"
-(time TORCH_LOGS=output_code PYTHONPATH="$ROOT/python" timeout 420 python3 -m ulpwise.runner.capture \
+(time TORCH_LOGS=output_code PYTHONPATH="$ROOT/python" timeout 330 python3 -m ulpwise.runner.capture \
    --goldens conformance/inputs --out "$W/cap" --probe-trees) > "$W/dump/capture.log" 2>&1
 tail -20 "$W/dump/capture.log"
 for c in $(find "$W/triton" -name '*.cubin' 2>/dev/null); do cuobjdump -sass "$c" > "$c.sass" 2>&1; done

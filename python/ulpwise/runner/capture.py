@@ -189,9 +189,10 @@ def main(argv: List[str] | None = None) -> int:
             m, h = x.shape
             probes[f"mean_m{m}_h{h}"] = probe_mean_tree(m, h, seed=h + m, random_pairs=4096)
             print(f"probed mean tree m{m} h{h}", flush=True)
-    (args.out / "provenance.json").write_text(json.dumps(record, indent=1, sort_keys=True))
-    if probes:
-        (args.out / "probes.json").write_text(json.dumps(probes, sort_keys=True))
+        # written after every golden, so a run cut short still leaves a coherent record
+        (args.out / "provenance.json").write_text(json.dumps(record, indent=1, sort_keys=True))
+        if probes:
+            (args.out / "probes.json").write_text(json.dumps(probes, sort_keys=True))
     return 0
 
 
