@@ -119,7 +119,8 @@ def read_safetensors(path: Path) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]
     header = json.loads(data[8:8 + n])
     meta = header.pop("__metadata__", {}) or {}
     base = 8 + n
-    kinds = {"BF16": np.uint16, "F32": np.float32, "F8_E4M3": np.uint8, "U8": np.uint8, "F16": np.uint16}
+    kinds = {"BF16": np.uint16, "F32": np.float32, "F16": np.uint16, "U8": np.uint8,
+             "F8_E4M3": np.uint8, "F8_E4M3FNUZ": np.uint8, "F8_E5M2": np.uint8, "F8_E5M2FNUZ": np.uint8}
     out: Dict[str, np.ndarray] = {}
     for name, info in header.items():
         start, end = info["data_offsets"]
