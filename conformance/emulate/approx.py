@@ -91,3 +91,19 @@ def rcp_approx(x: np.ndarray) -> np.ndarray:
     t = rcp_period_table()[(xb & 0x7FFFFF).astype(np.int64)].astype(np.int64)
     yexp = (t >> 23) - (bexp - 127)
     return (sign | ((yexp << 23) | (t & 0x7FFFFF)).astype(np.uint32)).view(F32)
+
+
+def rcp_approx_ftz(x: np.ndarray) -> np.ndarray:
+    """MUFU.RCP / rcp.approx.ftz.f32 on normal inputs with a normal reciprocal (same table)."""
+    return rcp_approx(x)
+
+
+def div_full(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """div.full.f32 (src/numerics/hardware/sm90Div.ts gives the SASS): for a normal divisor with
+    2^-126 <= |b| <= 2^126 it is one FMUL, a * MUFU.RCP(b), rounded to nearest (subnormal
+    results kept). Divisors outside that range raise here (the 1/4 and 2^24 pre-scalings are
+    only in the TypeScript emulation, which the GPU checked on every class of input)."""
+    bm = np.abs(np.asarray(b, dtype=F32))
+    if np.any((bm < F32(2.0**-126)) | (bm > F32(2.0**126)) | ~np.isfinite(bm)):
+        raise ValueError("div_full: divisor outside [2^-126, 2^126]")
+    return (np.asarray(a, dtype=F32) * rcp_approx_ftz(b)).astype(F32)

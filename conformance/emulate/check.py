@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from f32 import read_safetensors
-from kernels import EMULATIONS
+from kernels import CONFIG_CANDIDATES, EMULATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,23 +57,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"check: {path.name}: no emulation for kernel '{kernel}'", file=sys.stderr)
             return 2
         inputs, _ = read_safetensors(ROOT / "inputs" / info["golden"])
-        emulated = EMULATIONS[kernel](inputs["rank0.input"], inputs["residual"], inputs["weight"], float(info["eps"]))
-        row = {"capture": path.name, "kernel": kernel, "outputs": {}}
-        for name, real in outputs.items():
-            if name not in emulated:
-                print(f"check: {path.name}: the emulation does not produce '{name}'", file=sys.stderr)
-                return 2
-            same = equal_bits(name, np.asarray(real), np.asarray(emulated[name]).reshape(real.shape))
-            share = float(same.mean())
-            row["outputs"][name] = {"bit_exact": share, "differ": int((~same).sum()), "elements": int(same.size)}
-            all_exact &= bool(same.all())
-        results.append(row)
+        args_in = (inputs["rank0.input"], inputs["residual"], inputs["weight"], float(info["eps"]))
+        # Inductor kernels: the autotuner's config choice was not recorded, so each candidate
+        # layout is tried and the one with the fewest differing elements is reported.
+        configs = CONFIG_CANDIDATES[kernel](inputs["rank0.input"].shape[1]) if kernel in CONFIG_CANDIDATES else [None]
+        best = None
+        for config in configs:
+            emulated = EMULATIONS[kernel](*args_in, config) if config else EMULATIONS[kernel](*args_in)
+            row = {"capture": path.name, "kernel": kernel, "config": config, "outputs": {}}
+            for name, real in outputs.items():
+                if name not in emulated:
+                    print(f"check: {path.name}: the emulation does not produce '{name}'", file=sys.stderr)
+                    return 2
+                same = equal_bits(name, np.asarray(real), np.asarray(emulated[name]).reshape(real.shape))
+                row["outputs"][name] = {"bit_exact": float(same.mean()), "differ": int((~same).sum()), "elements": int(same.size)}
+            differ = sum(o["differ"] for o in row["outputs"].values())
+            if best is None or differ < best[0]:
+                best = (differ, row)
+        all_exact &= best[0] == 0
+        results.append(best[1])
     if args.json:
         print(json.dumps(results, indent=1))
     else:
         for row in results:
             cells = "  ".join(f"{n} {o['bit_exact'] * 100:.2f}% ({o['differ']} differ)" for n, o in row["outputs"].items())
-            print(f"{row['capture']}: {cells}")
+            config = f" [{row['config']}]" if row["config"] else ""
+            print(f"{row['capture']}{config}: {cells}")
         print("all bit-exact" if all_exact else "NOT all bit-exact")
     return 0 if all_exact else 1
 

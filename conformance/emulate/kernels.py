@@ -79,6 +79,12 @@ def vllm_native_quant(x: np.ndarray, res: np.ndarray, w: np.ndarray, eps: float)
     return out
 
 
+CONFIG_CANDIDATES = {
+    "compiled-vllm-native": inductor.candidates,
+    "compiled-hf-llama": inductor.candidates,
+    "compiled-vllm-native-quant": inductor.candidates,
+}
+
 EMULATIONS: Dict[str, Emulation] = {
     "torch-f-rms-norm": torch_f_rms_norm,
     "vllm-native": vllm_native,

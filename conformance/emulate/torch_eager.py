@@ -39,10 +39,10 @@ class ReduceConfig:
 def reduce_config_lastdim(m: int, h: int, sm_count: int = 132, max_threads_per_sm: int = 2048) -> ReduceConfig:
     """setReduceConfig (Reduce.cuh) for a contiguous f32 [m, h] reduced over the last dim:
     reduction on the fastest-striding dim, so dim0 = h (divided by the input vector size 4
-    when h > 128: "vectorize along input"), dim1 = m; set_block_dimension with 512 threads;
+    when h >= 128: "vectorize along input", Reduce.cuh L1100), dim1 = m; set_block_dimension with 512 threads;
     input split across block.x; across block.y (warps) only when values_per_thread >=
     min(block_height * 16, 256); across CTAs only when values_per_thread >= 256."""
-    vec = 4 if h > 128 else 1
+    vec = 4 if h >= 128 else 1
     dim0 = h // vec
     dim1 = m
     max_threads = 512
@@ -69,15 +69,17 @@ def reduce_config_lastdim(m: int, h: int, sm_count: int = 132, max_threads_per_s
 
 
 def warp_shfl_down_tree(v: np.ndarray, width: int) -> np.ndarray:
-    """Reduce.cuh block_x_reduce's warp stage: for offset = 1, 2, 4, .. < width,
-    value = combine(value, shfl_down(value, offset)); lane 0's result. v: [..., width]."""
+    """Reduce.cuh block_x_reduce's warp stage on CUDA (torch 2.11 wheel header
+    ATen/native/cuda/Reduce.cuh L656-668: "fix CUDA to have offset decreasing"; ROCm and fbcode
+    keep 1, 2, 4, ..): for offset = width/2, .., 2, 1, value = combine(value,
+    shfl_down(value, offset)); lane 0's result. v: [..., width]."""
     v = v.copy()
-    off = 1
-    while off < width:
+    off = width // 2
+    while off >= 1:
         shifted = v.copy()
         shifted[..., : width - off] = v[..., off:width]
         v = (v + shifted).astype(F32)
-        off *= 2
+        off //= 2
     return v[..., 0]
 
 
