@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { isNanBits } from '../f32.js';
 import { correctlyRoundedRcpF32, correctlyRoundedRsqrtF32 } from './correctlyRounded.js';
@@ -29,12 +29,7 @@ const NAN_OUT = 0x7fffffff; // what the hardware returns for NaN results (measur
 function dataPath(file: string): URL {
   // From src/ (vitest, ts sources) the data sits beside this file; from dist/src/ it stays in src/.
   const beside = new URL(`./data/${file}`, import.meta.url);
-  try {
-    readFileSync(beside, { flag: 'r' }).length;
-    return beside;
-  } catch {
-    return new URL(`../../../../src/numerics/hardware/data/${file}`, import.meta.url);
-  }
+  return existsSync(beside) ? beside : new URL(`../../../../src/numerics/hardware/data/${file}`, import.meta.url);
 }
 
 const tables = new Map<TableName, Uint32Array>();
