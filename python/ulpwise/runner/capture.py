@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, NoReturn
 
 import torch
 from safetensors import safe_open
@@ -36,7 +36,7 @@ from safetensors.torch import save_file
 from . import kernels
 
 
-def fail(message: str) -> "NoReturn":  # type: ignore[name-defined]
+def fail(message: str) -> NoReturn:
     print(f"capture: {message}", file=sys.stderr)
     sys.exit(2)
 

@@ -26,7 +26,7 @@ import tempfile
 import traceback
 from contextlib import redirect_stderr
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -35,7 +35,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(f"nccl_allreduce: {message}", file=sys.stderr)
     sys.exit(2)
 
