@@ -148,8 +148,9 @@ describe('FP8 codes against the candidate\'s own norm output and scales', () => 
   // A quantizer that reads the bf16 norm output (quant.input 'bf16', with the side output): a
   // candidate that rounds the normed value before the weight multiply (or not, where the golden
   // does) has other norm values in places, and codes that follow from those (the engine
-  // computed them); one flipped code follows from nothing.
-  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 4, 512, 'random', 23);
+  // computed them); one flipped code follows from nothing. vLLM's CUDA chain with the side output
+  // is such a quantizer (the aiter indexer kernel quantizes the f32 normed value instead).
+  const golden = goldenCase('vllm-unfused-quant', 2, 4, 512, 'random', 23);
   const reordered = candidateFrom(golden, { ...golden.contract, norm: { ...golden.contract.norm, roundIntermediate: !golden.contract.norm.roundIntermediate } });
   const candidate = new Map(reordered);
   const q = reordered.get('out.q')!;
@@ -169,7 +170,8 @@ describe('FP8 codes against the candidate\'s own norm output and scales', () => 
 describe('diff --rstd infer: a sum of squares that differs', () => {
   // Rows whose rstd is 40 and -300 ULP off (far beyond the +-4 searched): every element of such
   // a row moves the same way, which a reduction order does and a stray bit does not.
-  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 6, 1024, 'random', 5);
+  // The direction is read from the bf16 norm output, so the quantizer reads that output too.
+  const golden = goldenCase('vllm-unfused-quant', 2, 6, 1024, 'random', 5);
   const planted = new Map([[1, 40], [4, -300]]);
   const scaled = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, planted.get(m) ?? 0) });
   const candidate = new Map(scaled);
