@@ -52,5 +52,5 @@ export function correctlyRoundedRsqrtF32(bits: number): number {
 
 /** Correctly rounded 1/x on f32 bits (SoftFloat division of 1 by x). */
 export function correctlyRoundedRcpF32(bits: number): number {
-  return f32_div(0x3f800000, bits >>> 0) >>> 0;
+  return f32_div(0x3f800000, bits >>> 0, 'keep') >>> 0;
 }

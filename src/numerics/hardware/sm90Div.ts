@@ -39,7 +39,7 @@ function isNanBits(b: number): boolean {
 function mulFtz(a: number, b: number): number {
   const fa = ((a & 0x7fffffff) < MIN_NORMAL ? a & 0x80000000 : a) >>> 0;
   const fb = ((b & 0x7fffffff) < MIN_NORMAL ? b & 0x80000000 : b) >>> 0;
-  const r = f32_mul(fa, fb) >>> 0;
+  const r = f32_mul(fa, fb, 'keep') >>> 0;
   const exact = Math.abs(f32FromBits(fa) * f32FromBits(fb)); // exact in f64: 48 significant bits
   // 24-bit rounding with an unbounded exponent: scale into f32's normal range, round, compare
   const rounded = Math.fround(exact * 2 ** 100);
@@ -52,14 +52,14 @@ export function sm90DivFull(aBits: number, bBits: number): number {
   const b = bBits >>> 0;
   const magB = b & 0x7fffffff;
   const big = !isNanBits(b) && magB > TWO_POW_126;
-  let bs = big ? f32_mul(b, TWO_POW_MINUS_2) >>> 0 : b;
-  let as = big ? f32_mul(a, TWO_POW_MINUS_2) >>> 0 : a;
+  let bs = big ? f32_mul(b, TWO_POW_MINUS_2, 'keep') >>> 0 : b;
+  let as = big ? f32_mul(a, TWO_POW_MINUS_2, 'keep') >>> 0 : a;
   const small = !isNanBits(b) && magB < MIN_NORMAL;
   if (small) {
-    bs = f32_mul(bs, TWO_POW_24) >>> 0;
-    as = f32_mul(as, TWO_POW_24) >>> 0;
+    bs = f32_mul(bs, TWO_POW_24, 'keep') >>> 0;
+    as = f32_mul(as, TWO_POW_24, 'keep') >>> 0;
   }
-  return f32_mul(as, sm90RcpApproxFtz(bs)) >>> 0;
+  return f32_mul(as, sm90RcpApproxFtz(bs), 'keep') >>> 0;
 }
 
 /** sm_90 div.full.ftz.f32. */
