@@ -7,10 +7,12 @@ import { percent } from './values.js';
 export function formatExplainReport(report: ExplainReport, shown = 12): string {
   const g = report.golden;
   const outputs = report.candidate.outputs;
+  const searched = report.searchRows ? ` (searched on rows ${report.searchRows.join(', ')}; ${report.hypotheses.length} rescored on all ${g.tokens})` : '';
+  const rstd = report.rstdUlps === null ? '' : `, rstd inferred within +-${report.rstdUlps} ULP`;
   const lines: string[] = [
     `candidate  ${report.candidate.file} (${outputs.join(', ')})`,
     `inputs     ${g.file} (golden made with ${g.preset}, ${g.ranks} ranks x ${g.tokens} tokens x ${g.hidden} hidden)`,
-    `tried      ${report.searched} hypotheses in ${report.engineRuns} engine runs${report.searchRows ? ` (searched on rows ${report.searchRows.join(', ')}; ${report.hypotheses.length} rescored on all ${g.tokens})` : ''}${report.rstdUlps === null ? '' : `, rstd inferred within +-${report.rstdUlps} ULP`}`,
+    `tried      ${report.searched} hypotheses in ${report.engineRuns} engine runs${searched}${rstd}`,
     '',
   ];
   // Variants scoring exactly like the row above them add nothing to the table (the dimensions

@@ -65,9 +65,13 @@ function row(cells: readonly string[], tag = 'td'): string {
   return `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
 }
 
+function dataTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  return `<table><thead>${row(head, 'th')}</thead><tbody>${rows.map((cells) => row(cells)).join('')}</tbody></table>`;
+}
+
 function outputSection(o: OutputReport, tokens: number): string {
-  const worst = o.worst.length === 0 ? '' : `<table><thead>${row(['rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'], 'th')}</thead><tbody>${o.worst.map((w) =>
-    row([w.rank === null ? '-' : String(w.rank), String(w.row), String(w.column), w.group === null ? '-' : String(w.group), w.ulp === null ? w.class.toUpperCase() : String(w.ulp), `${w.golden.value} (${w.golden.bits})`, `${w.candidate.value} (${w.candidate.bits})`])).join('')}</tbody></table>`;
+  const worst = o.worst.length === 0 ? '' : dataTable(['rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'], o.worst.map((w) =>
+    [w.rank === null ? '-' : String(w.rank), String(w.row), String(w.column), w.group === null ? '-' : String(w.group), w.ulp === null ? w.class.toUpperCase() : String(w.ulp), `${w.golden.value} (${w.golden.bits})`, `${w.candidate.value} (${w.candidate.bits})`]));
   const rows = o.differingRows.count === 0 ? '' : `<p>rows that differ (${o.differingRows.count}/${tokens}): ${escapeHtml(formatRanges(o.differingRows.rows, 40))}</p>`;
   const groups = !o.differingGroups || o.differingGroups.count === 0 ? '' : `<p>quant groups that differ: ${o.differingGroups.count}</p>`;
   return `<section><h2 class="${o.pass ? 'pass' : 'fail'}">${escapeHtml(o.name)} <small>vs ${escapeHtml(o.reference)}, ${escapeHtml(o.dtype)} [${o.shape.join(', ')}]</small></h2>
@@ -77,12 +81,16 @@ ${histogramSvg(o)}${worst}${rows}${groups}</section>`;
 
 export function diffReportHtml(report: DiffReport): string {
   const g = report.golden;
+  const explainedRows = !report.rstd || report.rstd.explained.length === 0 ? '' : dataTable(['rank', 'row', 'rstd shift (ULP)'],
+    report.rstd.explained.slice(0, 200).map((e) => [e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)]));
   const rstd = report.rstd
-    ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== 'sum of squares differs').length} true mismatches, ${report.rstd.unexplained.filter((u) => u.reason === 'sum of squares differs').length} rows whose sum of squares differs (reduction order?).</p>${report.rstd.explained.length === 0 ? '' : `<table><thead>${row(['rank', 'row', 'rstd shift (ULP)'], 'th')}</thead><tbody>${report.rstd.explained.slice(0, 200).map((e) => row([e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)])).join('')}</tbody></table>`}</section>`
+    ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== 'sum of squares differs').length} true mismatches, ${report.rstd.unexplained.filter((u) => u.reason === 'sum of squares differs').length} rows whose sum of squares differs (reduction order?).</p>${explainedRows}</section>`
     : '';
-  const ranks = report.rankDivergence.length === 0 ? '' : `<section><h2>divergence between ranks</h2><table><thead>${row(['output', 'rank', 'vs rank', 'differ', 'max ULP'], 'th')}</thead><tbody>${report.rankDivergence.flatMap((d) => d.ranks.map((r) => row([d.kind, String(r.rank), String(d.baseRank), `${r.differing}/${r.elements}`, String(r.maxUlp)]))).join('')}</tbody></table></section>`;
+  const ranks = report.rankDivergence.length === 0 ? '' : '<section><h2>divergence between ranks</h2>' + dataTable(['output', 'rank', 'vs rank', 'differ', 'max ULP'],
+    report.rankDivergence.flatMap((d) => d.ranks.map((r) => [d.kind, String(r.rank), String(d.baseRank), `${r.differing}/${r.elements}`, String(r.maxUlp)]))) + '</section>';
   const quant = report.quantConsistency.filter((q) => q.differingCodes > 0 || q.groupsWithDifferentScale > 0);
-  const quantSection = quant.length === 0 ? '' : `<section><h2>FP8 codes against the candidate's own scales</h2><table><thead>${row(['output', 'differing codes', 'consistent with candidate scale', 'inconsistent', 'groups with another scale'], 'th')}</thead><tbody>${quant.map((q) => row([q.name, String(q.differingCodes), String(q.consistentWithCandidateScale), String(q.inconsistent), String(q.groupsWithDifferentScale)])).join('')}</tbody></table></section>`;
+  const quantSection = quant.length === 0 ? '' : "<section><h2>FP8 codes against the candidate's own scales</h2>" + dataTable(['output', 'differing codes', 'consistent with candidate scale', 'inconsistent', 'groups with another scale'],
+    quant.map((q) => [q.name, String(q.differingCodes), String(q.consistentWithCandidateScale), String(q.inconsistent), String(q.groupsWithDifferentScale)])) + '</section>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ulpwise diff: ${escapeHtml(report.candidate.file)}</title>
 <style>
