@@ -105,7 +105,10 @@ function mutate(bytes: Uint8Array): Uint8Array {
       const offsets = [...text.matchAll(/"data_offsets":\[(\d+),(\d+)\]/g)].flatMap((m) => [m[1], m[2]]);
       if (!text.startsWith('{') || offsets.length === 0 || text.includes('\ufffd')) return bytes;
       const offset = pick(offsets);
-      const entry = `"z${rng.nextBelow(1000)}":{"dtype":"${pick(['BF16', 'F32', 'F8_E4M3'])}","shape":[${pick(['0', '3,0', '0,9007199254740991'])}],"data_offsets":[${offset},${offset}]}`;
+      const name = `z${rng.nextBelow(1000)}`; // the draws in their old order: name, dtype, shape
+      const dtype = pick(['BF16', 'F32', 'F8_E4M3']);
+      const shape = pick(['0', '3,0', '0,9007199254740991']);
+      const entry = `"${name}":{"dtype":"${dtype}","shape":[${shape}],"data_offsets":[${offset},${offset}]}`;
       const comma = text.trimEnd() === '{}' ? '' : ',';
       return encoder.encode(`{${entry}${comma}${text.slice(1)}`);
     }

@@ -107,8 +107,9 @@ export function formatDiffReport(report: DiffReport): string {
   const failing = report.outputs.filter((o) => !o.pass);
   const tolerant = report.outputs.some((o) => o.tolerance > 0);
   const within = (o: OutputReport) => (o.tolerance > 0 ? `within ${o.tolerance} ULP` : 'bit-exact');
+  const tolerances = report.outputs.map((o) => `${o.name} ${o.tolerance}`).join(', ');
   lines.push('', report.pass
-    ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${report.outputs.map((o) => `${o.name} ${o.tolerance}`).join(', ')} ULP)` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
+    ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${tolerances} ULP)` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
     : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${withRstd ? ' after rstd inference' : ''}`);
   return lines.join('\n');
 }

@@ -24,10 +24,6 @@ function toBig(a: U64): bigint {
   return (BigInt(a.hi) << 32n) | BigInt(a.lo);
 }
 
-function fromBig(x: bigint): U64 {
-  return { hi: Number((x >> 32n) & 0xffffffffn), lo: Number(x & 0xffffffffn) };
-}
-
 /** x >> dist with every shifted-out bit OR-ed into bit 0. */
 function shiftRightJamBig(x: bigint, dist: number): bigint {
   const kept = x >> BigInt(dist);
