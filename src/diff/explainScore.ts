@@ -25,9 +25,6 @@ export interface ExplainProblem {
   readonly candidate: ReadonlyMap<string, Tensor>;
 }
 
-/** Output kinds an rstd shift changes. */
-const RSTD_KINDS: readonly OutputKind[] = ['norm', 'q', 'scale'];
-
 /** A mismatch count, or (not exact) a lower bound of it. */
 interface Bounded {
   readonly value: number;
