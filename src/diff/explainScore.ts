@@ -162,7 +162,7 @@ export class RowScorer {
       c = cpuCase(upstream, shape, this.problem.subject.inputs);
       this.cases.set(key, c);
     }
-    return { c, q: contract.quant && quantConstants(contract.quant, shape.hidden) };
+    return { c, q: contract.quant && quantConstants(contract.quant, shape.hidden, contract.hardwareOps) };
   }
 
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once

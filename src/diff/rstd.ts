@@ -210,7 +210,7 @@ function requantize(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm
   if (quant.input === 'bf16' && norm) {
     const data = new Uint8Array(q.candidate.data.length);
     const qGeometry = outputGeometry('q', shape, contract);
-    const constants = quantConstants(quant, shape.hidden);
+    const constants = quantConstants(quant, shape.hidden, contract.hardwareOps);
     const f32 = f32Arithmetic(contract.f32Subnormals);
     const values = new Float32Array(constants.groupSize);
     const codes = new Uint8Array(constants.groupSize);
