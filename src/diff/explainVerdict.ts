@@ -1,3 +1,4 @@
+import { genCommandFor } from '../contracts/overrides.js';
 import type { Contract, Shape } from '../contracts/schema.js';
 import { canonicalJson } from '../contracts/validate.js';
 import { describeValue, dimensionDiff, getPath } from './dimensions.js';
@@ -40,7 +41,7 @@ export function verdictOf(rescore: Rescore, shape: Shape, candidateOutputs: numb
 /** `ulpwise gen` for the fitted contract, read from a JSON file (issue 17's `gen --contract`). */
 export function genCommand(contract: Contract, shape: Shape): ExplainReport['gen'] {
   return {
-    command: `ulpwise gen --contract ${FITTED_CONTRACT_FILE} --ranks ${shape.ranks} --tokens ${shape.tokens} --hidden ${shape.hidden}`,
+    command: genCommandFor(contract, shape, undefined, FITTED_CONTRACT_FILE).command,
     contractFile: FITTED_CONTRACT_FILE,
     contractJson: canonicalJson(contract),
   };
