@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compile-checks hip/ for AMD (Debian's hipcc 5.2, clang 15: gfx90a and gfx940) and for NVIDIA
-# (nvcc, sm_90). No GPU is needed or used: this proves the sources build on both vendors:
+# (nvcc, sm_90), and the host tools of the contract parser and row math (g++). No GPU is needed
+# or used: this proves the sources build on both vendors:
 # the bits.h device checks, the kernels (libulpwise_kernels.so and its hardware-rsqrt twin),
 # and the harness (ulpwise-harness). The NCCL variant (libulpwise_kernels_nccl.so) is built only
 # where NCCL's headers are installed (the GPU machines); Debian main has none.
@@ -31,6 +32,12 @@ nvcc_path=""
 for candidate in "$(command -v nvcc || true)" "${CUDA_HOME:+$CUDA_HOME/bin/nvcc}" /usr/local/cuda/bin/nvcc; do
   if [ -n "$candidate" ] && [ -x "$candidate" ]; then nvcc_path="$candidate"; break; fi
 done
+
+started=$SECONDS
+# The host-only tools of the contract parser and the row math (test/hip/contract.test.ts and
+# rowMath.test.ts run them).
+make -C hip -B contract-check row-math-check
+log "host tools (contract_check, row_math_check) built in $((SECONDS - started)) s"
 
 log "$(HIP_PLATFORM=amd hipcc --version 2>/dev/null | grep -E 'HIP version|clang version' | paste -sd ',' -)"
 started=$SECONDS

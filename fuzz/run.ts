@@ -64,7 +64,7 @@ function splice(bytes: Uint8Array, at: number, remove: number, insert: Uint8Arra
 /** One mutation of a byte string (a header or a data buffer). */
 function mutate(bytes: Uint8Array): Uint8Array {
   const at = rng.nextBelow(bytes.length + 1);
-  switch (rng.nextBelow(8)) {
+  switch (rng.nextBelow(9)) {
     case 0: {
       if (bytes.length === 0) return bytes;
       const out = bytes.slice();
@@ -98,6 +98,20 @@ function mutate(bytes: Uint8Array): Uint8Array {
     }
     case 6:
       return bytes.slice(0, at);
+    case 7: {
+      // A zero-size tensor at an offset some tensor begins or ends at, listed at the front: valid
+      // whatever the key order, so the accepting path is exercised too.
+      const text = new TextDecoder().decode(bytes);
+      const offsets = [...text.matchAll(/"data_offsets":\[(\d+),(\d+)\]/g)].flatMap((m) => [m[1], m[2]]);
+      if (!text.startsWith('{') || offsets.length === 0 || text.includes('\ufffd')) return bytes;
+      const offset = pick(offsets);
+      const name = `z${rng.nextBelow(1000)}`; // the draws in their old order: name, dtype, shape
+      const dtype = pick(['BF16', 'F32', 'F8_E4M3']);
+      const shape = pick(['0', '3,0', '0,9007199254740991']);
+      const entry = `"${name}":{"dtype":"${dtype}","shape":[${shape}],"data_offsets":[${offset},${offset}]}`;
+      const comma = text.trimEnd() === '{}' ? '' : ',';
+      return encoder.encode(`{${entry}${comma}${text.slice(1)}`);
+    }
     default:
       return splice(bytes, at, 0, Uint8Array.from({ length: 1 + rng.nextBelow(8) }, () => rng.nextBelow(256)));
   }

@@ -80,6 +80,8 @@ int supportCommand(const std::string& path) {
       ncclN = unfusedUnsupported(c, 4, 4096, true);
     } catch (const ContractUnsupported& e) {
       fused1 = fused2 = unfused = nccl2 = ncclN = e.what();
+    } catch (const ContractInvalid& e) {
+      fused1 = fused2 = unfused = nccl2 = ncclN = e.what();
     }
     const std::pair<const char*, const std::string*> rows[] = {
         {"aiter-1stage", &fused1}, {"aiter-2stage", &fused2}, {"unfused", &unfused}, {"unfused-nccl@2", &nccl2}, {"unfused-nccl@4", &ncclN}};

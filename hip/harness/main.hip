@@ -79,7 +79,8 @@ std::vector<int> Options::integers(const std::string& name, const std::vector<in
     const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     char* end = nullptr;
     const long value = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || value <= 0 || value > INT_MAX) throw HarnessError(kExitUsage, "--" + name + ": '" + text + "' is not a list of positive integers");
+    if (item.empty() || *end != '\0' || value <= 0 || value > INT_MAX)
+      throw HarnessError(kExitUsage, "--" + name + ": '" + text + "' is not a list of positive integers");
     out.push_back(static_cast<int>(value));
     if (comma == std::string::npos) break;
     start = comma + 1;

@@ -274,7 +274,8 @@ Session::Session(const KernelLibrary& library, const std::string& kernel, const 
     : library_(library), kernel_(kernel), data_(data), mode_(mode), devices_(devices) {
   for (const OutputSpec& spec : data_.outputs) {
     uint64_t& bytes = outputBytes_[static_cast<int>(spec.kind)];
-    if (bytes != 0 && bytes != spec.bytes()) throw HarnessError(kExitUsage, data_.source + ": outputs of kind " + outputKindName(spec.kind) + " differ in size");
+    if (bytes != 0 && bytes != spec.bytes())
+      throw HarnessError(kExitUsage, data_.source + ": outputs of kind " + outputKindName(spec.kind) + " differ in size");
     bytes = spec.bytes();
   }
   const size_t matrixBytes = static_cast<size_t>(data_.tokens) * data_.hidden * 2;

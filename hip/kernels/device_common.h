@@ -63,18 +63,18 @@ __device__ inline void prefetchL2(const void* address) {
 #endif
 }
 
-/** Eight weights as f32 (bf16 or f32 storage; 16- or 2x16-byte loads). */
-__device__ inline void loadWeights(const void* weight, int h0, const NormContract& norm, float (&w)[kPackElems]) {
-  if (norm.weightF32) {
+/** Eight weights as the norm applies them (bf16 or f32 storage; 16- or 2x16-byte loads). */
+__device__ inline void loadWeights(const void* weight, int h0, const Contract& c, float (&w)[kPackElems]) {
+  if (c.norm.weightF32) {
     const uint4* p = reinterpret_cast<const uint4*>(static_cast<const uint32_t*>(weight) + h0);
     const uint4 lo = p[0], hi = p[1];
     const uint32_t bits[kPackElems] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
 #pragma unroll
-    for (int k = 0; k < kPackElems; k++) w[k] = effectiveWeight(bits[k], norm.weightCastToBf16);
+    for (int k = 0; k < kPackElems; k++) w[k] = effectiveWeight(f32FromBits(bits[k]), c.norm, c.flushSubnormals);
   } else {
     const Bf16Pack pack = loadPack(static_cast<const uint16_t*>(weight), static_cast<size_t>(h0));
 #pragma unroll
-    for (int k = 0; k < kPackElems; k++) w[k] = bf16ToF32(pack.h[k]);
+    for (int k = 0; k < kPackElems; k++) w[k] = effectiveWeight(bf16ToF32(pack.h[k]), c.norm, c.flushSubnormals);
   }
 }
 
@@ -120,19 +120,33 @@ __device__ inline float shflFromLane(float value, int source) {
  * threads pass 0. One barrier: a caller that reduces again before every thread has read
  * `warpSums` passes another buffer (the fused kernels alternate two by row).
  */
-__device__ inline float butterflyBlockSum(float partial, float* warpSums /* [32] */) {
+__device__ inline float butterflyBlockSum(float partial, float* warpSums /* [32] */, bool flush) {
   const int lane = threadIdx.x % kLogicalWarpLanes;
   const int warp = threadIdx.x / kLogicalWarpLanes;
   const int warps = blockDim.x / kLogicalWarpLanes;
-  const float warpSum = xorButterfly<32>(partial, F32Add{});
+  const F32Add add{flush};
+  const float warpSum = xorButterfly<32>(partial, add);
   if (lane == 0) warpSums[warp] = warpSum;
   __syncthreads();
   const float mine = lane < warps ? warpSums[lane] : 0.0f;
-  return shflFromLane(xorButterflyLanes(mine, nextPow2(warps), F32Add{}), 0);
+  return shflFromLane(xorButterflyLanes(mine, nextPow2(warps), add), 0);
+}
+
+/** The largest of every thread's value, NaN ignored, returned to every thread (any order gives
+ *  the same bits: max is exact). Same shared-memory discipline as butterflyBlockSum. */
+__device__ inline float blockMax(float value, float* warpMaxes /* [32] */) {
+  const int lane = threadIdx.x % kLogicalWarpLanes;
+  const int warp = threadIdx.x / kLogicalWarpLanes;
+  const int warps = blockDim.x / kLogicalWarpLanes;
+  const float warpMax = xorButterfly<32>(value, F32Max{});
+  if (lane == 0) warpMaxes[warp] = warpMax;
+  __syncthreads();
+  const float mine = lane < warps ? warpMaxes[lane] : 0.0f;
+  return shflFromLane(xorButterflyLanes(mine, nextPow2(warps), F32Max{}), 0);
 }
 
 /** cub WarpReduce with shuffle-down: lane i adds lane i+offset for offsets 1, 2, 4, 8, 16. */
-__device__ inline float shuffleDownWarpSum(float value) {
+__device__ inline float shuffleDownWarpSum(float value, bool flush) {
   const int lane = threadIdx.x % kLogicalWarpLanes;
 #pragma unroll
   for (int offset = 1; offset < kLogicalWarpLanes; offset <<= 1) {
@@ -141,7 +155,7 @@ __device__ inline float shuffleDownWarpSum(float value) {
 #else
     const float other = __shfl_down_sync(0xffffffffu, value, offset, kLogicalWarpLanes);
 #endif
-    if (lane + offset < kLogicalWarpLanes) value = value + other;
+    if (lane + offset < kLogicalWarpLanes) value = addF32(value, other, flush);
   }
   return value;
 }
@@ -151,16 +165,16 @@ __device__ inline float shuffleDownWarpSum(float value) {
  * then thread 0 adds the warp aggregates 1..W-1 to warp 0's in order. Returns the total to
  * every thread through shared memory.
  */
-__device__ inline float cubBlockSum(float partial, float* warpSums /* [33] */) {
+__device__ inline float cubBlockSum(float partial, float* warpSums /* [33] */, bool flush) {
   const int lane = threadIdx.x % kLogicalWarpLanes;
   const int warp = threadIdx.x / kLogicalWarpLanes;
   const int warps = blockDim.x / kLogicalWarpLanes;
-  const float aggregate = shuffleDownWarpSum(partial);
+  const float aggregate = shuffleDownWarpSum(partial, flush);
   if (lane == 0) warpSums[warp] = aggregate;
   __syncthreads();
   if (threadIdx.x == 0) {
     float total = warpSums[0];
-    for (int w = 1; w < warps; w++) total = total + warpSums[w];
+    for (int w = 1; w < warps; w++) total = addF32(total, warpSums[w], flush);
     warpSums[32] = total;
   }
   __syncthreads();

@@ -4,20 +4,16 @@ namespace ulpwise {
 
 namespace {
 
-/** Sums the ranks' packs in natural order 0..N-1 (aiter: the same order on every rank). */
+/** allReduce of each of a thread's eight elements, ranks in natural order 0..N-1 (aiter: the
+ *  same order on every rank, custom_all_reduce.cuh:1996-2007). */
 __device__ inline void sumRanksNatural(const Bf16Pack (&packs)[kMaxRanks], int ranks, const Contract& c, float (&acc)[kPackElems]) {
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(packs[0].h[k]);
-  // Unrolled to kMaxRanks so the packs stay in registers (a run-time index would spill them).
+  for (int k = 0; k < kPackElems; k++) {
+    float values[kMaxRanks];
+    // Unrolled to kMaxRanks so the packs stay in registers (a run-time index would spill them).
 #pragma unroll
-  for (int r = 1; r < kMaxRanks; r++) {
-    if (r < ranks) {
-#pragma unroll
-      for (int k = 0; k < kPackElems; k++) {
-        acc[k] = acc[k] + bf16ToF32(packs[r].h[k]);
-        if (c.allReduce.bf16Accumulate) acc[k] = roundBf16(acc[k], c.bf16Rounding);
-      }
-    }
+    for (int r = 0; r < kMaxRanks; r++) values[r] = r < ranks ? bf16ToF32(packs[r].h[k]) : 0.0f;
+    acc[k] = allReduce(values, ranks, c);
   }
 }
 
@@ -38,38 +34,45 @@ __device__ inline void prefetchRankPacks(const uint16_t* const* inputs, int rank
   if (residual != nullptr) prefetchL2(residual + element);
 }
 
+/** Shared memory of one row's reductions; the fused kernels alternate two by row parity. */
+struct RowShared {
+  float warpSums[kLogicalWarpLanes];
+  float warpMaxes[kLogicalWarpLanes];
+};
+
 /**
- * Residual add, RMSNorm and quant of row m, from each thread's eight all-reduce results
- * (engine.ts steps 2-6). Every thread of the block calls it (the reductions need them all);
- * `active` threads own a pack of the row.
+ * Residual add, RMSNorm and quant of row m from each thread's eight all-reduce results, the
+ * shape of aiter's ar_fusion_epilogue / ar_fusion_epilogue_per_group (custom_all_reduce.cuh:
+ * 1799-1941). Every thread of the block calls it (the reductions need them all); `active`
+ * threads own a pack of the row, the others add zeros, as aiter's padded threads do (:2036).
  */
 __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bool active, const float (&acc)[kPackElems],
-                              const Bf16Pack& residual, float* warpSums) {
+                              const Bf16Pack& residual, RowShared& shared) {
   const NormContract& norm = c.norm;
-  const Bf16Rounding rounding = c.bf16Rounding;
+  const Bf16RoundingSites& rounding = c.bf16Rounding;
+  const bool flush = c.flushSubnormals;
   const int h0 = static_cast<int>(threadIdx.x) * kPackElems;
   const size_t e0 = static_cast<size_t>(m) * io.hidden + h0;
 
   float x[kPackElems];
-  float partial = 0.0f;
+  ThreadSquares squares(norm.perThread, flush, kPackElems);  // one run: the thread's pack
   if (active) {
     Bf16Pack residualOut{};
 #pragma unroll
     for (int k = 0; k < kPackElems; k++) {
       float v = acc[k];
       if (norm.hasResidual) {
-        v = v + bf16ToF32(residual.h[k]);
-        if (norm.residualAddBf16) v = roundBf16(v, rounding);
-        residualOut.h[k] = f32ToBf16(v, rounding);
+        v = residualAdd(v, bf16ToF32(residual.h[k]), c);
+        residualOut.h[k] = f32ToBf16(v, rounding.residualOut);
       }
-      x[k] = norm.inputBf16 ? roundBf16(v, rounding) : v;
-      partial = squareAccumulate(partial, x[k], norm.fma);
+      x[k] = normInput(v, c);
+      squares.add(x[k]);
     }
     if (norm.hasResidual) storeOutputPack(io.outResidual, e0, residualOut);
   }
 
-  const float sumsq = butterflyBlockSum(partial, warpSums);
-  const float rstd = rowRstd(sumsq, io.hidden, norm.epsBits);
+  const float sumsq = butterflyBlockSum(active ? squares.sum() : 0.0f, shared.warpSums, flush);
+  const float rowRstd = rstdOf(sumsq, io.hidden, c);
 
   const QuantContract& q = c.quant;
   float normed[kPackElems] = {};
@@ -77,18 +80,20 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   if (active) {
     // The weights stay in L1 across rows: loading them after the reduction costs little.
     float w[kPackElems];
-    loadWeights(io.weight, h0, norm, w);
+    loadWeights(io.weight, h0, c, w);
 #pragma unroll
     for (int k = 0; k < kPackElems; k++) {
-      normed[k] = normValue(x[k], rstd, w[k], norm, rounding);
-      normBits.h[k] = f32ToBf16(normed[k], rounding);
+      normed[k] = normalize(x[k], rowRstd, w[k], c);
+      normBits.h[k] = f32ToBf16(normed[k], rounding.normOut);
     }
     if (!q.enabled || q.bf16SideOutput) storeOutputPack(io.outNorm, e0, normBits);
   }
   if (!q.enabled) return;
 
-  // Per-group quant: a group of G elements is G/8 adjacent lanes of one logical warp.
-  const int lanes = q.groupSize / kPackElems;
+  // A group of G elements is G/8 adjacent lanes of one logical warp (aiter's shfl_xor over
+  // threads_per_group lanes, :1916-1920); a per-token group is the whole block (:1839).
+  const bool perToken = q.groupSize == 0;
+  const int groupSize = perToken ? io.hidden : q.groupSize;
   float values[kPackElems];
   float amax = 0.0f;
 #pragma unroll
@@ -96,24 +101,31 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
     values[k] = q.inputBf16 ? bf16ToF32(normBits.h[k]) : normed[k];
     if (active) amax = maxIgnoringNan(amax, fabsf(values[k]));
   }
-  amax = xorButterflyLanes(amax, lanes, F32Max{});
-  const float scale = groupScaleFromAmax(amax, q);
-  const float reciprocal = 1.0f / scale;
+  const int lanes = groupSize / kPackElems;
+  amax = perToken ? blockMax(amax, shared.warpMaxes) : xorButterflyLanes(amax, lanes, F32Max{});
+  const float scale = groupScale(amax, q, flush);
+  const float reciprocal = divF32(1.0f, scale, flush);
   if (!active) return;
   uint8_t codes[kPackElems];
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = quantizeValue(values[k], scale, reciprocal, q);
+  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, flush);
   storeCodes(io.outQ, e0, codes);
   if (static_cast<int>(threadIdx.x) % lanes == 0) {
-    const int groups = io.hidden / q.groupSize;
-    const int g = h0 / q.groupSize;
-    io.outScale[q.columnMajorScales ? static_cast<size_t>(g) * io.tokens + m : static_cast<size_t>(m) * groups + g] = scale;
+    const int groups = io.hidden / groupSize;
+    const int g = h0 / groupSize;
+    io.outScale[scaleIndex(q, m, g, io.tokens, groups)] = scale;
+    // Column-major scales with a padded token stride: the padding rows are written as zeros,
+    // each by the row it is congruent to.
+    const int padded = (io.tokens + q.scaleTokenAlign - 1) / q.scaleTokenAlign * q.scaleTokenAlign;
+    if (q.scaleLayout != ScaleLayout::rowMajor) {
+      for (int pad = io.tokens + m; pad < padded; pad += io.tokens) io.outScale[static_cast<size_t>(g) * padded + pad] = 0.0f;
+    }
   }
 }
 
 /** 1-stage: every rank reads every rank's row and computes the whole output itself. */
 __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedArgs a) {
-  __shared__ float warpSums[2][kLogicalWarpLanes];
+  __shared__ RowShared rowShared[2];
   __shared__ uint32_t epochSlot;
   BlockBarriers barriers(a.sync, &epochSlot);
   barriers.arrive();  // the peers' inputs are ready
@@ -138,12 +150,8 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedA
         }
       }
       sumRanksNatural(rankPacks, a.sync.ranks, a.contract, acc);
-      if (a.contract.allReduce.roundResult) {
-#pragma unroll
-        for (int k = 0; k < kPackElems; k++) acc[k] = roundBf16(acc[k], a.contract.bf16Rounding);
-      }
     }
-    fusedEpilogue(a.contract, a.io, m, active, acc, residualPack, warpSums[parity]);
+    fusedEpilogue(a.contract, a.io, m, active, acc, residualPack, rowShared[parity]);
   }
 
   barriers.arrive();  // no rank moves on while a peer still reads its input
@@ -161,7 +169,7 @@ __device__ inline int sliceBegin(int s, int packs, int ranks) { return static_ca
  * barrier orders them, with release/acquire so the bf16 sums are visible (aiter PR 2890).
  */
 __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoStageArgs a) {
-  __shared__ float warpSums[2][kLogicalWarpLanes];
+  __shared__ RowShared rowShared[2];
   __shared__ uint32_t epochSlot;
   const FusedArgs& f = a.fused;
   const int ranks = f.sync.ranks;
@@ -180,10 +188,11 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
       Bf16Pack rankPacks[kMaxRanks];
       loadRankPacks(f.inputs, ranks, element, rankPacks);
       float acc[kPackElems];
+      // roundResult 'bf16' (support.cpp requires it here): the sums are already bf16 values.
       sumRanksNatural(rankPacks, ranks, f.contract, acc);
       Bf16Pack reduced;
 #pragma unroll
-      for (int k = 0; k < kPackElems; k++) reduced.h[k] = f32ToBf16(acc[k], f.contract.bf16Rounding);
+      for (int k = 0; k < kPackElems; k++) reduced.h[k] = f32ToBf16(acc[k], f.contract.bf16Rounding.allReduceResult);
       storePack(a.stageBuffers[rank], element, reduced);
     }
   }
@@ -204,7 +213,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 #pragma unroll
       for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
     }
-    fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, warpSums[parity]);
+    fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
   }
 
   barriers.arrive();  // no rank rewrites its stage buffer while a peer still reads it

@@ -1,7 +1,11 @@
-// The element-wise steps of the kernels, shared by host checks and every kernel: the same
-// names and order as src/engines/cpu (engine.ts, sumOfSquares.ts, quant.ts). f32 values are
-// floats in registers (the Makefile pins no contraction, subnormals kept, IEEE division);
-// every downcast goes through bits.h.
+// The element-wise steps of the kernels, shared by the host checks and every kernel, named as
+// the engines' stages (src/engines/stages.ts: CPU functions in src/engines/cpu, WGSL twins in
+// shaders/engine): the engines' allReduce stage is allReduce + residualAdd + normInput here
+// (a 2-stage kernel runs them in different phases), sumOfSquares is ThreadSquares, the
+// block tree (device_common.h) and rstdOf, then normalize, groupScale, quantize. Every f32 step
+// is one bits.h operation (addF32, mulF32, fmaF32, divF32: never contracted, subnormals flushed
+// when the contract says 'flush'); every downcast goes through bits.h with the rounding of its
+// site (contract bf16Rounding).
 #ifndef ULPWISE_KERNELS_ROW_MATH_H
 #define ULPWISE_KERNELS_ROW_MATH_H
 
@@ -9,9 +13,7 @@
 
 #include "contract.h"
 
-#if !defined(__HIP__) && !defined(__CUDACC__)
-#include <cmath>
-#endif
+#include <stddef.h>
 
 namespace ulpwise {
 
@@ -34,14 +36,98 @@ ULPWISE_HD float minIgnoringNan(float a, float b) {
   return a < b ? a : b;
 }
 
-/** One step of a thread's sum of squares (sumOfSquares.ts squareAccumulate). */
-ULPWISE_HD float squareAccumulate(float acc, float v, bool fma) {
-#if defined(__HIP__) || defined(__CUDACC__)
-  return fma ? fmaf(v, v, acc) : acc + v * v;
-#else
-  return fma ? std::fma(v, v, acc) : acc + v * v;
-#endif
+// ---- allReduce ------------------------------------------------------------------------------
+
+/**
+ * One element's all-reduce: the ranks' values in summation order, added left to right in f32;
+ * with accumulate 'bf16' every hop is rounded (allReduceHop), with roundResult 'bf16' the sum
+ * goes through bf16 (allReduceResult). aiter's fused kernels sum ranks 0..N-1 with `acc +=`
+ * (ROCm/aiter@e4048607 csrc/include/custom_all_reduce.cuh:1996-2007) and round the sum through
+ * bf16 with downcast_s (:2015), whose rounding is opus fp32_to_bf16: truncation by
+ * default on gfx942 (csrc/include/opus/opus.hpp:38-39, :1219-1223), the RNE conversion
+ * instruction on gfx950 with clang >= 20 (:1215-1217).
+ */
+ULPWISE_HD float allReduce(const float* values, int ranks, const Contract& c) {
+  const bool flush = c.flushSubnormals;
+  float acc = values[0];
+  for (int i = 1; i < ranks; i++) {
+    acc = addF32(acc, values[i], flush);
+    if (c.allReduce.bf16Accumulate) acc = roundBf16(acc, c.bf16Rounding.allReduceHop);
+  }
+  return c.allReduce.roundResult ? roundBf16(acc, c.bf16Rounding.allReduceResult) : acc;
 }
+
+// ---- residualAdd ----------------------------------------------------------------------------
+
+/**
+ * x = ar + residual in f32, rounded to bf16 (residualAdd) when the add is a bf16 one: aiter's
+ * 2-stage kernel adds two `__bf16` packs (`vec[v] += res[v]`, custom_all_reduce.cuh:2838;
+ * opus bf16_t is `__bf16`, opus.hpp:1012), which clang computes in f32 and rounds to nearest
+ * even on every architecture; its 1-stage kernel adds in f32 (:2023).
+ */
+ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c) {
+  const float x = addF32(ar, residual, c.flushSubnormals);
+  return c.norm.residualAddBf16 ? roundBf16(x, c.bf16Rounding.residualAdd) : x;
+}
+
+/** What the norm reads of x: x itself, or out.residual's bf16 value (norm.input 'bf16'). */
+ULPWISE_HD float normInput(float x, const Contract& c) { return c.norm.inputBf16 ? roundBf16(x, c.bf16Rounding.residualOut) : x; }
+
+// ---- sumOfSquares ---------------------------------------------------------------------------
+
+/**
+ * One thread's sum of squares over the elements it owns, in order (schema PER_THREAD_PATTERNS,
+ * src/engines/cpu/sumOfSquares.ts accumulateRun):
+ *   chain     acc = acc + v*v, two roundings;
+ *   fma-chain acc = fma(v, v, acc): the contracted `acc += v * v` of aiter's epilogue
+ *             (custom_all_reduce.cuh:1639), which hipcc's default -ffp-contract=fast-
+ *             honor-pragmas fuses (aiter/jit/core.py passes no -ffp-contract);
+ *   pair      vLLM's vectorised sum_squares: each run (a vector of `runLength` elements, an even
+ *             count) is summed from 0 as run = run + (x0*x0 + x1*x1), then added to the
+ *             thread's sum (src/engines/layout/reduction.ts nestedRuns);
+ *   pair-fma  the same with the pair sum contracted: run = run + fma(x0, x0, x1*x1).
+ */
+class ThreadSquares {
+ public:
+  ULPWISE_HD ThreadSquares(PerThreadPattern pattern, bool flush, int runLength) : pattern_(pattern), flush_(flush), runLength_(runLength) {}
+
+  ULPWISE_HD void add(float v) {
+    switch (pattern_) {
+      case PerThreadPattern::chain: acc_ = addF32(acc_, mulF32(v, v, flush_), flush_); return;
+      case PerThreadPattern::fmaChain: acc_ = fmaF32(v, v, acc_, flush_); return;
+      case PerThreadPattern::pair:
+      case PerThreadPattern::pairFma:
+        inRun_++;
+        if ((inRun_ & 1) != 0) {
+          held_ = v;
+        } else {
+          const float pairSum = pattern_ == PerThreadPattern::pair ? addF32(mulF32(held_, held_, flush_), mulF32(v, v, flush_), flush_)
+                                                                   : fmaF32(held_, held_, mulF32(v, v, flush_), flush_);
+          run_ = addF32(run_, pairSum, flush_);
+        }
+        if (inRun_ == runLength_) {
+          acc_ = addF32(acc_, run_, flush_);
+          run_ = 0.0f;
+          inRun_ = 0;
+        }
+        return;
+    }
+  }
+
+  /** The thread's sum, once every element (whole runs) has been added. */
+  ULPWISE_HD float sum() const { return acc_; }
+
+ private:
+  PerThreadPattern pattern_;
+  bool flush_;
+  int runLength_;
+  int inRun_ = 0;
+  float held_ = 0.0f;
+  float run_ = 0.0f;
+  float acc_ = 0.0f;
+};
+
+// ---- rstdOf -----------------------------------------------------------------------------------
 
 /**
  * Correctly rounded f32 square root, on integers. The AMD instruction is not trusted: clang 15
@@ -105,59 +191,94 @@ ULPWISE_HD uint32_t sqrtF32Bits(uint32_t bits) {
   return (static_cast<uint32_t>(resultExponent + 150) << 23) | (result & 0x7fffffu);
 }
 
-/** rstd = fround(1 / fround(sqrt(fround(fround(sumsq / H) + eps)))), every step correctly
- *  rounded (engine.ts step 4). ULPWISE_HW_RSQRT swaps in the hardware rsqrt, as the modelled
- *  kernels do, to show what `ulpwise diff --rstd infer` recovers. */
-ULPWISE_HD float rowRstd(float sumsq, int hidden, uint32_t epsBits) {
-  const float variance = sumsq / static_cast<float>(hidden) + f32FromBits(epsBits);
+
+/** rstd = fround(1 / fround(sqrt(fround(variance + eps)))), variance = fround(sumsq / H) or
+ *  fround(sumsq * fround(1 / H)), every step correctly rounded: what a golden holds, also for a
+ *  hardwareOps.rsqrt 'inferred' slot. ULPWISE_HW_RSQRT swaps in the hardware rsqrt, as the
+ *  modelled kernels do (aiter: `rsqrtf(acc / hidden_dim + eps)`, custom_all_reduce.cuh:1644),
+ *  to show what `ulpwise diff --rstd infer` recovers. */
+ULPWISE_HD float rstdOf(float sumsq, int hidden, const Contract& c) {
+  const bool flush = c.flushSubnormals;
+  const float h = static_cast<float>(hidden);
+  const float variance = c.norm.varianceReciprocal ? mulF32(sumsq, divF32(1.0f, h, flush), flush) : divF32(sumsq, h, flush);
+  const float v = addF32(variance, f32FromBits(c.norm.epsBits), flush);
 #if defined(ULPWISE_HW_RSQRT) && (defined(__HIP__) || defined(__CUDACC__))
-  return rsqrtf(variance);
-#elif defined(__CUDACC__) && !defined(__HIP__)
-  // NVIDIA's sqrt.rn (-prec-sqrt=true) is correctly rounded: `ulpwise-harness selfcheck`
-  // compares it with sqrtF32Bits over every non-negative f32.
-  return 1.0f / sqrtf(variance);
+  return rsqrtf(v);
 #else
-  return 1.0f / f32FromBits(sqrtF32Bits(bitsFromF32(variance)));
+  // sqrt of a flushed operand; a square root of a normal is never subnormal.
+  const float root = f32FromBits(sqrtF32Bits(bitsFromF32(flush ? flushSubnormal(v) : v)));
+  return divF32(1.0f, root, flush);
 #endif
 }
 
-/** The f32 weight as the norm applies it (engine.ts effectiveWeight). */
-ULPWISE_HD float effectiveWeight(uint32_t bits, bool castToBf16) {
-  // torch's .to(bfloat16) is round-to-nearest-even, whatever the kernel's own downcast does.
-  return castToBf16 ? roundBf16(f32FromBits(bits), Bf16Rounding::rne) : f32FromBits(bits);
+// ---- normalize ------------------------------------------------------------------------------
+
+/** The f32 weight as the norm applies it: an f32 weight optionally cast to bf16 (torch's
+ *  .to(bfloat16), round to nearest even, whatever the kernel's own downcasts do), then Gemma's
+ *  offset: fround(1 + w) in the kernel (aiter GEMMA_NORM `w += 1.0f`, custom_all_reduce.cuh:
+ *  1652), or bf16(1 + w) for a weight tensor stored with its +1 (round to nearest even). */
+ULPWISE_HD float effectiveWeight(float w, const NormContract& norm, bool flush) {
+  if (norm.weightCastToBf16) w = roundBf16(w, Bf16Rounding::rne);
+  switch (norm.weightOffset) {
+    case WeightOffset::none: return w;
+    case WeightOffset::f32: return addF32(1.0f, w, flush);
+    case WeightOffset::bf16: return roundBf16(addF32(1.0f, w, false), Bf16Rounding::rne);
+  }
+  return w;
 }
 
-/** One normed value (engine.ts step 5). */
-ULPWISE_HD float normValue(float x, float rstd, float w, const NormContract& norm, Bf16Rounding rounding) {
-  const float first = norm.multiplyXWRstd ? w : rstd;
-  const float second = norm.multiplyXWRstd ? rstd : w;
-  float t = x * first;
-  if (norm.roundIntermediate) t = roundBf16(t, rounding);
-  return t * second;
+/** One normed value: (x*rstd)*w (aiter `in[i] * s_val * w`, custom_all_reduce.cuh:1653) or
+ *  (x*w)*rstd, the first product optionally rounded to bf16 (normIntermediate). */
+ULPWISE_HD float normalize(float x, float rowRstd, float w, const Contract& c) {
+  const NormContract& norm = c.norm;
+  const bool flush = c.flushSubnormals;
+  const float first = norm.multiplyXWRstd ? w : rowRstd;
+  const float second = norm.multiplyXWRstd ? rowRstd : w;
+  float t = mulF32(x, first, flush);
+  if (norm.roundIntermediate) t = roundBf16(t, c.bf16Rounding.normIntermediate);
+  return mulF32(t, second, flush);
 }
 
-/** A group's scale from its amax (quant.ts groupScale after the max). amax is the largest
- *  |value| of the group, NaN ignored, starting from 0. */
-ULPWISE_HD float groupScaleFromAmax(float amax, const QuantContract& q) {
-  const float fp8Max = fp8Traits(q.format).maxFinite;
-  if (q.floorOn == AmaxFloorOn::amax) amax = maxIgnoringNan(amax, f32FromBits(q.floorBits));
+// ---- groupScale and quantize ----------------------------------------------------------------
+
+/**
+ * A group's scale from its amax (the largest |value|, NaN ignored, from 0), in the order of
+ * src/engines/cpu/quant.ts: static scale; else amax floor, zero rule (aiter: `local_max == 0.f ? 1.f
+ * : local_max / FP8_UPBOUND`, custom_all_reduce.cuh:1923), amax / divisor (or amax * fround(1 /
+ * divisor)), scale floor before UE8M0, UE8M0, scale floor after UE8M0. aiter's FP8_UPBOUND is
+ * opus numeric_limits<fp8_t>::max(): 0x7F = 240 (e4m3fnuz) on gfx942, 0x7E = 448 (e4m3fn)
+ * elsewhere (opus.hpp:1062-1068), the contract's 'format-max' divisor.
+ */
+ULPWISE_HD float groupScale(float amax, const QuantContract& q, bool flush) {
+  if (q.hasStaticScale) return f32FromBits(q.staticScaleBits);
+  if (q.hasAmaxFloor) amax = maxIgnoringNan(amax, f32FromBits(q.amaxFloorBits));
+  const float divisor = f32FromBits(q.divisorBits);
   float scale;
   if (q.zeroAmaxScaleOne && amax == 0.0f) scale = 1.0f;
-  else if (!q.scaleReciprocal) scale = amax / fp8Max;
-  else scale = amax * (1.0f / fp8Max);
-  if (q.floorOn == AmaxFloorOn::scale) scale = maxIgnoringNan(scale, f32FromBits(q.floorBits));
+  else if (!q.scaleReciprocal) scale = divF32(amax, divisor, flush);
+  else scale = mulF32(amax, divF32(1.0f, divisor, flush), flush);
+  if (q.scaleFloorStage == ScaleFloorStage::beforeUe8m0) scale = maxIgnoringNan(scale, f32FromBits(q.scaleFloorBits));
   if (q.ue8m0) scale = f32FromBits(roundToPowerOfTwo(bitsFromF32(scale), q.ue8m0Rounding));
+  if (q.scaleFloorStage == ScaleFloorStage::afterUe8m0) scale = maxIgnoringNan(scale, f32FromBits(q.scaleFloorBits));
   return scale;
 }
 
-/** One fp8 code (quant.ts quantizeValue); reciprocal = fround(1 / scale). */
-ULPWISE_HD uint8_t quantizeValue(float value, float scale, float reciprocal, const QuantContract& q) {
-  float scaled = q.quantizeReciprocal ? value * reciprocal : value / scale;
+/** One fp8 code: x / scale (aiter packQuant `tmp / scale`, custom_all_reduce.cuh:1142-1143) or
+ *  x * reciprocal with reciprocal = fround(1 / scale), clamped, then converted. */
+ULPWISE_HD uint8_t quantize(float value, float scale, float reciprocal, const QuantContract& q, bool flush) {
+  float scaled = q.quantizeReciprocal ? mulF32(value, reciprocal, flush) : divF32(value, scale, flush);
   if (q.clamp) {
     const float bound = f32FromBits(q.clampBits);
     scaled = minIgnoringNan(maxIgnoringNan(scaled, -bound), bound);
   }
   return fp8FromF32Bits(bitsFromF32(scaled), q.format, q.saturation);
+}
+
+/** Where token m's group g scale sits in out.scale (row-major [M, G] or column-major [G, Mp]). */
+ULPWISE_HD size_t scaleIndex(const QuantContract& q, int m, int g, int tokens, int groups) {
+  if (q.scaleLayout == ScaleLayout::rowMajor) return static_cast<size_t>(m) * groups + g;
+  const int padded = (tokens + q.scaleTokenAlign - 1) / q.scaleTokenAlign * q.scaleTokenAlign;
+  return static_cast<size_t>(g) * padded + m;
 }
 
 }  // namespace ulpwise

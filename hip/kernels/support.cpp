@@ -3,18 +3,30 @@
 
 namespace ulpwise {
 
+namespace {
+
+/** A group of G elements is G/8 adjacent lanes of one 32-lane warp. */
+std::string groupUnsupported(int groupSize, int hidden) {
+  const int lanes = groupSize / kPackElems;
+  if (groupSize % kPackElems != 0 || lanes > kTreeWarpLanes || (lanes & (lanes - 1)) != 0) {
+    return "quant.groupSize " + std::to_string(groupSize) + ": must be 8 times a power of two <= 32 (a group is adjacent lanes of one warp)";
+  }
+  if (hidden % groupSize != 0) return "quant.groupSize does not divide hidden";
+  return "";
+}
+
+}  // namespace
+
 std::string fusedUnsupported(const Contract& c, int hidden, bool twoStage) {
   if (c.allReduce.ring) return "allReduce.order: the fused kernels sum in natural order (ring is the unfused chain's)";
   if (twoStage && !c.allReduce.roundResult) return "allReduce.roundResult: the 2-stage kernel stores the reduce-scatter as bf16";
   if (c.norm.tree != SumTree::butterfly) return "norm.sumOfSquares.tree: the fused kernels use the aiter butterfly tree";
   if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (one 16-byte pack per thread)";
   if (hidden / kPackElems > kMaxBlockThreads) return "hidden > 8192: one block per row holds at most 1024 packs (aiter's 1-stage limit)";
-  if (c.quant.enabled) {
-    const int lanes = c.quant.groupSize / kPackElems;
-    if (c.quant.groupSize % kPackElems != 0 || lanes > kTreeWarpLanes || (lanes & (lanes - 1)) != 0) {
-      return "quant.groupSize: must be 8 times a power of two <= 32 (a group is adjacent lanes of one warp)";
-    }
-    if (hidden % c.quant.groupSize != 0) return "quant.groupSize does not divide hidden";
+  // A per-token group ('token') is the whole block: any hidden.
+  if (c.quant.enabled && c.quant.groupSize != 0) {
+    const std::string why = groupUnsupported(c.quant.groupSize, hidden);
+    if (!why.empty()) return why;
   }
   return "";
 }
@@ -29,14 +41,17 @@ std::string unfusedUnsupported(const Contract& c, int ranks, int hidden, bool nc
   }
   if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (16-byte packs)";
   if (c.norm.tree == SumTree::butterfly && hidden / kPackElems > kMaxBlockThreads) return "butterfly tree with hidden > 8192";
+  if (c.norm.tree == SumTree::cub && hidden % c.norm.cubVectorWidth != 0) return "norm.sumOfSquares.tree.vectorWidth does not divide hidden";
+  const bool pairs = c.norm.perThread == PerThreadPattern::pair || c.norm.perThread == PerThreadPattern::pairFma;
+  if (pairs && c.norm.tree == SumTree::cub && c.norm.cubVectorWidth == 1) {
+    return "norm.sumOfSquares.perThread: pair patterns sum vectors of an even width (vLLM's vectorised path), not cub vectorWidth 1";
+  }
   if (static_cast<size_t>(hidden) * sizeof(float) > 48 * 1024) return "hidden > 12288: the row does not fit in 48 KiB of shared memory";
   if (c.quant.enabled) {
     if (!c.quant.inputBf16) return "quant.input 'f32': a separate quant kernel only sees the bf16 norm output (use a fused kernel)";
-    const int lanes = c.quant.groupSize / kPackElems;
-    if (c.quant.groupSize % kPackElems != 0 || lanes > kTreeWarpLanes || (lanes & (lanes - 1)) != 0) {
-      return "quant.groupSize: must be 8 times a power of two <= 32";
-    }
-    if (hidden % c.quant.groupSize != 0) return "quant.groupSize does not divide hidden";
+    // The quant kernel reduces a group within one warp: a per-token group must fit one.
+    const std::string why = groupUnsupported(c.quant.groupSize == 0 ? hidden : c.quant.groupSize, hidden);
+    if (!why.empty()) return why;
   }
   return "";
 }

@@ -15,6 +15,11 @@ __device__ inline int ringStart(const AllReduceContract& ar, int64_t element, in
   return static_cast<int>((element / chunk + 1) % ranks);
 }
 
+/** The rank at ring position p: the contract's ring, or the identity. */
+__device__ inline int ringRank(const AllReduceContract& ar, int position) {
+  return ar.ring && position < ar.ringLength ? ar.ringOrder[position] : position;
+}
+
 /** Custom all-reduce, one pass: rank r reads pack p of every rank and writes the sum. */
 __global__ void __launch_bounds__(kAllReduceThreads) allReduceKernel(AllReduceArgs a) {
   __shared__ uint32_t epochSlot;
@@ -22,7 +27,7 @@ __global__ void __launch_bounds__(kAllReduceThreads) allReduceKernel(AllReduceAr
   barriers.arrive();  // the peers' inputs are ready
 
   const AllReduceContract& ar = a.contract.allReduce;
-  const Bf16Rounding rounding = a.contract.bf16Rounding;
+  const Bf16Rounding rounding = a.contract.bf16Rounding.allReduceResult;
   const int ranks = a.sync.ranks;
   const int64_t align = ar.ring ? ar.ringChunkAlign : 1;
   const int64_t chunk = ((a.elements + ranks - 1) / ranks + align - 1) / align * align;
@@ -38,13 +43,10 @@ __global__ void __launch_bounds__(kAllReduceThreads) allReduceKernel(AllReduceAr
 #pragma unroll
     for (int k = 0; k < kPackElems; k++) {
       const int start = ringStart(ar, static_cast<int64_t>(element) + k, chunk, ranks);
-      float acc = bf16ToF32(rankPacks[ar.ringOrder[start]].h[k]);
-      for (int i = 1; i < ranks; i++) {
-        const int position = (start + i) % ranks;
-        acc = acc + bf16ToF32(rankPacks[ar.ringOrder[position]].h[k]);
-        if (ar.bf16Accumulate) acc = roundBf16(acc, rounding);
-      }
-      reduced.h[k] = f32ToBf16(acc, rounding);
+      float values[kMaxRanks];
+      for (int i = 0; i < ranks; i++) values[i] = bf16ToF32(rankPacks[ringRank(ar, (start + i) % ranks)].h[k]);
+      // roundResult 'bf16' (support.cpp requires it): the sum is already a bf16 value.
+      reduced.h[k] = f32ToBf16(allReduce(values, ranks, a.contract), rounding);
     }
     storePack(a.output, element, reduced);
   }
@@ -70,8 +72,9 @@ __host__ __device__ inline int roundUpToWarps(int threads) {
 __global__ void __launch_bounds__(kMaxBlockThreads) addRmsNormKernel(AddNormArgs a) {
   extern __shared__ float row[];  // [hidden]
   __shared__ float warpSums[kLogicalWarpLanes + 1];
-  const NormContract& norm = a.contract.norm;
-  const Bf16Rounding rounding = a.contract.bf16Rounding;
+  const Contract& c = a.contract;
+  const NormContract& norm = c.norm;
+  const bool flush = c.flushSubnormals;
   const int packs = a.hidden / kPackElems;
   const int t = static_cast<int>(threadIdx.x);
 
@@ -87,47 +90,51 @@ __global__ void __launch_bounds__(kMaxBlockThreads) addRmsNormKernel(AddNormArgs
       for (int k = 0; k < kPackElems; k++) {
         float v = bf16ToF32(reduced.h[k]);
         if (norm.hasResidual) {
-          v = v + bf16ToF32(residual.h[k]);
-          if (norm.residualAddBf16) v = roundBf16(v, rounding);
-          residualOut.h[k] = f32ToBf16(v, rounding);
+          v = residualAdd(v, bf16ToF32(residual.h[k]), c);
+          residualOut.h[k] = f32ToBf16(v, c.bf16Rounding.residualOut);
         }
-        row[p * kPackElems + k] = norm.inputBf16 ? roundBf16(v, rounding) : v;
+        row[p * kPackElems + k] = normInput(v, c);
       }
       if (norm.hasResidual) storeOutputPack(a.outResidual, element, residualOut);
     }
     __syncthreads();
 
     float sumsq;
+    // Runs of the pair patterns: the whole row (sequential), the pack (butterfly), the vector (cub).
+    const int runLength = norm.tree == SumTree::sequential ? a.hidden : norm.tree == SumTree::butterfly ? kPackElems : norm.cubVectorWidth;
+    ThreadSquares squares(norm.perThread, flush, runLength);
     if (norm.tree == SumTree::sequential) {
       if (t == 0) {
-        float acc = 0.0f;
-        for (int h = 0; h < a.hidden; h++) acc = squareAccumulate(acc, row[h], norm.fma);
-        warpSums[kLogicalWarpLanes] = acc;
+        for (int h = 0; h < a.hidden; h++) squares.add(row[h]);
+        warpSums[kLogicalWarpLanes] = squares.sum();
       }
       __syncthreads();
       sumsq = warpSums[kLogicalWarpLanes];
     } else if (norm.tree == SumTree::butterfly) {
-      float partial = 0.0f;
       if (t < packs) {
-        for (int k = 0; k < kPackElems; k++) partial = squareAccumulate(partial, row[t * kPackElems + k], norm.fma);
+        for (int k = 0; k < kPackElems; k++) squares.add(row[t * kPackElems + k]);
       }
-      sumsq = butterflyBlockSum(partial, warpSums);
+      sumsq = butterflyBlockSum(t < packs ? squares.sum() : 0.0f, warpSums, flush);
     } else {
+      // cub: thread t takes vectors t, t+B, ... of `width` contiguous elements.
       const int block = cubThreads(norm, a.hidden, a.tokens);
-      float partial = 0.0f;
+      const int width = norm.cubVectorWidth;
+      const int vectors = a.hidden / width;
       if (t < block) {
-        for (int h = t; h < a.hidden; h += block) partial = squareAccumulate(partial, row[h], norm.fma);
+        for (int v = t; v < vectors; v += block) {
+          for (int j = 0; j < width; j++) squares.add(row[v * width + j]);
+        }
       }
-      sumsq = cubBlockSum(partial, warpSums);
+      sumsq = cubBlockSum(t < block ? squares.sum() : 0.0f, warpSums, flush);
     }
-    const float rstd = rowRstd(sumsq, a.hidden, norm.epsBits);
+    const float rowRstd = rstdOf(sumsq, a.hidden, c);
 
     for (int p = t; p < packs; p += blockDim.x) {
       float w[kPackElems];
-      loadWeights(a.weight, p * kPackElems, norm, w);
+      loadWeights(a.weight, p * kPackElems, c, w);
       Bf16Pack out;
 #pragma unroll
-      for (int k = 0; k < kPackElems; k++) out.h[k] = f32ToBf16(normValue(row[p * kPackElems + k], rstd, w[k], norm, rounding), rounding);
+      for (int k = 0; k < kPackElems; k++) out.h[k] = f32ToBf16(normalize(row[p * kPackElems + k], rowRstd, w[k], c), c.bf16Rounding.normOut);
       storePack(a.outNorm, rowBase + static_cast<size_t>(p) * kPackElems, out);  // the quant kernel may read it
     }
     __syncthreads();  // the next row reuses `row` and warpSums
@@ -137,6 +144,8 @@ __global__ void __launch_bounds__(kMaxBlockThreads) addRmsNormKernel(AddNormArgs
 /** per_token_group_quant: a group of G elements is G/8 adjacent lanes, one pack each. */
 __global__ void __launch_bounds__(kQuantThreads) groupQuantKernel(GroupQuantArgs a) {
   const QuantContract& q = a.contract.quant;
+  const bool flush = a.contract.flushSubnormals;
+  const int groupSize = q.groupSize == 0 ? a.hidden : q.groupSize;
   const int64_t packs = static_cast<int64_t>(a.tokens) * a.hidden / kPackElems;
   const int64_t p = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   const bool active = p < packs;
@@ -151,27 +160,32 @@ __global__ void __launch_bounds__(kQuantThreads) groupQuantKernel(GroupQuantArgs
       amax = maxIgnoringNan(amax, fabsf(values[k]));
     }
   }
-  const int lanes = q.groupSize / kPackElems;
+  const int lanes = groupSize / kPackElems;
   amax = xorButterflyLanes(amax, lanes, F32Max{});
   if (!active) return;
-  const float scale = groupScaleFromAmax(amax, q);
-  const float reciprocal = 1.0f / scale;
+  const float scale = groupScale(amax, q, flush);
+  const float reciprocal = divF32(1.0f, scale, flush);
   uint8_t codes[kPackElems];
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = quantizeValue(values[k], scale, reciprocal, q);
+  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, flush);
   storeCodes(a.outQ, element, codes);
   if (p % lanes == 0) {
-    const int groups = a.hidden / q.groupSize;
-    const int64_t m = static_cast<int64_t>(element / a.hidden);
-    const int g = static_cast<int>(element % a.hidden) / q.groupSize;
-    a.outScale[q.columnMajorScales ? static_cast<size_t>(g) * a.tokens + m : static_cast<size_t>(m) * groups + g] = scale;
+    const int groups = a.hidden / groupSize;
+    const int m = static_cast<int>(element / a.hidden);
+    const int g = static_cast<int>(element % a.hidden) / groupSize;
+    a.outScale[scaleIndex(q, m, g, a.tokens, groups)] = scale;
+    // Column-major scales with a padded token stride: the padding rows are written as zeros.
+    const int padded = (a.tokens + q.scaleTokenAlign - 1) / q.scaleTokenAlign * q.scaleTokenAlign;
+    if (q.scaleLayout != ScaleLayout::rowMajor) {
+      for (int pad = a.tokens + m; pad < padded; pad += a.tokens) a.outScale[static_cast<size_t>(g) * padded + pad] = 0.0f;
+    }
   }
 }
 
 int addNormThreads(const NormContract& norm, int hidden, int tokens) {
   switch (norm.tree) {
     case SumTree::sequential: return kSequentialThreads;
-    case SumTree::butterfly: return roundUpToWarps(hidden / kPackElems);
+    case SumTree::butterfly: return roundUpToWarps(hidden / kPackElems);  // support.cpp: perThread 8
     case SumTree::cub: return roundUpToWarps(cubThreads(norm, hidden, tokens));
   }
   return kSequentialThreads;

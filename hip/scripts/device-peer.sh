@@ -41,8 +41,8 @@ step() { printf '\n===== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
   python3 hip/scripts/compare_candidates.py golden "$WORK/peer" | grep -v '^bit-exact'
   step "bench-latency: fused 1-stage vs NCCL all-reduce + separate norm kernel"
   timeout 120 $H bench-latency --lib "$NCCL_LIB" --mode peer --ranks 2 --tokens 1,4,16,128 --hidden 4096,7168 \
-    --fused-kernel aiter-1stage --fused-golden golden/aiter-1stage__tp2_m5_h2880_random_s4.safetensors \
-    --unfused-kernel unfused-nccl --unfused-golden golden/vllm-unfused__tp2_m5_h2880_random_s4.safetensors
+    --fused-kernel aiter-1stage --fused-golden golden/aiter-1stage.gfx950__tp2_m2_h2880_random_s4.safetensors \
+    --unfused-kernel unfused-nccl --unfused-golden golden/vllm-unfused__tp2_m2_h2880_random_s4.safetensors
   step "pack"
   tar -C "$WORK" -cJf "$OUT/candidates-peer.tar.xz" peer
 } 2>&1 | tee "$OUT/peer.log"

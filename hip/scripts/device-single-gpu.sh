@@ -44,9 +44,9 @@ step() { printf '\n===== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
   # ULPWISE_PREFETCH_ROWS: how far ahead the 1-stage kernel prefetches rows into L2 (default 1).
   for rows in 1 0 2; do
     echo "--- ULPWISE_PREFETCH_ROWS=$rows"
-    ULPWISE_PREFETCH_ROWS=$rows timeout 60 $H bench-bandwidth --golden golden/aiter-1stage__tp8_m1_h7168_random_s1.safetensors --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168
+    ULPWISE_PREFETCH_ROWS=$rows timeout 60 $H bench-bandwidth --golden golden/aiter-1stage.gfx950__tp8_m1_h7168_random_s1.safetensors --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168
   done
-  timeout 60 $H bench-bandwidth --golden golden/aiter-1stage-quant__tp8_m8_h7168_random_s6.safetensors --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168
+  timeout 60 $H bench-bandwidth --golden golden/aiter-1stage-quant.gfx950__tp8_m4_h7168_random_s6.safetensors --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168
   step "pack"
   for d in aiter-1stage aiter-2stage unfused hwrsqrt; do tar -C "$WORK" -cJf "$OUT/candidates-emulated-$d.tar.xz" "$d"; done
 } 2>&1 | tee "$OUT/single.log"

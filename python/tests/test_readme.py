@@ -23,5 +23,5 @@ def test_readme_python_section_runs_as_written(tmp_path, ulpwise_cli):
     assert result.stdout.startswith("True\nTensors are not bit-exact!")
     assert "out.norm: mismatched elements: 1 / 2048" in result.stdout
     assert "at index (1, 7) (row 1, col 7)" in result.stdout
-    kept = re.search(r"ulpwise explain (\S+) --inputs cases/aiter-1stage__tp2_m4_h512_random_s0.safetensors", result.stdout).group(1)
+    kept = re.search(r"ulpwise explain (\S+) --inputs cases/aiter-1stage\.gfx950__tp2_m4_h512_random_s0\.safetensors", result.stdout).group(1)
     assert os.path.exists(kept)  # the failing candidate stays for the hint

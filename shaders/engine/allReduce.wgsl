@@ -53,19 +53,19 @@ fn allReduceElement(local: u32) -> Reduced {
   for (var i = 1u; i < params.ranks; i++) {
     // slot = (start + i) % ranks, without a division per rank.
     slot = select(slot + 1u, 0u, slot + 1u == params.ranks);
-    acc = f32_add(acc, slotValue(slot, local));
-    if (params.accumulateBf16 != 0u) { acc = roundBf16(acc); }
+    acc = f32_add(acc, slotValue(slot, local), ENGINE_F32_SUBNORMALS);
+    if (params.accumulateBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceHop); }
   }
-  if (params.roundResultBf16 != 0u) { acc = roundBf16(acc); }
+  if (params.roundResultBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceResult); }
   // 2. Residual add: kept in f32 or rounded to bf16.
   var residualBits = 0u;
   if (params.hasResidual != 0u) {
-    acc = f32_add(acc, f32BitsFromBf16(bf16Half(residual[local >> 1u], local)));
-    if (params.residualAddBf16 != 0u) { acc = roundBf16(acc); }
-    residualBits = toBf16Bits(acc);
+    acc = f32_add(acc, f32BitsFromBf16(bf16Half(residual[local >> 1u], local)), ENGINE_F32_SUBNORMALS);
+    if (params.residualAddBf16 != 0u) { acc = roundBf16(acc, params.roundResidualAdd); }
+    residualBits = toBf16Bits(acc, params.roundResidualOut);
   }
   // 3. What the norm reads.
-  return Reduced(residualBits, select(acc, roundBf16(acc), params.normInputBf16 != 0u));
+  return Reduced(residualBits, select(acc, roundBf16(acc, params.roundResidualOut), params.normInputBf16 != 0u));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

@@ -23,13 +23,13 @@ fn packBf16Pair(low: u32, high: u32) -> u32 {
   return (low & 0xffffu) | (high << 16u);
 }
 
-// The contract's f32 -> bf16 downcast, and the round trip through it.
-fn toBf16Bits(value: u32) -> u32 {
-  return bf16FromF32Bits(value, params.bf16Rounding);
+// An f32 -> bf16 downcast with one site's rounding (params.round*), and the round trip through it.
+fn toBf16Bits(value: u32, rounding: u32) -> u32 {
+  return bf16FromF32Bits(value, rounding);
 }
 
-fn roundBf16(value: u32) -> u32 {
-  return roundF32BitsToBf16(value, params.bf16Rounding);
+fn roundBf16(value: u32, rounding: u32) -> u32 {
+  return roundF32BitsToBf16(value, rounding);
 }
 
 // Elements this chunk holds (rows x hidden); element-wise stages give each invocation four.

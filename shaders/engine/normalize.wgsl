@@ -17,8 +17,13 @@ fn effectiveWeight(h: u32) -> u32 {
   } else {
     bits = weight[h];
   }
-  if (params.weightCastToBf16 != 0u) { return roundF32BitsToBf16(bits, BF16_ROUNDING_RNE); }
-  return bits;
+  if (params.weightCastToBf16 != 0u) { bits = roundF32BitsToBf16(bits, BF16_ROUNDING_RNE); }
+  // Gemma's (1 + w): in f32, or as torch's bf16 `weight + 1` (rounded to nearest even).
+  switch params.weightOffset {
+    case WEIGHTOFFSET_F32: { return f32_add(ONE_F32, bits, ENGINE_F32_SUBNORMALS); }
+    case WEIGHTOFFSET_BF16: { return roundF32BitsToBf16(f32_add(ONE_F32, bits, F32_SUBNORMALS_KEEP), BF16_ROUNDING_RNE); } // torch, not the kernel
+    default: { return bits; } // WEIGHTOFFSET_NONE
+  }
 }
 
 // 5. Weight multiply in the contract's order, with the optional intermediate rounding.
@@ -31,9 +36,9 @@ fn normalizeElement(local: u32, row: u32, h: u32) -> u32 {
     first = w;
     second = rowRstd;
   }
-  var t = f32_mul(x[local], first);
-  if (params.roundIntermediate != 0u) { t = roundBf16(t); }
-  return f32_mul(t, second);
+  var t = f32_mul(x[local], first, ENGINE_F32_SUBNORMALS);
+  if (params.roundIntermediate != 0u) { t = roundBf16(t, params.roundNormIntermediate); }
+  return f32_mul(t, second, ENGINE_F32_SUBNORMALS);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -51,7 +56,7 @@ fn normalize(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups)
     if (local < elements) {
       let y = normalizeElement(local, row, h);
       x[local] = y;
-      normBits[k] = toBf16Bits(y);
+      normBits[k] = toBf16Bits(y, params.roundNormOut);
     }
     h++;
     if (h == params.hidden) {

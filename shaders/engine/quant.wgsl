@@ -36,22 +36,26 @@ fn quantInput(local: u32) -> u32 {
   return x[local];
 }
 
+// quant.ts groupScale: amax, amax floor, scale formula (or the static scale), zero rule, scale
+// floor before or after UE8M0.
 fn groupScaleOf(firstElement: u32) -> u32 {
+  if (params.hasStaticScale != 0u) { return params.staticScaleF32; }
   var amax = ZERO_F32;
   for (var k = 0u; k < params.groupSize; k++) {
     amax = fmaxf(amax, quantInput(firstElement + k) & 0x7fffffffu);
   }
-  if (params.amaxFloorKind == AMAXFLOOR_AMAX) { amax = fmaxf(amax, params.amaxFloorF32); }
+  if (params.hasAmaxFloor != 0u) { amax = fmaxf(amax, params.amaxFloorF32); }
   var scale: u32;
   if (params.zeroAmaxScaleOne != 0u && (amax & 0x7fffffffu) == 0u) {
     scale = ONE_F32;
   } else if (params.scaleReciprocal == 0u) {
-    scale = f32_div(amax, params.fp8MaxF32);
+    scale = f32_div(amax, params.divisorF32, ENGINE_F32_SUBNORMALS);
   } else {
-    scale = f32_mul(amax, f32_div(ONE_F32, params.fp8MaxF32));
+    scale = f32_mul(amax, f32_div(ONE_F32, params.divisorF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
   }
-  if (params.amaxFloorKind == AMAXFLOOR_SCALE) { scale = fmaxf(scale, params.amaxFloorF32); }
+  if (params.scaleFloorStage == SCALEFLOORSTAGE_BEFORE_UE8M0) { scale = fmaxf(scale, params.scaleFloorF32); }
   if (params.ue8m0 != 0u) { scale = roundToPowerOfTwo(scale, params.ue8m0Mode); }
+  if (params.scaleFloorStage == SCALEFLOORSTAGE_AFTER_UE8M0) { scale = fmaxf(scale, params.scaleFloorF32); }
   return scale;
 }
 
@@ -63,15 +67,15 @@ fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups
   // Groups never straddle rows (groupSize divides hidden), so the chunk's groups are contiguous.
   let scale = groupScaleOf(group * params.groupSize);
   scales[group * 2u] = scale;
-  scales[group * 2u + 1u] = f32_div(ONE_F32, scale);
+  scales[group * 2u + 1u] = f32_div(ONE_F32, scale, ENGINE_F32_SUBNORMALS);
 }
 
 fn quantizeValue(value: u32, scale: u32, reciprocal: u32) -> u32 {
   var scaled: u32;
   if (params.quantizeReciprocal != 0u) {
-    scaled = f32_mul(value, reciprocal);
+    scaled = f32_mul(value, reciprocal, ENGINE_F32_SUBNORMALS);
   } else {
-    scaled = f32_div(value, scale);
+    scaled = f32_div(value, scale, ENGINE_F32_SUBNORMALS);
   }
   if (params.clamp != 0u) { scaled = fminf(fmaxf(scaled, params.clampF32 ^ SIGN_F32), params.clampF32); }
   return fp8FromF32Bits(scaled, params.fp8Format, params.fp8Saturation);

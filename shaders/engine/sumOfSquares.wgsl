@@ -1,16 +1,76 @@
 // Twin of src/engines/cpu/sumOfSquares.ts (sum of squares and rstd). One workgroup per token
-// row plays the modelled kernel's logical threads: each invocation loops over logical threads
-// (params.logicalThreads, padded to whole warps), then over warps, each warp's lanes reduced in
-// the kernel's order; invocation 0 combines the warps and computes rstd.
+// row plays the modelled kernel's logical threads. Trees from the layout module's ReductionPlan
+// (params.treeFromPlan): each invocation computes lanes' partials with the per-thread pattern,
+// then invocation 0 runs the plan's combine steps in order. The sequential, butterfly and
+// scalar cub trees with a chain or fma chain keep their own code (the plan's bits, with warps
+// spread over invocations): each invocation loops over logical threads (params.logicalThreads,
+// padded to whole warps), then over warps, each warp's lanes reduced in the kernel's order;
+// invocation 0 combines the warps and computes rstd.
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 // Per row, one word per logical thread: its partial sum, then (at lane 0) its warp's sum.
 @group(0) @binding(2) var<storage, read_write> partials: array<u32>;
 @group(0) @binding(3) var<storage, read_write> rstd: array<u32>;
+// The ReductionPlan (plan.ts reductionWords): laneStart[planSlots + 1] at 0, element indices at
+// params.planElements, (dst, a, b) steps at params.planSteps.
+@group(0) @binding(4) var<storage, read> reduction: array<u32>;
+
+// layout/reduction.ts PADDING_ELEMENT: an element that reads as +0.
+const PADDING_ELEMENT: u32 = 0xffffffffu;
 
 fn squareAccumulate(acc: u32, v: u32) -> u32 {
-  if (params.fma != 0u) { return f32_mulAdd(v, v, acc); }
-  return f32_add(acc, f32_mul(v, v));
+  if (params.fma != 0u) { return f32_mulAdd(v, v, acc, ENGINE_F32_SUBNORMALS); }
+  return f32_add(acc, f32_mul(v, v, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+}
+
+// x at plan element i of the row, +0 for padding.
+fn planValue(rowBase: u32, i: u32) -> u32 {
+  let element = reduction[params.planElements + i];
+  if (element == PADDING_ELEMENT) { return ZERO_F32; }
+  return x[rowBase + element];
+}
+
+// Plan elements first .. last-1 accumulated onto `start` with the per-thread pattern (cpu
+// accumulateRun): chain, fma chain, vLLM's pair, or the pair contracted to one fma.
+fn accumulateRun(rowBase: u32, first: u32, last: u32, start: u32) -> u32 {
+  var acc = start;
+  let ftz = ENGINE_F32_SUBNORMALS;
+  switch params.perThreadPattern {
+    case PERTHREAD_CHAIN: {
+      for (var i = first; i < last; i++) { let v = planValue(rowBase, i); acc = f32_add(acc, f32_mul(v, v, ftz), ftz); }
+    }
+    case PERTHREAD_FMA_CHAIN: {
+      for (var i = first; i < last; i++) { let v = planValue(rowBase, i); acc = f32_mulAdd(v, v, acc, ftz); }
+    }
+    case PERTHREAD_PAIR: {
+      for (var i = first; i < last; i += 2u) {
+        let v0 = planValue(rowBase, i);
+        let v1 = planValue(rowBase, i + 1u);
+        acc = f32_add(acc, f32_add(f32_mul(v0, v0, ftz), f32_mul(v1, v1, ftz), ftz), ftz);
+      }
+    }
+    default: { // PERTHREAD_PAIR_FMA
+      for (var i = first; i < last; i += 2u) {
+        let v0 = planValue(rowBase, i);
+        let v1 = planValue(rowBase, i + 1u);
+        acc = f32_add(acc, f32_mulAdd(v0, v0, f32_mul(v1, v1, ftz), ftz), ftz);
+      }
+    }
+  }
+  return acc;
+}
+
+// Lane `lane`'s partial: its elements in order, or run by run, each run summed from 0 and added
+// to the lane's sum (plan.nestedRuns).
+fn planLanePartial(rowBase: u32, lane: u32) -> u32 {
+  let start = reduction[lane];
+  let end = reduction[lane + 1u];
+  if (params.planNestedRuns == 0u) { return accumulateRun(rowBase, start, end, ZERO_F32); }
+  var acc = ZERO_F32;
+  for (var run = start; run < end; run += params.planRunLength) {
+    acc = f32_add(acc, accumulateRun(rowBase, run, min(run + params.planRunLength, end), ZERO_F32), ENGINE_F32_SUBNORMALS);
+  }
+  return acc;
 }
 
 // Logical thread t's partial sum over the elements the tree gives it, in its order.
@@ -42,7 +102,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
   for (var s = width >> 1u; s >= 1u; s >>= 1u) {
     for (var i = 0u; i < s; i++) {
       let other = select(ZERO_F32, partials[base + (i + s) * stride], i + s < live);
-      partials[base + i * stride] = f32_add(partials[base + i * stride], other);
+      partials[base + i * stride] = f32_add(partials[base + i * stride], other, ENGINE_F32_SUBNORMALS);
     }
   }
   return partials[base];
@@ -54,7 +114,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
 fn shuffleDownReduce(base: u32, width: u32) -> u32 {
   for (var offset = 1u; offset < width; offset <<= 1u) {
     for (var i = 0u; i + offset < width; i++) {
-      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset]);
+      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset], ENGINE_F32_SUBNORMALS);
     }
   }
   return partials[base];
@@ -65,6 +125,19 @@ fn nextPow2(n: u32) -> u32 {
   return 1u << (32u - countLeadingZeros(n - 1u));
 }
 
+// cpu rstdOf. 4. rstd, every step correctly rounded: the mean square as sumsq / H or
+// sumsq * fround(1 / H).
+fn rstdOf(sumsq: u32) -> u32 {
+  var meanSquare: u32;
+  if (params.varianceReciprocal != 0u) {
+    meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+  } else {
+    meanSquare = f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS);
+  }
+  let variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
+  return f32_div(ONE_F32, f32_sqrt(variance, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numWorkgroups: vec3u,
                 @builtin(local_invocation_index) lane: u32) {
@@ -72,6 +145,24 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
   if (row >= params.rows) { return; }
   let rowBase = row * params.hidden;
   let partialBase = row * params.logicalThreads;
+
+  if (params.treeFromPlan != 0u) {
+    // cpu planSumOfSquares: every lane's partial, then the combine steps in order.
+    for (var t = lane; t < params.planSlots; t += WORKGROUP_SIZE) {
+      partials[partialBase + t] = planLanePartial(rowBase, t);
+    }
+    storageBarrier();
+    // No early return for the other invocations: the barriers below must stay in uniform control flow.
+    if (lane == 0u) {
+      for (var s = 0u; s < params.planStepCount; s++) {
+        let step = params.planSteps + 3u * s;
+        partials[partialBase + reduction[step]] =
+          f32_add(partials[partialBase + reduction[step + 1u]], partials[partialBase + reduction[step + 2u]], ENGINE_F32_SUBNORMALS);
+      }
+      rstd[row] = rstdOf(partials[partialBase + params.planResult]);
+    }
+    return;
+  }
 
   // Thread partials.
   for (var t = lane; t < params.logicalThreads; t += WORKGROUP_SIZE) {
@@ -100,11 +191,9 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
     }
     default: { // TREE_CUB: thread 0 adds the warp aggregates 1..W-1 in order.
       sumsq = partials[partialBase];
-      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize]); }
+      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize], ENGINE_F32_SUBNORMALS); }
     }
   }
 
-  // 4. rstd, every step correctly rounded.
-  let variance = f32_add(f32_div(sumsq, params.hiddenF32), params.epsF32);
-  rstd[row] = f32_div(ONE_F32, f32_sqrt(variance));
+  rstd[row] = rstdOf(sumsq);
 }

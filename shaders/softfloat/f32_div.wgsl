@@ -1,7 +1,10 @@
 // Twin of src/softfloat/f32_div.ts.
 
 // f32 division on bit patterns, round to nearest even.
-fn f32_div(uiA: u32, uiB: u32) -> u32 {
+fn f32_div(inA: u32, inB: u32, subnormals: u32) -> u32 {
+  if (subnormals >= F32_SUBNORMALS_COUNT) { return WGSL_INVALID_ARGUMENT; }
+  let uiA = operandF32UI(inA, subnormals);
+  let uiB = operandF32UI(inB, subnormals);
   var expA = expF32UI(uiA);
   var sigA = fracF32UI(uiA);
   var expB = expF32UI(uiB);
@@ -56,5 +59,5 @@ fn f32_div(uiA: u32, uiB: u32) -> u32 {
     }
     rem <<= 1u;
   }
-  return s_roundPackToF32(signZ, expZ, sigZ | select(0u, 1u, rem != 0u));
+  return s_roundPackToF32(signZ, expZ, sigZ | select(0u, 1u, rem != 0u), subnormals);
 }

@@ -1,7 +1,10 @@
 // Twin of src/softfloat/f32_mul.ts.
 
 // f32 multiplication on bit patterns, round to nearest even.
-fn f32_mul(uiA: u32, uiB: u32) -> u32 {
+fn f32_mul(inA: u32, inB: u32, subnormals: u32) -> u32 {
+  if (subnormals >= F32_SUBNORMALS_COUNT) { return WGSL_INVALID_ARGUMENT; }
+  let uiA = operandF32UI(inA, subnormals);
+  let uiB = operandF32UI(inB, subnormals);
   var expA = expF32UI(uiA);
   var sigA = fracF32UI(uiA);
   var expB = expF32UI(uiB);
@@ -34,5 +37,5 @@ fn f32_mul(uiA: u32, uiB: u32) -> u32 {
     expZ -= 1;
     sigZ <<= 1u;
   }
-  return s_roundPackToF32(signZ, expZ, sigZ);
+  return s_roundPackToF32(signZ, expZ, sigZ, subnormals);
 }

@@ -1,7 +1,11 @@
 // Twin of src/softfloat/f32_mulAdd.ts.
 
 // Fused multiply-add a * b + c on bit patterns: the exact result, rounded once to nearest even.
-fn f32_mulAdd(uiA: u32, uiB: u32, uiC: u32) -> u32 {
+fn f32_mulAdd(inA: u32, inB: u32, inC: u32, subnormals: u32) -> u32 {
+  if (subnormals >= F32_SUBNORMALS_COUNT) { return WGSL_INVALID_ARGUMENT; }
+  let uiA = operandF32UI(inA, subnormals);
+  let uiB = operandF32UI(inB, subnormals);
+  let uiC = operandF32UI(inC, subnormals);
   var expA = expF32UI(uiA);
   var sigA = fracF32UI(uiA);
   var expB = expF32UI(uiB);
@@ -46,7 +50,7 @@ fn f32_mulAdd(uiA: u32, uiB: u32, uiC: u32) -> u32 {
   }
   var signZ = signProd;
   if (expC == 0) {
-    if (sigC == 0u) { return s_roundPackToF32(signZ, expProd - 1, s_shiftRightJam64(sigProd, 31u).lo); }
+    if (sigC == 0u) { return s_roundPackToF32(signZ, expProd - 1, s_shiftRightJam64(sigProd, 31u).lo, subnormals); }
     let normC = s_normSubnormalF32Sig(sigC);
     expC = normC.exp;
     sigC = normC.sig;
@@ -97,5 +101,5 @@ fn f32_mulAdd(uiA: u32, uiB: u32, uiC: u32) -> u32 {
       sigZ = sig64Z.lo << u32(shiftDist - 32);
     }
   }
-  return s_roundPackToF32(signZ, expZ, sigZ);
+  return s_roundPackToF32(signZ, expZ, sigZ, subnormals);
 }

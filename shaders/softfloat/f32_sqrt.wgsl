@@ -1,7 +1,9 @@
 // Twin of src/softfloat/f32_sqrt.ts.
 
 // f32 square root on bit patterns, round to nearest even.
-fn f32_sqrt(uiA: u32) -> u32 {
+fn f32_sqrt(inA: u32, subnormals: u32) -> u32 {
+  if (subnormals >= F32_SUBNORMALS_COUNT) { return WGSL_INVALID_ARGUMENT; }
+  let uiA = operandF32UI(inA, subnormals);
   let signA = signF32UI(uiA);
   var expA = expF32UI(uiA);
   var sigA = fracF32UI(uiA);
@@ -40,5 +42,5 @@ fn f32_sqrt(uiA: u32) -> u32 {
       root |= 1u;
     }
   }
-  return s_roundPackToF32(0u, expZ, (root << 4u) | select(0u, 1u, rem != 0u));
+  return s_roundPackToF32(0u, expZ, (root << 4u) | select(0u, 1u, rem != 0u), subnormals);
 }

@@ -29,6 +29,13 @@ fn isNaNF32UI(a: u32) -> bool {
   return (a & 0x7fffffffu) > 0x7f800000u;
 }
 
+// An operand as the arithmetic reads it: a subnormal is a zero of its sign when subnormals
+// flush. subnormals: F32_SUBNORMALS_KEEP or F32_SUBNORMALS_FLUSH (generated from F32_SUBNORMALS).
+fn operandF32UI(a: u32, subnormals: u32) -> u32 {
+  if (subnormals == F32_SUBNORMALS_FLUSH && expF32UI(a) == 0) { return a & 0x80000000u; }
+  return a;
+}
+
 // Adds rather than ORs the fields, so a significand that carried into 2^24 bumps the exponent.
 fn packToF32UI(sign: u32, exp: i32, sig: u32) -> u32 {
   return (sign << 31u) + (u32(exp) << 23u) + sig;

@@ -1,7 +1,7 @@
 // Twin of src/softfloat/s_addMagsF32.ts.
 
 // a + b for operands of the same sign.
-fn s_addMagsF32(uiA: u32, uiB: u32) -> u32 {
+fn s_addMagsF32(uiA: u32, uiB: u32, subnormals: u32) -> u32 {
   let expA = expF32UI(uiA);
   var sigA = fracF32UI(uiA);
   let expB = expF32UI(uiB);
@@ -16,7 +16,7 @@ fn s_addMagsF32(uiA: u32, uiB: u32) -> u32 {
       if ((sigA | sigB) != 0u) { return s_propagateNaN(uiA, uiB); }
       return uiA;
     }
-    return s_roundPackToF32(signZ, expA, (0x01000000u + sigA + sigB) << 6u);
+    return s_roundPackToF32(signZ, expA, (0x01000000u + sigA + sigB) << 6u, subnormals);
   }
 
   // Hidden bit at 29; a subnormal doubles its fraction instead (its exponent is 1, not 0).
@@ -45,5 +45,5 @@ fn s_addMagsF32(uiA: u32, uiB: u32) -> u32 {
     expZ -= 1;
     sigZ <<= 1u;
   }
-  return s_roundPackToF32(signZ, expZ, sigZ);
+  return s_roundPackToF32(signZ, expZ, sigZ, subnormals);
 }

@@ -2,8 +2,10 @@
 
 // The one place that rounds (to nearest, ties to even). sig holds the significand with its
 // leading 1 at bit 30 and 7 bits below the result's last bit (round bit 6, sticky below);
-// the value is sig * 2^(exp - 156), so a normal result gets exponent field exp + 1.
-fn s_roundPackToF32(sign: u32, exp: i32, sig: u32) -> u32 {
+// the value is sig * 2^(exp - 156), so a normal result gets exponent field exp + 1. With
+// subnormals F32_SUBNORMALS_FLUSH, a result that is subnormal after rounding becomes a zero of
+// its sign (one that rounds up to the smallest normal stays: tininess after rounding).
+fn s_roundPackToF32(sign: u32, exp: i32, sig: u32, subnormals: u32) -> u32 {
   var e = exp;
   var s = sig;
   if (e < 0) {
@@ -17,5 +19,6 @@ fn s_roundPackToF32(sign: u32, exp: i32, sig: u32) -> u32 {
   let roundBits = s & 0x7fu;
   s = (s + 0x40u) >> 7u;
   if (roundBits == 0x40u) { s = s & ~1u; }
+  if (subnormals == F32_SUBNORMALS_FLUSH && e == 0 && s < 0x00800000u) { return packToF32UI(sign, 0, 0u); }
   return packToF32UI(sign, e, s);
 }

@@ -1,7 +1,7 @@
 // Twin of src/softfloat/s_subMagsF32.ts.
 
 // a + b for operands of opposite signs (the magnitude of b is subtracted from a).
-fn s_subMagsF32(uiA: u32, uiB: u32) -> u32 {
+fn s_subMagsF32(uiA: u32, uiB: u32, subnormals: u32) -> u32 {
   let expA = expF32UI(uiA);
   var sigA = fracF32UI(uiA);
   let expB = expF32UI(uiB);
@@ -22,7 +22,7 @@ fn s_subMagsF32(uiA: u32, uiB: u32) -> u32 {
       sigDiff = -sigDiff;
     }
     let expZ = select(0, expA - 1, expA != 0);
-    return s_normRoundPackToF32(signZ, expZ, u32(sigDiff) << 7u);
+    return s_normRoundPackToF32(signZ, expZ, u32(sigDiff) << 7u, subnormals);
   }
 
   // Hidden bit at 30; the larger operand is X, and the result keeps X's sign.
@@ -52,5 +52,5 @@ fn s_subMagsF32(uiA: u32, uiB: u32) -> u32 {
     sigY = sigB + select(sigB, 0x40000000u, expB != 0);
     dist = u32(expDiff);
   }
-  return s_normRoundPackToF32(signZ, expZ, sigX - s_shiftRightJam32(sigY, dist));
+  return s_normRoundPackToF32(signZ, expZ, sigX - s_shiftRightJam32(sigY, dist), subnormals);
 }

@@ -2,7 +2,7 @@ import type { Contract, Shape } from './schema.js';
 import { describeKernels, getPreset } from './presets.js';
 import { ContractError, parseContract } from './validate.js';
 
-// Which algorithm a library runs depends on the problem size (NUMERICS.md section 4, "Dispatch"):
+// Which algorithm a library runs depends on the problem size (each rule below cites its source lines):
 // the source of batch variance. A dispatch family maps a shape to the contract of the algorithm
 // its rule picks, named, with the comparison that decided it. Contracts are built from presets.
 

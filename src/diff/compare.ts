@@ -112,6 +112,7 @@ export function compareTensors(expected: Tensor, actual: Tensor, keep = 0): Tens
   if (expected.data.length !== actual.data.length) {
     throw new Error(`shape [${actual.shape}] does not match [${expected.shape}]`);
   }
+  if (expected.dtype === 'I32') return compareWords(expected, actual, keep);
   const format = ulpFormatOf(expected.dtype);
   const tally = new MismatchTally(format);
   // NaN distances (a NaN against a number) rank first.
@@ -125,4 +126,18 @@ export function compareTensors(expected: Tensor, actual: Tensor, keep = 0): Tens
   }
   const { differing, nanMismatches, infMismatches, maxUlp, histogram } = tally;
   return { elements: expected.data.length, differing, nanMismatches, infMismatches, maxUlp, histogram, worst: worst.take() };
+}
+
+/** Packed UE8M0 scale words (I32, four exponent bytes each: DeepGEMM's layout) have no ULP
+ *  scale of their own: they are compared bit for bit, every differing word a mismatch with no
+ *  distance (maxUlp 0, an empty histogram). */
+function compareWords(expected: Tensor, actual: Tensor, keep: number): TensorComparison {
+  let differing = 0;
+  const worst = new WorstElements<{ index: number; ulp: number; expected: number; actual: number }>(keep, () => 0);
+  for (let i = 0; i < expected.data.length; i++) {
+    if (expected.data[i] === actual.data[i]) continue;
+    differing++;
+    if (keep > 0) worst.push({ index: i, ulp: Number.NaN, expected: expected.data[i], actual: actual.data[i] });
+  }
+  return { elements: expected.data.length, differing, nanMismatches: 0, infMismatches: 0, maxUlp: 0, histogram: new Map(), worst: worst.take() };
 }

@@ -3,7 +3,7 @@ import type { OutputKind } from '../engines/io.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { compareTensors, MismatchTally, sameCode, ulpFormatOf, WorstElements } from './compare.js';
 import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
-import { checkCodesAgainstCandidateScales, diagnoseSumOfSquares, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
+import { checkCodesAgainstCandidateScales, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
 import { DIFF_SCHEMA_VERSION, DiffReportSchema, type DiffReport, type ElementReport, type MismatchStats, type OutputReport, type RankDivergence } from './report.js';
 import { decodeCode, formatCode } from './values.js';
 
@@ -136,7 +136,7 @@ export function diffOutputs(golden: GoldenSubject, candidate: ReadonlyMap<string
   const unused = Object.keys(options.maxUlpByOutput ?? {}).filter((name) => !pairs.some((p) => p.name === name || `out.${p.kind}` === name));
   if (unused.length > 0) throw new ContractError(`--max-ulp: ${unused.join(', ')}: no such output here (outputs: ${pairs.map((p) => p.name).join(', ')})`);
   const rstd = options.rstdUlps === null ? null : inferRstd(golden, pairs, options.rstdUlps);
-  const rstdReport = rstd ? diagnoseSumOfSquares(golden, pairs, rstd.report) : null;
+  const rstdReport = rstd ? rstd.report : null;
   const shifts: RstdShifts = rstd?.shifts ?? new Map();
   const outputs: OutputReport[] = pairs.map((pair) => {
     const geometry = outputGeometry(pair.kind, shape, contract);

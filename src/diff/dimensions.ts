@@ -1,20 +1,10 @@
 import type { Bf16RoundingSites, Contract } from '../contracts/schema.js';
 import type { Bf16Rounding } from '../numerics/bf16.js';
 import { canonicalJson, ContractError, parseContract } from '../contracts/validate.js';
-import { FP8_FORMATS } from '../numerics/fp8.js';
 
-// The contract's dimensions as `explain` varies and names them: a field path and the values a
-// real kernel might pick. Discriminated unions (rank order, reduction tree, scale layout) are one
-// dimension each, so a difference reads as 'norm.sumOfSquares.tree: butterfly(...) vs cub(...)'.
-
-const ATOMIC_PATHS: ReadonlySet<string> = new Set(['allReduce.order', 'bf16Rounding', 'norm.sumOfSquares.tree', 'quant.scaleFloor', 'quant.scaleLayout']);
-/** A hardware-op slot that is 'ieee' or 'inferred' on both sides documents the real kernel
- *  without changing the oracle's bits (the golden keeps the ieee value): never evidence. */
-const HARDWARE_OP_PATH = /^hardwareOps\.[a-z]+$/;
-const BIT_NEUTRAL_HARDWARE_OPS: ReadonlySet<unknown> = new Set(['ieee', 'inferred']);
-function bitNeutral(path: string, a: unknown, b: unknown): boolean {
-  return HARDWARE_OP_PATH.test(path) && BIT_NEUTRAL_HARDWARE_OPS.has(a) && BIT_NEUTRAL_HARDWARE_OPS.has(b);
-}
+// Contract fields by path, as `explain` reads, sets and names them. Which paths are dimensions
+// is read from the schema (explainSpace.ts); a discriminated union is one dimension, so a
+// difference reads as 'norm.sumOfSquares.tree: butterfly(...) vs cub(...)'.
 
 /** Every f32 -> bf16 downcast site rounded the same way (the one-field rounding of schema v1). */
 export function everySite(rounding: Bf16Rounding): Bf16RoundingSites {
@@ -22,66 +12,6 @@ export function everySite(rounding: Bf16Rounding): Bf16RoundingSites {
     allReduceHop: rounding, allReduceResult: rounding, residualAdd: rounding, residualOut: rounding, normIntermediate: rounding, normOut: rounding,
   };
 }
-
-export interface Dimension {
-  /** The field path it sets, or the paths joined by ' + ' for linked fields. */
-  readonly name: string;
-  /** Each option sets one or more fields (path -> value). */
-  readonly options: readonly Readonly<Record<string, unknown>>[];
-  /** Only changes what the FP8 quant emits (q, scale): skipped when a candidate has neither. */
-  readonly quantOnly: boolean;
-}
-
-const dim = (path: string, values: readonly unknown[], quantOnly = false): Dimension => ({
-  name: path, options: values.map((v) => ({ [path]: v })), quantOnly,
-});
-
-export const DIMENSIONS: readonly Dimension[] = [
-  dim('allReduce.roundResult', ['none', 'bf16']),
-  dim('allReduce.accumulate', ['f32', 'bf16']),
-  dim('allReduce.order', [{ kind: 'natural' }, { kind: 'rotated', packElems: 8 }, { kind: 'ring', chunkAlignElems: 8 }, { kind: 'own-first' }]),
-  dim('bf16Rounding', [everySite('rne'), everySite('truncate')]),
-  dim('residual.add', ['f32', 'bf16']),
-  dim('norm.input', ['f32', 'bf16']),
-  // Which value the norm reads: the two fields move together (an f32 x exists only if the add stays f32).
-  {
-    name: 'residual.add + norm.input',
-    options: [{ 'residual.add': 'f32', 'norm.input': 'f32' }, { 'residual.add': 'bf16', 'norm.input': 'bf16' }, { 'residual.add': 'f32', 'norm.input': 'bf16' }],
-    quantOnly: false,
-  },
-  dim('norm.sumOfSquares.perThread', ['chain', 'fma-chain']),
-  dim('norm.sumOfSquares.tree', [
-    { kind: 'sequential' },
-    { kind: 'butterfly', perThread: 8, warpSize: 32 },
-    { kind: 'butterfly', perThread: 8, warpSize: 64 },
-    { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 },
-    { kind: 'cub', blockSize: 1024, warpSize: 32, vectorWidth: 1 },
-    { kind: 'cub', blockSize: 256, warpSize: 32, vectorWidth: 1 },
-  ]),
-  dim('norm.multiplyOrder', ['x-rstd-w', 'x-w-rstd']),
-  dim('norm.roundIntermediate', [false, true]),
-  dim('norm.weight.castToBf16', [false, true]),
-  dim('quant.bf16SideOutput', [false, true]),
-  dim('quant.input', ['f32', 'bf16'], true),
-  dim('quant.format', FP8_FORMATS, true),
-  dim('quant.scale', ['divide', 'reciprocal'], true),
-  dim('quant.quantize', ['divide', 'reciprocal'], true),
-  // Where the 1e-10 floor applies: nowhere, on the amax (Triton), on the scale (vLLM CUDA).
-  {
-    name: 'quant.amaxFloor + quant.scaleFloor',
-    options: [
-      { 'quant.amaxFloor': null, 'quant.scaleFloor': null },
-      { 'quant.amaxFloor': 1e-10, 'quant.scaleFloor': null },
-      { 'quant.amaxFloor': null, 'quant.scaleFloor': { value: 1e-10, stage: 'before-ue8m0' } },
-    ],
-    quantOnly: true,
-  },
-  dim('quant.zeroAmaxScaleOne', [false, true], true),
-  dim('quant.ue8m0', ['none', 'ceil', 'floor', 'rne'], true),
-  dim('quant.clamp', ['none', 224, 240, 448], true),
-  dim('quant.saturation', ['satfinite', 'overflow'], true),
-  dim('quant.scaleLayout', [{ kind: 'row-major' }, { kind: 'column-major', tokenAlign: 1 }], true),
-];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -141,20 +71,12 @@ export interface DimensionDifference {
   readonly b: string;
 }
 
-/** Field paths where two contracts differ, at dimension granularity, in schema order; fields
- *  the engines' bits do not depend on are left out. */
-export function dimensionDiff(a: Contract, b: Contract): DimensionDifference[] {
+/** The dimensions (schema-derived paths, explainSpace.ts) where two contracts differ, in order. */
+export function dimensionDiff(a: Contract, b: Contract, paths: readonly string[]): DimensionDifference[] {
   const out: DimensionDifference[] = [];
-  const walk = (x: unknown, y: unknown, path: string): void => {
-    if (bitNeutral(path, x, y)) return;
-    if (!ATOMIC_PATHS.has(path) && isRecord(x) && isRecord(y)) {
-      for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])]) walk(x[key], y[key], path ? `${path}.${key}` : key);
-      return;
-    }
-    if (canonicalJson(x ?? null) !== canonicalJson(y ?? null)) {
-      out.push({ path, a: isRecord(x) && !ATOMIC_PATHS.has(path) ? 'present' : describeValue(x), b: isRecord(y) && !ATOMIC_PATHS.has(path) ? 'present' : describeValue(y) });
-    }
-  };
-  walk(a, b, '');
+  for (const path of paths) {
+    const [x, y] = [getPath(a, path), getPath(b, path)];
+    if (canonicalJson(x ?? null) !== canonicalJson(y ?? null)) out.push({ path, a: describeValue(x), b: describeValue(y) });
+  }
   return out;
 }

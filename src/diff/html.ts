@@ -1,3 +1,4 @@
+import { SUM_OF_SQUARES_DIFFERS } from './rstd.js';
 import type { DiffReport, OutputReport } from './report.js';
 import { formatRanges, percent } from './values.js';
 
@@ -78,7 +79,7 @@ ${histogramSvg(o)}${worst}${rows}${groups}</section>`;
 export function diffReportHtml(report: DiffReport): string {
   const g = report.golden;
   const rstd = report.rstd
-    ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== 'sum of squares differs').length} true mismatches, ${report.rstd.unexplained.filter((u) => u.reason === 'sum of squares differs').length} rows whose sum of squares differs (reduction order?).</p>${report.rstd.explained.length === 0 ? '' : `<table><thead>${row(['rank', 'row', 'rstd shift (ULP)'], 'th')}</thead><tbody>${report.rstd.explained.slice(0, 200).map((e) => row([e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)])).join('')}</tbody></table>`}</section>`
+    ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} true mismatches, ${report.rstd.unexplained.filter((u) => u.reason === SUM_OF_SQUARES_DIFFERS).length} rows where ${SUM_OF_SQUARES_DIFFERS}.</p>${report.rstd.explained.length === 0 ? '' : `<table><thead>${row(['rank', 'row', 'rstd shift (ULP)'], 'th')}</thead><tbody>${report.rstd.explained.slice(0, 200).map((e) => row([e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)])).join('')}</tbody></table>`}</section>`
     : '';
   const ranks = report.rankDivergence.length === 0 ? '' : `<section><h2>divergence between ranks</h2><table><thead>${row(['output', 'rank', 'vs rank', 'differ', 'max ULP'], 'th')}</thead><tbody>${report.rankDivergence.flatMap((d) => d.ranks.map((r) => row([d.kind, String(r.rank), String(d.baseRank), `${r.differing}/${r.elements}`, String(r.maxUlp)]))).join('')}</tbody></table></section>`;
   const quant = report.quantConsistency.filter((q) => q.differingCodes > 0 || q.groupsWithDifferentScale > 0);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OUTPUT_KINDS } from '../engines/io.js';
 import { FP8_FORMATS } from '../numerics/fp8.js';
+import { RSTD_MISS_REASONS } from './rstd.js';
 
 // The diff report: the zod schema is the single source of the type, and `diff --json` prints
 // only what this schema accepts.
@@ -96,14 +97,11 @@ export const RstdReportSchema = z.object({
   /** Rows whose norm-side outputs differ while their residual matches: the rows searched. */
   examined: Count,
   explained: z.array(RowRefSchema.extend({ deltaUlp: z.number().int() })),
-  /** Rows no searched rstd reproduces, and rows whose residual already differs. A row whose
-   *  elements all moved away from zero (or all toward it) had its whole rstd scaled: 'sum of
-   *  squares differs', with the shift that comes closest, found beyond the searched range. */
+  /** Rows no searched rstd reproduces, and rows whose residual already differs. */
   unexplained: z.array(RowRefSchema.extend({
-    reason: z.enum(['no rstd within range', 'residual differs', 'sum of squares differs']),
-    /** With 'sum of squares differs': the rstd shift (f32 ULP) with the fewest differing
-     *  elements left in the row, and how many are left (0: the shift reproduces the row). */
-    shift: z.object({ ulp: z.number().int(), remaining: Count }).optional(),
+    reason: z.enum(RSTD_MISS_REASONS),
+    /** With the sum-of-squares reason: the shift past the range that reproduces the row. */
+    shiftNeededUlp: z.number().int().optional(),
   })),
 });
 

@@ -18,6 +18,21 @@ import type { QuantConsistency, RstdReport } from './report.js';
 // The same rerun with the candidate's own scales tells codes that follow from a different
 // scale apart from codes that are wrong under any scale.
 
+/** A row no rstd within the search range reproduces, but a larger shift of one sign does: the
+ *  kernel's rstd is further off than an approximate rsqrt goes, so the sum of squares (or the
+ *  variance) it was computed from differs. */
+export const SUM_OF_SQUARES_DIFFERS = 'the sum of squares differs (reduction order?)';
+export const RSTD_MISS_REASONS = ['no rstd within range', 'residual differs', SUM_OF_SQUARES_DIFFERS] as const;
+/** How far beyond the search range a row's needed rstd shift is looked for: 2^22 f32 ULP is a
+ *  factor of 1.5. */
+const NEEDED_SHIFT_LIMIT = 2 ** 22;
+
+/** The one sentence diff and explain print for a row rstd inference leaves unexplained. */
+export function describeRstdMiss(miss: RstdReport['unexplained'][number]): string {
+  if (miss.reason !== SUM_OF_SQUARES_DIFFERS || miss.shiftNeededUlp === undefined) return miss.reason;
+  return `${SUM_OF_SQUARES_DIFFERS}: rstd needs a shift of ${miss.shiftNeededUlp > 0 ? '+' : ''}${miss.shiftNeededUlp} f32 ULP`;
+}
+
 export interface CaseSubject {
   readonly contract: Contract;
   readonly shape: Shape;
@@ -32,12 +47,6 @@ export type RstdShifts = ReadonlyMap<number | null, ReadonlyMap<number, number>>
 /** Rows of one candidate rank that an rstd shift explains. */
 export function shiftedRows(shifts: RstdShifts, rank: number | null): ReadonlySet<number> {
   return new Set(shifts.get(rank)?.keys() ?? []);
-}
-
-export function shiftCount(shifts: RstdShifts): number {
-  let n = 0;
-  for (const rows of shifts.values()) n += rows.size;
-  return n;
 }
 
 /** value moved by `steps` f32 ULP; a non-positive or non-finite rstd is left alone. */
@@ -106,99 +115,88 @@ export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ul
       }
     }
   }
-  for (const [rank, rowSet] of pending) for (const m of rowSet) unexplained.push({ rank, row: m, reason: 'no rstd within range' });
+  for (const [rank, rowSet] of pending) {
+    const sides = groups.get(rank)!.filter((p) => RSTD_SIDE.has(p.kind));
+    const norm = sides.find((p) => p.kind === 'norm');
+    for (const m of rowSet) {
+      const direction = norm ? rstdDirection(norm, outputGeometry('norm', shape, contract), m) : 0;
+      if (direction === 0) {
+        unexplained.push({ rank, row: m, reason: 'no rstd within range' });
+        continue;
+      }
+      const found = neededShift(subject, sides, m, direction, ulps);
+      engineRuns += found.engineRuns;
+      unexplained.push(found.shift === null ? { rank, row: m, reason: 'no rstd within range' } : { rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, shiftNeededUlp: found.shift });
+    }
+  }
   const byRankRow = (a: { rank: number | null; row: number }, b: { rank: number | null; row: number }) => (a.rank ?? -1) - (b.rank ?? -1) || a.row - b.row;
   return { report: { ulps, examined, explained: explained.sort(byRankRow), unexplained: unexplained.sort(byRankRow) }, shifts, engineRuns };
 }
 
-/** The largest rstd shift looked for beyond the search range: 2^22 f32 ULP is a factor of 1.5. */
-const MAX_SHIFT_ULP = 2 ** 22;
-/** Rows given the wider search (each costs some 50 one-row engine runs). */
-const SUM_OF_SQUARES_ROWS = 8;
-
-/** +1 when every differing element of the row moved away from zero, -1 when every one moved
- *  toward it (an rstd scaled up or down), else 0. */
-function rowDirection(sides: readonly OutputPair[], shape: Shape, contract: Contract, row: number): number {
-  let direction = 0;
-  for (const p of sides) {
-    const geometry = outputGeometry(p.kind, shape, contract);
-    const format = ulpFormatOf(p.reference.dtype);
-    for (let k = 0; k < geometry.rowLength; k++) {
-      const i = geometry.indexOf(row, k);
-      if (sameCode(p.reference.data[i], p.candidate.data[i], format)) continue;
-      const g = Math.abs(decodeCode(p.reference.data[i], p.reference.dtype));
-      const c = Math.abs(decodeCode(p.candidate.data[i], p.candidate.dtype));
-      if (!Number.isFinite(g) || !Number.isFinite(c) || g === c) return 0;
-      const d = c > g ? 1 : -1;
-      if (direction !== 0 && d !== direction) return 0;
-      direction = d;
-    }
+/** +1 when every differing norm element of the row is what a larger rstd gives (further from
+ *  zero), -1 when every one is what a smaller rstd gives, 0 when they disagree (then no single
+ *  rstd reproduces the row: the norm is rstd times a factor that does not depend on rstd, so
+ *  every magnitude moves the same way with it). */
+function rstdDirection(norm: OutputPair, geometry: ReturnType<typeof outputGeometry>, row: number): -1 | 0 | 1 {
+  const format = ulpFormatOf(norm.reference.dtype);
+  let up = 0;
+  let down = 0;
+  for (let k = 0; k < geometry.rowLength; k++) {
+    const i = geometry.indexOf(row, k);
+    const reference = norm.reference.data[i];
+    const candidate = norm.candidate.data[i];
+    if (sameCode(reference, candidate, format)) continue;
+    // bf16 bits: same sign, larger magnitude bits = further from zero.
+    if ((reference & 0x8000) !== (candidate & 0x8000)) return 0;
+    if ((candidate & 0x7fff) > (reference & 0x7fff)) up++;
+    else down++;
   }
-  return direction;
+  if (up > 0 && down === 0) return 1;
+  if (down > 0 && up === 0) return -1;
+  return 0;
 }
 
-/**
- * Rows no rstd within the searched range reproduces, looked at again: when all their differing
- * elements moved one way, the whole row was scaled, which is the rstd and so the sum of
- * squares (another reduction order, another tree), not a stray element. For those rows the
- * shift is searched further out (doubling, then narrowing on the count of differing
- * elements), and the row is reported as 'sum of squares differs' with the shift found when
- * that shift leaves fewer than half of the row's differences.
- */
-export function diagnoseSumOfSquares(subject: CaseSubject, pairs: readonly OutputPair[], report: RstdReport): RstdReport {
+/** A shift past the search range, in the row's direction, that reproduces the row; null when
+ *  none up to NEEDED_SHIFT_LIMIT does. The count of the row's differing elements falls as the
+ *  shift nears the kernel's rstd and rises past it: doubling outward brackets the least count,
+ *  a ternary search narrows the bracket, and the few shifts left are tried one by one. */
+function neededShift(subject: CaseSubject, sides: readonly OutputPair[], row: number, direction: 1 | -1, ulps: number): { shift: number | null; engineRuns: number } {
   const { contract, shape } = subject;
-  const groups = groupByRank(pairs);
-  let budget = SUM_OF_SQUARES_ROWS;
-  const unexplained = report.unexplained.map((u) => {
-    if (u.reason !== 'no rstd within range' || budget === 0) return u;
-    const sides = (groups.get(u.rank) ?? []).filter((p) => RSTD_SIDE.has(p.kind));
-    const direction = rowDirection(sides, shape, contract, u.row);
-    if (direction === 0) return u;
-    budget--;
-    const remaining = (shift: number): number => {
-      const outputs = runCpuEngine(contract, shape, subject.inputs, { rows: [u.row], rstdOverride: (_m, rstd) => stepF32(rstd, shift) });
-      let n = 0;
-      for (const p of sides) {
-        const geometry = outputGeometry(p.kind, shape, contract);
-        const format = ulpFormatOf(p.reference.dtype);
-        const rerun = outputs.get(p.referenceName)!;
-        for (let k = 0; k < geometry.rowLength; k++) {
-          const i = geometry.indexOf(u.row, k);
-          if (!sameCode(rerun.data[i], p.candidate.data[i], format)) n++;
-        }
-      }
-      return n;
-    };
-    // Doubling outward from the searched range until the count stops falling (or reaches 0).
-    const tried: { ulp: number; remaining: number }[] = [];
-    for (let shift = direction * report.ulps; Math.abs(shift) <= MAX_SHIFT_ULP; shift *= 2) {
-      tried.push({ ulp: shift, remaining: remaining(shift) });
-      const n = tried.length;
-      if (tried[n - 1].remaining === 0 || (n > 1 && tried[n - 1].remaining > tried[n - 2].remaining)) break;
-    }
-    const b = tried.reduce((bi, t, i) => (t.remaining < tried[bi].remaining ? i : bi), 0);
-    let best = tried[b];
-    if (best.remaining > 0) {
-      // The count falls, then rises: the least lies between the best shift's neighbours.
-      const ends = [b > 0 ? tried[b - 1].ulp : best.ulp / 2, b + 1 < tried.length ? tried[b + 1].ulp : best.ulp];
-      let lo = Math.min(...ends);
-      let hi = Math.max(...ends);
-      while (hi - lo > 2) {
-        const m1 = lo + Math.floor((hi - lo) / 3);
-        const m2 = hi - Math.floor((hi - lo) / 3);
-        if (remaining(m1) <= remaining(m2)) hi = m2;
-        else lo = m1;
-      }
-      for (let shift = lo; shift <= hi; shift++) {
-        const n = remaining(shift);
-        if (n < best.remaining || (n === best.remaining && Math.abs(shift) < Math.abs(best.ulp))) best = { ulp: shift, remaining: n };
+  let engineRuns = 0;
+  const remaining = (delta: number): number => {
+    const outputs = runCpuEngine(contract, shape, subject.inputs, { rows: [row], rstdOverride: (_m, rstd) => stepF32(rstd, delta) });
+    engineRuns++;
+    let n = 0;
+    for (const p of sides) {
+      const geometry = outputGeometry(p.kind, shape, contract);
+      const format = ulpFormatOf(p.reference.dtype);
+      const rerun = outputs.get(p.referenceName)!;
+      for (let k = 0; k < geometry.rowLength; k++) {
+        const i = geometry.indexOf(row, k);
+        if (!sameCode(rerun.data[i], p.candidate.data[i], format)) n++;
       }
     }
-    // A shift that leaves half the row's differences or more explains nothing (a stray element).
-    if (2 * best.remaining >= remaining(0)) return u;
-    return { rank: u.rank, row: u.row, reason: 'sum of squares differs' as const, shift: best };
-  });
-  return { ...report, unexplained };
+    return n;
+  };
+  const tried: { distance: number; remaining: number }[] = [];
+  for (let distance = ulps + 1; distance <= NEEDED_SHIFT_LIMIT; distance *= 2) {
+    tried.push({ distance, remaining: remaining(direction * distance) });
+    const n = tried.length;
+    if (tried[n - 1].remaining === 0 || (n > 1 && tried[n - 1].remaining > tried[n - 2].remaining)) break;
+  }
+  const b = tried.reduce((best, t, i) => (t.remaining < tried[best].remaining ? i : best), 0);
+  let lo = b > 0 ? tried[b - 1].distance : ulps + 1;
+  let hi = b + 1 < tried.length ? tried[b + 1].distance : tried[b].distance;
+  while (hi - lo > 8) {
+    const m1 = lo + Math.floor((hi - lo) / 3);
+    const m2 = hi - Math.floor((hi - lo) / 3);
+    if (remaining(direction * m1) <= remaining(direction * m2)) hi = m2;
+    else lo = m1;
+  }
+  for (let distance = lo; distance <= hi; distance++) {
+    if (remaining(direction * distance) === 0) return { shift: direction * distance, engineRuns };
+  }
+  return { shift: tried[b].remaining === 0 ? direction * tried[b].distance : null, engineRuns };
 }
 
 /** The codes a candidate's quantizer gives for the rows listed: from the candidate's own
@@ -212,7 +210,7 @@ function requantize(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm
   if (quant.input === 'bf16' && norm) {
     const data = new Uint8Array(q.candidate.data.length);
     const qGeometry = outputGeometry('q', shape, contract);
-    const constants = quantConstants(quant, shape.hidden);
+    const constants = quantConstants(quant, shape.hidden, contract.hardwareOps);
     const f32 = f32Arithmetic(contract.f32Subnormals);
     const values = new Float32Array(constants.groupSize);
     const codes = new Uint8Array(constants.groupSize);

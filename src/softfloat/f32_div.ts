@@ -1,11 +1,13 @@
-import { expF32UI, fracF32UI, packToF32UI, signF32UI } from './internals.js';
+import { expF32UI, type F32Subnormals, fracF32UI, operandF32UI, packToF32UI, signF32UI } from './internals.js';
 import { s_normSubnormalF32Sig } from './s_normSubnormalF32Sig.js';
 import { s_propagateNaN } from './s_propagateNaN.js';
 import { s_roundPackToF32 } from './s_roundPackToF32.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 
 /** f32 division on bit patterns, round to nearest even. */
-export function f32_div(uiA: number, uiB: number): number {
+export function f32_div(inA: number, inB: number, subnormals: F32Subnormals): number {
+  const uiA = operandF32UI(inA, subnormals);
+  const uiB = operandF32UI(inB, subnormals);
   let expA = expF32UI(uiA);
   let sigA = fracF32UI(uiA);
   let expB = expF32UI(uiB);
@@ -60,5 +62,5 @@ export function f32_div(uiA: number, uiB: number): number {
     }
     rem <<= 1;
   }
-  return s_roundPackToF32(signZ, expZ, (sigZ | (rem !== 0 ? 1 : 0)) >>> 0);
+  return s_roundPackToF32(signZ, expZ, (sigZ | (rem !== 0 ? 1 : 0)) >>> 0, subnormals);
 }

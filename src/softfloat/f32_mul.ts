@@ -1,4 +1,4 @@
-import { expF32UI, fracF32UI, isNaNF32UI, packToF32UI, signF32UI } from './internals.js';
+import { expF32UI, type F32Subnormals, fracF32UI, isNaNF32UI, operandF32UI, packToF32UI, signF32UI } from './internals.js';
 import { s_mul32To64 } from './s_mul32To64.js';
 import { s_normSubnormalF32Sig } from './s_normSubnormalF32Sig.js';
 import { s_propagateNaN } from './s_propagateNaN.js';
@@ -6,7 +6,9 @@ import { s_roundPackToF32 } from './s_roundPackToF32.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 
 /** f32 multiplication on bit patterns, round to nearest even. */
-export function f32_mul(uiA: number, uiB: number): number {
+export function f32_mul(inA: number, inB: number, subnormals: F32Subnormals): number {
+  const uiA = operandF32UI(inA, subnormals);
+  const uiB = operandF32UI(inB, subnormals);
   let expA = expF32UI(uiA);
   let sigA = fracF32UI(uiA);
   let expB = expF32UI(uiB);
@@ -39,5 +41,5 @@ export function f32_mul(uiA: number, uiB: number): number {
     expZ -= 1;
     sigZ = (sigZ << 1) >>> 0;
   }
-  return s_roundPackToF32(signZ, expZ, sigZ);
+  return s_roundPackToF32(signZ, expZ, sigZ, subnormals);
 }

@@ -1,4 +1,4 @@
-import { expF32UI, fracF32UI, isNaNF32UI, packToF32UI, signF32UI, type U64 } from './internals.js';
+import { expF32UI, type F32Subnormals, fracF32UI, isNaNF32UI, operandF32UI, packToF32UI, signF32UI, type U64 } from './internals.js';
 import { s_add64 } from './s_add64.js';
 import { s_countLeadingZeros64 } from './s_countLeadingZeros64.js';
 import { s_mul32To64 } from './s_mul32To64.js';
@@ -11,7 +11,10 @@ import { s_sub64 } from './s_sub64.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 
 /** Fused multiply-add a * b + c on bit patterns: the exact result, rounded once to nearest even. */
-export function f32_mulAdd(uiA: number, uiB: number, uiC: number): number {
+export function f32_mulAdd(inA: number, inB: number, inC: number, subnormals: F32Subnormals): number {
+  const uiA = operandF32UI(inA, subnormals);
+  const uiB = operandF32UI(inB, subnormals);
+  const uiC = operandF32UI(inC, subnormals);
   let expA = expF32UI(uiA);
   let sigA = fracF32UI(uiA);
   let expB = expF32UI(uiB);
@@ -56,7 +59,7 @@ export function f32_mulAdd(uiA: number, uiB: number, uiC: number): number {
   }
   let signZ = signProd;
   if (expC === 0) {
-    if (sigC === 0) return s_roundPackToF32(signZ, expProd - 1, s_shiftRightJam64(sigProd, 31).lo);
+    if (sigC === 0) return s_roundPackToF32(signZ, expProd - 1, s_shiftRightJam64(sigProd, 31).lo, subnormals);
     const normC = s_normSubnormalF32Sig(sigC);
     expC = normC.exp;
     sigC = normC.sig;
@@ -104,5 +107,5 @@ export function f32_mulAdd(uiA: number, uiB: number, uiC: number): number {
     if (shiftDist < 32) sigZ = s_shiftRightJam64(sig64Z, 32 - shiftDist).lo;
     else sigZ = (sig64Z.lo << (shiftDist - 32)) >>> 0;
   }
-  return s_roundPackToF32(signZ, expZ, sigZ);
+  return s_roundPackToF32(signZ, expZ, sigZ, subnormals);
 }

@@ -1,11 +1,12 @@
-import { expF32UI, fracF32UI, signF32UI } from './internals.js';
+import { expF32UI, type F32Subnormals, fracF32UI, operandF32UI, signF32UI } from './internals.js';
 import { s_normSubnormalF32Sig } from './s_normSubnormalF32Sig.js';
 import { s_propagateNaN } from './s_propagateNaN.js';
 import { s_roundPackToF32 } from './s_roundPackToF32.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 
 /** f32 square root on bit patterns, round to nearest even. */
-export function f32_sqrt(uiA: number): number {
+export function f32_sqrt(inA: number, subnormals: F32Subnormals): number {
+  const uiA = operandF32UI(inA, subnormals);
   const signA = signF32UI(uiA);
   let expA = expF32UI(uiA);
   let sigA = fracF32UI(uiA);
@@ -44,5 +45,5 @@ export function f32_sqrt(uiA: number): number {
       root |= 1;
     }
   }
-  return s_roundPackToF32(0, expZ, ((root << 4) | (rem !== 0 ? 1 : 0)) >>> 0);
+  return s_roundPackToF32(0, expZ, ((root << 4) | (rem !== 0 ? 1 : 0)) >>> 0, subnormals);
 }

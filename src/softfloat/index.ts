@@ -8,3 +8,4 @@ export { f32_mulAdd } from './f32_mulAdd.js';
 export { softfloatWgslSource, generatedWgslPrelude, softfloatShaderDir } from './wgslSource.js';
 export { WGSL_CODES, WGSL_INVALID_ARGUMENT, nameOfWgslCode, type WgslCodeTable } from './wgslCodes.js';
 export { SOFTFLOAT_TWINS, type WgslTwin, type TwinArgument } from './twins.js';
+export { F32_SUBNORMALS, type F32Subnormals } from './internals.js';

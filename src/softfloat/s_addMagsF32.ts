@@ -1,10 +1,10 @@
-import { expF32UI, fracF32UI, packToF32UI, signF32UI } from './internals.js';
+import { expF32UI, fracF32UI, packToF32UI, signF32UI, type F32Subnormals } from './internals.js';
 import { s_propagateNaN } from './s_propagateNaN.js';
 import { s_roundPackToF32 } from './s_roundPackToF32.js';
 import { s_shiftRightJam32 } from './s_shiftRightJam32.js';
 
 /** a + b for operands of the same sign. */
-export function s_addMagsF32(uiA: number, uiB: number): number {
+export function s_addMagsF32(uiA: number, uiB: number, subnormals: F32Subnormals): number {
   const expA = expF32UI(uiA);
   let sigA = fracF32UI(uiA);
   const expB = expF32UI(uiB);
@@ -19,7 +19,7 @@ export function s_addMagsF32(uiA: number, uiB: number): number {
       if ((sigA | sigB) !== 0) return s_propagateNaN(uiA, uiB);
       return uiA;
     }
-    return s_roundPackToF32(signZ, expA, ((0x01000000 + sigA + sigB) << 6) >>> 0);
+    return s_roundPackToF32(signZ, expA, ((0x01000000 + sigA + sigB) << 6) >>> 0, subnormals);
   }
 
   // Hidden bit at 29; a subnormal doubles its fraction instead (its exponent is 1, not 0).
@@ -48,5 +48,5 @@ export function s_addMagsF32(uiA: number, uiB: number): number {
     expZ -= 1;
     sigZ = (sigZ << 1) >>> 0;
   }
-  return s_roundPackToF32(signZ, expZ, sigZ);
+  return s_roundPackToF32(signZ, expZ, sigZ, subnormals);
 }

@@ -1,11 +1,11 @@
-import { expF32UI, fracF32UI, packToF32UI, signF32UI } from './internals.js';
+import { expF32UI, fracF32UI, packToF32UI, signF32UI, type F32Subnormals } from './internals.js';
 import { s_normRoundPackToF32 } from './s_normRoundPackToF32.js';
 import { s_propagateNaN } from './s_propagateNaN.js';
 import { s_shiftRightJam32 } from './s_shiftRightJam32.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 
 /** a + b for operands of opposite signs (the magnitude of b is subtracted from a). */
-export function s_subMagsF32(uiA: number, uiB: number): number {
+export function s_subMagsF32(uiA: number, uiB: number, subnormals: F32Subnormals): number {
   const expA = expF32UI(uiA);
   let sigA = fracF32UI(uiA);
   const expB = expF32UI(uiB);
@@ -26,7 +26,7 @@ export function s_subMagsF32(uiA: number, uiB: number): number {
       sigDiff = -sigDiff;
     }
     const expZ = expA !== 0 ? expA - 1 : 0;
-    return s_normRoundPackToF32(signZ, expZ, sigDiff << 7);
+    return s_normRoundPackToF32(signZ, expZ, sigDiff << 7, subnormals);
   }
 
   // Hidden bit at 30; the larger operand is X, and the result keeps X's sign.
@@ -56,5 +56,5 @@ export function s_subMagsF32(uiA: number, uiB: number): number {
     sigY = sigB + (expB !== 0 ? 0x40000000 : sigB);
     dist = expDiff;
   }
-  return s_normRoundPackToF32(signZ, expZ, (sigX - s_shiftRightJam32(sigY, dist)) >>> 0);
+  return s_normRoundPackToF32(signZ, expZ, (sigX - s_shiftRightJam32(sigY, dist)) >>> 0, subnormals);
 }

@@ -26,14 +26,16 @@ export interface WgslTwin {
 }
 
 const F32: TwinArgument = { kind: 'bits', width: 32 };
+const SUBNORMALS: TwinArgument = { kind: 'code', table: 'f32Subnormals' };
+const subnormals = (code: number) => nameOfWgslCode('f32Subnormals', code);
 
 export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
-  { name: 'f32_add', args: [F32, F32], cpu: (a, b) => f32_add(a, b) },
-  { name: 'f32_sub', args: [F32, F32], cpu: (a, b) => f32_sub(a, b) },
-  { name: 'f32_mul', args: [F32, F32], cpu: (a, b) => f32_mul(a, b) },
-  { name: 'f32_div', args: [F32, F32], cpu: (a, b) => f32_div(a, b) },
-  { name: 'f32_sqrt', args: [F32], cpu: (a) => f32_sqrt(a) },
-  { name: 'f32_mulAdd', args: [F32, F32, F32], cpu: (a, b, c) => f32_mulAdd(a, b, c) },
+  { name: 'f32_add', args: [F32, F32, SUBNORMALS], cpu: (a, b, s) => f32_add(a, b, subnormals(s)) },
+  { name: 'f32_sub', args: [F32, F32, SUBNORMALS], cpu: (a, b, s) => f32_sub(a, b, subnormals(s)) },
+  { name: 'f32_mul', args: [F32, F32, SUBNORMALS], cpu: (a, b, s) => f32_mul(a, b, subnormals(s)) },
+  { name: 'f32_div', args: [F32, F32, SUBNORMALS], cpu: (a, b, s) => f32_div(a, b, subnormals(s)) },
+  { name: 'f32_sqrt', args: [F32, SUBNORMALS], cpu: (a, s) => f32_sqrt(a, subnormals(s)) },
+  { name: 'f32_mulAdd', args: [F32, F32, F32, SUBNORMALS], cpu: (a, b, c, s) => f32_mulAdd(a, b, c, subnormals(s)) },
   {
     name: 'bf16FromF32Bits',
     args: [F32, { kind: 'code', table: 'bf16Rounding' }],

@@ -1,8 +1,9 @@
 import type { Bf16Rounding } from '../numerics/bf16.js';
 import { E8M0_ROUNDINGS, type E8m0Rounding } from '../numerics/e8m0.js';
 import { FP8_FORMATS, type Fp8Format, type Fp8Saturation } from '../numerics/fp8.js';
+import { F32_SUBNORMALS, type F32Subnormals } from './internals.js';
 
-// The u32 codes that pick a format or mode in the WGSL conversions. wgslSource.ts emits them
+// The u32 codes that pick a format or mode in the WGSL conversions and arithmetic. wgslSource.ts emits them
 // as WGSL constants (FP8_FORMAT_E4M3FN, BF16_ROUNDING_RNE, ...), so host and shader agree.
 
 function indexCodes<Name extends string>(names: readonly Name[]): Readonly<Record<Name, number>> {
@@ -14,6 +15,7 @@ export const WGSL_CODES = {
   fp8Saturation: { satfinite: 0, overflow: 1 } satisfies Record<Fp8Saturation, number>,
   bf16Rounding: { rne: 0, truncate: 1 } satisfies Record<Bf16Rounding, number>,
   e8m0Rounding: indexCodes<E8m0Rounding>(E8M0_ROUNDINGS),
+  f32Subnormals: indexCodes<F32Subnormals>(F32_SUBNORMALS),
 } as const;
 
 export type WgslCodeTable = keyof typeof WGSL_CODES;

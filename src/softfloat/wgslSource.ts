@@ -5,7 +5,9 @@ import { FP8_FORMATS, FP8_TRAITS } from '../numerics/fp8.js';
 import { F32_SPECIALIZATION } from './specialize.js';
 import { WGSL_CODES, WGSL_INVALID_ARGUMENT } from './wgslCodes.js';
 
-const SHADER_DIR = ['shaders', 'softfloat'];
+/** The library's folders, each beside its TypeScript twin: shaders/X/name.wgsl is src/X/name.ts. */
+const LIBRARY_DIRS = ['softfloat', 'numerics'] as const;
+export type WgslLibraryDir = (typeof LIBRARY_DIRS)[number];
 
 function hexU32(value: number, digits = 8): string {
   return `0x${value.toString(16).padStart(digits, '0')}u`;
@@ -60,6 +62,7 @@ export function generatedWgslPrelude(): string {
     ...codeConstants('FP8_SATURATION', WGSL_CODES.fp8Saturation),
     ...codeConstants('BF16_ROUNDING', WGSL_CODES.bf16Rounding),
     ...codeConstants('E8M0_ROUNDING', WGSL_CODES.e8m0Rounding),
+    ...codeConstants('F32_SUBNORMALS', WGSL_CODES.f32Subnormals),
     '',
     ...fp8TraitsFunction(),
     '',
@@ -67,23 +70,38 @@ export function generatedWgslPrelude(): string {
 }
 
 export function softfloatShaderDir(): string {
-  return join(PACKAGE_ROOT, ...SHADER_DIR);
+  return libraryShaderDir('softfloat');
+}
+
+export function libraryShaderDir(dir: WgslLibraryDir): string {
+  return join(PACKAGE_ROOT, 'shaders', dir);
+}
+
+/** Every file of the library: the soft-float's, then the codecs' (shaders/numerics). */
+export function wgslLibraryFiles(): { readonly dir: WgslLibraryDir; readonly file: string }[] {
+  return LIBRARY_DIRS.flatMap((dir) =>
+    readdirSync(libraryShaderDir(dir))
+      .filter((name) => name.endsWith('.wgsl'))
+      .sort()
+      .map((file) => ({ dir, file })),
+  );
 }
 
 let cachedSource: string | undefined;
 
 /**
- * The whole WGSL soft-float library (every shaders/softfloat/*.wgsl, after the generated
- * prelude), to paste into a compute shader. WGSL module-scope declarations may come in any
- * order, so the files are simply concatenated, sorted by name.
+ * The whole WGSL soft-float library (every shaders/softfloat/*.wgsl and the bf16/fp8/e8m0
+ * codecs of shaders/numerics, after the generated prelude), to paste into a compute shader.
+ * WGSL module-scope declarations may come in any order, so the files are simply concatenated.
  */
 export function softfloatWgslSource(): string {
   if (cachedSource !== undefined) return cachedSource;
-  const dir = softfloatShaderDir();
-  const files = readdirSync(dir).filter((name) => name.endsWith('.wgsl')).sort();
-  if (files.length === 0) throw new Error(`softfloat: no .wgsl files in ${dir}`);
   const parts = [generatedWgslPrelude()];
-  for (const file of files) parts.push(`// ---- shaders/softfloat/${file}\n${readFileSync(join(dir, file), 'utf8')}`);
+  for (const dir of LIBRARY_DIRS) {
+    const files = wgslLibraryFiles().filter((f) => f.dir === dir);
+    if (files.length === 0) throw new Error(`softfloat: no .wgsl files in ${libraryShaderDir(dir)}`);
+    for (const { file } of files) parts.push(`// ---- shaders/${dir}/${file}\n${readFileSync(join(libraryShaderDir(dir), file), 'utf8')}`);
+  }
   cachedSource = parts.join('\n');
   return cachedSource;
 }

@@ -238,7 +238,8 @@ describe('summary --json', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { schemaVersion: number; rows: { preset: string; reference: string; cases: number }[] };
     expect(report.schemaVersion).toBe(1);
-    expect(report.rows).toEqual([expect.objectContaining({ preset: 'aiter-1stage', reference: 'unfused', cases: 1 })]);
+    // The family name resolves to its default architecture's preset (the seeds' MI355X, gfx950).
+    expect(report.rows).toEqual([expect.objectContaining({ preset: 'aiter-1stage@gfx950', reference: 'unfused', cases: 1 })]);
   });
 });
 

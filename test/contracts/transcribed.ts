@@ -1,5 +1,5 @@
-// Each preset transcribed straight from the arithmetic its source describes (NUMERICS.md
-// section 4 and the preset's one-line source), written without the contract interpreter and
+// Each preset transcribed straight from the arithmetic its source describes (the real kernel
+// lines that the preset's source and evidence cite), written without the contract interpreter and
 // without src/numerics: bf16 rounding by nearest-value search, FP8 codes from tables derived from
 // the format definitions (test/numerics/fp8-spec.ts), f32 steps with Math.fround.
 import type { Fp8Format } from '../../src/numerics/fp8.js';

@@ -30,12 +30,14 @@ describe('explain command', () => {
   const candidatePath = join(dir, 'candidate.safetensors');
   writeSafetensors(candidatePath, [...candidateFrom(golden, 'flashinfer-oneshot-bf16acc@sm80')]);
 
-  test('names the best explanation in text and in schema-checked JSON', async () => {
+  test('names the fitted contract in text and in schema-checked JSON', async () => {
     expect(await explainCommand.run([candidatePath, '--inputs', join(dir, file)])).toBe(0);
-    expect(printed()).toMatch(/^best explanation: flashinfer-oneshot-bf16acc@sm(80|90) \(bit-exact on every output\)$/m);
+    expect(printed()).toMatch(/^verdict: bit-exact/m);
+    expect(printed()).toMatch(/^nearest preset: flashinfer-oneshot-bf16acc@sm(80|90) \(no difference/m);
     expect(printed()).toMatch(/allReduce\.accumulate: f32 -> bf16/);
+    expect(printed()).toMatch(/^  ulpwise gen --contract explained-contract\.json --ranks 4 --tokens 2 --hidden 512$/m);
     expect(await explainCommand.run([candidatePath, '--inputs', join(dir, file), '--json'])).toBe(0);
-    expect(ExplainReportSchema.parse(JSON.parse(printed())).best).toMatch(/^flashinfer-oneshot-bf16acc@sm(80|90)$/);
+    expect(ExplainReportSchema.parse(JSON.parse(printed())).nearestPreset.name).toMatch(/^flashinfer-oneshot-bf16acc@sm(80|90)$/);
   });
   test('usage errors', async () => {
     await expect(explainCommand.run([candidatePath])).rejects.toThrow(/--inputs GOLDEN is required/);

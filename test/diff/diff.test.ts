@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
-import { ContractError, parseContract } from '../../src/contracts/validate.js';
+import { parseContract } from '../../src/contracts/validate.js';
 import { everySite } from '../../src/diff/dimensions.js';
 import { InputFileError } from '../../src/fixtures/errors.js';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS, type GoldenSubject } from '../../src/diff/diff.js';

@@ -7,8 +7,9 @@ import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { buildCase } from '../../src/fixtures/golden.js';
 import { integerList } from '../../src/cli/commands/invariance.js';
 
-// Thresholds below are recomputed from the rules as NUMERICS.md states them, not read back from
-// dispatch.ts: the smallest token count whose bf16 input reaches a byte limit.
+// Thresholds below are recomputed from the rules as the real dispatchers state them (ROCm/aiter@e4048607
+// custom_all_reduce.cuh:3869-3887 (vLLM's REDUCE_CASE), :4604; communicator_cuda.py:251-259, 507-514),
+// not read back from dispatch.ts: the smallest token count whose bf16 input reaches a byte limit.
 
 const KIB = 1024;
 /** Smallest tokens with tokens * hidden * 2 bytes >= limit (strict '<' rules switch there). */

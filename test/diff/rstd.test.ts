@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS } from '../../src/diff/diff.js';
 import { differingRows, outputGeometry, rowMatches } from '../../src/diff/pairs.js';
-import { stepF32 } from '../../src/diff/rstd.js';
+import { describeRstdMiss, stepF32, SUM_OF_SQUARES_DIFFERS } from '../../src/diff/rstd.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { formatDiffReport } from '../../src/diff/format.js';
@@ -91,6 +91,30 @@ describe('diff --rstd infer', () => {
   });
 });
 
+describe('a row whose rstd is further off than the search range', () => {
+  const golden = goldenCase('aiter-1stage', 2, 8, 4096, 'random', 23);
+  // Row 3's rstd moved by +40 f32 ULP: as if its sum of squares were summed in another order.
+  const [row, planted] = [3, 40];
+  const candidate = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, m === row ? planted : 0) });
+  const normGeometry = outputGeometry('norm', golden.shape, golden.contract);
+
+  test('is said to have another sum of squares, with a shift that reproduces it', () => {
+    expect(rowMatches(golden.outputs.get('out.norm')!, candidate.get('out.norm')!, normGeometry, row)).toBe(false);
+    const r = diffOutputs(golden, candidate, 'far', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 2 }).rstd!;
+    expect(r.explained).toEqual([]);
+    expect(r.unexplained).toHaveLength(1);
+    const [miss] = r.unexplained;
+    expect(miss).toMatchObject({ rank: null, row, reason: SUM_OF_SQUARES_DIFFERS });
+    const shift = miss.shiftNeededUlp!;
+    expect(shift).toBeGreaterThan(2);
+    expect(shift).toBeLessThanOrEqual(planted);
+    // The named shift reproduces the row (recomputed apart from the search).
+    const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [row], rstdOverride: (_m, r0) => stepF32(r0, shift) });
+    expect(rowMatches(rerun.get('out.norm')!, candidate.get('out.norm')!, normGeometry, row)).toBe(true);
+    expect(describeRstdMiss(miss)).toBe(`the sum of squares differs (reduction order?): rstd needs a shift of +${shift} f32 ULP`);
+  });
+});
+
 describe('FP8 codes against the candidate\'s own scales', () => {
   const golden = goldenCase('vllm-group-quant', 2, 6, 512, 'random', 22);
   // One group (row 2, group 1) quantized with a scale twice as large, as a kernel with another
@@ -124,8 +148,9 @@ describe('FP8 codes against the candidate\'s own norm output and scales', () => 
   // A quantizer that reads the bf16 norm output (quant.input 'bf16', with the side output): a
   // candidate that rounds the normed value before the weight multiply (or not, where the golden
   // does) has other norm values in places, and codes that follow from those (the engine
-  // computed them); one flipped code follows from nothing.
-  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 4, 512, 'random', 23);
+  // computed them); one flipped code follows from nothing. vLLM's CUDA chain with the side output
+  // is such a quantizer (the aiter indexer kernel quantizes the f32 normed value instead).
+  const golden = goldenCase('vllm-unfused-quant', 2, 4, 512, 'random', 23);
   const reordered = candidateFrom(golden, { ...golden.contract, norm: { ...golden.contract.norm, roundIntermediate: !golden.contract.norm.roundIntermediate } });
   const candidate = new Map(reordered);
   const q = reordered.get('out.q')!;
@@ -145,7 +170,8 @@ describe('FP8 codes against the candidate\'s own norm output and scales', () => 
 describe('diff --rstd infer: a sum of squares that differs', () => {
   // Rows whose rstd is 40 and -300 ULP off (far beyond the +-4 searched): every element of such
   // a row moves the same way, which a reduction order does and a stray bit does not.
-  const golden = goldenCase('vllm-ar-rms-quant-indexer', 2, 6, 1024, 'random', 5);
+  // The direction is read from the bf16 norm output, so the quantizer reads that output too.
+  const golden = goldenCase('vllm-unfused-quant', 2, 6, 1024, 'random', 5);
   const planted = new Map([[1, 40], [4, -300]]);
   const scaled = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, planted.get(m) ?? 0) });
   const candidate = new Map(scaled);
@@ -159,11 +185,10 @@ describe('diff --rstd infer: a sum of squares that differs', () => {
     const byRow = new Map(rstd.unexplained.map((u) => [u.row, u]));
     for (const [row, shift] of planted) {
       const u = byRow.get(row)!;
-      expect(u.reason).toBe('sum of squares differs');
+      expect(u.reason).toBe(SUM_OF_SQUARES_DIFFERS);
       // The planted shift reproduces the row; the search may find a smaller one that does too.
-      expect(u.shift!.remaining).toBe(0);
-      expect(Math.sign(u.shift!.ulp)).toBe(Math.sign(shift));
-      const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [row], rstdOverride: (_m, r) => stepF32(r, u.shift!.ulp) });
+      expect(Math.sign(u.shiftNeededUlp!)).toBe(Math.sign(shift));
+      const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [row], rstdOverride: (_m, r) => stepF32(r, u.shiftNeededUlp!) });
       for (const name of ['out.norm', 'out.q', 'out.scale']) {
         const geometry = outputGeometry(name.slice(4) as 'norm' | 'q' | 'scale', golden.shape, golden.contract);
         expect(rowMatches(rerun.get(name)!, candidate.get(name)!, geometry, row)).toBe(true);
@@ -171,8 +196,8 @@ describe('diff --rstd infer: a sum of squares that differs', () => {
     }
     expect(byRow.get(2)).toEqual({ rank: null, row: 2, reason: 'no rstd within range' });
     const text = formatDiffReport(report);
-    expect(text).toMatch(/the sum of squares differs \(reduction order\?\): row 1: every differing element moved away from zero; rstd \+\d+ ULP reproduces the row/);
-    expect(text).toMatch(/row 4: every differing element moved toward zero; rstd -\d+ ULP reproduces the row/);
+    expect(text).toMatch(/row 1: the sum of squares differs \(reduction order\?\): rstd needs a shift of \+\d+ f32 ULP/);
+    expect(text).toMatch(/row 4: the sum of squares differs \(reduction order\?\): rstd needs a shift of -\d+ f32 ULP/);
     expect(text).toMatch(/true mismatches: row 2$/m);
   });
 });

@@ -91,8 +91,18 @@ describe('norm.variance and norm.weight.offset', () => {
   });
 });
 
+// The quant tests' base, written out so that their hand-derived bits do not move when a preset
+// is corrected: groups of 128, e4m3fn (max 448), IEEE division, no amax floor, the scale floored
+// at 1e-10 before any UE8M0 rounding, row-major scales.
+const QUANT: QuantContract = {
+  groupSize: 128, format: 'e4m3fn', input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: null,
+  scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none',
+  quantize: 'divide', clamp: 448, saturation: 'satfinite', scaleLayout: { kind: 'row-major' }, bf16SideOutput: false,
+};
+const withQuant = (quant: QuantContract): Contract => patched(preset('unfused'), (c) => ({ ...c, quant }));
+
 describe('quant dimensions (hand-derived)', () => {
-  const vllm = preset('vllm-group-quant').quant!;
+  const vllm = QUANT;
   const scaleOf = (quant: QuantContract, values: number[]) => groupScale(quantConstants(quant, values.length), IEEE_F32, Float32Array.from(values));
   const codesOf = (quant: QuantContract, values: number[], scale: number) => {
     const codes = new Uint8Array(values.length);
@@ -141,7 +151,7 @@ describe('quant dimensions (hand-derived)', () => {
     expect(codesOf(fixed, [1, -3], 0.5)).toEqual([0x40, 0xcc]);
   });
   test("per-token groups: one scale from the whole row's amax", () => {
-    const contract = patched(preset('vllm-group-quant'), (c) => ({ ...c, quant: { ...c.quant!, groupSize: 'token' } }));
+    const contract = withQuant({ ...QUANT, groupSize: 'token' });
     const out = runCpuEngine(contract, { ranks: 1, tokens: 2, hidden: 4 }, caseOf([[1, 2, 3, 4, 0, 0, 0, 0]], [0, 0, 0, 0, 0, 0, 0, 0], [1, 1, 1, 1], 2));
     expect(out.get('out.scale')!.shape).toEqual([2, 1]);
     expect(quantConstants(contract.quant!, 4)).toMatchObject({ groupSize: 4, groups: 1 });
@@ -168,7 +178,7 @@ describe('scale layouts (hand-derived)', () => {
     expect(loadScale(words, layout, 0, 3, 3, 5)).toBe(bits(1));
   });
   test('the engine writes the same UE8M0 scales packed as row-major', () => {
-    const ue8m0 = preset('vllm-group-quant-ue8m0');
+    const ue8m0 = withQuant({ ...QUANT, ue8m0: 'ceil' });
     const packed = patched(ue8m0, (c) => ({ ...c, quant: { ...c.quant!, groupSize: 2, scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 } } }));
     const rowMajor = patched(ue8m0, (c) => ({ ...c, quant: { ...c.quant!, groupSize: 2 } }));
     const shape = { ranks: 1, tokens: 3, hidden: 10 };

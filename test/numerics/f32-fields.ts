@@ -41,14 +41,6 @@ export function hex(bits: number, digits = 8): string {
   return `0x${(bits >>> 0).toString(16).padStart(digits, '0')}`;
 }
 
-/** TestFloat-style 23-bit significand patterns: ends, single bits, runs of ones from either end. */
-export const SIGNIFICAND_PATTERNS: readonly number[] = (() => {
-  const patterns = new Set<number>([0, 1, 0x7fffff, 0x400000, 0x400001, 0x3fffff, 0x7ffffe, 0x000002]);
-  for (let i = 0; i < 23; i++) {
-    patterns.add(1 << i);
-    patterns.add((1 << (i + 1)) - 1); // run of ones from the bottom
-    patterns.add(0x7fffff ^ ((1 << i) - 1)); // run of ones from the top
-    patterns.add(0x7fffff ^ (1 << i));
-  }
-  return [...patterns];
-})();
+// The TestFloat significand patterns are inputs, not expectations: one copy, shared with the
+// soft-float tests and the selftest.
+export { SIGNIFICAND_PATTERNS } from '../../src/softfloat/conformance/testfloat.js';

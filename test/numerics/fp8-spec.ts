@@ -1,5 +1,5 @@
-// The four fp8 formats derived from their definitions alone (OCP OFP8 1.0 and ml_dtypes
-// float8.h, as tabulated in NUMERICS.md section 2), independently of src/numerics.
+// The four fp8 formats derived from their definitions alone (OCP OFP8 1.0; ml_dtypes for the fnuz
+// pair: jax-ml/ml_dtypes@b793a6e2 ml_dtypes/include/float8.h:279-418), independently of src/numerics.
 import type { Fp8Format } from '../../src/numerics/index.js';
 
 export type SpecialRule =

@@ -64,7 +64,7 @@ describe('npm pack', () => {
     expect(run.status, run.stderr).toBe(0);
     // Pre-fix aiter (PR 2586) against the fixed kernel: residuals differ, and the gen command
     // for the candidate's contract names the dimension that separates them.
-    expect(run.stdout).toMatch(/^golden {5}cases\/aiter-1stage__tp2_m4_h512_random_s0\.safetensors/m);
+    expect(run.stdout).toMatch(/^golden {5}cases\/aiter-1stage\.gfx950__tp2_m4_h512_random_s0\.safetensors/m);
     expect(run.stdout).toMatch(/FAIL: out\.residual is not bit-exact/);
     expect(run.stdout).toContain('ulpwise gen --preset aiter-1stage --set allReduce.roundResult=none --ranks 2 --tokens 4 --hidden 512');
     expect(run.stderr).toBe('');

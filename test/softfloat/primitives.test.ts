@@ -12,7 +12,7 @@ import { s_shiftRightJam64 } from '../../src/softfloat/s_shiftRightJam64.js';
 import { s_shortShiftLeft64 } from '../../src/softfloat/s_shortShiftLeft64.js';
 import { s_sub64 } from '../../src/softfloat/s_sub64.js';
 import { F32_SPECIALIZATION } from '../../src/softfloat/specialize.js';
-import { Rng } from './cases.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { Failures, describeF32 } from './check.js';
 import { roundToF32 } from './exact.js';
 
@@ -24,10 +24,6 @@ function toBig(a: U64): bigint {
   return (BigInt(a.hi) << 32n) | BigInt(a.lo);
 }
 
-function fromBig(x: bigint): U64 {
-  return { hi: Number((x >> 32n) & 0xffffffffn), lo: Number(x & 0xffffffffn) };
-}
-
 /** x >> dist with every shifted-out bit OR-ed into bit 0. */
 function shiftRightJamBig(x: bigint, dist: number): bigint {
   const kept = x >> BigInt(dist);
@@ -36,16 +32,16 @@ function shiftRightJamBig(x: bigint, dist: number): bigint {
 }
 
 /** Random values with runs of ones and zeros at both ends, not only uniform bits. */
-function edgyU32(rng: Rng): number {
-  switch (rng.below(4)) {
+function edgyU32(rng: Xoshiro128StarStar): number {
+  switch (rng.nextBelow(4)) {
     case 0:
       return rng.pick([0, 1, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff]);
     case 1:
-      return (0xffffffff >>> rng.below(32)) >>> 0;
+      return (0xffffffff >>> rng.nextBelow(32)) >>> 0;
     case 2:
-      return (0xffffffff << rng.below(32)) >>> 0;
+      return (0xffffffff << rng.nextBelow(32)) >>> 0;
     default:
-      return rng.nextU32();
+      return rng.nextUint32();
   }
 }
 
@@ -55,7 +51,7 @@ function formatU64(a: U64): string {
 
 describe('64-bit helpers built from u32 halves', () => {
   test('s_mul32To64 is the exact product (edge and 1000000 random pairs)', () => {
-    const rng = new Rng(7001);
+    const rng = Xoshiro128StarStar.fromSeed(7001);
     const wrong: string[] = [];
     for (let i = 0; i < 1_000_000; i++) {
       const a = edgyU32(rng);
@@ -69,7 +65,7 @@ describe('64-bit helpers built from u32 halves', () => {
   });
 
   test('s_add64, s_sub64 wrap modulo 2^64; s_countLeadingZeros64 and s_shortShiftLeft64 match BigInt', () => {
-    const rng = new Rng(7002);
+    const rng = Xoshiro128StarStar.fromSeed(7002);
     const wrong: string[] = [];
     for (let i = 0; i < 200_000; i++) {
       const a = { hi: edgyU32(rng), lo: edgyU32(rng) };
@@ -80,14 +76,14 @@ describe('64-bit helpers built from u32 halves', () => {
       if (toBig(s_sub64(a, b)) !== ((x - y) & MASK64)) wrong.push(`sub ${formatU64(a)} ${formatU64(b)}`);
       const clz = x === 0n ? 64 : 64 - x.toString(2).length;
       if (s_countLeadingZeros64(a) !== clz) wrong.push(`clz ${formatU64(a)}`);
-      const dist = 1 + rng.below(31);
+      const dist = 1 + rng.nextBelow(31);
       if (toBig(s_shortShiftLeft64(a, dist)) !== ((x << BigInt(dist)) & MASK64)) wrong.push(`shl ${formatU64(a)} ${dist}`);
     }
     expect(wrong.slice(0, 5)).toEqual([]);
   });
 
   test('s_shiftRightJam32 and s_shiftRightJam64 keep a sticky bit for every distance', () => {
-    const rng = new Rng(7003);
+    const rng = Xoshiro128StarStar.fromSeed(7003);
     const wrong: string[] = [];
     for (let i = 0; i < 5_000; i++) {
       const a32 = edgyU32(rng);
@@ -103,26 +99,26 @@ describe('64-bit helpers built from u32 halves', () => {
 
 describe('rounding and normalisation', () => {
   test('s_roundPackToF32 rounds sig * 2^(exp - 156) like the exact reference, across the whole exponent range', () => {
-    const rng = new Rng(7004);
+    const rng = Xoshiro128StarStar.fromSeed(7004);
     const failures = new Failures('roundPack');
     for (let i = 0; i < 1_000_000; i++) {
-      const sign = rng.below(2);
-      const exp = rng.below(2) === 0 ? rng.below(560) - 300 : rng.pick([-40, -26, -25, -24, -2, -1, 0, 1, 0xfc, 0xfd, 0xfe]);
+      const sign = rng.nextBelow(2);
+      const exp = rng.nextBelow(2) === 0 ? rng.nextBelow(560) - 300 : rng.pick([-40, -26, -25, -24, -2, -1, 0, 1, 0xfc, 0xfd, 0xfe]);
       // Leading 1 at bit 30; low bits random, or forced to a tie or to just either side of one.
-      let sig = (0x40000000 | (rng.nextU32() & 0x3fffffff)) >>> 0;
-      if (rng.below(2) === 0) sig = ((sig & ~0x7f) | rng.pick([0x3f, 0x40, 0x41, 0x00, 0x7f])) >>> 0;
-      failures.check([sign, exp, sig], s_roundPackToF32(sign, exp, sig), roundToF32(sign === 1, BigInt(sig), 1n, exp - 156), 'exact');
+      let sig = (0x40000000 | (rng.nextUint32() & 0x3fffffff)) >>> 0;
+      if (rng.nextBelow(2) === 0) sig = ((sig & ~0x7f) | rng.pick([0x3f, 0x40, 0x41, 0x00, 0x7f])) >>> 0;
+      failures.check([sign, exp, sig], s_roundPackToF32(sign, exp, sig, 'keep'), roundToF32(sign === 1, BigInt(sig), 1n, exp - 156), 'exact');
     }
     expect(failures.count, failures.report()).toBe(0);
   });
 
   test('s_normRoundPackToF32 takes a significand with its leading 1 anywhere below bit 31', () => {
-    const rng = new Rng(7005);
+    const rng = Xoshiro128StarStar.fromSeed(7005);
     const failures = new Failures('normRoundPack');
     for (let i = 0; i < 300_000; i++) {
-      const exp = rng.below(400) - 150;
-      const sig = Math.max(1, rng.nextU32() >>> (1 + rng.below(31)));
-      failures.check([exp, sig], s_normRoundPackToF32(0, exp, sig), roundToF32(false, BigInt(sig), 1n, exp - 156), 'exact');
+      const exp = rng.nextBelow(400) - 150;
+      const sig = Math.max(1, rng.nextUint32() >>> (1 + rng.nextBelow(31)));
+      failures.check([exp, sig], s_normRoundPackToF32(0, exp, sig, 'keep'), roundToF32(false, BigInt(sig), 1n, exp - 156), 'exact');
     }
     expect(failures.count, failures.report()).toBe(0);
   });

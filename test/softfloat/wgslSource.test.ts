@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { SOFTFLOAT_TWINS } from '../../src/softfloat/twins.js';
 import { WGSL_CODES } from '../../src/softfloat/wgslCodes.js';
-import { generatedWgslPrelude, softfloatShaderDir, softfloatWgslSource } from '../../src/softfloat/wgslSource.js';
+import { generatedWgslPrelude, libraryShaderDir, softfloatShaderDir, softfloatWgslSource, wgslLibraryFiles } from '../../src/softfloat/wgslSource.js';
 
 // What can be checked without an adapter: the twins line up by file and function name, the
 // library declares what it uses, and the WGSL never touches floating point. Running the WGSL
@@ -12,8 +12,11 @@ import { generatedWgslPrelude, softfloatShaderDir, softfloatWgslSource } from '.
 const SRC_DIR = new URL('../../src/softfloat/', import.meta.url);
 /** TS modules with no WGSL file of the same name: their WGSL is generated, or they are host-only. */
 const HOST_ONLY = ['index', 'specialize', 'twins', 'wgslCodes', 'wgslSource'];
-/** WGSL files whose TS twin lives in src/numerics. */
-const NUMERICS_TWINS = ['bf16', 'e8m0', 'fp8'];
+
+/** The TS twin of a library file: shaders/X/name.wgsl is src/X/name.ts. */
+function tsTwinOf(dir: string, wgslFile: string): URL {
+  return new URL(`../../src/${dir}/${wgslFile.replace(/\.wgsl$/, '.ts')}`, import.meta.url);
+}
 
 function stripComments(wgsl: string): string {
   return wgsl.replace(/\/\/.*$/gm, '');
@@ -47,9 +50,37 @@ describe('WGSL soft-float library', () => {
     const wgslNames = readdirSync(softfloatShaderDir())
       .filter((name) => name.endsWith('.wgsl'))
       .map((name) => name.slice(0, -5))
-      .filter((name) => !NUMERICS_TWINS.includes(name))
       .sort();
     expect(wgslNames).toEqual(tsNames);
+  });
+
+  test('the codecs are twins by path too: shaders/numerics/name.wgsl beside src/numerics/name.ts', () => {
+    const codecs = wgslLibraryFiles().filter((f) => f.dir === 'numerics').map((f) => f.file);
+    expect(codecs).toEqual(['bf16.wgsl', 'e8m0.wgsl', 'fp8.wgsl']);
+    expect(codecs.filter((file) => !existsSync(tsTwinOf('numerics', file)))).toEqual([]);
+  });
+
+  test('every twin in SOFTFLOAT_TWINS is defined in exactly one library file, whose TS twin exports it with the same arity', () => {
+    const homes = new Map<string, string[]>();
+    for (const { dir, file } of wgslLibraryFiles()) {
+      for (const name of wgslFunctions(readFileSync(join(libraryShaderDir(dir), file), 'utf8')).keys()) {
+        homes.set(name, [...(homes.get(name) ?? []), `${dir}/${file}`]);
+      }
+    }
+    const problems: string[] = [];
+    for (const twin of SOFTFLOAT_TWINS) {
+      const files = homes.get(twin.name) ?? [];
+      if (files.length !== 1) {
+        problems.push(`${twin.name}: defined in [${files.join(', ')}]`);
+        continue;
+      }
+      const [dir, file] = files[0].split('/');
+      const tsSource = readFileSync(tsTwinOf(dir, file), 'utf8');
+      const exported = new RegExp(`export function ${twin.name}\\(([^)]*)\\)`).exec(tsSource);
+      const arity = exported ? exported[1].split(',').filter((p) => p.trim() !== '').length : -1;
+      if (arity !== twin.args.length) problems.push(`${twin.name}: src/${dir}/${file.replace('.wgsl', '.ts')} exports it with arity ${arity}, the twin takes ${twin.args.length}`);
+    }
+    expect(problems).toEqual([]);
   });
 
   test('every exported TS function has a WGSL function of the same name and arity in its twin file', () => {
@@ -91,6 +122,7 @@ describe('WGSL soft-float library', () => {
       ['fp8Saturation', 'FP8_SATURATION'],
       ['bf16Rounding', 'BF16_ROUNDING'],
       ['e8m0Rounding', 'E8M0_ROUNDING'],
+      ['f32Subnormals', 'F32_SUBNORMALS'],
     ] as const) {
       const codes: Readonly<Record<string, number>> = WGSL_CODES[table];
       for (const [name, code] of Object.entries(codes)) {

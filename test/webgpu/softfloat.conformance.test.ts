@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDevice, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
-import { formatConformance, runSuite } from '../../src/engines/webgpu/conformance.js';
-import { conformanceSuites, type ConformanceSuite } from '../../src/engines/webgpu/conformanceCases.js';
+import { formatConformance } from '../../src/softfloat/conformance/report.js';
+import { runSuite } from '../../src/softfloat/conformance/run.js';
+import { conformanceSuites, type ConformanceSuite } from '../../src/softfloat/conformance/suites.js';
 import { f32_add } from '../../src/softfloat/f32_add.js';
 import { SOFTFLOAT_TWINS } from '../../src/softfloat/twins.js';
+import { WGSL_CODES } from '../../src/softfloat/wgslCodes.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
 // The selftest's quick level on both software adapters: every sqrt mantissa of two binades,
@@ -19,7 +21,7 @@ describe('conformance cases (no GPU)', () => {
   });
 
   it('hold every mantissa of the sqrt binades [1, 2) and [2, 4), and every subnormal exponent', () => {
-    const sqrt = SUITES.find((s) => s.label === 'f32_sqrt')!;
+    const sqrt = SUITES.find((s) => s.label === 'f32_sqrt(keep)')!;
     // One flag per pattern of [1, 4) (exponent fields 127 and 128), one per subnormal.
     const binades = new Uint8Array(1 << 24);
     const subnormals = new Uint8Array(1 << 23);
@@ -63,14 +65,15 @@ describe.each(SOFTWARE_ADAPTERS)('soft-float conformance on %s', (kind: AdapterK
     const ctx = deviceOrSkip(opened, skip);
     const add = SOFTFLOAT_TWINS.find((t) => t.name === 'f32_add')!;
     // Off by one in the last bit when both operands are equal: the first pair only.
-    const broken = { ...add, cpu: (a: number, b: number) => (a === b ? f32_add(a, b) ^ 1 : f32_add(a, b)) };
-    const cases = Uint32Array.from([0x3f800000, 0x3f800000, 0x3f800000, 0x40000000, 0x7fc00000, 0x00000001]);
+    const broken = { ...add, cpu: (a: number, b: number) => (a === b ? f32_add(a, b, 'keep') ^ 1 : f32_add(a, b, 'keep')) };
+    const keep = WGSL_CODES.f32Subnormals.keep;
+    const cases = Uint32Array.from([0x3f800000, 0x3f800000, keep, 0x3f800000, 0x40000000, keep, 0x7fc00000, 0x00000001, keep]);
     const suite: ConformanceSuite = { label: 'broken add', twin: broken, coverage: 'three pairs', count: 3, batches: () => [cases] };
     const result = await runSuite(ctx, suite);
     expect(result.mismatches).toBe(1);
-    expect(result.examples).toEqual([{ args: [0x3f800000, 0x3f800000], gpu: 0x40000000, cpu: 0x40000001 }]);
+    expect(result.examples).toEqual([{ args: [0x3f800000, 0x3f800000, keep], gpu: 0x40000000, cpu: 0x40000001 }]);
     const report = formatConformance([result], [broken]);
-    expect(report).toContain('f32_add(0x3f800000 (+ exp 7f frac 000000), 0x3f800000 (+ exp 7f frac 000000))');
+    expect(report).toContain('f32_add(0x3f800000 (+ exp 7f frac 000000), 0x3f800000 (+ exp 7f frac 000000), keep)');
     expect(report).toContain('gpu 0x40000000 (+ exp 80 frac 000000)');
     expect(report).toContain('cpu 0x40000001 (+ exp 80 frac 000001)');
     expect(report).toContain('FAIL: 3 cases in 1 suites, 1 mismatches');

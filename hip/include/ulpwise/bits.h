@@ -40,6 +40,92 @@ ULPWISE_HD bool isNanBits(uint32_t bits) { return (bits & 0x7fffffffu) > 0x7f800
 /** Math.clz32: defined for 0 (32), unlike __builtin_clz. */
 ULPWISE_HD int clz32(uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
 
+// ---- f32 arithmetic -------------------------------------------------------------------------
+//
+// Each function is one correctly rounded IEEE operation that the compiler may not contract into
+// an fma or reassociate (nvcc whatever -fmad says; clang unless -ffp-contract=fast): CUDA's __fadd_rn / __fmul_rn /
+// __fmaf_rn / __fdiv_rn on the device, and on clang (hipcc, and host clang) an operation
+// compiled under `#pragma clang fp contract(off)` and `reassociate(off)`: with hipcc's default
+// (-ffp-contract=fast-honor-pragmas) `acc = addF32(acc, mulF32(v, v))` stays v_mul_f32 +
+// v_add_f32 where `acc += v * v` becomes v_fma_f32 / v_fmac_f32 (clang 15, gfx940, -O3, read
+// with -S). HIP's own __fadd_rn is `return x + y`, fusable once inlined; and an explicit
+// -ffp-contract=fast makes clang ignore the pragma, which is why the Makefile pins =off too.
+// The kernels' f32 steps are written with these, in the order the contract names.
+//
+// `flush` is the contract's f32Subnormals 'flush': operands that are subnormal are read as a
+// zero of their sign and a subnormal result becomes a zero of its sign, as AMD hardware does
+// under aiter's -fgpu-flush-denormals-to-zero (ROCm/aiter aiter/jit/core.py:914). It is done
+// here, in integers, so an NVIDIA build (or a build with subnormals kept) reproduces it.
+
+/** A subnormal f32 as a zero of its sign; anything else unchanged. */
+ULPWISE_HD float flushSubnormal(float value) {
+  const uint32_t bits = bitsFromF32(value);
+  return (bits & 0x7f800000u) == 0 ? f32FromBits(bits & 0x80000000u) : value;
+}
+
+ULPWISE_HD float addF32(float a, float b, bool flush) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#pragma clang fp reassociate(off)
+#endif
+  if (flush) {
+    a = flushSubnormal(a);
+    b = flushSubnormal(b);
+  }
+#if defined(__CUDA_ARCH__)
+  const float sum = __fadd_rn(a, b);
+#else
+  const float sum = a + b;
+#endif
+  return flush ? flushSubnormal(sum) : sum;
+}
+
+ULPWISE_HD float mulF32(float a, float b, bool flush) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#pragma clang fp reassociate(off)
+#endif
+  if (flush) {
+    a = flushSubnormal(a);
+    b = flushSubnormal(b);
+  }
+#if defined(__CUDA_ARCH__)
+  const float product = __fmul_rn(a, b);
+#else
+  const float product = a * b;
+#endif
+  return flush ? flushSubnormal(product) : product;
+}
+
+/** fma(a, b, c) = a*b + c with one rounding. */
+ULPWISE_HD float fmaF32(float a, float b, float c, bool flush) {
+  if (flush) {
+    a = flushSubnormal(a);
+    b = flushSubnormal(b);
+    c = flushSubnormal(c);
+  }
+#if defined(__CUDA_ARCH__)
+  const float result = __fmaf_rn(a, b, c);
+#else
+  const float result = __builtin_fmaf(a, b, c);
+#endif
+  return flush ? flushSubnormal(result) : result;
+}
+
+/** a / b correctly rounded (the Makefile asks both vendors for IEEE division). */
+ULPWISE_HD float divF32(float a, float b, bool flush) {
+  if (flush) {
+    a = flushSubnormal(a);
+    b = flushSubnormal(b);
+  }
+#if defined(__CUDA_ARCH__)
+  const float quotient = __fdiv_rn(a, b);
+#else
+  const float quotient = a / b;
+#endif
+  return flush ? flushSubnormal(quotient) : quotient;
+}
+
 // ---- bf16 ---------------------------------------------------------------------------------
 
 enum class Bf16Rounding : uint8_t { rne, truncate };

@@ -84,6 +84,8 @@
 #error "ulpwise/compat.h is for GPU sources: compile them with hipcc or nvcc (see hip/Makefile)"
 #endif
 
+#include <ulpwise/bits.h>
+
 /** Checks a HIP call; on failure prints file:line, the call and the error, and exits 1. */
 #define HIP_CHECK(call) ::ulpwise::checkHip((call), #call, __FILE__, __LINE__)
 /** Checks the launch just made (a bad configuration only shows in hipGetLastError). */
@@ -116,9 +118,11 @@ __device__ inline float shflXor(float value, int laneMask, int width) {
 #endif
 }
 
-/** f32 addition, written once so every tree adds `own + partner` the same way. */
+/** f32 addition, written once so every tree adds `own + partner` the same way: one rounded
+ *  add (bits.h addF32), subnormals flushed when the contract's f32Subnormals is 'flush'. */
 struct F32Add {
-  __device__ float operator()(float own, float partner) const { return own + partner; }
+  bool flush = false;
+  __device__ float operator()(float own, float partner) const { return addF32(own, partner, flush); }
 };
 
 /**

@@ -1,6 +1,7 @@
 import { closeDevice, describeAdapter } from '../../engines/webgpu/device.js';
-import { formatConformance, runConformance } from '../../engines/webgpu/conformance.js';
-import { CONFORMANCE_LEVELS, conformanceSuites } from '../../engines/webgpu/conformanceCases.js';
+import { runConformance } from '../../softfloat/conformance/run.js';
+import { formatConformance } from '../../softfloat/conformance/report.js';
+import { CONFORMANCE_LEVELS, conformanceSuites } from '../../softfloat/conformance/suites.js';
 import { SOFTFLOAT_TWINS } from '../../softfloat/twins.js';
 import { parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';

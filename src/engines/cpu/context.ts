@@ -1,4 +1,4 @@
-import type { Bf16RoundingSites, Contract, QuantContract, Shape } from '../../contracts/schema.js';
+import type { Bf16RoundingSites, Contract, HardwareOps, QuantContract, Shape } from '../../contracts/schema.js';
 import { ContractError } from '../../contracts/validate.js';
 import { bf16FromF32Bits, f32BitsFromBf16, type Bf16Rounding } from '../../numerics/bf16.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
@@ -8,6 +8,7 @@ import type { Tensor } from '../../numerics/tensor.js';
 import { quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
 import { rankRotation, type RankRotation } from '../layout/rankOrder.js';
 import { reductionPlan, type ReductionPlan } from '../layout/reduction.js';
+import { hardwareOpFunctions, IEEE_SLOTS, type HardwareOpFunctions } from './hardwareOps.js';
 
 // What every CPU stage reads, decided once per (contract, shape, inputs): the f32 arithmetic
 // (IEEE or flushing), the rounding of each bf16 downcast site, the rank rotation and reduction
@@ -36,14 +37,17 @@ export interface QuantConstants {
   readonly groups: number;
   /** fround of the divisor the scale is formed with. */
   readonly divisor: number;
+  /** The contract's reciprocal and divide slots (rsqrt is the norm's). */
+  readonly slots: HardwareOps;
 }
 
-export function quantConstants(quant: QuantContract, hidden: number): QuantConstants {
+export function quantConstants(quant: QuantContract, hidden: number, slots: HardwareOps = IEEE_SLOTS): QuantConstants {
   return {
     quant,
     groupSize: quantGroupSize(quant, hidden),
     groups: quantGroups(quant, hidden),
     divisor: quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : Math.fround(quant.divisor),
+    slots,
   };
 }
 
@@ -51,6 +55,8 @@ export interface CpuCase {
   readonly contract: Contract;
   readonly shape: Shape;
   readonly f32: F32Arithmetic;
+  /** The hardware-op slots as functions (rsqrt, reciprocal, divide). */
+  readonly ops: HardwareOpFunctions;
   readonly sites: Bf16RoundingSites;
   readonly rotation: RankRotation;
   readonly plan: ReductionPlan;
@@ -62,17 +68,6 @@ export interface CpuCase {
   readonly rankData: readonly Uint16Array[];
   /** The residual as bf16 bits, or null when the contract adds none. */
   readonly residual: Uint16Array | null;
-}
-
-/** Hardware-op slots this engine computes: the ieee value ('inferred' slots too: diff and
- *  explain infer their deviation). The measured sm_90 tables (src/numerics/hardware on branch
- *  `real`) are not on this branch. */
-function refuseHardwareOps(contract: Contract): void {
-  for (const [slot, kind] of Object.entries(contract.hardwareOps)) {
-    if (kind !== 'ieee' && kind !== 'inferred') {
-      throw new ContractError(`cpu engine: hardwareOps.${slot} '${kind}' needs the measured sm_90 tables (src/numerics/hardware), not on this branch`);
-    }
-  }
 }
 
 /** The weight as f32 values, after the contract's dtype, cast and offset rules. */
@@ -92,19 +87,19 @@ function effectiveWeight(contract: Contract, weight: Tensor, f32: F32Arithmetic)
 }
 
 export function cpuCase(contract: Contract, shape: Shape, inputs: CaseInputs): CpuCase {
-  refuseHardwareOps(contract);
   const f32 = f32Arithmetic(contract.f32Subnormals);
   const quant = contract.quant;
   return {
     contract,
     shape,
     f32,
+    ops: hardwareOpFunctions(contract.hardwareOps, f32),
     sites: contract.bf16Rounding,
     rotation: rankRotation(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden),
     plan: reductionPlan(contract, shape),
     weight: effectiveWeight(contract, inputs.weight, f32),
     eps: Math.fround(contract.norm.eps),
-    quant: quant && quantConstants(quant, shape.hidden),
+    quant: quant && quantConstants(quant, shape.hidden, contract.hardwareOps),
     rankData: inputs.rankInputs.map((t) => t.data as Uint16Array),
     // A contract without a residual ignores one that the inputs happen to carry.
     residual: contract.residual ? (inputs.residual?.data as Uint16Array) : null,

@@ -3,6 +3,7 @@ import { fp8FromF32Bits } from '../../numerics/fp8.js';
 import { roundToPowerOfTwo } from '../../numerics/e8m0.js';
 import type { QuantConstants } from './context.js';
 import type { F32Arithmetic } from '../../numerics/f32ops.js';
+import { hardwareOpFunctions } from './hardwareOps.js';
 
 // Twin of shaders/engine/quant.wgsl (entries groupScale and quantize): per-group FP8 quant of
 // one group of f32 values, in the order the kernels apply the steps: amax, amax floor, scale
@@ -25,14 +26,15 @@ function fminf(a: number, b: number): number {
 /** The scale of one group. */
 export function groupScale(q: QuantConstants, f32: F32Arithmetic, values: Float32Array): number {
   const { quant, divisor } = q;
+  const ops = hardwareOpFunctions(q.slots, f32);
   if (quant.staticScale !== null) return Math.fround(quant.staticScale);
   let amax = 0;
   for (let i = 0; i < values.length; i++) amax = fmaxf(amax, Math.abs(values[i]));
   if (quant.amaxFloor !== null) amax = fmaxf(amax, Math.fround(quant.amaxFloor));
   let scale: number;
   if (quant.zeroAmaxScaleOne && amax === 0) scale = 1;
-  else if (quant.scale === 'divide') scale = f32.div(amax, divisor);
-  else scale = f32.mul(amax, f32.div(1, divisor));
+  else if (quant.scale === 'divide') scale = ops.divide(amax, divisor);
+  else scale = f32.mul(amax, ops.reciprocal(divisor));
   const floor = quant.scaleFloor;
   if (floor?.stage === 'before-ue8m0') scale = fmaxf(scale, Math.fround(floor.value));
   if (quant.ue8m0 !== 'none') scale = f32FromBits(roundToPowerOfTwo(bitsFromF32(scale), quant.ue8m0));
@@ -43,10 +45,11 @@ export function groupScale(q: QuantConstants, f32: F32Arithmetic, values: Float3
 /** The FP8 codes of one group's values under its scale, written at codes[offset ..]. */
 export function quantize(q: QuantConstants, f32: F32Arithmetic, values: Float32Array, scale: number, codes: Uint8Array, offset: number): void {
   const { quant } = q;
-  const reciprocal = f32.div(1, scale);
+  const ops = hardwareOpFunctions(q.slots, f32);
+  const reciprocal = ops.reciprocal(scale);
   const bound = quant.clamp === 'none' ? null : Math.fround(quant.clamp);
   for (let k = 0; k < values.length; k++) {
-    let scaled = quant.quantize === 'divide' ? f32.div(values[k], scale) : f32.mul(values[k], reciprocal);
+    let scaled = quant.quantize === 'divide' ? ops.divide(values[k], scale) : f32.mul(values[k], reciprocal);
     if (bound !== null) scaled = fminf(fmaxf(scaled, -bound), bound);
     codes[offset + k] = fp8FromF32Bits(bitsFromF32(scaled), quant.format, quant.saturation);
   }

@@ -52,16 +52,15 @@ export function planSumOfSquares(plan: ReductionPlan, pattern: PerThreadPattern,
 /** The variance: sumsq/H, or sumsq*fround(1/H) (torch's mean, as evidence.md 2.10 reads
  *  ReduceMomentKernel.cu). */
 export function meanSquareOf(c: CpuCase, sumsq: number): number {
-  const { f32 } = c;
+  const { f32, ops } = c;
   const hidden = c.shape.hidden;
-  return c.contract.norm.variance === 'divide' ? f32.div(sumsq, hidden) : f32.mul(sumsq, f32.div(1, hidden));
+  return c.contract.norm.variance === 'divide' ? ops.divide(sumsq, hidden) : f32.mul(sumsq, ops.reciprocal(hidden));
 }
 
-/** rstd from a row's sum of squares: fround(1/fround(sqrt(variance + eps))) (hardwareOps 'ieee';
- *  'inferred' slots compute the same value). */
+/** rstd from a row's sum of squares: the rsqrt slot of fround(variance + eps) (hardwareOps
+ *  'ieee' and 'inferred': fround(1/fround(sqrt(v))); 'sm90': rsqrt.approx.f32 as measured). */
 export function rstdOf(c: CpuCase, sumsq: number): number {
-  const { f32 } = c;
-  return f32.div(1, f32.sqrt(f32.add(meanSquareOf(c, sumsq), c.eps)));
+  return c.ops.rsqrt(c.f32.add(meanSquareOf(c, sumsq), c.eps));
 }
 
 /** One row's rstd: the sum of squares by the contract's tree, then rstdOf. */

@@ -224,9 +224,26 @@ function clusterPlan(tree: Extract<SumOfSquaresTree, { kind: 'cluster' }>, contr
   return b.build(acc, tree.perThread, nested);
 }
 
+/** Plans recently built, by what they depend on (explain scores hundreds of hypotheses that
+ *  share a few sums of squares); the oldest is dropped past the limit. Plans are never mutated. */
+const RECENT_PLANS = new Map<string, ReductionPlan>();
+const RECENT_PLAN_LIMIT = 512;
+
 /** The row's sum-of-squares plan for a contract on a shape (tokens and ranks matter where a
  *  launcher picks the geometry from them). */
 export function reductionPlan(contract: Contract, shape: Shape): ReductionPlan {
+  const { sumOfSquares } = contract.norm;
+  const key = JSON.stringify([sumOfSquares, shape, sumOfSquares.tree.kind === 'cluster' ? contract : null]);
+  let plan = RECENT_PLANS.get(key);
+  if (!plan) {
+    plan = buildReductionPlan(contract, shape);
+    RECENT_PLANS.set(key, plan);
+    if (RECENT_PLANS.size > RECENT_PLAN_LIMIT) RECENT_PLANS.delete(RECENT_PLANS.keys().next().value!);
+  }
+  return plan;
+}
+
+function buildReductionPlan(contract: Contract, shape: Shape): ReductionPlan {
   const { perThread, tree } = contract.norm.sumOfSquares;
   // vLLM's pair patterns sum each vector from 0 (sum_squares), then add it to the thread's sum.
   const pairs = perThread === 'pair' || perThread === 'pair-fma';

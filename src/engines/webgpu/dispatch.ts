@@ -5,6 +5,9 @@ export interface ComputeShader {
   readonly label: string;
   readonly code: string;
   readonly entryPoint: string;
+  /** Values of the module's `override` declarations, fixed when the pipeline is built (the
+   *  compiler folds them: a mode that every call passes costs nothing at run time). */
+  readonly constants?: Readonly<Record<string, number>>;
 }
 
 export interface ComputeDispatch {
@@ -67,7 +70,8 @@ export function computePipeline(ctx: GpuContext, shader: ComputeShader): Promise
     pipelines = new Map();
     pipelineCache.set(ctx.device, pipelines);
   }
-  const key = `${shader.entryPoint}\u0000${shader.code}`;
+  const constants = Object.entries(shader.constants ?? {}).map(([name, value]) => `${name}=${value}`).join(',');
+  const key = `${shader.entryPoint}\u0000${constants}\u0000${shader.code}`;
   let pipeline = pipelines.get(key);
   if (pipeline === undefined) {
     const cache = pipelines;
@@ -85,7 +89,7 @@ async function buildPipeline(device: GPUDevice, shader: ComputeShader): Promise<
     device.createComputePipeline({
       label: shader.label,
       layout: 'auto',
-      compute: { module, entryPoint: shader.entryPoint },
+      compute: { module, entryPoint: shader.entryPoint, ...(shader.constants ? { constants: { ...shader.constants } } : {}) },
     }),
   );
 }

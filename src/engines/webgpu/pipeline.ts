@@ -4,15 +4,16 @@ import { PACKAGE_ROOT } from '../../packageRoot.js';
 import { softfloatWgslSource } from '../../softfloat/wgslSource.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, computePipeline, type ComputeShader } from './dispatch.js';
 import type { GpuContext } from './device.js';
-import { engineWgslPrelude, WORKGROUP_SIZE } from './plan.js';
+import { engineWgslPrelude, WORKGROUP_SIZE, type PipelineConstants } from './plan.js';
 
-// The engine's stages: each is one WGSL entry point in shaders/engine/, paired with the CPU
-// code that does the same steps (same names, same order), the buffers it binds and how many
-// invocations it needs. Stages run in this order for each chunk of rows and each output rank.
+// The engine's stages as the GPU runs them: each WGSL entry point of shaders/engine/, the
+// buffers it binds and how many invocations it needs. Stages run in this order for each chunk of
+// rows and each output rank. Which CPU function each one is the twin of is the registry's
+// (src/engines/stages.ts, below both engines; test/webgpu/stages.test.ts runs the pairs).
 
 /** The buffers a stage binds; binding 0 is always the Params uniform. */
 export type BufferRole =
-  | 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'weight' | 'normOut' | 'scales' | 'q';
+  | 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'reduction' | 'weight' | 'normOut' | 'scales' | 'q';
 
 /** What one invocation (or workgroup) covers: four elements, a token row, a quant group. */
 export type StageGrid = 'element-quads' | 'rows' | 'groups';
@@ -22,8 +23,6 @@ export interface EngineStage {
   readonly name: 'allReduce' | 'sumOfSquares' | 'normalize' | 'groupScale' | 'quantize';
   /** Under shaders/engine/. */
   readonly file: string;
-  /** The CPU twin: a file under src/engines/cpu/ and the function doing the same steps. */
-  readonly cpuTwin: { readonly file: string; readonly symbol: string };
   /** Buffers for bindings 1, 2, ... in order. */
   readonly bindings: readonly BufferRole[];
   readonly grid: StageGrid;
@@ -33,23 +32,23 @@ export interface EngineStage {
 
 export const ENGINE_STAGES: readonly EngineStage[] = [
   {
-    name: 'allReduce', file: 'allReduce.wgsl', cpuTwin: { file: 'allReduce.ts', symbol: 'allReduce' },
+    name: 'allReduce', file: 'allReduce.wgsl',
     bindings: ['rankSlots', 'residual', 'residualOut', 'x'], grid: 'element-quads', quantOnly: false,
   },
   {
-    name: 'sumOfSquares', file: 'sumOfSquares.wgsl', cpuTwin: { file: 'sumOfSquares.ts', symbol: 'sumOfSquares' },
-    bindings: ['x', 'partials', 'rstd'], grid: 'rows', quantOnly: false,
+    name: 'sumOfSquares', file: 'sumOfSquares.wgsl',
+    bindings: ['x', 'partials', 'rstd', 'reduction'], grid: 'rows', quantOnly: false,
   },
   {
-    name: 'normalize', file: 'normalize.wgsl', cpuTwin: { file: 'normalize.ts', symbol: 'normalize' },
+    name: 'normalize', file: 'normalize.wgsl',
     bindings: ['weight', 'rstd', 'x', 'normOut'], grid: 'element-quads', quantOnly: false,
   },
   {
-    name: 'groupScale', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'groupScale' },
+    name: 'groupScale', file: 'quant.wgsl',
     bindings: ['x', 'normOut', 'scales'], grid: 'groups', quantOnly: true,
   },
   {
-    name: 'quantize', file: 'quant.wgsl', cpuTwin: { file: 'quant.ts', symbol: 'quantize' },
+    name: 'quantize', file: 'quant.wgsl',
     bindings: ['x', 'normOut', 'scales', 'q'], grid: 'element-quads', quantOnly: true,
   },
 ];
@@ -61,19 +60,19 @@ export function engineShaderDir(): string {
 const sources = new Map<string, string>();
 
 /** The whole module for a stage: soft-float library, generated prelude, common.wgsl, the stage file. */
-export function stageShader(stage: EngineStage): ComputeShader {
+export function stageShader(stage: EngineStage, constants: PipelineConstants): ComputeShader {
   let code = sources.get(stage.file);
   if (code === undefined) {
     const read = (file: string): string => `// ---- shaders/engine/${file}\n${readFileSync(join(engineShaderDir(), file), 'utf8')}`;
     code = [softfloatWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl'), read(stage.file)].join('\n');
     sources.set(stage.file, code);
   }
-  return { label: `engine ${stage.name}`, code, entryPoint: stage.name };
+  return { label: `engine ${stage.name}`, code, entryPoint: stage.name, constants };
 }
 
-/** Every stage's pipeline, compiled once per device (dispatch.ts caches them). */
-export async function stagePipelines(ctx: GpuContext): Promise<Map<EngineStage, GPUComputePipeline>> {
-  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage))] as const));
+/** Every stage's pipeline for these constants, compiled once per device (dispatch.ts caches them). */
+export async function stagePipelines(ctx: GpuContext, constants: PipelineConstants): Promise<Map<EngineStage, GPUComputePipeline>> {
+  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage, constants))] as const));
   return new Map(built);
 }
 

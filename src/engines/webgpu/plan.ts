@@ -1,11 +1,12 @@
-import type { Bf16RoundingSites, Contract, Shape, SumOfSquaresTree } from '../../contracts/schema.js';
-import type { Bf16Rounding } from '../../numerics/bf16.js';
+import { Bf16RoundingSitesSchema, type Bf16RoundingSites, type Contract, type Shape } from '../../contracts/schema.js';
+import { leafValues, unionKinds } from '../../contracts/vocabulary.js';
 import { checkContractForShape, ContractError } from '../../contracts/validate.js';
 import { bitsFromF32 } from '../../numerics/f32.js';
 import { FP8_TRAITS } from '../../numerics/fp8.js';
 import { WGSL_CODES } from '../../softfloat/wgslCodes.js';
 import { rankRotation, ranksDiverge } from '../layout/rankOrder.js';
 import { cubBlockSize } from '../layout/blockSize.js';
+import { reductionPlan, type ReductionPlan } from '../layout/reduction.js';
 import { checkCaseInputs, quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
 import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 
@@ -15,13 +16,34 @@ import { chunkItems, type ComputeLimits, type ItemRange } from './limits.js';
 // that keep every buffer inside one storage binding. No float arithmetic happens here: f32
 // constants are the bits of the same Math.fround values the CPU engine uses.
 
-/** Codes for the contract's choices, emitted as WGSL constants by engineWgslPrelude(). */
+/** Codes 0, 1, .. for the values the contract vocabulary lists at a path, typed as the contract's. */
+function indexCodes<Name extends string>(values: readonly unknown[]): Readonly<Record<Name, number>> {
+  return Object.fromEntries(values.map((value, index) => [String(value), index])) as Record<Name, number>;
+}
+
+type Quant = NonNullable<Contract['quant']>;
+
+/** Codes for the contract's choices, emitted as WGSL constants by engineWgslPrelude(): each table
+ *  is the contract vocabulary's list of values (src/contracts/vocabulary.ts, issue 11 item 2),
+ *  so a value the schema gains has a code. */
 export const ENGINE_CODES = {
-  order: { natural: 0, 'own-first': 1, rotated: 2, ring: 3 },
-  tree: { sequential: 0, butterfly: 1, cub: 2 },
-  amaxFloor: { none: 0, amax: 1, scale: 2 },
-  multiplyOrder: { 'x-rstd-w': 0, 'x-w-rstd': 1 },
+  order: indexCodes<Contract['allReduce']['order']['kind']>(unionKinds('allReduce.order')),
+  tree: indexCodes<Contract['norm']['sumOfSquares']['tree']['kind']>(unionKinds('norm.sumOfSquares.tree')),
+  perThread: indexCodes<Contract['norm']['sumOfSquares']['perThread']>(leafValues('norm.sumOfSquares.perThread')),
+  multiplyOrder: indexCodes<Contract['norm']['multiplyOrder']>(leafValues('norm.multiplyOrder')),
+  weightOffset: indexCodes<Contract['norm']['weight']['offset']>(leafValues('norm.weight.offset')),
+  scaleFloorStage: indexCodes<NonNullable<Quant['scaleFloor']>['stage'] | 'none'>(['none', ...leafValues('quant.scaleFloor.stage')]),
 } as const;
+
+/** The Params field that holds each downcast site's rounding (a code of WGSL_CODES.bf16Rounding). */
+export const BF16_SITE_PARAMS = {
+  allReduceHop: 'roundAllReduceHop',
+  allReduceResult: 'roundAllReduceResult',
+  residualAdd: 'roundResidualAdd',
+  residualOut: 'roundResidualOut',
+  normIntermediate: 'roundNormIntermediate',
+  normOut: 'roundNormOut',
+} as const satisfies Record<keyof Bf16RoundingSites, string>;
 
 /** Invocations per workgroup: within every adapter's limit (compatibility mode guarantees 128). */
 export const WORKGROUP_SIZE = 64;
@@ -32,15 +54,21 @@ export const PARAM_FIELDS = [
   'ranks', 'hidden', 'rows', 'firstElement', 'totalElements', 'outputRank', 'slotWords',
   // All-reduce and residual (engine.ts steps 1-3, rankOrder.ts).
   'orderKind', 'packElems', 'chunkAlignElems', 'accumulateBf16', 'roundResultBf16', 'hasResidual',
-  'residualAddBf16', 'normInputBf16', 'bf16Rounding',
+  'residualAddBf16', 'normInputBf16',
+  // The rounding of each f32 -> bf16 downcast site (BF16_SITE_PARAMS).
+  'roundAllReduceHop', 'roundAllReduceResult', 'roundResidualAdd', 'roundResidualOut', 'roundNormIntermediate', 'roundNormOut',
   // Sum of squares and rstd (sumOfSquares.ts, engine.ts step 4).
   'treeKind', 'perThread', 'warpSize', 'logicalThreads', 'warps', 'cubBlock', 'fma', 'hiddenF32', 'epsF32',
+  'varianceReciprocal',
+  // ... or by the layout module's ReductionPlan (reductionWords): its pattern and where its parts start.
+  'treeFromPlan', 'perThreadPattern', 'planSlots', 'planElements', 'planSteps', 'planStepCount', 'planRunLength',
+  'planNestedRuns', 'planResult',
   // Weight multiply (engine.ts step 5, effectiveWeight).
-  'weightBf16', 'weightCastToBf16', 'multiplyOrder', 'roundIntermediate',
+  'weightBf16', 'weightCastToBf16', 'weightOffset', 'multiplyOrder', 'roundIntermediate',
   // Per-group quant (quant.ts, engine.ts step 6).
-  'groupSize', 'groups', 'fp8Format', 'fp8Saturation', 'fp8MaxF32', 'quantInputBf16', 'amaxFloorKind',
-  'amaxFloorF32', 'zeroAmaxScaleOne', 'scaleReciprocal', 'ue8m0', 'ue8m0Mode', 'quantizeReciprocal', 'clamp',
-  'clampF32',
+  'groupSize', 'groups', 'fp8Format', 'fp8Saturation', 'divisorF32', 'quantInputBf16', 'hasStaticScale',
+  'staticScaleF32', 'hasAmaxFloor', 'amaxFloorF32', 'scaleFloorStage', 'scaleFloorF32', 'zeroAmaxScaleOne',
+  'scaleReciprocal', 'ue8m0', 'ue8m0Mode', 'quantizeReciprocal', 'clamp', 'clampF32',
 ] as const;
 export type ParamName = (typeof PARAM_FIELDS)[number];
 export type Params = Readonly<Record<ParamName, number>>;
@@ -60,7 +88,23 @@ export interface EnginePlan {
   readonly groups: number;
   readonly emits: { readonly residual: boolean; readonly norm: boolean; readonly quant: boolean };
   readonly baseParams: Params;
+  readonly pipelineConstants: PipelineConstants;
+  /** The sum of squares' ReductionPlan as the WGSL reads it (laneStart, elements, then the steps),
+   *  when the tree runs from the plan; one zero word otherwise. */
+  readonly reductionWords: Uint32Array;
 }
+
+/**
+ * WGSL `override` constants of every stage, fixed per pipeline rather than read from Params: the
+ * subnormal mode is an argument of every soft-float operation, and as a constant the compiler
+ * folds its checks away (on llvmpipe, N=8 H=7168 M=64 aiter-1stage-quant, reading it from the
+ * uniform made the case's compute about 1.9x slower than before the mode existed, in two
+ * alternated runs). A case compiles the stages once per mode; dispatch.ts caches them.
+ */
+export type PipelineConstants = {
+  /** WGSL_CODES.f32Subnormals of the contract's f32Subnormals. */
+  readonly ENGINE_F32_SUBNORMALS: number;
+};
 
 export interface PlanOptions {
   /** Cut chunks to at most this many rows (smaller chunks let readback overlap the next chunk's work). */
@@ -101,7 +145,10 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   const quant = contract.quant;
   refuseUnimplemented(contract);
   const groups = quant ? quantGroups(quant, hidden) : 0;
-  const { logicalThreads, warps, warpSize, perThread, cubBlock } = sumOfSquaresThreads(contract, shape);
+  const reduction = treeFromPlan(contract) ? reductionPlan(contract, shape) : null;
+  const { logicalThreads, warps, warpSize, perThread, cubBlock } = reduction
+    ? { logicalThreads: reduction.slots, warps: 0, warpSize: 1, perThread: 0, cubBlock: 0 }
+    : sumOfSquaresThreads(contract, shape);
 
   const baseParams: Params = {
     ranks, hidden, rows: 0, firstElement: 0, totalElements, outputRank: 0, slotWords: 0,
@@ -113,13 +160,16 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     hasResidual: flag(contract.residual !== null),
     residualAddBf16: flag(contract.residual?.add === 'bf16'),
     normInputBf16: flag(contract.norm.input === 'bf16'),
-    bf16Rounding: WGSL_CODES.bf16Rounding[uniformBf16Rounding(contract)],
-    treeKind: treeCode(tree), perThread, warpSize, logicalThreads, warps, cubBlock,
+    ...bf16SiteParams(contract.bf16Rounding),
+    treeKind: ENGINE_CODES.tree[tree.kind], perThread, warpSize, logicalThreads, warps, cubBlock,
     fma: flag(contract.norm.sumOfSquares.perThread === 'fma-chain'),
     hiddenF32: bitsFromF32(hidden),
     epsF32: bitsFromF32(contract.norm.eps),
+    varianceReciprocal: flag(contract.norm.variance === 'reciprocal-multiply'),
+    ...planParams(reduction, contract),
     weightBf16: flag(contract.norm.weight.dtype === 'bf16'),
     weightCastToBf16: flag(contract.norm.weight.castToBf16),
+    weightOffset: ENGINE_CODES.weightOffset[contract.norm.weight.offset],
     multiplyOrder: ENGINE_CODES.multiplyOrder[contract.norm.multiplyOrder],
     roundIntermediate: flag(contract.norm.roundIntermediate),
     groupSize: quant ? quantGroupSize(quant, hidden) : 1,
@@ -127,11 +177,14 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     fp8Format: quant ? WGSL_CODES.fp8Format[quant.format] : 0,
     fp8Saturation: quant ? WGSL_CODES.fp8Saturation[quant.saturation] : 0,
     // The scale's divisor: the format's max unless the contract names another (quant.divisor).
-    fp8MaxF32: quant ? bitsFromF32(quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : quant.divisor) : 0,
+    divisorF32: quant ? bitsFromF32(quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : quant.divisor) : 0,
     quantInputBf16: flag(quant?.input === 'bf16'),
-    // One floor at most (refuseUnimplemented): on the amax, or on the scale before UE8M0.
-    amaxFloorKind: ENGINE_CODES.amaxFloor[quant?.amaxFloor != null ? 'amax' : quant?.scaleFloor ? 'scale' : 'none'],
-    amaxFloorF32: quant?.amaxFloor != null ? bitsFromF32(quant.amaxFloor) : quant?.scaleFloor ? bitsFromF32(quant.scaleFloor.value) : 0,
+    hasStaticScale: flag(quant?.staticScale != null),
+    staticScaleF32: quant?.staticScale != null ? bitsFromF32(quant.staticScale) : 0,
+    hasAmaxFloor: flag(quant?.amaxFloor != null),
+    amaxFloorF32: quant?.amaxFloor != null ? bitsFromF32(quant.amaxFloor) : 0,
+    scaleFloorStage: ENGINE_CODES.scaleFloorStage[quant?.scaleFloor?.stage ?? 'none'],
+    scaleFloorF32: quant?.scaleFloor ? bitsFromF32(quant.scaleFloor.value) : 0,
     zeroAmaxScaleOne: flag(quant?.zeroAmaxScaleOne === true),
     scaleReciprocal: flag(quant?.scale === 'reciprocal'),
     ue8m0: flag(quant !== null && quant.ue8m0 !== 'none'),
@@ -153,11 +206,23 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     groups,
     emits: { residual: contract.residual !== null, norm: !quant || quant.bf16SideOutput, quant: quant !== null },
     baseParams,
+    pipelineConstants: { ENGINE_F32_SUBNORMALS: WGSL_CODES.f32Subnormals[contract.f32Subnormals] },
+    reductionWords: reduction ? concatWords([reduction.laneStart, reduction.elements, reduction.steps]) : new Uint32Array(1),
   };
 }
 
 function cappedLimits(limits: ComputeLimits): ComputeLimits {
   return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) };
+}
+
+function concatWords(parts: readonly Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 function flag(value: boolean): number {
@@ -190,7 +255,7 @@ export function sumOfSquaresThreads(contract: Contract, shape: Shape): TreeThrea
       return { logicalThreads: padded, warps: padded / tree.warpSize, warpSize: tree.warpSize, perThread: 0, cubBlock: block };
     }
     default:
-      throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
+      throw new RangeError(`sumOfSquaresThreads: tree '${tree.kind}' runs from its ReductionPlan`);
   }
 }
 
@@ -198,50 +263,48 @@ function notInWgsl(path: string, value: unknown): ContractError {
   return new ContractError(`webgpu engine: ${path} ${JSON.stringify(value)} is not implemented in the WGSL yet (use --engine cpu)`);
 }
 
-function treeCode(tree: SumOfSquaresTree): number {
-  switch (tree.kind) {
-    case 'sequential':
-    case 'butterfly':
-    case 'cub':
-      return ENGINE_CODES.tree[tree.kind];
-    default:
-      throw notInWgsl('norm.sumOfSquares.tree.kind', tree.kind);
-  }
+function bf16SiteParams(sites: Bf16RoundingSites): Record<(typeof BF16_SITE_PARAMS)[keyof Bf16RoundingSites], number> {
+  const entries = Bf16RoundingSitesSchema.keyof().options.map((site) => [BF16_SITE_PARAMS[site], WGSL_CODES.bf16Rounding[sites[site]]] as const);
+  return Object.fromEntries(entries) as Record<(typeof BF16_SITE_PARAMS)[keyof Bf16RoundingSites], number>;
 }
 
-/** The downcast sites this contract rounds at (the others never run). */
-function usedBf16Sites(contract: Contract): (keyof Bf16RoundingSites)[] {
-  const sites: (keyof Bf16RoundingSites)[] = ['normOut', 'residualOut'];
-  if (contract.allReduce.accumulate === 'bf16') sites.push('allReduceHop');
-  if (contract.allReduce.roundResult === 'bf16') sites.push('allReduceResult');
-  if (contract.residual?.add === 'bf16') sites.push('residualAdd');
-  if (contract.norm.roundIntermediate) sites.push('normIntermediate');
-  return sites;
-}
-
-/** The WGSL has one bf16 rounding for every site. */
-function uniformBf16Rounding(contract: Contract): Bf16Rounding {
-  const [first, ...rest] = usedBf16Sites(contract);
-  const rounding = contract.bf16Rounding[first];
-  for (const site of rest) if (contract.bf16Rounding[site] !== rounding) throw notInWgsl(`bf16Rounding.${site}`, contract.bf16Rounding[site]);
-  return rounding;
-}
-
-/** Dimensions the WGSL stages do not compute yet, refused with the field's path. */
+/** Dimensions the WGSL stages do not compute yet, refused with the field's path: the measured
+ *  sm_90 tables (src/numerics/hardware) are not on this branch. */
 function refuseUnimplemented(contract: Contract): void {
-  if (contract.f32Subnormals !== 'keep') throw notInWgsl('f32Subnormals', contract.f32Subnormals);
   for (const [slot, kind] of Object.entries(contract.hardwareOps)) if (kind !== 'ieee' && kind !== 'inferred') throw notInWgsl(`hardwareOps.${slot}`, kind);
+}
+
+/**
+ * Whether the sum of squares runs from the layout module's ReductionPlan. The three trees the
+ * WGSL had before the plan existed (sequential, butterfly, scalar cub, each with a chain or fma
+ * chain) keep their own code, which spreads warps over invocations: the plan's combine steps
+ * run on one invocation per row. Both give the plan's bits: the engine test compares each with
+ * the CPU engine, which interprets the plan for every tree.
+ */
+function treeFromPlan(contract: Contract): boolean {
   const { perThread, tree } = contract.norm.sumOfSquares;
-  if (perThread !== 'chain' && perThread !== 'fma-chain') throw notInWgsl('norm.sumOfSquares.perThread', perThread);
-  if (tree.kind === 'cub' && tree.vectorWidth !== 1) throw notInWgsl('norm.sumOfSquares.tree.vectorWidth', tree.vectorWidth);
-  treeCode(tree);
-  if (contract.norm.variance !== 'divide') throw notInWgsl('norm.variance', contract.norm.variance);
-  if (contract.norm.weight.offset !== 'none') throw notInWgsl('norm.weight.offset', contract.norm.weight.offset);
-  const quant = contract.quant;
-  if (!quant) return;
-  if (quant.staticScale !== null) throw notInWgsl('quant.staticScale', quant.staticScale);
-  if (quant.scaleFloor?.stage === 'after-ue8m0') throw notInWgsl('quant.scaleFloor.stage', quant.scaleFloor.stage);
-  if (quant.amaxFloor !== null && quant.scaleFloor !== null) throw notInWgsl('quant.scaleFloor', quant.scaleFloor);
+  if (perThread !== 'chain' && perThread !== 'fma-chain') return true;
+  if (tree.kind === 'cub') return tree.vectorWidth !== 1;
+  return tree.kind !== 'sequential' && tree.kind !== 'butterfly';
+}
+
+type PlanParam = 'treeFromPlan' | 'perThreadPattern' | 'planSlots' | 'planElements' | 'planSteps' | 'planStepCount' | 'planRunLength' | 'planNestedRuns' | 'planResult';
+
+/** Where reductionWords' parts start, and the plan's shape. */
+function planParams(reduction: ReductionPlan | null, contract: Contract): Record<PlanParam, number> {
+  const perThreadPattern = ENGINE_CODES.perThread[contract.norm.sumOfSquares.perThread];
+  if (!reduction) return { treeFromPlan: 0, perThreadPattern, planSlots: 0, planElements: 0, planSteps: 0, planStepCount: 0, planRunLength: 1, planNestedRuns: 0, planResult: 0 };
+  return {
+    treeFromPlan: 1,
+    perThreadPattern,
+    planSlots: reduction.slots,
+    planElements: reduction.laneStart.length,
+    planSteps: reduction.laneStart.length + reduction.elements.length,
+    planStepCount: reduction.steps.length / 3,
+    planRunLength: reduction.runLength,
+    planNestedRuns: flag(reduction.nestedRuns),
+    planResult: reduction.result,
+  };
 }
 
 /** Words of one packed bf16 slot (a rank's rows of the chunk), two elements per word. */
@@ -283,6 +346,8 @@ export function engineWgslPrelude(): string {
   return [
     '// Generated by src/engines/webgpu/plan.ts (PARAM_FIELDS, ENGINE_CODES). Do not edit.',
     `const WORKGROUP_SIZE: u32 = ${WORKGROUP_SIZE}u;`,
+    '// PipelineConstants, set when each pipeline is built.',
+    'override ENGINE_F32_SUBNORMALS: u32;',
     ...codes,
     'struct Params {',
     ...PARAM_FIELDS.map((name) => `  ${name}: u32,`),

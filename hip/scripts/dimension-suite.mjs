@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Writes a suite of goldens (the CPU reference engine's bits) whose contracts exercise, one or a
+// few at a time, the schema v2 dimensions the HIP kernels implement beyond the presets: per-site
+// bf16 rounding as aiter's gfx942 and gfx950 builds do it, per-token and column-major padded
+// scales, divisor and clamp, floors, static scale, Gemma offsets, variance and multiply order,
+// cub block sizes. Each case takes a preset's inputs (same weight dtype and residual) and a
+// patched contract; the file is named hipdim-<variant>__<case>.safetensors.
+//
+//   npm run build && node hip/scripts/dimension-suite.mjs DIR
+//
+// Then, on a GPU machine: ulpwise-harness run-suite --suite DIR ... and compare_candidates.py.
+import { mkdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const root = resolve(new URL('../..', import.meta.url).pathname);
+const load = (module) => import(pathToFileURL(join(root, 'dist', 'src', module)).href);
+
+const dir = process.argv[2];
+if (process.argv.length !== 3 || dir === undefined) {
+  console.error('usage: node hip/scripts/dimension-suite.mjs DIR');
+  process.exit(2);
+}
+if (existsSync(join(dir, 'manifest.json'))) {
+  console.error(`dimension-suite: ${dir}/manifest.json exists; give an empty directory`);
+  process.exit(2);
+}
+
+const { buildCase, encodeGolden, sha256Hex } = await load('fixtures/golden.js');
+const { parseContract, checkContractForShape } = await load('contracts/validate.js');
+const { runCpuEngine } = await load('engines/cpu/engine.js');
+const { writeManifest } = await load('fixtures/manifest.js');
+const { writeFileAtomic } = await load('fixtures/atomic.js');
+const { ULPWISE_VERSION } = await load('version.js');
+
+const sites = (allReduceResult, residualAdd, residualOut, normOut, normIntermediate = normOut) => ({
+  allReduceHop: allReduceResult,
+  allReduceResult,
+  residualAdd,
+  residualOut,
+  normIntermediate,
+  normOut,
+});
+const gfx942 = sites('truncate', 'truncate', 'truncate', 'truncate');
+const inferredRsqrt = { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' };
+
+/** [variant, base preset, patch of the preset's contract, input generator ('random' if absent)]. */
+const VARIANTS = [
+  // aiter allreduce_fusion_kernel_1stage_per_group on gfx942: opus truncating downcasts, fnuz/240,
+  // the contracted `acc += v*v`, subnormals flushed (-fgpu-flush-denormals-to-zero).
+  ['aiter1-gfx942', 'aiter-1stage-quant', (c) => ({ ...c, bf16Rounding: gfx942, f32Subnormals: 'flush', hardwareOps: inferredRsqrt, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
+  // The same on gfx950: RNE conversions, OCP e4m3fn/448.
+  ['aiter1-gfx950', 'aiter-1stage-quant', (c) => ({ ...c, f32Subnormals: 'flush', quant: { ...c.quant, format: 'e4m3fn' }, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
+  // aiter allreduce_fusion_kernel_2stage on gfx942: truncated AR downcast, RNE __bf16 residual add.
+  ['aiter2-gfx942', 'aiter-2stage', (c) => ({ ...c, f32Subnormals: 'flush', bf16Rounding: sites('truncate', 'rne', 'truncate', 'truncate'), norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'fma-chain' } } })],
+  // Subnormal-heavy inputs under flush (every kernel's arithmetic flushes, not only the sum).
+  ['flush-subnormal-inputs', 'aiter-1stage-quant', (c) => ({ ...c, f32Subnormals: 'flush' }), 'subnormals'],
+  ['butterfly-pair', 'aiter-1stage', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { ...c.norm.sumOfSquares, perThread: 'pair' } } })],
+  ['cub-v8-pair-fma', 'vllm-unfused', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'pair-fma', tree: { ...c.norm.sumOfSquares.tree, vectorWidth: 8 } } } })],
+  ['cub-v4-chain', 'vllm-unfused', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'chain', tree: { ...c.norm.sumOfSquares.tree, vectorWidth: 4 } } } })],
+  ['pertoken', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, groupSize: 'token' } })],
+  ['colmajor-align4', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, scaleLayout: { kind: 'column-major', tokenAlign: 4 } } })],
+  ['divisor224-clamp-recip', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, format: 'e4m3fn', divisor: 224, clamp: 224, scale: 'reciprocal', quantize: 'reciprocal' } })],
+  ['floors-ue8m0', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, zeroAmaxScaleOne: false, amaxFloor: 1e-10, ue8m0: 'ceil', scaleFloor: { value: 2 ** -20, stage: 'after-ue8m0' } } })],
+  ['static-scale', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, zeroAmaxScaleOne: false, staticScale: 0.0078125 } })],
+  ['gemma-f32-recipvar-xw', 'aiter-1stage', (c) => ({ ...c, norm: { ...c.norm, variance: 'reciprocal-multiply', multiplyOrder: 'x-w-rstd', weight: { ...c.norm.weight, offset: 'f32' } } })],
+  ['gemma-bf16-intermediate', 'unfused', (c) => ({ ...c, bf16Rounding: sites('rne', 'rne', 'rne', 'rne', 'truncate'), norm: { ...c.norm, roundIntermediate: true, weight: { ...c.norm.weight, offset: 'bf16' } } })],
+  ['cub64-fma', 'vllm-unfused', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'fma-chain', tree: { ...c.norm.sumOfSquares.tree, blockSize: 64 } } } })],
+  ['ring-truncate-hops', 'nccl-ring', (c) => ({ ...c, bf16Rounding: { ...c.bf16Rounding, allReduceHop: 'truncate', allReduceResult: 'truncate' } })],
+];
+
+/** Shapes: tokens 5 leaves column-major padding (align 4 -> 8); hidden 1024 is 4 warps of packs. */
+const SHAPES = [
+  { ranks: 4, tokens: 5, hidden: 1024, seed: 11 },
+  { ranks: 2, tokens: 3, hidden: 2048, seed: 12 },
+];
+
+mkdirSync(dir, { recursive: true });
+const cases = [];
+for (const [variant, preset, patch, inputs = 'random'] of VARIANTS) {
+  for (const { ranks, tokens, hidden, seed } of SHAPES) {
+    const spec = { preset, ranks, tokens, hidden, group: null, inputs, seed };
+    const base = buildCase(spec);
+    const contract = parseContract(patch(base.contract));
+    const shape = checkContractForShape(contract, base.shape);
+    const built = { ...base, contract, shape };
+    const outputs = runCpuEngine(contract, shape, built.inputs);
+    const bytes = encodeGolden(built, outputs);
+    const file = `hipdim-${variant}__tp${ranks}_m${tokens}_h${hidden}_s${seed}.safetensors`;
+    writeFileAtomic(join(dir, file), bytes);
+    cases.push({ file, case: spec, sha256: sha256Hex(bytes), bytes: bytes.length, outputs: [...outputs.keys()] });
+  }
+}
+writeManifest(dir, { ulpwise: ULPWISE_VERSION, cases });
+console.log(`dimension-suite: ${cases.length} cases in ${dir}`);

@@ -1,0 +1,194 @@
+import type { Contract } from '../contracts/schema.js';
+import { runCpuEngine } from '../engines/cpu/engine.js';
+import type { OutputKind } from '../engines/io.js';
+import { getPath, withFields } from './dimensions.js';
+import { RowScorer, sameCodeOf, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
+import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
+import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
+import { inferRstd, type RstdShifts } from './rstd.js';
+import { inferScaleDeviations, type ScaleDeviations } from './scaleDeviation.js';
+import type { RstdReport } from './report.js';
+import { hexBits } from './values.js';
+
+// The search fits on a few rows; rescoring checks the fit on every row: it runs the fitted
+// contract over the whole case, lets approximate hardware slots explain what they can (a
+// per-row rstd shift for an inferred rsqrt, a per-group scale shift for an inferred reciprocal
+// or divide), lists the elements nothing explains, and confirms each tie on more rows.
+
+/** Rows each tie is confirmed on (the fit itself is checked on every row). */
+const TIE_ROWS = 6;
+/** Rows checked for following from the candidate's own earlier output. */
+const INHERITED_ROWS_CHECKED = 64;
+/** Unexplained elements listed (all are counted). */
+const LISTED_ELEMENTS = 20;
+
+/** Used when the fitted contract marks a slot 'inferred' and no range was given. */
+export const DEFAULT_APPROXIMATION_ULPS = 2;
+
+export interface OutputRescore {
+  readonly name: string;
+  readonly elements: number;
+  readonly differing: number;
+  /** Differing elements in rows (rsqrt) or groups (reciprocal, divide) an approximation explains. */
+  readonly approximated: number;
+  /** Differing elements the fit reproduces from the candidate's own bf16 residual or norm
+   *  output: they follow from an earlier wrong element. */
+  readonly inherited: number;
+  readonly unexplained: number;
+  /** Why the output cannot be compared with the fit (not produced, other dtype or shape). */
+  readonly note: string | null;
+}
+
+export interface ElementRef {
+  readonly name: string;
+  readonly row: number;
+  readonly column: number;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+export interface Rescore {
+  /** The search's fit with its ties decided on more rows: the answer. */
+  readonly contract: Contract;
+  readonly outputs: readonly OutputRescore[];
+  readonly rstd: RstdReport | null;
+  readonly scale: ScaleDeviations | null;
+  readonly unexplained: readonly ElementRef[];
+  readonly unexplainedCount: number;
+  /** Distinct (output, row) pairs holding an unexplained element. */
+  readonly unexplainedRows: number;
+  /** The search's ties that still tie on the tie rows, by path. */
+  readonly ties: ReadonlyMap<string, readonly unknown[]>;
+  readonly tieRows: readonly number[];
+  readonly engineRuns: number;
+}
+
+const inferred = (contract: Contract, path: string): boolean => getPath(contract, path) === 'inferred';
+
+export function rescore(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): Rescore {
+  const { shape, inputs } = problem.subject;
+  const tieRows = spreadRows(shape.tokens, TIE_ROWS);
+  const refined = refineTies(problem, search, tieRows, options);
+  const { contract, ties } = refined;
+  const subject = { contract, shape, inputs };
+  const outputs = runCpuEngine(contract, shape, inputs);
+  let engineRuns = 1 + refined.engineRuns;
+  const pairs: OutputPair[] = [];
+  const notes = new Map<string, string>();
+  for (const [name, tensor] of problem.candidate) {
+    const parsed = parseOutputName(name)!;
+    const referenceName = referenceNameFor(name, outputs);
+    const reference = referenceName === null ? null : outputs.get(referenceName)!;
+    const why = reference === null ? 'not produced by the fitted contract' : incompatibility(reference, tensor, "the fitted contract's");
+    if (why !== null || reference === null || referenceName === null) notes.set(name, why ?? 'not produced');
+    else pairs.push({ name, referenceName, kind: parsed.kind, rank: parsed.rank, reference, candidate: tensor });
+  }
+
+  // Approximate hardware slots, each searched only when asked or when the fit names it.
+  const rstdUlps = options.rstdUlps ?? (inferred(contract, 'hardwareOps.rsqrt') ? DEFAULT_APPROXIMATION_ULPS : null);
+  let rstd: RstdReport | null = null;
+  let shifts: RstdShifts = new Map();
+  if (rstdUlps !== null) {
+    const found = inferRstd(subject, pairs, rstdUlps);
+    rstd = found.report;
+    shifts = found.shifts;
+    engineRuns += found.engineRuns;
+  }
+  const scaleUlps = options.scaleUlps ?? (inferred(contract, 'hardwareOps.reciprocal') || inferred(contract, 'hardwareOps.divide') ? DEFAULT_APPROXIMATION_ULPS : null);
+  let scale: ScaleDeviations | null = null;
+  if (scaleUlps !== null) {
+    scale = inferScaleDeviations(subject, pairs, scaleUlps, shifts);
+    engineRuns += scale.engineRuns;
+  }
+  const scaledGroups = new Set((scale?.explained ?? []).map((g) => `${g.rank}:${g.row}:${g.group}`));
+
+  // A norm or quant row that the fit reproduces once fed the candidate's own bf16 residual or
+  // norm output (where the contract reads it in bf16) follows from an earlier wrong element.
+  const checked = new Map<string, boolean>();
+  const followsFromOwnInput = (kind: OutputKind, row: number): boolean => {
+    if (kind === 'residual') return false;
+    const key = `${kind}:${row}`;
+    let follows = checked.get(key);
+    if (follows === undefined) {
+      follows = checked.size < INHERITED_ROWS_CHECKED && new RowScorer(problem, [row]).mismatches(contract, new Set([kind])) === 0;
+      checked.set(key, follows);
+    }
+    return follows;
+  };
+  const reports: OutputRescore[] = [];
+  const unexplained: ElementRef[] = [];
+  let unexplainedCount = 0;
+  const unexplainedRows = new Set<string>();
+  for (const [name, tensor] of problem.candidate) {
+    const pair = pairs.find((p) => p.name === name);
+    if (!pair) {
+      reports.push({ name, elements: tensor.data.length, differing: tensor.data.length, approximated: 0, inherited: 0, unexplained: tensor.data.length, note: notes.get(name)! });
+      unexplainedCount += tensor.data.length;
+      for (let m = 0; m < shape.tokens; m++) unexplainedRows.add(`${name}:${m}`);
+      continue;
+    }
+    const geometry = outputGeometry(pair.kind, shape, contract);
+    const same = sameCodeOf(tensor.dtype);
+    const rowsShifted = pair.kind === 'residual' ? new Set<number>() : new Set(shifts.get(pair.rank)?.keys() ?? []);
+    let differing = 0;
+    let approximated = 0;
+    let inherited = 0;
+    for (let i = 0; i < tensor.data.length; i++) {
+      if (same(pair.reference.data[i], tensor.data[i])) continue;
+      differing++;
+      const row = geometry.rowOf(i);
+      const group = geometry.groupOf(i);
+      if (rowsShifted.has(row) || (group !== null && scaledGroups.has(`${pair.rank}:${row}:${group}`))) {
+        approximated++;
+        continue;
+      }
+      if (followsFromOwnInput(pair.kind, row)) {
+        inherited++;
+        continue;
+      }
+      unexplainedCount++;
+      unexplainedRows.add(`${name}:${row}`);
+      if (unexplained.length < LISTED_ELEMENTS) {
+        unexplained.push({ name, row, column: geometry.columnOf(i), expected: hexBits(pair.reference.data[i], tensor.dtype), actual: hexBits(tensor.data[i], tensor.dtype) });
+      }
+    }
+    reports.push({ name, elements: tensor.data.length, differing, approximated, inherited, unexplained: differing - approximated - inherited, note: null });
+  }
+
+  return { contract, outputs: reports, rstd, scale, unexplained, unexplainedCount, unexplainedRows: unexplainedRows.size, ties, tieRows, engineRuns };
+}
+
+/** The ties of the search, decided on more rows: each tied dimension takes the value with the
+ *  fewest mismatches on its own stage's outputs, then on the outputs of the stage that last
+ *  searched it; the values still equal on both remain ties. A value the fit on a few rows
+ *  could not tell apart is often told apart by a row it did not see. */
+function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: readonly number[], approximations: ApproximationOptions): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
+  const scorer = new RowScorer(problem, tieRows, approximations);
+  const observed = new Set(search.stages.flatMap((s) => s.outputs));
+  const stageKinds = (stage: DimensionFit['stage']): ReadonlySet<OutputKind> => new Set(STAGE_OUTPUTS[stage].filter((k) => observed.has(k)));
+  let contract = search.contract;
+  const ties = new Map<string, readonly unknown[]>();
+  for (const fit of search.dimensions) {
+    if (fit.ties.length === 0) continue;
+    const own = stageKinds(fit.stage);
+    const decided = stageKinds(fit.decidedBy);
+    const options = [getPath(contract, fit.path), ...fit.ties]
+      .map((value) => ({ value, c: withFields(contract, { [fit.path]: value }) }))
+      .filter((o): o is { value: unknown; c: Contract } => o.c !== null);
+    const fewest = (candidates: typeof options, kinds: ReadonlySet<OutputKind>): typeof options => {
+      if (kinds.size === 0) return candidates;
+      let best = Infinity;
+      let kept: typeof options = [];
+      for (const o of candidates) {
+        const n = scorer.mismatches(o.c, kinds, best + 1);
+        if (n < best) [best, kept] = [n, [o]];
+        else if (n === best) kept.push(o);
+      }
+      return kept;
+    };
+    const [chosen, ...rest] = fewest(fewest(options, own), decided);
+    contract = chosen.c;
+    ties.set(fit.path, rest.map((o) => o.value));
+  }
+  return { contract, ties, engineRuns: scorer.runs };
+}

@@ -1,0 +1,178 @@
+import type { Contract, Shape } from '../../contracts/schema.js';
+import type { CaseInputs } from '../io.js';
+import { withErrorScopes, type GpuContext } from './device.js';
+import type { ItemRange } from './limits.js';
+import { emittedRoles, outputOffsetBytes, outputWords, type OutputRole } from './outputs.js';
+import { ENGINE_STAGES, stagePipelines, type BufferRole, type EngineStage } from './pipeline.js';
+import { bf16Words, CHUNK_ROW_ALIGNMENT, encodeParams, paramsFor, planCase, type EnginePlan, type PlanOptions } from './plan.js';
+
+// Uploading a case: the plan, the compiled stage pipelines, every buffer (inputs packed as the
+// tensors hold them, scratch, outputs, the mappable readback buffers) and the bind groups, made
+// once so that executeCase (execute.ts) can run the case many times.
+
+/** What a stage reads and writes, per chunk; scratch and outputs are shared by all chunks. */
+type StageBuffers = Readonly<Record<BufferRole, GPUBuffer>>;
+
+/** An output copied back after a chunk's stages, per output rank, into a mappable buffer: the
+ *  chunk's own ('copy' readback) or the whole case's, at the chunk's offset ('mapped'). */
+export interface Readback {
+  readonly role: OutputRole;
+  readonly words: number;
+  readonly staging: GPUBuffer;
+  readonly offsetBytes: number;
+}
+
+/**
+ * How outputs reach the host. 'copy': each chunk's outputs are copied out of its mappable
+ * buffers into host arrays as soon as that chunk is done, while the GPU works on later chunks;
+ * the arrays are the caller's to keep. 'mapped': each output is one mappable buffer for the
+ * whole case and the tensors are views of it, with no host copy (the scales alone are copied,
+ * to put them in their layout); the views are valid until Execution.release(), and the case
+ * cannot run again before that. On an H100 (Firecracker VM) the host copy of the N=8,
+ * M=8192, H=7168 case's 294 MB took 26-51 ms of the 46-65 ms the case took with reused
+ * arrays; mapped readback ran it in 18-44 ms (bench/RESULTS.md).
+ */
+export type ReadbackMode = 'copy' | 'mapped';
+
+export interface UploadOptions extends PlanOptions {
+  /** 'copy' unless given. */
+  readonly readback?: ReadbackMode;
+}
+
+export interface ChunkWork {
+  readonly range: ItemRange;
+  /** Per output rank: one bind group per active stage (they differ in the Params uniform). */
+  readonly bindGroups: readonly (readonly GPUBindGroup[])[];
+  /** Per output rank: the outputs to read back. */
+  readonly readbacks: readonly (readonly Readback[])[];
+}
+
+export interface UploadedCase {
+  readonly ctx: GpuContext;
+  readonly plan: EnginePlan;
+  readonly stages: readonly EngineStage[];
+  readonly pipelines: readonly GPUComputePipeline[];
+  readonly chunks: readonly ChunkWork[];
+  readonly outputs: Pick<StageBuffers, OutputRole>;
+  /** What one stage leaves for the next, read back only by stage probes (stageProbe.ts). */
+  readonly scratch: Pick<StageBuffers, 'x' | 'rstd'>;
+  readonly readback: ReadbackMode;
+  /** 'mapped' readback: per output rank, the whole-case mappable buffer of each output. */
+  readonly caseStaging: readonly ReadonlyMap<OutputRole, GPUBuffer>[];
+  /** Every buffer made for the case, destroyed by releaseCase. */
+  readonly owned: readonly GPUBuffer[];
+}
+
+/** Creates the buffers, uploads the inputs (packed as the tensors hold them) and the parameters. */
+export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs, options: UploadOptions = {}): Promise<UploadedCase> {
+  const plan = planCase(contract, shape, inputs, ctx.limits, options);
+  const readback = options.readback ?? 'copy';
+  if (readback === 'mapped') checkMappedReadback(plan, ctx.limits.maxBufferSize);
+  const { hidden } = plan.shape;
+  const stages = ENGINE_STAGES.filter((stage) => !stage.quantOnly || plan.emits.quant);
+  const pipelineOf = await stagePipelines(ctx, plan.pipelineConstants);
+  const pipelines = stages.map((stage) => pipelineOf.get(stage)!);
+  const maxRows = Math.max(...plan.chunks.map((c) => c.count));
+  const maxElements = maxRows * hidden;
+  const { logicalThreads } = plan.baseParams;
+
+  return withErrorScopes(ctx.device, 'uploading a case', () => {
+    // GPUBufferUsage is a global only once openDevice has loaded Dawn.
+    const storageOut = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    const owned: GPUBuffer[] = [];
+    const make = (label: string, words: number, usage: number): GPUBuffer => {
+      const buffer = ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage });
+      owned.push(buffer);
+      return buffer;
+    };
+    const upload = (label: string, words: number, usage: number, fill: (mapped: ArrayBuffer) => void): GPUBuffer => {
+      const buffer = ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage, mappedAtCreation: true });
+      owned.push(buffer);
+      fill(buffer.getMappedRange());
+      buffer.unmap();
+      return buffer;
+    };
+
+    const weight = inputs.weight;
+    const weightBuffer = upload('weight', Math.ceil(weight.data.byteLength / 4), GPUBufferUsage.STORAGE, (mapped) => {
+      new Uint8Array(mapped).set(new Uint8Array(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength));
+    });
+    const reduction = upload('reduction plan', plan.reductionWords.length, GPUBufferUsage.STORAGE, (mapped) => new Uint32Array(mapped).set(plan.reductionWords));
+    const shared = {
+      weight: weightBuffer,
+      reduction,
+      x: make('x', maxElements, storageOut),
+      partials: make('partials', maxRows * logicalThreads, GPUBufferUsage.STORAGE),
+      rstd: make('rstd', maxRows, storageOut),
+      residualOut: make('residualOut', plan.emits.residual ? bf16Words(maxElements) : 1, storageOut),
+      normOut: make('normOut', bf16Words(maxElements), storageOut),
+      scales: make('scales', 2 * maxRows * plan.groups, storageOut),
+      q: make('q', plan.emits.quant ? Math.ceil(maxElements / 4) : 1, storageOut),
+    };
+
+    const emitted = emittedRoles(plan);
+    const caseStaging = readback === 'mapped'
+      ? plan.outputRanks.map((outputRank) => new Map(emitted.map((role) => [role, make(`${role} readback rank ${outputRank}`, outputWords(plan, role, plan.shape.tokens), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)] as const)))
+      : [];
+
+    const chunks = plan.chunks.map((range): ChunkWork => {
+      const first = range.first * hidden;
+      const elements = range.count * hidden;
+      const slotWords = bf16Words(elements);
+      const rankSlots = upload(`rank slots rows ${range.first}+${range.count}`, plan.slotRanks.length * slotWords, GPUBufferUsage.STORAGE, (mapped) => {
+        const halves = new Uint16Array(mapped);
+        plan.slotRanks.forEach((rank, slot) => {
+          halves.set((inputs.rankInputs[rank].data as Uint16Array).subarray(first, first + elements), slot * slotWords * 2);
+        });
+      });
+      const residualInput = contract.residual ? inputs.residual : null;
+      const residual = upload(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, GPUBufferUsage.STORAGE, (mapped) => {
+        if (residualInput) new Uint16Array(mapped).set((residualInput.data as Uint16Array).subarray(first, first + elements));
+      });
+      const buffers: StageBuffers = { ...shared, rankSlots, residual };
+      const bindGroups = plan.outputRanks.map((outputRank) => {
+        const words = encodeParams(paramsFor(plan, range, outputRank));
+        const params = upload(`params rows ${range.first}+${range.count} rank ${outputRank}`, words.length, GPUBufferUsage.UNIFORM, (mapped) => new Uint32Array(mapped).set(words));
+        return stages.map((stage, i) =>
+          ctx.device.createBindGroup({
+            label: `${stage.name} rows ${range.first}+${range.count} rank ${outputRank}`,
+            layout: pipelines[i].getBindGroupLayout(0),
+            entries: [
+              { binding: 0, resource: { buffer: params } },
+              ...stage.bindings.map((role, b) => ({ binding: b + 1, resource: { buffer: buffers[role] } })),
+            ],
+          }),
+        );
+      });
+      const readbacks = plan.outputRanks.map((outputRank, rankIndex) =>
+        emitted.map((role): Readback => {
+          const words = outputWords(plan, role, range.count);
+          if (readback === 'mapped') return { role, words, staging: caseStaging[rankIndex].get(role)!, offsetBytes: outputOffsetBytes(plan, role, range.first) };
+          const staging = make(`${role} readback rows ${range.first}+${range.count} rank ${outputRank}`, words, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+          return { role, words, staging, offsetBytes: 0 };
+        }),
+      );
+      return { range, bindGroups, readbacks };
+    });
+    return { ctx, plan, stages, pipelines, chunks, outputs: shared, scratch: shared, readback, caseStaging, owned };
+  });
+}
+
+export function releaseCase(uploaded: UploadedCase): void {
+  for (const buffer of uploaded.owned) buffer.destroy();
+}
+
+/** 'mapped' readback needs each output in one buffer, and each chunk's part of it on a word. */
+function checkMappedReadback(plan: EnginePlan, maxBufferSize: number): void {
+  const { tokens, hidden } = plan.shape;
+  for (const role of emittedRoles(plan)) {
+    const bytes = 4 * outputWords(plan, role, tokens);
+    if (bytes > maxBufferSize) {
+      throw new RangeError(`mapped readback: output '${role}' of ${tokens}x${hidden} needs ${bytes} bytes in one buffer, over the device's maxBufferSize of ${maxBufferSize}; use 'copy' readback`);
+    }
+  }
+  const misaligned = plan.chunks.find((chunk) => (chunk.first * hidden) % 4 !== 0);
+  if (misaligned) {
+    throw new RangeError(`mapped readback: the chunk at row ${misaligned.first} starts at element ${misaligned.first * hidden}, not a multiple of 4 (the fp8 output's word); use 'copy' readback or chunks of whole multiples of ${CHUNK_ROW_ALIGNMENT} rows`);
+  }
+}

@@ -1,0 +1,117 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { isNanBits } from '../f32.js';
+import { correctlyRoundedRcpF32, correctlyRoundedRsqrtF32 } from './correctlyRounded.js';
+
+// sm_90's approximate f32 instructions, reproduced bit for bit from tables measured on an
+// NVIDIA H200 (gpu/approx_measure.cu; figures and provenance in gpu/MEASUREMENTS.md).
+//
+// The GPU checked, over all 2^32 inputs, that the result depends on the input only through one
+// period of it: rsqrt(x * 4^k) = rsqrt(x) * 2^-k and rcp(x * 2^k) = rcp(x) * 2^-k, subnormal
+// inputs included (they are normalized first), with IEEE special values. So the tables cover
+// one period, x in [1, 4) for rsqrt (2^24 entries: mantissa and exponent parity) and x in
+// [1, 2) for rcp (2^23), stored as the signed difference (in f32 ULP, int8, gzip) between the
+// hardware result and the correctly rounded one. The non-ftz forms differ from the .ftz forms
+// only in what they do with subnormal inputs and outputs (the ftz forms flush both to zero).
+
+const TABLE_FILES = {
+  rsqrt: 'sm90-rsqrt-approx-f32.diff.i8.gz',
+  rcp: 'sm90-rcp-approx-f32.diff.i8.gz',
+} as const;
+type TableName = keyof typeof TABLE_FILES;
+
+const RSQRT_PERIOD = 1 << 24;
+const RCP_PERIOD = 1 << 23;
+const ONE = 0x3f800000;
+const POS_INF = 0x7f800000;
+const NAN_OUT = 0x7fffffff; // what the hardware returns for NaN results (measured)
+
+function dataPath(file: string): URL {
+  // From src/ (vitest, ts sources) the data sits beside this file; from dist/src/ it stays in src/.
+  const beside = new URL(`./data/${file}`, import.meta.url);
+  return existsSync(beside) ? beside : new URL(`../../../../src/numerics/hardware/data/${file}`, import.meta.url);
+}
+
+const tables = new Map<TableName, Uint32Array>();
+
+/** The hardware results over one period, rebuilt from the stored differences on first use. */
+function periodTable(name: TableName): Uint32Array {
+  const cached = tables.get(name);
+  if (cached) return cached;
+  const size = name === 'rsqrt' ? RSQRT_PERIOD : RCP_PERIOD;
+  const raw = gunzipSync(readFileSync(dataPath(TABLE_FILES[name])));
+  if (raw.length !== size) throw new Error(`${TABLE_FILES[name]}: ${raw.length} entries, expected ${size}`);
+  const diffs = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+  const reference = name === 'rsqrt' ? correctlyRoundedRsqrtF32 : correctlyRoundedRcpF32;
+  const out = new Uint32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (reference(ONE + i) + diffs[i]) >>> 0;
+  tables.set(name, out);
+  return out;
+}
+
+/** Normalized significand (with the implicit one, 24 bits) and unbiased exponent of a finite nonzero magnitude. */
+function normalize(mag: number): { frac: number; exp: number } {
+  const biased = mag >>> 23;
+  if (biased !== 0) return { frac: mag & 0x7fffff, exp: biased - 127 };
+  const lz = Math.clz32(mag) - 8; // mag < 2^23
+  return { frac: (mag << lz) & 0x7fffff, exp: -126 - lz };
+}
+
+function rsqrt(bits: number, ftz: boolean): number {
+  const b = bits >>> 0;
+  const sign = b & 0x80000000;
+  const mag = b & 0x7fffffff;
+  if (isNanBits(b)) return NAN_OUT;
+  if (mag === 0 || (ftz && mag < 0x00800000)) return (sign | POS_INF) >>> 0;
+  if (sign) return NAN_OUT;
+  if (mag === POS_INF) return 0;
+  const { frac, exp } = normalize(mag);
+  const k = Math.floor(exp / 2);
+  const t = periodTable('rsqrt')[frac | ((exp - 2 * k) << 23)];
+  return (t - k * 0x800000) >>> 0; // T in (0.5, 1]: the scaled result is always a normal f32
+}
+
+function rcp(bits: number, ftz: boolean): number {
+  const b = bits >>> 0;
+  const sign = b & 0x80000000;
+  const mag = b & 0x7fffffff;
+  if (isNanBits(b)) return NAN_OUT;
+  if (mag === 0 || (ftz && mag < 0x00800000)) return (sign | POS_INF) >>> 0;
+  if (mag === POS_INF) return sign >>> 0;
+  const { frac, exp } = normalize(mag);
+  const t = periodTable('rcp')[frac];
+  const yExp = (t >>> 23) - exp;
+  if (yExp >= 255) return (sign | POS_INF) >>> 0;
+  if (yExp >= 1) return (sign | (yExp << 23) | (t & 0x7fffff)) >>> 0;
+  if (ftz) return sign >>> 0;
+  return (sign | subnormalNearestEven((t & 0x7fffff) | 0x800000, 1 - yExp)) >>> 0;
+}
+
+/** sig (24 bits) shifted right by `shift` onto the subnormal grid, nearest-even. */
+function subnormalNearestEven(sig: number, shift: number): number {
+  if (shift >= 26) return 0;
+  const q = Math.floor(sig / 2 ** shift);
+  const rem = sig - q * 2 ** shift;
+  const half = 2 ** (shift - 1);
+  return rem > half || (rem === half && (q & 1) === 1) ? q + 1 : q;
+}
+
+/** sm_90 `rsqrt.approx.f32` (MUFU.RSQ with the compiler's subnormal range reduction). */
+export function sm90RsqrtApprox(bits: number): number {
+  return rsqrt(bits, false);
+}
+
+/** sm_90 `rsqrt.approx.ftz.f32`: subnormal inputs read as zero. */
+export function sm90RsqrtApproxFtz(bits: number): number {
+  return rsqrt(bits, true);
+}
+
+/** sm_90 `rcp.approx.f32`. */
+export function sm90RcpApprox(bits: number): number {
+  return rcp(bits, false);
+}
+
+/** sm_90 `rcp.approx.ftz.f32`: subnormal inputs read as zero, subnormal results flushed. */
+export function sm90RcpApproxFtz(bits: number): number {
+  return rcp(bits, true);
+}
