@@ -31,7 +31,8 @@ const same = (a: Map<string, Tensor>, b: Map<string, Tensor>): boolean =>
   a.size === b.size &&
   [...a].every(([name, t]) => {
     const u = b.get(name);
-    return u !== undefined && Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength));
+    const bytes = (x: Tensor): Buffer => Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength);
+    return u !== undefined && bytes(t).equals(bytes(u));
   });
 
 console.log(`cores ${availableParallelism()}, ${repeat} runs each after one warm-up, ms min/median/max`);

@@ -55,6 +55,9 @@ for (const name of current.INPUT_GENERATOR_NAMES) {
     nowDigest = n.digest;
   }
   const line = [name.padEnd(18), `new ${stats(now).padStart(14)}`, `sha256 ${nowDigest.slice(0, 16)}`];
-  if (old) line.push(`old ${stats(before).padStart(14)}`, `speed-up ${(median(before) / median(now)).toFixed(1)}x`, digests.size === 1 ? 'bits same' : 'BITS DIFFER');
+  if (old) {
+    const speedUp = `speed-up ${(median(before) / median(now)).toFixed(1)}x`;
+    line.push(`old ${stats(before).padStart(14)}`, speedUp, digests.size === 1 ? 'bits same' : 'BITS DIFFER');
+  }
   console.log(line.join('  '));
 }

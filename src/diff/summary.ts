@@ -138,12 +138,17 @@ export class SummaryAccumulator {
     return this.presets.flatMap((preset) => {
       const divergence = this.divergence.get(preset.name);
       if (!divergence) return [];
-      return [{ preset: preset.name, reference: preset.reference ?? 'own FP8 codes', cases: this.cases.get(preset.name) ?? 0, outputs: [...divergence.values()] }];
+      const cases = this.cases.get(preset.name) ?? 0;
+      return [{ preset: preset.name, reference: preset.reference ?? 'own FP8 codes', cases, outputs: [...divergence.values()] }];
     });
   }
 }
 
-export async function summarize(allSpecs: readonly CaseSpec[], engine: Engine, progress: (done: number, total: number) => void = () => {}): Promise<SummaryRow[]> {
+export async function summarize(
+  allSpecs: readonly CaseSpec[],
+  engine: Engine,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<SummaryRow[]> {
   const summary = new SummaryAccumulator(engine);
   // Preset by preset, as the rows are listed.
   const specs = summaryPresets().flatMap((preset) => allSpecs.filter((s) => s.preset === preset.name && summary.covers(s)));

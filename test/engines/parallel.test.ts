@@ -42,7 +42,8 @@ describe('cpu engine on worker threads', () => {
   }
   // Per-rank outputs: own-first order on a quant contract with packed scales.
   const packed = listPresets().find((p) => p.contract.quant?.scaleLayout.kind === 'packed-ue8m0')!;
-  cases.push({ name: `${packed.name} own-first`, contract: { ...packed.contract, allReduce: { ...packed.contract.allReduce, order: { kind: 'own-first' } } }, ranks: 4, hidden: 4096 });
+  const ownFirst: Contract = { ...packed.contract, allReduce: { ...packed.contract.allReduce, order: { kind: 'own-first' } } };
+  cases.push({ name: `${packed.name} own-first`, contract: ownFirst, ranks: 4, hidden: 4096 });
 
   it('covers every tree kind, both non-row-major scale layouts and own-first', () => {
     const trees = new Set(cases.map((c) => c.contract.norm.sumOfSquares.tree.kind));

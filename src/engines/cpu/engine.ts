@@ -62,7 +62,14 @@ export function allocateCpuOutputs(contract: Contract, shape: Shape, allocate: (
 /** Computes `rows` into `outputs` (from allocateCpuOutputs); inputs and shape already checked.
  *  Rows touch disjoint parts of every output (a packed scale word holds one row's groups), so
  *  threads may fill disjoint row sets of the same buffers. */
-export function computeCpuRows(contract: Contract, shape: Shape, inputs: CaseInputs, outputs: Map<string, Tensor>, rows: readonly number[], hooks: CpuEngineHooks): void {
+export function computeCpuRows(
+  contract: Contract,
+  shape: Shape,
+  inputs: CaseInputs,
+  outputs: Map<string, Tensor>,
+  rows: readonly number[],
+  hooks: CpuEngineHooks,
+): void {
   const c = cpuCase(contract, shape, inputs);
   const { ranks, tokens, hidden } = shape;
   const q = c.quant;

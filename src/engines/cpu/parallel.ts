@@ -86,7 +86,12 @@ function runJob(worker: Worker, job: RowRangeJob): Promise<void> {
 
 /** runCpuEngine's outputs, computed by `threads` workers over row ranges. With diff hooks
  *  (rows, rstdOverride, scaleOverride: callbacks that cannot cross threads), one thread. */
-export async function runCpuEngineParallel(contract: Contract, shapeInput: Shape, inputs: CaseInputs, options: ParallelCpuOptions = {}): Promise<Map<string, Tensor>> {
+export async function runCpuEngineParallel(
+  contract: Contract,
+  shapeInput: Shape,
+  inputs: CaseInputs,
+  options: ParallelCpuOptions = {},
+): Promise<Map<string, Tensor>> {
   const shape = checkContractForShape(contract, shapeInput);
   checkCaseInputs(contract, shape, inputs);
   const threads = cpuThreads(shape, options);
