@@ -97,9 +97,9 @@ const std::string* File::metadataValue(const std::string& key) const {
 
 size_t dtypeBytes(const std::string& dtype) {
   if (dtype == "BF16") return 2;
-  if (dtype == "F32") return 4;
+  if (dtype == "F32" || dtype == "I32") return 4;  // I32: packed UE8M0 scale words
   if (dtype == "F8_E4M3" || dtype == "F8_E4M3FNUZ" || dtype == "F8_E5M2" || dtype == "F8_E5M2FNUZ" || dtype == "F8_E8M0") return 1;
-  throw FormatError("unknown dtype " + json::quote(dtype.substr(0, 40)) + " (supported: BF16, F32, F8_E4M3, F8_E4M3FNUZ, F8_E5M2, F8_E5M2FNUZ, F8_E8M0)");
+  throw FormatError("unknown dtype " + json::quote(dtype.substr(0, 40)) + " (supported: BF16, F32, I32, F8_E4M3, F8_E4M3FNUZ, F8_E5M2, F8_E5M2FNUZ, F8_E8M0)");
 }
 
 File decode(const std::vector<uint8_t>& bytes, const std::string& source) {

@@ -22,7 +22,7 @@ class FormatError : public std::runtime_error {
 
 struct Tensor {
   std::string name;
-  /** safetensors dtype: BF16, F32, F8_E4M3, F8_E4M3FNUZ, F8_E5M2, F8_E5M2FNUZ, F8_E8M0. */
+  /** safetensors dtype: BF16, F32, I32 (packed UE8M0 scale words), F8_E4M3, F8_E4M3FNUZ, F8_E5M2, F8_E5M2FNUZ, F8_E8M0. */
   std::string dtype;
   std::vector<uint64_t> shape;
   /** Little-endian element bytes. */

@@ -120,7 +120,7 @@ describe('harness safetensors', () => {
   });
 
   check('lists the tensors the TypeScript reader sees', () => {
-    const file = readdirSync(GOLDEN_DIR).find((f) => f.startsWith('aiter-1stage-quant__'));
+    const file = readdirSync(GOLDEN_DIR).find((f) => f.startsWith('aiter-1stage-quant.gfx942__'));
     expect(file).toBeDefined();
     const run = hostCheck('read', join(GOLDEN_DIR, file as string));
     expect(run.status).toBe(0);
