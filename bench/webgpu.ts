@@ -37,7 +37,11 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-const list = (text: string): number[] => text.split(',').filter((t) => t !== '').map(Number);
+const list = (text: string): number[] =>
+  text
+    .split(',')
+    .filter((t) => t !== '')
+    .map(Number);
 const tokensList = list(values.tokens);
 const cpuTokens = new Set(list(values['cpu-tokens'] ?? values.tokens));
 const iterations = Number(values.iterations);
@@ -108,7 +112,13 @@ fn main(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numW
   const pipeline = await computePipeline(ctx, shader);
   const [src, dst] = ['src', 'dst'].map((label) => device.createBuffer({ label, size: words * 4, usage: GPUBufferUsage.STORAGE }));
   const bindGroup = await withErrorScopes(device, 'bandwidth buffers', () =>
-    device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] }),
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: src } },
+        { binding: 1, resource: { buffer: dst } },
+      ],
+    }),
   );
   const grid = splitWorkgroups(Math.ceil(words / 4 / 64), ctx.limits.maxComputeWorkgroupsPerDimension);
   const copies = async (count: number): Promise<number> => {
@@ -273,10 +283,16 @@ try {
     const suite = defaultSuite();
     for (const spec of suite) {
       const built = buildCase(spec);
-      const problems = differingOutputs(runCpuEngine(built.contract, built.shape, built.inputs), await runWebGpuEngine(ctx, built.contract, built.shape, built.inputs));
+      const problems = differingOutputs(
+        runCpuEngine(built.contract, built.shape, built.inputs),
+        await runWebGpuEngine(ctx, built.contract, built.shape, built.inputs),
+      );
       if (problems.length > 0) failures.push(`${spec.preset} ${spec.ranks}x${spec.tokens}x${spec.hidden} ${spec.inputs}: ${problems.join('; ')}`);
     }
-    console.log(`default suite: ${suite.length - failures.length}/${suite.length} cases bit-exact, WebGPU vs CPU (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `default suite: ${suite.length - failures.length}/${suite.length} cases bit-exact, WebGPU vs CPU (${((performance.now() - started) / 1000).toFixed(1)} ` +
+        `s)`,
+    );
     for (const f of failures) console.log(`  MISMATCH ${f}`);
     report.suiteCheck = { cases: suite.length, bitExact: suite.length - failures.length, failures };
   }
@@ -285,7 +301,11 @@ try {
   console.log(`copy bandwidth: ${bandwidth.gbPerSecond.toFixed(1)} GB/s (read + write, ${bandwidth.bytes / 2 ** 20} MiB buffers)`);
   report.bandwidth = bandwidth;
   const transfers = await transferProbe(ctx);
-  console.log(`transfers: ${Object.entries(transfers).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `transfers: ${Object.entries(transfers)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   report.transfers = transfers;
 
   const rows: Record<string, string | number>[] = [];
@@ -361,7 +381,11 @@ try {
       await computeBench.run();
       const gpuCompute = meanMs(computeBench);
       if (timestamps) timelines.computeOnly = summarizePasses((await executeCase(uploaded, { computeOnly: true, gpuTimeline: true })).gpuPasses ?? []);
-      if (timestamps) console.log(`M=${tokens}: GPU timeline, ms (passes: compute in passes / gaps between passes / first start to last end): mapped readback ${timelines.mapped}; compute only ${timelines.computeOnly}`);
+      if (timestamps)
+        console.log(
+          `M=${tokens}: GPU timeline, ms (passes: compute in passes / gaps between passes / first start to last end): mapped readback ${timelines.mapped}; ` +
+            `compute only ${timelines.computeOnly}`,
+        );
       const problems = [
         ...(cpuOutputs ? differingOutputs(cpuOutputs, first.outputs) : []),
         ...differingOutputs(first.outputs, reused.outputs).map((p) => `reused outputs: ${p}`),
@@ -394,7 +418,14 @@ try {
       const stageText = [...stages].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(', ');
       console.log(`M=${tokens}: stages alone (ms): ${stageText}`);
       console.log(`M=${tokens}: phases, mean ms (submit / wait for GPU and maps / host work): into ${intoPhases}; mapped ${mappedPhases}`);
-      report[`M=${tokens}`] = { ...row, stageMs: Object.fromEntries(stages), phaseMs: { into: intoPhases.means(), mapped: mappedPhases.means() }, gpuTimeline: timelines, bytesToMove: bytesToMove(tokens), samples: gpu.samples };
+      report[`M=${tokens}`] = {
+        ...row,
+        stageMs: Object.fromEntries(stages),
+        phaseMs: { into: intoPhases.means(), mapped: mappedPhases.means() },
+        gpuTimeline: timelines,
+        bytesToMove: bytesToMove(tokens),
+        samples: gpu.samples,
+      };
     } finally {
       releaseCase(uploaded);
     }

@@ -45,12 +45,53 @@ const encoder = new TextEncoder();
 
 /** Tokens that break the rules in the ways the issue lists, and structure to recombine. */
 const TOKENS = [
-  '1.0', '-0', '2e0', '01', '9007199254740991', '9007199254740992', '1099511627776', '4503599627370496', '0', '1', '8', '-1',
-  '"__metadata__"', '\\ud800', '\\udc00', '\\ud83d\\ude00', '\\u0000', '\\u001b', '\ufeff', ' ', '\t', '[', ']', '{', '}', ',', ':', '"',
-  '"dtype"', '"shape"', '"data_offsets"', '"F32"', '"BF16"', '"F8_E8M0"', '"F16"', 'null', 'true', 'NaN', '[0,0]', '[]',
-  '"x":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},', '[[[[[[[[', ']]]]]]]]',
+  '1.0',
+  '-0',
+  '2e0',
+  '01',
+  '9007199254740991',
+  '9007199254740992',
+  '1099511627776',
+  '4503599627370496',
+  '0',
+  '1',
+  '8',
+  '-1',
+  '"__metadata__"',
+  '\\ud800',
+  '\\udc00',
+  '\\ud83d\\ude00',
+  '\\u0000',
+  '\\u001b',
+  '\ufeff',
+  ' ',
+  '\t',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  ':',
+  '"',
+  '"dtype"',
+  '"shape"',
+  '"data_offsets"',
+  '"F32"',
+  '"BF16"',
+  '"F8_E8M0"',
+  '"F16"',
+  'null',
+  'true',
+  'NaN',
+  '[0,0]',
+  '[]',
+  '"x":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},',
+  '[[[[[[[[',
+  ']]]]]]]]',
 ].map((t) => encoder.encode(t));
-const INTERESTING_BYTES = [0x00, 0xff, 0x7f, 0x80, 0xc0, 0xc2, 0xed, 0xef, 0xf4, 0xf5, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x30, 0x2d, 0x2e, 0x65, 0x20];
+const INTERESTING_BYTES = [
+  0x00, 0xff, 0x7f, 0x80, 0xc0, 0xc2, 0xed, 0xef, 0xf4, 0xf5, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x30, 0x2d, 0x2e, 0x65, 0x20,
+];
 const NUMBERS = ['0', '1', '2', '3', '4', '8', '16', '-0', '1.0', '2e0', '9007199254740991', '9007199254740992', '4294967296', '1099511627776'];
 
 function splice(bytes: Uint8Array, at: number, remove: number, insert: Uint8Array): Uint8Array {
@@ -113,7 +154,12 @@ function mutate(bytes: Uint8Array): Uint8Array {
       return encoder.encode(`{${entry}${comma}${text.slice(1)}`);
     }
     default:
-      return splice(bytes, at, 0, Uint8Array.from({ length: 1 + rng.nextBelow(8) }, () => rng.nextBelow(256)));
+      return splice(
+        bytes,
+        at,
+        0,
+        Uint8Array.from({ length: 1 + rng.nextBelow(8) }, () => rng.nextBelow(256)),
+      );
   }
 }
 
@@ -133,7 +179,11 @@ function mutatedFile(): Uint8Array {
   const prefix = new Uint8Array(8);
   const view = new DataView(prefix.buffer);
   const roll = rng.nextBelow(16);
-  view.setBigUint64(0, BigInt(roll < 13 ? header.length : roll === 13 ? declared : header.length + rng.nextInt(-3, 3) + (roll === 15 ? 100_000_000 : 0)) & 0xffff_ffff_ffff_ffffn, true);
+  view.setBigUint64(
+    0,
+    BigInt(roll < 13 ? header.length : roll === 13 ? declared : header.length + rng.nextInt(-3, 3) + (roll === 15 ? 100_000_000 : 0)) & 0xffff_ffff_ffff_ffffn,
+    true,
+  );
   const out = new Uint8Array(8 + header.length + data.length);
   out.set(prefix, 0);
   out.set(header, 8);
@@ -142,11 +192,13 @@ function mutatedFile(): Uint8Array {
 }
 
 function records(files: readonly Uint8Array[]): Buffer {
-  return Buffer.concat(files.flatMap((f) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(f.length);
-    return [length, Buffer.from(f.buffer, f.byteOffset, f.length)];
-  }));
+  return Buffer.concat(
+    files.flatMap((f) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(f.length);
+      return [length, Buffer.from(f.buffer, f.byteOffset, f.length)];
+    }),
+  );
 }
 
 interface Judged {
@@ -158,13 +210,31 @@ interface Judged {
 
 function judge(command: string, args: string[], input: Buffer): Judged {
   const r = spawnSync(command, args, { input, maxBuffer: 1 << 30 });
-  return { lines: r.stdout.toString('utf8').split('\n').filter((l) => l !== ''), status: r.status, signal: r.signal, stderr: r.stderr.toString('utf8') };
+  return {
+    lines: r.stdout
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== ''),
+    status: r.status,
+    signal: r.signal,
+    stderr: r.stderr.toString('utf8'),
+  };
 }
 
 const verdictOf = (line: string | undefined) => (line === undefined ? 'missing' : line.split(' ')[0]);
 
 mkdirSync(values.findings, { recursive: true });
-const tally = { files: 0, accepted: 0, rejected: 0, disagreements: 0, acceptedMalformed: 0, crashes: 0, maxFileBytes: 0, nodePeakRssMiB: 0, checkerPeakRssMiB: 0 };
+const tally = {
+  files: 0,
+  accepted: 0,
+  rejected: 0,
+  disagreements: 0,
+  acceptedMalformed: 0,
+  crashes: 0,
+  maxFileBytes: 0,
+  nodePeakRssMiB: 0,
+  checkerPeakRssMiB: 0,
+};
 const findings: string[] = [];
 const started = Date.now();
 function finding(kind: string, index: number, bytes: Uint8Array | null, detail: string): void {
@@ -188,7 +258,10 @@ for (let start = 0; start < count; start += batchSize) {
   const input = records(files);
   const cpp = judge(values.checker, ['--stream'], input);
   const py = judge('python3', [values.oracle], input);
-  for (const [name, r] of [['c++', cpp], ['oracle', py]] as const) {
+  for (const [name, r] of [
+    ['c++', cpp],
+    ['oracle', py],
+  ] as const) {
     if (r.status !== 0 || r.lines.length !== files.length) {
       tally.crashes++;
       finding(`${name}-crash`, start, null, `exit ${r.status} signal ${r.signal}, ${r.lines.length}/${files.length} verdicts: ${r.stderr.slice(0, 300)}`);
@@ -214,10 +287,19 @@ for (let start = 0; start < count; start += batchSize) {
   tally.nodePeakRssMiB = Math.max(tally.nodePeakRssMiB, process.memoryUsage().rss / 2 ** 20);
 }
 
-if (tally.checkerPeakRssMiB > Number(values['max-checker-mib'])) finding('memory', count, null, `C++ checker peak ${tally.checkerPeakRssMiB.toFixed(0)} MiB over the ${values['max-checker-mib']} MiB bound`);
-if (tally.nodePeakRssMiB > Number(values['max-node-mib'])) finding('memory', count, null, `node peak ${tally.nodePeakRssMiB.toFixed(0)} MiB over the ${values['max-node-mib']} MiB bound`);
+if (tally.checkerPeakRssMiB > Number(values['max-checker-mib']))
+  finding('memory', count, null, `C++ checker peak ${tally.checkerPeakRssMiB.toFixed(0)} MiB over the ${values['max-checker-mib']} MiB bound`);
+if (tally.nodePeakRssMiB > Number(values['max-node-mib']))
+  finding('memory', count, null, `node peak ${tally.nodePeakRssMiB.toFixed(0)} MiB over the ${values['max-node-mib']} MiB bound`);
 const seconds = (Date.now() - started) / 1000;
-const summary = { seed, ...tally, findings: findings.length, nodePeakRssMiB: Math.round(tally.nodePeakRssMiB), checkerPeakRssMiB: Math.round(tally.checkerPeakRssMiB), seconds };
+const summary = {
+  seed,
+  ...tally,
+  findings: findings.length,
+  nodePeakRssMiB: Math.round(tally.nodePeakRssMiB),
+  checkerPeakRssMiB: Math.round(tally.checkerPeakRssMiB),
+  seconds,
+};
 console.log(JSON.stringify(summary));
 for (const f of findings.slice(0, 20)) console.log(f);
 process.exitCode = findings.length === 0 ? 0 : 1;

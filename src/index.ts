@@ -2,7 +2,16 @@
 export * from './numerics/index.js';
 export * from './contracts/schema.js';
 export { parseContract, checkContractForShape, canonicalJson, ContractError } from './contracts/validate.js';
-export { listPresets, getPreset, describeKernels, PRESET_DEFINITIONS, type Preset, type PresetDefinition, type KernelRef, type Architecture } from './contracts/presets.js';
+export {
+  listPresets,
+  getPreset,
+  describeKernels,
+  PRESET_DEFINITIONS,
+  type Preset,
+  type PresetDefinition,
+  type KernelRef,
+  type Architecture,
+} from './contracts/presets.js';
 export { contractDimensions, formatCitation, type Citation, type Evidence } from './contracts/evidence.js';
 export { runCpuEngine } from './engines/cpu/engine.js';
 export { cpuEngine, type Engine } from './engines/engine.js';

@@ -39,7 +39,9 @@ function fmt(n: number): string {
 }
 
 function text(x: number, y: number, content: string, attrs: Record<string, string | number> = {}): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${typeof v === 'number' ? fmt(v) : escapeXml(v)}"`).join('');
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${typeof v === 'number' ? fmt(v) : escapeXml(v)}"`)
+    .join('');
   return `<text x="${fmt(x)}" y="${fmt(y)}"${a}>${content}</text>`;
 }
 
@@ -176,9 +178,20 @@ function header(width: number, height: number, title: string, subtitle: string |
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     // Long titles shrink to fit the width rather than run off it (glyphs average ~0.62 em in bold).
-    text(width / 2, 26, escapeXml(title), { 'font-size': Math.min(TITLE_SIZE, (width - 24) / (title.length * 0.62)), 'font-weight': 'bold', 'text-anchor': 'middle' }),
+    text(width / 2, 26, escapeXml(title), {
+      'font-size': Math.min(TITLE_SIZE, (width - 24) / (title.length * 0.62)),
+      'font-weight': 'bold',
+      'text-anchor': 'middle',
+    }),
   ];
-  if (subtitle) parts.push(text(width / 2, 46, escapeXml(subtitle), { 'font-size': Math.min(LABEL_SIZE - 1, (width - 24) / (subtitle.length * 0.55)), 'text-anchor': 'middle', fill: '#444444' }));
+  if (subtitle)
+    parts.push(
+      text(width / 2, 46, escapeXml(subtitle), {
+        'font-size': Math.min(LABEL_SIZE - 1, (width - 24) / (subtitle.length * 0.55)),
+        'text-anchor': 'middle',
+        fill: '#444444',
+      }),
+    );
   return parts.join('');
 }
 
@@ -270,24 +283,34 @@ export function lineChart(o: LineChartOptions): Chart {
   const height = o.height ?? 420;
   const xScale = o.xScale ?? 'linear';
   const yScale = o.yScale ?? 'linear';
-  const items: LegendItem[] = o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length], dash: s.dash, kind: s.noLine ? 'dot' : 'line' }));
+  const items: LegendItem[] = o.series.map((s, i) => ({
+    name: s.name,
+    color: s.color ?? PALETTE[i % PALETTE.length],
+    dash: s.dash,
+    kind: s.noLine ? 'dot' : 'line',
+  }));
   const lg = legend(items, 80, titleHeight(o.subtitle), width - 100);
   const frame: Frame = { width, height, left: 78, right: width - 24, top: titleHeight(o.subtitle) + lg.height + 8, bottom: height - 52 };
   const xs = o.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = o.series.flatMap((s) => s.points.map((p) => p[1]));
-  const xDomain = o.xDomain ? [...o.xDomain] as [number, number] : extent(xs, xScale);
-  const yDomain = o.yDomain ? [...o.yDomain] as [number, number] : padded(extent(ys, yScale), yScale, true);
+  const xDomain = o.xDomain ? ([...o.xDomain] as [number, number]) : extent(xs, xScale);
+  const yDomain = o.yDomain ? ([...o.yDomain] as [number, number]) : padded(extent(ys, yScale), yScale, true);
   const x = makeAxis(xScale, xDomain, [frame.left, frame.right], 8, false);
   const y = makeAxis(yScale, yDomain, [frame.bottom, frame.top], 6, false);
   const usable = (p: readonly [number, number]): boolean =>
     Number.isFinite(p[0]) && Number.isFinite(p[1]) && (xScale === 'linear' || p[0] > 0) && (yScale === 'linear' || p[1] > 0);
   const parts = [header(width, height, o.title, o.subtitle), lg.markup, axes(frame, x, y, o.xLabel, o.yLabel)];
   const clipId = `plot-${++clipCounter}`;
-  parts.push(`<clipPath id="${clipId}"><rect x="${fmt(frame.left)}" y="${fmt(frame.top)}" width="${fmt(frame.right - frame.left)}" height="${fmt(frame.bottom - frame.top)}"/></clipPath>`);
+  parts.push(
+    `<clipPath id="${clipId}"><rect x="${fmt(frame.left)}" y="${fmt(frame.top)}" width="${fmt(frame.right - frame.left)}" height="` +
+      `${fmt(frame.bottom - frame.top)}"/></clipPath>`,
+  );
   for (const m of o.markers ?? []) {
     const px = x.at(m.x);
     const color = m.color ?? '#555555';
-    parts.push(`<line x1="${fmt(px)}" y1="${fmt(frame.top)}" x2="${fmt(px)}" y2="${fmt(frame.bottom)}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+    parts.push(
+      `<line x1="${fmt(px)}" y1="${fmt(frame.top)}" x2="${fmt(px)}" y2="${fmt(frame.bottom)}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    );
     parts.push(text(px + 5, frame.top + 16, escapeXml(m.label), { 'font-size': TICK_SIZE, fill: color }));
   }
   o.series.forEach((s, i) => {
@@ -308,7 +331,10 @@ export function lineChart(o: LineChartOptions): Chart {
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
     if (!s.noLine) {
       for (const seg of segments) {
-        if (seg.length > 1) parts.push(`<polyline clip-path="url(#${clipId})" points="${seg.join(' ')}" fill="none" stroke="${color}" stroke-width="2.2"${dash} stroke-linejoin="round"/>`);
+        if (seg.length > 1)
+          parts.push(
+            `<polyline clip-path="url(#${clipId})" points="${seg.join(' ')}" fill="none" stroke="${color}" stroke-width="2.2"${dash} stroke-linejoin="round"/>`,
+          );
       }
     }
     if (s.markers || s.noLine) {
@@ -366,11 +392,21 @@ export function barChart(o: BarChartOptions): Chart {
   const frame: Frame = { width, height, left: 78, right: width - 24, top: titleHeight(o.subtitle) + lg.height + 8, bottom: height - bottomSpace };
   const values = o.series.flatMap((s) => s.values);
   const headroom = (d: [number, number]): [number, number] => (o.valueLabels && d[1] > 0 ? [d[0], d[1] + (d[1] - d[0]) * 0.08] : d);
-  const yDomain = o.yDomain ? [...o.yDomain] as [number, number] : yScale === 'linear' ? headroom(padded(extent(values, 'linear'), 'linear', true)) : (() => {
-    const [lo, hi] = extent(values, 'log10');
-    return [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))] as [number, number];
-  })();
-  const y = makeAxis(yScale, yDomain, [frame.bottom, frame.top], 6, values.every((v) => Number.isInteger(v)));
+  const yDomain = o.yDomain
+    ? ([...o.yDomain] as [number, number])
+    : yScale === 'linear'
+      ? headroom(padded(extent(values, 'linear'), 'linear', true))
+      : (() => {
+          const [lo, hi] = extent(values, 'log10');
+          return [10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))] as [number, number];
+        })();
+  const y = makeAxis(
+    yScale,
+    yDomain,
+    [frame.bottom, frame.top],
+    6,
+    values.every((v) => Number.isInteger(v)),
+  );
   const parts = [header(width, height, o.title, o.subtitle), lg.markup, axes(frame, null, y, o.xLabel, o.yLabel)];
   const slot = (frame.right - frame.left) / o.categories.length;
   const groupWidth = slot * 0.8;
@@ -392,13 +428,23 @@ export function barChart(o: BarChartOptions): Chart {
         return;
       }
       const top = y.at(Math.min(Math.max(v, y.lo), y.hi));
-      if (v !== 0) parts.push(`<rect x="${fmt(bx + 0.5)}" y="${fmt(Math.min(top, base))}" width="${fmt(Math.max(1, barWidth - 1))}" height="${fmt(Math.max(0.5, Math.abs(base - top)))}" fill="${items[i].color}"/>`);
+      if (v !== 0)
+        parts.push(
+          `<rect x="${fmt(bx + 0.5)}" y="${fmt(Math.min(top, base))}" width="${fmt(Math.max(1, barWidth - 1))}" height="` +
+            `${fmt(Math.max(0.5, Math.abs(base - top)))}" fill="${items[i].color}"/>`,
+        );
       // Above a bar that goes up, below one that goes down.
       label(v < 0 ? Math.max(top, base) + TICK_SIZE + 2 : Math.min(top, base) - 4);
     });
     const cx = frame.left + (c + 0.5) * slot;
     if (rotate) {
-      parts.push(text(cx, frame.bottom + 14, escapeXml(category), { 'font-size': TICK_SIZE, 'text-anchor': 'end', transform: `rotate(-35 ${fmt(cx)} ${fmt(frame.bottom + 14)})` }));
+      parts.push(
+        text(cx, frame.bottom + 14, escapeXml(category), {
+          'font-size': TICK_SIZE,
+          'text-anchor': 'end',
+          transform: `rotate(-35 ${fmt(cx)} ${fmt(frame.bottom + 14)})`,
+        }),
+      );
     } else {
       wrapped[c]!.forEach((line, i) => {
         parts.push(text(cx, frame.bottom + 20 + i * (TICK_SIZE + 3), escapeXml(line), { 'font-size': TICK_SIZE, 'text-anchor': 'middle' }));
@@ -508,7 +554,11 @@ export function stripChart(o: StripChartOptions): Chart {
     parts.push(`<path d="M${fmt(x1 + 1)},${fmt(bottom + 6)} v6 H${fmt(x2 - 1)} v-6" fill="none" stroke="#333333"/>`);
     parts.push(text((x1 + x2) / 2, bottom + 27, escapeXml(s.label), { 'font-size': TICK_SIZE, 'text-anchor': 'middle' }));
   }
-  const ticks = o.xTicks ?? niceTicks(0, columns, 8).filter((t) => Number.isInteger(t) && t <= columns).map((t) => ({ at: t, label: String(t) }));
+  const ticks =
+    o.xTicks ??
+    niceTicks(0, columns, 8)
+      .filter((t) => Number.isInteger(t) && t <= columns)
+      .map((t) => ({ at: t, label: String(t) }));
   const tickY = bottom + spanSpace;
   for (const t of ticks) {
     const px = left + t.at * cell;

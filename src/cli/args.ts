@@ -36,7 +36,11 @@ export type OptionValues<T extends OptionTable> = {
 };
 
 /** node:util parseArgs over a command's option table; its errors become usage errors. */
-export function parseCommandArgs<T extends OptionTable>(options: T, argv: string[], allowPositionals: boolean): { values: OptionValues<T>; positionals: string[] } {
+export function parseCommandArgs<T extends OptionTable>(
+  options: T,
+  argv: string[],
+  allowPositionals: boolean,
+): { values: OptionValues<T>; positionals: string[] } {
   const config = Object.fromEntries(Object.entries(options).map(([name, o]) => [name, o.multiple ? { type: o.type, multiple: true } : { type: o.type }]));
   try {
     const { values, positionals } = parseArgs({ args: argv, options: config, allowPositionals, strict: true });
@@ -68,7 +72,8 @@ export function intOption(value: string | undefined, name: string, fallback?: nu
     if (fallback === undefined) throw new UsageError(`--${name} is required`);
     return fallback;
   }
-  if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${name}: '${value.slice(0, 40)}' is not a non-negative integer`);
+  if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new UsageError(`--${name}: '${value.slice(0, 40)}' is not a non-negative integer`);
   return Number(value);
 }
 

@@ -10,8 +10,18 @@ import { UsageError } from './errors.js';
 
 export const ENGINE_CHOICES = ['cpu', 'webgpu', 'auto'] as const;
 export const ENGINE_OPTION = {
-  engine: { type: 'string', value: 'cpu|webgpu|auto', help: 'the engine that computes the bits: cpu (the reference, default), webgpu (the simulator; fails without an adapter), auto (webgpu when an adapter exists, else cpu)' },
-  adapter: { type: 'string', value: 'auto|vulkan|swiftshader|llvmpipe', help: 'the WebGPU adapter: auto tries a GPU through Vulkan, then SwiftShader, then Mesa llvmpipe' },
+  engine: {
+    type: 'string',
+    value: 'cpu|webgpu|auto',
+    help:
+      'the engine that computes the bits: cpu (the reference, default), webgpu (the simulator; fails without an adapter), auto (webgpu when an adapter ' +
+      'exists, else cpu)',
+  },
+  adapter: {
+    type: 'string',
+    value: 'auto|vulkan|swiftshader|llvmpipe',
+    help: 'the WebGPU adapter: auto tries a GPU through Vulkan, then SwiftShader, then Mesa llvmpipe',
+  },
 } as const satisfies OptionTable;
 
 function adapterChoice(adapter: string | undefined): AdapterChoice {

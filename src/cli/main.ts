@@ -14,13 +14,26 @@ import { invarianceCommand } from './commands/invariance.js';
 import { crosscheckCommand } from './commands/crosscheck.js';
 import { selftestCommand } from './commands/selftest.js';
 
-const COMMANDS: readonly Command[] = [presetsCommand, genCommand, suiteCommand, verifyCommand, summaryCommand, diffCommand, explainCommand, invarianceCommand, crosscheckCommand, selftestCommand];
+const COMMANDS: readonly Command[] = [
+  presetsCommand,
+  genCommand,
+  suiteCommand,
+  verifyCommand,
+  summaryCommand,
+  diffCommand,
+  explainCommand,
+  invarianceCommand,
+  crosscheckCommand,
+  selftestCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    'usage: ulpwise <command> [options]', '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`), '',
+    'usage: ulpwise <command> [options]',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
     '`ulpwise help COMMAND` or `ulpwise COMMAND --help` explains a command and every option; `ulpwise --version` prints the version.',
   ].join('\n');
 }
@@ -57,13 +70,20 @@ async function main(argv: string[]): Promise<number> {
 
 /** A user error's message on one line: a multi-line contract report joined with '; '. */
 function oneLine(message: string): string {
-  return message.split('\n').map((line) => line.trim()).filter((line) => line !== '').join('; ').replace(/:;/g, ':');
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join('; ')
+    .replace(/:;/g, ':');
 }
 
 // The one top-level catch: a user error (a flag, a file, a contract, a limit) prints one line and
 // exits 2; anything else is a bug, printed as one, with exit code 70.
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
     if (error instanceof UserError || error instanceof ContractError) {
       console.error(`ulpwise: ${oneLine(error.message)}`);

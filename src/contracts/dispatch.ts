@@ -97,7 +97,10 @@ function family(
   contracts: Readonly<Record<string, Contract>>,
 ): DispatchFamily {
   return {
-    name, source, models, inputsPreset,
+    name,
+    source,
+    models,
+    inputsPreset,
     select(shape) {
       const decision = rule(shape);
       const contract = contracts[decision.algorithm];
@@ -126,16 +129,30 @@ function buildFamilies(): DispatchFamily[] {
     const twoStage = getPreset(`aiter-2stage@${arch}`).contract;
     return [
       family(
-        `aiter-fused${suffix}`, `${describeKernels(getPreset(`aiter-1stage@${arch}`))}; ${describeKernels(getPreset(`aiter-2stage@${arch}`))}`,
-        `aiter fused_ar_rms on ${arch}: the 1-stage kernel for small inputs, above 128*7168*2/world bytes reduce-scatter + local_device_load_rmsnorm (f32 residual, shared-memory halving tree of 512 or 256 threads, (x*w)*rstd).`,
-        `aiter-1stage@${arch}`, aiterFusedArRmsDispatch,
-        { '1-stage': getPreset(`aiter-1stage@${arch}`).contract, '2-stage (512 threads)': withHalvingBlock(twoStage, 512), '2-stage (256 threads)': withHalvingBlock(twoStage, 256) },
+        `aiter-fused${suffix}`,
+        `${describeKernels(getPreset(`aiter-1stage@${arch}`))}; ${describeKernels(getPreset(`aiter-2stage@${arch}`))}`,
+        `aiter fused_ar_rms on ${arch}: the 1-stage kernel for small inputs, above 128*7168*2/world bytes reduce-scatter + local_device_load_rmsnorm (f32 ` +
+          `residual, shared-memory halving tree of 512 or 256 threads, (x*w)*rstd).`,
+        `aiter-1stage@${arch}`,
+        aiterFusedArRmsDispatch,
+        {
+          '1-stage': getPreset(`aiter-1stage@${arch}`).contract,
+          '2-stage (512 threads)': withHalvingBlock(twoStage, 512),
+          '2-stage (256 threads)': withHalvingBlock(twoStage, 256),
+        },
       ),
       family(
-        `aiter-fused-quant${suffix}`, describeKernels(getPreset(`aiter-1stage-quant@${arch}`)),
-        `aiter fused AR+RMSNorm+per-group FP8 on ${arch}: 1-stage up to 128 KiB, 2-stage up to 512 KiB, else the split kernels (natural reduce-scatter + the same fused epilogue: the 2-stage bits).`,
-        `aiter-1stage-quant@${arch}`, aiterPerGroupDispatch,
-        { '1-stage': getPreset(`aiter-1stage-quant@${arch}`).contract, '2-stage': getPreset(`aiter-2stage-quant@${arch}`).contract, split: getPreset(`aiter-split-quant@${arch}`).contract },
+        `aiter-fused-quant${suffix}`,
+        describeKernels(getPreset(`aiter-1stage-quant@${arch}`)),
+        `aiter fused AR+RMSNorm+per-group FP8 on ${arch}: 1-stage up to 128 KiB, 2-stage up to 512 KiB, else the split kernels (natural reduce-scatter + the ` +
+          `same fused epilogue: the 2-stage bits).`,
+        `aiter-1stage-quant@${arch}`,
+        aiterPerGroupDispatch,
+        {
+          '1-stage': getPreset(`aiter-1stage-quant@${arch}`).contract,
+          '2-stage': getPreset(`aiter-2stage-quant@${arch}`).contract,
+          split: getPreset(`aiter-split-quant@${arch}`).contract,
+        },
       ),
     ];
   });
@@ -144,19 +161,28 @@ function buildFamilies(): DispatchFamily[] {
   return [
     ...aiter,
     family(
-      'vllm', 'vllm-project/vllm custom all-reduce (aiter copy: ROCm/aiter@e4048607 custom_all_reduce.cuh:3868-3887) then fused_add_rms_norm',
-      'vLLM on CUDA: custom all-reduce (1-stage natural order, or 2-stage with the owner-rotated order) then fused_add_rms_norm width 8, whose cub block size also depends on the token count.',
-      'vllm-unfused', vllmCustomArDispatch, { '1-stage': vllm, '2-stage': withRotatedOrder(vllm) },
+      'vllm',
+      'vllm-project/vllm custom all-reduce (aiter copy: ROCm/aiter@e4048607 custom_all_reduce.cuh:3868-3887) then fused_add_rms_norm',
+      'vLLM on CUDA: custom all-reduce (1-stage natural order, or 2-stage with the owner-rotated order) then fused_add_rms_norm width 8, whose cub block ' +
+        'size also depends on the token count.',
+      'vllm-unfused',
+      vllmCustomArDispatch,
+      { '1-stage': vllm, '2-stage': withRotatedOrder(vllm) },
     ),
     family(
-      'vllm-quant', 'vllm-project/vllm custom all-reduce, fused_add_rms_norm, per_token_group_quant',
+      'vllm-quant',
+      'vllm-project/vllm custom all-reduce, fused_add_rms_norm, per_token_group_quant',
       'The vllm family followed by per-group FP8 quant (amax floored at 1e-10, true division).',
-      'vllm-group-quant', vllmCustomArDispatch, { '1-stage': vllmQuant, '2-stage': withRotatedOrder(vllmQuant) },
+      'vllm-group-quant',
+      vllmCustomArDispatch,
+      { '1-stage': vllmQuant, '2-stage': withRotatedOrder(vllmQuant) },
     ),
     family(
-      'flashinfer', `${describeKernels(getPreset('flashinfer-oneshot@sm90'))}; ${describeKernels(getPreset('flashinfer-twoshot'))}`,
+      'flashinfer',
+      `${describeKernels(getPreset('flashinfer-oneshot@sm90'))}; ${describeKernels(getPreset('flashinfer-twoshot'))}`,
       'FlashInfer trtllm_allreduce_fusion on SM90 with its default one-shot heuristic: one-shot (cluster per token) for small messages, two-shot above.',
-      'flashinfer-oneshot@sm90', flashinferOneShotDispatch,
+      'flashinfer-oneshot@sm90',
+      flashinferOneShotDispatch,
       { 'one-shot': getPreset('flashinfer-oneshot@sm90').contract, 'two-shot': getPreset('flashinfer-twoshot').contract },
     ),
   ];
@@ -178,10 +204,17 @@ export function getDispatchFamily(name: string): DispatchFamily {
   try {
     preset = getPreset(name);
   } catch {
-    throw new ContractError(`unknown dispatch family or preset '${name}'; families: ${listDispatchFamilies().map((f) => f.name).join(', ')} (or any preset name)`);
+    throw new ContractError(
+      `unknown dispatch family or preset '${name}'; families: ${listDispatchFamilies()
+        .map((f) => f.name)
+        .join(', ')} (or any preset name)`,
+    );
   }
   return {
-    name: preset.name, source: describeKernels(preset), models: preset.models, inputsPreset: preset.name,
+    name: preset.name,
+    source: describeKernels(preset),
+    models: preset.models,
+    inputsPreset: preset.name,
     ...(preset.ranks === undefined ? {} : { ranks: preset.ranks }),
     select: () => ({ family: preset.name, algorithm: preset.name, reason: 'fixed contract (a preset, not a dispatch family)', contract: preset.contract }),
   };

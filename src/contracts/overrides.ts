@@ -54,7 +54,8 @@ export function applyOverrides(input: unknown, overrides: readonly Override[]): 
       const last = i === keys.length - 1;
       if (Array.isArray(node)) {
         const index = Number(key);
-        if (!/^\d+$/.test(key) || index > node.length) throw new ContractError(`--set ${path}: '${keys.slice(0, i).join('.')}' is a list of ${node.length}; '${key}' is not an index into it`);
+        if (!/^\d+$/.test(key) || index > node.length)
+          throw new ContractError(`--set ${path}: '${keys.slice(0, i).join('.')}' is a list of ${node.length}; '${key}' is not an index into it`);
         if (last) node[index] = value;
         else {
           if (!isObject(node[index]) && !Array.isArray(node[index])) node[index] = {};
@@ -132,7 +133,9 @@ export function contractOverrides(from: unknown, to: unknown, prefix = ''): Over
   if (isObject(from) && isObject(to)) {
     const sameFields = canonicalJson(Object.keys(from).sort()) === canonicalJson(Object.keys(to).sort());
     if (sameFields && from.kind === to.kind) {
-      return Object.keys(to).sort().flatMap((key) => contractOverrides(from[key], to[key], prefix ? `${prefix}.${key}` : key));
+      return Object.keys(to)
+        .sort()
+        .flatMap((key) => contractOverrides(from[key], to[key], prefix ? `${prefix}.${key}` : key));
     }
   }
   return [{ path: prefix, value: clone(to) }];
@@ -163,7 +166,9 @@ export interface GenCommand {
 export function genCommandFor(contract: Contract, shape: Shape, presetName?: string, contractPath = 'contract.json'): GenCommand {
   const size = `--ranks ${shape.ranks} --tokens ${shape.tokens} --hidden ${shape.hidden}`;
   if (presetName !== undefined) {
-    const sets = contractOverrides(getPreset(presetName).contract, contract).map((o) => ` --set ${overrideText(o)}`).join('');
+    const sets = contractOverrides(getPreset(presetName).contract, contract)
+      .map((o) => ` --set ${overrideText(o)}`)
+      .join('');
     return { command: `ulpwise gen --preset ${shellWord(presetName)}${sets} ${size}`, contractFile: null };
   }
   return { command: `ulpwise gen --contract ${shellWord(contractPath)} ${size}`, contractFile: `${JSON.stringify(contract, null, 2)}\n` };

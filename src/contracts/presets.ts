@@ -67,7 +67,8 @@ const rq = (first: number, says: string, last?: number): Citation => cite(AITER,
 const hipReduce = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/include/hip_reduce.h', first, says, last);
 const opusPlus = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/include/aiter_opus_plus.h', first, says, last);
 const quantKernels = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/kernels/quant_kernels.cu', first, says, last);
-const tritonQuant = (first: number, says: string, last?: number): Citation => cite(AITER, 'aiter/ops/triton/_triton_kernels/quant/fused_fp8_quant.py', first, says, last);
+const tritonQuant = (first: number, says: string, last?: number): Citation =>
+  cite(AITER, 'aiter/ops/triton/_triton_kernels/quant/fused_fp8_quant.py', first, says, last);
 const tritonQuantLaunch = (first: number, says: string, last?: number): Citation => cite(AITER, 'aiter/ops/triton/quant/fused_fp8_quant.py', first, says, last);
 const aiterDtypes = (first: number, says: string, last?: number): Citation => cite(AITER, 'aiter/utility/dtypes.py', first, says, last);
 const fi = (first: number, says: string, last?: number): Citation => cite(FLASHINFER, 'include/flashinfer/comm/trtllm_allreduce_fusion.cuh', first, says, last);
@@ -86,7 +87,7 @@ type Bf16Sites = ContractInput['bf16Rounding'];
 type Amd = 'gfx942' | 'gfx950';
 
 const EPS = 1e-6;
-const EPS_IS_AN_ARGUMENT = 'eps is the model\'s argument to the kernel; 1e-6 here';
+const EPS_IS_AN_ARGUMENT = "eps is the model's argument to the kernel; 1e-6 here";
 
 /** aiter's f32 -> bf16 downcast: opus fp32_to_bf16 truncates unless the hardware conversion exists. */
 function aiterDowncast(arch: Amd): 'rne' | 'truncate' {
@@ -98,11 +99,16 @@ const AITER_DOWNCAST_CITES = [
   car(84, 'downcast_s = opus::cast<out_dtype>', 86),
 ];
 function aiterDowncastEvidence(arch: Amd, where: Citation): Evidence {
-  return evidenceWithNote(arch === 'gfx942' ? 'gfx942: opus truncates (module_custom_all_reduce passes no OPUS_FP32_to_BF16_DEFAULT)' : 'gfx950: hardware round to nearest even', where, ...AITER_DOWNCAST_CITES);
+  return evidenceWithNote(
+    arch === 'gfx942' ? 'gfx942: opus truncates (module_custom_all_reduce passes no OPUS_FP32_to_BF16_DEFAULT)' : 'gfx950: hardware round to nearest even',
+    where,
+    ...AITER_DOWNCAST_CITES,
+  );
 }
 /** An aiter `__bf16` arithmetic result (residual add in 2-stage/split): f32 add, fptrunc RNE, every arch. */
 const AITER_BF16_ADD = evidenceWithNote(
-  '__bf16 + __bf16 is computed in float and rounded back by fptrunc, which rounds to nearest even on every target (clang semantics, not checked in ISA); bf16_t is __bf16 for clang >= 20',
+  '__bf16 + __bf16 is computed in float and rounded back by fptrunc, which rounds to nearest even on every target (clang semantics, not checked in ISA); ' +
+    'bf16_t is __bf16 for clang >= 20',
   opus(1011, 'REGISTER_DTYPE(bf16, __bf16) for clang >= 20', 1016),
 );
 
@@ -119,7 +125,8 @@ function without(dims: Dims, ...paths: string[]): Dims {
 }
 
 const AITER_FTZ = evidence(aiterJit(914, '-fgpu-flush-denormals-to-zero for every HIP module'));
-const AITER_RSQRT = (where: Citation): Evidence => evidenceWithNote('rsqrtf: hardware v_rsq_f32 (~1 ulp); the golden keeps the IEEE rstd and diff infers the row deviation', where);
+const AITER_RSQRT = (where: Citation): Evidence =>
+  evidenceWithNote('rsqrtf: hardware v_rsq_f32 (~1 ulp); the golden keeps the IEEE rstd and diff infers the row deviation', where);
 const AITER_NO_FAST_MATH = evidenceWithNote(
   'module_custom_all_reduce adds no fast-math flag, so HIP keeps correctly rounded f32 divide (clang -fhip-fp32-correctly-rounded-divide-sqrt default)',
   aiterBuild(120, 'module_custom_all_reduce: flags_extra_hip []', 131),
@@ -129,22 +136,36 @@ const AITER_NO_FAST_MATH = evidenceWithNote(
 
 function aiterEpilogueNorm(input: 'f32' | 'bf16', gemma: boolean): NormInput {
   return {
-    input, sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } }, variance: 'divide', eps: EPS,
-    weight: { dtype: 'bf16', castToBf16: false, offset: gemma ? 'f32' : 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+    input,
+    sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } },
+    variance: 'divide',
+    eps: EPS,
+    weight: { dtype: 'bf16', castToBf16: false, offset: gemma ? 'f32' : 'none' },
+    multiplyOrder: 'x-rstd-w',
+    roundIntermediate: false,
   };
 }
 function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
   return {
     'norm.input': inputEvidence,
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      '`acc += v * v` from 0: clang 15 -x hip --offload-arch=gfx940 -O3 (aiter\'s JIT passes no -ffp-contract) emits v_fma_f32 v, x0, x0, 0 then v_fmac_f32 for each later element (ISA of a copy of the loop, measured here; aiter\'s ROCm clang not run)',
-      car(1634, 'float acc = 0; acc += v * v', 1640), aiterJit(899, 'flags_hip: no -ffp-contract', 936),
+      "`acc += v * v` from 0: clang 15 -x hip --offload-arch=gfx940 -O3 (aiter's JIT passes no -ffp-contract) emits v_fma_f32 v, x0, x0, 0 then v_fmac_f32 " +
+        "for each later element (ISA of a copy of the loop, measured here; aiter's ROCm clang not run)",
+      car(1634, 'float acc = 0; acc += v * v', 1640),
+      aiterJit(899, 'flags_hip: no -ffp-contract', 936),
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
-      padded ? 'threads padded to a multiple of 32 with zero partials' : 'block of H/8 threads, not padded: exact only for H % 256 == 0 (a partial last warp is never read)',
-      car(1970, 'thread t owns elements [8t, 8t+8)'), car(1599, 'warpReduce width 32, lane 0 to shared, warpReduceRuntime over next_pow2(num_warps)', 1620),
-      car(1075, 'shfl_xor via ds_bpermute within 32 lanes', 1081), car(1085, 'warpReduce strides 16..1', 1110), car(1114, 'warpReduceRuntime', 1124),
-      ...(padded ? [car(2440, 'LAUNCH_THREADS padded to a multiple of 32', 2441)] : [car(1606, 'num_warps = block_size / WARP_SIZE (floor)'), car(1617, 'val = w_tid < num_warps ? shared[w_tid] : 0')]),
+      padded
+        ? 'threads padded to a multiple of 32 with zero partials'
+        : 'block of H/8 threads, not padded: exact only for H % 256 == 0 (a partial last warp is never read)',
+      car(1970, 'thread t owns elements [8t, 8t+8)'),
+      car(1599, 'warpReduce width 32, lane 0 to shared, warpReduceRuntime over next_pow2(num_warps)', 1620),
+      car(1075, 'shfl_xor via ds_bpermute within 32 lanes', 1081),
+      car(1085, 'warpReduce strides 16..1', 1110),
+      car(1114, 'warpReduceRuntime', 1124),
+      ...(padded
+        ? [car(2440, 'LAUNCH_THREADS padded to a multiple of 32', 2441)]
+        : [car(1606, 'num_warps = block_size / WARP_SIZE (floor)'), car(1617, 'val = w_tid < num_warps ? shared[w_tid] : 0')]),
     ),
     'norm.variance': evidence(car(1644, 'rsqrtf(acc / hidden_dim + eps): f32 divide by H')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, car(1644, '+ eps')),
@@ -156,7 +177,7 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
     'hardwareOps.rsqrt': AITER_RSQRT(car(1644, 'rsqrtf')),
     'hardwareOps.reciprocal': NOT_USED('no reciprocal: variance and quant divide', car(1644, 'acc / hidden_dim'), car(1143, 'tmp / scale')),
     'hardwareOps.divide': AITER_NO_FAST_MATH,
-    'f32Subnormals': AITER_FTZ,
+    f32Subnormals: AITER_FTZ,
   };
 }
 
@@ -164,16 +185,35 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
 
 function aiterFusedQuant(arch: Amd, bf16SideOutput: boolean): QuantInput {
   return {
-    groupSize: 128, format: arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn', input: 'f32', staticScale: null, divisor: 'format-max',
-    amaxFloor: null, scaleFloor: null, zeroAmaxScaleOne: true, scale: 'divide', ue8m0: 'none', quantize: 'divide', clamp: 'none',
-    saturation: 'overflow', scaleLayout: { kind: 'row-major' }, bf16SideOutput,
+    groupSize: 128,
+    format: arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn',
+    input: 'f32',
+    staticScale: null,
+    divisor: 'format-max',
+    amaxFloor: null,
+    scaleFloor: null,
+    zeroAmaxScaleOne: true,
+    scale: 'divide',
+    ue8m0: 'none',
+    quantize: 'divide',
+    clamp: 'none',
+    saturation: 'overflow',
+    scaleLayout: { kind: 'row-major' },
+    bf16SideOutput,
   };
 }
 function aiterFusedQuantEvidence(arch: Amd): Dims {
   const format = arch === 'gfx942' ? 'gfx942: fp8_t is e4m3fnuz, max 240' : 'gfx950: fp8_t is OCP e4m3fn, max 448';
   return {
-    'quant.groupSize': evidenceWithNote('group_size is the caller\'s (128 in every caller read); G/8 threads per group', car(1899, 'threads_per_group = group_size / PACK_SIZE', 1902)),
-    'quant.format': evidenceWithNote(format, opus(1064, 'numeric_limits<fp8_t>: 0x7F fnuz on gfx942, 0x7E OCP otherwise', 1075), car(1878, 'FP8_UPBOUND = numeric_limits<fp8_t>::max()')),
+    'quant.groupSize': evidenceWithNote(
+      "group_size is the caller's (128 in every caller read); G/8 threads per group",
+      car(1899, 'threads_per_group = group_size / PACK_SIZE', 1902),
+    ),
+    'quant.format': evidenceWithNote(
+      format,
+      opus(1064, 'numeric_limits<fp8_t>: 0x7F fnuz on gfx942, 0x7E OCP otherwise', 1075),
+      car(1878, 'FP8_UPBOUND = numeric_limits<fp8_t>::max()'),
+    ),
     'quant.input': evidence(car(1883, 'norm into the f32 vector out, no rounding', 1884), car(1908, 'amax of upcast_s(out[i])', 1912)),
     'quant.staticScale': NOT_USED('dynamic per-group scales', car(1923, 'scale from local_max')),
     'quant.divisor': evidenceWithNote(format, car(1878, 'FP8_UPBOUND = numeric_limits<fp8_t>::max()')),
@@ -184,8 +224,14 @@ function aiterFusedQuantEvidence(arch: Amd): Dims {
     'quant.ue8m0': NOT_USED('float scale', car(1923, 'scale')),
     'quant.quantize': evidence(car(1140, 'tmp / upcast_s(scale_functor)', 1143)),
     'quant.clamp': evidence(car(1143, 'no clamp before opus::cast<fp8_t>')),
-    'quant.saturation': evidenceWithNote('|x / scale| <= max for finite x, so only NaN/Inf reach the conversion; v_cvt_pk_fp8_f32 without the clamp bit (overflow rule unverifiable here)', opus(1309, 'v_cvt_pk_fp8_f32 x4', 1312)),
-    'quant.scaleLayout': evidenceWithNote('row-major by default; transpose_scale gives column-major g*M + m (another preset would be needed)', car(1934, 'scale_out[tidx * num_groups + group_id]', 1940)),
+    'quant.saturation': evidenceWithNote(
+      '|x / scale| <= max for finite x, so only NaN/Inf reach the conversion; v_cvt_pk_fp8_f32 without the clamp bit (overflow rule unverifiable here)',
+      opus(1309, 'v_cvt_pk_fp8_f32 x4', 1312),
+    ),
+    'quant.scaleLayout': evidenceWithNote(
+      'row-major by default; transpose_scale gives column-major g*M + m (another preset would be needed)',
+      car(1934, 'scale_out[tidx * num_groups + group_id]', 1940),
+    ),
     'quant.bf16SideOutput': evidence(car(1887, 'bf16_output: downcast_s(out[i]) of the f32 normed value', 1895)),
   };
 }
@@ -203,10 +249,18 @@ function aiter1StagePrologueEvidence(arch: Amd, roundTrip: boolean): Dims {
     'allReduce.order': evidence(car(1991, 'acc = rank 0; acc += rank r for r = 1..N-1, same on every rank', 2006)),
     'allReduce.accumulate': evidence(car(1998, 'acc[v] = upcast_s(vec[v]) in f32', 2006)),
     'allReduce.roundResult': roundTrip
-      ? evidence(car(2009, 'acc = upcast_s(downcast_s<T>(acc)) (PR 2586)', 2016), cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 1566, 'PR 2586 adds the round trip', 1573))
-      : evidenceWithNote('before PR 2586 the f32 sum met the residual directly', cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 1566, 'the lines PR 2586 inserts', 1573)),
+      ? evidence(
+          car(2009, 'acc = upcast_s(downcast_s<T>(acc)) (PR 2586)', 2016),
+          cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 1566, 'PR 2586 adds the round trip', 1573),
+        )
+      : evidenceWithNote(
+          'before PR 2586 the f32 sum met the residual directly',
+          cite(AITER_PR2586, 'csrc/include/custom_all_reduce.cuh', 1566, 'the lines PR 2586 inserts', 1573),
+        ),
     'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(2005, 'acc[v] += upcast_s(vec[v])')),
-    'bf16Rounding.allReduceResult': roundTrip ? aiterDowncastEvidence(arch, car(2015, 'downcast_s<T>(acc[v])')) : NOT_USED('no round trip before PR 2586', car(2015, 'the PR 2586 line')),
+    'bf16Rounding.allReduceResult': roundTrip
+      ? aiterDowncastEvidence(arch, car(2015, 'downcast_s<T>(acc[v])'))
+      : NOT_USED('no round trip before PR 2586', car(2015, 'the PR 2586 line')),
     'bf16Rounding.residualAdd': NOT_USED('residual.add is f32', car(2023, 'acc[v] += upcast_s(res[v]) in f32')),
     'bf16Rounding.residualOut': aiterDowncastEvidence(arch, car(2029, 'vec[v] = downcast_s<T>(acc[v]) -> residual_out')),
     'bf16Rounding.normIntermediate': NOT_USED('no intermediate rounding', car(1653, 'one f32 expression')),
@@ -219,13 +273,19 @@ function aiter1StagePrologueEvidence(arch: Amd, roundTrip: boolean): Dims {
 function aiter1Stage(arch: Amd, roundTrip: boolean, gemma: boolean, quant: QuantInput | null): { contract: ContractInput; evidence: Dims } {
   const contract: ContractInput = {
     allReduce: { ...AITER_AR_NATURAL, roundResult: roundTrip ? 'bf16' : 'none' },
-    bf16Rounding: aiter1StageSites(arch), f32Subnormals: 'flush', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
-    residual: { add: 'f32' }, norm: aiterEpilogueNorm('f32', gemma), quant,
+    bf16Rounding: aiter1StageSites(arch),
+    f32Subnormals: 'flush',
+    hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
+    residual: { add: 'f32' },
+    norm: aiterEpilogueNorm('f32', gemma),
+    quant,
   };
   const ev: Dims = {
     ...aiter1StagePrologueEvidence(arch, roundTrip),
     ...aiterEpilogueEvidence(evidence(car(2037, 'ar_fusion_epilogue(acc, ...) with the f32 acc', 2048)), true),
-    ...(quant ? aiterFusedQuantEvidence(arch) : { quant: NOT_USED('allreduce_fusion_kernel_1stage with OutT == T: no quant', car(1811, 'std::is_same_v<T, OutT>: norm only', 1817)) }),
+    ...(quant
+      ? aiterFusedQuantEvidence(arch)
+      : { quant: NOT_USED('allreduce_fusion_kernel_1stage with OutT == T: no quant', car(1811, 'std::is_same_v<T, OutT>: norm only', 1817)) }),
   };
   return { contract, evidence: ev };
 }
@@ -237,9 +297,13 @@ function aiter2StageSites(arch: Amd): Bf16Sites {
 }
 function aiter2StageQuant(arch: Amd, split: boolean): { contract: ContractInput; evidence: Dims } {
   const contract: ContractInput = {
-    allReduce: AITER_AR_NATURAL, bf16Rounding: aiter2StageSites(arch), f32Subnormals: 'flush',
+    allReduce: AITER_AR_NATURAL,
+    bf16Rounding: aiter2StageSites(arch),
+    f32Subnormals: 'flush',
     hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
-    residual: { add: 'bf16' }, norm: aiterEpilogueNorm('bf16', false), quant: aiterFusedQuant(arch, true),
+    residual: { add: 'bf16' },
+    norm: aiterEpilogueNorm('bf16', false),
+    quant: aiterFusedQuant(arch, true),
   };
   const arOrder = split
     ? evidence(car(1287, 'rank r reduces packs [r*part, (r+1)*part)', 1288), car(1302, 'warp slot 0 sums slots 0..N-1 in f32', 1316))
@@ -270,11 +334,17 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
   const contract: ContractInput = {
     allReduce: AITER_AR_NATURAL,
     bf16Rounding: { allReduceHop: d, allReduceResult: d, residualAdd: d, residualOut: d, normIntermediate: d, normOut: d },
-    f32Subnormals: 'flush', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
+    f32Subnormals: 'flush',
+    hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
     residual: { add: 'f32' },
     norm: {
-      input: 'f32', sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 } }, variance: 'divide', eps: EPS,
-      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-w-rstd', roundIntermediate: false,
+      input: 'f32',
+      sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 } },
+      variance: 'divide',
+      eps: EPS,
+      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+      multiplyOrder: 'x-w-rstd',
+      roundIntermediate: false,
     },
     quant: null,
   };
@@ -291,12 +361,17 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     'residual.add': evidence(car(1482, 'ar_out and res_inp upcast, rms_inp = ar_out + res_inp', 1487)),
     'norm.input': evidence(car(1487, 'rms_inp_f32 keeps the f32 sum', 1488)),
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      'per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7, square_sum += pack over packs t, t+tnum. HIP\'s default contraction crosses statements: clang 15 -x hip --offload-arch=gfx940 -O3 on a copy emits v_mul x1*x1, v_fmac x0*x0 + that, then v_fmac x2..x7 (measured here). No schema pattern fuses the first pair that way round: fma-chain stands in, so a pack\'s first two squares can differ in the last bit',
-      car(1488, 'reduce_pack[i] = rms_inp * rms_inp'), car(1490, 'square_sum += packReduce(reduce_pack)'), car(998, 'packReduce: left chain', 1008),
+      "per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7, square_sum += pack over packs t, t+tnum. HIP's default contraction crosses statements: clang " +
+        '15 -x hip --offload-arch=gfx940 -O3 on a copy emits v_mul x1*x1, v_fmac x0*x0 + that, then v_fmac x2..x7 (measured here). No schema pattern fuses ' +
+        "the first pair that way round: fma-chain stands in, so a pack's first two squares can differ in the last bit",
+      car(1488, 'reduce_pack[i] = rms_inp * rms_inp'),
+      car(1490, 'square_sum += packReduce(reduce_pack)'),
+      car(998, 'packReduce: left chain', 1008),
     ),
     'norm.sumOfSquares.tree': evidenceWithNote(
       'tnum = 512 when H/8 >= 256 (H >= 2048), else 256: this preset is exact for H >= 2048',
-      car(1342, 'smemReduceSum: s[t] += s[t+stride] down to 64, then +32..+1 on t < 32', 1366), car(4303, 'n_packs >= 256: tnum 512; >= 64: tnum 256', 4400),
+      car(1342, 'smemReduceSum: s[t] += s[t+stride] down to 64, then +32..+1 on t < 32', 1366),
+      car(4303, 'n_packs >= 256: tnum 512; >= 64: tnum 256', 4400),
     ),
     'norm.variance': evidence(car(1497, 'rsqrtf(square_sum / n + eps)')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, car(1497, '+ eps')),
@@ -308,7 +383,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     'hardwareOps.rsqrt': AITER_RSQRT(car(1497, 'rsqrtf')),
     'hardwareOps.reciprocal': NOT_USED('no reciprocal', car(1497, 'square_sum / n')),
     'hardwareOps.divide': AITER_NO_FAST_MATH,
-    'f32Subnormals': AITER_FTZ,
+    f32Subnormals: AITER_FTZ,
     quant: NOT_USED('dispatchFusedAllReduceRMSNorm: norm only', car(4088, 'dispatchFusedAllReduceRMSNorm', 4100)),
   };
   return { contract, evidence: ev };
@@ -320,9 +395,21 @@ function aiterStandaloneQuant(arch: Amd, bf16SideOutput: boolean): { quant: Quan
   const format = fnuz ? 'gfx942: e4m3fnuz, max 240, clamp +-240' : 'gfx950: e4m3fn, max 448, clamp +-448';
   return {
     quant: {
-      groupSize: 128, format: fnuz ? 'e4m3fnuz' : 'e4m3fn', input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: 1e-10,
-      scaleFloor: null, zeroAmaxScaleOne: false, scale: 'reciprocal', ue8m0: 'none', quantize: 'reciprocal', clamp: fnuz ? 240 : 448,
-      saturation: 'overflow', scaleLayout: { kind: 'row-major' }, bf16SideOutput,
+      groupSize: 128,
+      format: fnuz ? 'e4m3fnuz' : 'e4m3fn',
+      input: 'bf16',
+      staticScale: null,
+      divisor: 'format-max',
+      amaxFloor: 1e-10,
+      scaleFloor: null,
+      zeroAmaxScaleOne: false,
+      scale: 'reciprocal',
+      ue8m0: 'none',
+      quantize: 'reciprocal',
+      clamp: fnuz ? 240 : 448,
+      saturation: 'overflow',
+      scaleLayout: { kind: 'row-major' },
+      bf16SideOutput,
     },
     evidence: {
       'quant.groupSize': evidence(quantKernels(27, 'group_size = 128 template default (per_1x128)')),
@@ -335,31 +422,62 @@ function aiterStandaloneQuant(arch: Amd, bf16SideOutput: boolean): { quant: Quan
       'quant.zeroAmaxScaleOne': NOT_USED('an all-zero group gets 1e-10 * (1/max)', quantKernels(121, 'absMax * inverted_DTYPE_MAX')),
       'quant.scale': evidence(quantKernels(121, 'inverted_scale = absMax * inverted_DTYPE_MAX (reciprocal form)')),
       'quant.ue8m0': NOT_USED('fp8 with f32 scales', quantKernels(47, 'use_e8m0_scale only for fp4 or emit_e8m0_scale', 48)),
-      'quant.quantize': evidenceWithNote('1.0f / scale is IEEE (module_quant has no fast-math), then x * that via v_pk_mul_f32', quantKernels(160, '1.0f / inverted_scale', 161), opusPlus(54, 'tmp = pk_mul_f32(x, inverted_scale)')),
+      'quant.quantize': evidenceWithNote(
+        '1.0f / scale is IEEE (module_quant has no fast-math), then x * that via v_pk_mul_f32',
+        quantKernels(160, '1.0f / inverted_scale', 161),
+        opusPlus(54, 'tmp = pk_mul_f32(x, inverted_scale)'),
+      ),
       'quant.clamp': evidence(opusPlus(55, 'v_med3_f32 to +-240 (gfx942) / +-448, then v_cvt_pk_fp8_f32', 66)),
-      'quant.saturation': evidenceWithNote('clamped first, so the overflow rule is never reached for finite data', opusPlus(64, 'v_med3_f32 then v_cvt_pk_fp8_f32', 66)),
-      'quant.scaleLayout': evidenceWithNote('shuffle_scale false (the fallbacks read here pass transpose_scale=False)', quantKernels(136, 'scale[groupId] row-major when !shuffle_scale', 147)),
-      'quant.bf16SideOutput': evidenceWithNote(bf16SideOutput ? 'the caller keeps the bf16 norm output it quantized' : 'not emitted', quantKernels(90, 'reads the bf16 tensor the caller keeps', 91)),
+      'quant.saturation': evidenceWithNote(
+        'clamped first, so the overflow rule is never reached for finite data',
+        opusPlus(64, 'v_med3_f32 then v_cvt_pk_fp8_f32', 66),
+      ),
+      'quant.scaleLayout': evidenceWithNote(
+        'shuffle_scale false (the fallbacks read here pass transpose_scale=False)',
+        quantKernels(136, 'scale[groupId] row-major when !shuffle_scale', 147),
+      ),
+      'quant.bf16SideOutput': evidenceWithNote(
+        bf16SideOutput ? 'the caller keeps the bf16 norm output it quantized' : 'not emitted',
+        quantKernels(90, 'reads the bf16 tensor the caller keeps', 91),
+      ),
     },
   };
 }
 
 // ---- the definitional reference and vLLM/torch norms
 
-const RNE_EVERYWHERE: Bf16Sites = { allReduceHop: 'rne', allReduceResult: 'rne', residualAdd: 'rne', residualOut: 'rne', normIntermediate: 'rne', normOut: 'rne' };
+const RNE_EVERYWHERE: Bf16Sites = {
+  allReduceHop: 'rne',
+  allReduceResult: 'rne',
+  residualAdd: 'rne',
+  residualOut: 'rne',
+  normIntermediate: 'rne',
+  normOut: 'rne',
+};
 const DEFINITION = (what: string): Evidence => evidenceWithNote(`definitional reference: ${what}`);
 
 const UNFUSED_CONTRACT: ContractInput = {
-  allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'bf16' }, bf16Rounding: RNE_EVERYWHERE,
-  f32Subnormals: 'keep', hardwareOps: { rsqrt: 'ieee', reciprocal: 'ieee', divide: 'ieee' }, residual: { add: 'bf16' },
+  allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'bf16' },
+  bf16Rounding: RNE_EVERYWHERE,
+  f32Subnormals: 'keep',
+  hardwareOps: { rsqrt: 'ieee', reciprocal: 'ieee', divide: 'ieee' },
+  residual: { add: 'bf16' },
   norm: {
-    input: 'bf16', sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } }, variance: 'divide', eps: EPS,
-    weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+    input: 'bf16',
+    sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } },
+    variance: 'divide',
+    eps: EPS,
+    weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+    multiplyOrder: 'x-rstd-w',
+    roundIntermediate: false,
   },
   quant: null,
 };
 const UNFUSED_EVIDENCE: Dims = {
-  'allReduce.order': evidenceWithNote('ranks 0..N-1 left to right, as the custom all-reduce packed_reduce', car(264, 'packed_reduce: tmp = rank 0, += rank i', 275)),
+  'allReduce.order': evidenceWithNote(
+    'ranks 0..N-1 left to right, as the custom all-reduce packed_reduce',
+    car(264, 'packed_reduce: tmp = rank 0, += rank i', 275),
+  ),
   'allReduce.accumulate': evidence(car(267, 'upcast to f32, packed_assign_add in f32', 273)),
   'allReduce.roundResult': evidence(car(274, 'return downcast<P>(tmp): one rounding')),
   'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(267, 'f32 fold', 273)),
@@ -368,7 +486,7 @@ const UNFUSED_EVIDENCE: Dims = {
   'bf16Rounding.residualOut': DEFINITION('the residual output is the rounded add'),
   'bf16Rounding.normIntermediate': NOT_USED('one rounding of (x*rstd)*w'),
   'bf16Rounding.normOut': DEFINITION('round to nearest even'),
-  'f32Subnormals': DEFINITION('IEEE f32'),
+  f32Subnormals: DEFINITION('IEEE f32'),
   'hardwareOps.rsqrt': DEFINITION('correctly rounded rstd = 1/sqrt, each step rounded'),
   'hardwareOps.reciprocal': DEFINITION('IEEE'),
   'hardwareOps.divide': DEFINITION('IEEE'),
@@ -386,11 +504,14 @@ const UNFUSED_EVIDENCE: Dims = {
 };
 
 // vLLM CUDA custom ops (csrc/libtorch_stable/layernorm_kernels.cu @0b9c5412).
-const vllmLn = (first: number, says: string, last?: number): Citation => cite(VLLM_LAYERNORM_CU, 'csrc/libtorch_stable/layernorm_kernels.cu', first, says, last);
+const vllmLn = (first: number, says: string, last?: number): Citation =>
+  cite(VLLM_LAYERNORM_CU, 'csrc/libtorch_stable/layernorm_kernels.cu', first, says, last);
 const vllmVec = (first: number, says: string, last?: number): Citation => cite(VLLM_TYPE_CONVERT, 'csrc/type_convert.cuh', first, says, last);
 const vllmPy = (first: number, says: string, last?: number): Citation => cite(VLLM_LAYERNORM_PY, 'vllm/model_executor/layers/layernorm.py', first, says, last);
-const vllmGq = (first: number, says: string, last?: number): Citation => cite(VLLM_GROUP_QUANT_CU, 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu', first, says, last);
-const vllmNativeQuant = (first: number, says: string, last?: number): Citation => cite(VLLM_INPUT_QUANT, 'vllm/model_executor/layers/quantization/input_quant_fp8.py', first, says, last);
+const vllmGq = (first: number, says: string, last?: number): Citation =>
+  cite(VLLM_GROUP_QUANT_CU, 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu', first, says, last);
+const vllmNativeQuant = (first: number, says: string, last?: number): Citation =>
+  cite(VLLM_INPUT_QUANT, 'vllm/model_executor/layers/quantization/input_quant_fp8.py', first, says, last);
 
 const CUDA_IEEE = evidenceWithNote(
   'vLLM builds its CUDA ops without --use_fast_math (none in the part of CMakeLists.txt read): IEEE divide, f32 subnormals kept',
@@ -401,19 +522,41 @@ function vllmCudaNorm(residual: boolean): NormInput {
   return {
     input: 'bf16',
     sumOfSquares: { perThread: residual ? 'pair-fma' : 'fma-chain', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } },
-    variance: 'divide', eps: EPS, weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+    variance: 'divide',
+    eps: EPS,
+    weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+    multiplyOrder: 'x-rstd-w',
+    roundIntermediate: false,
   };
 }
 function vllmCudaNormEvidence(residual: boolean): Dims {
   return {
-    'residual.add': residual ? evidence(vllmLn(136, 'temp += residual_v[id]: __nv_bfloat162 adds'), vllmVec(113, '_f16Vec::operator+= on T2 pairs', 132)) : NOT_USED('rms_norm has no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
+    'residual.add': residual
+      ? evidence(vllmLn(136, 'temp += residual_v[id]: __nv_bfloat162 adds'), vllmVec(113, '_f16Vec::operator+= on T2 pairs', 132))
+      : NOT_USED('rms_norm has no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
     'norm.input': evidence(residual ? vllmLn(137, 'variance += temp.sum_squares() of the bf16 sum') : vllmLn(57, 'float x = static_cast<float>(vec.val[i])')),
     'norm.sumOfSquares.perThread': residual
-      ? evidenceWithNote('each 8-vector is summed from 0 in pairs (result += x0*x0 + x1*x1) and then added to the thread\'s variance: nested when a thread owns several vectors (H/8 > blockDim). nvcc 13.0 -O3 -arch=sm_90 -ptx on a copy of the loop (measured here): mul.f32 x1*x1, fma.rn.f32 x0*x0 + that, add.f32 to the sum (pair-fma)', vllmVec(176, 'sum_squares: result += z.x*z.x + z.y*z.y from 0', 183), vllmLn(137, 'variance += temp.sum_squares()'))
-      : evidenceWithNote('flat variance += x * x over the elements of the thread\'s vectors; nvcc 13.0 -O3 -arch=sm_90 emits fma.rn.f32 from 0 for this loop (PTX measured here)', vllmLn(54, 'vec_op: variance += x * x', 66)),
+      ? evidenceWithNote(
+          "each 8-vector is summed from 0 in pairs (result += x0*x0 + x1*x1) and then added to the thread's variance: nested when a thread owns several " +
+            'vectors (H/8 > blockDim). nvcc 13.0 -O3 -arch=sm_90 -ptx on a copy of the loop (measured here): mul.f32 x1*x1, fma.rn.f32 x0*x0 + that, add.f32 ' +
+            'to the sum (pair-fma)',
+          vllmVec(176, 'sum_squares: result += z.x*z.x + z.y*z.y from 0', 183),
+          vllmLn(137, 'variance += temp.sum_squares()'),
+        )
+      : evidenceWithNote(
+          "flat variance += x * x over the elements of the thread's vectors; nvcc 13.0 -O3 -arch=sm_90 emits fma.rn.f32 from 0 for this loop (PTX measured " +
+            'here)',
+          vllmLn(54, 'vec_op: variance += x * x', 66),
+        ),
     'norm.sumOfSquares.tree': evidenceWithNote(
-      (residual ? 'width-8 kernel when pointers are 16-byte aligned and H % 8 == 0; block = min(H, tokens < 256 ? 1024 : 256); vectors t, t+B, ...' : 'block = min(H / gcd(8, H), tokens < 256 ? 1024 : 256): for H % 8 == 0 the same per-thread vectors as the vllm rule') + `; cub WARP_REDUCTIONS (NVIDIA/cccl cub/warp/specializations/warp_reduce_shfl.cuh ReduceStep, read at 004ad198 without pinning its lines): shfl.down offsets 1, 2, 4, 8, 16, then thread 0 adds the warp aggregates in order`,
-      residual ? vllmLn(329, 'block(min(hidden_size, max_block_size)); width 8 when aligned', 352) : vllmLn(252, 'max_block_size, calculated_vec_size, block_size', 267),
+      (residual
+        ? 'width-8 kernel when pointers are 16-byte aligned and H % 8 == 0; block = min(H, tokens < 256 ? 1024 : 256); vectors t, t+B, ...'
+        : 'block = min(H / gcd(8, H), tokens < 256 ? 1024 : 256): for H % 8 == 0 the same per-thread vectors as the vllm rule') +
+        `; cub WARP_REDUCTIONS (NVIDIA/cccl cub/warp/specializations/warp_reduce_shfl.cuh ReduceStep, read at 004ad198 without pinning its lines): shfl.down ` +
+        `offsets 1, 2, 4, 8, 16, then thread 0 adds the warp aggregates in order`,
+      residual
+        ? vllmLn(329, 'block(min(hidden_size, max_block_size)); width 8 when aligned', 352)
+        : vllmLn(252, 'max_block_size, calculated_vec_size, block_size', 267),
       vllmLn(residual ? 141 : 68, 'cub::BlockReduce<float, 1024>.Reduce(variance, CubAddOp, blockDim.x)', residual ? 143 : 70),
     ),
     'norm.variance': evidence(vllmLn(residual ? 146 : 73, 'rsqrtf(variance / hidden_size + epsilon)')),
@@ -422,39 +565,74 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
     'norm.weight.castToBf16': NOT_USED('bf16 weight', vllmLn(residual ? 161 : 92, 'weight')),
     'norm.weight.offset': NOT_USED('plain w (Gemma is a separate Python op)', vllmLn(residual ? 162 : 93, 'x * s_variance * w')),
     'norm.multiplyOrder': evidence(vllmLn(residual ? 162 : 93, 'x * s_variance * wf')),
-    'norm.roundIntermediate': evidenceWithNote('current main: one rounding; older csrc/layernorm_kernels.cu rounded twice (temp *= s_variance; temp *= weight)', vllmLn(residual ? 162 : 93, 'Converter::convert(x * s_variance * wf): one rounding')),
+    'norm.roundIntermediate': evidenceWithNote(
+      'current main: one rounding; older csrc/layernorm_kernels.cu rounded twice (temp *= s_variance; temp *= weight)',
+      vllmLn(residual ? 162 : 93, 'Converter::convert(x * s_variance * wf): one rounding'),
+    ),
     'hardwareOps.rsqrt': evidenceWithNote('rsqrtf is MUFU.RSQ (approximate) even without fast-math', vllmLn(residual ? 146 : 73, 'rsqrtf')),
     'hardwareOps.reciprocal': NOT_USED('no reciprocal in the norm', vllmLn(residual ? 146 : 73, 'variance / hidden_size')),
     'hardwareOps.divide': CUDA_IEEE,
-    'f32Subnormals': CUDA_IEEE,
-    'bf16Rounding.residualAdd': residual ? evidence(vllmVec(121, 'temp += T2{...}: __hadd2, round to nearest even', 122)) : NOT_USED('no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
-    'bf16Rounding.residualOut': residual ? evidence(vllmLn(138, 'residual_v[id] = temp')) : NOT_USED('no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
+    f32Subnormals: CUDA_IEEE,
+    'bf16Rounding.residualAdd': residual
+      ? evidence(vllmVec(121, 'temp += T2{...}: __hadd2, round to nearest even', 122))
+      : NOT_USED('no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
+    'bf16Rounding.residualOut': residual
+      ? evidence(vllmLn(138, 'residual_v[id] = temp'))
+      : NOT_USED('no residual', vllmLn(14, 'rms_norm_kernel: no residual argument', 27)),
     'bf16Rounding.normIntermediate': NOT_USED('one rounding', vllmLn(residual ? 162 : 93, 'one convert')),
     'bf16Rounding.normOut': evidence(vllmVec(87, '__float2bfloat16: round to nearest even', 89)),
   };
 }
 const VLLM_AR_EVIDENCE: Dims = {
-  'allReduce.order': evidenceWithNote('vLLM custom all-reduce 1-stage (world 2, or below the 2-stage thresholds); aiter carries the same code', car(264, 'packed_reduce: ranks 0..N-1', 275), car(3869, 'VLLM_REDUCE_CASE thresholds', 3888)),
+  'allReduce.order': evidenceWithNote(
+    'vLLM custom all-reduce 1-stage (world 2, or below the 2-stage thresholds); aiter carries the same code',
+    car(264, 'packed_reduce: ranks 0..N-1', 275),
+    car(3869, 'VLLM_REDUCE_CASE thresholds', 3888),
+  ),
   'allReduce.accumulate': evidence(car(267, 'f32 fold', 273)),
   'allReduce.roundResult': evidence(car(274, 'one downcast')),
   'bf16Rounding.allReduceHop': NOT_USED('accumulate is f32', car(267, 'f32 fold', 273)),
-  'bf16Rounding.allReduceResult': evidenceWithNote('aiter\'s copy converts with opus; vLLM\'s CUDA original converts with __float2bfloat16, round to nearest even (vLLM custom_all_reduce.cuh not re-read here)', car(274, 'return downcast<P>(tmp)')),
+  'bf16Rounding.allReduceResult': evidenceWithNote(
+    "aiter's copy converts with opus; vLLM's CUDA original converts with __float2bfloat16, round to nearest even (vLLM custom_all_reduce.cuh not re-read here)",
+    car(274, 'return downcast<P>(tmp)'),
+  ),
 };
 
 // vLLM native (forward_native): f32 residual sum feeds the variance, x.to(bf16) * w.
 const VLLM_NATIVE_NORM: NormInput = {
-  input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } }, variance: 'reciprocal-multiply', eps: EPS,
-  weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: true,
+  input: 'f32',
+  sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } },
+  variance: 'reciprocal-multiply',
+  eps: EPS,
+  weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+  multiplyOrder: 'x-rstd-w',
+  roundIntermediate: true,
 };
-const TORCH_MEAN = cite(PYTORCH, 'aten/src/ATen/native/cuda/ReduceMomentKernel.cu', 36, 'mean_kernel_impl: factor = float(num_out) / numel; MeanOps multiplies the sum by it', 40);
+const TORCH_MEAN = cite(
+  PYTORCH,
+  'aten/src/ATen/native/cuda/ReduceMomentKernel.cu',
+  36,
+  'mean_kernel_impl: factor = float(num_out) / numel; MeanOps multiplies the sum by it',
+  40,
+);
 const VLLM_NATIVE_EVIDENCE: Dims = {
   'residual.add': evidence(vllmPy(187, 'x = x.to(float32); x = x + residual.to(float32)', 189)),
   'bf16Rounding.residualAdd': NOT_USED('the add is f32', vllmPy(210, 'f32 add')),
   'bf16Rounding.residualOut': evidence(vllmPy(190, 'residual = x.to(orig_dtype): round to nearest even')),
   'norm.input': evidence(vllmPy(210, 'variance = x_var.pow(2).mean(...) of the f32 x')),
-  'norm.sumOfSquares.perThread': evidenceWithNote('eager: ATen Reduce.cuh per-thread accumulators; compiled: the Inductor kernel. Neither is expressible: chain is the closest', vllmPy(210, 'pow(2).mean')),
-  'norm.sumOfSquares.tree': evidenceWithNote('ATen Reduce.cuh tree (eager) or an Inductor Triton reduction (compiled) is not expressible; sequential is the closest reference', vllmPy(210, 'pow(2).mean'), TORCH_MEAN),
-  'norm.variance': evidenceWithNote('eager torch mean multiplies the sum by fround(1/H) (exact when M*H fits f32); under Inductor the mean is a Triton division', TORCH_MEAN),
+  'norm.sumOfSquares.perThread': evidenceWithNote(
+    'eager: ATen Reduce.cuh per-thread accumulators; compiled: the Inductor kernel. Neither is expressible: chain is the closest',
+    vllmPy(210, 'pow(2).mean'),
+  ),
+  'norm.sumOfSquares.tree': evidenceWithNote(
+    'ATen Reduce.cuh tree (eager) or an Inductor Triton reduction (compiled) is not expressible; sequential is the closest reference',
+    vllmPy(210, 'pow(2).mean'),
+    TORCH_MEAN,
+  ),
+  'norm.variance': evidenceWithNote(
+    'eager torch mean multiplies the sum by fround(1/H) (exact when M*H fits f32); under Inductor the mean is a Triton division',
+    TORCH_MEAN,
+  ),
   'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(212, 'variance + self.variance_epsilon')),
   'norm.weight.dtype': evidence(vllmPy(215, 'x * self.weight with the bf16 weight')),
   'norm.weight.castToBf16': NOT_USED('bf16 weight', vllmPy(215, 'x * self.weight')),
@@ -466,38 +644,77 @@ const VLLM_NATIVE_EVIDENCE: Dims = {
   'hardwareOps.rsqrt': evidenceWithNote('torch.rsqrt on CUDA is an approximate rsqrt', vllmPy(212, 'torch.rsqrt')),
   'hardwareOps.reciprocal': evidenceWithNote('the mean factor 1/H is computed on the host in f32 (IEEE)', TORCH_MEAN),
   'hardwareOps.divide': NOT_USED('eager mean multiplies by the factor', TORCH_MEAN),
-  'f32Subnormals': evidenceWithNote('eager torch keeps f32 subnormals (no flush mode)', vllmPy(187, 'x.to(torch.float32)')),
+  f32Subnormals: evidenceWithNote('eager torch keeps f32 subnormals (no flush mode)', vllmPy(187, 'x.to(torch.float32)')),
 };
 
 // vLLM group quant: the C++ op (CUDA, contiguous input).
 function vllmCudaGroupQuant(extra: Partial<QuantInput> = {}): QuantInput {
   return {
-    groupSize: 128, format: 'e4m3fn', input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: 1e-10, scaleFloor: null,
-    zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none', quantize: 'divide', clamp: 448, saturation: 'satfinite',
-    scaleLayout: { kind: 'row-major' }, bf16SideOutput: false, ...extra,
+    groupSize: 128,
+    format: 'e4m3fn',
+    input: 'bf16',
+    staticScale: null,
+    divisor: 'format-max',
+    amaxFloor: 1e-10,
+    scaleFloor: null,
+    zeroAmaxScaleOne: false,
+    scale: 'divide',
+    ue8m0: 'none',
+    quantize: 'divide',
+    clamp: 448,
+    saturation: 'satfinite',
+    scaleLayout: { kind: 'row-major' },
+    bf16SideOutput: false,
+    ...extra,
   };
 }
 function vllmCudaGroupQuantEvidence(q: QuantInput): Dims {
   return {
     'quant.groupSize': evidence(vllmGq(185, 'group_size kernel argument (128 in the callers read)')),
-    'quant.format': evidenceWithNote('min_8bit / max_8bit come from get_fp8_min_max(): finfo(e4m3fn) = +-448 on CUDA', vllmGq(187, 'min_8bit, max_8bit arguments'), vllmNativeQuant(17, '_FP8_DTYPE and get_fp8_min_max() of the platform', 18)),
-    'quant.input': evidenceWithNote('the bf16 output of the norm op, a separate kernel', vllmGq(108, 'LoadRegisterGroupAndComputeAbsmax reads the bf16 input', 129)),
+    'quant.format': evidenceWithNote(
+      'min_8bit / max_8bit come from get_fp8_min_max(): finfo(e4m3fn) = +-448 on CUDA',
+      vllmGq(187, 'min_8bit, max_8bit arguments'),
+      vllmNativeQuant(17, '_FP8_DTYPE and get_fp8_min_max() of the platform', 18),
+    ),
+    'quant.input': evidenceWithNote(
+      'the bf16 output of the norm op, a separate kernel',
+      vllmGq(108, 'LoadRegisterGroupAndComputeAbsmax reads the bf16 input', 129),
+    ),
     'quant.staticScale': NOT_USED('dynamic per-group scales', vllmGq(77, 'y_s from the group amax')),
     'quant.divisor': evidence(vllmGq(77, 'y_s = local_absmax / max_8bit')),
-    'quant.amaxFloor': evidenceWithNote('the amax, not the scale, is floored at eps = 1e-10', vllmGq(56, 'local_absmax = eps before fmaxf', 65), vllmGq(113, 'register path: local_absmax = eps')),
+    'quant.amaxFloor': evidenceWithNote(
+      'the amax, not the scale, is floored at eps = 1e-10',
+      vllmGq(56, 'local_absmax = eps before fmaxf', 65),
+      vllmGq(113, 'register path: local_absmax = eps'),
+    ),
     ...(q.scaleFloor === null || q.scaleFloor === undefined
       ? { 'quant.scaleFloor': NOT_USED('the floor is on the amax', vllmGq(56, 'local_absmax = eps')) }
-      : scaleFloorEvidence(evidenceWithNote('the extra fmaxf(|y_s|, 1e-10f) sits inside the UE8M0 branch, before the power of two', vllmGq(78, 'exp2f(ceilf(log2f(fmaxf(fabsf(y_s), 1e-10f))))', 80)))),
+      : scaleFloorEvidence(
+          evidenceWithNote(
+            'the extra fmaxf(|y_s|, 1e-10f) sits inside the UE8M0 branch, before the power of two',
+            vllmGq(78, 'exp2f(ceilf(log2f(fmaxf(fabsf(y_s), 1e-10f))))', 80),
+          ),
+        )),
     'quant.zeroAmaxScaleOne': NOT_USED('an all-zero group gets 1e-10 / 448', vllmGq(77, 'y_s = local_absmax / max_8bit')),
     'quant.scale': evidence(vllmGq(77, 'local_absmax / max_8bit (IEEE divide)')),
-    'quant.ue8m0': q.ue8m0 === 'none' ? NOT_USED('scale_ue8m0 false', vllmGq(78, 'SCALE_UE8M0 branch', 80)) : evidenceWithNote('log2f can round a scale just above 2^k down to k (unreachable with bf16 input)', vllmGq(78, 'exp2f(ceilf(log2f(...)))', 80)),
+    'quant.ue8m0':
+      q.ue8m0 === 'none'
+        ? NOT_USED('scale_ue8m0 false', vllmGq(78, 'SCALE_UE8M0 branch', 80))
+        : evidenceWithNote('log2f can round a scale just above 2^k down to k (unreachable with bf16 input)', vllmGq(78, 'exp2f(ceilf(log2f(...)))', 80)),
     'quant.quantize': evidence(vllmGq(93, 'static_cast<float>(src) / y_s', 96), vllmGq(161, 'register path: q /= scale')),
     'quant.clamp': evidence(vllmGq(94, 'fminf(fmaxf(q, min_8bit), max_8bit)'), vllmGq(163, 'register path clamp')),
     'quant.saturation': evidence(vllmGq(95, 'DST_DTYPE(q): __nv_fp8_e4m3 satfinite conversion')),
-    'quant.scaleLayout': q.scaleLayout?.kind === 'column-major'
-      ? evidenceWithNote('column-major with stride x_s.stride(1) = M (tma_aligned_scales pads it to align(M, 4): another preset)', vllmGq(209, 'IS_COLUMN_MAJOR: col_idx * scale_stride + row_idx', 219))
-      : evidence(vllmGq(221, 'scale_output = output_s + global_group_id (row-major)')),
-    'quant.bf16SideOutput': evidenceWithNote(q.bf16SideOutput ? 'the bf16 norm output stays available to its other consumer' : 'the quant op emits only codes and scales', vllmGq(183, 'outputs: output_q, output_s', 188)),
+    'quant.scaleLayout':
+      q.scaleLayout?.kind === 'column-major'
+        ? evidenceWithNote(
+            'column-major with stride x_s.stride(1) = M (tma_aligned_scales pads it to align(M, 4): another preset)',
+            vllmGq(209, 'IS_COLUMN_MAJOR: col_idx * scale_stride + row_idx', 219),
+          )
+        : evidence(vllmGq(221, 'scale_output = output_s + global_group_id (row-major)')),
+    'quant.bf16SideOutput': evidenceWithNote(
+      q.bf16SideOutput ? 'the bf16 norm output stays available to its other consumer' : 'the quant op emits only codes and scales',
+      vllmGq(183, 'outputs: output_q, output_s', 188),
+    ),
   };
 }
 
@@ -509,17 +726,28 @@ function flashinferNorm(tree: 'cluster' | 'butterfly', twoShot: boolean): NormIn
     input: 'bf16',
     sumOfSquares: {
       perThread: 'fma-chain',
-      tree: tree === 'cluster'
-        ? { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8, launch: twoShot ? 'twoshot' : 'oneshot', maxThreadsPerBlock: 1024 }
-        : { kind: 'butterfly', perThread: 8, warpSize: 32 },
+      tree:
+        tree === 'cluster'
+          ? { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8, launch: twoShot ? 'twoshot' : 'oneshot', maxThreadsPerBlock: 1024 }
+          : { kind: 'butterfly', perThread: 8, warpSize: 32 },
     },
-    variance: 'divide', eps: EPS, weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+    variance: 'divide',
+    eps: EPS,
+    weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+    multiplyOrder: 'x-rstd-w',
+    roundIntermediate: false,
   };
 }
 function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', twoShot: boolean): Dims {
   return {
-    'allReduce.order': evidenceWithNote(twoShot ? 'two-shot: token ranges per rank, the same per-element order' : 'one-shot Lamport: every rank reads slots 0..N-1', fi(twoShot ? 1598 : 1546, 'vals[r] for r = 0..N-1, allreduce_sum', twoShot ? 1603 : 1553)),
-    'allReduce.accumulate': evidence(fp32Acc ? fi(1441, 'Fp32Acc: f32 fold, one static_cast<T>', 1456) : fi(1457, 'vec_add chain, each partial rounded to bf16', 1463), fiPy(1046, 'fp32_acc: bool, the caller\'s flag')),
+    'allReduce.order': evidenceWithNote(
+      twoShot ? 'two-shot: token ranges per rank, the same per-element order' : 'one-shot Lamport: every rank reads slots 0..N-1',
+      fi(twoShot ? 1598 : 1546, 'vals[r] for r = 0..N-1, allreduce_sum', twoShot ? 1603 : 1553),
+    ),
+    'allReduce.accumulate': evidence(
+      fp32Acc ? fi(1441, 'Fp32Acc: f32 fold, one static_cast<T>', 1456) : fi(1457, 'vec_add chain, each partial rounded to bf16', 1463),
+      fiPy(1046, "fp32_acc: bool, the caller's flag"),
+    ),
     'allReduce.roundResult': evidence(fi(1454, 'acc[i] = static_cast<T>(acc_f32)')),
     'bf16Rounding.allReduceHop': fp32Acc ? NOT_USED('Fp32Acc', fi(1441, 'f32 fold', 1456)) : evidence(fi(812, 'vec_add: float add stored to bf16 (RNE)', 821)),
     'bf16Rounding.allReduceResult': evidence(fi(1454, 'static_cast<__nv_bfloat16>: round to nearest even')),
@@ -527,24 +755,41 @@ function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', two
     'bf16Rounding.residualOut': evidence(fi(1093, 'val = vec_add(val, residual); val.store(residual_out)', 1095)),
     'bf16Rounding.normIntermediate': NOT_USED('one rounding', fi(1307, 'one static_cast<T>', 1312)),
     'bf16Rounding.normOut': evidence(fi(1307, 'static_cast<T>(x * s_val * (bias + gamma))', 1312)),
-    'f32Subnormals': evidence(FI_FAST_MATH, cite(FLASHINFER, 'flashinfer/jit/comm.py', 190, 'trtllm_comm (trtllm_allreduce_fusion.cu) via gen_jit_spec', 201)),
+    f32Subnormals: evidence(FI_FAST_MATH, cite(FLASHINFER, 'flashinfer/jit/comm.py', 190, 'trtllm_comm (trtllm_allreduce_fusion.cu) via gen_jit_spec', 201)),
     'hardwareOps.rsqrt': evidence(fi(1303, 'rsqrtf')),
     'hardwareOps.reciprocal': NOT_USED('no reciprocal', fi(1303, 'acc / hidden_dim')),
     'hardwareOps.divide': evidenceWithNote('--prec-div=false: acc / hidden_dim is an approximate divide', FI_FAST_MATH, fi(1303, 'acc / m_params.hidden_dim')),
     'residual.add': evidence(fi(1093, 'val = vec_add(val, m_residual_val)')),
     'norm.input': evidence(fi(1099, 'rms_norm(val, gamma) reads the bf16 sum'), fi(1277, 'float v = static_cast<float>(residual[i])', 1281)),
-    'norm.sumOfSquares.perThread': evidenceWithNote('acc += v * v from 0 over 8 elements; -use_fast_math implies --fmad=true: an FFMA chain (SASS not checked)', fi(1277, 'acc += v * v', 1283), FI_FAST_MATH),
-    'norm.sumOfSquares.tree': tree === 'cluster'
-      ? evidenceWithNote(
-        `SM90+: each block butterflies its part, then thread 0 adds the block partials from 0 in block order; cluster size from the launcher (${twoShot ? 'ceil(tokens / N)' : 'tokens'} clusters, 132 SMs on H100/H200); the launcher stops growing blocks at max_threads_per_block/2, register-limited (not readable from source: 1024 assumed)`,
-        fi(1284, 'blockReduceSumV2, then cluster partials summed by thread 0', 1300), fi(424, 'blockReduceSumV2', 459), fi(1683, 'cluster launcher', 1765),
-      )
-      : evidenceWithNote('pre-SM90: one block per token, no cluster', fi(1284, 'blockReduceSumV2 (cluster code compiled only for __CUDA_ARCH__ >= 900)', 1289), fi(424, 'xor butterfly 16..1, shared[33], second butterfly with zeros', 459)),
+    'norm.sumOfSquares.perThread': evidenceWithNote(
+      'acc += v * v from 0 over 8 elements; -use_fast_math implies --fmad=true: an FFMA chain (SASS not checked)',
+      fi(1277, 'acc += v * v', 1283),
+      FI_FAST_MATH,
+    ),
+    'norm.sumOfSquares.tree':
+      tree === 'cluster'
+        ? evidenceWithNote(
+            `SM90+: each block butterflies its part, then thread 0 adds the block partials from 0 in block order; cluster size from the launcher (` +
+              `${twoShot ? 'ceil(tokens / N)' : 'tokens'} clusters, 132 SMs on H100/H200); the launcher stops growing blocks at max_threads_per_block/2, ` +
+              `register-limited (not readable from source: 1024 assumed)`,
+            fi(1284, 'blockReduceSumV2, then cluster partials summed by thread 0', 1300),
+            fi(424, 'blockReduceSumV2', 459),
+            fi(1683, 'cluster launcher', 1765),
+          )
+        : evidenceWithNote(
+            'pre-SM90: one block per token, no cluster',
+            fi(1284, 'blockReduceSumV2 (cluster code compiled only for __CUDA_ARCH__ >= 900)', 1289),
+            fi(424, 'xor butterfly 16..1, shared[33], second butterfly with zeros', 459),
+          ),
     'norm.variance': evidence(fi(1303, 'acc / m_params.hidden_dim')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, fi(1303, '+ m_params.rms_eps')),
     'norm.weight.dtype': evidence(fi(1310, 'static_cast<float>(gamma[i]) of the bf16 gamma')),
     'norm.weight.castToBf16': NOT_USED('bf16 gamma', fi(1310, 'gamma')),
-    'norm.weight.offset': evidenceWithNote('weight_bias 0 (1 is the Gemma / Qwen3.5 variant)', fi(917, 'float weight_bias = 0.f'), fi(1310, 'weight_bias + gamma')),
+    'norm.weight.offset': evidenceWithNote(
+      'weight_bias 0 (1 is the Gemma / Qwen3.5 variant)',
+      fi(917, 'float weight_bias = 0.f'),
+      fi(1310, 'weight_bias + gamma'),
+    ),
     'norm.multiplyOrder': evidence(fi(1308, 'x * s_val * (weight_bias + gamma)', 1310)),
     'norm.roundIntermediate': evidence(fi(1307, 'one static_cast<T>', 1312)),
   };
@@ -555,23 +800,103 @@ function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', two
 
 const K = {
   aiter1Stage: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/include/custom_all_reduce.cuh', function: 'allreduce_fusion_kernel_1stage' },
-  aiter1StagePerGroup: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/include/custom_all_reduce.cuh', function: 'allreduce_fusion_kernel_1stage_per_group' },
-  aiter2StagePerGroup: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/include/custom_all_reduce.cuh', function: 'allreduce_fusion_kernel_2stage_per_group' },
-  aiterReduceScatter: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/include/custom_all_reduce.cuh', function: 'reduce_scatter_cross_device_store' },
-  aiterSplitPerGroup: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/include/custom_all_reduce.cuh', function: 'local_device_load_rmsnorm_quant_per_group_naive' },
-  aiterLocalRmsnorm: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/include/custom_all_reduce.cuh', function: 'local_device_load_rmsnorm / local_device_load_rmsnorm_naive' },
-  aiterStandaloneQuant: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/kernels/quant_kernels.cu', function: 'dynamic_per_group_scaled_quant_kernel' },
-  aiterAddRmsnormQuant: { repository: AITER.repository, commit: AITER.commit, file: 'csrc/kernels/rmsnorm_quant_kernels.cu', function: 'add_rmsnorm_quant_kernel' },
-  aiterTritonRmsQuant: { repository: AITER.repository, commit: AITER.commit, file: 'aiter/ops/triton/_triton_kernels/quant/fused_fp8_quant.py', function: '_fused_rms_fp8_group_quant_kernel' },
-  flashinferOneShot: { repository: FLASHINFER.repository, commit: FLASHINFER.commit, file: 'include/flashinfer/comm/trtllm_allreduce_fusion.cuh', function: 'allreduce_fusion_kernel_oneshot_lamport' },
-  flashinferTwoShot: { repository: FLASHINFER.repository, commit: FLASHINFER.commit, file: 'include/flashinfer/comm/trtllm_allreduce_fusion.cuh', function: 'allreduce_fusion_kernel_twoshot_sync' },
+  aiter1StagePerGroup: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/include/custom_all_reduce.cuh',
+    function: 'allreduce_fusion_kernel_1stage_per_group',
+  },
+  aiter2StagePerGroup: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/include/custom_all_reduce.cuh',
+    function: 'allreduce_fusion_kernel_2stage_per_group',
+  },
+  aiterReduceScatter: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/include/custom_all_reduce.cuh',
+    function: 'reduce_scatter_cross_device_store',
+  },
+  aiterSplitPerGroup: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/include/custom_all_reduce.cuh',
+    function: 'local_device_load_rmsnorm_quant_per_group_naive',
+  },
+  aiterLocalRmsnorm: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/include/custom_all_reduce.cuh',
+    function: 'local_device_load_rmsnorm / local_device_load_rmsnorm_naive',
+  },
+  aiterStandaloneQuant: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/kernels/quant_kernels.cu',
+    function: 'dynamic_per_group_scaled_quant_kernel',
+  },
+  aiterAddRmsnormQuant: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'csrc/kernels/rmsnorm_quant_kernels.cu',
+    function: 'add_rmsnorm_quant_kernel',
+  },
+  aiterTritonRmsQuant: {
+    repository: AITER.repository,
+    commit: AITER.commit,
+    file: 'aiter/ops/triton/_triton_kernels/quant/fused_fp8_quant.py',
+    function: '_fused_rms_fp8_group_quant_kernel',
+  },
+  flashinferOneShot: {
+    repository: FLASHINFER.repository,
+    commit: FLASHINFER.commit,
+    file: 'include/flashinfer/comm/trtllm_allreduce_fusion.cuh',
+    function: 'allreduce_fusion_kernel_oneshot_lamport',
+  },
+  flashinferTwoShot: {
+    repository: FLASHINFER.repository,
+    commit: FLASHINFER.commit,
+    file: 'include/flashinfer/comm/trtllm_allreduce_fusion.cuh',
+    function: 'allreduce_fusion_kernel_twoshot_sync',
+  },
   ncclRing: { repository: NCCL.repository, commit: NCCL.commit, file: 'src/device/all_reduce.h', function: 'runRing' },
-  vllmFusedAddRmsNorm: { repository: VLLM_LAYERNORM_CU.repository, commit: VLLM_LAYERNORM_CU.commit, file: 'csrc/libtorch_stable/layernorm_kernels.cu', function: 'fused_add_rms_norm_kernel<width 8>' },
-  vllmRmsNorm: { repository: VLLM_LAYERNORM_CU.repository, commit: VLLM_LAYERNORM_CU.commit, file: 'csrc/libtorch_stable/layernorm_kernels.cu', function: 'rms_norm_kernel' },
-  vllmNative: { repository: VLLM_LAYERNORM_PY.repository, commit: VLLM_LAYERNORM_PY.commit, file: 'vllm/model_executor/layers/layernorm.py', function: 'RMSNorm.forward_native' },
-  vllmGemma: { repository: VLLM_LAYERNORM_PY.repository, commit: VLLM_LAYERNORM_PY.commit, file: 'vllm/model_executor/layers/layernorm.py', function: 'GemmaRMSNorm.forward_static' },
-  vllmGroupQuant: { repository: VLLM_GROUP_QUANT_CU.repository, commit: VLLM_GROUP_QUANT_CU.commit, file: 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu', function: 'per_token_group_quant_8bit_kernel' },
-  vllmNativeGroupQuant: { repository: VLLM_INPUT_QUANT.repository, commit: VLLM_INPUT_QUANT.commit, file: 'vllm/model_executor/layers/quantization/input_quant_fp8.py', function: 'QuantFP8._quantize_group_native' },
+  vllmFusedAddRmsNorm: {
+    repository: VLLM_LAYERNORM_CU.repository,
+    commit: VLLM_LAYERNORM_CU.commit,
+    file: 'csrc/libtorch_stable/layernorm_kernels.cu',
+    function: 'fused_add_rms_norm_kernel<width 8>',
+  },
+  vllmRmsNorm: {
+    repository: VLLM_LAYERNORM_CU.repository,
+    commit: VLLM_LAYERNORM_CU.commit,
+    file: 'csrc/libtorch_stable/layernorm_kernels.cu',
+    function: 'rms_norm_kernel',
+  },
+  vllmNative: {
+    repository: VLLM_LAYERNORM_PY.repository,
+    commit: VLLM_LAYERNORM_PY.commit,
+    file: 'vllm/model_executor/layers/layernorm.py',
+    function: 'RMSNorm.forward_native',
+  },
+  vllmGemma: {
+    repository: VLLM_LAYERNORM_PY.repository,
+    commit: VLLM_LAYERNORM_PY.commit,
+    file: 'vllm/model_executor/layers/layernorm.py',
+    function: 'GemmaRMSNorm.forward_static',
+  },
+  vllmGroupQuant: {
+    repository: VLLM_GROUP_QUANT_CU.repository,
+    commit: VLLM_GROUP_QUANT_CU.commit,
+    file: 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu',
+    function: 'per_token_group_quant_8bit_kernel',
+  },
+  vllmNativeGroupQuant: {
+    repository: VLLM_INPUT_QUANT.repository,
+    commit: VLLM_INPUT_QUANT.commit,
+    file: 'vllm/model_executor/layers/quantization/input_quant_fp8.py',
+    function: 'QuantFP8._quantize_group_native',
+  },
 } as const satisfies Record<string, KernelRef>;
 
 // ---------------------------------------------------------------------------------------------
@@ -580,45 +905,82 @@ const K = {
 const AMD: readonly Amd[] = ['gfx942', 'gfx950'];
 const NVIDIA_ANY: readonly Architecture[] = ['sm80', 'sm90', 'sm100'];
 const at = (family: string, arch: Amd): string => `${family}@${arch}`;
-const TRUNCATION_WINDOW = 'gfx942 truncates from aiter PR 2107 (e92b36377f, 2026-02-28, opus downcast); before it __float2bfloat16 rounded to nearest even on every arch';
+const TRUNCATION_WINDOW =
+  'gfx942 truncates from aiter PR 2107 (e92b36377f, 2026-02-28, opus downcast); before it __float2bfloat16 rounded to nearest even on every arch';
 
 function aiterFamilies(): PresetDefinition[] {
   const out: PresetDefinition[] = [];
   for (const arch of AMD) {
     const oneStage = aiter1Stage(arch, true, false, null);
     out.push({
-      name: at('aiter-1stage', arch), family: 'aiter-1stage', kind: 'kernel', kernels: [K.aiter1Stage], architectures: [arch],
-      versionWindow: `from aiter PR 2586 (43b7379b89, 2026-04-02); ${TRUNCATION_WINDOW}`, reference: 'unfused',
+      name: at('aiter-1stage', arch),
+      family: 'aiter-1stage',
+      kind: 'kernel',
+      kernels: [K.aiter1Stage],
+      architectures: [arch],
+      versionWindow: `from aiter PR 2586 (43b7379b89, 2026-04-02); ${TRUNCATION_WINDOW}`,
+      reference: 'unfused',
       models: 'aiter fused 1-stage AR+RMSNorm: f32 AR rounded through bf16, f32 residual add, the norm reads the unrounded f32 sum.',
-      contract: oneStage.contract, evidence: oneStage.evidence, limitations: [],
+      contract: oneStage.contract,
+      evidence: oneStage.evidence,
+      limitations: [],
     });
     const pre = aiter1Stage(arch, false, false, null);
     out.push({
-      name: at('aiter-1stage-pre2586', arch), family: 'aiter-1stage-pre2586', kind: 'kernel', kernels: [K.aiter1Stage], architectures: [arch],
-      versionWindow: `before aiter PR 2586 (43b7379b89, 2026-04-02); ${TRUNCATION_WINDOW}`, reference: 'unfused',
+      name: at('aiter-1stage-pre2586', arch),
+      family: 'aiter-1stage-pre2586',
+      kind: 'kernel',
+      kernels: [K.aiter1Stage],
+      architectures: [arch],
+      versionWindow: `before aiter PR 2586 (43b7379b89, 2026-04-02); ${TRUNCATION_WINDOW}`,
+      reference: 'unfused',
       models: 'aiter fused 1-stage before PR 2586: the f32 AR sum meets the residual without the bf16 round trip.',
-      contract: pre.contract, evidence: pre.evidence, limitations: [],
+      contract: pre.contract,
+      evidence: pre.evidence,
+      limitations: [],
     });
     const gemma = aiter1Stage(arch, true, true, null);
     out.push({
-      name: at('aiter-1stage-gemma', arch), family: 'aiter-1stage-gemma', kind: 'kernel', kernels: [K.aiter1Stage], architectures: [arch],
-      versionWindow: TRUNCATION_WINDOW, reference: null,
+      name: at('aiter-1stage-gemma', arch),
+      family: 'aiter-1stage-gemma',
+      kind: 'kernel',
+      kernels: [K.aiter1Stage],
+      architectures: [arch],
+      versionWindow: TRUNCATION_WINDOW,
+      reference: null,
       models: 'aiter fused 1-stage with GEMMA_NORM: the weight is (1 + w) in f32.',
-      contract: gemma.contract, evidence: gemma.evidence, limitations: [],
+      contract: gemma.contract,
+      evidence: gemma.evidence,
+      limitations: [],
     });
     const quant = aiter1Stage(arch, true, false, aiterFusedQuant(arch, true));
     out.push({
-      name: at('aiter-1stage-quant', arch), family: 'aiter-1stage-quant', kind: 'kernel', kernels: [K.aiter1StagePerGroup], architectures: [arch],
-      versionWindow: `bf16 side output from aiter PR 2823 (4331ad7a17, 2026-04-29); ${TRUNCATION_WINDOW}`, reference: at('unfused-quant', arch),
-      models: `aiter fused 1-stage with per-group ${arch === 'gfx942' ? 'e4m3fnuz/240' : 'e4m3fn/448'} quant of the f32 normed value and a bf16 side output of the same values.`,
-      contract: quant.contract, evidence: quant.evidence, limitations: [],
+      name: at('aiter-1stage-quant', arch),
+      family: 'aiter-1stage-quant',
+      kind: 'kernel',
+      kernels: [K.aiter1StagePerGroup],
+      architectures: [arch],
+      versionWindow: `bf16 side output from aiter PR 2823 (4331ad7a17, 2026-04-29); ${TRUNCATION_WINDOW}`,
+      reference: at('unfused-quant', arch),
+      models:
+        `aiter fused 1-stage with per-group ${arch === 'gfx942' ? 'e4m3fnuz/240' : 'e4m3fn/448'} quant of the f32 normed value and a bf16 side output ` +
+        `of the same values.`,
+      contract: quant.contract,
+      evidence: quant.evidence,
+      limitations: [],
     });
     const two = aiter2Stage(arch);
     out.push({
-      name: at('aiter-2stage', arch), family: 'aiter-2stage', kind: 'kernel', kernels: [K.aiterReduceScatter, K.aiterLocalRmsnorm], architectures: [arch],
-      versionWindow: TRUNCATION_WINDOW, reference: 'unfused',
+      name: at('aiter-2stage', arch),
+      family: 'aiter-2stage',
+      kind: 'kernel',
+      kernels: [K.aiterReduceScatter, K.aiterLocalRmsnorm],
+      architectures: [arch],
+      versionWindow: TRUNCATION_WINDOW,
+      reference: 'unfused',
       models: 'aiter fused_ar_rms 2-stage: natural reduce-scatter stored as bf16, f32 residual add, shared-memory halving tree, (x*w)*rstd.',
-      contract: two.contract, evidence: two.evidence,
+      contract: two.contract,
+      evidence: two.evidence,
       limitations: [
         'block of 512 threads (H >= 2048); below that aiter uses 256 threads, a different tree (the aiter-fused dispatch family picks it by H)',
         'each pack is contracted as fma(x0, x0, fround(x1*x1)) then fma over x2..x7 (clang, measured): no schema pattern; fma-chain stands in',
@@ -627,18 +989,31 @@ function aiterFamilies(): PresetDefinition[] {
     });
     const twoQuant = aiter2StageQuant(arch, false);
     out.push({
-      name: at('aiter-2stage-quant', arch), family: 'aiter-2stage-quant', kind: 'kernel', kernels: [K.aiter2StagePerGroup], architectures: [arch],
-      versionWindow: TRUNCATION_WINDOW, reference: at('unfused-quant', arch),
-      models: 'aiter fused 2-stage per-group quant: natural AR stored as bf16, __bf16 residual add, the norm reads bf16 x, fused quant of the f32 normed value.',
-      contract: twoQuant.contract, evidence: twoQuant.evidence,
+      name: at('aiter-2stage-quant', arch),
+      family: 'aiter-2stage-quant',
+      kind: 'kernel',
+      kernels: [K.aiter2StagePerGroup],
+      architectures: [arch],
+      versionWindow: TRUNCATION_WINDOW,
+      reference: at('unfused-quant', arch),
+      models:
+        'aiter fused 2-stage per-group quant: natural AR stored as bf16, __bf16 residual add, the norm reads bf16 x, fused quant of the f32 normed value.',
+      contract: twoQuant.contract,
+      evidence: twoQuant.evidence,
       limitations: ['the kernel launches H/8 threads unpadded and drops a partial last warp: exact only for H % 256 == 0'],
     });
     const split = aiter2StageQuant(arch, true);
     out.push({
-      name: at('aiter-split-quant', arch), family: 'aiter-split-quant', kind: 'kernel', kernels: [K.aiterReduceScatter, K.aiterSplitPerGroup], architectures: [arch],
-      versionWindow: TRUNCATION_WINDOW, reference: at('unfused-quant', arch),
+      name: at('aiter-split-quant', arch),
+      family: 'aiter-split-quant',
+      kind: 'kernel',
+      kernels: [K.aiterReduceScatter, K.aiterSplitPerGroup],
+      architectures: [arch],
+      versionWindow: TRUNCATION_WINDOW,
+      reference: at('unfused-quant', arch),
       models: 'aiter split per-group quant (above 512 KiB): natural reduce-scatter to bf16, then the fused epilogue; the same bits as the 2-stage kernel.',
-      contract: split.contract, evidence: split.evidence,
+      contract: split.contract,
+      evidence: split.evidence,
       limitations: ['H/8 threads unpadded: exact only for H % 256 == 0', 'packs beyond N*floor(M*H/8/N) are never reduced (M*H/8 % N != 0)'],
     });
   }
@@ -651,20 +1026,43 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
   const contract: ContractInput = {
     allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'none' },
     bf16Rounding: { allReduceHop: d, allReduceResult: d, residualAdd: d, residualOut: d, normIntermediate: d, normOut: d },
-    f32Subnormals: 'flush', hardwareOps: { rsqrt: 'inferred', reciprocal: 'inferred', divide: 'inferred' }, residual: { add: 'f32' },
+    f32Subnormals: 'flush',
+    hardwareOps: { rsqrt: 'inferred', reciprocal: 'inferred', divide: 'inferred' },
+    residual: { add: 'f32' },
     norm: {
-      input: 'f32', sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 16 } }, variance: 'divide', eps: EPS,
-      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+      input: 'f32',
+      sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 16 } },
+      variance: 'divide',
+      eps: EPS,
+      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+      multiplyOrder: 'x-rstd-w',
+      roundIntermediate: false,
     },
     quant: {
-      groupSize: 128, format: fnuz ? 'e4m3fnuz' : 'e4m3fn', input: 'f32', staticScale: null, divisor: 'format-max', amaxFloor: 1e-10, scaleFloor: null,
-      zeroAmaxScaleOne: false, scale: 'reciprocal', ue8m0: 'none', quantize: 'reciprocal', clamp: fnuz ? 240 : 448, saturation: 'overflow',
-      scaleLayout: { kind: 'row-major' }, bf16SideOutput: false,
+      groupSize: 128,
+      format: fnuz ? 'e4m3fnuz' : 'e4m3fn',
+      input: 'f32',
+      staticScale: null,
+      divisor: 'format-max',
+      amaxFloor: 1e-10,
+      scaleFloor: null,
+      zeroAmaxScaleOne: false,
+      scale: 'reciprocal',
+      ue8m0: 'none',
+      quantize: 'reciprocal',
+      clamp: fnuz ? 240 : 448,
+      saturation: 'overflow',
+      scaleLayout: { kind: 'row-major' },
+      bf16SideOutput: false,
     },
   };
   const downcast = evidenceWithNote(
-    `module_rmsnorm_quant passes -DOPUS_FP32_to_BF16_DEFAULT=$OPUS_FP32_to_BF16_DEFAULT (default 2 = truncate); ${arch === 'gfx942' ? 'gfx942 truncates' : 'gfx950 converts in hardware (RNE)'}`,
-    rq(117, 'store_vector of the f32 sum to residual_out'), opusPlus(785, 'chunk_convert[j] = opus::cast<T_R>(...) per element', 789), aiterBuild(708, 'module_rmsnorm_quant: -ffast-math, -DOPUS_FP32_to_BF16_DEFAULT', 720), ...AITER_DOWNCAST_CITES,
+    `module_rmsnorm_quant passes -DOPUS_FP32_to_BF16_DEFAULT=$OPUS_FP32_to_BF16_DEFAULT (default 2 = truncate); ` +
+      `${arch === 'gfx942' ? 'gfx942 truncates' : 'gfx950 converts in hardware (RNE)'}`,
+    rq(117, 'store_vector of the f32 sum to residual_out'),
+    opusPlus(785, 'chunk_convert[j] = opus::cast<T_R>(...) per element', 789),
+    aiterBuild(708, 'module_rmsnorm_quant: -ffast-math, -DOPUS_FP32_to_BF16_DEFAULT', 720),
+    ...AITER_DOWNCAST_CITES,
   );
   const ev: Dims = {
     'allReduce.order': NOT_USED('no all-reduce: one rank, input + residual', rq(105, 'input + residual_in', 108)),
@@ -676,19 +1074,36 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     'bf16Rounding.residualOut': downcast,
     'bf16Rounding.normIntermediate': NOT_USED('no bf16 norm output: the f32 normed value is quantized', rq(208, 'FUSE_QUANT path', 225)),
     'bf16Rounding.normOut': NOT_USED('no bf16 norm output', rq(310, 'store_vector of fp8 codes only')),
-    'f32Subnormals': evidence(aiterJit(914, '-fgpu-flush-denormals-to-zero'), aiterBuild(708, '-ffast-math', 720)),
+    f32Subnormals: evidence(aiterJit(914, '-fgpu-flush-denormals-to-zero'), aiterBuild(708, '-ffast-math', 720)),
     'hardwareOps.rsqrt': AITER_RSQRT(rq(150, 'rsqrtf')),
     'hardwareOps.reciprocal': evidence(rq(302, 'asm v_rcp_f32 of the scale', 305)),
-    'hardwareOps.divide': evidenceWithNote('-ffast-math: rcp[0] / n may be lowered to v_rcp_f32 * mul (not checked in ISA)', rq(150, 'rcp[0] / n'), aiterBuild(708, '-ffast-math', 720)),
+    'hardwareOps.divide': evidenceWithNote(
+      '-ffast-math: rcp[0] / n may be lowered to v_rcp_f32 * mul (not checked in ISA)',
+      rq(150, 'rcp[0] / n'),
+      aiterBuild(708, '-ffast-math', 720),
+    ),
     'residual.add': evidence(rq(105, 'thread_data_float = float(input) + float(residual)', 108)),
     'norm.input': evidence(rq(141, 'square_sum over the f32 sum', 146)),
-    'norm.sumOfSquares.perThread': evidenceWithNote('-ffast-math contracts square_sum += x*x (the commented v_fmac_f32 line shows the intended form)', rq(141, 'square_sum += x * x', 146), aiterBuild(708, '-ffast-math', 720)),
+    'norm.sumOfSquares.perThread': evidenceWithNote(
+      '-ffast-math contracts square_sum += x*x (the commented v_fmac_f32 line shows the intended form)',
+      rq(141, 'square_sum += x * x', 146),
+      aiterBuild(708, '-ffast-math', 720),
+    ),
     'norm.sumOfSquares.tree': evidenceWithNote(
-      'DPP wave64 block_reduce = one balanced pairwise tree over the block in thread order; 256 threads x 16 contiguous elements is aiter\'s choice for 2048 < H <= 4096 (H <= 512: 64x8, <= 1024: 128x8, <= 2048: 256x8, <= 8192 per-group: 1024x8 on >= 160 CUs): this preset is exact for 2048 < H <= 4096',
-      rq(149, 'block_reduce<float, sum, BlockSize, true>'), hipReduce(256, 'wave_reduce DPP steps: quad_perm, half/row mirror, row_bcast 15/31, lane 63', 318), hipReduce(394, 'block_reduce: lane 63 per wave to smem, then wave_reduce over waves', 443), rq(364, 'ADD_RMSNORM_QUANT_KERNEL_DISPATCH by n', 388),
+      "DPP wave64 block_reduce = one balanced pairwise tree over the block in thread order; 256 threads x 16 contiguous elements is aiter's choice for 2048 " +
+        '< H <= 4096 (H <= 512: 64x8, <= 1024: 128x8, <= 2048: 256x8, <= 8192 per-group: 1024x8 on >= 160 CUs): this preset is exact for 2048 < H <= 4096',
+      rq(149, 'block_reduce<float, sum, BlockSize, true>'),
+      hipReduce(256, 'wave_reduce DPP steps: quad_perm, half/row mirror, row_bcast 15/31, lane 63', 318),
+      hipReduce(394, 'block_reduce: lane 63 per wave to smem, then wave_reduce over waves', 443),
+      rq(364, 'ADD_RMSNORM_QUANT_KERNEL_DISPATCH by n', 388),
     ),
     'norm.variance': evidence(rq(150, 'rcp[0] / n')),
-    'norm.eps': evidenceWithNote(`${EPS_IS_AN_ARGUMENT}; epsilon is a double kernel argument, so the add is done in f64 and rounded once to f32 (the schema adds fround(eps) in f32: a limitation)`, rq(26, 'double epsilon'), rq(150, 'rcp[0] / n + epsilon')),
+    'norm.eps': evidenceWithNote(
+      `${EPS_IS_AN_ARGUMENT}; epsilon is a double kernel argument, so the add is done in f64 and rounded once to f32 (the schema adds fround(eps) in f32: a ` +
+        `limitation)`,
+      rq(26, 'double epsilon'),
+      rq(150, 'rcp[0] / n + epsilon'),
+    ),
     'norm.weight.dtype': evidence(rq(174, 'static_cast<float>(weight[2i]) of the bf16 weight', 175)),
     'norm.weight.castToBf16': NOT_USED('bf16 weight', rq(174, 'weight', 175)),
     'norm.weight.offset': evidence(rq(170, 'weight_offset = gemma_norm ? 1 : 0 (this preset: 0)')),
@@ -704,18 +1119,35 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     'quant.zeroAmaxScaleOne': NOT_USED('an all-zero group gets 1e-10 * (1/max)', rq(259, 'max * inverted_DTYPE_MAX')),
     'quant.scale': evidence(rq(259, 'quant_scale = max * inverted_DTYPE_MAX')),
     'quant.ue8m0': NOT_USED('f32 scale tensor', rq(230, 'use_e8m0 only for fp4 or a 1-byte scale tensor', 231)),
-    'quant.quantize': evidenceWithNote('x * v_rcp_f32(scale): the reciprocal is approximate (hardwareOps.reciprocal)', rq(304, 'v_rcp_f32'), opusPlus(54, 'tmp = pk_mul_f32(x, inverted_scale)')),
+    'quant.quantize': evidenceWithNote(
+      'x * v_rcp_f32(scale): the reciprocal is approximate (hardwareOps.reciprocal)',
+      rq(304, 'v_rcp_f32'),
+      opusPlus(54, 'tmp = pk_mul_f32(x, inverted_scale)'),
+    ),
     'quant.clamp': evidence(opusPlus(55, 'v_med3_f32 to +-240 (gfx942) / +-448, then v_cvt_pk_fp8_f32', 66)),
     'quant.saturation': evidenceWithNote('clamped first', opusPlus(64, 'v_cvt_pk_fp8_f32', 66)),
     'quant.scaleLayout': evidenceWithNote('shuffle_scale false; true gives column-major g*M + m', rq(281, 'x * n / group_size + y', 298)),
     'quant.bf16SideOutput': NOT_USED('no bf16 normed output', rq(310, 'fp8 codes only')),
   };
   return {
-    name: at('aiter-add-rmsnorm-quant', arch), family: 'aiter-add-rmsnorm-quant', kind: 'kernel', kernels: [K.aiterAddRmsnormQuant], architectures: [arch],
-    versionWindow: null, reference: null, ranks: 1,
-    models: 'aiter add_rmsnorm_quant (HIP, fast-math): f32 residual add, DPP wave64 tree, (x*rstd)*w in f32, per-group quant with amax floor 1e-10, scale amax*(1/max), x * v_rcp_f32(scale), clamp.',
-    contract, evidence: ev,
-    limitations: ['exact only for 2048 < H <= 4096 (block 256 x 16); other H use other block geometries', 'eps is added in f64 in the kernel, in f32 by the contract', 'v_rcp_f32 and the fast-math divide are inferred, not reproduced'],
+    name: at('aiter-add-rmsnorm-quant', arch),
+    family: 'aiter-add-rmsnorm-quant',
+    kind: 'kernel',
+    kernels: [K.aiterAddRmsnormQuant],
+    architectures: [arch],
+    versionWindow: null,
+    reference: null,
+    ranks: 1,
+    models:
+      'aiter add_rmsnorm_quant (HIP, fast-math): f32 residual add, DPP wave64 tree, (x*rstd)*w in f32, per-group quant with amax floor 1e-10, scale ' +
+      'amax*(1/max), x * v_rcp_f32(scale), clamp.',
+    contract,
+    evidence: ev,
+    limitations: [
+      'exact only for 2048 < H <= 4096 (block 256 x 16); other H use other block geometries',
+      'eps is added in f64 in the kernel, in f32 by the contract',
+      'v_rcp_f32 and the fast-math divide are inferred, not reproduced',
+    ],
   };
 }
 
@@ -723,19 +1155,42 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
   const fnuz = arch === 'gfx942';
   const max = fnuz ? 240 : 448;
   const contract: ContractInput = {
-    allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'none' }, bf16Rounding: RNE_EVERYWHERE,
-    f32Subnormals: 'keep', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' }, residual: { add: 'f32' },
+    allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'none' },
+    bf16Rounding: RNE_EVERYWHERE,
+    f32Subnormals: 'keep',
+    hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
+    residual: { add: 'f32' },
     norm: {
-      input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 4096, numWarps: 8, warpSize: 64, sizePerThread: 8, threadReduce: 'tree' } }, variance: 'divide', eps: EPS,
-      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+      input: 'f32',
+      sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 4096, numWarps: 8, warpSize: 64, sizePerThread: 8, threadReduce: 'tree' } },
+      variance: 'divide',
+      eps: EPS,
+      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+      multiplyOrder: 'x-rstd-w',
+      roundIntermediate: false,
     },
     quant: {
-      groupSize: 128, format: fnuz ? 'e4m3fnuz' : 'e4m3fn', input: 'f32', staticScale: null, divisor: 'format-max', amaxFloor: 1e-10, scaleFloor: null,
-      zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none', quantize: 'reciprocal', clamp: max, saturation: 'satfinite',
-      scaleLayout: { kind: 'row-major' }, bf16SideOutput: true,
+      groupSize: 128,
+      format: fnuz ? 'e4m3fnuz' : 'e4m3fn',
+      input: 'f32',
+      staticScale: null,
+      divisor: 'format-max',
+      amaxFloor: 1e-10,
+      scaleFloor: null,
+      zeroAmaxScaleOne: false,
+      scale: 'divide',
+      ue8m0: 'none',
+      quantize: 'reciprocal',
+      clamp: max,
+      saturation: 'satfinite',
+      scaleLayout: { kind: 'row-major' },
+      bf16SideOutput: true,
     },
   };
-  const tritonRne = evidenceWithNote('Triton converts f32 to bf16 with round to nearest even (FpToFp default) on AMD; not re-read in Triton\'s AMD backend here', tritonQuant(379, 'inp1.to(out_res1 dtype)'));
+  const tritonRne = evidenceWithNote(
+    "Triton converts f32 to bf16 with round to nearest even (FpToFp default) on AMD; not re-read in Triton's AMD backend here",
+    tritonQuant(379, 'inp1.to(out_res1 dtype)'),
+  );
   const ev: Dims = {
     'allReduce.order': NOT_USED('no all-reduce (ranks 1)', tritonQuant(317, 'one input row', 330)),
     'allReduce.accumulate': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
@@ -746,16 +1201,22 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     'bf16Rounding.residualOut': tritonRne,
     'bf16Rounding.normIntermediate': NOT_USED('one f32 expression', tritonQuant(19, 'row * norm_factor * weight')),
     'bf16Rounding.normOut': evidenceWithNote('FIRST_INPUT_OUT stores the f32 norm1 into the bf16 out1 (RNE)', tritonQuant(336, 'tl.store(out1, norm1)', 341)),
-    'f32Subnormals': evidenceWithNote('Triton on AMD keeps f32 subnormals by default (not re-read)', tritonQuant(330, 'f32 arithmetic in the kernel')),
+    f32Subnormals: evidenceWithNote('Triton on AMD keeps f32 subnormals by default (not re-read)', tritonQuant(330, 'f32 arithmetic in the kernel')),
     'hardwareOps.rsqrt': evidence(tritonQuant(17, 'tl.math.rsqrt')),
     'hardwareOps.reciprocal': evidenceWithNote('1.0 / scale_out is a Triton f32 division, an IEEE fdiv on the AMD backend', tritonQuant(36, '1.0 / scale_out')),
     'hardwareOps.divide': evidenceWithNote('Triton f32 `/` lowers to LLVM fdiv on AMD (IEEE without fast-math flags)', tritonQuant(17, 'row_norm / n_cols')),
     'residual.add': evidence(tritonQuant(330, 'inp1 = inp1 + res1 (f32)')),
     'norm.input': evidence(tritonQuant(334, '_rmsmorm_op(inp1 f32, ...)')),
-    'norm.sumOfSquares.perThread': evidenceWithNote('tl.sum(row * row): the per-thread part is Triton\'s; enable_fp_fusion may contract (not checked)', tritonQuant(15, 'row * row; tl.sum', 16)),
+    'norm.sumOfSquares.perThread': evidenceWithNote(
+      "tl.sum(row * row): the per-thread part is Triton's; enable_fp_fusion may contract (not checked)",
+      tritonQuant(15, 'row * row; tl.sum', 16),
+    ),
     'norm.sumOfSquares.tree': evidenceWithNote(
-      'BLOCK_SIZE_N = max(next_pow2(N), 128), num_warps 1/4/8/16 for BLOCK <= 512/2048/4096/larger, wave64: this preset is exact for 2048 < H <= 4096; sizePerThread 8 (16-byte bf16 loads) and the in-thread tree of current Triton are assumed, the compiled TTGIR was not read',
-      tritonQuant(16, 'tl.sum(row_norm, axis=-1)'), tritonQuantLaunch(209, 'BLOCK_SIZE_N'), tritonQuantLaunch(271, 'num_warps by BLOCK_SIZE_N', 278),
+      'BLOCK_SIZE_N = max(next_pow2(N), 128), num_warps 1/4/8/16 for BLOCK <= 512/2048/4096/larger, wave64: this preset is exact for 2048 < H <= 4096; ' +
+        'sizePerThread 8 (16-byte bf16 loads) and the in-thread tree of current Triton are assumed, the compiled TTGIR was not read',
+      tritonQuant(16, 'tl.sum(row_norm, axis=-1)'),
+      tritonQuantLaunch(209, 'BLOCK_SIZE_N'),
+      tritonQuantLaunch(271, 'num_warps by BLOCK_SIZE_N', 278),
     ),
     'norm.variance': evidence(tritonQuant(17, '(row_norm / n_cols) + epsilon')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, tritonQuant(17, '+ epsilon')),
@@ -765,7 +1226,10 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     'norm.multiplyOrder': evidence(tritonQuant(19, 'row * norm_factor * weight')),
     'norm.roundIntermediate': evidence(tritonQuant(19, 'one f32 expression')),
     'quant.groupSize': evidence(tritonQuantLaunch(209, 'QUANT_BLOCK_SIZE = group_size (128)')),
-    'quant.format': evidenceWithNote(fnuz ? 'aiter fp8 is e4m3fnuz on gfx942' : 'aiter fp8 is e4m3fn on gfx950', aiterDtypes(12, 'gfx942: float8_e4m3fnuz; gfx950: float8_e4m3fn', 13)),
+    'quant.format': evidenceWithNote(
+      fnuz ? 'aiter fp8 is e4m3fnuz on gfx942' : 'aiter fp8 is e4m3fn on gfx950',
+      aiterDtypes(12, 'gfx942: float8_e4m3fnuz; gfx950: float8_e4m3fn', 13),
+    ),
     'quant.input': evidence(tritonQuant(344, '_fp8_quant_op(norm1, ...) on the f32 norm', 346)),
     'quant.staticScale': NOT_USED('dynamic', tritonQuant(35, 'scale from the amax')),
     'quant.divisor': evidenceWithNote(`DTYPE_MAX = torch.finfo(out dtype).max = ${max}`, tritonQuantLaunch(280, 'DTYPE_MAX = finfo(out1_fp8.dtype).max', 284)),
@@ -781,21 +1245,38 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     'quant.bf16SideOutput': evidence(tritonQuant(336, 'FIRST_INPUT_OUT: bf16 passthrough of norm1', 341)),
   };
   return {
-    name: at('aiter-rms-quant-passthrough', arch), family: 'aiter-rms-quant-passthrough', kind: 'kernel', kernels: [K.aiterTritonRmsQuant], architectures: [arch],
-    versionWindow: null, reference: null, ranks: 1,
-    models: 'aiter Triton fused_rms_fp8_group_quant (SGLang PR 22258 NSA passthrough): f32 residual add, tl.sum tree, amax floor 1e-10, scale amax/max, q = x * (1/scale), clamp, bf16 passthrough of the unquantized value.',
-    contract, evidence: ev,
-    limitations: ['exact only for 2048 < H <= 4096 (BLOCK 4096, 8 warps)', 'Triton\'s AMD lowering of f32->bf16 and its subnormal mode not re-read'],
+    name: at('aiter-rms-quant-passthrough', arch),
+    family: 'aiter-rms-quant-passthrough',
+    kind: 'kernel',
+    kernels: [K.aiterTritonRmsQuant],
+    architectures: [arch],
+    versionWindow: null,
+    reference: null,
+    ranks: 1,
+    models:
+      'aiter Triton fused_rms_fp8_group_quant (SGLang PR 22258 NSA passthrough): f32 residual add, tl.sum tree, amax floor 1e-10, scale amax/max, q = x * ' +
+      '(1/scale), clamp, bf16 passthrough of the unquantized value.',
+    contract,
+    evidence: ev,
+    limitations: ['exact only for 2048 < H <= 4096 (BLOCK 4096, 8 warps)', "Triton's AMD lowering of f32->bf16 and its subnormal mode not re-read"],
   };
 }
 
 function unfusedQuant(arch: Amd): PresetDefinition {
   const q = aiterStandaloneQuant(arch, true);
   return {
-    name: at('unfused-quant', arch), family: 'unfused-quant', kind: 'reference', kernels: [K.aiterStandaloneQuant], architectures: [arch],
-    versionWindow: null, reference: null,
-    models: `The unfused reference chain followed by the standalone aiter per-group quant (${arch}: amax floor 1e-10, reciprocal scale and quantize, clamp ${arch === 'gfx942' ? 240 : 448}).`,
-    contract: { ...UNFUSED_CONTRACT, quant: q.quant }, evidence: { ...UNFUSED_EVIDENCE, ...q.evidence },
+    name: at('unfused-quant', arch),
+    family: 'unfused-quant',
+    kind: 'reference',
+    kernels: [K.aiterStandaloneQuant],
+    architectures: [arch],
+    versionWindow: null,
+    reference: null,
+    models:
+      `The unfused reference chain followed by the standalone aiter per-group quant (${arch}: amax floor 1e-10, reciprocal scale and quantize, clamp ` +
+      `${arch === 'gfx942' ? 240 : 448}).`,
+    contract: { ...UNFUSED_CONTRACT, quant: q.quant },
+    evidence: { ...UNFUSED_EVIDENCE, ...q.evidence },
     limitations: ['the norm part is the definitional reference (sequential tree, IEEE rstd), not a kernel'],
   };
 }
@@ -807,46 +1288,98 @@ function sglangPresets(): PresetDefinition[] {
   const gate = 'SGLang enables the fused path only on gfx95 (is_gfx95_supported; SGLang PR 24651 description, no pinned SGLang file read)';
   return [
     {
-      name: 'sglang-fused-quant', family: 'sglang-fused-quant', kind: 'kernel', kernels: [K.aiter1StagePerGroup], architectures: ['gfx950'],
-      versionWindow: 'SGLang PR 24651 onward', reference: 'sglang-fused-quant-fallback',
+      name: 'sglang-fused-quant',
+      family: 'sglang-fused-quant',
+      kind: 'kernel',
+      kernels: [K.aiter1StagePerGroup],
+      architectures: ['gfx950'],
+      versionWindow: 'SGLang PR 24651 onward',
+      reference: 'sglang-fused-quant-fallback',
       models: 'SGLang PR 24651 on MI355X: aiter fused 1-stage AR+RMSNorm+per-group e4m3fn quant of the f32 normed value, bf16 side output (keep_bf16).',
-      contract: fused.contract, evidence: fused.evidence, limitations: [gate, 'above 128 KiB aiter runs the 2-stage / split kernels (bf16 residual add)'],
+      contract: fused.contract,
+      evidence: fused.evidence,
+      limitations: [gate, 'above 128 KiB aiter runs the 2-stage / split kernels (bf16 residual add)'],
     },
     {
-      name: 'sglang-fused-quant-fallback', family: 'sglang-fused-quant-fallback', kind: 'kernel', kernels: [K.aiter1Stage, K.aiterStandaloneQuant], architectures: ['gfx950'],
-      versionWindow: 'SGLang PR 24651 onward (SGLANG_DISABLE_FUSED_AR_QUANT=1)', reference: null,
-      models: 'SGLang fallback on MI355X: aiter fused 1-stage AR+RMSNorm to bf16, then the standalone aiter per_1x128 quant (e4m3fn, clamp 448) of the bf16 output.',
-      contract: { ...fallbackNorm.contract, quant: q.quant }, evidence: { ...without(fallbackNorm.evidence, 'quant'), ...q.evidence },
+      name: 'sglang-fused-quant-fallback',
+      family: 'sglang-fused-quant-fallback',
+      kind: 'kernel',
+      kernels: [K.aiter1Stage, K.aiterStandaloneQuant],
+      architectures: ['gfx950'],
+      versionWindow: 'SGLang PR 24651 onward (SGLANG_DISABLE_FUSED_AR_QUANT=1)',
+      reference: null,
+      models:
+        'SGLang fallback on MI355X: aiter fused 1-stage AR+RMSNorm to bf16, then the standalone aiter per_1x128 quant (e4m3fn, clamp 448) of the bf16 output.',
+      contract: { ...fallbackNorm.contract, quant: q.quant },
+      evidence: { ...without(fallbackNorm.evidence, 'quant'), ...q.evidence },
       limitations: [gate, 'the fused AR+RMSNorm is 1-stage only below 128*7168*2/world bytes (then local_device_load_rmsnorm)'],
     },
   ];
 }
 
 function flashinferPresets(): PresetDefinition[] {
-  const mk = (name: string, family: string, arch: Architecture, fp32Acc: boolean, tree: 'cluster' | 'butterfly', twoShot: boolean, reference: string | null): PresetDefinition => {
+  const mk = (
+    name: string,
+    family: string,
+    arch: Architecture,
+    fp32Acc: boolean,
+    tree: 'cluster' | 'butterfly',
+    twoShot: boolean,
+    reference: string | null,
+  ): PresetDefinition => {
     const ev = flashinferEvidence(fp32Acc, tree, twoShot);
     return {
-      name, family, kind: 'kernel', kernels: [twoShot ? K.flashinferTwoShot : K.flashinferOneShot], architectures: [arch],
-      versionWindow: fp32Acc ? 'fp32_acc is the caller\'s flag (FlashInfer default False; TensorRT-LLM defaults to it since PR 16753)' : 'FlashInfer fp32_acc=False (its Python default)', reference,
-      models: `FlashInfer/TensorRT-LLM ${twoShot ? 'two' : 'one'}-shot AR+RMSNorm on ${arch}: ${fp32Acc ? 'f32' : 'bf16'} accumulation, bf16(bf16(ar) + residual) is residual output and norm input${tree === 'cluster' ? ', each token split over a thread-block cluster' : ''}.`,
+      name,
+      family,
+      kind: 'kernel',
+      kernels: [twoShot ? K.flashinferTwoShot : K.flashinferOneShot],
+      architectures: [arch],
+      versionWindow: fp32Acc
+        ? "fp32_acc is the caller's flag (FlashInfer default False; TensorRT-LLM defaults to it since PR 16753)"
+        : 'FlashInfer fp32_acc=False (its Python default)',
+      reference,
+      models:
+        `FlashInfer/TensorRT-LLM ${twoShot ? 'two' : 'one'}-shot AR+RMSNorm on ${arch}: ${fp32Acc ? 'f32' : 'bf16'} accumulation, bf16(bf16(ar) + ` +
+        `residual) is residual output and norm input${tree === 'cluster' ? ', each token split over a thread-block cluster' : ''}.`,
       contract: {
-        allReduce: { order: { kind: 'natural' }, accumulate: fp32Acc ? 'f32' : 'bf16', roundResult: 'bf16' }, bf16Rounding: RNE_EVERYWHERE,
-        f32Subnormals: 'flush', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'inferred' }, residual: { add: 'bf16' },
-        norm: flashinferNorm(tree, twoShot), quant: null,
+        allReduce: { order: { kind: 'natural' }, accumulate: fp32Acc ? 'f32' : 'bf16', roundResult: 'bf16' },
+        bf16Rounding: RNE_EVERYWHERE,
+        f32Subnormals: 'flush',
+        hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'inferred' },
+        residual: { add: 'bf16' },
+        norm: flashinferNorm(tree, twoShot),
+        quant: null,
       },
       evidence: { ...ev, quant: NOT_USED('kARResidualRMSNorm: no quant', fi(825, 'pattern kARResidualRMSNorm = 1')) },
       limitations: [
         'one-shot maps -0 inputs to +0 (Lamport sentinel): not expressible',
-        ...(tree === 'cluster' ? ['cluster geometry assumes 132 SMs (H100/H200 SXM) and a compiled register count that allows 1024 threads per block (maxThreadsPerBlock): not readable from source'] : []),
+        ...(tree === 'cluster'
+          ? [
+              'cluster geometry assumes 132 SMs (H100/H200 SXM) and a compiled register count that allows 1024 threads per block (maxThreadsPerBlock): not ' +
+                'readable from source',
+            ]
+          : []),
       ],
     };
   };
   const groupFp8: PresetDefinition = (() => {
     const base = mk('flashinfer-ar-rms-group-fp8', 'flashinfer-ar-rms-group-fp8', 'sm90', true, 'cluster', false, null);
     const quant: QuantInput = {
-      groupSize: 128, format: 'e4m3fn', input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: null,
-      scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'ceil', quantize: 'divide', clamp: 448,
-      saturation: 'satfinite', scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 }, bf16SideOutput: false,
+      groupSize: 128,
+      format: 'e4m3fn',
+      input: 'bf16',
+      staticScale: null,
+      divisor: 'format-max',
+      amaxFloor: null,
+      scaleFloor: { value: 1e-10, stage: 'before-ue8m0' },
+      zeroAmaxScaleOne: false,
+      scale: 'divide',
+      ue8m0: 'ceil',
+      quantize: 'divide',
+      clamp: 448,
+      saturation: 'satfinite',
+      scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 },
+      bf16SideOutput: false,
     };
     const qev: Dims = {
       'quant.groupSize': evidence(fi(1128, 'group_size = block_quant_group_size')),
@@ -862,13 +1395,23 @@ function flashinferPresets(): PresetDefinition[] {
       'quant.quantize': evidence(fi(1196, 'q = val / y_s')),
       'quant.clamp': evidence(fi(1197, 'fminf(fmaxf(q, -448), 448)')),
       'quant.saturation': evidence(fi(1198, '__nv_fp8_e4m3(q): satfinite')),
-      'quant.scaleLayout': evidenceWithNote('tma_aligned_mn is the caller\'s (DeepGEMM: align(M, 4))', fi(1206, 'exponent byte g%4 of int32 (g/4)*tma_aligned_mn + token; K and MN padding zeroed', 1240)),
-      'quant.bf16SideOutput': evidenceWithNote('the Out variant (kARResidualRMSNormOutPerTokenGroupFP8PackedQuant) also stores the norm output', fi(825, 'pattern list', 837)),
+      'quant.scaleLayout': evidenceWithNote(
+        "tma_aligned_mn is the caller's (DeepGEMM: align(M, 4))",
+        fi(1206, 'exponent byte g%4 of int32 (g/4)*tma_aligned_mn + token; K and MN padding zeroed', 1240),
+      ),
+      'quant.bf16SideOutput': evidenceWithNote(
+        'the Out variant (kARResidualRMSNormOutPerTokenGroupFP8PackedQuant) also stores the norm output',
+        fi(825, 'pattern list', 837),
+      ),
     };
     return {
-      ...base, kernels: [K.flashinferOneShot],
-      models: 'FlashInfer one-shot AR + residual + RMSNorm + per-token-group FP8 on SM90: quantizes the bf16 norm output, scale max(amax/448, 1e-10) rounded up to a power of two, divide, clamp 448, packed UE8M0 scales.',
-      contract: { ...base.contract, quant }, evidence: { ...without(base.evidence, 'quant'), ...qev },
+      ...base,
+      kernels: [K.flashinferOneShot],
+      models:
+        'FlashInfer one-shot AR + residual + RMSNorm + per-token-group FP8 on SM90: quantizes the bf16 norm output, scale max(amax/448, 1e-10) rounded up to ' +
+        'a power of two, divide, clamp 448, packed UE8M0 scales.',
+      contract: { ...base.contract, quant },
+      evidence: { ...without(base.evidence, 'quant'), ...qev },
     };
   })();
   return [
@@ -883,17 +1426,33 @@ function flashinferPresets(): PresetDefinition[] {
 
 function vllmPresets(): PresetDefinition[] {
   const vllmUnfused: ContractInput = {
-    allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'bf16' }, bf16Rounding: RNE_EVERYWHERE,
-    f32Subnormals: 'keep', hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' }, residual: { add: 'bf16' },
-    norm: vllmCudaNorm(true), quant: null,
+    allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'bf16' },
+    bf16Rounding: RNE_EVERYWHERE,
+    f32Subnormals: 'keep',
+    hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
+    residual: { add: 'bf16' },
+    norm: vllmCudaNorm(true),
+    quant: null,
   };
-  const vllmUnfusedEvidence: Dims = { ...VLLM_AR_EVIDENCE, ...vllmCudaNormEvidence(true), quant: NOT_USED('norm op only', vllmLn(310, 'fused_add_rms_norm(input, residual, weight, epsilon): no quant', 313)) };
+  const vllmUnfusedEvidence: Dims = {
+    ...VLLM_AR_EVIDENCE,
+    ...vllmCudaNormEvidence(true),
+    quant: NOT_USED('norm op only', vllmLn(310, 'fused_add_rms_norm(input, residual, weight, epsilon): no quant', 313)),
+  };
   const noResidual: ContractInput = { ...vllmUnfused, residual: null, norm: vllmCudaNorm(false) };
-  const noResidualEvidence: Dims = { ...without({ ...VLLM_AR_EVIDENCE, ...vllmCudaNormEvidence(false) }, 'residual.add'), residual: NOT_USED('rms_norm: no residual', vllmLn(14, 'rms_norm_kernel')) };
+  const noResidualEvidence: Dims = {
+    ...without({ ...VLLM_AR_EVIDENCE, ...vllmCudaNormEvidence(false) }, 'residual.add'),
+    residual: NOT_USED('rms_norm: no residual', vllmLn(14, 'rms_norm_kernel')),
+  };
   const native: ContractInput = { ...vllmUnfused, residual: { add: 'f32' }, norm: VLLM_NATIVE_NORM };
-  const nativeEvidence: Dims = { ...VLLM_AR_EVIDENCE, ...VLLM_NATIVE_EVIDENCE, quant: NOT_USED('norm only', vllmPy(180, 'forward_native returns x (and residual)', 219)) };
+  const nativeEvidence: Dims = {
+    ...VLLM_AR_EVIDENCE,
+    ...VLLM_NATIVE_EVIDENCE,
+    quant: NOT_USED('norm only', vllmPy(180, 'forward_native returns x (and residual)', 219)),
+  };
   const gemma: ContractInput = {
-    ...vllmUnfused, residual: { add: 'bf16' },
+    ...vllmUnfused,
+    residual: { add: 'bf16' },
     norm: { ...VLLM_NATIVE_NORM, input: 'bf16', weight: { dtype: 'bf16', castToBf16: false, offset: 'f32' }, roundIntermediate: false },
   };
   const gemmaEvidence: Dims = {
@@ -908,10 +1467,21 @@ function vllmPresets(): PresetDefinition[] {
     'bf16Rounding.normOut': evidence(vllmPy(338, 'x.to(orig_dtype): round to nearest even')),
     'norm.multiplyOrder': evidence(vllmPy(334, 'x * rsqrt(...) then * (1 + w)', 337)),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(334, 'variance + variance_epsilon')),
-    'norm.variance': evidenceWithNote('eager torch mean multiplies the sum by fround(1/H); forward_cuda compiles forward_static, where the mean is a Triton division', vllmPy(333, 'x.pow(2).mean(dim=-1)'), TORCH_MEAN),
+    'norm.variance': evidenceWithNote(
+      'eager torch mean multiplies the sum by fround(1/H); forward_cuda compiles forward_static, where the mean is a Triton division',
+      vllmPy(333, 'x.pow(2).mean(dim=-1)'),
+      TORCH_MEAN,
+    ),
     'norm.sumOfSquares.perThread': evidenceWithNote('compiled by Inductor: not expressible, chain is the closest', vllmPy(333, 'x.pow(2).mean(dim=-1)')),
-    'norm.sumOfSquares.tree': evidenceWithNote('Inductor reduction tree: not expressible, sequential is the closest reference', vllmPy(333, 'x.pow(2).mean(dim=-1)')),
-    'norm.weight.dtype': evidenceWithNote('the weight parameter is created in the model dtype (bf16) and upcast', vllmPy(312, 'nn.Parameter(torch.zeros(hidden_size))'), vllmPy(337, 'weight.float()')),
+    'norm.sumOfSquares.tree': evidenceWithNote(
+      'Inductor reduction tree: not expressible, sequential is the closest reference',
+      vllmPy(333, 'x.pow(2).mean(dim=-1)'),
+    ),
+    'norm.weight.dtype': evidenceWithNote(
+      'the weight parameter is created in the model dtype (bf16) and upcast',
+      vllmPy(312, 'nn.Parameter(torch.zeros(hidden_size))'),
+      vllmPy(337, 'weight.float()'),
+    ),
     'hardwareOps.rsqrt': evidenceWithNote('torch.rsqrt (approximate on CUDA)', vllmPy(334, 'torch.rsqrt')),
   };
   const withQuant = (c: ContractInput, e: Dims, q: QuantInput): { contract: ContractInput; evidence: Dims } => {
@@ -919,17 +1489,44 @@ function vllmPresets(): PresetDefinition[] {
   };
   const arch = NVIDIA_ANY;
   const kernelChain = [K.vllmFusedAddRmsNorm, K.vllmGroupQuant];
-  const p = (name: string, models: string, reference: string | null, kernels: readonly KernelRef[], ce: { contract: ContractInput; evidence: Dims }, limitations: readonly string[] = []): PresetDefinition => ({
-    name, family: name, kind: 'kernel', kernels, architectures: arch, versionWindow: null, reference, models, contract: ce.contract, evidence: ce.evidence, limitations,
+  const p = (
+    name: string,
+    models: string,
+    reference: string | null,
+    kernels: readonly KernelRef[],
+    ce: { contract: ContractInput; evidence: Dims },
+    limitations: readonly string[] = [],
+  ): PresetDefinition => ({
+    name,
+    family: name,
+    kind: 'kernel',
+    kernels,
+    architectures: arch,
+    versionWindow: null,
+    reference,
+    models,
+    contract: ce.contract,
+    evidence: ce.evidence,
+    limitations,
   });
-  const nestedPair = 'fused_add_rms_norm sums each 8-vector from 0 and adds it to the thread\'s variance: the pair pattern is exact when each thread owns one vector (H/8 <= block), nested otherwise';
+  const nestedPair =
+    "fused_add_rms_norm sums each 8-vector from 0 and adds it to the thread's variance: the pair pattern is exact when each thread owns one vector (H/8 <= " +
+    'block), nested otherwise';
   const nativeQuant: QuantInput = {
-    ...vllmCudaGroupQuant(), amaxFloor: null, scaleFloor: { value: 1 / (448 * 512), stage: 'before-ue8m0' },
+    ...vllmCudaGroupQuant(),
+    amaxFloor: null,
+    scaleFloor: { value: 1 / (448 * 512), stage: 'before-ue8m0' },
   };
   const nativeQuantEvidence: Dims = {
     ...vllmCudaGroupQuantEvidence(nativeQuant),
     'quant.amaxFloor': evidence(vllmNativeQuant(192, 'absmax = x_grouped.abs().max(...), no floor')),
-    ...scaleFloorEvidence(evidenceWithNote('the clamp follows the UE8M0 rounding; without UE8M0 its stage does not matter', vllmNativeQuant(19, '_FP8_MIN_SCALING_FACTOR = 1 / (_FP8_MAX * 512)'), vllmNativeQuant(196, 'scales = scales_raw.clamp(min=_FP8_MIN_SCALING_FACTOR)'))),
+    ...scaleFloorEvidence(
+      evidenceWithNote(
+        'the clamp follows the UE8M0 rounding; without UE8M0 its stage does not matter',
+        vllmNativeQuant(19, '_FP8_MIN_SCALING_FACTOR = 1 / (_FP8_MAX * 512)'),
+        vllmNativeQuant(196, 'scales = scales_raw.clamp(min=_FP8_MIN_SCALING_FACTOR)'),
+      ),
+    ),
     'quant.scale': evidence(vllmNativeQuant(193, 'scales_raw = absmax / _FP8_MAX')),
     'quant.quantize': evidence(vllmNativeQuant(198, 'x_grouped / scales')),
     'quant.clamp': evidence(vllmNativeQuant(199, 'clamp(_FP8_MIN, _FP8_MAX)')),
@@ -938,25 +1535,105 @@ function vllmPresets(): PresetDefinition[] {
     'quant.format': evidence(vllmNativeQuant(17, '_FP8_DTYPE, _FP8_MIN/_FP8_MAX = get_fp8_min_max(): +-448 e4m3fn on CUDA', 18)),
   };
   return [
-    p('vllm-unfused', 'vLLM on CUDA: custom all-reduce (natural, one rounding), then fused_add_rms_norm width 8: bf16 residual add, cub tree over 8-vectors, one rounding of (x*rstd)*w.', 'unfused', [K.vllmFusedAddRmsNorm], { contract: vllmUnfused, evidence: vllmUnfusedEvidence }, [nestedPair]),
-    p('vllm-native', 'vLLM RMSNorm.forward_native (the default compiled path, run eagerly): f32 residual sum feeds the variance, mean as sum * (1/H), two roundings.', 'unfused', [K.vllmNative], { contract: native, evidence: nativeEvidence }, ['the torch mean / Inductor reduction tree is not expressible (sequential stands in)', 'compiled, the variance is a Triton division (div.full)']),
-    p('vllm-gemma', 'vLLM GemmaRMSNorm.forward_static: bf16 residual add, f32 (1 + w), one rounding.', null, [K.vllmGemma], { contract: gemma, evidence: gemmaEvidence }, ['runs under torch.compile: the Inductor reduction tree is not expressible (sequential stands in)']),
-    p('vllm-group-quant', 'vLLM CUDA fused_add_rms_norm then per_token_group_quant: amax floored at 1e-10, IEEE division, clamp +-448 e4m3fn.', null, kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant()), [nestedPair]),
-    p('vllm-group-quant-ue8m0', 'vLLM per-group quant with UE8M0 scales (DeepGEMM): exp2(ceil(log2(max(amax/448, 1e-10)))).', 'vllm-group-quant', kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ ue8m0: 'ceil', scaleFloor: { value: 1e-10, stage: 'before-ue8m0' } })), [nestedPair, 'DeepGEMM\'s packed int32 layout is per_token_group_quant_fp8_packed_for_deepgemm, another preset']),
-    p('vllm-group-quant-colmajor', 'vLLM per-group quant writing scales column-major [H/G, M].', 'vllm-group-quant', kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ scaleLayout: { kind: 'column-major', tokenAlign: 1 } })), [nestedPair]),
-    p('vllm-native-group-quant', 'vLLM native path with QuantFP8._quantize_group_native: no amax floor, scale floored at 1/(448*512), division, clamp 448.', null, [K.vllmNative, K.vllmNativeGroupQuant], { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } }, ['the torch mean / Inductor tree is not expressible (sequential stands in)']),
-    p('vllm-unfused-quant', 'vLLM unfused chain with per-group quant and the bf16 norm output kept.', null, kernelChain, withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ bf16SideOutput: true })), [nestedPair]),
-    p('vllm-unfused-quant-noresidual', 'vLLM unfused chain without a residual (rms_norm): per-group quant and the bf16 norm output.', null, [K.vllmRmsNorm, K.vllmGroupQuant], withQuant(noResidual, noResidualEvidence, vllmCudaGroupQuant({ bf16SideOutput: true }))),
+    p(
+      'vllm-unfused',
+      'vLLM on CUDA: custom all-reduce (natural, one rounding), then fused_add_rms_norm width 8: bf16 residual add, cub tree over 8-vectors, one rounding of ' +
+        '(x*rstd)*w.',
+      'unfused',
+      [K.vllmFusedAddRmsNorm],
+      { contract: vllmUnfused, evidence: vllmUnfusedEvidence },
+      [nestedPair],
+    ),
+    p(
+      'vllm-native',
+      'vLLM RMSNorm.forward_native (the default compiled path, run eagerly): f32 residual sum feeds the variance, mean as sum * (1/H), two roundings.',
+      'unfused',
+      [K.vllmNative],
+      { contract: native, evidence: nativeEvidence },
+      ['the torch mean / Inductor reduction tree is not expressible (sequential stands in)', 'compiled, the variance is a Triton division (div.full)'],
+    ),
+    p(
+      'vllm-gemma',
+      'vLLM GemmaRMSNorm.forward_static: bf16 residual add, f32 (1 + w), one rounding.',
+      null,
+      [K.vllmGemma],
+      { contract: gemma, evidence: gemmaEvidence },
+      ['runs under torch.compile: the Inductor reduction tree is not expressible (sequential stands in)'],
+    ),
+    p(
+      'vllm-group-quant',
+      'vLLM CUDA fused_add_rms_norm then per_token_group_quant: amax floored at 1e-10, IEEE division, clamp +-448 e4m3fn.',
+      null,
+      kernelChain,
+      withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant()),
+      [nestedPair],
+    ),
+    p(
+      'vllm-group-quant-ue8m0',
+      'vLLM per-group quant with UE8M0 scales (DeepGEMM): exp2(ceil(log2(max(amax/448, 1e-10)))).',
+      'vllm-group-quant',
+      kernelChain,
+      withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ ue8m0: 'ceil', scaleFloor: { value: 1e-10, stage: 'before-ue8m0' } })),
+      [nestedPair, "DeepGEMM's packed int32 layout is per_token_group_quant_fp8_packed_for_deepgemm, another preset"],
+    ),
+    p(
+      'vllm-group-quant-colmajor',
+      'vLLM per-group quant writing scales column-major [H/G, M].',
+      'vllm-group-quant',
+      kernelChain,
+      withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ scaleLayout: { kind: 'column-major', tokenAlign: 1 } })),
+      [nestedPair],
+    ),
+    p(
+      'vllm-native-group-quant',
+      'vLLM native path with QuantFP8._quantize_group_native: no amax floor, scale floored at 1/(448*512), division, clamp 448.',
+      null,
+      [K.vllmNative, K.vllmNativeGroupQuant],
+      { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } },
+      ['the torch mean / Inductor tree is not expressible (sequential stands in)'],
+    ),
+    p(
+      'vllm-unfused-quant',
+      'vLLM unfused chain with per-group quant and the bf16 norm output kept.',
+      null,
+      kernelChain,
+      withQuant(vllmUnfused, vllmUnfusedEvidence, vllmCudaGroupQuant({ bf16SideOutput: true })),
+      [nestedPair],
+    ),
+    p(
+      'vllm-unfused-quant-noresidual',
+      'vLLM unfused chain without a residual (rms_norm): per-group quant and the bf16 norm output.',
+      null,
+      [K.vllmRmsNorm, K.vllmGroupQuant],
+      withQuant(noResidual, noResidualEvidence, vllmCudaGroupQuant({ bf16SideOutput: true })),
+    ),
   ];
 }
 
 /** vLLM PR 42864: on ROCm (MI355X) the pass rewrites AR + RMSNorm + group quant into aiter's fused per-group kernel. */
 function vllmRocmFusion(): PresetDefinition[] {
-  const pr = 'vLLM PR 42864 (RocmAiterAllReduceFusionPass) calls aiter fused_ar_rms_per_group_quant on gfx950; the PR was read from its description, not a pinned vLLM file';
+  const pr =
+    'vLLM PR 42864 (RocmAiterAllReduceFusionPass) calls aiter fused_ar_rms_per_group_quant on gfx950; the PR was read from its description, not a pinned ' +
+    'vLLM file';
   const base = (side: boolean) => aiter1Stage('gfx950', true, false, aiterFusedQuant('gfx950', side));
-  const mk = (name: string, models: string, reference: string | null, ce: { contract: ContractInput; evidence: Dims }, extra: readonly string[] = []): PresetDefinition => ({
-    name, family: name, kind: 'kernel', kernels: [K.aiter1StagePerGroup], architectures: ['gfx950'], versionWindow: 'vLLM PR 42864 onward', reference, models,
-    contract: ce.contract, evidence: ce.evidence, limitations: [pr, 'above 128 KiB aiter runs the 2-stage / split kernels', ...extra],
+  const mk = (
+    name: string,
+    models: string,
+    reference: string | null,
+    ce: { contract: ContractInput; evidence: Dims },
+    extra: readonly string[] = [],
+  ): PresetDefinition => ({
+    name,
+    family: name,
+    kind: 'kernel',
+    kernels: [K.aiter1StagePerGroup],
+    architectures: ['gfx950'],
+    versionWindow: 'vLLM PR 42864 onward',
+    reference,
+    models,
+    contract: ce.contract,
+    evidence: ce.evidence,
+    limitations: [pr, 'above 128 KiB aiter runs the 2-stage / split kernels', ...extra],
   });
   const plain = base(false);
   const indexer = base(true);
@@ -964,57 +1641,112 @@ function vllmRocmFusion(): PresetDefinition[] {
   const castContract: ContractInput = { ...cast.contract, norm: { ...cast.contract.norm, weight: { dtype: 'f32', castToBf16: true, offset: 'none' } } };
   const castEvidence: Dims = {
     ...cast.evidence,
-    'norm.weight.dtype': evidenceWithNote('an f32 RMSNorm weight (Qwen3-Next) in the model; PR 42864 passes weight.to(input.dtype) to the kernel (PR thread, not a pinned file)', car(1650, 'the kernel reads a bf16 weight')),
+    'norm.weight.dtype': evidenceWithNote(
+      'an f32 RMSNorm weight (Qwen3-Next) in the model; PR 42864 passes weight.to(input.dtype) to the kernel (PR thread, not a pinned file)',
+      car(1650, 'the kernel reads a bf16 weight'),
+    ),
     'norm.weight.castToBf16': evidenceWithNote('weight.to(bf16) before the call (PR 42864 thread)', car(1650, 'upcast_s(weight[i])')),
   };
   const noRes = base(false);
   const noResEvidence: Dims = {
     ...without(noRes.evidence, 'residual.add'),
-    residual: evidenceWithNote('the no-residual pattern drives the same kernel; how the residual is fed was not found (a zero residual makes the f32 norm input equal bf16(AR))', car(2018, 'residual add', 2024)),
+    residual: evidenceWithNote(
+      'the no-residual pattern drives the same kernel; how the residual is fed was not found (a zero residual makes the f32 norm input equal bf16(AR))',
+      car(2018, 'residual add', 2024),
+    ),
   };
   const noResContract: ContractInput = { ...noRes.contract, residual: null, norm: { ...noRes.contract.norm, input: 'bf16' } };
   const uncastContract: ContractInput = { ...cast.contract, norm: { ...cast.contract.norm, weight: { dtype: 'f32', castToBf16: false, offset: 'none' } } };
   const uncastEvidence: Dims = {
     ...cast.evidence,
     'norm.weight.dtype': evidenceWithNote('reference: the f32 weight as the model holds it', car(1650, 'the real kernel reads a bf16 weight')),
-    'norm.weight.castToBf16': evidenceWithNote('reference: no cast, so the comparison with vllm-ar-rms-quant-f32weight-cast isolates what the cast does; the aiter kernel itself cannot take an f32 weight', car(1650, 'upcast_s(weight[i]) of T')),
+    'norm.weight.castToBf16': evidenceWithNote(
+      'reference: no cast, so the comparison with vllm-ar-rms-quant-f32weight-cast isolates what the cast does; the aiter kernel itself cannot take an f32 ' +
+        'weight',
+      car(1650, 'upcast_s(weight[i]) of T'),
+    ),
   };
   return [
     {
-      name: 'vllm-ar-rms-quant-f32weight', family: 'vllm-ar-rms-quant-f32weight', kind: 'reference', kernels: [K.aiter1StagePerGroup], architectures: ['gfx950'],
-      versionWindow: null, reference: null,
-      models: 'Reference, not a kernel: the PR 42864 aiter kernel\'s arithmetic with the f32 norm weight applied uncast, to isolate the effect of weight.to(bf16).',
-      contract: uncastContract, evidence: uncastEvidence, limitations: ['no real path computes this: aiter\'s kernel reads a bf16 weight'],
+      name: 'vllm-ar-rms-quant-f32weight',
+      family: 'vllm-ar-rms-quant-f32weight',
+      kind: 'reference',
+      kernels: [K.aiter1StagePerGroup],
+      architectures: ['gfx950'],
+      versionWindow: null,
+      reference: null,
+      models:
+        "Reference, not a kernel: the PR 42864 aiter kernel's arithmetic with the f32 norm weight applied uncast, to isolate the effect of weight.to(bf16).",
+      contract: uncastContract,
+      evidence: uncastEvidence,
+      limitations: ["no real path computes this: aiter's kernel reads a bf16 weight"],
     },
-    mk('vllm-ar-rms-quant', 'vLLM PR 42864 on MI355X: aiter fused 1-stage AR+RMSNorm+per-group e4m3fn quant of the f32 normed value (amax==0 -> scale 1, no floor, no clamp).', null, plain),
+    mk(
+      'vllm-ar-rms-quant',
+      'vLLM PR 42864 on MI355X: aiter fused 1-stage AR+RMSNorm+per-group e4m3fn quant of the f32 normed value (amax==0 -> scale 1, no floor, no clamp).',
+      null,
+      plain,
+    ),
     mk('vllm-ar-rms-quant-indexer', 'vLLM PR 42864 indexer fan-out: the same kernel emitting the bf16 normed output (emit_bf16).', null, indexer),
-    mk('vllm-ar-rms-quant-f32weight-cast', 'vLLM PR 42864 with an f32 norm weight cast to bf16 before the aiter kernel.', 'vllm-ar-rms-quant-f32weight', { contract: castContract, evidence: castEvidence }),
-    mk('vllm-ar-rms-quant-noresidual', 'vLLM PR 42864 no-residual pattern on the aiter kernel: the norm reads bf16(AR).', null, { contract: noResContract, evidence: noResEvidence }, ['unverifiable: how the missing residual is fed']),
+    mk('vllm-ar-rms-quant-f32weight-cast', 'vLLM PR 42864 with an f32 norm weight cast to bf16 before the aiter kernel.', 'vllm-ar-rms-quant-f32weight', {
+      contract: castContract,
+      evidence: castEvidence,
+    }),
+    mk(
+      'vllm-ar-rms-quant-noresidual',
+      'vLLM PR 42864 no-residual pattern on the aiter kernel: the norm reads bf16(AR).',
+      null,
+      { contract: noResContract, evidence: noResEvidence },
+      ['unverifiable: how the missing residual is fed'],
+    ),
   ];
 }
 
 export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
   {
-    name: 'unfused', family: 'unfused', kind: 'reference', kernels: [], architectures: [...ARCHITECTURES], versionWindow: null, reference: null,
-    models: 'Reference, not a kernel: natural-order f32 all-reduce rounded once, bf16 residual add, sequential sum of squares, correctly rounded rstd, one rounding of (x*rstd)*w.',
-    contract: UNFUSED_CONTRACT, evidence: { ...UNFUSED_EVIDENCE, quant: DEFINITION('no quant') }, limitations: ['no GPU kernel sums sequentially or rounds rstd correctly'],
+    name: 'unfused',
+    family: 'unfused',
+    kind: 'reference',
+    kernels: [],
+    architectures: [...ARCHITECTURES],
+    versionWindow: null,
+    reference: null,
+    models:
+      'Reference, not a kernel: natural-order f32 all-reduce rounded once, bf16 residual add, sequential sum of squares, correctly rounded rstd, one ' +
+      'rounding of (x*rstd)*w.',
+    contract: UNFUSED_CONTRACT,
+    evidence: { ...UNFUSED_EVIDENCE, quant: DEFINITION('no quant') },
+    limitations: ['no GPU kernel sums sequentially or rounds rstd correctly'],
   },
   unfusedQuant('gfx942'),
   unfusedQuant('gfx950'),
   {
-    name: 'nccl-ring', family: 'nccl-ring', kind: 'reference', kernels: [K.ncclRing], architectures: NVIDIA_ANY, versionWindow: null, reference: 'unfused',
+    name: 'nccl-ring',
+    family: 'nccl-ring',
+    kind: 'reference',
+    kernels: [K.ncclRing],
+    architectures: NVIDIA_ANY,
+    versionWindow: null,
+    reference: 'unfused',
     models: 'NCCL ring all-reduce in bf16 (one channel, one loop: NCCL_ALGO=Ring, NCCL_PROTO=Simple, 1 channel), then the unfused reference add and norm.',
     contract: { ...UNFUSED_CONTRACT, allReduce: { order: { kind: 'ring', chunkAlignElems: 8 }, accumulate: 'bf16', roundResult: 'bf16' } },
     evidence: {
       ...UNFUSED_EVIDENCE,
-      'allReduce.order': evidenceWithNote('chunk c is summed from ring position c+1 around to c; chunkCount = alignUp(divUp(count, nranks), 16/sizeof(T)) in the last loop', ncclRing(42, 'step 0 sends chunk ringIx-1; reduce steps; chunk ringIx finished', 81), ncclRing(34, 'loop over loopCount = nranks * chunkCount; last loop realigned', 38)),
+      'allReduce.order': evidenceWithNote(
+        'chunk c is summed from ring position c+1 around to c; chunkCount = alignUp(divUp(count, nranks), 16/sizeof(T)) in the last loop',
+        ncclRing(42, 'step 0 sends chunk ringIx-1; reduce steps; chunk ringIx finished', 81),
+        ncclRing(34, 'loop over loopCount = nranks * chunkCount; last loop realigned', 38),
+      ),
       'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 461)),
       'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 461)),
       'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 461)),
       'bf16Rounding.allReduceResult': evidence(ncclReduce(451, 'the last hop is the result', 461)),
       quant: DEFINITION('no quant'),
     },
-    limitations: ['NCCL splits the buffer over channels (512-B cells) with a ring per channel: only one channel and one loop are modelled', 'Tree and NVLS reduce in other orders (a finding, not modelled)'],
+    limitations: [
+      'NCCL splits the buffer over channels (512-B cells) with a ring per channel: only one channel and one loop are modelled',
+      'Tree and NVLS reduce in other orders (a finding, not modelled)',
+    ],
   },
   ...aiterFamilies(),
   aiterAddRmsnormQuant('gfx942'),
@@ -1031,9 +1763,7 @@ export interface Preset extends Omit<PresetDefinition, 'contract'> {
   readonly contract: Contract;
 }
 
-const PRESETS: ReadonlyMap<string, Preset> = new Map(
-  PRESET_DEFINITIONS.map((d) => [d.name, { ...d, contract: parseContract(d.contract) }]),
-);
+const PRESETS: ReadonlyMap<string, Preset> = new Map(PRESET_DEFINITIONS.map((d) => [d.name, { ...d, contract: parseContract(d.contract) }]));
 
 /** A family name resolves to its preset on the first architecture of DEFAULT_ARCHITECTURE_ORDER it has. */
 const FAMILY_DEFAULTS: ReadonlyMap<string, string> = new Map(

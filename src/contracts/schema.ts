@@ -47,7 +47,10 @@ export const RankOrderSchema = z.discriminatedUnion('kind', [
    *  up to `chunkAlignElems`; `ring` is the rank at each ring position (identity if absent). */
   z.strictObject({
     kind: z.literal('ring'),
-    ring: z.array(int(0, LIMITS.ranks - 1)).max(LIMITS.ranks).optional(),
+    ring: z
+      .array(int(0, LIMITS.ranks - 1))
+      .max(LIMITS.ranks)
+      .optional(),
     chunkAlignElems: int(1, LIMITS.packElems).default(8),
   }),
 ]);

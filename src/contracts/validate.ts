@@ -7,7 +7,10 @@ export class ContractError extends Error {
 }
 
 function issuePath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** One line per zod issue, each naming the field path; an unknown key is named by its own path
@@ -38,13 +41,17 @@ function isPowerOfTwo(n: number): boolean {
  *  tree gives a lane no contiguous runs (Triton's tl.sum squares element by element). */
 function contiguousRun(tree: SumOfSquaresTree, hidden: number): number | null {
   switch (tree.kind) {
-    case 'sequential': return hidden;
-    case 'cub': return tree.vectorWidth;
-    case 'triton-sum': return null;
+    case 'sequential':
+      return hidden;
+    case 'cub':
+      return tree.vectorWidth;
+    case 'triton-sum':
+      return null;
     case 'butterfly':
     case 'dpp-wave64':
     case 'smem-halving':
-    case 'cluster': return tree.perThread;
+    case 'cluster':
+      return tree.perThread;
   }
 }
 
@@ -79,17 +86,26 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
       if (tree.block < hidden) problems.push(`${treePath}.block: ${tree.block} is smaller than hidden ${hidden} (one block holds the row)`);
       if (!isPowerOfTwo(tree.sizePerThread)) problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} is not a power of two`);
       const threads = tree.warpSize * tree.numWarps;
-      if (threads > LIMITS.blockThreads) problems.push(`${treePath}.numWarps: ${tree.numWarps} warps of ${tree.warpSize} lanes exceed ${LIMITS.blockThreads} threads`);
-      if (tree.sizePerThread * threads > tree.block) problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} x ${threads} threads exceed block ${tree.block} (a replicated layout is not modelled)`);
-      if (tree.threadReduce === 'tree' && sumOfSquares.perThread !== 'chain') problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' with threadReduce 'tree' is not modelled (the squares are rounded, then added by the tree); use 'chain'`);
+      if (threads > LIMITS.blockThreads)
+        problems.push(`${treePath}.numWarps: ${tree.numWarps} warps of ${tree.warpSize} lanes exceed ${LIMITS.blockThreads} threads`);
+      if (tree.sizePerThread * threads > tree.block)
+        problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} x ${threads} threads exceed block ${tree.block} (a replicated layout is not modelled)`);
+      if (tree.threadReduce === 'tree' && sumOfSquares.perThread !== 'chain')
+        problems.push(
+          `norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' with threadReduce 'tree' is not modelled (the squares are rounded, then added by the ` +
+            `tree); use 'chain'`,
+        );
       break;
     }
     case 'dpp-wave64':
     case 'smem-halving':
-      if (!isPowerOfTwo(tree.blockSize) || tree.blockSize < 64) problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a power-of-two number of 64-lane waves`);
+      if (!isPowerOfTwo(tree.blockSize) || tree.blockSize < 64)
+        problems.push(`${treePath}.blockSize: ${tree.blockSize} is not a power-of-two number of 64-lane waves`);
       if (hidden % tree.perThread !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} does not divide hidden ${hidden}`);
-      if (tree.kind === 'dpp-wave64' && tree.blockSize * tree.perThread < hidden) problems.push(`${treePath}.blockSize: ${tree.blockSize} threads of ${tree.perThread} do not cover hidden ${hidden}`);
-      if (tree.kind === 'dpp-wave64' && tree.layout === 'interleaved' && tree.perThread % 4 !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} is not a whole number of 8-byte loads (interleaved)`);
+      if (tree.kind === 'dpp-wave64' && tree.blockSize * tree.perThread < hidden)
+        problems.push(`${treePath}.blockSize: ${tree.blockSize} threads of ${tree.perThread} do not cover hidden ${hidden}`);
+      if (tree.kind === 'dpp-wave64' && tree.layout === 'interleaved' && tree.perThread % 4 !== 0)
+        problems.push(`${treePath}.perThread: ${tree.perThread} is not a whole number of 8-byte loads (interleaved)`);
       break;
     case 'butterfly':
     case 'cluster':
@@ -98,8 +114,10 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
   }
   if (sumOfSquares.perThread === 'pair' || sumOfSquares.perThread === 'pair-fma') {
     const run = contiguousRun(tree, hidden);
-    if (run === null) problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' needs element pairs, which tree '${tree.kind}' does not give a thread`);
-    else if (run % 2 !== 0) problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' needs an even run of elements per thread, tree '${tree.kind}' gives ${run}`);
+    if (run === null)
+      problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' needs element pairs, which tree '${tree.kind}' does not give a thread`);
+    else if (run % 2 !== 0)
+      problems.push(`norm.sumOfSquares.perThread: '${sumOfSquares.perThread}' needs an even run of elements per thread, tree '${tree.kind}' gives ${run}`);
   }
   const quant = contract.quant;
   if (quant && quant.groupSize !== 'token' && hidden % quant.groupSize !== 0) {

@@ -53,7 +53,9 @@ interface Def {
   readonly entries?: Record<string, string>;
   readonly values?: readonly LeafValue[];
   readonly defaultValue?: LeafValue;
-  readonly checks?: readonly { readonly _zod: { readonly def: { readonly check: string; readonly value?: number; readonly inclusive?: boolean; readonly format?: string } } }[];
+  readonly checks?: readonly {
+    readonly _zod: { readonly def: { readonly check: string; readonly value?: number; readonly inclusive?: boolean; readonly format?: string } };
+  }[];
 }
 
 function defOf(schema: z.ZodType): Def {
@@ -88,10 +90,14 @@ interface LeafParts {
 function leafParts(schema: z.ZodType): LeafParts | null {
   const def = defOf(schema);
   switch (def.type) {
-    case 'enum': return { values: Object.values(def.entries ?? {}), numbers: null, array: false };
-    case 'literal': return { values: [...(def.values ?? [])], numbers: null, array: false };
-    case 'boolean': return { values: [false, true], numbers: null, array: false };
-    case 'number': return { values: [], numbers: numberRange(def), array: false };
+    case 'enum':
+      return { values: Object.values(def.entries ?? {}), numbers: null, array: false };
+    case 'literal':
+      return { values: [...(def.values ?? [])], numbers: null, array: false };
+    case 'boolean':
+      return { values: [false, true], numbers: null, array: false };
+    case 'number':
+      return { values: [], numbers: numberRange(def), array: false };
     case 'nullable':
     case 'default':
     case 'optional': {
@@ -115,7 +121,8 @@ function leafParts(schema: z.ZodType): LeafParts | null {
         array: false,
       };
     }
-    default: return null;
+    default:
+      return null;
   }
 }
 

@@ -95,7 +95,18 @@ export interface RunSuiteRequest {
 
 /** `harness run-suite` for one kernel: the status of every case. */
 export function runSuite(r: RunSuiteRequest): CaseStatus[] {
-  const { stdout, stderr } = runHarness(r.harness, ['run-suite', '--suite', r.suite, '--out', r.out, '--kernel', r.kernel, '--mode', r.mode, ...libArgs(r.lib)]);
+  const { stdout, stderr } = runHarness(r.harness, [
+    'run-suite',
+    '--suite',
+    r.suite,
+    '--out',
+    r.out,
+    '--kernel',
+    r.kernel,
+    '--mode',
+    r.mode,
+    ...libArgs(r.lib),
+  ]);
   const lines = parseStatusLines(stdout, `${r.harness} run-suite --kernel ${r.kernel}`);
   if (lines.length < r.caseCount) {
     // The harness exits at a failed HIP call (HIP_CHECK): the cases after it never ran.

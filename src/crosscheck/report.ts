@@ -91,7 +91,9 @@ function formatOutput(o: OutputResult | undefined): string {
 export function formatCrosscheckReport(report: CrosscheckReport): string {
   const header = ['kernel', 'case', 'preset', ...OUTPUT_KINDS, 'result'];
   const rows = report.compared.map((c) => [
-    c.kernel, c.file.replace(/\.safetensors$/, ''), c.preset,
+    c.kernel,
+    c.file.replace(/\.safetensors$/, ''),
+    c.preset,
     ...OUTPUT_KINDS.map((k) => formatOutput(c.outputs.find((o) => o.kind === k))),
     c.pass ? 'bit-exact' : 'MISMATCH',
   ]);
@@ -108,7 +110,9 @@ export function formatCrosscheckReport(report: CrosscheckReport): string {
     for (const [reason, count] of reasons) lines.push(`  ${count} x ${reason}`);
   }
   const exact = report.compared.filter((c) => c.pass).length;
-  lines.push(`${exact}/${report.compared.length} compared cases bit-exact (0 ULP, every output), ${report.failed.length} failed, ${report.skipped.length} skipped`);
+  lines.push(
+    `${exact}/${report.compared.length} compared cases bit-exact (0 ULP, every output), ${report.failed.length} failed, ${report.skipped.length} skipped`,
+  );
   if (report.compared.length === 0) lines.push('nothing was compared: no case ran');
   return lines.join('\n');
 }

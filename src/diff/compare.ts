@@ -116,7 +116,9 @@ export function compareTensors(expected: Tensor, actual: Tensor, keep = 0): Tens
   const format = ulpFormatOf(expected.dtype);
   const tally = new MismatchTally(format);
   // NaN distances (a NaN against a number) rank first.
-  const worst = new WorstElements<{ index: number; ulp: number; expected: number; actual: number }>(keep, (w) => (Number.isNaN(w.ulp) ? Infinity : Math.abs(w.ulp)));
+  const worst = new WorstElements<{ index: number; ulp: number; expected: number; actual: number }>(keep, (w) =>
+    Number.isNaN(w.ulp) ? Infinity : Math.abs(w.ulp),
+  );
   for (let i = 0; i < expected.data.length; i++) {
     const e = expected.data[i];
     const a = actual.data[i];

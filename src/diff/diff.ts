@@ -4,7 +4,15 @@ import type { Tensor } from '../numerics/tensor.js';
 import { compareTensors, MismatchTally, sameCode, ulpFormatOf, WorstElements } from './compare.js';
 import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
 import { checkCodesAgainstCandidateScales, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
-import { DIFF_SCHEMA_VERSION, DiffReportSchema, type DiffReport, type ElementReport, type MismatchStats, type OutputReport, type RankDivergence } from './report.js';
+import {
+  DIFF_SCHEMA_VERSION,
+  DiffReportSchema,
+  type DiffReport,
+  type ElementReport,
+  type MismatchStats,
+  type OutputReport,
+  type RankDivergence,
+} from './report.js';
 import { decodeCode, formatCode } from './values.js';
 
 // `ulpwise diff`: a golden's outputs against a candidate's, element by element on bits.
@@ -84,16 +92,25 @@ function scan(pair: OutputPair, geometry: OutputGeometry, keep: number, skipRows
     if (relativeErr !== null && Number.isFinite(relativeErr)) maxRelativeError = Math.max(maxRelativeError ?? 0, relativeErr);
     if (keep > 0) {
       worst.push({
-        index: i, rank: pair.rank, row, column: geometry.columnOf(i), group, class: kind, ulp,
+        index: i,
+        rank: pair.rank,
+        row,
+        column: geometry.columnOf(i),
+        group,
+        class: kind,
+        ulp,
         relativeError: relativeErr !== null && Number.isFinite(relativeErr) ? relativeErr : null,
-        golden: formatCode(e, reference.dtype), candidate: formatCode(a, candidate.dtype),
+        golden: formatCode(e, reference.dtype),
+        candidate: formatCode(a, candidate.dtype),
       });
     }
   }
-  const sortedGroups = [...groups].map((k) => {
-    const [row, group] = k.split(':').map(Number);
-    return { row, group };
-  }).sort((x, y) => x.row - y.row || x.group - y.group);
+  const sortedGroups = [...groups]
+    .map((k) => {
+      const [row, group] = k.split(':').map(Number);
+      return { row, group };
+    })
+    .sort((x, y) => x.row - y.row || x.group - y.group);
   const { differing, nanMismatches, infMismatches, maxUlp, histogram } = tally;
   return {
     stats: { differing, nanMismatches, infMismatches, maxUlp, rows: rows.size },
@@ -123,14 +140,26 @@ function rankDivergence(pairs: readonly OutputPair[]): RankDivergence[] {
       baseRank: base.rank!,
       ranks: sorted.slice(1).map((p) => {
         const c = compareTensors(base.candidate, p.candidate);
-        return { rank: p.rank!, elements: c.elements, differing: c.differing, nanMismatches: c.nanMismatches, infMismatches: c.infMismatches, maxUlp: c.maxUlp };
+        return {
+          rank: p.rank!,
+          elements: c.elements,
+          differing: c.differing,
+          nanMismatches: c.nanMismatches,
+          infMismatches: c.infMismatches,
+          maxUlp: c.maxUlp,
+        };
       }),
     });
   }
   return result;
 }
 
-export function diffOutputs(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>, candidateFile: string, options: DiffOptions = DEFAULT_DIFF_OPTIONS): DiffReport {
+export function diffOutputs(
+  golden: GoldenSubject,
+  candidate: ReadonlyMap<string, Tensor>,
+  candidateFile: string,
+  options: DiffOptions = DEFAULT_DIFF_OPTIONS,
+): DiffReport {
   const { contract, shape } = golden;
   const { pairs, unmatched } = pairOutputs(golden.outputs, candidate, shape.ranks, candidateFile);
   const unused = Object.keys(options.maxUlpByOutput ?? {}).filter((name) => !pairs.some((p) => p.name === name || `out.${p.kind}` === name));

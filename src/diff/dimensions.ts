@@ -9,7 +9,12 @@ import { canonicalJson, ContractError, parseContract } from '../contracts/valida
 /** Every f32 -> bf16 downcast site rounded the same way (the one-field rounding of schema v1). */
 export function everySite(rounding: Bf16Rounding): Bf16RoundingSites {
   return {
-    allReduceHop: rounding, allReduceResult: rounding, residualAdd: rounding, residualOut: rounding, normIntermediate: rounding, normOut: rounding,
+    allReduceHop: rounding,
+    allReduceResult: rounding,
+    residualAdd: rounding,
+    residualOut: rounding,
+    normIntermediate: rounding,
+    normOut: rounding,
   };
 }
 

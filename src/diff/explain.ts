@@ -54,7 +54,8 @@ function groupSizeOf(golden: GoldenSubject, candidate: ReadonlyMap<string, Tenso
   const scale = [...candidate].find(([name]) => parseOutputName(name)?.kind === 'scale')?.[1];
   if (!scale || scale.shape.length !== 2) throw new ContractError('the candidate has FP8 codes but no [rows, groups] scale tensor to read the group size from');
   const groups = scale.shape[0] === golden.shape.tokens ? scale.shape[1] : scale.shape[0];
-  if (groups === 0 || golden.shape.hidden % groups !== 0) throw new ContractError(`the candidate's scale shape [${scale.shape.join(', ')}] gives no group size that divides hidden ${golden.shape.hidden}`);
+  if (groups === 0 || golden.shape.hidden % groups !== 0)
+    throw new ContractError(`the candidate's scale shape [${scale.shape.join(', ')}] gives no group size that divides hidden ${golden.shape.hidden}`);
   return golden.shape.hidden / groups;
 }
 
@@ -74,8 +75,14 @@ export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<s
   options.progress?.(`rescoring the fit on all ${golden.shape.tokens} rows`);
   const rescored = rescore(problem, search, approximations);
   const verdict = verdictReport({
-    search, rescore: rescored, shape: golden.shape, paths: dimensions.map((d) => d.path),
-    presets, goldenContract: golden.contract, goldenPreset: golden.preset, candidateOutputs: candidate.size,
+    search,
+    rescore: rescored,
+    shape: golden.shape,
+    paths: dimensions.map((d) => d.path),
+    presets,
+    goldenContract: golden.contract,
+    goldenPreset: golden.preset,
+    candidateOutputs: candidate.size,
   });
   return ExplainReportSchema.parse({
     golden: { file: golden.file, preset: golden.preset, ranks: golden.shape.ranks, tokens: golden.shape.tokens, hidden: golden.shape.hidden },

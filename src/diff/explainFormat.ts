@@ -23,7 +23,8 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
   const lines: string[] = [
     `candidate  ${report.candidate.file} (${report.candidate.outputs.join(', ')})`,
     `inputs     ${g.file} (golden made with ${g.preset}, ${g.ranks} ranks x ${g.tokens} tokens x ${g.hidden} hidden)`,
-    `searched   stage by stage on rows ${report.probeRows.join(', ')} (${report.stages.map((s) => `${s.stage}: ${s.evaluated} contracts`).join(', ')}), ${report.engineRuns} engine runs; ties confirmed on ${report.tieRows.length} rows; fit checked on all ${g.tokens}`,
+    `searched   stage by stage on rows ${report.probeRows.join(', ')} (${report.stages.map((s) => `${s.stage}: ${s.evaluated} contracts`).join(', ')}), ` +
+      `${report.engineRuns} engine runs; ties confirmed on ${report.tieRows.length} rows; fit checked on all ${g.tokens}`,
     '',
     `verdict: ${VERDICTS[report.verdict]}`,
     '',
@@ -34,17 +35,40 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
     lines.push(table(['dimension', 'fitted', 'data'], rows, new Set()));
   }
   lines.push('');
-  lines.push(table(['output', 'elements', 'differing', 'approximated', 'from own input', 'unexplained'], report.outputs.map((o) => [
-    o.name, String(o.elements), String(o.differing), String(o.approximated), String(o.inherited), o.note ? `${o.unexplained} (${o.note})` : String(o.unexplained),
-  ]), new Set([1, 2, 3, 4, 5])));
+  lines.push(
+    table(
+      ['output', 'elements', 'differing', 'approximated', 'from own input', 'unexplained'],
+      report.outputs.map((o) => [
+        o.name,
+        String(o.elements),
+        String(o.differing),
+        String(o.approximated),
+        String(o.inherited),
+        o.note ? `${o.unexplained} (${o.note})` : String(o.unexplained),
+      ]),
+      new Set([1, 2, 3, 4, 5]),
+    ),
+  );
   const { rstd, scale } = report.approximations;
   if (rstd && (rstd.rows.length > 0 || rstd.misses.length > 0)) {
-    lines.push(`rstd (approximate rsqrt, +-${rstd.ulps} f32 ULP): ${rstd.rows.length} rows explained by a shift${rstd.rows.length > 0 ? ` (${rstd.rows.slice(0, 8).map((r) => `${r.rank === null ? '' : `rank ${r.rank} `}row ${r.row}: ${r.deltaUlp > 0 ? '+' : ''}${r.deltaUlp}`).join(', ')}${rstd.rows.length > 8 ? ', …' : ''})` : ''}`);
+    lines.push(
+      `rstd (approximate rsqrt, +-${rstd.ulps} f32 ULP): ${rstd.rows.length} rows explained by a shift${
+        rstd.rows.length > 0
+          ? ` (${rstd.rows
+              .slice(0, 8)
+              .map((r) => `${r.rank === null ? '' : `rank ${r.rank} `}row ${r.row}: ${r.deltaUlp > 0 ? '+' : ''}${r.deltaUlp}`)
+              .join(', ')}${rstd.rows.length > 8 ? ', …' : ''})`
+          : ''
+      }`,
+    );
     for (const miss of rstd.misses.slice(0, 8)) lines.push(`  ${miss.rank === null ? '' : `rank ${miss.rank} `}row ${miss.row}: ${miss.message}`);
   }
   if (scale && (scale.groups.length > 0 || scale.misses.length > 0)) {
     const bySlot = (slot: string): number => scale.groups.filter((g) => g.slot === slot).length;
-    lines.push(`scale (approximate reciprocal/divide, +-${scale.ulps} f32 ULP): ${bySlot('scale')} groups explained by a shifted scale, ${bySlot('reciprocal')} by a shifted reciprocal${scale.misses.length > 0 ? `, ${scale.misses.length} not` : ''}`);
+    lines.push(
+      `scale (approximate reciprocal/divide, +-${scale.ulps} f32 ULP): ${bySlot('scale')} groups explained by a shifted scale, ${bySlot('reciprocal')} by a ` +
+        `shifted reciprocal${scale.misses.length > 0 ? `, ${scale.misses.length} not` : ''}`,
+    );
   }
   if (report.unexplainedCount > 0) {
     lines.push(`${report.unexplainedCount} element(s) no hypothesis reproduces:`);
@@ -54,7 +78,11 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
   lines.push('');
   const near = report.nearestPreset;
   const also = near.alsoNearest.length === 0 ? '' : `; as near: ${tieList(near.alsoNearest)}`;
-  lines.push(near.differences.length === 0 ? `nearest preset: ${near.name} (no difference${also})` : `nearest preset: ${near.name}, ${near.differences.length} dimension(s) apart${also}:`);
+  lines.push(
+    near.differences.length === 0
+      ? `nearest preset: ${near.name} (no difference${also})`
+      : `nearest preset: ${near.name}, ${near.differences.length} dimension(s) apart${also}:`,
+  );
   for (const d of near.differences) lines.push(`  ${d.path}: ${d.preset} -> ${d.fitted}`);
   if (report.vsGolden.length === 0) lines.push(`vs the golden's contract (${g.preset}): no difference`);
   else {

@@ -41,29 +41,37 @@ export const ExplainReportSchema = z.object({
    *  hardware operations; bug: a few elements no hypothesis reproduces, all else explained;
    *  unexplained: no contract in the search space reproduces the candidate. */
   verdict: z.enum(['bit-exact', 'approximate', 'bug', 'unexplained']),
-  outputs: z.array(z.object({
-    name: z.string(), elements: Count, differing: Count,
-    /** Differing elements an approximate hardware operation explains (rstd row, scale group). */
-    approximated: Count,
-    /** Differing elements the fit reproduces from the candidate's own bf16 residual or norm
-     *  output (they follow from an earlier wrong element). */
-    inherited: Count,
-    unexplained: Count,
-    note: z.string().nullable(),
-  })),
+  outputs: z.array(
+    z.object({
+      name: z.string(),
+      elements: Count,
+      differing: Count,
+      /** Differing elements an approximate hardware operation explains (rstd row, scale group). */
+      approximated: Count,
+      /** Differing elements the fit reproduces from the candidate's own bf16 residual or norm
+       *  output (they follow from an earlier wrong element). */
+      inherited: Count,
+      unexplained: Count,
+      note: z.string().nullable(),
+    }),
+  ),
   approximations: z.object({
-    rstd: z.object({
-      ulps: Count,
-      rows: z.array(z.object({ rank: RankRef, row: Count, deltaUlp: z.number().int() })),
-      misses: z.array(z.object({ rank: RankRef, row: Count, reason: z.enum(RSTD_MISS_REASONS), message: z.string() })),
-    }).nullable(),
-    scale: z.object({
-      ulps: Count,
-      /** slot 'scale': the scale and the codes follow a shifted scale; 'reciprocal': the scale
-       *  is reproduced and the codes follow a shifted 1/scale. */
-      groups: z.array(z.object({ rank: RankRef, row: Count, group: Count, slot: z.enum(['scale', 'reciprocal']), deltaUlp: z.number().int() })),
-      misses: z.array(z.object({ rank: RankRef, row: Count, group: Count })),
-    }).nullable(),
+    rstd: z
+      .object({
+        ulps: Count,
+        rows: z.array(z.object({ rank: RankRef, row: Count, deltaUlp: z.number().int() })),
+        misses: z.array(z.object({ rank: RankRef, row: Count, reason: z.enum(RSTD_MISS_REASONS), message: z.string() })),
+      })
+      .nullable(),
+    scale: z
+      .object({
+        ulps: Count,
+        /** slot 'scale': the scale and the codes follow a shifted scale; 'reciprocal': the scale
+         *  is reproduced and the codes follow a shifted 1/scale. */
+        groups: z.array(z.object({ rank: RankRef, row: Count, group: Count, slot: z.enum(['scale', 'reciprocal']), deltaUlp: z.number().int() })),
+        misses: z.array(z.object({ rank: RankRef, row: Count, group: Count })),
+      })
+      .nullable(),
   }),
   /** The first elements that no hypothesis reproduces, and how many there are. */
   unexplained: z.array(ElementRefSchema),

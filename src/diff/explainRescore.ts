@@ -94,7 +94,8 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
     shifts = found.shifts;
     engineRuns += found.engineRuns;
   }
-  const scaleUlps = options.scaleUlps ?? (inferred(contract, 'hardwareOps.reciprocal') || inferred(contract, 'hardwareOps.divide') ? DEFAULT_APPROXIMATION_ULPS : null);
+  const scaleUlps =
+    options.scaleUlps ?? (inferred(contract, 'hardwareOps.reciprocal') || inferred(contract, 'hardwareOps.divide') ? DEFAULT_APPROXIMATION_ULPS : null);
   let scale: ScaleDeviations | null = null;
   if (scaleUlps !== null) {
     scale = inferScaleDeviations(subject, pairs, scaleUlps, shifts);
@@ -122,7 +123,15 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
   for (const [name, tensor] of problem.candidate) {
     const pair = pairs.find((p) => p.name === name);
     if (!pair) {
-      reports.push({ name, elements: tensor.data.length, differing: tensor.data.length, approximated: 0, inherited: 0, unexplained: tensor.data.length, note: notes.get(name)! });
+      reports.push({
+        name,
+        elements: tensor.data.length,
+        differing: tensor.data.length,
+        approximated: 0,
+        inherited: 0,
+        unexplained: tensor.data.length,
+        note: notes.get(name)!,
+      });
       unexplainedCount += tensor.data.length;
       for (let m = 0; m < shape.tokens; m++) unexplainedRows.add(`${name}:${m}`);
       continue;
@@ -149,7 +158,13 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
       unexplainedCount++;
       unexplainedRows.add(`${name}:${row}`);
       if (unexplained.length < LISTED_ELEMENTS) {
-        unexplained.push({ name, row, column: geometry.columnOf(i), expected: hexBits(pair.reference.data[i], tensor.dtype), actual: hexBits(tensor.data[i], tensor.dtype) });
+        unexplained.push({
+          name,
+          row,
+          column: geometry.columnOf(i),
+          expected: hexBits(pair.reference.data[i], tensor.dtype),
+          actual: hexBits(tensor.data[i], tensor.dtype),
+        });
       }
     }
     reports.push({ name, elements: tensor.data.length, differing, approximated, inherited, unexplained: differing - approximated - inherited, note: null });
@@ -162,7 +177,12 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
  *  fewest mismatches on its own stage's outputs, then on the outputs of the stage that last
  *  searched it; the values still equal on both remain ties. A value the fit on a few rows
  *  could not tell apart is often told apart by a row it did not see. */
-function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: readonly number[], approximations: ApproximationOptions): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
+function refineTies(
+  problem: ExplainProblem,
+  search: SearchResult,
+  tieRows: readonly number[],
+  approximations: ApproximationOptions,
+): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
   const scorer = new RowScorer(problem, tieRows, approximations);
   const observed = new Set(search.stages.flatMap((s) => s.outputs));
   const stageKinds = (stage: DimensionFit['stage']): ReadonlySet<OutputKind> => new Set(STAGE_OUTPUTS[stage].filter((k) => observed.has(k)));
@@ -188,7 +208,10 @@ function refineTies(problem: ExplainProblem, search: SearchResult, tieRows: read
     };
     const [chosen, ...rest] = fewest(fewest(options, own), decided);
     contract = chosen.c;
-    ties.set(fit.path, rest.map((o) => o.value));
+    ties.set(
+      fit.path,
+      rest.map((o) => o.value),
+    );
   }
   return { contract, ties, engineRuns: scorer.runs };
 }

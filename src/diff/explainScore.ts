@@ -43,10 +43,14 @@ function producedShape(contract: Contract, shape: Shape, kind: OutputKind): { dt
   const { tokens, hidden } = shape;
   const q = contract.quant;
   switch (kind) {
-    case 'residual': return contract.residual ? { dtype: 'BF16', shape: [tokens, hidden] } : null;
-    case 'norm': return !q || q.bf16SideOutput ? { dtype: 'BF16', shape: [tokens, hidden] } : null;
-    case 'q': return q ? { dtype: FP8_DTYPE[q.format], shape: [tokens, hidden] } : null;
-    case 'scale': return q ? { dtype: scaleDtype(q.scaleLayout), shape: scaleShape(q.scaleLayout, tokens, quantGroups(q, hidden)) } : null;
+    case 'residual':
+      return contract.residual ? { dtype: 'BF16', shape: [tokens, hidden] } : null;
+    case 'norm':
+      return !q || q.bf16SideOutput ? { dtype: 'BF16', shape: [tokens, hidden] } : null;
+    case 'q':
+      return q ? { dtype: FP8_DTYPE[q.format], shape: [tokens, hidden] } : null;
+    case 'scale':
+      return q ? { dtype: scaleDtype(q.scaleLayout), shape: scaleShape(q.scaleLayout, tokens, quantGroups(q, hidden)) } : null;
   }
 }
 
@@ -73,7 +77,11 @@ export class RowScorer {
    *  within +-rstdUlps f32 ULP (an approximate rsqrt); with scaleUlps, a quant group its fewest
    *  over every scale shift within +-scaleUlps (an approximate reciprocal or divide): a
    *  hypothesis is not preferred for mimicking the kernel's hardware error some other way. */
-  constructor(private readonly problem: ExplainProblem, readonly rows: readonly number[], private readonly approximations: ApproximationOptions = NO_APPROXIMATIONS) {
+  constructor(
+    private readonly problem: ExplainProblem,
+    readonly rows: readonly number[],
+    private readonly approximations: ApproximationOptions = NO_APPROXIMATIONS,
+  ) {
     const targets: Target[] = [];
     for (const [name, tensor] of problem.candidate) {
       const parsed = parseOutputName(name);
@@ -135,9 +143,12 @@ export class RowScorer {
     const byRank = new Map<number, Target[]>();
     for (const t of comparable) byRank.set(t.rank ?? 0, [...(byRank.get(t.rank ?? 0) ?? []), t]);
     const buffers: RowBuffers = {
-      x: new Float32Array(shape.hidden), residual: new Uint16Array(shape.hidden),
-      normed: new Float32Array(shape.hidden), norm: new Uint16Array(shape.hidden),
-      values: new Float32Array(q ? q.groupSize : 0), codes: new Uint8Array(q ? shape.hidden : 0),
+      x: new Float32Array(shape.hidden),
+      residual: new Uint16Array(shape.hidden),
+      normed: new Float32Array(shape.hidden),
+      norm: new Uint16Array(shape.hidden),
+      values: new Float32Array(q ? q.groupSize : 0),
+      codes: new Uint8Array(q ? shape.hidden : 0),
       scales: new Uint32Array(q ? scaleWords(q.quant.scaleLayout, shape.tokens, q.groups) : 0),
     };
     for (const m of rows) {
@@ -167,7 +178,16 @@ export class RowScorer {
 
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once
    *  they reach `budget` (then a lower bound). */
-  private row(c: CpuCase, q: QuantConstants | null, m: number, outputRank: number, rank: number, targets: readonly Target[], b: RowBuffers, budget: number): number {
+  private row(
+    c: CpuCase,
+    q: QuantConstants | null,
+    m: number,
+    outputRank: number,
+    rank: number,
+    targets: readonly Target[],
+    b: RowBuffers,
+    budget: number,
+  ): number {
     const { hidden } = c.shape;
     const rowBase = m * hidden;
     const find = (kind: OutputKind): Target | undefined => targets.find((t) => t.kind === kind);
@@ -246,7 +266,8 @@ export class RowScorer {
     }
     if (scales && packed && n < budget) {
       // A packed word holds four groups' exponents: compared once the row is complete.
-      for (let w = 0; w < Math.ceil(q.groups / PACKED_GROUPS_PER_WORD); w++) n += differingWord(b.scales, scales.tensor, scaleIndex(layout, m, w * PACKED_GROUPS_PER_WORD, tokens, q.groups), scaleSame!);
+      for (let w = 0; w < Math.ceil(q.groups / PACKED_GROUPS_PER_WORD); w++)
+        n += differingWord(b.scales, scales.tensor, scaleIndex(layout, m, w * PACKED_GROUPS_PER_WORD, tokens, q.groups), scaleSame!);
     }
     return n;
   }

@@ -86,7 +86,13 @@ function move(contract: Contract, dimension: SearchDimension, value: unknown, pa
   return null;
 }
 
-function searchStage(base: Contract, dims: readonly SearchDimension[], partners: readonly SearchDimension[], kinds: ReadonlySet<OutputKind>, context: SearchContext): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number; grid: boolean } {
+function searchStage(
+  base: Contract,
+  dims: readonly SearchDimension[],
+  partners: readonly SearchDimension[],
+  kinds: ReadonlySet<OutputKind>,
+  context: SearchContext,
+): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number; grid: boolean } {
   const seen = new Set<string>();
   const score = (c: Contract, bound?: number): number => {
     seen.add(canonicalJson(c));
@@ -106,11 +112,15 @@ function searchStage(base: Contract, dims: readonly SearchDimension[], partners:
   // Seeds are ranked with the bound of the best so far (a seed above it is not finished);
   // the descent starts are then scored exactly.
   let fewest = Infinity;
-  const ranked = [...seeds.values()].map((c) => {
-    const s = score(c, fewest === Infinity ? Infinity : fewest + 1);
-    fewest = Math.min(fewest, s);
-    return { c, s };
-  }).sort((a, b) => a.s - b.s).slice(0, DESCENT_SEEDS).map(({ c }) => ({ c, s: score(c) }));
+  const ranked = [...seeds.values()]
+    .map((c) => {
+      const s = score(c, fewest === Infinity ? Infinity : fewest + 1);
+      fewest = Math.min(fewest, s);
+      return { c, s };
+    })
+    .sort((a, b) => a.s - b.s)
+    .slice(0, DESCENT_SEEDS)
+    .map(({ c }) => ({ c, s: score(c) }));
   // 2. Coordinate descent from the best seeds; over the wider grid of unseeded numbers too
   //    when the seeded values leave mismatches.
   const descend = (start: { c: Contract; s: number }, wide: boolean): { c: Contract; s: number } => {
@@ -197,8 +207,16 @@ export function searchStages(base: Contract, dimensions: readonly SearchDimensio
     const later = present.filter((d) => STAGES.indexOf(d.stage) > i);
     const result = searchStage(contract, pending, [...pending, ...later], kinds, context);
     contract = result.fit;
-    for (const d of pending) fits.set(d.path, { path: d.path, stage: d.stage, value: getPath(contract, d.path), ties: result.ties.get(d.path) ?? [], decidedBy: stage });
-    stages.push({ stage, outputs: [...kinds], dimensions: pending.map((d) => d.path), mismatches: result.mismatches, evaluated: result.evaluated, grid: result.grid });
+    for (const d of pending)
+      fits.set(d.path, { path: d.path, stage: d.stage, value: getPath(contract, d.path), ties: result.ties.get(d.path) ?? [], decidedBy: stage });
+    stages.push({
+      stage,
+      outputs: [...kinds],
+      dimensions: pending.map((d) => d.path),
+      mismatches: result.mismatches,
+      evaluated: result.evaluated,
+      grid: result.grid,
+    });
     // What this stage could not tell apart is searched again by the next, among the tied values.
     pending = pending
       .filter((d) => (result.ties.get(d.path) ?? []).length > 0)

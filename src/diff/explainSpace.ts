@@ -107,9 +107,8 @@ function leafValues(leaf: ContractLeaf, seeds: Seeds, grid: boolean): unknown[] 
 /** The objects of an atomic root: each member of a union (its fields' combinations), or null
  *  and the combinations of an optional section's fields. */
 function atomicValues(root: string, seeds: Seeds, grid: boolean): unknown[] {
-  const fieldsUnder = (prefix: string): (readonly [string, unknown[]])[] => leaves
-    .filter((l) => l.path.startsWith(`${prefix}.`) && !l.array)
-    .map((l) => [l.path.slice(prefix.length + 1), leafValues(l, seeds, grid)] as const);
+  const fieldsUnder = (prefix: string): (readonly [string, unknown[]])[] =>
+    leaves.filter((l) => l.path.startsWith(`${prefix}.`) && !l.array).map((l) => [l.path.slice(prefix.length + 1), leafValues(l, seeds, grid)] as const);
   const union = UNION_AT.get(root);
   if (union) return union.kinds.flatMap((kind) => cartesian([[union.discriminator, [kind]], ...fieldsUnder(`${root}[${kind}]`)]));
   return [null, ...cartesian(fieldsUnder(root))];

@@ -43,7 +43,10 @@ function explainUnreadable(bytes: Uint8Array, path: string, role: string): strin
   const integer = Object.entries(header).filter(([name, e]) => /(^|\.)out\.q$/.test(name) && (e.dtype === 'U8' || e.dtype === 'I8'));
   if (integer.length > 0 && role === 'candidate') {
     const [name, entry] = integer[0];
-    return `${path}: '${name}' holds ${String(entry.dtype)} integers, so its FP8 format is unknown; save the codes as a float8 dtype (q.view(torch.float8_e4m3fn), or the golden's format) or use ulpwise.save_candidate, which does it for you`;
+    return (
+      `${path}: '${name}' holds ${String(entry.dtype)} integers, so its FP8 format is unknown; save the codes as a float8 dtype ` +
+      `(q.view(torch.float8_e4m3fn), or the golden's format) or use ulpwise.save_candidate, which does it for you`
+    );
   }
   return null;
 }
@@ -72,9 +75,12 @@ export function loadGolden(path: string, candidatePath?: string): GoldenSubject 
     if (foreign) throw new FormatError(`the golden ${path} is ${foreign}, not an ulpwise golden (ulpwise gen writes goldens)`);
     decode(bytes, path, 'golden');
     const swapped = candidatePath !== undefined && isGoldenFile(readInputFile(candidatePath, 'candidate'));
-    throw new FormatError(swapped
-      ? `${path} is not an ulpwise golden but ${candidatePath} is: the arguments look swapped; the golden comes first (ulpwise diff GOLDEN CANDIDATE)`
-      : `${path} has no '${METADATA_KEYS.case}' metadata: not an ulpwise golden (ulpwise gen writes goldens; the golden comes first: ulpwise diff GOLDEN CANDIDATE)`);
+    throw new FormatError(
+      swapped
+        ? `${path} is not an ulpwise golden but ${candidatePath} is: the arguments look swapped; the golden comes first (ulpwise diff GOLDEN CANDIDATE)`
+        : `${path} has no '${METADATA_KEYS.case}' metadata: not an ulpwise golden (ulpwise gen writes goldens; the golden comes first: ulpwise diff GOLDEN ` +
+            `CANDIDATE)`,
+    );
   }
   const golden = readGolden(path);
   return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
@@ -86,9 +92,14 @@ export function loadCandidate(path: string, golden?: Pick<GoldenSubject, 'output
   const bytes = readInputFile(path, 'candidate');
   const { tensors } = decode(bytes, path, 'candidate');
   if (golden) {
-    const bare = [...golden.outputs.keys()].map((name) => [name, name.replace(/(^|\.)out\./, '$1')] as const).filter(([name, short]) => !tensors.has(name) && tensors.has(short));
+    const bare = [...golden.outputs.keys()]
+      .map((name) => [name, name.replace(/(^|\.)out\./, '$1')] as const)
+      .filter(([name, short]) => !tensors.has(name) && tensors.has(short));
     if (bare.length > 0) {
-      throw new FormatError(`${path}: output tensors need the golden's names: ${bare.map(([name, short]) => `'${short}' -> '${name}'`).join(', ')} (ulpwise.save_candidate names them)`);
+      throw new FormatError(
+        `${path}: output tensors need the golden's names: ${bare.map(([name, short]) => `'${short}' -> '${name}'`).join(', ')} (ulpwise.save_candidate names ` +
+          `them)`,
+      );
     }
   }
   return candidateOutputs(tensors, path);

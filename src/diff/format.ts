@@ -17,7 +17,10 @@ function signed(n: number): string {
 function compactHistogram(o: OutputReport, limit = 8): string {
   if (o.histogram.length === 0) return o.stats.differing === 0 ? '' : '(no finite mismatches)';
   if (o.histogram.length <= limit) return o.histogram.map((b) => `${signed(b.ulp)}:${b.count}`).join(' ');
-  const kept = [...o.histogram].sort((a, b) => b.count - a.count).slice(0, limit).sort((a, b) => a.ulp - b.ulp);
+  const kept = [...o.histogram]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, limit)
+    .sort((a, b) => a.ulp - b.ulp);
   return `${kept.map((b) => `${signed(b.ulp)}:${b.count}`).join(' ')} … (${o.histogram.length} bins)`;
 }
 
@@ -34,12 +37,24 @@ export function formatDiffReport(report: DiffReport): string {
   ];
   const withRstd = report.rstd !== null;
   const header = ['output', 'unit', 'elements', 'bit-exact', 'differ', 'NaN', 'Inf', 'max ULP', ...(withRstd ? ['after rstd'] : []), 'signed ULP histogram'];
-  lines.push(table(header, report.outputs.map((o) => [
-    o.name, o.unit, String(o.elements), percent(o.bitExactShare), String(o.stats.differing), String(o.stats.nanMismatches),
-    String(o.stats.infMismatches), String(o.stats.maxUlp),
-    ...(withRstd ? [o.afterRstd ? `${o.afterRstd.differing} (max ${o.afterRstd.maxUlp})` : ''] : []),
-    compactHistogram(o),
-  ]), new Set([2, 3, 4, 5, 6, 7])));
+  lines.push(
+    table(
+      header,
+      report.outputs.map((o) => [
+        o.name,
+        o.unit,
+        String(o.elements),
+        percent(o.bitExactShare),
+        String(o.stats.differing),
+        String(o.stats.nanMismatches),
+        String(o.stats.infMismatches),
+        String(o.stats.maxUlp),
+        ...(withRstd ? [o.afterRstd ? `${o.afterRstd.differing} (max ${o.afterRstd.maxUlp})` : ''] : []),
+        compactHistogram(o),
+      ]),
+      new Set([2, 3, 4, 5, 6, 7]),
+    ),
+  );
 
   for (const o of report.outputs) {
     if (o.maxRelativeError !== null) lines.push(`${o.name}: largest relative error ${o.maxRelativeError.toPrecision(3)} (|candidate - golden| / |golden|)`);
@@ -48,14 +63,22 @@ export function formatDiffReport(report: DiffReport): string {
   const worst = report.outputs.flatMap((o) => o.worst.map((w) => ({ o, w })));
   if (worst.length > 0) {
     lines.push('', 'worst elements');
-    lines.push(table(
-      ['output', 'rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'],
-      worst.map(({ o, w }) => [
-        o.name, w.rank === null ? '-' : String(w.rank), String(w.row), String(w.column), w.group === null ? '-' : String(w.group),
-        w.ulp === null ? w.class.toUpperCase() : signed(w.ulp), `${w.golden.value} (${w.golden.bits})`, `${w.candidate.value} (${w.candidate.bits})`,
-      ]),
-      new Set([1, 2, 3, 4, 5]),
-    ));
+    lines.push(
+      table(
+        ['output', 'rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'],
+        worst.map(({ o, w }) => [
+          o.name,
+          w.rank === null ? '-' : String(w.rank),
+          String(w.row),
+          String(w.column),
+          w.group === null ? '-' : String(w.group),
+          w.ulp === null ? w.class.toUpperCase() : signed(w.ulp),
+          `${w.golden.value} (${w.golden.bits})`,
+          `${w.candidate.value} (${w.candidate.bits})`,
+        ]),
+        new Set([1, 2, 3, 4, 5]),
+      ),
+    );
   }
 
   const differing = report.outputs.filter((o) => o.differingRows.count > 0);
@@ -68,14 +91,20 @@ export function formatDiffReport(report: DiffReport): string {
     lines.push('', 'quant groups that differ (row:group)');
     for (const o of grouped) {
       const g = o.differingGroups!;
-      const shown = g.groups.slice(0, 16).map((x) => `${x.row}:${x.group}`).join(' ');
+      const shown = g.groups
+        .slice(0, 16)
+        .map((x) => `${x.row}:${x.group}`)
+        .join(' ');
       lines.push(`  ${o.name}: ${g.count} groups: ${shown}${g.count > 16 ? ' …' : ''}`);
     }
   }
   if (report.rankDivergence.length > 0) {
     lines.push('', 'divergence between ranks');
     for (const d of report.rankDivergence) {
-      const parts = d.ranks.map((r) => `rank ${r.rank}: ${r.differing}/${r.elements}${r.differing > 0 ? ` (max ${r.maxUlp} ULP${r.nanMismatches ? `, ${r.nanMismatches} NaN` : ''})` : ''}`);
+      const parts = d.ranks.map(
+        (r) =>
+          `rank ${r.rank}: ${r.differing}/${r.elements}${r.differing > 0 ? ` (max ${r.maxUlp} ULP${r.nanMismatches ? `, ${r.nanMismatches} NaN` : ''})` : ''}`,
+      );
       lines.push(`  ${d.kind} vs rank ${d.baseRank}: ${parts.join(', ')}`);
     }
   }
@@ -87,7 +116,8 @@ export function formatDiffReport(report: DiffReport): string {
       const key = `rstd ${signed(e.deltaUlp)} ULP`;
       byDelta.set(key, [...(byDelta.get(key) ?? []), rowRef(e.rank, e.row)]);
     }
-    for (const [key, rows] of [...byDelta].sort()) lines.push(`  explained by ${key}: ${rows.length} rows (${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''})`);
+    for (const [key, rows] of [...byDelta].sort())
+      lines.push(`  explained by ${key}: ${rows.length} rows (${rows.slice(0, 8).join(', ')}${rows.length > 8 ? ', …' : ''})`);
     // A row whose rstd is further off than the search range has another sum of squares: not a
     // true mismatch, and said so with the shift it needs.
     const scaled = r.unexplained.filter((u) => u.reason === SUM_OF_SQUARES_DIFFERS);
@@ -95,21 +125,37 @@ export function formatDiffReport(report: DiffReport): string {
     if (scaled.length > 12) lines.push(`  … ${scaled.length - 12} more rows where ${SUM_OF_SQUARES_DIFFERS}`);
     const mismatches = r.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS);
     if (mismatches.length > 0) {
-      lines.push(`  true mismatches: ${mismatches.map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`).slice(0, 12).join(', ')}${mismatches.length > 12 ? ', …' : ''}`);
+      lines.push(
+        `  true mismatches: ${mismatches
+          .map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`)
+          .slice(0, 12)
+          .join(', ')}${mismatches.length > 12 ? ', …' : ''}`,
+      );
     }
   }
   for (const q of report.quantConsistency) {
     if (q.differingCodes === 0 && q.groupsWithDifferentScale === 0) continue;
-    const basis = q.basis === 'candidate norm' ? "the candidate's own norm output" : "the golden's normed values (the quantizer reads an f32 value the candidate does not output)";
-    lines.push('', `${q.name} requantized from ${basis} with the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} consistent, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`);
+    const basis =
+      q.basis === 'candidate norm'
+        ? "the candidate's own norm output"
+        : "the golden's normed values (the quantizer reads an f32 value the candidate does not output)";
+    lines.push(
+      '',
+      `${q.name} requantized from ${basis} with the candidate's own scales: ${q.differingCodes} differing codes, ${q.consistentWithCandidateScale} ` +
+        `consistent, ${q.inconsistent} not (${q.groupsWithDifferentScale} groups have a different scale)`,
+    );
   }
   if (report.ignored.length > 0) lines.push('', `not compared (no golden output): ${report.ignored.join(', ')}`);
   const failing = report.outputs.filter((o) => !o.pass);
   const tolerant = report.outputs.some((o) => o.tolerance > 0);
   const within = (o: OutputReport) => (o.tolerance > 0 ? `within ${o.tolerance} ULP` : 'bit-exact');
   const tolerances = report.outputs.map((o) => `${o.name} ${o.tolerance}`).join(', ');
-  lines.push('', report.pass
-    ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${tolerances} ULP)` : ''}${withRstd ? ' (rows explained by rstd excepted)' : ''}`
-    : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${withRstd ? ' after rstd inference' : ''}`);
+  lines.push(
+    '',
+    report.pass
+      ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${tolerances} ULP)` : ''}` +
+          `${withRstd ? ' (rows explained by rstd excepted)' : ''}`
+      : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${withRstd ? ' after rstd inference' : ''}`,
+  );
   return lines.join('\n');
 }

@@ -53,12 +53,18 @@ function histogramSvg(o: OutputReport): string {
   data.forEach((b, i) => {
     const h = max === 0 ? 0 : Math.max(b.count > 0 ? 1 : 0, Math.round((b.count / max) * (plotHeight - 10)));
     const x = left + i * barWidth;
-    parts.push(`<rect x="${x + 1}" y="${plotHeight - h}" width="${barWidth - 2}" height="${h}" fill="${COLOURS[b.kind]}"><title>${escapeHtml(b.label)}: ${b.count}</title></rect>`);
+    parts.push(
+      `<rect x="${x + 1}" y="${plotHeight - h}" width="${barWidth - 2}" height="${h}" fill="${COLOURS[b.kind]}"><title>${escapeHtml(b.label)}: ` +
+        `${b.count}</title></rect>`,
+    );
     if (i % labelEvery === 0 || b.kind !== 'ulp') {
       parts.push(`<text x="${x + barWidth / 2}" y="${plotHeight + 14}" text-anchor="middle" font-size="10">${escapeHtml(b.label)}</text>`);
     }
   });
-  parts.push(`<text x="${left + (width - left) / 2}" y="${plotHeight + 32}" text-anchor="middle" font-size="11">signed distance in ${escapeHtml(o.unit)} steps</text>`, '</svg>');
+  parts.push(
+    `<text x="${left + (width - left) / 2}" y="${plotHeight + 32}" text-anchor="middle" font-size="11">signed distance in ${escapeHtml(o.unit)} steps</text>`,
+    '</svg>',
+  );
   return parts.join('');
 }
 
@@ -66,25 +72,82 @@ function row(cells: readonly string[], tag = 'td'): string {
   return `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
 }
 
+/** One titled table: the header row, then a row per entry (cells already escaped). */
+function section(title: string, head: readonly string[], rows: readonly (readonly string[])[]): string {
+  return `<section><h2>${title}</h2><table><thead>${row(head, 'th')}</thead><tbody>${rows.map((r) => row(r)).join('')}</tbody></table></section>`;
+}
+
 function outputSection(o: OutputReport, tokens: number): string {
-  const worst = o.worst.length === 0 ? '' : `<table><thead>${row(['rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'], 'th')}</thead><tbody>${o.worst.map((w) =>
-    row([w.rank === null ? '-' : String(w.rank), String(w.row), String(w.column), w.group === null ? '-' : String(w.group), w.ulp === null ? w.class.toUpperCase() : String(w.ulp), `${w.golden.value} (${w.golden.bits})`, `${w.candidate.value} (${w.candidate.bits})`])).join('')}</tbody></table>`;
-  const rows = o.differingRows.count === 0 ? '' : `<p>rows that differ (${o.differingRows.count}/${tokens}): ${escapeHtml(formatRanges(o.differingRows.rows, 40))}</p>`;
+  const worst =
+    o.worst.length === 0
+      ? ''
+      : `<table><thead>${row(['rank', 'row', 'col', 'group', 'ULP', 'golden', 'candidate'], 'th')}</thead><tbody>${o.worst
+          .map((w) =>
+            row([
+              w.rank === null ? '-' : String(w.rank),
+              String(w.row),
+              String(w.column),
+              w.group === null ? '-' : String(w.group),
+              w.ulp === null ? w.class.toUpperCase() : String(w.ulp),
+              `${w.golden.value} (${w.golden.bits})`,
+              `${w.candidate.value} (${w.candidate.bits})`,
+            ]),
+          )
+          .join('')}</tbody></table>`;
+  const rows =
+    o.differingRows.count === 0 ? '' : `<p>rows that differ (${o.differingRows.count}/${tokens}): ${escapeHtml(formatRanges(o.differingRows.rows, 40))}</p>`;
   const groups = !o.differingGroups || o.differingGroups.count === 0 ? '' : `<p>quant groups that differ: ${o.differingGroups.count}</p>`;
-  return `<section><h2 class="${o.pass ? 'pass' : 'fail'}">${escapeHtml(o.name)} <small>vs ${escapeHtml(o.reference)}, ${escapeHtml(o.dtype)} [${o.shape.join(', ')}]</small></h2>
-<p>${percent(o.bitExactShare)} bit-exact (${o.bitExact}/${o.elements}); ${o.stats.differing} differ, max ${o.stats.maxUlp} ULP, ${o.stats.nanMismatches} NaN and ${o.stats.infMismatches} Inf mismatches${o.afterRstd ? `; after rstd inference ${o.afterRstd.differing} differ (max ${o.afterRstd.maxUlp} ULP)` : ''}.</p>
-${histogramSvg(o)}${worst}${rows}${groups}</section>`;
+  return (
+    `<section><h2 class="${o.pass ? 'pass' : 'fail'}">${escapeHtml(o.name)} <small>vs ${escapeHtml(o.reference)}, ${escapeHtml(o.dtype)} [` +
+    `${o.shape.join(', ')}]</small></h2>
+<p>${percent(o.bitExactShare)} bit-exact (${o.bitExact}/${o.elements}); ${o.stats.differing} differ, max ${o.stats.maxUlp} ULP, ${o.stats.nanMismatches} NaN ` +
+    `and ${o.stats.infMismatches} Inf mismatches` +
+    `${o.afterRstd ? `; after rstd inference ${o.afterRstd.differing} differ (max ${o.afterRstd.maxUlp} ULP)` : ''}.</p>
+${histogramSvg(o)}${worst}${rows}${groups}</section>`
+  );
 }
 
 export function diffReportHtml(report: DiffReport): string {
   const g = report.golden;
   const rstd = report.rstd
-    ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} true mismatches, ${report.rstd.unexplained.filter((u) => u.reason === SUM_OF_SQUARES_DIFFERS).length} rows where ${SUM_OF_SQUARES_DIFFERS}.</p>${report.rstd.explained.length === 0 ? '' : `<table><thead>${row(['rank', 'row', 'rstd shift (ULP)'], 'th')}</thead><tbody>${report.rstd.explained.slice(0, 200).map((e) => row([e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)])).join('')}</tbody></table>`}</section>`
+    ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by ` +
+      `an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} true mismatches, ` +
+      `${report.rstd.unexplained.filter((u) => u.reason === SUM_OF_SQUARES_DIFFERS).length} rows where ${SUM_OF_SQUARES_DIFFERS}.</p>${
+        report.rstd.explained.length === 0
+          ? ''
+          : `<table><thead>${row(['rank', 'row', 'rstd shift (ULP)'], 'th')}</thead><tbody>${report.rstd.explained
+              .slice(0, 200)
+              .map((e) => row([e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)]))
+              .join('')}</tbody></table>`
+      }</section>`
     : '';
-  const ranks = report.rankDivergence.length === 0 ? '' : `<section><h2>divergence between ranks</h2><table><thead>${row(['output', 'rank', 'vs rank', 'differ', 'max ULP'], 'th')}</thead><tbody>${report.rankDivergence.flatMap((d) => d.ranks.map((r) => row([d.kind, String(r.rank), String(d.baseRank), `${r.differing}/${r.elements}`, String(r.maxUlp)]))).join('')}</tbody></table></section>`;
+  const ranks =
+    report.rankDivergence.length === 0
+      ? ''
+      : section(
+          'divergence between ranks',
+          ['output', 'rank', 'vs rank', 'differ', 'max ULP'],
+          report.rankDivergence.flatMap((d) =>
+            d.ranks.map((r) => [d.kind, String(r.rank), String(d.baseRank), `${r.differing}/${r.elements}`, String(r.maxUlp)]),
+          ),
+        );
   const quant = report.quantConsistency.filter((q) => q.differingCodes > 0 || q.groupsWithDifferentScale > 0);
-  const quantSection = quant.length === 0 ? '' : `<section><h2>FP8 codes against the candidate's own scales</h2><table><thead>${row(['output', 'differing codes', 'consistent with candidate scale', 'inconsistent', 'groups with another scale'], 'th')}</thead><tbody>${quant.map((q) => row([q.name, String(q.differingCodes), String(q.consistentWithCandidateScale), String(q.inconsistent), String(q.groupsWithDifferentScale)])).join('')}</tbody></table></section>`;
-  return `<!doctype html>
+  const quantSection =
+    quant.length === 0
+      ? ''
+      : section(
+          "FP8 codes against the candidate's own scales",
+          ['output', 'differing codes', 'consistent with candidate scale', 'inconsistent', 'groups with another scale'],
+          quant.map((q) => [
+            q.name,
+            String(q.differingCodes),
+            String(q.consistentWithCandidateScale),
+            String(q.inconsistent),
+            String(q.groupsWithDifferentScale),
+          ]),
+        );
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ulpwise diff: ${escapeHtml(report.candidate.file)}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
@@ -96,10 +159,13 @@ h2{font-size:1.1em;margin-top:1.5em}h2 small{font-weight:normal;color:#666}
 .exact{color:#2a7a2a}
 </style></head><body>
 <h1>ulpwise diff</h1>
-<p>golden <code>${escapeHtml(g.file)}</code> (${escapeHtml(g.preset)}, ${g.ranks} ranks × ${g.tokens} tokens × ${g.hidden} hidden)<br>candidate <code>${escapeHtml(report.candidate.file)}</code></p>
-<p class="${report.pass ? 'pass' : 'fail'}"><strong>${report.pass ? 'PASS' : 'FAIL'}</strong>: ${report.maxUlp === 0 ? 'bit-exact required' : `within ${report.maxUlp} ULP allowed`}</p>
+<p>golden <code>${escapeHtml(g.file)}</code> (${escapeHtml(g.preset)}, ${g.ranks} ranks × ${g.tokens} tokens × ${g.hidden} hidden)<br>candidate <code>` +
+    `${escapeHtml(report.candidate.file)}</code></p>
+<p class="${report.pass ? 'pass' : 'fail'}"><strong>${report.pass ? 'PASS' : 'FAIL'}</strong>: ` +
+    `${report.maxUlp === 0 ? 'bit-exact required' : `within ${report.maxUlp} ULP allowed`}</p>
 ${report.outputs.map((o) => outputSection(o, g.tokens)).join('\n')}
 ${ranks}${rstd}${quantSection}
 </body></html>
-`;
+`
+  );
 }

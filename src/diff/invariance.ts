@@ -80,7 +80,10 @@ function watchedBits(outputs: ReadonlyMap<string, Tensor>, shape: Shape, contrac
   const bits = new Map<string, number[]>();
   for (const [name, t] of outputs) {
     const geometry = outputGeometry(parseOutputName(name)!.kind, shape, contract);
-    bits.set(name, rows.flatMap((m) => Array.from({ length: geometry.rowLength }, (_, k) => t.data[geometry.indexOf(m, k)])));
+    bits.set(
+      name,
+      rows.flatMap((m) => Array.from({ length: geometry.rowLength }, (_, k) => t.data[geometry.indexOf(m, k)])),
+    );
   }
   return bits;
 }
@@ -101,7 +104,8 @@ function sameArray(a: readonly number[] | undefined, b: readonly number[] | unde
 function switches(prev: Point, cur: Point): string[] {
   const why: string[] = [];
   if (prev.choice.algorithm !== cur.choice.algorithm) why.push(`dispatch: ${prev.choice.algorithm} -> ${cur.choice.algorithm} (${cur.choice.reason})`);
-  if (prev.cubBlock !== cur.cubBlock) why.push(`cub block size ${prev.cubBlock ?? '-'} -> ${cur.cubBlock ?? '-'} (vLLM: tokens < 256 ? 1024 : 256, at most hidden): another reduction tree`);
+  if (prev.cubBlock !== cur.cubBlock)
+    why.push(`cub block size ${prev.cubBlock ?? '-'} -> ${cur.cubBlock ?? '-'} (vLLM: tokens < 256 ? 1024 : 256, at most hidden): another reduction tree`);
   return why;
 }
 
@@ -110,7 +114,10 @@ function reasons(prev: Point, cur: Point): string[] {
   if (prev.choice.algorithm === cur.choice.algorithm && prev.starts.length > 0 && !sameArray(prev.starts, cur.starts)) {
     const moved = cur.starts.filter((s, i) => s !== prev.starts[i]).length;
     const kind = cur.choice.contract.allReduce.order.kind;
-    why.push(`${kind} all-reduce: ${moved} watched elements start their rank sum at another rank (partitions are cut from the whole tensor, so they move with the batch size)`);
+    why.push(
+      `${kind} all-reduce: ${moved} watched elements start their rank sum at another rank (partitions are cut from the whole tensor, so they move with the ` +
+        `batch size)`,
+    );
   }
   return why;
 }
@@ -122,7 +129,8 @@ export function batchInvariance(options: InvarianceOptions): InvarianceReport {
   if (from < 1 || to < from) throw new ContractError(`--tokens: ${from}..${to} is not a range of batch sizes`);
   const outside = rows.filter((m) => m >= from);
   if (outside.length > 0) throw new ContractError(`--rows: row ${outside[0]} does not exist at the smallest batch size ${from} (rows must be < ${from})`);
-  if (family.ranks !== undefined && family.ranks !== ranks) throw new ContractError(`'${family.name}' models ${family.ranks} rank(s); --ranks ${ranks} does not apply`);
+  if (family.ranks !== undefined && family.ranks !== ranks)
+    throw new ContractError(`'${family.name}' models ${family.ranks} rank(s); --ranks ${ranks} does not apply`);
   // Shape problems (a quant group that does not divide hidden) as a contract error, before any input is generated.
   for (const tokens of [from, to]) checkContractForShape(family.select({ ranks, tokens, hidden }).contract, { ranks, tokens, hidden });
   const full = buildCase({ preset: family.inputsPreset, ranks, tokens: to, hidden, group: null, inputs: options.inputs, seed: options.seed });
@@ -135,7 +143,8 @@ export function batchInvariance(options: InvarianceOptions): InvarianceReport {
     const outputs = runCpuEngine(choice.contract, shape, sliceRows(full.inputs, tokens, hidden), { rows });
     const tree = choice.contract.norm.sumOfSquares.tree;
     const point: Point = {
-      tokens, choice,
+      tokens,
+      choice,
       bits: watchedBits(outputs, shape, choice.contract, rows),
       cubBlock: tree.kind === 'cub' ? cubBlockSize(tree, hidden, tokens) : null,
       starts: orderStarts(choice.contract, shape, rows),
@@ -145,16 +154,21 @@ export function batchInvariance(options: InvarianceOptions): InvarianceReport {
       const names = [...new Set([...prev.bits.keys(), ...point.bits.keys()])];
       const changedOutputs = names.filter((n) => !sameArray(prev.bits.get(n), point.bits.get(n)));
       if (changedOutputs.length > 0) {
-        const changedRows = rows.filter((_, k) => changedOutputs.some((n) => {
-          const a = prev.bits.get(n);
-          const b = point.bits.get(n);
-          if (!a || !b) return true;
-          const width = a.length / rows.length;
-          return !sameArray(a.slice(k * width, (k + 1) * width), b.slice(k * width, (k + 1) * width));
-        }));
+        const changedRows = rows.filter((_, k) =>
+          changedOutputs.some((n) => {
+            const a = prev.bits.get(n);
+            const b = point.bits.get(n);
+            if (!a || !b) return true;
+            const width = a.length / rows.length;
+            return !sameArray(a.slice(k * width, (k + 1) * width), b.slice(k * width, (k + 1) * width));
+          }),
+        );
         const why = reasons(prev, point);
         changes.push({
-          tokens, previousTokens: prev.tokens, outputs: changedOutputs, rows: changedRows,
+          tokens,
+          previousTokens: prev.tokens,
+          outputs: changedOutputs,
+          rows: changedRows,
           algorithm: { from: prev.choice.algorithm, to: choice.algorithm },
           why: why.length > 0 ? why : ['unexplained: no dispatch input changed between these batch sizes'],
           explained: why.length > 0,
@@ -172,12 +186,24 @@ export function batchInvariance(options: InvarianceOptions): InvarianceReport {
     if (last && last.algorithm === p.choice.algorithm) last.to = p.tokens;
     else segments.push({ algorithm: p.choice.algorithm, from: p.tokens, to: p.tokens, reason: p.choice.reason });
   }
-  return InvarianceReportSchema.parse({ family: family.name, ranks, hidden, tokens: { from, to }, rows: [...rows], inputs: options.inputs, seed: options.seed, segments, changes, silentSwitches });
+  return InvarianceReportSchema.parse({
+    family: family.name,
+    ranks,
+    hidden,
+    tokens: { from, to },
+    rows: [...rows],
+    inputs: options.inputs,
+    seed: options.seed,
+    segments,
+    changes,
+    silentSwitches,
+  });
 }
 
 export function formatInvarianceReport(report: InvarianceReport): string {
   const lines = [
-    `${report.family}: ${report.ranks} ranks, hidden ${report.hidden}, tokens ${report.tokens.from}..${report.tokens.to}, rows ${formatRanges(report.rows)} (inputs ${report.inputs}, seed ${report.seed})`,
+    `${report.family}: ${report.ranks} ranks, hidden ${report.hidden}, tokens ${report.tokens.from}..${report.tokens.to}, rows ${formatRanges(report.rows)} ` +
+      `(inputs ${report.inputs}, seed ${report.seed})`,
     'dispatch:',
     ...report.segments.map((s) => `  tokens ${s.from}..${s.to}: ${s.algorithm} (at ${s.from}: ${s.reason})`),
   ];

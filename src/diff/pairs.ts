@@ -65,7 +65,8 @@ export function referenceNameFor(candidateName: string, reference: ReadonlyMap<s
 /** Why two tensors cannot be compared element for element, or null when they can. */
 export function incompatibility(reference: Tensor, candidate: Tensor, referenceLabel = "the golden's"): string | null {
   if (reference.dtype !== candidate.dtype) return `dtype ${candidate.dtype} does not match ${referenceLabel} ${reference.dtype}`;
-  if (!sameShape(reference.shape, candidate.shape)) return `shape [${candidate.shape.join(', ')}] does not match ${referenceLabel} [${reference.shape.join(', ')}]`;
+  if (!sameShape(reference.shape, candidate.shape))
+    return `shape [${candidate.shape.join(', ')}] does not match ${referenceLabel} [${reference.shape.join(', ')}]`;
   return null;
 }
 
@@ -74,7 +75,12 @@ export function incompatibility(reference: Tensor, candidate: Tensor, referenceL
  * be covered, dtypes and shapes must match, ranks must exist. Candidate outputs with no
  * reference come back as `unmatched`.
  */
-export function pairOutputs(reference: ReadonlyMap<string, Tensor>, candidate: ReadonlyMap<string, Tensor>, ranks: number, source: string): { pairs: OutputPair[]; unmatched: string[] } {
+export function pairOutputs(
+  reference: ReadonlyMap<string, Tensor>,
+  candidate: ReadonlyMap<string, Tensor>,
+  ranks: number,
+  source: string,
+): { pairs: OutputPair[]; unmatched: string[] } {
   const pairs: OutputPair[] = [];
   const unmatched: string[] = [];
   const problems: string[] = [];
@@ -127,7 +133,8 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
     const layout = quant.scaleLayout;
     if (layout.kind === 'row-major') {
       return {
-        tokens, rowLength: groups,
+        tokens,
+        rowLength: groups,
         indexOf: (m, g) => scaleIndex(layout, m, g, tokens, groups),
         rowOf: (i) => Math.floor(i / groups),
         columnOf: (i) => i % groups,
@@ -139,7 +146,8 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
     const paddedTokens = scaleTokens(layout, tokens);
     const groupsPerWord = layout.kind === 'packed-ue8m0' ? PACKED_GROUPS_PER_WORD : 1;
     return {
-      tokens, rowLength: Math.ceil(groups / groupsPerWord),
+      tokens,
+      rowLength: Math.ceil(groups / groupsPerWord),
       indexOf: (m, k) => k * paddedTokens + m,
       rowOf: (i) => i % paddedTokens,
       columnOf: (i) => Math.floor(i / paddedTokens),
@@ -148,7 +156,8 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
   }
   const groupSize = kind === 'q' && quant ? quantGroupSize(quant, hidden) : null;
   return {
-    tokens, rowLength: hidden,
+    tokens,
+    rowLength: hidden,
     indexOf: (m, h) => m * hidden + h,
     rowOf: (i) => Math.floor(i / hidden),
     columnOf: (i) => i % hidden,

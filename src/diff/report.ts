@@ -98,11 +98,13 @@ export const RstdReportSchema = z.object({
   examined: Count,
   explained: z.array(RowRefSchema.extend({ deltaUlp: z.number().int() })),
   /** Rows no searched rstd reproduces, and rows whose residual already differs. */
-  unexplained: z.array(RowRefSchema.extend({
-    reason: z.enum(RSTD_MISS_REASONS),
-    /** With the sum-of-squares reason: the shift past the range that reproduces the row. */
-    shiftNeededUlp: z.number().int().optional(),
-  })),
+  unexplained: z.array(
+    RowRefSchema.extend({
+      reason: z.enum(RSTD_MISS_REASONS),
+      /** With the sum-of-squares reason: the shift past the range that reproduces the row. */
+      shiftNeededUlp: z.number().int().optional(),
+    }),
+  ),
 });
 
 export const QuantConsistencySchema = z.object({

@@ -68,7 +68,12 @@ export interface RstdSearchScope {
   readonly rowLimit?: number;
 }
 
-export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ulps: number, scope: RstdSearchScope = {}): { report: RstdReport; shifts: RstdShifts; engineRuns: number } {
+export function inferRstd(
+  subject: CaseSubject,
+  pairs: readonly OutputPair[],
+  ulps: number,
+  scope: RstdSearchScope = {},
+): { report: RstdReport; shifts: RstdShifts; engineRuns: number } {
   const { contract, shape } = subject;
   const pending = new Map<number | null, Set<number>>();
   const unexplained: RstdReport['unexplained'] = [];
@@ -79,7 +84,8 @@ export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ul
     for (const m of inScope) {
       const differs = group.some((p) => RSTD_SIDE.has(p.kind) && !rowMatches(p.reference, p.candidate, outputGeometry(p.kind, shape, contract), m));
       if (!differs) continue;
-      if (residual && !rowMatches(residual.reference, residual.candidate, outputGeometry('residual', shape, contract), m)) unexplained.push({ rank, row: m, reason: 'residual differs' });
+      if (residual && !rowMatches(residual.reference, residual.candidate, outputGeometry('residual', shape, contract), m))
+        unexplained.push({ rank, row: m, reason: 'residual differs' });
       else rows.add(m);
     }
     pending.set(rank, rows);
@@ -126,7 +132,9 @@ export function inferRstd(subject: CaseSubject, pairs: readonly OutputPair[], ul
       }
       const found = neededShift(subject, sides, m, direction, ulps);
       engineRuns += found.engineRuns;
-      unexplained.push(found.shift === null ? { rank, row: m, reason: 'no rstd within range' } : { rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, shiftNeededUlp: found.shift });
+      unexplained.push(
+        found.shift === null ? { rank, row: m, reason: 'no rstd within range' } : { rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, shiftNeededUlp: found.shift },
+      );
     }
   }
   const byRankRow = (a: { rank: number | null; row: number }, b: { rank: number | null; row: number }) => (a.rank ?? -1) - (b.rank ?? -1) || a.row - b.row;
@@ -160,7 +168,13 @@ function rstdDirection(norm: OutputPair, geometry: ReturnType<typeof outputGeome
  *  none up to NEEDED_SHIFT_LIMIT does. The count of the row's differing elements falls as the
  *  shift nears the kernel's rstd and rises past it: doubling outward brackets the least count,
  *  a ternary search narrows the bracket, and the few shifts left are tried one by one. */
-function neededShift(subject: CaseSubject, sides: readonly OutputPair[], row: number, direction: 1 | -1, ulps: number): { shift: number | null; engineRuns: number } {
+function neededShift(
+  subject: CaseSubject,
+  sides: readonly OutputPair[],
+  row: number,
+  direction: 1 | -1,
+  ulps: number,
+): { shift: number | null; engineRuns: number } {
   const { contract, shape } = subject;
   let engineRuns = 0;
   const remaining = (delta: number): number => {
@@ -202,7 +216,14 @@ function neededShift(subject: CaseSubject, sides: readonly OutputPair[], row: nu
 /** The codes a candidate's quantizer gives for the rows listed: from the candidate's own
  *  bf16 norm output when the quantizer reads exactly that (quant.input 'bf16'), else from the
  *  golden's inputs rerun with the rstd shifts found. Either way under the candidate's scales. */
-function requantize(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm: OutputPair | undefined, rows: readonly number[], shift: (m: number) => number): { basis: 'candidate norm' | 'golden inputs'; codes: Tensor } {
+function requantize(
+  subject: CaseSubject,
+  q: OutputPair,
+  scale: OutputPair,
+  norm: OutputPair | undefined,
+  rows: readonly number[],
+  shift: (m: number) => number,
+): { basis: 'candidate norm' | 'golden inputs'; codes: Tensor } {
   const { contract, shape } = subject;
   const quant = contract.quant!;
   const scaleGeometry = outputGeometry('scale', shape, contract);
@@ -216,7 +237,8 @@ function requantize(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm
     const codes = new Uint8Array(constants.groupSize);
     for (const m of rows) {
       for (let g = 0; g < constants.groups; g++) {
-        for (let k = 0; k < constants.groupSize; k++) values[k] = decodeCode(norm.candidate.data[qGeometry.indexOf(m, g * constants.groupSize + k)], norm.candidate.dtype);
+        for (let k = 0; k < constants.groupSize; k++)
+          values[k] = decodeCode(norm.candidate.data[qGeometry.indexOf(m, g * constants.groupSize + k)], norm.candidate.dtype);
         quantize(constants, f32, values, candidateScale(m, g), codes, 0);
         for (let k = 0; k < constants.groupSize; k++) data[qGeometry.indexOf(m, g * constants.groupSize + k)] = codes[k];
       }
@@ -244,7 +266,8 @@ export function checkCodesAgainstCandidateScales(subject: CaseSubject, pairs: re
     const qGeometry = outputGeometry('q', shape, contract);
     const scaleFormat = ulpFormatOf(scale.reference.dtype);
     let groupsWithDifferentScale = 0;
-    for (let i = 0; i < scale.reference.data.length; i++) if (!sameCode(scale.reference.data[i], scale.candidate.data[i], scaleFormat)) groupsWithDifferentScale++;
+    for (let i = 0; i < scale.reference.data.length; i++)
+      if (!sameCode(scale.reference.data[i], scale.candidate.data[i], scaleFormat)) groupsWithDifferentScale++;
     const rows = [...differingRows(q.reference, q.candidate, qGeometry)].sort((a, b) => a - b);
     const norm = group.find((p) => p.kind === 'norm');
     const { basis, codes } = requantize(subject, q, scale, norm, rows, (m) => shifts.get(rank)?.get(m) ?? 0);
@@ -259,7 +282,15 @@ export function checkCodesAgainstCandidateScales(subject: CaseSubject, pairs: re
         if (sameCode(codes.data[i], q.candidate.data[i], format)) consistent++;
       }
     }
-    results.push({ name: q.name, rank, basis, differingCodes, consistentWithCandidateScale: consistent, inconsistent: differingCodes - consistent, groupsWithDifferentScale });
+    results.push({
+      name: q.name,
+      rank,
+      basis,
+      differingCodes,
+      consistentWithCandidateScale: consistent,
+      inconsistent: differingCodes - consistent,
+      groupsWithDifferentScale,
+    });
   }
   return results;
 }

@@ -40,7 +40,15 @@ const groupKey = (row: number, group: number): string => `${row}:${group}`;
 /** Groups whose scale the fit reproduces but whose codes only a reciprocal moved by +-1 ..
  *  +-ulps f32 ULP does: the group's values through the CPU engine's stages (the candidate's own
  *  bf16 norm output where the quant reads bf16), then quantize with 1/scale replaced. */
-function reciprocalShifts(subject: CaseSubject, q: OutputPair, scale: OutputPair, norm: OutputPair | undefined, groups: readonly GroupRef[], ulps: number, rstdShifts: ReadonlyMap<number, number> | undefined): (GroupRef & { slot: 'reciprocal'; deltaUlp: number })[] {
+function reciprocalShifts(
+  subject: CaseSubject,
+  q: OutputPair,
+  scale: OutputPair,
+  norm: OutputPair | undefined,
+  groups: readonly GroupRef[],
+  ulps: number,
+  rstdShifts: ReadonlyMap<number, number> | undefined,
+): (GroupRef & { slot: 'reciprocal'; deltaUlp: number })[] {
   const { contract, shape, inputs } = subject;
   const c = cpuCase(contract, checkContractForShape(contract, shape), inputs);
   const constants = c.quant!;

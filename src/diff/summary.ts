@@ -50,7 +50,8 @@ function rowMajorScales(scale: Tensor, quant: QuantContract, tokens: number, hid
   if (quant.scaleLayout.kind === 'row-major') return scale;
   const groups = quantGroups(quant, hidden);
   const data = new Uint32Array(groups * tokens);
-  for (let g = 0; g < groups; g++) for (let m = 0; m < tokens; m++) data[m * groups + g] = loadScale(scale.data as Uint32Array, quant.scaleLayout, m, g, tokens, groups);
+  for (let g = 0; g < groups; g++)
+    for (let m = 0; m < tokens; m++) data[m * groups + g] = loadScale(scale.data as Uint32Array, quant.scaleLayout, m, g, tokens, groups);
   return { dtype: 'F32', shape: [tokens, groups], data };
 }
 
@@ -161,9 +162,18 @@ export async function summarize(
 
 export function formatSummary(rows: readonly SummaryRow[]): string {
   const header = ['preset', 'vs', 'output', 'cases', 'elements', 'differ', 'NaN', 'Inf', 'max ULP'];
-  const cells = rows.flatMap((row) => row.outputs.map((o, i) => [
-    i === 0 ? row.preset : '', i === 0 ? row.reference : '', o.output, i === 0 ? String(row.cases) : '',
-    String(o.elements), differingPercent(o), String(o.nanMismatches), String(o.infMismatches), String(o.maxUlp),
-  ]));
+  const cells = rows.flatMap((row) =>
+    row.outputs.map((o, i) => [
+      i === 0 ? row.preset : '',
+      i === 0 ? row.reference : '',
+      o.output,
+      i === 0 ? String(row.cases) : '',
+      String(o.elements),
+      differingPercent(o),
+      String(o.nanMismatches),
+      String(o.infMismatches),
+      String(o.maxUlp),
+    ]),
+  );
   return table(header, cells, new Set([3, 4, 5, 6, 7, 8]));
 }

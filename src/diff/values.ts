@@ -7,7 +7,13 @@ import { fp8FormatOfDtype, type Dtype } from '../numerics/tensor.js';
 // encodes, written with the fewest digits that still name that exact f32 value.
 
 const HEX_DIGITS: Readonly<Record<Dtype, number>> = {
-  BF16: 4, F32: 8, I32: 8, F8_E4M3: 2, F8_E4M3FNUZ: 2, F8_E5M2: 2, F8_E5M2FNUZ: 2,
+  BF16: 4,
+  F32: 8,
+  I32: 8,
+  F8_E4M3: 2,
+  F8_E4M3FNUZ: 2,
+  F8_E5M2: 2,
+  F8_E5M2FNUZ: 2,
 };
 
 export function hexBits(code: number, dtype: Dtype): string {

@@ -56,18 +56,24 @@ export function scaleDtype(layout: ScaleLayout): 'F32' | 'I32' {
 /** Shape of `out.scale`: row-major [M, G], column-major [G, Mp], packed-ue8m0 [ceil(G/4), Mp]. */
 export function scaleShape(layout: ScaleLayout, tokens: number, groups: number): number[] {
   switch (layout.kind) {
-    case 'row-major': return [tokens, groups];
-    case 'column-major': return [groups, scaleTokens(layout, tokens)];
-    case 'packed-ue8m0': return [Math.ceil(groups / PACKED_GROUPS_PER_WORD), scaleTokens(layout, tokens)];
+    case 'row-major':
+      return [tokens, groups];
+    case 'column-major':
+      return [groups, scaleTokens(layout, tokens)];
+    case 'packed-ue8m0':
+      return [Math.ceil(groups / PACKED_GROUPS_PER_WORD), scaleTokens(layout, tokens)];
   }
 }
 
 /** The word of `out.scale` that holds token m's group g scale. */
 export function scaleIndex(layout: ScaleLayout, m: number, g: number, tokens: number, groups: number): number {
   switch (layout.kind) {
-    case 'row-major': return m * groups + g;
-    case 'column-major': return g * scaleTokens(layout, tokens) + m;
-    case 'packed-ue8m0': return Math.floor(g / PACKED_GROUPS_PER_WORD) * scaleTokens(layout, tokens) + m;
+    case 'row-major':
+      return m * groups + g;
+    case 'column-major':
+      return g * scaleTokens(layout, tokens) + m;
+    case 'packed-ue8m0':
+      return Math.floor(g / PACKED_GROUPS_PER_WORD) * scaleTokens(layout, tokens) + m;
   }
 }
 

@@ -44,13 +44,13 @@ export function fmaF32(a: number, b: number, c: number): number {
   if (!Number.isFinite(sum) || sum === 0) return Math.fround(sum);
   const bVirtual = sum - product;
   const aVirtual = sum - bVirtual;
-  const error = (product - aVirtual) + (c - bVirtual);
+  const error = product - aVirtual + (c - bVirtual);
   if (error === 0) return Math.fround(sum);
   scratchF64[0] = sum;
   let bits = scratchU64[0];
   if ((bits & 1n) === 0n) {
     // Move one f64 ulp towards the exact value, landing on an odd significand.
-    const towardsLarger = (error > 0) === (sum > 0);
+    const towardsLarger = error > 0 === sum > 0;
     bits = towardsLarger ? bits + 1n : bits - 1n;
     scratchU64[0] = bits;
   }

@@ -26,7 +26,16 @@ export const FP8_TRAITS: Readonly<Record<Fp8Format, Fp8Traits>> = {
   e4m3fn: { exponentBits: 4, mantissaBits: 3, bias: 7, hasInfinity: false, fnuz: false, maxFiniteCode: 0b0_1111_110, nanCode: 0b0_1111_111, maxFinite: 448 },
   e4m3fnuz: { exponentBits: 4, mantissaBits: 3, bias: 8, hasInfinity: false, fnuz: true, maxFiniteCode: 0b0_1111_111, nanCode: 0b1_0000_000, maxFinite: 240 },
   e5m2: { exponentBits: 5, mantissaBits: 2, bias: 15, hasInfinity: true, fnuz: false, maxFiniteCode: 0b0_11110_11, nanCode: 0b0_11111_10, maxFinite: 57344 },
-  e5m2fnuz: { exponentBits: 5, mantissaBits: 2, bias: 16, hasInfinity: false, fnuz: true, maxFiniteCode: 0b0_11111_11, nanCode: 0b1_0000_000, maxFinite: 57344 },
+  e5m2fnuz: {
+    exponentBits: 5,
+    mantissaBits: 2,
+    bias: 16,
+    hasInfinity: false,
+    fnuz: true,
+    maxFiniteCode: 0b0_11111_11,
+    nanCode: 0b1_0000_000,
+    maxFinite: 57344,
+  },
 };
 
 const F32_SIGNIFICAND_BITS = 23;

@@ -20,7 +20,13 @@ export type Tensor =
   | { readonly dtype: Fp8Dtype; readonly shape: readonly number[]; readonly data: Uint8Array };
 
 export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
-  BF16: 2, F32: 4, I32: 4, F8_E4M3: 1, F8_E4M3FNUZ: 1, F8_E5M2: 1, F8_E5M2FNUZ: 1,
+  BF16: 2,
+  F32: 4,
+  I32: 4,
+  F8_E4M3: 1,
+  F8_E4M3FNUZ: 1,
+  F8_E5M2: 1,
+  F8_E5M2FNUZ: 1,
 };
 
 export function fp8FormatOfDtype(dtype: Dtype): Fp8Format | null {

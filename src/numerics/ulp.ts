@@ -32,4 +32,3 @@ export function ulpDistance(expected: number, actual: number, format: UlpFormat)
   if (expectedNan || actualNan) return expectedNan && actualNan ? 0 : NaN;
   return ordinal(actual, format) - ordinal(expected, format);
 }
-

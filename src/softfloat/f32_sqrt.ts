@@ -32,7 +32,7 @@ export function f32_sqrt(inA: number, subnormals: F32Subnormals): number {
   // (two radicand bits per step); it lands in [2^26, 2^27) and the remainder, at most twice
   // the root, stays below 2^30. A non-zero remainder becomes the sticky bit.
   const expZ = (expA + 125) >> 1;
-  let radicandBits = ((sigA | 0x00800000) << (2 - (expA & 1)) << 6) >>> 0;
+  let radicandBits = (((sigA | 0x00800000) << (2 - (expA & 1))) << 6) >>> 0;
   let root = 0;
   let rem = 0;
   for (let i = 0; i < 27; i++) {

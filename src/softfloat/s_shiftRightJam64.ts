@@ -5,7 +5,7 @@ import { s_shiftRightJam32 } from './s_shiftRightJam32.js';
 export function s_shiftRightJam64(a: U64, dist: number): U64 {
   if (dist === 0) return a;
   if (dist < 32) {
-    const sticky = (a.lo << (32 - dist)) !== 0 ? 1 : 0;
+    const sticky = a.lo << (32 - dist) !== 0 ? 1 : 0;
     return { hi: a.hi >>> dist, lo: ((a.hi << (32 - dist)) | (a.lo >>> dist) | sticky) >>> 0 };
   }
   if (dist < 64) return { hi: 0, lo: (s_shiftRightJam32(a.hi, dist - 32) | (a.lo !== 0 ? 1 : 0)) >>> 0 };

@@ -10,9 +10,7 @@ import { f32_sub } from './f32_sub.js';
 import { nameOfWgslCode, type WgslCodeTable } from './wgslCodes.js';
 
 /** One u32 argument of a twin: a bit pattern of the given width, or a code from WGSL_CODES. */
-export type TwinArgument =
-  | { readonly kind: 'bits'; readonly width: 8 | 16 | 32 }
-  | { readonly kind: 'code'; readonly table: WgslCodeTable };
+export type TwinArgument = { readonly kind: 'bits'; readonly width: 8 | 16 | 32 } | { readonly kind: 'code'; readonly table: WgslCodeTable };
 
 /**
  * A WGSL function of softfloatWgslSource() and its CPU twin. Both take the same u32 arguments
@@ -50,12 +48,14 @@ export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
   {
     name: 'fp8FromF32Bits',
     args: [F32, { kind: 'code', table: 'fp8Format' }, { kind: 'code', table: 'fp8Saturation' }],
-    cpu: (bits, format, saturation) =>
-      fp8FromF32Bits(bits, nameOfWgslCode('fp8Format', format), nameOfWgslCode('fp8Saturation', saturation)),
+    cpu: (bits, format, saturation) => fp8FromF32Bits(bits, nameOfWgslCode('fp8Format', format), nameOfWgslCode('fp8Saturation', saturation)),
   },
   {
     name: 'f32BitsFromFp8',
-    args: [{ kind: 'bits', width: 8 }, { kind: 'code', table: 'fp8Format' }],
+    args: [
+      { kind: 'bits', width: 8 },
+      { kind: 'code', table: 'fp8Format' },
+    ],
     cpu: (code, format) => f32BitsFromFp8(code, nameOfWgslCode('fp8Format', format)),
   },
   {

@@ -27,10 +27,7 @@ export type WgslCodeTable = keyof typeof WGSL_CODES;
 export const WGSL_INVALID_ARGUMENT = 0xffffffff;
 
 /** The name a code stands for in a table; throws on a code the table does not have. */
-export function nameOfWgslCode<Table extends WgslCodeTable>(
-  table: Table,
-  code: number,
-): keyof (typeof WGSL_CODES)[Table] {
+export function nameOfWgslCode<Table extends WgslCodeTable>(table: Table, code: number): keyof (typeof WGSL_CODES)[Table] {
   const codes: Readonly<Record<string, number>> = WGSL_CODES[table];
   const name = Object.keys(codes).find((key) => codes[key] === code);
   if (name === undefined) throw new RangeError(`${table}: no name has WGSL code ${code}`);

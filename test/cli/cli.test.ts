@@ -15,14 +15,22 @@ describe('ulpwise CLI', () => {
   test('presets --json lists every preset with its kernels, architectures and evidence', () => {
     const r = ulpwise('presets', '--json');
     expect(r.code).toBe(0);
-    const presets = JSON.parse(r.stdout) as { name: string; kernels: { function: string }[]; architectures: string[]; versionWindow: string; evidence: Record<string, { cites: { path: string }[] }> }[];
+    const presets = JSON.parse(r.stdout) as {
+      name: string;
+      kernels: { function: string }[];
+      architectures: string[];
+      versionWindow: string;
+      evidence: Record<string, { cites: { path: string }[] }>;
+    }[];
     const pre = presets.find((p) => p.name === 'aiter-1stage-pre2586@gfx942')!;
     expect(pre.kernels[0].function).toBe('allreduce_fusion_kernel_1stage');
     expect(pre.architectures).toEqual(['gfx942']);
     expect(pre.versionWindow).toMatch(/2586/);
     expect(pre.evidence['allReduce.roundResult'].cites[0].path).toBe('csrc/include/custom_all_reduce.cuh');
     const text = ulpwise('presets');
-    expect(text.stdout).toMatch(/^aiter-1stage@gfx942 +gfx942\n +ROCm\/aiter@e4048607a535 csrc\/include\/custom_all_reduce.cuh allreduce_fusion_kernel_1stage$/m);
+    expect(text.stdout).toMatch(
+      /^aiter-1stage@gfx942 +gfx942\n +ROCm\/aiter@e4048607a535 csrc\/include\/custom_all_reduce.cuh allreduce_fusion_kernel_1stage$/m,
+    );
   });
 
   test('presets --schema prints a JSON Schema of the contract', () => {

@@ -124,7 +124,20 @@ describe('files that are not files', () => {
 describe('malformed safetensors, through diff', () => {
   it('the corpus files for each rule the issue names, as the candidate: exit 2, one line naming the file', () => {
     // The rules the issue names; test/fixtures/corpus.test.ts runs every corpus file in-process.
-    const named = ['bom', 'lone-high-surrogate', 'lone-low-surrogate', 'float-dim', 'minus-zero-offset', 'product-overflow-before-zero', 'dim-2pow53', 'deep-nesting', 'utf8-overlong', 'duplicate-tensor', 'trailing-bytes', 'header-too-large'];
+    const named = [
+      'bom',
+      'lone-high-surrogate',
+      'lone-low-surrogate',
+      'float-dim',
+      'minus-zero-offset',
+      'product-overflow-before-zero',
+      'dim-2pow53',
+      'deep-nesting',
+      'utf8-overlong',
+      'duplicate-tensor',
+      'trailing-bytes',
+      'header-too-large',
+    ];
     const verdicts = JSON.parse(readFileSync(join(CORPUS, 'verdicts.json'), 'utf8')) as { file: string; verdict: string }[];
     for (const file of named.map((n) => `${n}.safetensors`)) {
       expect(verdicts.find((v) => v.file === file)?.verdict, file).toBe('reject');
@@ -234,44 +247,78 @@ describe('verify holds the folder to its manifest', () => {
   const refused: [string, (dir: string) => void, RegExp][] = [
     ['an empty case list', (dir) => writeManifestJson(dir, { ...readManifestJson(dir), cases: [] }), /lists no cases/],
     ['an unlisted file', (dir) => writeFileSync(join(dir, 'model.safetensors'), 'mine'), /model\.safetensors: in .* but not in its manifest/],
-    ['a duplicate entry', (dir) => {
-      const m = readManifestJson(dir);
-      writeManifestJson(dir, { ...m, cases: [m.cases[0], m.cases[0]] });
-    }, /listed more than once/],
-    ['an entry whose file name is not its case\'s', (dir) => {
-      const m = readManifestJson(dir);
-      m.cases[0].case = { ...m.cases[0].case, seed: 12345 };
-      writeManifestJson(dir, m);
-    }, /is not named for its case/],
-    ['a wrong byte count', (dir) => {
-      const m = readManifestJson(dir);
-      m.cases[0].bytes += 1;
-      writeManifestJson(dir, m);
-    }, /bytes, the manifest says/],
-    ['wrong outputs', (dir) => {
-      const m = readManifestJson(dir);
-      m.cases[0].outputs = ['out.residual'];
-      writeManifestJson(dir, m);
-    }, /outputs \[.*\] are not the manifest's \[out\.residual\]/],
-    ['a garbage file with a matching digest', (dir) => {
-      const m = readManifestJson(dir);
-      const garbage = new TextEncoder().encode('not a safetensors file at all');
-      writeFileSync(join(dir, m.cases[0].file), garbage);
-      m.cases[0].sha256 = sha256(garbage);
-      m.cases[0].bytes = garbage.length;
-      writeManifestJson(dir, m);
-    }, /header length .* exceeds|runs past the end/],
-    ['an extra tensor', (dir) => tamperSuite(dir, (t) => t.push(['out.extra', { dtype: 'F32', shape: [1], data: Uint32Array.of(0) }])), /unexpected tensor "out\.extra"/],
-    ['a contract that is not its preset\'s', (dir) => tamperSuite(dir, (_t, m) => {
-      const contract = JSON.parse(m['ulpwise.contract']) as { norm: { eps: number } };
-      contract.norm.eps = 0.5;
-      m['ulpwise.contract'] = JSON.stringify(contract);
-    }), /contract differs from preset 'vllm-unfused'/],
-    ['a huge cub blockSize', (dir) => tamperSuite(dir, (_t, m) => {
-      const contract = JSON.parse(m['ulpwise.contract']) as { norm: { sumOfSquares: { tree: unknown } } };
-      contract.norm.sumOfSquares.tree = { kind: 'cub', blockSize: 2 ** 30, warpSize: 32 };
-      m['ulpwise.contract'] = JSON.stringify(contract);
-    }), /norm\.sumOfSquares\.tree\.blockSize: Too big: expected number to be <=1024/],
+    [
+      'a duplicate entry',
+      (dir) => {
+        const m = readManifestJson(dir);
+        writeManifestJson(dir, { ...m, cases: [m.cases[0], m.cases[0]] });
+      },
+      /listed more than once/,
+    ],
+    [
+      "an entry whose file name is not its case's",
+      (dir) => {
+        const m = readManifestJson(dir);
+        m.cases[0].case = { ...m.cases[0].case, seed: 12345 };
+        writeManifestJson(dir, m);
+      },
+      /is not named for its case/,
+    ],
+    [
+      'a wrong byte count',
+      (dir) => {
+        const m = readManifestJson(dir);
+        m.cases[0].bytes += 1;
+        writeManifestJson(dir, m);
+      },
+      /bytes, the manifest says/,
+    ],
+    [
+      'wrong outputs',
+      (dir) => {
+        const m = readManifestJson(dir);
+        m.cases[0].outputs = ['out.residual'];
+        writeManifestJson(dir, m);
+      },
+      /outputs \[.*\] are not the manifest's \[out\.residual\]/,
+    ],
+    [
+      'a garbage file with a matching digest',
+      (dir) => {
+        const m = readManifestJson(dir);
+        const garbage = new TextEncoder().encode('not a safetensors file at all');
+        writeFileSync(join(dir, m.cases[0].file), garbage);
+        m.cases[0].sha256 = sha256(garbage);
+        m.cases[0].bytes = garbage.length;
+        writeManifestJson(dir, m);
+      },
+      /header length .* exceeds|runs past the end/,
+    ],
+    [
+      'an extra tensor',
+      (dir) => tamperSuite(dir, (t) => t.push(['out.extra', { dtype: 'F32', shape: [1], data: Uint32Array.of(0) }])),
+      /unexpected tensor "out\.extra"/,
+    ],
+    [
+      "a contract that is not its preset's",
+      (dir) =>
+        tamperSuite(dir, (_t, m) => {
+          const contract = JSON.parse(m['ulpwise.contract']) as { norm: { eps: number } };
+          contract.norm.eps = 0.5;
+          m['ulpwise.contract'] = JSON.stringify(contract);
+        }),
+      /contract differs from preset 'vllm-unfused'/,
+    ],
+    [
+      'a huge cub blockSize',
+      (dir) =>
+        tamperSuite(dir, (_t, m) => {
+          const contract = JSON.parse(m['ulpwise.contract']) as { norm: { sumOfSquares: { tree: unknown } } };
+          contract.norm.sumOfSquares.tree = { kind: 'cub', blockSize: 2 ** 30, warpSize: 32 };
+          m['ulpwise.contract'] = JSON.stringify(contract);
+        }),
+      /norm\.sumOfSquares\.tree\.blockSize: Too big: expected number to be <=1024/,
+    ],
   ];
   for (const [what, spoil, message] of refused) {
     it(`refuses ${what} before recomputing anything (exit 2)`, () => {
@@ -315,7 +362,11 @@ describe('flags out of range', () => {
     const file = join(dir, 'file');
     writeFileSync(file, 'mine');
     expectUserError(gen(file, '--ranks', '2', '--tokens', '1', '--hidden', '256'), /--out .*file: exists and is not a directory/, '--out file');
-    expectUserError(gen(join(file, 'sub'), '--ranks', '2', '--tokens', '1', '--hidden', '256'), /--out .*: cannot create the directory \(ENOTDIR\)/, '--out under a file');
+    expectUserError(
+      gen(join(file, 'sub'), '--ranks', '2', '--tokens', '1', '--hidden', '256'),
+      /--out .*: cannot create the directory \(ENOTDIR\)/,
+      '--out under a file',
+    );
     expect(readFileSync(file, 'utf8')).toBe('mine');
     expectUserError(ulpwise('suite', '--out', file, '--no-summary'), /exists and is not a directory/, 'suite --out file');
   });
@@ -342,10 +393,14 @@ describe('writes never touch a file the command did not create', () => {
     expect(readFileSync(changed).subarray(-6).toString()).toBe('edited');
     expect(r.stderr).toMatch(/left .*unfused__tp2_m1_h256_random_s98\.safetensors in place: the previous manifest listed it, but its bytes have changed/);
     const listed = new Set(readManifestJson(dir).cases.map((c) => c.file));
-    expect(readdirSync(dir).filter((f) => f.endsWith('.safetensors') && !listed.has(f)).sort()).toEqual(['my-model.safetensors', 'unfused__tp2_m1_h256_random_s98.safetensors']);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.safetensors') && !listed.has(f))
+        .sort(),
+    ).toEqual(['my-model.safetensors', 'unfused__tp2_m1_h256_random_s98.safetensors']);
   });
 
-  it('suite refuses to overwrite an unlisted file that has a case\'s name, and changes nothing', () => {
+  it("suite refuses to overwrite an unlisted file that has a case's name, and changes nothing", () => {
     const dir = join(tmp('suite-clash'), 'golden');
     mkdirSync(dir);
     writeFileSync(join(dir, 'unfused__tp8_m1_h7168_random_s1.safetensors'), 'my file');
@@ -358,10 +413,17 @@ describe('writes never touch a file the command did not create', () => {
 describe('concurrent and killed writers', () => {
   it('six gen runs into one folder at once: every case listed, the suite verifies', async () => {
     const dir = join(tmp('concurrent'), 'suite');
-    const runs = await Promise.all(Array.from({ length: 6 }, (_, seed) =>
-      ulpwiseAsync('gen', '--preset', 'aiter-1stage', '--ranks', '2', '--tokens', '2', '--hidden', '256', '--seed', String(seed), '--out', dir)));
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, (_, seed) =>
+        ulpwiseAsync('gen', '--preset', 'aiter-1stage', '--ranks', '2', '--tokens', '2', '--hidden', '256', '--seed', String(seed), '--out', dir),
+      ),
+    );
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
-    expect(readManifestJson(dir).cases.map((c) => c.case.seed).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(
+      readManifestJson(dir)
+        .cases.map((c) => c.case.seed)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4, 5]);
     expect(ulpwise('verify', dir, '--engine', 'cpu').code).toBe(0);
   });
 
@@ -400,7 +462,10 @@ describe('concurrent and killed writers', () => {
       for (const f of readdirSync(dir)) if (f.endsWith('.safetensors') && !f.startsWith('.')) expect(listed.has(f), `${f} after a kill`).toBe(true);
     }
     expect(killedMidWrite).toBeGreaterThan(0);
-    expect(readdirSync(dir).some((f) => f.endsWith('.tmp')), 'the kill left the temp file').toBe(true);
+    expect(
+      readdirSync(dir).some((f) => f.endsWith('.tmp')),
+      'the kill left the temp file',
+    ).toBe(true);
     expect(existsSync(join(dir, '.ulpwise.lock')), 'the kill left the lock').toBe(true);
     const next = ulpwise('gen', '--preset', 'aiter-1stage', '--ranks', '2', '--tokens', '2', '--hidden', '256', '--out', dir);
     expect(next.code, next.stderr).toBe(0);

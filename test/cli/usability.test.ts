@@ -51,7 +51,7 @@ describe('help and version', () => {
     expect(ulpwise(['help', 'nope']).stderr).toMatch(/unknown command 'nope'; commands: presets, gen/);
   });
 
-  test('--version prints package.json\'s version', () => {
+  test("--version prints package.json's version", () => {
     const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     expect(ulpwise(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` });
   });
@@ -62,7 +62,7 @@ describe('help and version', () => {
 });
 
 describe('gen: your own contract, your own data', () => {
-  test('--set turns one preset into another: the command genCommandFor renders writes the other preset\'s bits', () => {
+  test("--set turns one preset into another: the command genCommandFor renders writes the other preset's bits", () => {
     const dir = join(work, 'set');
     const shape = { ranks: 2, tokens: 3, hidden: 256 };
     const target = getPreset('aiter-1stage-pre2586');
@@ -109,16 +109,21 @@ describe('gen: your own contract, your own data', () => {
     expect(readdirSync(dir).length).toBe(before);
   });
 
-  test('--inputs-from: a golden\'s inputs give back its outputs bit for bit; F32 inputs must hold bf16 values; shapes are checked', () => {
+  test("--inputs-from: a golden's inputs give back its outputs bit for bit; F32 inputs must hold bf16 values; shapes are checked", () => {
     const dir = join(work, 'from');
     const original = readGolden(gen(dir, '--preset', 'vllm-ar-rms-quant', '--ranks', '2', '--tokens', '3', '--hidden', '256', '--seed', '9'));
     const widen = (t: Tensor): Tensor => ({ dtype: 'F32', shape: t.shape, data: Uint32Array.from(t.data, (b) => (b << 16) >>> 0) });
     const inputsFile = join(work, 'site.safetensors');
     // Rank inputs widened to F32 (exact), the residual and weight as they are.
-    writeFileSync(inputsFile, encodeSafetensors([
-      ['rank0.input', widen(original.inputs.rankInputs[0])], ['rank1.input', widen(original.inputs.rankInputs[1])],
-      ['residual', original.inputs.residual!], ['weight', original.inputs.weight],
-    ]));
+    writeFileSync(
+      inputsFile,
+      encodeSafetensors([
+        ['rank0.input', widen(original.inputs.rankInputs[0])],
+        ['rank1.input', widen(original.inputs.rankInputs[1])],
+        ['residual', original.inputs.residual!],
+        ['weight', original.inputs.weight],
+      ]),
+    );
     const captured = readGolden(gen(dir, '--preset', 'vllm-ar-rms-quant', '--inputs-from', inputsFile));
     expect(captured.spec.inputs).toMatch(/^file-[0-9a-f]{12}$/);
     expect(captured.spec.custom).toBeUndefined();
@@ -126,14 +131,33 @@ describe('gen: your own contract, your own data', () => {
 
     const inexact = widen(original.inputs.rankInputs[0]);
     (inexact.data as Uint32Array)[5] |= 1;
-    writeFileSync(inputsFile, encodeSafetensors([['rank0.input', inexact], ['residual', original.inputs.residual!], ['weight', original.inputs.weight]]));
-    expect(ulpwise(['gen', '--preset', 'vllm-ar-rms-quant', '--inputs-from', inputsFile, '--out', dir]).stderr).toMatch(/'rank0\.input' is F32 and 1 of its 768 values are not bf16 values/);
-    writeFileSync(inputsFile, encodeSafetensors([['rank0.input', original.inputs.rankInputs[0]], ['weight', original.inputs.weight]]));
-    expect(ulpwise(['gen', '--preset', 'vllm-ar-rms-quant', '--inputs-from', inputsFile, '--out', dir]).stderr).toMatch(/no 'residual', but the contract adds one/);
-    expect(ulpwise(['gen', '--preset', 'vllm-ar-rms-quant', '--set', 'residual=null', '--inputs-from', inputsFile, '--tokens', '4', '--out', dir]).stderr).toMatch(/holds 1 ranks x 3 tokens x 256 hidden, but --tokens is 4/);
+    writeFileSync(
+      inputsFile,
+      encodeSafetensors([
+        ['rank0.input', inexact],
+        ['residual', original.inputs.residual!],
+        ['weight', original.inputs.weight],
+      ]),
+    );
+    expect(ulpwise(['gen', '--preset', 'vllm-ar-rms-quant', '--inputs-from', inputsFile, '--out', dir]).stderr).toMatch(
+      /'rank0\.input' is F32 and 1 of its 768 values are not bf16 values/,
+    );
+    writeFileSync(
+      inputsFile,
+      encodeSafetensors([
+        ['rank0.input', original.inputs.rankInputs[0]],
+        ['weight', original.inputs.weight],
+      ]),
+    );
+    expect(ulpwise(['gen', '--preset', 'vllm-ar-rms-quant', '--inputs-from', inputsFile, '--out', dir]).stderr).toMatch(
+      /no 'residual', but the contract adds one/,
+    );
+    expect(
+      ulpwise(['gen', '--preset', 'vllm-ar-rms-quant', '--set', 'residual=null', '--inputs-from', inputsFile, '--tokens', '4', '--out', dir]).stderr,
+    ).toMatch(/holds 1 ranks x 3 tokens x 256 hidden, but --tokens is 4/);
   });
 
-  test('without --out, gen writes ./ulpwise-out; it refuses the project\'s golden/ from outside the project', () => {
+  test("without --out, gen writes ./ulpwise-out; it refuses the project's golden/ from outside the project", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'ulpwise-user-'));
     const r = ulpwise(['gen', '--preset', 'unfused', '--ranks', '2', '--tokens', '1', '--hidden', '64'], cwd);
     expect(r.code, r.stderr).toBe(0);
@@ -179,7 +203,14 @@ describe('diff', () => {
     const scale = { ...g.outputs.get('out.scale')!, data: g.outputs.get('out.scale')!.data.slice() } as Tensor;
     scale.data[1] = scale.data[1] + 1;
     candidate = join(dir, 'candidate.safetensors');
-    writeFileSync(candidate, encodeSafetensors([['out.residual', g.outputs.get('out.residual')!], ['out.q', q], ['out.scale', scale]]));
+    writeFileSync(
+      candidate,
+      encodeSafetensors([
+        ['out.residual', g.outputs.get('out.residual')!],
+        ['out.q', q],
+        ['out.scale', scale],
+      ]),
+    );
   });
 
   test('per-output tolerances: --max-ulp out.q=1,out.scale=1 passes, out.q=1 alone fails on out.scale; unknown outputs are refused', () => {
@@ -192,8 +223,16 @@ describe('diff', () => {
     expect(ulpwise(['diff', golden, candidate, '--max-ulp', 'norm=1']).stderr).toMatch(/'norm' is not an output name/);
   });
 
-  test('--json carries the schema version and the scale\'s relative error; --schema prints the JSON Schema', () => {
-    const report = JSON.parse(ulpwise(['diff', golden, candidate, '--json']).stdout) as { schemaVersion: number; outputs: { name: string; tolerance: number; maxRelativeError: number | null; worst: { relativeError: number | null; golden: { bits: string }; candidate: { bits: string } }[] }[] };
+  test("--json carries the schema version and the scale's relative error; --schema prints the JSON Schema", () => {
+    const report = JSON.parse(ulpwise(['diff', golden, candidate, '--json']).stdout) as {
+      schemaVersion: number;
+      outputs: {
+        name: string;
+        tolerance: number;
+        maxRelativeError: number | null;
+        worst: { relativeError: number | null; golden: { bits: string }; candidate: { bits: string } }[];
+      }[];
+    };
     expect(report.schemaVersion).toBe(2);
     const scale = report.outputs.find((o) => o.name === 'out.scale')!;
     const [g, c] = [scale.worst[0].golden.bits, scale.worst[0].candidate.bits].map((b) => f32FromBits(Number(b)));
@@ -210,7 +249,9 @@ describe('diff', () => {
     expect(ulpwise(['diff', candidate, golden]).stderr).toMatch(/the arguments look swapped; the golden comes first/);
     const zip = join(work, 'outputs.pt');
     writeFileSync(zip, Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(60)]));
-    expect(ulpwise(['diff', golden, zip]).stderr).toMatch(/outputs\.pt is a zip archive \(torch\.save writes these\), not safetensors: write it with ulpwise\.save_candidate/);
+    expect(ulpwise(['diff', golden, zip]).stderr).toMatch(
+      /outputs\.pt is a zip archive \(torch\.save writes these\), not safetensors: write it with ulpwise\.save_candidate/,
+    );
     const pickle = join(work, 'outputs.pkl');
     writeFileSync(pickle, Buffer.from([0x80, 0x04, 0x95, 0, 0]));
     expect(ulpwise(['diff', golden, pickle]).stderr).toMatch(/is a Python pickle/);
@@ -224,8 +265,17 @@ describe('diff', () => {
     writeFileSync(uint8, Buffer.concat([length, Buffer.from(padded), Buffer.from(q.data)]));
     expect(ulpwise(['diff', golden, uint8]).stderr).toMatch(/'out\.q' holds U8 integers, so its FP8 format is unknown; save the codes as a float8 dtype/);
     const bare = join(work, 'bare.safetensors');
-    writeFileSync(bare, encodeSafetensors([['residual', g.outputs.get('out.residual')!], ['q', q], ['scale', g.outputs.get('out.scale')!]]));
-    expect(ulpwise(['diff', golden, bare]).stderr).toMatch(/output tensors need the golden's names: 'residual' -> 'out\.residual', 'q' -> 'out\.q', 'scale' -> 'out\.scale'/);
+    writeFileSync(
+      bare,
+      encodeSafetensors([
+        ['residual', g.outputs.get('out.residual')!],
+        ['q', q],
+        ['scale', g.outputs.get('out.scale')!],
+      ]),
+    );
+    expect(ulpwise(['diff', golden, bare]).stderr).toMatch(
+      /output tensors need the golden's names: 'residual' -> 'out\.residual', 'q' -> 'out\.q', 'scale' -> 'out\.scale'/,
+    );
   });
 });
 

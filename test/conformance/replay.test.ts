@@ -29,7 +29,9 @@ function captureKernel(path: string): { kernel: string; golden: string } {
   return info;
 }
 
-const captures = readdirSync(`${root}captures`).filter((f) => f.endsWith('.safetensors')).sort();
+const captures = readdirSync(`${root}captures`)
+  .filter((f) => f.endsWith('.safetensors'))
+  .sort();
 
 describe('conformance captures replayed through their recorded contracts', () => {
   it('has captures and contracts for them', () => {

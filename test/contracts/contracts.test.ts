@@ -31,9 +31,16 @@ describe('contract validation names the field', () => {
   test('shape rules: group size must divide hidden, ring must be a permutation, perThread must divide hidden', () => {
     const quant = getPreset('vllm-group-quant').contract;
     expect(() => checkContractForShape(quant, { ranks: 2, tokens: 1, hidden: 200 })).toThrow('quant.groupSize: 128 does not divide hidden 200');
-    const ring = parseContract({ ...getPreset('nccl-ring').contract, allReduce: { order: { kind: 'ring', ring: [0, 0, 1] }, accumulate: 'bf16', roundResult: 'bf16' } });
-    expect(() => checkContractForShape(ring, { ranks: 3, tokens: 1, hidden: 8 })).toThrow('allReduce.order.ring: [0, 0, 1] is not a permutation of the 3 ranks');
-    expect(() => checkContractForShape(getPreset('aiter-1stage').contract, { ranks: 2, tokens: 1, hidden: 12 })).toThrow('perThread: 8 does not divide hidden 12');
+    const ring = parseContract({
+      ...getPreset('nccl-ring').contract,
+      allReduce: { order: { kind: 'ring', ring: [0, 0, 1] }, accumulate: 'bf16', roundResult: 'bf16' },
+    });
+    expect(() => checkContractForShape(ring, { ranks: 3, tokens: 1, hidden: 8 })).toThrow(
+      'allReduce.order.ring: [0, 0, 1] is not a permutation of the 3 ranks',
+    );
+    expect(() => checkContractForShape(getPreset('aiter-1stage').contract, { ranks: 2, tokens: 1, hidden: 12 })).toThrow(
+      'perThread: 8 does not divide hidden 12',
+    );
     expect(() => checkContractForShape(getPreset('unfused').contract, { ranks: 0, tokens: 1, hidden: 8 })).toThrow('ranks');
   });
 
@@ -55,13 +62,39 @@ describe('presets', () => {
 
   test('the presets the issues name exist', () => {
     for (const name of [
-      'unfused', 'aiter-1stage', 'aiter-1stage-pre2586', 'aiter-2stage', 'aiter-1stage-quant', 'vllm-unfused',
-      'vllm-group-quant', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring', 'flashinfer-oneshot@sm90',
-      'flashinfer-oneshot@sm80', 'flashinfer-oneshot-bf16acc@sm80', 'flashinfer-twoshot', 'flashinfer-ar-rms-group-fp8', 'sglang-fused-quant', 'sglang-fused-quant-fallback', 'aiter-rms-quant-passthrough',
-      'vllm-ar-rms-quant-noresidual', 'vllm-ar-rms-quant', 'vllm-ar-rms-quant-indexer',
-      'vllm-ar-rms-quant-f32weight-cast', 'vllm-ar-rms-quant-f32weight', 'aiter-1stage@gfx942', 'aiter-2stage-quant@gfx942',
-      'aiter-split-quant@gfx950', 'aiter-add-rmsnorm-quant@gfx942', 'aiter-1stage-gemma', 'vllm-native', 'vllm-gemma', 'vllm-native-group-quant',
-    ]) expect(() => getPreset(name)).not.toThrow();
+      'unfused',
+      'aiter-1stage',
+      'aiter-1stage-pre2586',
+      'aiter-2stage',
+      'aiter-1stage-quant',
+      'vllm-unfused',
+      'vllm-group-quant',
+      'vllm-group-quant-ue8m0',
+      'vllm-group-quant-colmajor',
+      'nccl-ring',
+      'flashinfer-oneshot@sm90',
+      'flashinfer-oneshot@sm80',
+      'flashinfer-oneshot-bf16acc@sm80',
+      'flashinfer-twoshot',
+      'flashinfer-ar-rms-group-fp8',
+      'sglang-fused-quant',
+      'sglang-fused-quant-fallback',
+      'aiter-rms-quant-passthrough',
+      'vllm-ar-rms-quant-noresidual',
+      'vllm-ar-rms-quant',
+      'vllm-ar-rms-quant-indexer',
+      'vllm-ar-rms-quant-f32weight-cast',
+      'vllm-ar-rms-quant-f32weight',
+      'aiter-1stage@gfx942',
+      'aiter-2stage-quant@gfx942',
+      'aiter-split-quant@gfx950',
+      'aiter-add-rmsnorm-quant@gfx942',
+      'aiter-1stage-gemma',
+      'vllm-native',
+      'vllm-gemma',
+      'vllm-native-group-quant',
+    ])
+      expect(() => getPreset(name)).not.toThrow();
   });
 
   test('canonical JSON sorts keys and round-trips through parse', () => {

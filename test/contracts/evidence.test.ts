@@ -22,9 +22,17 @@ describe('contractDimensions', () => {
       expect(new Set(dims).size).toBe(dims.length);
       const leaves = jsonLeaves(preset.contract);
       // Every JSON leaf sits under exactly one dimension (a union such as the tree is one dimension).
-      for (const leaf of leaves) expect(dims.filter((d) => leaf === d || leaf.startsWith(`${d}.`)), `${preset.name}: ${leaf}`).toHaveLength(1);
+      for (const leaf of leaves)
+        expect(
+          dims.filter((d) => leaf === d || leaf.startsWith(`${d}.`)),
+          `${preset.name}: ${leaf}`,
+        ).toHaveLength(1);
       // Every dimension is a field of the contract.
-      for (const d of dims) expect(leaves.some((leaf) => leaf === d || leaf.startsWith(`${d}.`)), `${preset.name}: ${d}`).toBe(true);
+      for (const d of dims)
+        expect(
+          leaves.some((leaf) => leaf === d || leaf.startsWith(`${d}.`)),
+          `${preset.name}: ${d}`,
+        ).toBe(true);
     }
   });
 

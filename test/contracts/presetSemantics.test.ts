@@ -9,9 +9,29 @@ import type { CaseInputs } from '../../src/engines/io.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
 import type { Contract, Shape } from '../../src/contracts/schema.js';
 import {
-  arNaturalF32, bf16, bf16As, bf16Bits, clampTo, f, f32BitsOf, FLUSH, flashinferClusterSize, fp8, IEEE, sumsqAiterDpp,
-  sumsqAiterEpilogue, sumsqAiterSmemHalving, sumsqFlashinferCluster, sumsqSequential, sumsqVllmFlat, sumsqVllmVectorised,
-  ue8m0RoundUpBits, f32ValueOf, type Bf16Mode, type F32Ops, type Rows,
+  arNaturalF32,
+  bf16,
+  bf16As,
+  bf16Bits,
+  clampTo,
+  f,
+  f32BitsOf,
+  FLUSH,
+  flashinferClusterSize,
+  fp8,
+  IEEE,
+  sumsqAiterDpp,
+  sumsqAiterEpilogue,
+  sumsqAiterSmemHalving,
+  sumsqFlashinferCluster,
+  sumsqSequential,
+  sumsqVllmFlat,
+  sumsqVllmVectorised,
+  ue8m0RoundUpBits,
+  f32ValueOf,
+  type Bf16Mode,
+  type F32Ops,
+  type Rows,
 } from './transcribed.js';
 import type { Fp8Format } from '../../src/numerics/fp8.js';
 
@@ -94,10 +114,11 @@ function run(rows: Rows, k: RowKernel, quant?: GroupQuant): Expected {
       // (g/4)*Mp + m, Mp = tokens rounded up to 4; padding bytes and padding tokens are 0.
       const mp = Math.ceil(rows.tokens / 4) * 4;
       const packed = new Array<number>(Math.ceil(groups / 4) * mp).fill(0);
-      for (let m = 0; m < rows.tokens; m++) for (let g = 0; g < groups; g++) {
-        const i = Math.floor(g / 4) * mp + m;
-        packed[i] = (packed[i] | (((scales[m][g] >>> 23) & 0xff) << (8 * (g % 4)))) >>> 0;
-      }
+      for (let m = 0; m < rows.tokens; m++)
+        for (let g = 0; g < groups; g++) {
+          const i = Math.floor(g / 4) * mp + m;
+          packed[i] = (packed[i] | (((scales[m][g] >>> 23) & 0xff) << (8 * (g % 4)))) >>> 0;
+        }
       out['out.scale'] = packed;
     }
     if (!quant.sideOutput) delete out['out.norm'];
@@ -111,16 +132,20 @@ function run(rows: Rows, k: RowKernel, quant?: GroupQuant): Expected {
 
 // ---- all-reduce, as each library sums the ranks
 
-const naturalF32 = (ops: F32Ops) => (rows: Rows, e: number): number => {
-  let acc = rows.ranks[0][e];
-  for (let r = 1; r < rows.ranks.length; r++) acc = ops.add(acc, rows.ranks[r][e]);
-  return acc;
-};
-const naturalBf16Hops = (ops: F32Ops) => (rows: Rows, e: number): number => {
-  let acc = rows.ranks[0][e];
-  for (let r = 1; r < rows.ranks.length; r++) acc = bf16(ops.add(acc, rows.ranks[r][e]));
-  return acc;
-};
+const naturalF32 =
+  (ops: F32Ops) =>
+  (rows: Rows, e: number): number => {
+    let acc = rows.ranks[0][e];
+    for (let r = 1; r < rows.ranks.length; r++) acc = ops.add(acc, rows.ranks[r][e]);
+    return acc;
+  };
+const naturalBf16Hops =
+  (ops: F32Ops) =>
+  (rows: Rows, e: number): number => {
+    let acc = rows.ranks[0][e];
+    for (let r = 1; r < rows.ranks.length; r++) acc = bf16(ops.add(acc, rows.ranks[r][e]));
+    return acc;
+  };
 /** NCCL runRing with one channel and one loop (all_reduce.h:34-81): chunk c = x[c+1] + ... + x[c]. */
 const ncclRing = (rows: Rows, e: number): number => {
   const n = rows.ranks.length;
@@ -141,7 +166,10 @@ const bitsOfScale = (v: number): number => f32BitsOf(v) >>> 0;
 function aiterFusedQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops, sideOutput: boolean): GroupQuant {
   const max = FP8_MAX[format];
   return {
-    input: (y) => y, group: 128, layout: 'row-major', sideOutput,
+    input: (y) => y,
+    group: 128,
+    layout: 'row-major',
+    sideOutput,
     scaleBits: (amax) => bitsOfScale(amax === 0 ? 1 : ops.div(amax, max)),
     code: (v, s) => fp8(ops.div(v, s), format, false),
   };
@@ -151,7 +179,10 @@ function aiterFusedQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops, sideOutput:
 function aiterStandaloneQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops): GroupQuant {
   const max = FP8_MAX[format];
   return {
-    input: (_y, normOut) => normOut, group: 128, layout: 'row-major', sideOutput: true,
+    input: (_y, normOut) => normOut,
+    group: 128,
+    layout: 'row-major',
+    sideOutput: true,
     scaleBits: (amax) => bitsOfScale(ops.mul(Math.max(amax, f(1e-10)), f(1 / max))),
     code: (v, s) => fp8(clampTo(max)(ops.mul(v, ops.div(1, s))), format, false),
   };
@@ -165,7 +196,10 @@ function aiterAddRmsnormQuant(format: 'e4m3fn' | 'e4m3fnuz', ops: F32Ops): Group
  *  x / scale clamped to +-448, satfinite e4m3fn. */
 function vllmQuant(ops: F32Ops, extra: Partial<GroupQuant> = {}): GroupQuant {
   return {
-    input: (_y, normOut) => normOut, group: 128, layout: 'row-major', sideOutput: false,
+    input: (_y, normOut) => normOut,
+    group: 128,
+    layout: 'row-major',
+    sideOutput: false,
     scaleBits: (amax) => bitsOfScale(ops.div(Math.max(amax, f(1e-10)), 448)),
     code: (v, s) => fp8(clampTo(448)(ops.div(v, s)), 'e4m3fn', true),
     ...extra,
@@ -181,41 +215,72 @@ function aiterKernel(arch: 'gfx942' | 'gfx950', variant: '1stage' | 'pre2586' | 
   if (variant === '2stage-quant') {
     // AR rounded by opus, then a __bf16 residual add (RNE), the norm reads the bf16 sum.
     return {
-      ops, x: (rows, e) => bf16(ops.add(down(ar(rows, e)), rows.residual[e])), residualOut: (x) => x, normInput: (x) => x,
-      sumsq: (x) => sumsqAiterEpilogue(x, ops, false, true), varianceByReciprocal: false, weight: (w) => w,
-      product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w), normOut: down,
+      ops,
+      x: (rows, e) => bf16(ops.add(down(ar(rows, e)), rows.residual[e])),
+      residualOut: (x) => x,
+      normInput: (x) => x,
+      sumsq: (x) => sumsqAiterEpilogue(x, ops, false, true),
+      varianceByReciprocal: false,
+      weight: (w) => w,
+      product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w),
+      normOut: down,
     };
   }
   if (variant === '2stage') {
     return {
-      ops, x: (rows, e) => ops.add(down(ar(rows, e)), rows.residual[e]), residualOut: down, normInput: (x) => x,
-      sumsq: (x) => sumsqAiterSmemHalving(x, 512, ops, true), varianceByReciprocal: false, weight: (w) => w,
-      product: (x, rstd, w) => ops.mul(ops.mul(x, w), rstd), normOut: down,
+      ops,
+      x: (rows, e) => ops.add(down(ar(rows, e)), rows.residual[e]),
+      residualOut: down,
+      normInput: (x) => x,
+      sumsq: (x) => sumsqAiterSmemHalving(x, 512, ops, true),
+      varianceByReciprocal: false,
+      weight: (w) => w,
+      product: (x, rstd, w) => ops.mul(ops.mul(x, w), rstd),
+      normOut: down,
     };
   }
   const roundTrip = variant !== 'pre2586';
   return {
-    ops, x: (rows, e) => ops.add(roundTrip ? down(ar(rows, e)) : ar(rows, e), rows.residual[e]), residualOut: down, normInput: (x) => x,
-    sumsq: (x) => sumsqAiterEpilogue(x, ops, true, true), varianceByReciprocal: false,
-    weight: (w) => (variant === 'gemma' ? ops.add(w, 1) : w), product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w), normOut: down,
+    ops,
+    x: (rows, e) => ops.add(roundTrip ? down(ar(rows, e)) : ar(rows, e), rows.residual[e]),
+    residualOut: down,
+    normInput: (x) => x,
+    sumsq: (x) => sumsqAiterEpilogue(x, ops, true, true),
+    varianceByReciprocal: false,
+    weight: (w) => (variant === 'gemma' ? ops.add(w, 1) : w),
+    product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w),
+    normOut: down,
   };
 }
 
 const UNFUSED: RowKernel = {
-  ops: IEEE, x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])), residualOut: (x) => x, normInput: (x) => x,
-  sumsq: sumsqSequential, varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
+  ops: IEEE,
+  x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])),
+  residualOut: (x) => x,
+  normInput: (x) => x,
+  sumsq: sumsqSequential,
+  varianceByReciprocal: false,
+  weight: (w) => w,
+  product: (x, rstd, w) => f(f(x * rstd) * w),
+  normOut: bf16,
 };
 
 function flashinferKernel(fp32Acc: boolean, cluster: 'sm90' | 'sm80', launch: 'oneshot' | 'twoshot'): RowKernel {
   const ops = FLUSH;
   const ar = fp32Acc ? (rows: Rows, e: number) => bf16(naturalF32(ops)(rows, e)) : naturalBf16Hops(ops);
   return {
-    ops, x: (rows, e) => bf16(ops.add(ar(rows, e), rows.residual[e])), residualOut: (x) => x, normInput: (x) => x,
+    ops,
+    x: (rows, e) => bf16(ops.add(ar(rows, e), rows.residual[e])),
+    residualOut: (x) => x,
+    normInput: (x) => x,
     sumsq: (x, rows) => {
       const clusters = launch === 'oneshot' ? rows.tokens : Math.ceil(rows.tokens / rows.ranks.length);
       return sumsqFlashinferCluster(x, cluster === 'sm90' ? flashinferClusterSize(rows.hidden, clusters, 132, 1024) : 1, ops);
     },
-    varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w), normOut: bf16,
+    varianceByReciprocal: false,
+    weight: (w) => w,
+    product: (x, rstd, w) => ops.mul(ops.mul(x, rstd), w),
+    normOut: bf16,
   };
 }
 
@@ -223,23 +288,37 @@ function vllmCuda(residual: boolean): RowKernel {
   return {
     ops: IEEE,
     x: (rows, e) => (residual ? bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])) : bf16(arNaturalF32(rows, e))),
-    residualOut: residual ? (x) => x : null, normInput: (x) => x,
+    residualOut: residual ? (x) => x : null,
+    normInput: (x) => x,
     sumsq: (x, rows) => {
       const block = Math.min(rows.hidden, rows.tokens < 256 ? 1024 : 256);
       if (residual) return sumsqVllmVectorised(x, block, IEEE, true);
       return sumsqVllmFlat(x, rows.tokens, IEEE);
     },
-    varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
+    varianceByReciprocal: false,
+    weight: (w) => w,
+    product: (x, rstd, w) => f(f(x * rstd) * w),
+    normOut: bf16,
   };
 }
 
 const VLLM_NATIVE: RowKernel = {
-  ops: IEEE, x: (rows, e) => f(bf16(arNaturalF32(rows, e)) + rows.residual[e]), residualOut: bf16, normInput: (x) => x,
-  sumsq: sumsqSequential, varianceByReciprocal: true, weight: (w) => w, product: (x, rstd, w) => f(bf16(f(x * rstd)) * w), normOut: bf16,
+  ops: IEEE,
+  x: (rows, e) => f(bf16(arNaturalF32(rows, e)) + rows.residual[e]),
+  residualOut: bf16,
+  normInput: (x) => x,
+  sumsq: sumsqSequential,
+  varianceByReciprocal: true,
+  weight: (w) => w,
+  product: (x, rstd, w) => f(bf16(f(x * rstd)) * w),
+  normOut: bf16,
 };
 const VLLM_GEMMA: RowKernel = {
-  ...VLLM_NATIVE, x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])), residualOut: (x) => x,
-  weight: (w) => f(1 + w), product: (x, rstd, w) => f(f(x * rstd) * w),
+  ...VLLM_NATIVE,
+  x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])),
+  residualOut: (x) => x,
+  weight: (w) => f(1 + w),
+  product: (x, rstd, w) => f(f(x * rstd) * w),
 };
 
 interface Case {
@@ -266,11 +345,22 @@ for (const arch of ['gfx942', 'gfx950'] as const) {
   add(`aiter-2stage-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true));
   add(`aiter-split-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true));
   const down = bf16As(arch === 'gfx942' ? 'truncate' : 'rne');
-  add(`aiter-add-rmsnorm-quant@${arch}`, {
-    ops: FLUSH, x: (rows, e) => FLUSH.add(rows.ranks[0][e], rows.residual[e]), residualOut: down, normInput: (x) => x,
-    sumsq: (x) => sumsqAiterDpp(x, 256, 16, FLUSH), varianceByReciprocal: false, weight: (w) => w,
-    product: (x, rstd, w) => FLUSH.mul(FLUSH.mul(x, rstd), w), normOut: down,
-  }, aiterAddRmsnormQuant(format, FLUSH), { ranks: 1, tokens: 2, hidden: 4096 });
+  add(
+    `aiter-add-rmsnorm-quant@${arch}`,
+    {
+      ops: FLUSH,
+      x: (rows, e) => FLUSH.add(rows.ranks[0][e], rows.residual[e]),
+      residualOut: down,
+      normInput: (x) => x,
+      sumsq: (x) => sumsqAiterDpp(x, 256, 16, FLUSH),
+      varianceByReciprocal: false,
+      weight: (w) => w,
+      product: (x, rstd, w) => FLUSH.mul(FLUSH.mul(x, rstd), w),
+      normOut: down,
+    },
+    aiterAddRmsnormQuant(format, FLUSH),
+    { ranks: 1, tokens: 2, hidden: 4096 },
+  );
 }
 add('sglang-fused-quant', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, true));
 add('sglang-fused-quant-fallback', aiterKernel('gfx950', '1stage'), aiterStandaloneQuant('e4m3fn', FLUSH));
@@ -278,7 +368,11 @@ add('vllm-ar-rms-quant', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3f
 add('vllm-ar-rms-quant-indexer', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, true));
 add('vllm-ar-rms-quant-f32weight-cast', { ...aiterKernel('gfx950', '1stage'), weight: bf16 }, aiterFusedQuant('e4m3fn', FLUSH, false));
 add('vllm-ar-rms-quant-f32weight', aiterKernel('gfx950', '1stage'), aiterFusedQuant('e4m3fn', FLUSH, false));
-add('vllm-ar-rms-quant-noresidual', { ...aiterKernel('gfx950', '1stage'), x: (rows, e) => bf16(naturalF32(FLUSH)(rows, e)), residualOut: null }, aiterFusedQuant('e4m3fn', FLUSH, false));
+add(
+  'vllm-ar-rms-quant-noresidual',
+  { ...aiterKernel('gfx950', '1stage'), x: (rows, e) => bf16(naturalF32(FLUSH)(rows, e)), residualOut: null },
+  aiterFusedQuant('e4m3fn', FLUSH, false),
+);
 const FI_SHAPE = { ranks: 4, tokens: 2, hidden: 4096 };
 // 40 tokens on 2 ranks: one-shot shrinks the cluster to 2 blocks (40*4 > 132 SMs), two-shot keeps 4 (20 clusters).
 const FI_MANY_TOKENS = { ranks: 2, tokens: 40, hidden: 4096 };
@@ -288,18 +382,30 @@ add('flashinfer-oneshot-bf16acc@sm90', flashinferKernel(false, 'sm90', 'oneshot'
 add('flashinfer-oneshot-bf16acc@sm80', flashinferKernel(false, 'sm80', 'oneshot'), undefined, FI_SHAPE);
 add('flashinfer-twoshot', flashinferKernel(true, 'sm90', 'twoshot'), undefined, FI_MANY_TOKENS);
 // fi.cuh:1183-1198: y_s = max(amax/448, 1e-10) rounded up to 2^k, q = val / y_s clamped to 448.
-add('flashinfer-ar-rms-group-fp8', flashinferKernel(true, 'sm90', 'oneshot'), {
-  input: (_y, normOut) => normOut, group: 128, layout: 'packed-ue8m0', sideOutput: false,
-  scaleBits: (amax) => ue8m0RoundUpBits(Math.max(FLUSH.div(amax, 448), f(1e-10))),
-  code: (v, s) => fp8(clampTo(448)(FLUSH.div(v, s)), 'e4m3fn', true),
-}, FI_SHAPE);
+add(
+  'flashinfer-ar-rms-group-fp8',
+  flashinferKernel(true, 'sm90', 'oneshot'),
+  {
+    input: (_y, normOut) => normOut,
+    group: 128,
+    layout: 'packed-ue8m0',
+    sideOutput: false,
+    scaleBits: (amax) => ue8m0RoundUpBits(Math.max(FLUSH.div(amax, 448), f(1e-10))),
+    code: (v, s) => fp8(clampTo(448)(FLUSH.div(v, s)), 'e4m3fn', true),
+  },
+  FI_SHAPE,
+);
 add('vllm-unfused', vllmCuda(true));
 add('vllm-native', VLLM_NATIVE);
 add('vllm-gemma', VLLM_GEMMA);
 add('vllm-group-quant', vllmCuda(true), vllmQuant(IEEE));
-add('vllm-group-quant-ue8m0', vllmCuda(true), vllmQuant(IEEE, {
-  scaleBits: (amax) => bitsOfScale(2 ** Math.ceil(Math.log2(Math.max(f(Math.max(amax, f(1e-10)) / 448), f(1e-10))))),
-}));
+add(
+  'vllm-group-quant-ue8m0',
+  vllmCuda(true),
+  vllmQuant(IEEE, {
+    scaleBits: (amax) => bitsOfScale(2 ** Math.ceil(Math.log2(Math.max(f(Math.max(amax, f(1e-10)) / 448), f(1e-10))))),
+  }),
+);
 add('vllm-group-quant-colmajor', vllmCuda(true), vllmQuant(IEEE, { layout: 'column-major' }));
 // input_quant_fp8.py:192-199: no amax floor, absmax / 448 floored at 1/(448*512), x / scale.
 add('vllm-native-group-quant', VLLM_NATIVE, vllmQuant(IEEE, { scaleBits: (amax) => bitsOfScale(Math.max(f(amax / 448), f(1 / (448 * 512)))) }));
@@ -366,36 +472,57 @@ test('vllm-unfused: a thread owning two 8-vectors sums each from 0 and nests the
   expectBits(runEngine(built, built.inputs), run(rowsOf(built.inputs, 256, 4096), vllmCuda(true)));
 });
 
-test('aiter-rms-quant-passthrough: Triton\'s in-thread tree on rows whose data sits in thread 0\'s 8 registers', () => {
+test("aiter-rms-quant-passthrough: Triton's in-thread tree on rows whose data sits in thread 0's 8 registers", () => {
   // Only elements 0..7 of each row are non-zero, so tl.sum is thread 0's pairwise tree over its
   // 8 registers ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7)) plus exact zeros (fused_fp8_quant.py:15-16).
   for (const arch of ['gfx942', 'gfx950'] as const) {
     const name = `aiter-rms-quant-passthrough@${arch}`;
     const built = buildCase({ preset: name, ranks: 1, tokens: 2, hidden: 4096, group: null, inputs: 'random', seed: 8 });
-    const keepFirst8 = (t: Tensor): Tensor => ({ dtype: 'BF16', shape: t.shape, data: Uint16Array.from(t.data as Uint16Array, (b, i) => (i % 4096 < 8 ? b : 0)) });
+    const keepFirst8 = (t: Tensor): Tensor => ({
+      dtype: 'BF16',
+      shape: t.shape,
+      data: Uint16Array.from(t.data as Uint16Array, (b, i) => (i % 4096 < 8 ? b : 0)),
+    });
     const inputs: CaseInputs = { ...built.inputs, rankInputs: built.inputs.rankInputs.map(keepFirst8), residual: keepFirst8(built.inputs.residual!) };
     const format: Fp8Format = arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn';
     const max = arch === 'gfx942' ? 240 : 448;
-    const expected = run(rowsOf(inputs, 2, 4096), {
-      ops: IEEE, x: (rows, e) => f(rows.ranks[0][e] + rows.residual[e]), residualOut: bf16, normInput: (x) => x,
-      sumsq: (x) => {
-        const p = x.slice(0, 8).map((v) => f(v * v));
-        return f(f(f(p[0] + p[1]) + f(p[2] + p[3])) + f(f(p[4] + p[5]) + f(p[6] + p[7])));
+    const expected = run(
+      rowsOf(inputs, 2, 4096),
+      {
+        ops: IEEE,
+        x: (rows, e) => f(rows.ranks[0][e] + rows.residual[e]),
+        residualOut: bf16,
+        normInput: (x) => x,
+        sumsq: (x) => {
+          const p = x.slice(0, 8).map((v) => f(v * v));
+          return f(f(f(p[0] + p[1]) + f(p[2] + p[3])) + f(f(p[4] + p[5]) + f(p[6] + p[7])));
+        },
+        varianceByReciprocal: false,
+        weight: (w) => w,
+        product: (x, rstd, w) => f(f(x * rstd) * w),
+        normOut: bf16,
       },
-      varianceByReciprocal: false, weight: (w) => w, product: (x, rstd, w) => f(f(x * rstd) * w), normOut: bf16,
-    }, {
-      // fused_fp8_quant.py:34-37: amax floored at 1e-10, amax / max, x * (1/scale) clamped.
-      input: (y) => y, group: 128, layout: 'row-major', sideOutput: true,
-      scaleBits: (amax) => bitsOfScale(f(Math.max(amax, f(1e-10)) / max)),
-      code: (v, s) => fp8(clampTo(max)(f(v * f(1 / s))), format, true),
-    });
+      {
+        // fused_fp8_quant.py:34-37: amax floored at 1e-10, amax / max, x * (1/scale) clamped.
+        input: (y) => y,
+        group: 128,
+        layout: 'row-major',
+        sideOutput: true,
+        scaleBits: (amax) => bitsOfScale(f(Math.max(amax, f(1e-10)) / max)),
+        code: (v, s) => fp8(clampTo(max)(f(v * f(1 / s))), format, true),
+      },
+    );
     expectBits(runEngine(built, inputs), expected);
   }
 });
 
 test('every preset has a transcription', () => {
   const covered = new Set([...transcriptions.keys(), 'aiter-rms-quant-passthrough@gfx942', 'aiter-rms-quant-passthrough@gfx950']);
-  expect(listPresets().map((p) => p.name).sort()).toEqual([...covered].sort());
+  expect(
+    listPresets()
+      .map((p) => p.name)
+      .sort(),
+  ).toEqual([...covered].sort());
 });
 
 test('hand-derived: gfx942 truncates where gfx950 rounds, and the 2-stage residual add rounds on both', () => {

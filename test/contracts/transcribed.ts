@@ -145,7 +145,10 @@ export function quantRow(values: number[], group: number, rule: QuantRule): { q:
   return { q, scales };
 }
 
-export const clampTo = (bound: number) => (v: number): number => Math.min(Math.max(v, -bound), bound);
+export const clampTo =
+  (bound: number) =>
+  (v: number): number =>
+    Math.min(Math.max(v, -bound), bound);
 export { f };
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +184,7 @@ export function fmaF32Exact(a: number, b: number, c: number): number {
   const s = p + c;
   if (!Number.isFinite(s)) return f(s);
   const bb = s - p;
-  const err = (p - (s - bb)) + (c - bb);
+  const err = p - (s - bb) + (c - bb);
   const r = f(s);
   if (r === s || err === 0) return r;
   const lo = r < s ? r : nextF32Down(r);
@@ -198,7 +201,11 @@ export interface F32Ops {
   sqrt(a: number): number;
 }
 export const IEEE: F32Ops = {
-  add: (a, b) => f(a + b), mul: (a, b) => f(a * b), div: (a, b) => f(a / b), fma: fmaF32Exact, sqrt: (a) => f(Math.sqrt(a)),
+  add: (a, b) => f(a + b),
+  mul: (a, b) => f(a * b),
+  div: (a, b) => f(a / b),
+  fma: fmaF32Exact,
+  sqrt: (a) => f(Math.sqrt(a)),
 };
 export const FLUSH: F32Ops = {
   add: (a, b) => ftz(f(ftz(a) + ftz(b))),
@@ -262,7 +269,12 @@ export function sumsqAiterSmemHalving(x: readonly number[], tnum: number, ops: F
  *  -ffast-math; DPP wave reduce and block_reduce: the adjacent pairwise tree over all threads. */
 export function sumsqAiterDpp(x: readonly number[], blockSize: number, perThread: number, ops: F32Ops): number {
   let level = Array.from({ length: blockSize }, (_, t) =>
-    squaresChain(Array.from({ length: perThread }, (_, k) => x[t * perThread + k] ?? 0), ops, true));
+    squaresChain(
+      Array.from({ length: perThread }, (_, k) => x[t * perThread + k] ?? 0),
+      ops,
+      true,
+    ),
+  );
   while (level.length > 1) {
     const next: number[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(ops.add(level[i], level[i + 1]));
@@ -285,7 +297,8 @@ export function sumsqFlashinferCluster(x: readonly number[], clusterSize: number
   let total = 0;
   for (let b = 0; b < clusterSize; b++) {
     const lanes = Array.from({ length: Math.ceil(tpb / 32) * 32 }, (_, t) =>
-      (t < tpb ? squaresChain(x.slice((b * tpb + t) * 8, (b * tpb + t) * 8 + 8), ops, true) : 0));
+      t < tpb ? squaresChain(x.slice((b * tpb + t) * 8, (b * tpb + t) * 8 + 8), ops, true) : 0,
+    );
     const warps: number[] = [];
     for (let w = 0; w < lanes.length / 32; w++) warps.push(xorButterflyLane0(lanes.slice(32 * w, 32 * w + 32)));
     while (warps.length < 32) warps.push(0);
@@ -301,8 +314,14 @@ export function flashinferClusterSize(hidden: number, clusters: number, smCount:
   let cluster = 8;
   while (threadsPerToken % cluster !== 0 && cluster > 1) cluster /= 2;
   let tpb = threadsPerToken / cluster;
-  while (tpb < 128 && cluster >= 2) { tpb *= 2; cluster /= 2; }
-  while (clusters * cluster > smCount && cluster > 1 && tpb <= maxThreads / 2) { tpb *= 2; cluster /= 2; }
+  while (tpb < 128 && cluster >= 2) {
+    tpb *= 2;
+    cluster /= 2;
+  }
+  while (clusters * cluster > smCount && cluster > 1 && tpb <= maxThreads / 2) {
+    tpb *= 2;
+    cluster /= 2;
+  }
   return cluster;
 }
 

@@ -39,7 +39,9 @@ const NUMBERS: Readonly<Record<string, readonly number[]>> = {
 const aiterQuant = getPreset('aiter-1stage-quant').contract;
 /** Presets, and aiter's fused quant without its zero rule (a static scale takes none). */
 const BASES: readonly Contract[] = [
-  ...['aiter-1stage-quant', 'vllm-group-quant-ue8m0', 'vllm-group-quant', 'unfused', 'nccl-ring', 'vllm-ar-rms-quant-f32weight'].map((n) => getPreset(n).contract),
+  ...['aiter-1stage-quant', 'vllm-group-quant-ue8m0', 'vllm-group-quant', 'unfused', 'nccl-ring', 'vllm-ar-rms-quant-f32weight'].map(
+    (n) => getPreset(n).contract,
+  ),
   parseContract({ ...aiterQuant, quant: { ...aiterQuant.quant, zeroAmaxScaleOne: false } }),
 ];
 
@@ -68,7 +70,13 @@ function withLeaf(contract: Contract, path: string, value: LeafValue): unknown {
 function inputsFor(contract: Contract) {
   const { ranks, tokens, hidden } = SHAPE;
   const row = (seed: number) => randomBf16Values(tokens * hidden, seed);
-  return caseOf(Array.from({ length: ranks }, (_, r) => row(r + 1)), row(9), randomBf16Values(hidden, 7, 1).map((w) => 1 + w / 4), tokens, contract.norm.weight.dtype);
+  return caseOf(
+    Array.from({ length: ranks }, (_, r) => row(r + 1)),
+    row(9),
+    randomBf16Values(hidden, 7, 1).map((w) => 1 + w / 4),
+    tokens,
+    contract.norm.weight.dtype,
+  );
 }
 
 type Outcome = 'ran' | 'invalid';
@@ -88,7 +96,9 @@ function runWith(candidate: unknown): Outcome {
 
 /** Every base the value fits, run. */
 function outcomes(path: string, value: LeafValue): Outcome[] {
-  return BASES.map((base) => withLeaf(base, path, value)).filter((c) => c !== null).map(runWith);
+  return BASES.map((base) => withLeaf(base, path, value))
+    .filter((c) => c !== null)
+    .map(runWith);
 }
 
 describe('the vocabulary is the schema', () => {
@@ -98,7 +108,10 @@ describe('the vocabulary is the schema', () => {
     expect(leafValues('norm.sumOfSquares.perThread')).toEqual(['chain', 'fma-chain', 'pair', 'pair-fma']);
     expect(leafValues('quant.groupSize')).toEqual(['token']);
     expect(leafValues('quant.amaxFloor')).toEqual([null]);
-    expect(CONTRACT_VOCABULARY.leaves.find((l) => l.path === 'norm.sumOfSquares.tree[cub].vectorWidth')).toMatchObject({ values: [1, 2, 4, 8], defaultValue: 1 });
+    expect(CONTRACT_VOCABULARY.leaves.find((l) => l.path === 'norm.sumOfSquares.tree[cub].vectorWidth')).toMatchObject({
+      values: [1, 2, 4, 8],
+      defaultValue: 1,
+    });
     expect(CONTRACT_VOCABULARY.nullableSections).toEqual(['residual', 'quant', 'quant.scaleFloor']);
     expect(() => leafValues('norm.kernelRstd')).toThrow("no leaf 'norm.kernelRstd'");
   });
@@ -110,7 +123,8 @@ describe('the CPU engine computes every value of the vocabulary', () => {
     for (const value of leaf.values) cases.push([leaf.path, value]);
     for (const value of NUMBERS[leaf.path] ?? []) cases.push([leaf.path, value]);
   }
-  for (const union of CONTRACT_VOCABULARY.unions) for (const kind of union.kinds) cases.push([`${union.path}`, EXAMPLES[union.path][kind] as unknown as LeafValue]);
+  for (const union of CONTRACT_VOCABULARY.unions)
+    for (const kind of union.kinds) cases.push([`${union.path}`, EXAMPLES[union.path][kind] as unknown as LeafValue]);
   for (const section of CONTRACT_VOCABULARY.nullableSections) cases.push([section, null]);
 
   test.each(cases.map(([path, value]) => [`${path} = ${JSON.stringify(value)}`, path, value] as const))('%s', (_label, path, value) => {

@@ -48,12 +48,29 @@ describe('explain command', () => {
 
 describe('invariance command', () => {
   test('one report per TP size with --ranks-range; exit 1 when rows change', async () => {
-    const code = await invarianceCommand.run(['--preset', 'vllm', '--hidden', '2048', '--tokens', '126..129', '--ranks-range', '2,4', '--rows', '0,120', '--inputs', 'cancellation', '--json']);
+    const code = await invarianceCommand.run([
+      '--preset',
+      'vllm',
+      '--hidden',
+      '2048',
+      '--tokens',
+      '126..129',
+      '--ranks-range',
+      '2,4',
+      '--rows',
+      '0,120',
+      '--inputs',
+      'cancellation',
+      '--json',
+    ]);
     const reports = InvarianceReportSchema.array().parse(JSON.parse(printed()));
     expect(reports.map((r) => r.ranks)).toEqual([2, 4]);
     // TP 2 is always 1-stage; TP 4 switches to 2-stage at 128 tokens.
     expect(reports[0].segments.map((s) => s.algorithm)).toEqual(['1-stage']);
-    expect(reports[1].segments.map((s) => [s.algorithm, s.from])).toEqual([['1-stage', 126], ['2-stage', 128]]);
+    expect(reports[1].segments.map((s) => [s.algorithm, s.from])).toEqual([
+      ['1-stage', 126],
+      ['2-stage', 128],
+    ]);
     expect(code).toBe(reports.some((r) => r.changes.length > 0) ? 1 : 0);
     expect(reports[1].changes.map((c) => c.tokens)).toContain(128);
   });
@@ -64,6 +81,8 @@ describe('invariance command', () => {
   test('usage errors', async () => {
     await expect(invarianceCommand.run(['--hidden', '64', '--tokens', '1..2'])).rejects.toThrow(/--preset is required/);
     await expect(invarianceCommand.run(['--preset', 'vllm', '--hidden', '64', '--tokens', '1,2'])).rejects.toThrow(/not a..b or a single batch size/);
-    await expect(invarianceCommand.run(['--preset', 'vllm', '--hidden', '64', '--tokens', '1..2', '--ranks', '2', '--ranks-range', '2..4'])).rejects.toThrow(/not both/);
+    await expect(invarianceCommand.run(['--preset', 'vllm', '--hidden', '64', '--tokens', '1..2', '--ranks', '2', '--ranks-range', '2..4'])).rejects.toThrow(
+      /not both/,
+    );
   });
 });

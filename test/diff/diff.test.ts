@@ -82,7 +82,12 @@ describe('diff: planted single-bit faults', () => {
       expect(o.histogram).toEqual([{ ulp, count: 1 }]);
       expect(o.differingRows).toEqual({ count: 1, rows: [row] });
       if (group !== null) expect(o.differingGroups).toEqual({ count: 1, groups: [{ row, group }] });
-      expect(o.worst[0].golden.bits).toBe(`0x${reference.data[index].toString(16).toUpperCase().padStart(name === 'out.scale' ? 8 : name === 'out.q' ? 2 : 4, '0')}`);
+      expect(o.worst[0].golden.bits).toBe(
+        `0x${reference.data[index]
+          .toString(16)
+          .toUpperCase()
+          .padStart(name === 'out.scale' ? 8 : name === 'out.q' ? 2 : 4, '0')}`,
+      );
     });
   }
 
@@ -117,7 +122,11 @@ describe('diff: planted single-bit faults', () => {
     expect(faulty[0].worst[0]).toMatchObject({ rank: 2, row: Math.floor(index / 256), column: index % 256 });
     const divergence = report.rankDivergence.find((d) => d.kind === 'norm')!;
     expect(divergence.baseRank).toBe(0);
-    expect(divergence.ranks.map((r) => [r.rank, r.differing])).toEqual([[1, 0], [2, 1], [3, 0]]);
+    expect(divergence.ranks.map((r) => [r.rank, r.differing])).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 0],
+    ]);
     expect(report.rankDivergence.find((d) => d.kind === 'residual')!.ranks.every((r) => r.differing === 0)).toBe(true);
   });
 });
@@ -130,16 +139,39 @@ describe('diff: NaN and Inf are classes of their own', () => {
     return out;
   };
   const norm = base.outputs.get('out.norm')!;
-  const golden: GoldenSubject = { ...base, outputs: new Map([...base.outputs, ['out.norm', withCodes(norm, [[0, 0x7fc0], [1, 0x7f7f], [2, 0x3f80]])]]) };
+  const golden: GoldenSubject = {
+    ...base,
+    outputs: new Map([
+      ...base.outputs,
+      [
+        'out.norm',
+        withCodes(norm, [
+          [0, 0x7fc0],
+          [1, 0x7f7f],
+          [2, 0x3f80],
+        ]),
+      ],
+    ]),
+  };
 
   test('NaN against NaN of another payload and sign matches; NaN against a number and Inf against max are counted apart', () => {
     const candidate = new Map(golden.outputs);
-    candidate.set('out.norm', withCodes(golden.outputs.get('out.norm')!, [[0, 0xffc1], [1, 0x7f80], [2, 0x7fc0]]));
+    candidate.set(
+      'out.norm',
+      withCodes(golden.outputs.get('out.norm')!, [
+        [0, 0xffc1],
+        [1, 0x7f80],
+        [2, 0x7fc0],
+      ]),
+    );
     const o = diffOutputs(golden, candidate, 'classes', options({ maxUlp: 1000 })).outputs.find((x) => x.name === 'out.norm')!;
     expect(o.stats).toMatchObject({ differing: 2, nanMismatches: 1, infMismatches: 1, maxUlp: 0 });
     expect(o.histogram).toEqual([]);
     // Both have no finite distance, so they rank first, by index.
-    expect(o.worst.map((w) => [w.index, w.class, w.ulp])).toEqual([[1, 'inf', null], [2, 'nan', null]]);
+    expect(o.worst.map((w) => [w.index, w.class, w.ulp])).toEqual([
+      [1, 'inf', null],
+      [2, 'nan', null],
+    ]);
     expect(o.pass).toBe(false);
   });
 });

@@ -48,7 +48,13 @@ function dimension(report: ExplainReport, path: string): { value: string; ties: 
 /** Every searched dimension at the truth's value, or the truth among its ties (except
  *  `jointly`: dimensions only a change of two at once can show equivalent); and the fitted
  *  contract reproduces the candidate bit for bit on every row. */
-function expectIdentified(report: ExplainReport, truth: Contract, golden: ReturnType<typeof goldenCase>, candidate: ReadonlyMap<string, unknown>, jointly: readonly string[] = []): void {
+function expectIdentified(
+  report: ExplainReport,
+  truth: Contract,
+  golden: ReturnType<typeof goldenCase>,
+  candidate: ReadonlyMap<string, unknown>,
+  jointly: readonly string[] = [],
+): void {
   for (const s of report.stages) {
     for (const d of s.dimensions) {
       if (jointly.includes(d.path)) continue;
@@ -68,7 +74,12 @@ describe('explain fits every stage of contracts several changes from every prese
     const golden = goldenCase('aiter-1stage-quant', 8, 16, 1024, 'random', 41);
     const passthrough = getPreset('aiter-rms-quant-passthrough');
     expect(passthrough.ranks).toBe(1);
-    const truth = withAll(passthrough.contract, { 'allReduce.order': { kind: 'rotated', packElems: 8 }, 'bf16Rounding.residualOut': 'truncate', 'quant.scale': 'reciprocal', 'norm.roundIntermediate': true });
+    const truth = withAll(passthrough.contract, {
+      'allReduce.order': { kind: 'rotated', packElems: 8 },
+      'bf16Rounding.residualOut': 'truncate',
+      'quant.scale': 'reciprocal',
+      'norm.roundIntermediate': true,
+    });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);
     const report = explainCandidate(golden, candidate, 'triton-after-ar', { rstdUlps: null });
@@ -96,7 +107,10 @@ describe('explain fits every stage of contracts several changes from every prese
   test('a norm three choices from every preset: bf16 norm input over an f32 add, x*w first, rounded intermediate, cub 256', () => {
     const golden = goldenCase('unfused', 4, 8, 2048, 'random', 42);
     const truth = withAll(getPreset('unfused').contract, {
-      'residual.add': 'f32', 'norm.input': 'bf16', 'norm.multiplyOrder': 'x-w-rstd', 'norm.roundIntermediate': true,
+      'residual.add': 'f32',
+      'norm.input': 'bf16',
+      'norm.multiplyOrder': 'x-w-rstd',
+      'norm.roundIntermediate': true,
       'norm.sumOfSquares.tree': { kind: 'cub', blockSize: 256, warpSize: 32 },
     });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
@@ -113,8 +127,12 @@ describe('explain fits every stage of contracts several changes from every prese
   test('per-rank outputs: own-first bf16 accumulation, column-major UE8M0-floor scales', () => {
     const golden = goldenCase('vllm-group-quant', 4, 8, 1024, 'random', 43);
     const truth = withAll(getPreset('vllm-group-quant').contract, {
-      'allReduce.order': { kind: 'own-first' }, 'allReduce.accumulate': 'bf16', 'allReduce.roundResult': 'bf16',
-      'quant.scaleLayout': { kind: 'column-major', tokenAlign: 1 }, 'quant.ue8m0': 'floor', 'quant.format': 'e5m2',
+      'allReduce.order': { kind: 'own-first' },
+      'allReduce.accumulate': 'bf16',
+      'allReduce.roundResult': 'bf16',
+      'quant.scaleLayout': { kind: 'column-major', tokenAlign: 1 },
+      'quant.ue8m0': 'floor',
+      'quant.format': 'e5m2',
     });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);
@@ -133,7 +151,14 @@ describe('the bug classes of the presets, named from outputs alone', () => {
   // there and nowhere the outputs show).
   const cases = [
     { candidate: 'aiter-1stage-pre2586', golden: 'aiter-1stage', inputs: 'random', path: 'allReduce.roundResult', golden_: 'bf16', fitted: 'none' },
-    { candidate: 'flashinfer-oneshot-bf16acc@sm80', golden: 'flashinfer-oneshot@sm80', inputs: 'random', path: 'allReduce.accumulate', golden_: 'f32', fitted: 'bf16' },
+    {
+      candidate: 'flashinfer-oneshot-bf16acc@sm80',
+      golden: 'flashinfer-oneshot@sm80',
+      inputs: 'random',
+      path: 'allReduce.accumulate',
+      golden_: 'f32',
+      fitted: 'bf16',
+    },
   ] as const;
   for (const c of cases) {
     test(`${c.candidate} against ${c.golden}: ${c.path}`, () => {
@@ -217,8 +242,8 @@ describe('approximate hardware operations are reported apart from mismatches', (
   });
 });
 
-describe('each stage is fed the candidate\'s own earlier output', () => {
-  test('a wrong residual element that the kernel\'s own norm then read is one unexplained element, not a row', () => {
+describe("each stage is fed the candidate's own earlier output", () => {
+  test("a wrong residual element that the kernel's own norm then read is one unexplained element, not a row", () => {
     const golden = goldenCase('unfused', 2, 8, 1024, 'random', 48);
     const truth = golden.contract; // residual.add bf16, norm.input bf16: the norm reads out.residual.
     const [row, column] = [3, 200];
@@ -231,7 +256,8 @@ describe('each stage is fed the candidate\'s own earlier output', () => {
     const candidate = runCpuEngine(truth, golden.shape, { ...golden.inputs, residual: changed });
     const geometry = outputGeometry('norm', golden.shape, truth);
     let normRowDiffers = 0;
-    for (let k = 0; k < 1024; k++) if (candidate.get('out.norm')!.data[geometry.indexOf(row, k)] !== golden.outputs.get('out.norm')!.data[geometry.indexOf(row, k)]) normRowDiffers++;
+    for (let k = 0; k < 1024; k++)
+      if (candidate.get('out.norm')!.data[geometry.indexOf(row, k)] !== golden.outputs.get('out.norm')!.data[geometry.indexOf(row, k)]) normRowDiffers++;
     expect(normRowDiffers).toBeGreaterThan(1);
     const report = explainCandidate(golden, candidate, 'own-residual', { rstdUlps: null });
     expect(report.verdict).toBe('bug');
@@ -247,9 +273,16 @@ describe('each stage is fed the candidate\'s own earlier output', () => {
 describe('the verdict', () => {
   const shape = { ranks: 2, tokens: 40, hidden: 64 };
   const rescored = (differing: number, approximated: number, unexplainedRows: number): Rescore => ({
-    contract: getPreset('unfused').contract, rstd: null, scale: null, unexplained: [], ties: new Map(), tieRows: [], engineRuns: 0,
+    contract: getPreset('unfused').contract,
+    rstd: null,
+    scale: null,
+    unexplained: [],
+    ties: new Map(),
+    tieRows: [],
+    engineRuns: 0,
     outputs: [{ name: 'out.norm', elements: 2560, differing, approximated, inherited: 0, unexplained: differing - approximated, note: null }],
-    unexplainedCount: differing - approximated, unexplainedRows,
+    unexplainedCount: differing - approximated,
+    unexplainedRows,
   });
   test('bit-exact, approximate, a bug (unexplained elements in at most 5% of output rows), or unexplained', () => {
     expect(verdictOf(rescored(0, 0, 0), shape, 2)).toBe('bit-exact');
@@ -315,7 +348,9 @@ describe('elements no hypothesis reproduces', () => {
     expect(report.verdict).toBe('bug');
     expect(report.unexplainedCount).toBe(1);
     const hex = (v: number): string => `0x${v.toString(16).toUpperCase().padStart(4, '0')}`;
-    expect(report.unexplained).toEqual([{ name: 'out.norm', row, column, expected: hex(norm.data[row * 1024 + column]), actual: hex(norm.data[row * 1024 + column] ^ 8) }]);
+    expect(report.unexplained).toEqual([
+      { name: 'out.norm', row, column, expected: hex(norm.data[row * 1024 + column]), actual: hex(norm.data[row * 1024 + column] ^ 8) },
+    ]);
     expect(canonicalJson(getPath(report.contract, 'allReduce.roundResult'))).toBe('"none"');
   });
 });

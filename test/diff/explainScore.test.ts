@@ -15,7 +15,13 @@ const decode = (code: number, dtype: string): number => decodeCode(code, dtype a
 // whole engine run of the same contract gives when compared with the candidate element by
 // element (counted here with runCpuEngine and sameCode, apart from the scorer).
 
-function engineCount(contract: Contract, golden: ReturnType<typeof goldenCase>, candidate: ReadonlyMap<string, { dtype: string; data: ArrayLike<number> }>, rows: readonly number[], kinds: ReadonlySet<OutputKind>): number {
+function engineCount(
+  contract: Contract,
+  golden: ReturnType<typeof goldenCase>,
+  candidate: ReadonlyMap<string, { dtype: string; data: ArrayLike<number> }>,
+  rows: readonly number[],
+  kinds: ReadonlySet<OutputKind>,
+): number {
   const outputs = runCpuEngine(contract, golden.shape, golden.inputs);
   let n = 0;
   for (const [name, tensor] of candidate) {
@@ -24,8 +30,10 @@ function engineCount(contract: Contract, golden: ReturnType<typeof goldenCase>, 
     const reference = outputs.get(referenceNameFor(name, outputs)!)!;
     const geometry = outputGeometry(kind, golden.shape, contract);
     // Packed scale words hold exponent bytes: bits; every other output: bits, NaN as a class.
-    const differ = (a: number, b: number): boolean => (reference.dtype === 'I32' ? a !== b : a !== b && !(Number.isNaN(decode(a, reference.dtype)) && Number.isNaN(decode(b, reference.dtype))));
-    for (const m of rows) for (let k = 0; k < geometry.rowLength; k++) if (differ(reference.data[geometry.indexOf(m, k)], tensor.data[geometry.indexOf(m, k)])) n++;
+    const differ = (a: number, b: number): boolean =>
+      reference.dtype === 'I32' ? a !== b : a !== b && !(Number.isNaN(decode(a, reference.dtype)) && Number.isNaN(decode(b, reference.dtype)));
+    for (const m of rows)
+      for (let k = 0; k < geometry.rowLength; k++) if (differ(reference.data[geometry.indexOf(m, k)], tensor.data[geometry.indexOf(m, k)])) n++;
   }
   return n;
 }

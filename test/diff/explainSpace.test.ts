@@ -42,7 +42,10 @@ describe('the search space, read from the schema', () => {
       for (const d of dims) {
         const value = getPath(p.contract, d.path);
         if (value === undefined) continue;
-        expect(d.values.map((v) => canonicalJson(v ?? null)), `${p.name} ${d.path}`).toContain(canonicalJson(value ?? null));
+        expect(
+          d.values.map((v) => canonicalJson(v ?? null)),
+          `${p.name} ${d.path}`,
+        ).toContain(canonicalJson(value ?? null));
       }
     }
   });

@@ -9,9 +9,12 @@ import type { GoldenSubject } from '../../src/diff/diff.js';
 export function goldenCase(preset: string, ranks: number, tokens: number, hidden: number, inputs = 'random', seed = 1): GoldenSubject {
   const built = buildCase({ preset, ranks, tokens, hidden, group: null, inputs, seed });
   return {
-    contract: built.contract, shape: built.shape, inputs: built.inputs,
+    contract: built.contract,
+    shape: built.shape,
+    inputs: built.inputs,
     outputs: runCpuEngine(built.contract, built.shape, built.inputs),
-    file: `${preset}.safetensors`, preset,
+    file: `${preset}.safetensors`,
+    preset,
   };
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { aiterFusedArRmsDispatch, aiterPerGroupDispatch, allReduceBytes, getDispatchFamily, listDispatchFamilies, vllmCustomArDispatch } from '../../src/contracts/dispatch.js';
+import {
+  aiterFusedArRmsDispatch,
+  aiterPerGroupDispatch,
+  allReduceBytes,
+  getDispatchFamily,
+  listDispatchFamilies,
+  vllmCustomArDispatch,
+} from '../../src/contracts/dispatch.js';
 import { getPreset } from '../../src/contracts/presets.js';
 import { canonicalJson } from '../../src/contracts/validate.js';
 import { batchInvariance, sliceRows } from '../../src/diff/invariance.js';
@@ -20,7 +27,11 @@ const firstAbove = (limit: number, hidden: number) => Math.floor(limit / (hidden
 describe('dispatch rules', () => {
   test('vLLM custom all-reduce: world 2 always 1-stage; 4 below 512 KiB, 6 and 8 below 256 KiB (strict)', () => {
     for (const tokens of [1, 1000, 100000]) expect(vllmCustomArDispatch({ ranks: 2, tokens, hidden: 8192 }).algorithm).toBe('1-stage');
-    for (const [ranks, limit] of [[4, 512 * KIB], [6, 256 * KIB], [8, 256 * KIB]] as const) {
+    for (const [ranks, limit] of [
+      [4, 512 * KIB],
+      [6, 256 * KIB],
+      [8, 256 * KIB],
+    ] as const) {
       for (const hidden of [2048, 4096, 5120, 7168]) {
         const edge = firstAtOrAbove(limit, hidden);
         expect(vllmCustomArDispatch({ ranks, tokens: edge - 1, hidden }).algorithm).toBe('1-stage');
@@ -61,7 +72,9 @@ describe('dispatch rules', () => {
     const two = vllm.select({ ranks: 4, tokens: 64, hidden: 4096 });
     expect(canonicalJson(one.contract)).toBe(canonicalJson(getPreset('vllm-unfused').contract));
     expect(two.contract.allReduce.order.kind).toBe('rotated');
-    expect(canonicalJson({ ...two.contract, allReduce: { ...two.contract.allReduce, order: { kind: 'natural' } } })).toBe(canonicalJson(getPreset('vllm-unfused').contract));
+    expect(canonicalJson({ ...two.contract, allReduce: { ...two.contract.allReduce, order: { kind: 'natural' } } })).toBe(
+      canonicalJson(getPreset('vllm-unfused').contract),
+    );
     const aiter = getDispatchFamily('aiter-fused-quant');
     expect(canonicalJson(aiter.select({ ranks: 8, tokens: 1, hidden: 7168 }).contract)).toBe(canonicalJson(getPreset('aiter-1stage-quant').contract));
     expect(aiter.select({ ranks: 8, tokens: 64, hidden: 7168 }).algorithm).toBe('split');
@@ -85,10 +98,18 @@ describe('batch invariance', () => {
     const ranks = 4;
     const threshold = firstAtOrAbove(512 * KIB, hidden); // 128
     const report = batchInvariance({
-      family: getDispatchFamily('vllm'), ranks, hidden, tokens: { from: threshold - 8, to: threshold + 2 },
-      rows: [0, 100, threshold - 9], inputs: 'cancellation', seed: 0,
+      family: getDispatchFamily('vllm'),
+      ranks,
+      hidden,
+      tokens: { from: threshold - 8, to: threshold + 2 },
+      rows: [0, 100, threshold - 9],
+      inputs: 'cancellation',
+      seed: 0,
     });
-    expect(report.segments.map((s) => [s.algorithm, s.from, s.to])).toEqual([['1-stage', threshold - 8, threshold - 1], ['2-stage', threshold, threshold + 2]]);
+    expect(report.segments.map((s) => [s.algorithm, s.from, s.to])).toEqual([
+      ['1-stage', threshold - 8, threshold - 1],
+      ['2-stage', threshold, threshold + 2],
+    ]);
     // Within 1-stage (natural order, cub block 1024) nothing moves; the first change is the switch.
     const first = report.changes[0];
     expect(first.tokens).toBe(threshold);
@@ -104,7 +125,10 @@ describe('batch invariance', () => {
   test('the change is real: the same rows computed directly at both batch sizes differ', () => {
     const full = buildCase({ preset: 'vllm-unfused', ranks: 4, tokens: 128, hidden: 2048, group: null, inputs: 'cancellation', seed: 0 });
     const family = getDispatchFamily('vllm');
-    const at = (tokens: number) => runCpuEngine(family.select({ ranks: 4, tokens, hidden: 2048 }).contract, { ranks: 4, tokens, hidden: 2048 }, sliceRows(full.inputs, tokens, 2048)).get('out.residual')!.data;
+    const at = (tokens: number) =>
+      runCpuEngine(family.select({ ranks: 4, tokens, hidden: 2048 }).contract, { ranks: 4, tokens, hidden: 2048 }, sliceRows(full.inputs, tokens, 2048)).get(
+        'out.residual',
+      )!.data;
     const [a, b] = [at(127), at(128)];
     let differ = 0;
     for (let i = 100 * 2048; i < 101 * 2048; i++) if (a[i] !== b[i]) differ++;
@@ -112,7 +136,15 @@ describe('batch invariance', () => {
   });
 
   test('a plain preset: the cub block switch at 256 tokens is reported, with or without a bit change', () => {
-    const report = batchInvariance({ family: getDispatchFamily('vllm-unfused'), ranks: 2, hidden: 2048, tokens: { from: 254, to: 257 }, rows: [0, 200], inputs: 'random', seed: 1 });
+    const report = batchInvariance({
+      family: getDispatchFamily('vllm-unfused'),
+      ranks: 2,
+      hidden: 2048,
+      tokens: { from: 254, to: 257 },
+      rows: [0, 200],
+      inputs: 'random',
+      seed: 1,
+    });
     const at256 = [...report.changes.map((c) => ({ tokens: c.tokens, why: c.why })), ...report.silentSwitches].find((c) => c.tokens === 256)!;
     expect(at256.why).toEqual([expect.stringMatching(/^cub block size 1024 -> 256/)]);
     expect(report.segments).toHaveLength(1);
@@ -120,8 +152,20 @@ describe('batch invariance', () => {
 
   test('bad requests are named', () => {
     const family = getDispatchFamily('vllm');
-    expect(() => batchInvariance({ family, ranks: 2, hidden: 64, tokens: { from: 4, to: 8 }, rows: [4], inputs: 'random', seed: 0 })).toThrow(/row 4 does not exist at the smallest batch size 4/);
-    expect(() => batchInvariance({ family: getDispatchFamily('aiter-rms-quant-passthrough'), ranks: 2, hidden: 128, tokens: { from: 1, to: 2 }, rows: [0], inputs: 'random', seed: 0 })).toThrow(/models 1 rank/);
+    expect(() => batchInvariance({ family, ranks: 2, hidden: 64, tokens: { from: 4, to: 8 }, rows: [4], inputs: 'random', seed: 0 })).toThrow(
+      /row 4 does not exist at the smallest batch size 4/,
+    );
+    expect(() =>
+      batchInvariance({
+        family: getDispatchFamily('aiter-rms-quant-passthrough'),
+        ranks: 2,
+        hidden: 128,
+        tokens: { from: 1, to: 2 },
+        rows: [0],
+        inputs: 'random',
+        seed: 0,
+      }),
+    ).toThrow(/models 1 rank/);
     expect(integerList('3..5', 'x')).toEqual([3, 4, 5]);
     expect(integerList('8,2,4,2', 'x')).toEqual([2, 4, 8]);
     expect(() => integerList('5..3', 'x')).toThrow(/empty range/);

@@ -115,7 +115,7 @@ describe('a row whose rstd is further off than the search range', () => {
   });
 });
 
-describe('FP8 codes against the candidate\'s own scales', () => {
+describe("FP8 codes against the candidate's own scales", () => {
   const golden = goldenCase('vllm-group-quant', 2, 6, 512, 'random', 22);
   // One group (row 2, group 1) quantized with a scale twice as large, as a kernel with another
   // scale formula would; plus one code in row 4 that no scale explains.
@@ -127,7 +127,7 @@ describe('FP8 codes against the candidate\'s own scales', () => {
   while ((q.data[wrong] & 0x7f) === 0) wrong++;
   candidate.set('out.q', flipBit(q, wrong, 0));
 
-  test('codes that follow from the candidate\'s scale are told apart from codes no scale explains', () => {
+  test("codes that follow from the candidate's scale are told apart from codes no scale explains", () => {
     const report = diffOutputs(golden, candidate, 'scaled', DEFAULT_DIFF_OPTIONS);
     const [check] = report.quantConsistency;
     const qReport = report.outputs.find((o) => o.name === 'out.q')!;
@@ -138,27 +138,41 @@ describe('FP8 codes against the candidate\'s own scales', () => {
       if (golden.outputs.get('out.q')!.data[i] !== scaled.get('out.q')!.data[i]) changedByScale++;
     }
     expect(changedByScale).toBeGreaterThan(0);
-    expect(check).toEqual({ name: 'out.q', rank: null, basis: 'golden inputs', differingCodes: changedByScale + 1, consistentWithCandidateScale: changedByScale, inconsistent: 1, groupsWithDifferentScale: 1 });
+    expect(check).toEqual({
+      name: 'out.q',
+      rank: null,
+      basis: 'golden inputs',
+      differingCodes: changedByScale + 1,
+      consistentWithCandidateScale: changedByScale,
+      inconsistent: 1,
+      groupsWithDifferentScale: 1,
+    });
     expect(qReport.stats.differing).toBe(changedByScale + 1);
-    expect(qReport.differingGroups!.groups).toEqual([{ row, group }, { row: 4, group: 0 }]);
+    expect(qReport.differingGroups!.groups).toEqual([
+      { row, group },
+      { row: 4, group: 0 },
+    ]);
   });
 });
 
-describe('FP8 codes against the candidate\'s own norm output and scales', () => {
+describe("FP8 codes against the candidate's own norm output and scales", () => {
   // A quantizer that reads the bf16 norm output (quant.input 'bf16', with the side output): a
   // candidate that rounds the normed value before the weight multiply (or not, where the golden
   // does) has other norm values in places, and codes that follow from those (the engine
   // computed them); one flipped code follows from nothing. vLLM's CUDA chain with the side output
   // is such a quantizer (the aiter indexer kernel quantizes the f32 normed value instead).
   const golden = goldenCase('vllm-unfused-quant', 2, 4, 512, 'random', 23);
-  const reordered = candidateFrom(golden, { ...golden.contract, norm: { ...golden.contract.norm, roundIntermediate: !golden.contract.norm.roundIntermediate } });
+  const reordered = candidateFrom(golden, {
+    ...golden.contract,
+    norm: { ...golden.contract.norm, roundIntermediate: !golden.contract.norm.roundIntermediate },
+  });
   const candidate = new Map(reordered);
   const q = reordered.get('out.q')!;
   let wrong = 3 * 512 + 20;
   while ((q.data[wrong] & 0x7f) === 0 || q.data[wrong] !== golden.outputs.get('out.q')!.data[wrong]) wrong++;
   candidate.set('out.q', flipBit(q, wrong, 0));
 
-  test('codes are requantized from the candidate\'s own norm output: the moved codes are consistent, the flipped one is not', () => {
+  test("codes are requantized from the candidate's own norm output: the moved codes are consistent, the flipped one is not", () => {
     const [check] = diffOutputs(golden, candidate, 'reordered', DEFAULT_DIFF_OPTIONS).quantConsistency;
     let changed = 0;
     for (let i = 0; i < q.data.length; i++) if (golden.outputs.get('out.q')!.data[i] !== q.data[i]) changed++;
@@ -172,7 +186,10 @@ describe('diff --rstd infer: a sum of squares that differs', () => {
   // a row moves the same way, which a reduction order does and a stray bit does not.
   // The direction is read from the bf16 norm output, so the quantizer reads that output too.
   const golden = goldenCase('vllm-unfused-quant', 2, 6, 1024, 'random', 5);
-  const planted = new Map([[1, 40], [4, -300]]);
+  const planted = new Map([
+    [1, 40],
+    [4, -300],
+  ]);
   const scaled = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, planted.get(m) ?? 0) });
   const candidate = new Map(scaled);
   // Row 2: one element up, one down: no single rstd does that.

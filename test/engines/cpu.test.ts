@@ -57,7 +57,12 @@ describe('ROCm/aiter PR 2586 (hand-derived)', () => {
   test('on random data, unfused matches aiter-1stage residuals bit for bit and pre-2586 does not', () => {
     const [ranks, tokens, h] = [4, 8, 256];
     const rows = Array.from({ length: ranks }, (_, r) => randomBf16Values(tokens * h, 11 + r, 4));
-    const data = caseOf(rows, randomBf16Values(tokens * h, 99, 8), randomBf16Values(h, 7, 1).map((v) => 1 + v / 4), tokens);
+    const data = caseOf(
+      rows,
+      randomBf16Values(tokens * h, 99, 8),
+      randomBf16Values(h, 7, 1).map((v) => 1 + v / 4),
+      tokens,
+    );
     const residualOf = (name: string) => run(getPreset(name).contract, ranks, tokens, h, data).get('out.residual')!.data as Uint16Array;
     const unfused = residualOf('unfused');
     expect(residualOf('aiter-1stage')).toEqual(unfused);
@@ -131,7 +136,13 @@ describe('preset semantics against the issue text, transcribed independently', (
 
   test('vllm-native rounds x*rstd to bf16 before the weight', () => {
     const out = run(getPreset('vllm-native').contract, ranks, tokens, hidden, inputs);
-    const single = run(parseContract({ ...getPreset('vllm-native').contract, norm: { ...getPreset('vllm-native').contract.norm, roundIntermediate: false } }), ranks, tokens, hidden, inputs);
+    const single = run(
+      parseContract({ ...getPreset('vllm-native').contract, norm: { ...getPreset('vllm-native').contract.norm, roundIntermediate: false } }),
+      ranks,
+      tokens,
+      hidden,
+      inputs,
+    );
     expect(out.get('out.norm')!.data).not.toEqual(single.get('out.norm')!.data);
   });
 });
@@ -150,9 +161,20 @@ describe('rank order and accumulation (hand-derived)', () => {
   test('NCCL ring: 256, 1, -256 summed from ring position 1 gives 1; natural bf16 order gives 0', () => {
     // Three ranks, three elements: with 8-element chunk alignment all sit in chunk 0, summed
     // x1 + x2 + x0 = bf16(1 - 256) + 256 = -255 + 256 = 1; natural: bf16(256 + 1) = 256 (tie), - 256 = 0.
-    const inputs = caseOf([[256, 256, 256], [1, 1, 1], [-256, -256, -256]], [0, 0, 0], [1, 1, 1]);
+    const inputs = caseOf(
+      [
+        [256, 256, 256],
+        [1, 1, 1],
+        [-256, -256, -256],
+      ],
+      [0, 0, 0],
+      [1, 1, 1],
+    );
     const ring = run(getPreset('nccl-ring').contract, 3, 1, 3, inputs).get('out.residual')!.data;
-    const naturalBf16 = parseContract({ ...getPreset('nccl-ring').contract, allReduce: { order: { kind: 'natural' }, accumulate: 'bf16', roundResult: 'bf16' } });
+    const naturalBf16 = parseContract({
+      ...getPreset('nccl-ring').contract,
+      allReduce: { order: { kind: 'natural' }, accumulate: 'bf16', roundResult: 'bf16' },
+    });
     const natural = run(naturalBf16, 3, 1, 3, inputs).get('out.residual')!.data;
     expect(Array.from(ring)).toEqual([0x3f80, 0x3f80, 0x3f80]);
     expect(Array.from(natural)).toEqual([0, 0, 0]);
@@ -161,8 +183,19 @@ describe('rank order and accumulation (hand-derived)', () => {
   test('ring order follows the ring permutation and chunks', () => {
     // 2 ranks, 16 elements, chunk 8: chunk 0 summed x1 + x0, chunk 1 summed x0 + x1 (same value).
     // With ring [2,0,1] on 3 ranks, chunk 0 starts at ring position 1 = rank 0.
-    const contract = parseContract({ ...getPreset('nccl-ring').contract, allReduce: { order: { kind: 'ring', ring: [2, 0, 1], chunkAlignElems: 1 }, accumulate: 'bf16', roundResult: 'bf16' } });
-    const inputs = caseOf([[256, 1, -256], [1, -256, 256], [-256, 256, 1]], [0, 0, 0], [1, 1, 1]);
+    const contract = parseContract({
+      ...getPreset('nccl-ring').contract,
+      allReduce: { order: { kind: 'ring', ring: [2, 0, 1], chunkAlignElems: 1 }, accumulate: 'bf16', roundResult: 'bf16' },
+    });
+    const inputs = caseOf(
+      [
+        [256, 1, -256],
+        [1, -256, 256],
+        [-256, 256, 1],
+      ],
+      [0, 0, 0],
+      [1, 1, 1],
+    );
     // chunk size 1: element c starts at ring position (c+1)%3: e0 -> ranks 0,1,2; e1 -> 1,2,0; e2 -> 2,0,1.
     // e0: 256 + 1 -> 256, -256 -> 0. e1: -256 + 256 = 0, + 1 = 1. e2 (ranks 2,0,1): 1 - 256 = -255, + 256 = 1.
     const out = run(contract, 3, 1, 3, inputs).get('out.residual')!.data;
@@ -174,7 +207,14 @@ describe('rank order and accumulation (hand-derived)', () => {
     const big = 2 ** 24;
     const inputs = caseOf([[big], [1], [-big]], [0], [1]);
     const out = run(contract, 3, 1, 1, inputs);
-    expect([...out.keys()].sort()).toEqual(['rank0.out.norm', 'rank0.out.residual', 'rank1.out.norm', 'rank1.out.residual', 'rank2.out.norm', 'rank2.out.residual']);
+    expect([...out.keys()].sort()).toEqual([
+      'rank0.out.norm',
+      'rank0.out.residual',
+      'rank1.out.norm',
+      'rank1.out.residual',
+      'rank2.out.norm',
+      'rank2.out.residual',
+    ]);
     // rank 0: (2^24 + 1) - 2^24 = 0 (tie to even); rank 1: (1 - 2^24) + 2^24 = 1; rank 2: (-2^24 + 2^24) + 1 = 1.
     expect(out.get('rank0.out.residual')!.data[0]).toBe(0);
     expect(out.get('rank1.out.residual')!.data[0]).toBe(0x3f80);
@@ -182,10 +222,21 @@ describe('rank order and accumulation (hand-derived)', () => {
   });
 
   test('rotated order: the owner of each pack starts the sum', () => {
-    const contract = parseContract({ ...getPreset('unfused').contract, allReduce: { order: { kind: 'rotated', packElems: 1 }, accumulate: 'f32', roundResult: 'bf16' } });
+    const contract = parseContract({
+      ...getPreset('unfused').contract,
+      allReduce: { order: { kind: 'rotated', packElems: 1 }, accumulate: 'f32', roundResult: 'bf16' },
+    });
     const big = 2 ** 24;
     // 3 elements, 3 ranks, one pack each: element e is owned by rank e.
-    const inputs = caseOf([[big, big, big], [1, 1, 1], [-big, -big, -big]], [0, 0, 0], [1, 1, 1]);
+    const inputs = caseOf(
+      [
+        [big, big, big],
+        [1, 1, 1],
+        [-big, -big, -big],
+      ],
+      [0, 0, 0],
+      [1, 1, 1],
+    );
     const out = run(contract, 3, 1, 3, inputs).get('out.residual')!.data;
     expect(Array.from(out)).toEqual([0, 0x3f80, 0x3f80]);
   });

@@ -25,10 +25,21 @@ describe('f32Subnormals', () => {
   // Two ranks of 2^-130 (a bf16 subnormal, 0x0004 << ... exact) and zeros for the residual:
   // kept, the AR sum is 2^-129, bf16 0x0010 (2^-129 / 2^-133 = 16); flushed, both operands read 0.
   const contract = (subnormals: 'keep' | 'flush') => patched(preset('unfused'), (c) => ({ ...c, f32Subnormals: subnormals }));
-  const inputs = caseOf([[2 ** -130, 1, 1, 1], [2 ** -130, 1, 1, 1]], [0, 0, 0, 0], [1, 1, 1, 1]);
+  const inputs = caseOf(
+    [
+      [2 ** -130, 1, 1, 1],
+      [2 ** -130, 1, 1, 1],
+    ],
+    [0, 0, 0, 0],
+    [1, 1, 1, 1],
+  );
   test('the AR sum of two subnormals: 0x0010 kept, 0x0000 flushed; 1 + 1 = 2 either way', () => {
-    expect(Array.from(runCpuEngine(contract('keep'), { ranks: 2, tokens: 1, hidden: 4 }, inputs).get('out.residual')!.data)).toEqual([0x0010, 0x4000, 0x4000, 0x4000]);
-    expect(Array.from(runCpuEngine(contract('flush'), { ranks: 2, tokens: 1, hidden: 4 }, inputs).get('out.residual')!.data)).toEqual([0x0000, 0x4000, 0x4000, 0x4000]);
+    expect(Array.from(runCpuEngine(contract('keep'), { ranks: 2, tokens: 1, hidden: 4 }, inputs).get('out.residual')!.data)).toEqual([
+      0x0010, 0x4000, 0x4000, 0x4000,
+    ]);
+    expect(Array.from(runCpuEngine(contract('flush'), { ranks: 2, tokens: 1, hidden: 4 }, inputs).get('out.residual')!.data)).toEqual([
+      0x0000, 0x4000, 0x4000, 0x4000,
+    ]);
   });
 });
 
@@ -38,7 +49,14 @@ describe('bf16Rounding per site', () => {
   test('residualOut truncates while the AR round trip rounds to nearest even', () => {
     const base = patched(preset('aiter-1stage'), (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } } } }));
     const contract = patched(base, (c) => ({ ...c, bf16Rounding: { ...everySite('rne'), residualOut: 'truncate' } }));
-    const late = caseOf([[1, 1], [0, 1]], [3 * 2 ** -8, 0], [1, 1]);
+    const late = caseOf(
+      [
+        [1, 1],
+        [0, 1],
+      ],
+      [3 * 2 ** -8, 0],
+      [1, 1],
+    );
     // AR 1 -> round trip 1; f32 residual add 1 + 3*2^-8, the tie: truncate 0x3F81 (RNE would give 0x3F82).
     expect(runCpuEngine(contract, { ranks: 2, tokens: 1, hidden: 2 }, late).get('out.residual')!.data[0]).toBe(0x3f81);
     expect(runCpuEngine(base, { ranks: 2, tokens: 1, hidden: 2 }, late).get('out.residual')!.data[0]).toBe(0x3f82);
@@ -75,7 +93,14 @@ describe('norm.variance and norm.weight.offset', () => {
   test('divide 0x40555555, reciprocal-multiply 0x40555556', () => {
     const inputs = caseOf([[1, 1, 1]], [0, 0, 0], [1, 1, 1]);
     const ms = (variance: 'divide' | 'reciprocal-multiply') =>
-      meanSquareOf(cpuCase(patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, variance } })), { ranks: 1, tokens: 1, hidden: 3 }, inputs), 10);
+      meanSquareOf(
+        cpuCase(
+          patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, variance } })),
+          { ranks: 1, tokens: 1, hidden: 3 },
+          inputs,
+        ),
+        10,
+      );
     expect(bits(ms('divide'))).toBe(0x40555555);
     expect(bits(ms('reciprocal-multiply'))).toBe(0x40555556);
   });
@@ -84,7 +109,13 @@ describe('norm.variance and norm.weight.offset', () => {
   test('Gemma (1 + w): f32 1 + 2^-9, bf16 1, none 2^-9', () => {
     const inputs = caseOf([[1, 1]], [0, 0], [2 ** -9, 0.5]);
     const weight = (offset: 'none' | 'f32' | 'bf16') =>
-      Array.from(cpuCase(patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, weight: { ...c.norm.weight, offset } } })), { ranks: 1, tokens: 1, hidden: 2 }, inputs).weight);
+      Array.from(
+        cpuCase(
+          patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, weight: { ...c.norm.weight, offset } } })),
+          { ranks: 1, tokens: 1, hidden: 2 },
+          inputs,
+        ).weight,
+      );
     expect(weight('f32')).toEqual([1 + 2 ** -9, 1.5]);
     expect(weight('bf16')).toEqual([1, 1.5]);
     expect(weight('none')).toEqual([2 ** -9, 0.5]);
@@ -95,9 +126,21 @@ describe('norm.variance and norm.weight.offset', () => {
 // is corrected: groups of 128, e4m3fn (max 448), IEEE division, no amax floor, the scale floored
 // at 1e-10 before any UE8M0 rounding, row-major scales.
 const QUANT: QuantContract = {
-  groupSize: 128, format: 'e4m3fn', input: 'bf16', staticScale: null, divisor: 'format-max', amaxFloor: null,
-  scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none',
-  quantize: 'divide', clamp: 448, saturation: 'satfinite', scaleLayout: { kind: 'row-major' }, bf16SideOutput: false,
+  groupSize: 128,
+  format: 'e4m3fn',
+  input: 'bf16',
+  staticScale: null,
+  divisor: 'format-max',
+  amaxFloor: null,
+  scaleFloor: { value: 1e-10, stage: 'before-ue8m0' },
+  zeroAmaxScaleOne: false,
+  scale: 'divide',
+  ue8m0: 'none',
+  quantize: 'divide',
+  clamp: 448,
+  saturation: 'satfinite',
+  scaleLayout: { kind: 'row-major' },
+  bf16SideOutput: false,
 };
 const withQuant = (quant: QuantContract): Contract => patched(preset('unfused'), (c) => ({ ...c, quant }));
 
@@ -137,7 +180,7 @@ describe('quant dimensions (hand-derived)', () => {
     expect(scaleOf({ ...noFloor, zeroAmaxScaleOne: true }, [0, 0])).toBe(1);
     expect(scaleOf(noFloor, [0, 0])).toBe(0);
   });
-  test("scale floor 1/(448*512) before or after UE8M0 ceil (vLLM native: after)", () => {
+  test('scale floor 1/(448*512) before or after UE8M0 ceil (vLLM native: after)', () => {
     // floor = fround(1/229376) ~ 2^-17.8: before UE8M0 it is rounded up to 2^-17; after it, the
     // UE8M0 of the zero scale is 0 and the floor itself (not a power of two) is the scale.
     const floor = Math.fround(1 / 229376);
@@ -187,6 +230,7 @@ describe('scale layouts (hand-derived)', () => {
     const a = runCpuEngine(packed, shape, inputs).get('out.scale')!;
     const b = runCpuEngine(rowMajor, shape, inputs).get('out.scale')!;
     expect(a.dtype).toBe('I32');
-    for (let m = 0; m < 3; m++) for (let g = 0; g < 5; g++) expect(loadScale(a.data as Uint32Array, packed.quant!.scaleLayout, m, g, 3, 5)).toBe(b.data[m * 5 + g]);
+    for (let m = 0; m < 3; m++)
+      for (let g = 0; g < 5; g++) expect(loadScale(a.data as Uint32Array, packed.quant!.scaleLayout, m, g, 3, 5)).toBe(b.data[m * 5 + g]);
   });
 });

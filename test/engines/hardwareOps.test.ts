@@ -25,14 +25,31 @@ function contract(hardwareOps: ContractInput['hardwareOps'], subnormals: 'keep' 
     hardwareOps,
     residual: null,
     norm: {
-      input: 'f32', sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } }, variance: 'divide', eps: 1e-6,
-      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' }, multiplyOrder: 'x-rstd-w', roundIntermediate: false,
+      input: 'f32',
+      sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } },
+      variance: 'divide',
+      eps: 1e-6,
+      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+      multiplyOrder: 'x-rstd-w',
+      roundIntermediate: false,
     },
     quant: quant
       ? {
-          groupSize: HIDDEN, format: 'e4m3fn', input: 'f32', staticScale: null, divisor: 'format-max', amaxFloor: null, scaleFloor: null,
-          zeroAmaxScaleOne: false, scale: 'divide', ue8m0: 'none', quantize: 'divide', clamp: 'none', saturation: 'satfinite',
-          scaleLayout: { kind: 'row-major' }, bf16SideOutput: false,
+          groupSize: HIDDEN,
+          format: 'e4m3fn',
+          input: 'f32',
+          staticScale: null,
+          divisor: 'format-max',
+          amaxFloor: null,
+          scaleFloor: null,
+          zeroAmaxScaleOne: false,
+          scale: 'divide',
+          ue8m0: 'none',
+          quantize: 'divide',
+          clamp: 'none',
+          saturation: 'satfinite',
+          scaleLayout: { kind: 'row-major' },
+          bf16SideOutput: false,
         }
       : null,
   });
@@ -80,12 +97,18 @@ describe('hardwareOps sm90 slots in the CPU engine', () => {
   test("with f32Subnormals 'flush' the slot is rsqrt.approx.ftz.f32", () => {
     const out = runCpuEngine(contract({ rsqrt: 'sm90', reciprocal: 'ieee', divide: 'ieee' }, 'flush'), { ranks: 1, tokens: TOKENS, hidden: HIDDEN }, inputs);
     for (let m = 0; m < TOKENS; m++) {
-      expect(Array.from(out.get('out.norm')!.data.subarray(m * HIDDEN, (m + 1) * HIDDEN)), `row ${m}`).toEqual(expectedRow(m, viaBits(sm90RsqrtApproxFtz)).norm);
+      expect(Array.from(out.get('out.norm')!.data.subarray(m * HIDDEN, (m + 1) * HIDDEN)), `row ${m}`).toEqual(
+        expectedRow(m, viaBits(sm90RsqrtApproxFtz)).norm,
+      );
     }
   });
 
   test("divide 'sm90-div-full': the variance, the scale amax/448 and every q = y/scale are div.full.f32", () => {
-    const out = runCpuEngine(contract({ rsqrt: 'ieee', reciprocal: 'ieee', divide: 'sm90-div-full' }, 'keep', true), { ranks: 1, tokens: TOKENS, hidden: HIDDEN }, inputs);
+    const out = runCpuEngine(
+      contract({ rsqrt: 'ieee', reciprocal: 'ieee', divide: 'sm90-div-full' }, 'keep', true),
+      { ranks: 1, tokens: TOKENS, hidden: HIDDEN },
+      inputs,
+    );
     const div = (a: number, b: number) => f32FromBits(sm90DivFull(bitsFromF32(a), bitsFromF32(b)));
     for (let m = 0; m < TOKENS; m++) {
       let sumsq = 0;

@@ -30,7 +30,14 @@ describe('CPU stages on rows (hand-derived)', () => {
   // one rounding of (x*rstd)*w. Ranks [1, 2], [2, 2]; residual [1, -4]: AR [3, 4], x [4, 0].
   const contract = getPreset('unfused').contract;
   const shape = { ranks: 2, tokens: 1, hidden: 2 };
-  const inputs = caseOf([[1, 2], [2, 2]], [1, -4], [1, 0.5]);
+  const inputs = caseOf(
+    [
+      [1, 2],
+      [2, 2],
+    ],
+    [1, -4],
+    [1, 0.5],
+  );
   const c = cpuCase(contract, shape, inputs);
 
   test('allReduce: x = [4, 0], residual out bf16 [0x4080, 0x0000]', () => {

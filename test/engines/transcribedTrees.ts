@@ -11,16 +11,20 @@ const sq = (v: number): number => f(v * v);
  *  leaves the moved value as the lane's own), local = moved + local. */
 export function aiterBlockReduce(partials: readonly number[]): number {
   type Move = (lane: number) => number | null;
-  const quadPerm = (p: readonly number[]): Move => (l) => (l & ~3) + p[l & 3];
+  const quadPerm =
+    (p: readonly number[]): Move =>
+    (l) =>
+      (l & ~3) + p[l & 3];
   const rowHalfMirror: Move = (l) => (l & ~7) + (7 - (l & 7));
   const rowMirror: Move = (l) => (l & ~15) + (15 - (l & 15));
   const rowBcast15: Move = (l) => (l >> 4 === 0 ? null : (l >> 4) * 16 - 1);
   const rowBcast31: Move = (l) => (l >> 4 < 2 ? null : 31);
-  const dppStep = (v: number[], move: Move): number[] => v.map((own, l) => {
-    const src = move(l);
-    const moved = src === null || src >= v.length ? own : v[src];
-    return f(moved + own);
-  });
+  const dppStep = (v: number[], move: Move): number[] =>
+    v.map((own, l) => {
+      const src = move(l);
+      const moved = src === null || src >= v.length ? own : v[src];
+      return f(moved + own);
+    });
   /** wave_reduce<float, sum, width>: the steps its template enables for `width`. */
   const waveReduce = (v: number[], width: number): number[] => {
     if (width > 1) v = dppStep(v, quadPerm([1, 0, 3, 2]));
@@ -37,7 +41,10 @@ export function aiterBlockReduce(partials: readonly number[]): number {
   for (let w = 0; w < waves; w++) smem.push(waveReduce(partials.slice(w * 64, (w + 1) * 64), 64)[63]);
   if (waves === 1) return smem[0];
   // WARP_SIZE % waves == 0: lane l reads smem[l % waves], then wave_reduce over `waves` lanes.
-  const second = waveReduce(Array.from({ length: 64 }, (_, l) => smem[l % waves]), waves);
+  const second = waveReduce(
+    Array.from({ length: 64 }, (_, l) => smem[l % waves]),
+    waves,
+  );
   return second[0];
 }
 
@@ -90,7 +97,14 @@ export function cubBlockReduce(partials: readonly number[], warpSize: number): n
  *  (rms_norm, the scalar path), or fused_add_rms_norm's `variance += temp.sum_squares()` where
  *  sum_squares starts each vector from 0 and adds x0*x0 + x1*x1 per pair (type_convert.cuh),
  *  contracted as nvcc sm_90 emits it (FMUL x1*x1, FFMA x0*x0 + that, FADD) when `fmaPair`. */
-export function vllmThreadPartial(row: Float32Array, t: number, block: number, width: number, mode: 'flat' | 'pairs' | 'pairs-fma', fma: (a: number, b: number, c: number) => number): number {
+export function vllmThreadPartial(
+  row: Float32Array,
+  t: number,
+  block: number,
+  width: number,
+  mode: 'flat' | 'pairs' | 'pairs-fma',
+  fma: (a: number, b: number, c: number) => number,
+): number {
   let variance = 0;
   for (let v = t; v < row.length / width; v += block) {
     if (mode === 'flat') {
@@ -130,7 +144,14 @@ export function flashinferBlockReduce(partials: readonly number[]): number {
 
 /** FlashInfer rms_norm on SM90 with a cluster: each block's blockReduceSumV2, then thread 0:
  *  acc = 0; acc += partial of block i for i = 0, 1, .. */
-export function flashinferCluster(row: Float32Array, clusterSize: number, threadsPerBlock: number, vec: number, fma: (a: number, b: number, c: number) => number, contracted: boolean): number {
+export function flashinferCluster(
+  row: Float32Array,
+  clusterSize: number,
+  threadsPerBlock: number,
+  vec: number,
+  fma: (a: number, b: number, c: number) => number,
+  contracted: boolean,
+): number {
   let acc = 0;
   for (let b = 0; b < clusterSize; b++) {
     const partials = Array.from({ length: threadsPerBlock }, (_, t) => {
@@ -156,10 +177,11 @@ export function tritonSum(row: Float32Array, block: number, sizePerThread: numbe
   const tile = sizePerThread * threads;
   const threadValue = (t: number): number => {
     const regs: number[] = [];
-    for (let r = 0; r < block / tile; r++) for (let k = 0; k < sizePerThread; k++) {
-      const e = r * tile + t * sizePerThread + k;
-      regs.push(sq(e < row.length ? row[e] : 0));
-    }
+    for (let r = 0; r < block / tile; r++)
+      for (let k = 0; k < sizePerThread; k++) {
+        const e = r * tile + t * sizePerThread + k;
+        regs.push(sq(e < row.length ? row[e] : 0));
+      }
     if (threadReduce === 'chain') return regs.reduce((acc, v) => f(acc + v));
     let level = regs;
     while (level.length > 1) {

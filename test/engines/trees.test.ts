@@ -9,7 +9,14 @@ import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { bitsFromF32, f32FromBits, fmaF32 } from '../../src/numerics/f32.js';
 import { IEEE_F32 } from '../../src/numerics/f32ops.js';
 import {
-  aiterBlockReduce, aiterSmemHalving, aiterThreadSquares, cubBlockReduce, flashinferBlockReduce, flashinferCluster, tritonSum, vllmThreadPartial,
+  aiterBlockReduce,
+  aiterSmemHalving,
+  aiterThreadSquares,
+  cubBlockReduce,
+  flashinferBlockReduce,
+  flashinferCluster,
+  tritonSum,
+  vllmThreadPartial,
 } from './transcribedTrees.js';
 
 // Every tree of the schema against a lane-by-lane transcription of its real source
@@ -102,86 +109,187 @@ const fma = fmaF32;
 
 const CASES: readonly TreeCase[] = [
   {
-    name: 'sequential', tree: { kind: 'sequential' }, perThread: 'chain', shape: { ranks: 1, tokens: 1, hidden: 512 },
+    name: 'sequential',
+    tree: { kind: 'sequential' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 512 },
     transcription: (row) => row.reduce((acc, v) => Math.fround(acc + Math.fround(v * v)), 0),
   },
   {
-    name: 'butterfly 8 x 32 (aiter 1-stage), H 2880: a partial last warp', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 }, perThread: 'chain',
+    name: 'butterfly 8 x 32 (aiter 1-stage), H 2880: a partial last warp',
+    tree: { kind: 'butterfly', perThread: 8, warpSize: 32 },
+    perThread: 'chain',
     shape: { ranks: 1, tokens: 1, hidden: 2880 },
-    transcription: (row) => flashinferBlockReduce(range(360).map((t) => aiterThreadSquares(row, range(8).map((k) => t * 8 + k)))),
+    transcription: (row) =>
+      flashinferBlockReduce(
+        range(360).map((t) =>
+          aiterThreadSquares(
+            row,
+            range(8).map((k) => t * 8 + k),
+          ),
+        ),
+      ),
   },
   {
-    name: 'dpp-wave64 256 x 8 contiguous, H 1920 (threads past H load 0)', tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 8 }, perThread: 'chain',
+    name: 'dpp-wave64 256 x 8 contiguous, H 1920 (threads past H load 0)',
+    tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 8 },
+    perThread: 'chain',
     shape: { ranks: 1, tokens: 1, hidden: 1920 },
-    transcription: (row) => aiterBlockReduce(range(256).map((t) => aiterThreadSquares(row, range(8).map((k) => t * 8 + k)))),
+    transcription: (row) =>
+      aiterBlockReduce(
+        range(256).map((t) =>
+          aiterThreadSquares(
+            row,
+            range(8).map((k) => t * 8 + k),
+          ),
+        ),
+      ),
   },
   {
-    name: 'dpp-wave64 256 x 16 interleaved (16-byte chunks)', tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 16, layout: 'interleaved' }, perThread: 'chain',
+    name: 'dpp-wave64 256 x 16 interleaved (16-byte chunks)',
+    tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 16, layout: 'interleaved' },
+    perThread: 'chain',
     shape: { ranks: 1, tokens: 1, hidden: 4096 },
     // rq.cu:74 row_offset = tid%64*8 + tid/64*64*16; load_vector_nbytes chunk i at + i*64*8.
-    transcription: (row) => aiterBlockReduce(range(256).map((t) => aiterThreadSquares(row, range(16).map((j) => (t % 64) * 8 + Math.floor(t / 64) * 1024 + Math.floor(j / 8) * 512 + (j % 8))))),
+    transcription: (row) =>
+      aiterBlockReduce(
+        range(256).map((t) =>
+          aiterThreadSquares(
+            row,
+            range(16).map((j) => (t % 64) * 8 + Math.floor(t / 64) * 1024 + Math.floor(j / 8) * 512 + (j % 8)),
+          ),
+        ),
+      ),
   },
   {
-    name: 'dpp-wave64 256 x 12 interleaved (8-byte chunks)', tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 12, layout: 'interleaved' }, perThread: 'chain',
+    name: 'dpp-wave64 256 x 12 interleaved (8-byte chunks)',
+    tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 12, layout: 'interleaved' },
+    perThread: 'chain',
     shape: { ranks: 1, tokens: 1, hidden: 3072 },
-    transcription: (row) => aiterBlockReduce(range(256).map((t) => aiterThreadSquares(row, range(12).map((j) => (t % 64) * 4 + Math.floor(t / 64) * 768 + Math.floor(j / 4) * 256 + (j % 4))))),
+    transcription: (row) =>
+      aiterBlockReduce(
+        range(256).map((t) =>
+          aiterThreadSquares(
+            row,
+            range(12).map((j) => (t % 64) * 4 + Math.floor(t / 64) * 768 + Math.floor(j / 4) * 256 + (j % 4)),
+          ),
+        ),
+      ),
   },
   {
-    name: 'dpp-wave64 1024 x 8', tree: { kind: 'dpp-wave64', blockSize: 1024, perThread: 8 }, perThread: 'chain',
+    name: 'dpp-wave64 1024 x 8',
+    tree: { kind: 'dpp-wave64', blockSize: 1024, perThread: 8 },
+    perThread: 'chain',
     shape: { ranks: 1, tokens: 1, hidden: 8192 },
-    transcription: (row) => aiterBlockReduce(range(1024).map((t) => aiterThreadSquares(row, range(8).map((k) => t * 8 + k)))),
+    transcription: (row) =>
+      aiterBlockReduce(
+        range(1024).map((t) =>
+          aiterThreadSquares(
+            row,
+            range(8).map((k) => t * 8 + k),
+          ),
+        ),
+      ),
   },
   {
-    name: 'smem-halving 512 x 8, two packs per thread (H 7168)', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 }, perThread: 'chain',
-    shape: { ranks: 1, tokens: 1, hidden: 7168 }, transcription: (row) => aiterSmemHalving(row, 512, 8),
-  },
-  {
-    name: 'smem-halving 256 x 8', tree: { kind: 'smem-halving', blockSize: 256, perThread: 8 }, perThread: 'chain',
-    shape: { ranks: 1, tokens: 1, hidden: 2048 }, transcription: (row) => aiterSmemHalving(row, 256, 8),
-  },
-  {
-    name: 'cub vllm block (1024 below 256 tokens), scalar', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 }, perThread: 'chain',
-    shape: { ranks: 1, tokens: 8, hidden: 2048 },
-    transcription: (row) => cubBlockReduce(range(1024).map((t) => vllmThreadPartial(row, t, 1024, 1, 'flat', fma)), 32),
-  },
-  {
-    name: 'cub vllm block 256 (300 tokens), width-8 vectors, nested pairs (fused_add_rms_norm)', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 }, perThread: 'pair',
-    shape: { ranks: 1, tokens: 300, hidden: 7168 },
-    transcription: (row) => cubBlockReduce(range(256).map((t) => vllmThreadPartial(row, t, 256, 8, 'pairs', fma)), 32),
-  },
-  {
-    name: 'cub block 256, width-8 vectors, nested contracted pairs (nvcc sm_90)', tree: { kind: 'cub', blockSize: 256, warpSize: 32, vectorWidth: 8 }, perThread: 'pair-fma',
-    shape: { ranks: 1, tokens: 300, hidden: 7168 },
-    transcription: (row) => cubBlockReduce(range(256).map((t) => vllmThreadPartial(row, t, 256, 8, 'pairs-fma', fma)), 32),
-  },
-  {
-    name: 'cub block 896, width-8 vectors, flat chain (rms_norm)', tree: { kind: 'cub', blockSize: 896, warpSize: 32, vectorWidth: 8 }, perThread: 'chain',
+    name: 'smem-halving 512 x 8, two packs per thread (H 7168)',
+    tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 },
+    perThread: 'chain',
     shape: { ranks: 1, tokens: 1, hidden: 7168 },
-    transcription: (row) => cubBlockReduce(range(896).map((t) => vllmThreadPartial(row, t, 896, 8, 'flat', fma)), 32),
+    transcription: (row) => aiterSmemHalving(row, 512, 8),
   },
   {
-    name: 'cluster one-shot, H 4096, 10 tokens, 132 SMs: 4 blocks of 128, contracted', tree: { kind: 'cluster', smCount: 132 }, perThread: 'fma-chain',
-    shape: { ranks: 4, tokens: 10, hidden: 4096 }, transcription: (row) => flashinferCluster(row, 4, 128, 8, fma, true),
+    name: 'smem-halving 256 x 8',
+    tree: { kind: 'smem-halving', blockSize: 256, perThread: 8 },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 2048 },
+    transcription: (row) => aiterSmemHalving(row, 256, 8),
   },
   {
-    name: 'cluster one-shot, H 4096, 40 tokens: 2 blocks of 256', tree: { kind: 'cluster', smCount: 132 }, perThread: 'chain',
-    shape: { ranks: 4, tokens: 40, hidden: 4096 }, transcription: (row) => flashinferCluster(row, 2, 256, 8, fma, false),
+    name: 'cub vllm block (1024 below 256 tokens), scalar',
+    tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 1 },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 8, hidden: 2048 },
+    transcription: (row) =>
+      cubBlockReduce(
+        range(1024).map((t) => vllmThreadPartial(row, t, 1024, 1, 'flat', fma)),
+        32,
+      ),
   },
   {
-    name: 'cluster H 2880 (partial last warp), 2 blocks of 180', tree: { kind: 'cluster', smCount: 132 }, perThread: 'chain',
-    shape: { ranks: 2, tokens: 4, hidden: 2880 }, transcription: (row) => flashinferCluster(row, 2, 180, 8, fma, false),
+    name: 'cub vllm block 256 (300 tokens), width-8 vectors, nested pairs (fused_add_rms_norm)',
+    tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 },
+    perThread: 'pair',
+    shape: { ranks: 1, tokens: 300, hidden: 7168 },
+    transcription: (row) =>
+      cubBlockReduce(
+        range(256).map((t) => vllmThreadPartial(row, t, 256, 8, 'pairs', fma)),
+        32,
+      ),
   },
   {
-    name: 'triton-sum BLOCK 2048, 8 per thread, 4 warps of 32, tree, H 2000 masked', tree: { kind: 'triton-sum', block: 2048, numWarps: 4, warpSize: 32, sizePerThread: 8 }, perThread: 'chain',
-    shape: { ranks: 1, tokens: 1, hidden: 2000 }, transcription: (row) => tritonSum(row, 2048, 8, 32, 4, 'tree'),
+    name: 'cub block 256, width-8 vectors, nested contracted pairs (nvcc sm_90)',
+    tree: { kind: 'cub', blockSize: 256, warpSize: 32, vectorWidth: 8 },
+    perThread: 'pair-fma',
+    shape: { ranks: 1, tokens: 300, hidden: 7168 },
+    transcription: (row) =>
+      cubBlockReduce(
+        range(256).map((t) => vllmThreadPartial(row, t, 256, 8, 'pairs-fma', fma)),
+        32,
+      ),
   },
   {
-    name: 'triton-sum BLOCK 1024, wave64 DPP, 4 warps, 2 per thread, tree, H 1000', tree: { kind: 'triton-sum', block: 1024, numWarps: 4, warpSize: 64, sizePerThread: 2 }, perThread: 'chain',
-    shape: { ranks: 1, tokens: 1, hidden: 1000 }, transcription: (row) => tritonSum(row, 1024, 2, 64, 4, 'tree'),
+    name: 'cub block 896, width-8 vectors, flat chain (rms_norm)',
+    tree: { kind: 'cub', blockSize: 896, warpSize: 32, vectorWidth: 8 },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 7168 },
+    transcription: (row) =>
+      cubBlockReduce(
+        range(896).map((t) => vllmThreadPartial(row, t, 896, 8, 'flat', fma)),
+        32,
+      ),
   },
   {
-    name: 'triton-sum BLOCK 4096, 1 per thread, 8 warps of 32, chain (older Triton)', tree: { kind: 'triton-sum', block: 4096, numWarps: 8, warpSize: 32, sizePerThread: 1, threadReduce: 'chain' }, perThread: 'chain',
-    shape: { ranks: 1, tokens: 1, hidden: 4096 }, transcription: (row) => tritonSum(row, 4096, 1, 32, 8, 'chain'),
+    name: 'cluster one-shot, H 4096, 10 tokens, 132 SMs: 4 blocks of 128, contracted',
+    tree: { kind: 'cluster', smCount: 132 },
+    perThread: 'fma-chain',
+    shape: { ranks: 4, tokens: 10, hidden: 4096 },
+    transcription: (row) => flashinferCluster(row, 4, 128, 8, fma, true),
+  },
+  {
+    name: 'cluster one-shot, H 4096, 40 tokens: 2 blocks of 256',
+    tree: { kind: 'cluster', smCount: 132 },
+    perThread: 'chain',
+    shape: { ranks: 4, tokens: 40, hidden: 4096 },
+    transcription: (row) => flashinferCluster(row, 2, 256, 8, fma, false),
+  },
+  {
+    name: 'cluster H 2880 (partial last warp), 2 blocks of 180',
+    tree: { kind: 'cluster', smCount: 132 },
+    perThread: 'chain',
+    shape: { ranks: 2, tokens: 4, hidden: 2880 },
+    transcription: (row) => flashinferCluster(row, 2, 180, 8, fma, false),
+  },
+  {
+    name: 'triton-sum BLOCK 2048, 8 per thread, 4 warps of 32, tree, H 2000 masked',
+    tree: { kind: 'triton-sum', block: 2048, numWarps: 4, warpSize: 32, sizePerThread: 8 },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 2000 },
+    transcription: (row) => tritonSum(row, 2048, 8, 32, 4, 'tree'),
+  },
+  {
+    name: 'triton-sum BLOCK 1024, wave64 DPP, 4 warps, 2 per thread, tree, H 1000',
+    tree: { kind: 'triton-sum', block: 1024, numWarps: 4, warpSize: 64, sizePerThread: 2 },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 1000 },
+    transcription: (row) => tritonSum(row, 1024, 2, 64, 4, 'tree'),
+  },
+  {
+    name: 'triton-sum BLOCK 4096, 1 per thread, 8 warps of 32, chain (older Triton)',
+    tree: { kind: 'triton-sum', block: 4096, numWarps: 8, warpSize: 32, sizePerThread: 1, threadReduce: 'chain' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 4096 },
+    transcription: (row) => tritonSum(row, 4096, 1, 32, 8, 'chain'),
   },
 ];
 
@@ -192,7 +300,8 @@ describe('every tree equals the transcription of its real source', () => {
     for (const row of rows) {
       const engine = planSumOfSquares(plan, c.perThread, IEEE_F32, row);
       const expected = c.transcription(row);
-      if (!sameF32(engine, expected)) expect.fail(`engine ${engine} (0x${bitsFromF32(engine).toString(16)}) vs transcription ${expected} (0x${bitsFromF32(expected).toString(16)})`);
+      if (!sameF32(engine, expected))
+        expect.fail(`engine ${engine} (0x${bitsFromF32(engine).toString(16)}) vs transcription ${expected} (0x${bitsFromF32(expected).toString(16)})`);
     }
   });
 

@@ -107,7 +107,8 @@ class SectionReader {
   }
 
   private take(byteLength: number): ArrayBuffer {
-    if (this.offset + byteLength > this.bytes.length) throw new Error(`bits_host_check output ends at ${this.bytes.length} bytes, wanted ${this.offset + byteLength}`);
+    if (this.offset + byteLength > this.bytes.length)
+      throw new Error(`bits_host_check output ends at ${this.bytes.length} bytes, wanted ${this.offset + byteLength}`);
     const copy = this.bytes.slice(this.offset, this.offset + byteLength).buffer;
     this.offset += Math.ceil(byteLength / 8) * 8;
     return copy;
@@ -230,25 +231,50 @@ describe('hip/include/ulpwise/bits.h on the host, against src/numerics', () => {
   });
 
   check('bf16: every pattern decoded', () => {
-    expectSameBits('f32BitsFromBf16', host.bf16Decode, (p) => f32BitsFromBf16(p), (p) => `bf16 ${hex(p, 4)}`, 8);
+    expectSameBits(
+      'f32BitsFromBf16',
+      host.bf16Decode,
+      (p) => f32BitsFromBf16(p),
+      (p) => `bf16 ${hex(p, 4)}`,
+      8,
+    );
   });
 
   check('bf16: on and around every rounding boundary, both roundings', () => {
     const perPattern = BF16_NEAR_LOWS.length * BF16_ROUNDINGS.length;
-    const inputOf = (i: number): number => ((Math.floor(i / perPattern) << 16) | BF16_NEAR_LOWS[Math.floor(i / BF16_ROUNDINGS.length) % BF16_NEAR_LOWS.length]) >>> 0;
+    const inputOf = (i: number): number =>
+      ((Math.floor(i / perPattern) << 16) | BF16_NEAR_LOWS[Math.floor(i / BF16_ROUNDINGS.length) % BF16_NEAR_LOWS.length]) >>> 0;
     const roundingOf = (i: number): Bf16Rounding => BF16_ROUNDINGS[i % BF16_ROUNDINGS.length];
-    expectSameBits('bf16FromF32Bits near boundaries', host.bf16Near, (i) => bf16FromF32Bits(inputOf(i), roundingOf(i)), (i) => `f32 ${hex(inputOf(i))} ${roundingOf(i)}`, 4);
+    expectSameBits(
+      'bf16FromF32Bits near boundaries',
+      host.bf16Near,
+      (i) => bf16FromF32Bits(inputOf(i), roundingOf(i)),
+      (i) => `f32 ${hex(inputOf(i))} ${roundingOf(i)}`,
+      4,
+    );
   });
 
   check('bf16: seeded f32 patterns, both roundings', () => {
     BF16_ROUNDINGS.forEach((rounding, r) => {
-      expectSameBits(`bf16FromF32Bits ${rounding}`, host.bf16[r], (i) => bf16FromF32Bits(inputs[i], rounding), (i) => `f32 ${hex(inputs[i])}`, 4);
+      expectSameBits(
+        `bf16FromF32Bits ${rounding}`,
+        host.bf16[r],
+        (i) => bf16FromF32Bits(inputs[i], rounding),
+        (i) => `f32 ${hex(inputs[i])}`,
+        4,
+      );
     });
   });
 
   check('fp8: every code decoded, every format', () => {
     FP8_FORMATS.forEach((format, f) => {
-      expectSameBits(`f32BitsFromFp8 ${format}`, host.fp8Decode.subarray(f * 256, f * 256 + 256), (code) => f32BitsFromFp8(code, format), (code) => `code ${hex(code, 2)}`, 8);
+      expectSameBits(
+        `f32BitsFromFp8 ${format}`,
+        host.fp8Decode.subarray(f * 256, f * 256 + 256),
+        (code) => f32BitsFromFp8(code, format),
+        (code) => `code ${hex(code, 2)}`,
+        8,
+      );
     });
   });
 
@@ -256,23 +282,53 @@ describe('hip/include/ulpwise/bits.h on the host, against src/numerics', () => {
     FP8_FORMATS.forEach((format, f) => {
       FP8_SATURATIONS.forEach((saturation, s) => {
         const column = host.fp8[f * FP8_SATURATIONS.length + s];
-        expectSameBits(`fp8FromF32Bits ${format} ${saturation}`, column, (i) => fp8FromF32Bits(inputs[i], format, saturation), (i) => `f32 ${hex(inputs[i])}`, 2);
+        expectSameBits(
+          `fp8FromF32Bits ${format} ${saturation}`,
+          column,
+          (i) => fp8FromF32Bits(inputs[i], format, saturation),
+          (i) => `f32 ${hex(inputs[i])}`,
+          2,
+        );
       });
     });
   });
 
   check('e8m0: every code decoded', () => {
-    expectSameBits('f32BitsFromE8m0', host.e8m0Decode, (code) => f32BitsFromE8m0(code), (code) => `code ${hex(code, 2)}`, 8);
+    expectSameBits(
+      'f32BitsFromE8m0',
+      host.e8m0Decode,
+      (code) => f32BitsFromE8m0(code),
+      (code) => `code ${hex(code, 2)}`,
+      8,
+    );
   });
 
   check('e8m0: seeded f32 patterns rounded to a power of two, every mode, and their codes', () => {
     E8M0_MODES.forEach((mode, m) => {
       const rounded = host.e8m0Rounded[m];
-      expectSameBits(`roundToPowerOfTwo ${mode}`, rounded, (i) => roundToPowerOfTwo(inputs[i], mode), (i) => `f32 ${hex(inputs[i])}`, 8);
-      expectSameBits(`e8m0FromPowerOfTwoBits after ${mode}`, host.e8m0CodeOfRounded[m], (i) => e8m0CodeOrNotAPower(rounded[i]), (i) => `power ${hex(rounded[i])}`, 3);
+      expectSameBits(
+        `roundToPowerOfTwo ${mode}`,
+        rounded,
+        (i) => roundToPowerOfTwo(inputs[i], mode),
+        (i) => `f32 ${hex(inputs[i])}`,
+        8,
+      );
+      expectSameBits(
+        `e8m0FromPowerOfTwoBits after ${mode}`,
+        host.e8m0CodeOfRounded[m],
+        (i) => e8m0CodeOrNotAPower(rounded[i]),
+        (i) => `power ${hex(rounded[i])}`,
+        3,
+      );
     });
     // The TypeScript twin throws for most patterns, slowly: the tables and the first random ones suffice.
     const codesOfInputs = host.e8m0CodeOfInput.subarray(0, E8M0_CODE_OF_INPUT_CHECKED);
-    expectSameBits('e8m0FromPowerOfTwoBits of the inputs', codesOfInputs, (i) => e8m0CodeOrNotAPower(inputs[i]), (i) => `f32 ${hex(inputs[i])}`, 3);
+    expectSameBits(
+      'e8m0FromPowerOfTwoBits of the inputs',
+      codesOfInputs,
+      (i) => e8m0CodeOrNotAPower(inputs[i]),
+      (i) => `f32 ${hex(inputs[i])}`,
+      3,
+    );
   });
 });

@@ -178,7 +178,8 @@ function variations(node: SchemaNode, base: Json, path: readonly string[]): Vari
       const current = valueAt(base, path);
       const kind = variant.properties?.kind?.const;
       // The base's own variant keeps the base's values; another variant starts from its defaults.
-      const keep = variant.type === 'object' && current !== null && typeof current === 'object' && (kind === undefined || (current as JsonObject).kind === kind);
+      const keep =
+        variant.type === 'object' && current !== null && typeof current === 'object' && (kind === undefined || (current as JsonObject).kind === kind);
       const start = keep ? current : instantiate(variant);
       out.push(...variations(variant, withValue(base, path, start), path));
     }
@@ -225,8 +226,14 @@ function variations(node: SchemaNode, base: Json, path: readonly string[]): Vari
       const item = node.items as SchemaNode;
       const maxItems = node.maxItems ?? 0;
       set([0, 1], `${at} = [0,1]`);
-      set(Array.from({ length: maxItems }, (_, i) => i % ((item.maximum ?? 0) + 1)), `${at} of ${maxItems} items`);
-      set(Array.from({ length: maxItems + 1 }, () => 0), `${at} of ${maxItems + 1} items`);
+      set(
+        Array.from({ length: maxItems }, (_, i) => i % ((item.maximum ?? 0) + 1)),
+        `${at} of ${maxItems} items`,
+      );
+      set(
+        Array.from({ length: maxItems + 1 }, () => 0),
+        `${at} of ${maxItems + 1} items`,
+      );
       set([(item.maximum ?? 0) + 1], `${at} item above its bound`);
       set([0.5], `${at} item not an integer`);
       return out;
@@ -305,7 +312,8 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
       }
     }
     for (const union of CONTRACT_VOCABULARY.unions) {
-      for (const kind of union.kinds) expect(labels.has(`${plain(union.path)}.${union.discriminator} = ${JSON.stringify(kind)}`), `${union.path} ${kind}`).toBe(true);
+      for (const kind of union.kinds)
+        expect(labels.has(`${plain(union.path)}.${union.discriminator} = ${JSON.stringify(kind)}`), `${union.path} ${kind}`).toBe(true);
     }
     for (const section of CONTRACT_VOCABULARY.nullableSections) expect(labels.has(`${section} = null`), `${section} = null`).toBe(true);
     expect(covered).toBeGreaterThan(100);
@@ -354,16 +362,27 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
     const cases: [string, ContractInput, string][] = [
       ['residual add bf16 with an f32 norm input', { ...BASE, residual: { add: 'bf16' } }, 'norm.input'],
       ['bf16 weight cast to bf16', { ...BASE, norm: { ...BASE.norm, weight: { dtype: 'bf16', castToBf16: true, offset: 'none' } } }, 'norm.weight.castToBf16'],
-      ['bf16 accumulation without a bf16 result', { ...BASE, allReduce: { ...BASE.allReduce, accumulate: 'bf16', roundResult: 'none' } }, 'allReduce.roundResult'],
+      [
+        'bf16 accumulation without a bf16 result',
+        { ...BASE, allReduce: { ...BASE.allReduce, accumulate: 'bf16', roundResult: 'none' } },
+        'allReduce.roundResult',
+      ],
       ['static scale with the zero-amax rule', { ...BASE, quant: { ...q, staticScale: 0.5 } }, 'quant.staticScale'],
       ['packed scales without UE8M0', { ...BASE, quant: { ...q, scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 } } }, 'quant.scaleLayout'],
-      ['scale floor after a UE8M0 that is not there', { ...BASE, quant: { ...q, scaleFloor: { value: 1e-10, stage: 'after-ue8m0' } } }, 'quant.scaleFloor.stage'],
+      [
+        'scale floor after a UE8M0 that is not there',
+        { ...BASE, quant: { ...q, scaleFloor: { value: 1e-10, stage: 'after-ue8m0' } } },
+        'quant.scaleFloor.stage',
+      ],
     ];
     const verdicts = cppVerdicts(cases.map(([, c]) => c as Json));
     cases.forEach(([what, contract, path], i) => {
       const zod = ContractSchema.safeParse(contract);
       expect(zod.success, what).toBe(false);
-      expect(zod.error?.issues.map((issue) => issue.path.join('.')), what).toContain(path);
+      expect(
+        zod.error?.issues.map((issue) => issue.path.join('.')),
+        what,
+      ).toContain(path);
       expect(verdicts[i], what).toMatch(new RegExp(`^invalid contract ${path.replace(/\./g, '\\.')}: `));
     });
   });

@@ -125,7 +125,10 @@ describe('ulpwise crosscheck', () => {
     expect(report.pass).toBe(false);
     const aiter = report.compared.find((c) => c.file.startsWith('aiter-1stage__tp2'))!;
     // 768 norm elements, one flipped bit: one differing element at 1 ULP; the residual untouched.
-    expect(aiter.outputs.map((o) => [o.kind, o.elements, o.differing, o.maxUlp])).toEqual([['residual', 768, 0, 0], ['norm', 768, 1, 1]]);
+    expect(aiter.outputs.map((o) => [o.kind, o.elements, o.differing, o.maxUlp])).toEqual([
+      ['residual', 768, 0, 0],
+      ['norm', 768, 1, 1],
+    ]);
     expect(JSON.parse((await crosscheck('', ['--json'])).text).pass).toBe(true);
     expect(exact.code).toBe(0);
   });

@@ -56,7 +56,12 @@ describe('kernels, host side', () => {
 
   check('every preset parses, and the kernels take the contracts they model', () => {
     const presetsFile = join(work, 'presets.tsv');
-    writeFileSync(presetsFile, listPresets().map((p) => `${p.name}\t${canonicalJson(p.contract)}`).join('\n') + '\n');
+    writeFileSync(
+      presetsFile,
+      listPresets()
+        .map((p) => `${p.name}\t${canonicalJson(p.contract)}`)
+        .join('\n') + '\n',
+    );
     const run = hostCheck('support', presetsFile);
     expect(run.status).toBe(0);
     const verdicts = new Map<string, string>();
@@ -68,7 +73,10 @@ describe('kernels, host side', () => {
     // The parser reads every field of every preset (an invalid contract would say 'contract ...').
     for (const verdict of verdicts.values()) expect(verdict).not.toMatch(/^contract /);
     // A preset name, or every per-architecture preset of that family ('aiter-1stage@gfx942', ...).
-    const named = (preset: string) => listPresets().map((p) => p.name).filter((n) => n === preset || n.startsWith(`${preset}@`));
+    const named = (preset: string) =>
+      listPresets()
+        .map((p) => p.name)
+        .filter((n) => n === preset || n.startsWith(`${preset}@`));
     const verdictsOf = (preset: string, kernel: string) => {
       const names = named(preset);
       expect(names.length, `no preset named ${preset} or ${preset}@<arch>`).toBeGreaterThan(0);
@@ -83,13 +91,15 @@ describe('kernels, host side', () => {
     // aiter's fused kernels on every architecture (issue 15: the corrected aiter 1-stage, 2-stage
     // and per-group quant contracts, gfx942 and gfx950 numerics).
     // FlashInfer's one-shot before SM90 (no cluster) sums like the aiter 1-stage kernel.
-    for (const preset of ['aiter-1stage', 'aiter-1stage-pre2586', 'aiter-1stage-quant', 'sglang-fused-quant', 'flashinfer-oneshot-bf16acc@sm80']) ok(preset, 'aiter-1stage');
+    for (const preset of ['aiter-1stage', 'aiter-1stage-pre2586', 'aiter-1stage-quant', 'sglang-fused-quant', 'flashinfer-oneshot-bf16acc@sm80'])
+      ok(preset, 'aiter-1stage');
     ok('aiter-2stage-quant', 'aiter-2stage');
     // aiter's non-quant 2-stage is local_device_load_rmsnorm, whose shared-memory halving tree
     // the HIP 2-stage kernel does not compute: refused by name, not run with another tree.
     declines('aiter-2stage', 'aiter-2stage', /^not implemented by the HIP kernels: norm\.sumOfSquares\.tree\.kind = 'smem-halving'/);
     declines('flashinfer-oneshot-bf16acc@sm90', 'aiter-1stage', /^not implemented by the HIP kernels: norm\.sumOfSquares\.tree\.kind = 'cluster'/);
-    for (const preset of ['unfused', 'unfused-quant', 'vllm-unfused', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring']) ok(preset, 'unfused');
+    for (const preset of ['unfused', 'unfused-quant', 'vllm-unfused', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring'])
+      ok(preset, 'unfused');
     declines('aiter-1stage-pre2586', 'aiter-2stage', /roundResult/);
     declines('unfused', 'aiter-1stage', /tree/);
     declines('aiter-1stage-quant', 'unfused', /quant\.input/);
@@ -130,8 +140,15 @@ describe('harness safetensors', () => {
     expect(run.stdout).toContain('metadata ulpwise.contract');
   });
 
-  const valid = encodeSafetensors([['a', { dtype: 'BF16', shape: [2], data: Uint16Array.of(1, 2) }], ['b', { dtype: 'F32', shape: [1], data: Uint32Array.of(3) }]], { k: 'v' });
-  const headerOf = (bytes: Uint8Array) => new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))));
+  const valid = encodeSafetensors(
+    [
+      ['a', { dtype: 'BF16', shape: [2], data: Uint16Array.of(1, 2) }],
+      ['b', { dtype: 'F32', shape: [1], data: Uint32Array.of(3) }],
+    ],
+    { k: 'v' },
+  );
+  const headerOf = (bytes: Uint8Array) =>
+    new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))));
   /** The valid file with its header replaced (padded to 8) and `data` as the buffer. */
   function withHeader(header: string, data: Uint8Array = valid.subarray(8 + headerOf(valid).length)): Uint8Array {
     const padded = header.padEnd(Math.ceil(header.length / 8) * 8, ' ');

@@ -94,7 +94,12 @@ describe('bits.h f32 operations and row_math.h sums of squares, host build', () 
   check('give the hand-derived bits', () => {
     const run = spawnSync(ROW_MATH_CHECK, [], { encoding: 'utf8' });
     expect(run.status).toBe(0);
-    const got = new Map(run.stdout.trimEnd().split('\n').map((line) => line.split(' ') as [string, string]));
+    const got = new Map(
+      run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(' ') as [string, string]),
+    );
     expect([...got.keys()].sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const [name, bits] of Object.entries(EXPECTED)) expect(got.get(name), name).toBe(bits);
   });

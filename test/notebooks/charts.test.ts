@@ -45,8 +45,25 @@ describe('lineChart', () => {
     xLabel: 'layer',
     yLabel: 'ULP',
     series: [
-      { name: 'a', points: [[1, 1], [2, 4], [3, NaN], [4, 16], [5, 32]] },
-      { name: 'b', dash: '4 2', step: true, points: [[1, 2], [5, 3]] },
+      {
+        name: 'a',
+        points: [
+          [1, 1],
+          [2, 4],
+          [3, NaN],
+          [4, 16],
+          [5, 32],
+        ],
+      },
+      {
+        name: 'b',
+        dash: '4 2',
+        step: true,
+        points: [
+          [1, 2],
+          [5, 3],
+        ],
+      },
     ],
   });
 
@@ -67,14 +84,43 @@ describe('lineChart', () => {
   });
 
   it('skips non-positive values on a log axis and labels powers of two', () => {
-    const log = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', yScale: 'log2', series: [{ name: 's', points: [[0, 0], [1, 2 ** -10], [2, 1], [3, 2 ** 10]] }] });
+    const log = lineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      yScale: 'log2',
+      series: [
+        {
+          name: 's',
+          points: [
+            [0, 0],
+            [1, 2 ** -10],
+            [2, 1],
+            [3, 2 ** 10],
+          ],
+        },
+      ],
+    });
     expect(log.svg).not.toContain('NaN');
     expect(log.svg).not.toContain('Infinity');
     expect(log.svg).toMatch(/>2<tspan[^>]*>-8<\/tspan>/);
   });
 
   it('gives every chart its own clip path id, so charts inlined in one page do not share one', () => {
-    const other = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[0, 0], [1, 1]] }] });
+    const other = lineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: 's',
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      ],
+    });
     const id = (svg: string) => /<clipPath id="([^"]+)"/.exec(svg)?.[1];
     expect(id(chart.svg)).toBeDefined();
     expect(id(other.svg)).not.toBe(id(chart.svg));
@@ -87,11 +133,20 @@ describe('lineChart', () => {
 
 describe('barChart and histogram', () => {
   it('rejects a series whose length does not match the categories', () => {
-    expect(() => barChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['a', 'b'], series: [{ name: 's', values: [1] }] })).toThrow(/1 values for 2 categories/);
+    expect(() => barChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['a', 'b'], series: [{ name: 's', values: [1] }] })).toThrow(
+      /1 values for 2 categories/,
+    );
   });
 
   it('draws one bar per non-zero value, negative ones included, and labels zeros', () => {
-    const chart = barChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['a', 'b', 'c'], series: [{ name: 's', values: [3, 0, -2] }], valueLabels: true });
+    const chart = barChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      categories: ['a', 'b', 'c'],
+      series: [{ name: 's', values: [3, 0, -2] }],
+      valueLabels: true,
+    });
     const plotBars = chart.svg.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill="#0072B2"\/>/g);
     expect(plotBars).toHaveLength(2);
     expect(chart.svg).toContain('>0</text>');
@@ -99,13 +154,34 @@ describe('barChart and histogram', () => {
   });
 
   it('wraps long category labels instead of letting them overlap', () => {
-    const chart = barChart({ title: 't', xLabel: 'x', yLabel: 'y', categories: ['one two three four', 'five six seven eight'], series: [{ name: 's', values: [1, 2] }], width: 300 });
+    const chart = barChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      categories: ['one two three four', 'five six seven eight'],
+      series: [{ name: 's', values: [1, 2] }],
+      width: 300,
+    });
     expect(chart.svg).not.toContain('rotate(-35');
     expect(chart.svg).toContain('>one two<');
   });
 
   it('fills every integer bin of the range, empty ones with zero', () => {
-    const chart = histogram({ title: 't', xLabel: 'x', yLabel: 'y', range: [-2, 2], series: [{ name: 's', counts: new Map([[-1, 5], [2, 1]]) }] });
+    const chart = histogram({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      range: [-2, 2],
+      series: [
+        {
+          name: 's',
+          counts: new Map([
+            [-1, 5],
+            [2, 1],
+          ]),
+        },
+      ],
+    });
     for (const label of ['>-2<', '>-1<', '>0<', '>+1<', '>+2<']) expect(chart.svg).toContain(label);
   });
 
@@ -117,9 +193,13 @@ describe('barChart and histogram', () => {
 describe('stripChart and numberLines', () => {
   it('draws a run of equal values as one cell', () => {
     const chart = stripChart({
-      title: 't', xLabel: 'x',
+      title: 't',
+      xLabel: 'x',
       rows: [{ name: 'r', values: [0, 0, 0, 1, 1, 0] }],
-      categories: [{ value: 0, label: 'zero', color: '#111111' }, { value: 1, label: 'one', color: '#222222' }],
+      categories: [
+        { value: 0, label: 'zero', color: '#111111' },
+        { value: 1, label: 'one', color: '#222222' },
+      ],
     });
     expect(chart.svg.match(/fill="#111111"/g)).toHaveLength(3); // legend swatch + two runs
     expect(chart.svg.match(/fill="#222222"/g)).toHaveLength(2); // legend swatch + one run

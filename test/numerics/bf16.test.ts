@@ -33,7 +33,9 @@ function referenceTruncate(bits: number): number {
 function checkAgainst(bits: number, actual: number, expected: number, mode: string): string | null {
   if (expected === NAN) {
     const sameSign = actual >>> 15 === bits >>> 31;
-    return Number.isNaN(valueOfBf16(actual)) && sameSign && actual <= 0xffff ? null : `${mode} ${hex(bits)}: expected NaN with sign ${bits >>> 31}, got ${hex(actual, 4)}`;
+    return Number.isNaN(valueOfBf16(actual)) && sameSign && actual <= 0xffff
+      ? null
+      : `${mode} ${hex(bits)}: expected NaN with sign ${bits >>> 31}, got ${hex(actual, 4)}`;
   }
   return actual === expected ? null : `${mode} ${hex(bits)}: expected ${hex(expected, 4)}, got ${hex(actual, 4)}`;
 }
@@ -48,9 +50,7 @@ describe('bf16 decode and re-encode, all 2^16 codes', () => {
       const bits = f32BitsFromBf16(code);
       const expected = valueOfBf16(code);
       const actual = valueOfF32Bits(bits);
-      const ok = Number.isNaN(expected)
-        ? Number.isNaN(actual) && bits >>> 31 === code >>> 15
-        : Object.is(actual, expected);
+      const ok = Number.isNaN(expected) ? Number.isNaN(actual) && bits >>> 31 === code >>> 15 : Object.is(actual, expected);
       if (!ok) failures.push(`${hex(code, 4)} -> ${hex(bits)}`);
     }
     expect(failures.slice(0, 10)).toEqual([]);
@@ -104,7 +104,7 @@ describe('bf16 from f32 against the nearest-candidate reference', () => {
       for (let exponentField = 0; exponentField < 256; exponentField++) {
         for (let sign = 0; sign < 2; sign++) {
           for (let upper = 0; upper < 128; upper++) {
-            for (const low of LOW_HALVES) yield (sign * 2 ** 31 + exponentField * 2 ** 23 + upper * 2 ** 16 + low);
+            for (const low of LOW_HALVES) yield sign * 2 ** 31 + exponentField * 2 ** 23 + upper * 2 ** 16 + low;
           }
         }
       }
@@ -130,9 +130,9 @@ describe('bf16 from f32 against the nearest-candidate reference', () => {
 
   it('boundaries: overflow near max, the tie under 2^128, subnormals, zeros, Inf, NaN payloads', () => {
     const edges = [
-      0x7f7fffff, 0x7f7f8000, 0x7f7f7fff, 0x7f7f8001, 0x7f7effff, 0x7f7e8000, 0x7f7f0000, 0x7f800000,
-      0x00000000, 0x00000001, 0x00008000, 0x00008001, 0x00018000, 0x0000ffff, 0x007fffff, 0x007f8000, 0x00800000,
-      0x3f808000, 0x3f818000, 0x3f807fff, 0x7f800001, 0x7f80ffff, 0x7fc00000, 0x7fffffff, 0x7f810000,
+      0x7f7fffff, 0x7f7f8000, 0x7f7f7fff, 0x7f7f8001, 0x7f7effff, 0x7f7e8000, 0x7f7f0000, 0x7f800000, 0x00000000, 0x00000001, 0x00008000, 0x00008001,
+      0x00018000, 0x0000ffff, 0x007fffff, 0x007f8000, 0x00800000, 0x3f808000, 0x3f818000, 0x3f807fff, 0x7f800001, 0x7f80ffff, 0x7fc00000, 0x7fffffff,
+      0x7f810000,
     ];
     const withSigns = edges.flatMap((bits) => [bits, (bits | 0x80000000) >>> 0]);
     const { failures } = sweep(withSigns);

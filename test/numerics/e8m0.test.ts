@@ -119,7 +119,7 @@ describe('roundToPowerOfTwo: rules spelled out', () => {
   it('the vLLM UE8M0 scale: 2^ceil(log2(s)) over random scales', () => {
     const prng = new Prng(42);
     for (let i = 0; i < 100_000; i++) {
-      const scale = Math.fround(2 ** (prng.below(2 ** 20) / 2 ** 20 * 80 - 40));
+      const scale = Math.fround(2 ** ((prng.below(2 ** 20) / 2 ** 20) * 80 - 40));
       const expected = f32BitsOfExactValue(2 ** Math.ceil(Math.log2(scale)));
       const actual = roundToPowerOfTwo(f32BitsOfExactValue(scale), 'ceil');
       if (actual !== expected) expect(hex(actual), `scale ${scale}`).toBe(hex(expected));
@@ -143,8 +143,17 @@ describe('e8m0 codes', () => {
 
   it('rejects what is not a power of two in [2^-127, 2^127], naming the bits', () => {
     const rejected = [
-      f32BitsOfExactValue(3), f32BitsOfExactValue(1.5), 0x3f800001, f32BitsOfExactValue(-1), 0, 0x80000000,
-      bitsOfPowerOfTwo(-128), bitsOfPowerOfTwo(-149), 0x00600000, 0xff800000, f32BitsOfExactValue((2 - 2 ** -23) * 2 ** 127),
+      f32BitsOfExactValue(3),
+      f32BitsOfExactValue(1.5),
+      0x3f800001,
+      f32BitsOfExactValue(-1),
+      0,
+      0x80000000,
+      bitsOfPowerOfTwo(-128),
+      bitsOfPowerOfTwo(-149),
+      0x00600000,
+      0xff800000,
+      f32BitsOfExactValue((2 - 2 ** -23) * 2 ** 127),
     ];
     for (const bits of rejected) {
       expect(() => e8m0FromPowerOfTwoBits(bits), hex(bits)).toThrow(RangeError);

@@ -62,7 +62,7 @@ function roundToF32(negative: boolean, n: bigint, e: number): number {
 /** Exact a*b + c from the bit fields in BigInt, one rounding. NaN comes back as 0x7FC00000. */
 function referenceFma(a: number, b: number, c: number): number {
   if (isF32NanBits(a) || isF32NanBits(b) || isF32NanBits(c)) return F32_NAN;
-  const productNegative = (a >>> 31) !== (b >>> 31);
+  const productNegative = a >>> 31 !== b >>> 31;
   const aZero = (a & 0x7fffffff) === 0;
   const bZero = (b & 0x7fffffff) === 0;
   if (isInfBits(a) || isInfBits(b)) {
@@ -207,9 +207,8 @@ function* randomTriples(prng: Prng, count: number): Generator<readonly [number, 
 }
 
 const SPECIALS: readonly number[] = [
-  0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x00000001, 0x80000001,
-  0x007fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000, 0x3f800001, 0x7f7fffff, 0xff7fffff,
-  0x40400000, 0x3f000000, 0x1a000000, 0x5a000000, 0x33800000, 0xb3800000, 0x4b800000, 0xcb800000,
+  0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x00000001, 0x80000001, 0x007fffff, 0x00800000, 0x80800000, 0x3f800000, 0xbf800000,
+  0x3f800001, 0x7f7fffff, 0xff7fffff, 0x40400000, 0x3f000000, 0x1a000000, 0x5a000000, 0x33800000, 0xb3800000, 0x4b800000, 0xcb800000,
 ];
 
 describe('fmaF32 against an exact BigInt reference', () => {

@@ -31,9 +31,7 @@ export function fp8ValueFromSpec(code: number, spec: Fp8Spec): number {
   if (spec.special === 'ieee' && allOnesExponent) return fraction === 0 ? (negative ? -Infinity : Infinity) : NaN;
   if (spec.special === 'fn' && allOnesExponent && fraction === (1 << spec.mantissaBits) - 1) return NaN;
   const scale = 2 ** spec.mantissaBits;
-  const magnitude = exponentField === 0
-    ? 2 ** (1 - spec.bias) * (fraction / scale)
-    : 2 ** (exponentField - spec.bias) * (1 + fraction / scale);
+  const magnitude = exponentField === 0 ? 2 ** (1 - spec.bias) * (fraction / scale) : 2 ** (exponentField - spec.bias) * (1 + fraction / scale);
   return negative ? -magnitude : magnitude;
 }
 

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FP8_FORMATS, FP8_TRAITS, decodeFp8, encodeFp8, f32BitsFromFp8, fp8FromF32Bits,
-  type Fp8Format, type Fp8Saturation,
-} from '../../src/numerics/index.js';
+import { FP8_FORMATS, FP8_TRAITS, decodeFp8, encodeFp8, f32BitsFromFp8, fp8FromF32Bits, type Fp8Format, type Fp8Saturation } from '../../src/numerics/index.js';
 import { SIGNIFICAND_PATTERNS, f32BitsOfExactValue, hex, valueOfF32Bits } from './f32-fields.js';
 import { FP8_SPECS, buildTable, type Fp8Table } from './fp8-spec.js';
 import { Prng } from './prng.js';
@@ -20,9 +17,12 @@ type Expected = { readonly code: number } | { readonly nanWithSign: number };
 function overflowResult(table: Fp8Table, sign: number, saturation: Fp8Saturation): Expected {
   if (saturation === 'satfinite') return { code: sign | table.maxCode };
   switch (table.spec.special) {
-    case 'fnuz': return { code: 0x80 };
-    case 'ieee': return { code: sign | (table.positiveInfCode as number) };
-    case 'fn': return { code: sign | table.positiveNanCodes[0] };
+    case 'fnuz':
+      return { code: 0x80 };
+    case 'ieee':
+      return { code: sign | (table.positiveInfCode as number) };
+    case 'fn':
+      return { code: sign | table.positiveNanCodes[0] };
   }
 }
 
@@ -122,9 +122,24 @@ function boundaryValues(table: Fp8Table): number[] {
   const minNormal = table.positive[1 << table.spec.mantissaBits];
   const halfTopStep = (table.beyond - table.max) / 2;
   return [
-    0, table.max, table.max + halfTopStep, table.beyond, 2 * table.beyond, 4 * table.max,
-    table.max - halfTopStep, minSubnormal, minSubnormal / 2, minSubnormal / 4, 1.5 * minSubnormal, 2.5 * minSubnormal,
-    minNormal, minNormal - minSubnormal / 2, 1, 2 ** -149, 2 ** -126, (2 - 2 ** -23) * 2 ** 127,
+    0,
+    table.max,
+    table.max + halfTopStep,
+    table.beyond,
+    2 * table.beyond,
+    4 * table.max,
+    table.max - halfTopStep,
+    minSubnormal,
+    minSubnormal / 2,
+    minSubnormal / 4,
+    1.5 * minSubnormal,
+    2.5 * minSubnormal,
+    minNormal,
+    minNormal - minSubnormal / 2,
+    1,
+    2 ** -149,
+    2 ** -126,
+    (2 - 2 ** -23) * 2 ** 127,
   ];
 }
 

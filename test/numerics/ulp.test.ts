@@ -55,7 +55,8 @@ describe('ulpDistance on bf16', () => {
     for (let i = 0; i < 1_000_000; i++) {
       const expected = prng.below(0x10000);
       const actual = i % 2 === 0 ? prng.below(0x10000) : (expected + prng.between(-4, 4)) & 0xffff;
-      if (!Object.is(ulpDistance(expected, actual, 'bf16'), expectedDistance(ranks, expected, actual))) failures.push(`${hex(expected, 4)} -> ${hex(actual, 4)}`);
+      if (!Object.is(ulpDistance(expected, actual, 'bf16'), expectedDistance(ranks, expected, actual)))
+        failures.push(`${hex(expected, 4)} -> ${hex(actual, 4)}`);
       if (failures.length >= 10) break;
     }
     expect(failures).toEqual([]);
@@ -123,7 +124,9 @@ describe('ulpDistance on f32', () => {
 
   it('seeded pairs: random, neighbours, across zero, subnormals, Inf, NaN', () => {
     const prng = new Prng(0xf32);
-    const edges = [0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x00800000, 0x3f800000, 0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0xff800001];
+    const edges = [
+      0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x00800000, 0x3f800000, 0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0xff800001,
+    ];
     const pairs: [number, number][] = [];
     for (const a of edges) for (const b of edges) pairs.push([a, b]);
     for (let i = 0; i < 300_000; i++) {

@@ -15,7 +15,9 @@ let files: string[];
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'ulpwise-pack-'));
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+  ) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, packed[0].filename);
   files = packed[0].files.map((f) => f.path);
 }, 120_000);
@@ -55,7 +57,10 @@ describe('npm pack', () => {
     // The shell lines of the section (`npm install` of the tarball is what we did above).
     for (const line of readmeBlock('### Use it as a library', 'sh').split('\n')) {
       if (!line.startsWith('npx ulpwise ')) continue;
-      const args = line.replace(/\s+#.*$/, '').split(/\s+/).slice(2);
+      const args = line
+        .replace(/\s+#.*$/, '')
+        .split(/\s+/)
+        .slice(2);
       const r = spawnSync(process.execPath, [join(modules, 'ulpwise/dist/src/cli/main.js'), ...args], { cwd: project, env, encoding: 'utf8' });
       expect(r.status, `${line}\n${r.stderr}`).toBe(0);
     }

@@ -58,10 +58,7 @@ export function roundToF32(negative: boolean, num: bigint, den: bigint, exp2: nu
 }
 
 /** Exact x + y of two finite values, rounded; an exact zero follows IEEE 754 6.3 (RNE). */
-function addFinite(
-  x: { negative: boolean; mantissa: bigint; exponent: number },
-  y: { negative: boolean; mantissa: bigint; exponent: number },
-): number {
+function addFinite(x: { negative: boolean; mantissa: bigint; exponent: number }, y: { negative: boolean; mantissa: bigint; exponent: number }): number {
   const exponent = Math.min(x.exponent, y.exponent);
   const xs = (x.negative ? -x.mantissa : x.mantissa) << BigInt(x.exponent - exponent);
   const ys = (y.negative ? -y.mantissa : y.mantissa) << BigInt(y.exponent - exponent);

@@ -30,7 +30,10 @@ interface WgslFunction {
 function wgslFunctions(wgsl: string): Map<string, WgslFunction> {
   const functions = new Map<string, WgslFunction>();
   for (const match of stripComments(wgsl).matchAll(/\bfn\s+(\w+)\s*\(([^)]*)\)\s*->\s*(\w+)/g)) {
-    const params = match[2].split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const params = match[2]
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     if (functions.has(match[1])) throw new Error(`WGSL function ${match[1]} is defined twice`);
     functions.set(match[1], { params, returns: match[3] });
   }
@@ -55,7 +58,9 @@ describe('WGSL soft-float library', () => {
   });
 
   test('the codecs are twins by path too: shaders/numerics/name.wgsl beside src/numerics/name.ts', () => {
-    const codecs = wgslLibraryFiles().filter((f) => f.dir === 'numerics').map((f) => f.file);
+    const codecs = wgslLibraryFiles()
+      .filter((f) => f.dir === 'numerics')
+      .map((f) => f.file);
     expect(codecs).toEqual(['bf16.wgsl', 'e8m0.wgsl', 'fp8.wgsl']);
     expect(codecs.filter((file) => !existsSync(tsTwinOf('numerics', file)))).toEqual([]);
   });
@@ -78,7 +83,8 @@ describe('WGSL soft-float library', () => {
       const tsSource = readFileSync(tsTwinOf(dir, file), 'utf8');
       const exported = new RegExp(`export function ${twin.name}\\(([^)]*)\\)`).exec(tsSource);
       const arity = exported ? exported[1].split(',').filter((p) => p.trim() !== '').length : -1;
-      if (arity !== twin.args.length) problems.push(`${twin.name}: src/${dir}/${file.replace('.wgsl', '.ts')} exports it with arity ${arity}, the twin takes ${twin.args.length}`);
+      if (arity !== twin.args.length)
+        problems.push(`${twin.name}: src/${dir}/${file.replace('.wgsl', '.ts')} exports it with arity ${arity}, the twin takes ${twin.args.length}`);
     }
     expect(problems).toEqual([]);
   });
@@ -102,7 +108,10 @@ describe('WGSL soft-float library', () => {
     for (const twin of SOFTFLOAT_TWINS) {
       const wgsl = functions.get(twin.name);
       expect(wgsl, twin.name).toBeDefined();
-      expect(wgsl?.params.map((p) => p.split(':')[1].trim()), twin.name).toEqual(twin.args.map(() => 'u32'));
+      expect(
+        wgsl?.params.map((p) => p.split(':')[1].trim()),
+        twin.name,
+      ).toEqual(twin.args.map(() => 'u32'));
       expect(wgsl?.returns, twin.name).toBe('u32');
     }
   });

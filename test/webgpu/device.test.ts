@@ -38,8 +38,7 @@ fn main(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) numW
 
 /** Values whose products by 3 wrap, or land exactly on 2^32 - 1, plus shift and clz edges. */
 const INTEGER_EDGES = [
-  0x00000000, 0x00000001, 0x55555555, 0x55555556, 0x7fffffff, 0x80000000, 0xaaaaaaaa, 0xaaaaaaab,
-  0xfffffffe, 0xffffffff, 0x00010000, 0x0000ffff,
+  0x00000000, 0x00000001, 0x55555555, 0x55555556, 0x7fffffff, 0x80000000, 0xaaaaaaaa, 0xaaaaaaab, 0xfffffffe, 0xffffffff, 0x00010000, 0x0000ffff,
 ];
 
 function xorshift32(seed: number): () => number {
@@ -209,9 +208,7 @@ describe.each(SOFTWARE_ADAPTERS)('software adapter %s', (kind: AdapterKind) => {
     expect(await runIntegerProbe(ctx, 10_000)).toEqual([]);
   });
 
-  it("has float arithmetic that is observably the adapter's own (recorded, never trusted)", async ({
-    skip,
-  }) => {
+  it("has float arithmetic that is observably the adapter's own (recorded, never trusted)", async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const a = await createStorageBuffer(ctx, new Uint32Array(FLOAT_PROBES), 'float probe input');
     const constants = await createStorageBuffer(ctx, new Uint32Array([0x00000000, 0x3f800000]), 'float constants');
@@ -255,13 +252,7 @@ describe.each(SOFTWARE_ADAPTERS)('software adapter %s', (kind: AdapterKind) => {
   });
 });
 
-const LOADER_VARIABLES = [
-  'VK_DRIVER_FILES',
-  'VK_ICD_FILENAMES',
-  'EGL_PLATFORM',
-  'LIBGL_ALWAYS_SOFTWARE',
-  '__EGL_VENDOR_LIBRARY_FILENAMES',
-];
+const LOADER_VARIABLES = ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES', 'EGL_PLATFORM', 'LIBGL_ALWAYS_SOFTWARE', '__EGL_VENDOR_LIBRARY_FILENAMES'];
 
 function loaderEnvironment(): (string | undefined)[] {
   return LOADER_VARIABLES.map((name) => process.env[name]);
@@ -324,9 +315,7 @@ describe('adapter choice', () => {
 
   it('parses adapter names and rejects others by listing the choices', () => {
     expect(parseAdapterChoice('llvmpipe')).toBe('llvmpipe');
-    expect(() => parseAdapterChoice('lavapipe')).toThrow(
-      "unknown adapter 'lavapipe': expected one of auto, vulkan, swiftshader, llvmpipe",
-    );
+    expect(() => parseAdapterChoice('lavapipe')).toThrow("unknown adapter 'lavapipe': expected one of auto, vulkan, swiftshader, llvmpipe");
   });
 
   it('builds the NoAdapterError message from every attempt and the install hint', () => {
@@ -334,11 +323,7 @@ describe('adapter choice', () => {
       { kind: 'vulkan', reason: 'no driver' },
       { kind: 'swiftshader', reason: 'no ICD' },
     ]);
-    expect(error.message.split('\n').slice(0, 3)).toEqual([
-      "no WebGPU adapter for 'auto':",
-      '  vulkan: no driver',
-      '  swiftshader: no ICD',
-    ]);
+    expect(error.message.split('\n').slice(0, 3)).toEqual(["no WebGPU adapter for 'auto':", '  vulkan: no driver', '  swiftshader: no ICD']);
     expect(error.message).toContain('libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libvulkan1 chromium-common');
   });
 });

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDevice, GpuOperationError, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../src/engines/webgpu/buffers.js';
-import {
-  computePipeline,
-  LINEAR_WORKGROUP_INDEX_WGSL,
-  runCompute,
-  splitWorkgroups,
-  WgslCompileError,
-} from '../../src/engines/webgpu/dispatch.js';
+import { computePipeline, LINEAR_WORKGROUP_INDEX_WGSL, runCompute, splitWorkgroups, WgslCompileError } from '../../src/engines/webgpu/dispatch.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
 describe('splitWorkgroups', () => {
@@ -112,9 +106,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
     expect(await computePipeline(ctx, indexShader(16))).not.toBe(await first);
   });
 
-  it('reports WGSL compile errors with line, message and source, and does not cache them', async ({
-    skip,
-  }) => {
+  it('reports WGSL compile errors with line, message and source, and does not cache them', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const broken = {
       label: 'broken',
@@ -133,12 +125,8 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   it('turns validation errors into thrown errors naming the operation', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const missingEntry = { ...indexShader(1), entryPoint: 'absent' };
-    await expect(computePipeline(ctx, missingEntry)).rejects.toThrow(
-      /creating pipeline 'linear index x1' \(entry point absent\): validation error: .*absent/s,
-    );
-    const error = await runCompute(ctx, { shader: indexShader(1), bindings: [], workgroups: 1 }).catch(
-      (e: unknown) => e,
-    );
+    await expect(computePipeline(ctx, missingEntry)).rejects.toThrow(/creating pipeline 'linear index x1' \(entry point absent\): validation error: .*absent/s);
+    const error = await runCompute(ctx, { shader: indexShader(1), bindings: [], workgroups: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GpuOperationError);
     expect((error as GpuOperationError).message).toMatch(/^dispatching 'linear index x1' \(1x1x1 workgroups\): /);
     expect((error as GpuOperationError).errors.map((e) => e.filter)).toContain('validation');
@@ -146,12 +134,8 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
 
   it('rejects empty and oversized buffers before touching the device', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
-    await expect(createStorageBuffer(ctx, new Uint32Array(0), 'empty')).rejects.toThrow(
-      "buffer 'empty': needs a positive whole number of words, got 0",
-    );
+    await expect(createStorageBuffer(ctx, new Uint32Array(0), 'empty')).rejects.toThrow("buffer 'empty': needs a positive whole number of words, got 0");
     const tooMany = ctx.limits.maxBufferSize / 4 + 1;
-    await expect(createZeroedStorageBuffer(ctx, tooMany, 'huge')).rejects.toThrow(
-      /exceed the device's maxBufferSize/,
-    );
+    await expect(createZeroedStorageBuffer(ctx, tooMany, 'huge')).rejects.toThrow(/exceed the device's maxBufferSize/);
   });
 });

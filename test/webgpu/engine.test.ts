@@ -88,10 +88,14 @@ function seededInputs(contract: Contract, shape: Shape, seed: number, kind: 'adv
   const { ranks, tokens, hidden } = shape;
   const element = (row: number): number => {
     switch (kind === 'ordinary' ? 0 : row % 4) {
-      case 0: return bf16FromF32Bits(bitsFromF32(rng.nextNormal() * 2 ** rng.nextInt(-4, 4)), 'rne');
-      case 1: return (rng.nextBelow(2) << 15) | (rng.nextInt(1, 254) << 7) | rng.nextBelow(128);
-      case 2: return (rng.nextBelow(2) << 15) | (rng.nextInt(0, 3) << 7) | rng.nextBelow(128);
-      default: return rng.nextBelow(0x10000);
+      case 0:
+        return bf16FromF32Bits(bitsFromF32(rng.nextNormal() * 2 ** rng.nextInt(-4, 4)), 'rne');
+      case 1:
+        return (rng.nextBelow(2) << 15) | (rng.nextInt(1, 254) << 7) | rng.nextBelow(128);
+      case 2:
+        return (rng.nextBelow(2) << 15) | (rng.nextInt(0, 3) << 7) | rng.nextBelow(128);
+      default:
+        return rng.nextBelow(0x10000);
     }
   };
   const tensor = (): Tensor => {
@@ -103,9 +107,10 @@ function seededInputs(contract: Contract, shape: Shape, seed: number, kind: 'adv
     if (kind === 'adversarial' && h % 17 === 5) return rng.pick([0, 0x80000000, 0x00000010, 0x00800000, 0x7f7fffff, 0x3f808000, 0x3f818000]);
     return (0x3f000000 + rng.nextBelow(0x01000000)) >>> 0; // [0.5, 2) with a full mantissa
   });
-  const weight: Tensor = contract.norm.weight.dtype === 'bf16'
-    ? { dtype: 'BF16', shape: [hidden], data: Uint16Array.from(weightBits, (b) => bf16FromF32Bits(b, 'rne')) }
-    : { dtype: 'F32', shape: [hidden], data: Uint32Array.from(weightBits) };
+  const weight: Tensor =
+    contract.norm.weight.dtype === 'bf16'
+      ? { dtype: 'BF16', shape: [hidden], data: Uint16Array.from(weightBits, (b) => bf16FromF32Bits(b, 'rne')) }
+      : { dtype: 'F32', shape: [hidden], data: Uint32Array.from(weightBits) };
   return {
     rankInputs: Array.from({ length: ranks }, tensor),
     residual: contract.residual ? tensor() : null,
@@ -129,9 +134,21 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'own-first (per-rank outputs)', contract: withChanges(ORDERS, { allReduce: { order: { kind: 'own-first' } } }), inputs: 'ordinary' },
   { name: 'own-first, f32 accumulate', contract: withChanges(TREES, { allReduce: { order: { kind: 'own-first' } } }), inputs: 'ordinary' },
   { name: 'rotated, 8-element packs', contract: withChanges(ORDERS, { allReduce: { order: { kind: 'rotated', packElems: 8 } } }), inputs: 'ordinary' },
-  { name: 'rotated, fewer packs than ranks', contract: withChanges(ORDERS, { allReduce: { order: { kind: 'rotated', packElems: 4096 } } }), inputs: 'ordinary' },
-  { name: 'ring with a permutation', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [2, 0, 3, 1], chunkAlignElems: 8 } } }), inputs: 'ordinary' },
-  { name: 'ring, 100-element alignment', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [3, 1, 0, 2], chunkAlignElems: 100 } } }), inputs: 'ordinary' },
+  {
+    name: 'rotated, fewer packs than ranks',
+    contract: withChanges(ORDERS, { allReduce: { order: { kind: 'rotated', packElems: 4096 } } }),
+    inputs: 'ordinary',
+  },
+  {
+    name: 'ring with a permutation',
+    contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [2, 0, 3, 1], chunkAlignElems: 8 } } }),
+    inputs: 'ordinary',
+  },
+  {
+    name: 'ring, 100-element alignment',
+    contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [3, 1, 0, 2], chunkAlignElems: 100 } } }),
+    inputs: 'ordinary',
+  },
   { name: 'ring on adversarial rows', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [1, 3, 2, 0] } } }) },
   { name: 'truncate rounding', contract: withChanges(QUANT, { bf16Rounding: everySite('truncate') }) },
   { name: 'truncate rounding, bf16 accumulate', contract: withChanges(RING, { bf16Rounding: everySite('truncate') }) },
@@ -144,15 +161,44 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   // ten gets a different rstd when two lanes of one warp are paired differently.
   { name: 'butterfly', contract: TREES, ...TREE_CASE },
   { name: 'butterfly with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'fma-chain' } } }), ...TREE_CASE },
-  { name: 'butterfly, 4 per thread, warp 64', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 4, warpSize: 64 } } } }), ...TREE_CASE },
-  { name: 'butterfly, 1 per thread', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 1, warpSize: 32 } } } }), ...TREE_CASE },
+  {
+    name: 'butterfly, 4 per thread, warp 64',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 4, warpSize: 64 } } } }),
+    ...TREE_CASE,
+  },
+  {
+    name: 'butterfly, 1 per thread',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 1, warpSize: 32 } } } }),
+    ...TREE_CASE,
+  },
   { name: 'sequential', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } } }), ...TREE_CASE },
-  { name: 'sequential with fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' }, perThread: 'fma-chain' } } }), ...TREE_CASE },
-  { name: 'cub vllm block (tokens < 256)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }), ...TREE_CASE },
-  { name: 'cub vllm block (tokens >= 256)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }), shape: { ranks: 2, tokens: 260, hidden: 512 }, inputs: 'ordinary' },
-  { name: 'cub block 100, fma', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 100, warpSize: 32 }, perThread: 'fma-chain' } } }), ...TREE_CASE },
+  {
+    name: 'sequential with fma',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' }, perThread: 'fma-chain' } } }),
+    ...TREE_CASE,
+  },
+  {
+    name: 'cub vllm block (tokens < 256)',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }),
+    ...TREE_CASE,
+  },
+  {
+    name: 'cub vllm block (tokens >= 256)',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32 } } } }),
+    shape: { ranks: 2, tokens: 260, hidden: 512 },
+    inputs: 'ordinary',
+  },
+  {
+    name: 'cub block 100, fma',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 100, warpSize: 32 }, perThread: 'fma-chain' } } }),
+    ...TREE_CASE,
+  },
   { name: 'cub block 1', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1, warpSize: 32 } } } }), ...TREE_CASE },
-  { name: 'cub block 1000 > hidden, warp 64', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1000, warpSize: 64 } } } }), ...TREE_CASE },
+  {
+    name: 'cub block 1000 > hidden, warp 64',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 1000, warpSize: 64 } } } }),
+    ...TREE_CASE,
+  },
   { name: 'cub, bf16 norm input (vllm)', contract: VLLM },
   { name: 'x-w-rstd multiply order', contract: withChanges(QUANT, { norm: { multiplyOrder: 'x-w-rstd' } }) },
   { name: 'intermediate rounding, x-w-rstd', contract: withChanges(VLLM, { norm: { multiplyOrder: 'x-w-rstd' } }) },
@@ -165,7 +211,10 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'e5m2 satfinite', contract: withChanges(QUANT, { quant: { format: 'e5m2', saturation: 'satfinite' } }) },
   { name: 'e5m2fnuz overflow, reciprocal quantize', contract: withChanges(QUANT, { quant: { format: 'e5m2fnuz', quantize: 'reciprocal' } }) },
   { name: 'amax floor, reciprocal scale, clamp 224', contract: withChanges(QUANT, { quant: { amaxFloor: 1e-10, scale: 'reciprocal', clamp: 224 } }) },
-  { name: 'scale floor, zero amax not 1', contract: withChanges(QUANT, { quant: { scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false } }) },
+  {
+    name: 'scale floor, zero amax not 1',
+    contract: withChanges(QUANT, { quant: { scaleFloor: { value: 1e-10, stage: 'before-ue8m0' }, zeroAmaxScaleOne: false } }),
+  },
   { name: 'no floor, zero amax not 1 (0/0 scales)', contract: withChanges(QUANT, { quant: { zeroAmaxScaleOne: false } }) },
   { name: 'ue8m0 ceil, column-major', contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: { kind: 'column-major', tokenAlign: 1 } } }) },
   { name: 'ue8m0 floor', contract: withChanges(VLLM, { quant: { ue8m0: 'floor' } }) },
@@ -173,14 +222,25 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'quant input bf16, group 64', contract: withChanges(QUANT, { quant: { input: 'bf16', groupSize: 64 } }) },
   { name: 'group 3 (codes straddle groups)', contract: withChanges(QUANT, { quant: { groupSize: 3 } }) },
   { name: 'group 1', contract: withChanges(VLLM, { quant: { groupSize: 1, scaleLayout: { kind: 'column-major', tokenAlign: 1 } } }) },
-  { name: 'odd hidden 7, sequential', contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } }, quant: { groupSize: 7 } }), shape: { ranks: 3, tokens: 5, hidden: 7 } },
-  { name: 'odd hidden 15, butterfly 5 per thread', contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 5, warpSize: 32 } } }, quant: { groupSize: 5 } }), shape: { ranks: 5, tokens: 3, hidden: 15 } },
+  {
+    name: 'odd hidden 7, sequential',
+    contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } }, quant: { groupSize: 7 } }),
+    shape: { ranks: 3, tokens: 5, hidden: 7 },
+  },
+  {
+    name: 'odd hidden 15, butterfly 5 per thread',
+    contract: withChanges(QUANT, { norm: { sumOfSquares: { tree: { kind: 'butterfly', perThread: 5, warpSize: 32 } } }, quant: { groupSize: 5 } }),
+    shape: { ranks: 5, tokens: 3, hidden: 15 },
+  },
   { name: 'one rank, one token', contract: withChanges(VLLM, { quant: { groupSize: 32 } }), shape: { ranks: 1, tokens: 1, hidden: 96 } },
   // Schema v2: each downcast site rounds on its own (one site truncates, the others round to
   // nearest even), on adversarial rows where half the values sit on or near a bf16 tie.
   { name: 'site allReduceHop truncates', contract: withChanges(RING, { bf16Rounding: { allReduceHop: 'truncate' } }) },
   { name: 'site allReduceResult truncates', contract: withChanges(QUANT, { bf16Rounding: { allReduceResult: 'truncate' } }) },
-  { name: 'site residualAdd truncates', contract: withChanges(QUANT, { residual: { add: 'bf16' }, norm: { input: 'bf16' }, bf16Rounding: { residualAdd: 'truncate' } }) },
+  {
+    name: 'site residualAdd truncates',
+    contract: withChanges(QUANT, { residual: { add: 'bf16' }, norm: { input: 'bf16' }, bf16Rounding: { residualAdd: 'truncate' } }),
+  },
   { name: 'site residualOut truncates (bf16 norm input)', contract: withChanges(VLLM, { bf16Rounding: { residualOut: 'truncate' } }) },
   { name: 'site normIntermediate truncates', contract: withChanges(VLLM, { bf16Rounding: { normIntermediate: 'truncate' } }) },
   { name: 'site normOut truncates (quant input bf16)', contract: withChanges(QUANT, { bf16Rounding: { normOut: 'truncate' }, quant: { input: 'bf16' } }) },
@@ -189,30 +249,93 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
   { name: 'Gemma offset bf16, f32 weight', contract: withChanges(QUANT, { norm: { weight: { dtype: 'f32', castToBf16: false, offset: 'bf16' } } }) },
   { name: 'divisor 224, clamp 224, e4m3fn', contract: withChanges(VLLM, { quant: { format: 'e4m3fn', divisor: 224, clamp: 224 } }) },
   { name: 'static scale', contract: withChanges(QUANT, { quant: { staticScale: 0.0123, zeroAmaxScaleOne: false } }) },
-  { name: 'amax floor and scale floor before ue8m0', contract: withChanges(VLLM, { quant: { amaxFloor: 1e-10, scaleFloor: { value: 1e-6, stage: 'before-ue8m0' }, ue8m0: 'ceil' } }) },
+  {
+    name: 'amax floor and scale floor before ue8m0',
+    contract: withChanges(VLLM, { quant: { amaxFloor: 1e-10, scaleFloor: { value: 1e-6, stage: 'before-ue8m0' }, ue8m0: 'ceil' } }),
+  },
   { name: 'scale floor after ue8m0', contract: withChanges(VLLM, { quant: { scaleFloor: { value: 1 / (448 * 512), stage: 'after-ue8m0' }, ue8m0: 'ceil' } }) },
   { name: 'per-token groups', contract: withChanges(QUANT, { quant: { groupSize: 'token' } }) },
   { name: 'column-major, token alignment 16', contract: withChanges(VLLM, { quant: { scaleLayout: { kind: 'column-major', tokenAlign: 16 } } }) },
-  { name: 'packed ue8m0, token alignment 4', contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 } } }), shape: { ranks: 2, tokens: 6, hidden: 640 } },
+  {
+    name: 'packed ue8m0, token alignment 4',
+    contract: withChanges(VLLM, { quant: { ue8m0: 'ceil', scaleLayout: { kind: 'packed-ue8m0', tokenAlign: 4 } } }),
+    shape: { ranks: 2, tokens: 6, hidden: 640 },
+  },
   // Trees and per-thread patterns from the layout module's ReductionPlan (the WGSL interprets the
   // same plan as the CPU), on the tree variants' f32 rows.
-  { name: 'plan: dpp-wave64, 64 x 6 contiguous', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 6, layout: 'contiguous' } } } }), ...PLAN_CASE },
-  { name: 'plan: dpp-wave64, 128 x 8 interleaved (padding lanes)', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'dpp-wave64', blockSize: 128, perThread: 8, layout: 'interleaved' } } } }), ...PLAN_CASE },
-  { name: 'plan: smem-halving, 64 x 2', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'smem-halving', blockSize: 64, perThread: 2 } } } }), ...PLAN_CASE },
+  {
+    name: 'plan: dpp-wave64, 64 x 6 contiguous',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 6, layout: 'contiguous' } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: dpp-wave64, 128 x 8 interleaved (padding lanes)',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'dpp-wave64', blockSize: 128, perThread: 8, layout: 'interleaved' } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: smem-halving, 64 x 2',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'smem-halving', blockSize: 64, perThread: 2 } } } }),
+    ...PLAN_CASE,
+  },
   // threadReduce 'tree' (the default) adds rounded squares: perThread 'chain' (a schema rule; the
   // aiter base contract contracts its squares, 'fma-chain').
-  { name: 'plan: triton-sum 512, 4 warps of 32', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 } } } }), ...PLAN_CASE },
-  { name: 'plan: triton-sum 512, 2 warps of 64, 2 per thread', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 512, numWarps: 2, warpSize: 64, sizePerThread: 2 } } } }), ...PLAN_CASE },
-  { name: 'plan: triton-sum, chain of 4 registers, fma', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'triton-sum', block: 512, numWarps: 1, warpSize: 32, sizePerThread: 4, threadReduce: 'chain' } } } }), ...PLAN_CASE },
-  { name: 'plan: cluster, 132 SMs', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 } } } }), ...PLAN_CASE },
-  { name: 'plan: cub vectorWidth 4', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 64, warpSize: 32, vectorWidth: 4 } } } }), ...PLAN_CASE },
-  { name: 'plan: cub vectorWidth 8, pair', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } } } }), ...PLAN_CASE },
-  { name: 'plan: butterfly, pair-fma', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair-fma', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } } } }), ...PLAN_CASE },
-  { name: 'plan: sequential, pair', contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair', tree: { kind: 'sequential' } } } }), ...PLAN_CASE },
+  {
+    name: 'plan: triton-sum 512, 4 warps of 32',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: triton-sum 512, 2 warps of 64, 2 per thread',
+    contract: withChanges(TREES, {
+      norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'triton-sum', block: 512, numWarps: 2, warpSize: 64, sizePerThread: 2 } } },
+    }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: triton-sum, chain of 4 registers, fma',
+    contract: withChanges(TREES, {
+      norm: {
+        sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'triton-sum', block: 512, numWarps: 1, warpSize: 32, sizePerThread: 4, threadReduce: 'chain' } },
+      },
+    }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: cluster, 132 SMs',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: cub vectorWidth 4',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cub', blockSize: 64, warpSize: 32, vectorWidth: 4 } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: cub vectorWidth 8, pair',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair', tree: { kind: 'cub', blockSize: 'vllm', warpSize: 32, vectorWidth: 8 } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: butterfly, pair-fma',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair-fma', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: sequential, pair',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'pair', tree: { kind: 'sequential' } } } }),
+    ...PLAN_CASE,
+  },
   // f32Subnormals 'flush' on adversarial rows (a quarter of them near the subnormal range).
   { name: 'flush subnormals', contract: withChanges(QUANT, { f32Subnormals: 'flush' }) },
   { name: 'flush subnormals, vllm, reciprocal quantize', contract: withChanges(VLLM, { f32Subnormals: 'flush', quant: { quantize: 'reciprocal' } }) },
-  { name: 'flush subnormals, plan tree (dpp-wave64), fma', contract: withChanges(QUANT, { f32Subnormals: 'flush', norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 6 } } } }) },
+  {
+    name: 'flush subnormals, plan tree (dpp-wave64), fma',
+    contract: withChanges(QUANT, {
+      f32Subnormals: 'flush',
+      norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 6 } } },
+    }),
+  },
 ];
 const SHAPE: Shape = { ranks: 4, tokens: 8, hidden: 384 };
 
@@ -223,9 +346,14 @@ function withBindingLimit(ctx: GpuContext, bytes: number): GpuContext {
 
 /** Compatibility-mode-like limits for the plan tests. */
 const LIMITS = {
-  maxComputeInvocationsPerWorkgroup: 128, maxComputeWorkgroupSizeX: 128, maxComputeWorkgroupStorageSize: 16384,
-  maxComputeWorkgroupsPerDimension: 65535, maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 256 * 2 ** 20,
-  maxStorageBuffersPerShaderStage: 4, minStorageBufferOffsetAlignment: 256,
+  maxComputeInvocationsPerWorkgroup: 128,
+  maxComputeWorkgroupSizeX: 128,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 128 * 2 ** 20,
+  maxBufferSize: 256 * 2 ** 20,
+  maxStorageBuffersPerShaderStage: 4,
+  minStorageBufferOffsetAlignment: 256,
 };
 
 describe('stage registry and plan (no GPU)', () => {
@@ -244,7 +372,10 @@ describe('stage registry and plan (no GPU)', () => {
     // and checked against the vocabulary below, so a kind the schema gains is listed here.
     const members: { readonly [path: string]: Record<string, Patch> } = {
       'allReduce.order': {
-        natural: { kind: 'natural' }, rotated: { kind: 'rotated', packElems: 8 }, 'own-first': { kind: 'own-first' }, ring: { kind: 'ring', chunkAlignElems: 8 },
+        natural: { kind: 'natural' },
+        rotated: { kind: 'rotated', packElems: 8 },
+        'own-first': { kind: 'own-first' },
+        ring: { kind: 'ring', chunkAlignElems: 8 },
       } satisfies Record<RankOrder['kind'], Patch>,
       'norm.sumOfSquares.tree': {
         sequential: { kind: 'sequential' },
@@ -256,7 +387,9 @@ describe('stage registry and plan (no GPU)', () => {
         cluster: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 },
       } satisfies Record<SumOfSquaresTree['kind'], Patch>,
       'quant.scaleLayout': {
-        'row-major': { kind: 'row-major' }, 'column-major': { kind: 'column-major', tokenAlign: 4 }, 'packed-ue8m0': { kind: 'packed-ue8m0', tokenAlign: 4 },
+        'row-major': { kind: 'row-major' },
+        'column-major': { kind: 'column-major', tokenAlign: 4 },
+        'packed-ue8m0': { kind: 'packed-ue8m0', tokenAlign: 4 },
       } satisfies Record<ScaleLayout['kind'], Patch>,
     };
     // What a value needs beside it to make a valid contract (the schema's cross-field rules).
@@ -284,7 +417,8 @@ describe('stage registry and plan (no GPU)', () => {
     const variants: [string, Patch][] = [
       ...CONTRACT_VOCABULARY.unions.flatMap((u) => u.kinds.map((kind): [string, Patch] => [`${u.path}=${kind}`, patchAt(u.path, members[u.path][kind])])),
       ...CONTRACT_VOCABULARY.leaves.flatMap((leaf) =>
-        leaf.values.filter((v) => v !== null && typeof v !== 'number').map((v): [string, Patch] => [`${leaf.path}=${String(v)}`, patchAt(leaf.path, v)])),
+        leaf.values.filter((v) => v !== null && typeof v !== 'number').map((v): [string, Patch] => [`${leaf.path}=${String(v)}`, patchAt(leaf.path, v)]),
+      ),
       ...CONTRACT_VOCABULARY.nullableSections.map((section): [string, Patch] => [`${section}=null`, patchAt(section, null)]),
     ];
     for (const u of CONTRACT_VOCABULARY.unions) expect(Object.keys(members[u.path]), u.path).toEqual([...u.kinds]);
@@ -310,8 +444,15 @@ describe('stage registry and plan (no GPU)', () => {
 
   it('generates the Params struct from PARAM_FIELDS, in order', () => {
     const struct = /struct Params \{([^}]*)\}/.exec(engineWgslPrelude())![1];
-    expect(struct.split(',').map((f) => f.trim().split(':')[0]).filter((f) => f !== '')).toEqual([...PARAM_FIELDS]);
-    expect(() => encodeParams({ ...planCase(QUANT, SHAPE, seededInputs(QUANT, SHAPE, 1), LIMITS).baseParams, ranks: -1 })).toThrow('param ranks: -1 is not a u32');
+    expect(
+      struct
+        .split(',')
+        .map((f) => f.trim().split(':')[0])
+        .filter((f) => f !== ''),
+    ).toEqual([...PARAM_FIELDS]);
+    expect(() => encodeParams({ ...planCase(QUANT, SHAPE, seededInputs(QUANT, SHAPE, 1), LIMITS).baseParams, ranks: -1 })).toThrow(
+      'param ranks: -1 is not a u32',
+    );
   });
 
   it('lays out the tree threads as sumOfSquares.ts does', () => {
@@ -328,23 +469,41 @@ describe('stage registry and plan (no GPU)', () => {
     const ring = TARGETED.find((t) => t.name === 'ring with a permutation')!.contract;
     // A row of packed rank inputs is 4 * 192 words; 3 rows fit in 10 KiB.
     const plan = planCase(ring, shape, seededInputs(ring, shape, 1), { ...LIMITS, maxStorageBufferBindingSize: 10 * 1024 });
-    expect(plan.chunks).toEqual([{ first: 0, count: 3 }, { first: 3, count: 3 }, { first: 6, count: 3 }, { first: 9, count: 1 }]);
+    expect(plan.chunks).toEqual([
+      { first: 0, count: 3 },
+      { first: 3, count: 3 },
+      { first: 6, count: 3 },
+      { first: 9, count: 1 },
+    ]);
     expect(plan.slotRanks).toEqual([2, 0, 3, 1]);
     expect(plan.outputRanks).toEqual([0]);
     const ownFirst = TARGETED[0].contract;
     expect(planCase(ownFirst, shape, seededInputs(ownFirst, shape, 1), LIMITS).outputRanks).toEqual([0, 1, 2, 3]);
     // maxRowsPerChunk caps the rows, then chunks start on multiples of CHUNK_ROW_ALIGNMENT (4).
-    expect(planCase(ring, shape, seededInputs(ring, shape, 1), LIMITS, { maxRowsPerChunk: 6 }).chunks).toEqual([{ first: 0, count: 4 }, { first: 4, count: 4 }, { first: 8, count: 2 }]);
-    expect(() => planCase(ring, shape, seededInputs(ring, shape, 1), LIMITS, { maxRowsPerChunk: 0 })).toThrow('maxRowsPerChunk must be a positive integer, got 0');
+    expect(planCase(ring, shape, seededInputs(ring, shape, 1), LIMITS, { maxRowsPerChunk: 6 }).chunks).toEqual([
+      { first: 0, count: 4 },
+      { first: 4, count: 4 },
+      { first: 8, count: 2 },
+    ]);
+    expect(() => planCase(ring, shape, seededInputs(ring, shape, 1), LIMITS, { maxRowsPerChunk: 0 })).toThrow(
+      'maxRowsPerChunk must be a positive integer, got 0',
+    );
   });
 
   it('caps chunks at MAX_CHUNK_BYTES per buffer even where the device binds more', () => {
     // One rank, no residual: the f32 scratch row (H words, 1 MiB) is the largest per-row buffer.
     const contract = withChanges(QUANT, { residual: null });
     const shape = { ranks: 1, tokens: 130, hidden: 2 ** 18 };
-    const plan = planCase(contract, shape, seededInputs(contract, shape, 1, 'ordinary'), { ...LIMITS, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 });
+    const plan = planCase(contract, shape, seededInputs(contract, shape, 1, 'ordinary'), {
+      ...LIMITS,
+      maxStorageBufferBindingSize: 2 ** 31,
+      maxBufferSize: 2 ** 32,
+    });
     expect(MAX_CHUNK_BYTES / 2 ** 20).toBe(128);
-    expect(plan.chunks).toEqual([{ first: 0, count: 128 }, { first: 128, count: 2 }]);
+    expect(plan.chunks).toEqual([
+      { first: 0, count: 128 },
+      { first: 128, count: 2 },
+    ]);
   });
 
   it('refuses a hidden size past the contract limits (H must stay an exact f32)', () => {
@@ -390,9 +549,19 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
   describe('hand-derived bits (the cases of test/engines/dimensions.test.ts)', () => {
     it('f32Subnormals: the AR sum of two 2^-130 is bf16 0x0010 kept, 0x0000 flushed; 1 + 1 = 2 either way', async ({ skip }) => {
       const ctx = deviceOrSkip(opened, skip);
-      const inputs = caseOf([[2 ** -130, 1, 1, 1], [2 ** -130, 1, 1, 1]], [0, 0, 0, 0], [1, 1, 1, 1]);
+      const inputs = caseOf(
+        [
+          [2 ** -130, 1, 1, 1],
+          [2 ** -130, 1, 1, 1],
+        ],
+        [0, 0, 0, 0],
+        [1, 1, 1, 1],
+      );
       const shape = { ranks: 2, tokens: 1, hidden: 4 };
-      for (const [subnormals, first] of [['keep', 0x0010], ['flush', 0x0000]] as const) {
+      for (const [subnormals, first] of [
+        ['keep', 0x0010],
+        ['flush', 0x0000],
+      ] as const) {
         const outputs = await runWebGpuEngine(ctx, withChanges(getPreset('unfused').contract, { f32Subnormals: subnormals }), shape, inputs);
         expect(Array.from(outputs.get('out.residual')!.data), subnormals).toEqual([first, 0x4000, 0x4000, 0x4000]);
       }
@@ -401,7 +570,14 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     it('bf16Rounding.residualOut truncates the tie 1 + 3*2^-8 to 0x3F81 while every other site rounds to nearest even (0x3F82)', async ({ skip }) => {
       const ctx = deviceOrSkip(opened, skip);
       const base = withChanges(getPreset('aiter-1stage').contract, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } } } });
-      const inputs = caseOf([[1, 1], [0, 1]], [3 * 2 ** -8, 0], [1, 1]);
+      const inputs = caseOf(
+        [
+          [1, 1],
+          [0, 1],
+        ],
+        [3 * 2 ** -8, 0],
+        [1, 1],
+      );
       const shape = { ranks: 2, tokens: 1, hidden: 2 };
       const truncating = withChanges(base, { bf16Rounding: { residualOut: 'truncate' } });
       expect((await runWebGpuEngine(ctx, truncating, shape, inputs)).get('out.residual')!.data[0]).toBe(0x3f81);
@@ -427,13 +603,23 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
         expectSameOutputs(cpu, await runWebGpuEngine(ctx, flushing, built.shape, built.inputs));
         // The flush must reach the outputs on these inputs, or this case tests nothing.
         const kept = runCpuEngine(withChanges(built.contract, { f32Subnormals: 'keep' }), built.shape, built.inputs);
-        expect([...cpu.keys()].some((name) => compareTensors(kept.get(name)!, cpu.get(name)!, 1).differing > 0), preset).toBe(true);
+        expect(
+          [...cpu.keys()].some((name) => compareTensors(kept.get(name)!, cpu.get(name)!, 1).differing > 0),
+          preset,
+        ).toBe(true);
       }
     });
   });
 
   describe('row chunks (storage binding cut to a few rows)', () => {
-    const chunked = ['own-first (per-rank outputs)', 'rotated, 8-element packs', 'ring, 100-element alignment', 'ue8m0 ceil, column-major', 'group 3 (codes straddle groups)', 'odd hidden 15, butterfly 5 per thread'];
+    const chunked = [
+      'own-first (per-rank outputs)',
+      'rotated, 8-element packs',
+      'ring, 100-element alignment',
+      'ue8m0 ceil, column-major',
+      'group 3 (codes straddle groups)',
+      'odd hidden 15, butterfly 5 per thread',
+    ];
     it.for(chunked)('%s', async (name, { skip }) => {
       const ctx = deviceOrSkip(opened, skip);
       const target = TARGETED.find((t) => t.name === name)!;
@@ -447,7 +633,12 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
   });
 
   describe('mapped readback (outputs are views of whole-case mappable buffers)', () => {
-    const mappedTargets = ['own-first (per-rank outputs)', 'ue8m0 ceil, column-major', 'group 3 (codes straddle groups)', 'odd hidden 15, butterfly 5 per thread'];
+    const mappedTargets = [
+      'own-first (per-rank outputs)',
+      'ue8m0 ceil, column-major',
+      'group 3 (codes straddle groups)',
+      'odd hidden 15, butterfly 5 per thread',
+    ];
     it.for(mappedTargets)('%s, in chunks of 4, 4 and 3 rows', async (name, { skip }) => {
       const ctx = deviceOrSkip(opened, skip);
       const target = TARGETED.find((t) => t.name === name)!;

@@ -39,7 +39,11 @@ describe('conformance cases (no GPU)', () => {
   });
 
   it('are the same on every call (seeded)', () => {
-    const first = (suite: ConformanceSuite): Uint32Array => suite.batches(1 << 16)[Symbol.iterator]().next().value as Uint32Array;
+    const first = (suite: ConformanceSuite): Uint32Array =>
+      suite
+        .batches(1 << 16)
+        [Symbol.iterator]()
+        .next().value as Uint32Array;
     const again = conformanceSuites('quick');
     for (const [i, suite] of SUITES.entries()) expect(first(again[i])).toEqual(first(suite));
   });

@@ -71,7 +71,19 @@ function stageCase(name: string, preset: string, generator: string, changes: (co
 
 const CASES: readonly StageCase[] = [
   // The CPU half's hand-derived row (unfused: ranks [1, 2] and [2, 2], residual [1, -4], weight [1, 0.5]).
-  { name: 'the CPU half\'s hand-derived row (unfused, 2x1x2)', contract: getPreset('unfused').contract, shape: { ranks: 2, tokens: 1, hidden: 2 }, inputs: caseOf([[1, 2], [2, 2]], [1, -4], [1, 0.5]) },
+  {
+    name: "the CPU half's hand-derived row (unfused, 2x1x2)",
+    contract: getPreset('unfused').contract,
+    shape: { ranks: 2, tokens: 1, hidden: 2 },
+    inputs: caseOf(
+      [
+        [1, 2],
+        [2, 2],
+      ],
+      [1, -4],
+      [1, 0.5],
+    ),
+  },
   stageCase('aiter-1stage-quant (butterfly, f32 quant input)', 'aiter-1stage-quant', 'random'),
   stageCase('vllm-group-quant (cub, bf16 quant input, intermediate rounding)', 'vllm-group-quant', 'special'),
   stageCase('flush, dpp-wave64 interleaved from the plan, pair-fma, scale floor after ue8m0', 'vllm-group-quant', 'subnormals', (c) => ({
@@ -169,7 +181,8 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
       for (let g = 0; g < q.groups; g++) {
         const offset = row * hidden + g * q.groupSize;
         quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[2 * (row * q.groups + g)]), codes, offset);
-        for (let k = 0; k < q.groupSize; k++) qz.check(codes[offset + k] === gpuCodes[offset + k], `q[${row}, ${g * q.groupSize + k}]`, codes[offset + k], gpuCodes[offset + k]);
+        for (let k = 0; k < q.groupSize; k++)
+          qz.check(codes[offset + k] === gpuCodes[offset + k], `q[${row}, ${g * q.groupSize + k}]`, codes[offset + k], gpuCodes[offset + k]);
       }
     }
     report(qz, 'quantize');

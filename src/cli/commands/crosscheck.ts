@@ -16,7 +16,11 @@ const OPTIONS = {
   lib: { type: 'string', value: 'LIB', help: 'the kernel library the harness loads (passed to it as --lib)' },
   mode: { type: 'string', value: 'emulated|peer', help: 'emulated: all ranks on one GPU (default); peer: one GPU per rank' },
   out: { type: 'string', value: 'DIR', help: 'where the harness writes candidates (default out/crosscheck-MODE)' },
-  candidates: { type: 'string', value: 'DIR', help: 'compare candidates made elsewhere (KERNEL__CASE.safetensors, e.g. by the harness on a GPU machine without Node) instead of running the harness' },
+  candidates: {
+    type: 'string',
+    value: 'DIR',
+    help: 'compare candidates made elsewhere (KERNEL__CASE.safetensors, e.g. by the harness on a GPU machine without Node) instead of running the harness',
+  },
   kernel: { type: 'string', multiple: true, value: 'K', help: 'only this kernel (default: every kernel the library has)' },
   suite: { type: 'string', value: 'DIR', help: 'the suite folder with manifest.json (default ./golden)' },
   json: { type: 'boolean', help: 'print the report as JSON (CrosscheckReportSchema)' },
@@ -56,7 +60,8 @@ export const crosscheckCommand: Command = {
       candidateDir = values.out ?? join('out', `crosscheck-${mode}`);
       mkdirSync(candidateDir, { recursive: true });
       statuses = (wanted.length > 0 ? wanted : names).flatMap((kernel) =>
-        runSuite({ harness, lib: values.lib, suite, out: candidateDir, kernel, mode: mode as HarnessMode, caseCount: caseFiles.size }));
+        runSuite({ harness, lib: values.lib, suite, out: candidateDir, kernel, mode: mode as HarnessMode, caseCount: caseFiles.size }),
+      );
     }
     const unknown = statuses.find((s) => !caseFiles.has(s.file));
     if (unknown) throw new UsageError(`${unknown.file} is not a case of ${suite}/manifest.json`);

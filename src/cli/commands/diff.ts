@@ -22,7 +22,11 @@ export function rstdOption(rstd: string | undefined, ulps: string | undefined): 
 }
 
 export const RSTD_OPTIONS = {
-  rstd: { type: 'string', value: 'infer', help: 'rerun rows that differ with rstd moved by up to +-K f32 ULP (a hardware rsqrt) and report the rows a shift reproduces apart' },
+  rstd: {
+    type: 'string',
+    value: 'infer',
+    help: 'rerun rows that differ with rstd moved by up to +-K f32 ULP (a hardware rsqrt) and report the rows a shift reproduces apart',
+  },
   'rstd-ulps': { type: 'string', value: 'K', help: 'the rstd search range in f32 ULP, 1..64 (default 4)' },
 } as const satisfies OptionTable;
 
@@ -37,14 +41,19 @@ export function maxUlpOption(text: string | undefined): { maxUlp: number; maxUlp
       continue;
     }
     const name = item.slice(0, eq);
-    if (!isOutputName(name)) throw new UsageError(`--max-ulp ${item}: '${name}' is not an output name (out.residual, out.norm, out.q, out.scale or rank{r}.out.*)`);
+    if (!isOutputName(name))
+      throw new UsageError(`--max-ulp ${item}: '${name}' is not an output name (out.residual, out.norm, out.q, out.scale or rank{r}.out.*)`);
     byOutput[name] = intOption(item.slice(eq + 1), `max-ulp ${name}`);
   }
   return { maxUlp, maxUlpByOutput: byOutput };
 }
 
 const OPTIONS = {
-  'max-ulp': { type: 'string', value: 'N|OUT=N,..', help: 'pass outputs within N steps of their unit (default 0: bit-exact only); per output: out.norm=1,out.q=0 (a bare N sets the rest)' },
+  'max-ulp': {
+    type: 'string',
+    value: 'N|OUT=N,..',
+    help: 'pass outputs within N steps of their unit (default 0: bit-exact only); per output: out.norm=1,out.q=0 (a bare N sets the rest)',
+  },
   worst: { type: 'string', value: 'N', help: 'worst elements listed per output (default 10)' },
   json: { type: 'boolean', help: 'print the report as JSON (DiffReportSchema; see --schema)' },
   html: { type: 'string', value: 'FILE', help: 'also write a self-contained HTML page of the report' },
@@ -55,10 +64,10 @@ const OPTIONS = {
 export const diffCommand: Command = {
   name: 'diff',
   usage: 'diff GOLDEN CANDIDATE [--max-ulp N|OUT=N,..] [--rstd infer [--rstd-ulps K]] [--worst N] [--json] [--html FILE] | diff --schema',
-  summary: 'compare a kernel\'s outputs with a golden bit for bit: ULP histograms, worst elements, rows, groups, ranks',
+  summary: "compare a kernel's outputs with a golden bit for bit: ULP histograms, worst elements, rows, groups, ranks",
   positionals: [
     { name: 'GOLDEN', help: 'a golden file (ulpwise gen / suite): inputs, outputs, contract' },
-    { name: 'CANDIDATE', help: 'the kernel\'s outputs on the golden\'s inputs, safetensors with the golden\'s names (out.* or rank{r}.out.*)' },
+    { name: 'CANDIDATE', help: "the kernel's outputs on the golden's inputs, safetensors with the golden's names (out.* or rank{r}.out.*)" },
   ],
   options: OPTIONS,
   notes: ['exit status: 0 when every output passes, 1 when one does not, 2 for a missing tensor, a shape or dtype mismatch or an unreadable file'],

@@ -16,8 +16,8 @@ const OPTIONS = {
 export const explainCommand: Command = {
   name: 'explain',
   usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--top N] [--json]',
-  summary: 'find the contract (preset or single-dimension variant) that reproduces a kernel\'s outputs from the golden\'s inputs',
-  positionals: [{ name: 'CANDIDATE', help: 'a safetensors file with the kernel\'s outputs (out.* or rank{r}.out.*), computed from GOLDEN\'s inputs' }],
+  summary: "find the contract (preset or single-dimension variant) that reproduces a kernel's outputs from the golden's inputs",
+  positionals: [{ name: 'CANDIDATE', help: "a safetensors file with the kernel's outputs (out.* or rank{r}.out.*), computed from GOLDEN's inputs" }],
   options: OPTIONS,
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs(OPTIONS, argv, true);

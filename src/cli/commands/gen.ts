@@ -13,15 +13,30 @@ import { DEFAULT_GEN_OUT, generateCases } from '../../fixtures/suiteWriter.js';
 
 const OPTIONS = {
   preset: { type: 'string', value: 'P', help: 'the named contract to start from (`ulpwise presets` lists them)' },
-  contract: { type: 'string', value: 'FILE.json', help: 'a contract of your own, JSON validated strictly (`ulpwise presets --schema` prints its schema); instead of --preset' },
-  set: { type: 'string', multiple: true, value: 'PATH=VALUE', help: 'override one contract field by its dotted path: --set residual.add=f32, --set norm.eps=1e-5, --set quant=null; VALUE is JSON or a plain string' },
+  contract: {
+    type: 'string',
+    value: 'FILE.json',
+    help: 'a contract of your own, JSON validated strictly (`ulpwise presets --schema` prints its schema); instead of --preset',
+  },
+  set: {
+    type: 'string',
+    multiple: true,
+    value: 'PATH=VALUE',
+    help: 'override one contract field by its dotted path: --set residual.add=f32, --set norm.eps=1e-5, --set quant=null; VALUE is JSON or a plain string',
+  },
   eps: { type: 'string', value: 'E', help: 'the RMSNorm epsilon (same as --set norm.eps=E)' },
-  ranks: { type: 'string', value: 'N', help: 'tensor-parallel ranks (default: the preset\'s when it models a fixed count)' },
+  ranks: { type: 'string', value: 'N', help: "tensor-parallel ranks (default: the preset's when it models a fixed count)" },
   tokens: { type: 'string', value: 'M', help: 'token rows' },
   hidden: { type: 'string', value: 'H', help: 'hidden size' },
-  group: { type: 'string', value: 'G', help: 'quant group size (default: the contract\'s)' },
+  group: { type: 'string', value: 'G', help: "quant group size (default: the contract's)" },
   inputs: { type: 'string', value: 'GEN', help: `synthetic input generator: ${INPUT_GENERATOR_NAMES.join(', ')} (default random)` },
-  'inputs-from': { type: 'string', value: 'FILE', help: 'take the inputs from a safetensors file instead: rank{r}.input [M, H] per rank, residual [M, H], weight [H], BF16 (or F32 holding bf16 values); what the Python ulpwise.capture writes' },
+  'inputs-from': {
+    type: 'string',
+    value: 'FILE',
+    help:
+      'take the inputs from a safetensors file instead: rank{r}.input [M, H] per rank, residual [M, H], weight [H], BF16 (or F32 holding bf16 values); ' +
+      'what the Python ulpwise.capture writes',
+  },
   seed: { type: 'string', value: 'S', help: 'generator seed (default 0)' },
   out: { type: 'string', value: 'DIR', help: `output folder (default ./${DEFAULT_GEN_OUT}); DIR/manifest.json lists its cases` },
   ...ENGINE_OPTION,
@@ -48,7 +63,9 @@ function optionalInt(value: string | undefined, name: string, max: number): numb
 
 export const genCommand: Command = {
   name: 'gen',
-  usage: 'gen (--preset P [--set PATH=VALUE]... [--eps E] | --contract FILE.json) (--ranks N --tokens M --hidden H [--inputs GEN] [--seed S] | --inputs-from FILE) [--group G] [--out DIR]',
+  usage:
+    'gen (--preset P [--set PATH=VALUE]... [--eps E] | --contract FILE.json) (--ranks N --tokens M --hidden H [--inputs GEN] [--seed S] | --inputs-from ' +
+    'FILE) [--group G] [--out DIR]',
   summary: 'generate one golden case (its inputs and the outputs the contract implies) and list it in DIR/manifest.json',
   options: OPTIONS,
   notes: [
@@ -87,12 +104,15 @@ export const genCommand: Command = {
     const built = presetCase
       ? null
       : buildCustomCase({
-        preset: preset?.name ?? null,
-        contract,
-        presetContract: preset !== null && canonicalJson(contract) === canonicalJson(preset.contract),
-        shape,
-        inputs: values['inputs-from'] !== undefined ? { file: values['inputs-from'] } : { generator: inputs, seed: boundedIntOption(values.seed, 'seed', 0, 0xffffffff, 0) },
-      });
+          preset: preset?.name ?? null,
+          contract,
+          presetContract: preset !== null && canonicalJson(contract) === canonicalJson(preset.contract),
+          shape,
+          inputs:
+            values['inputs-from'] !== undefined
+              ? { file: values['inputs-from'] }
+              : { generator: inputs, seed: boundedIntOption(values.seed, 'seed', 0, 0xffffffff, 0) },
+        });
     if (built && preset?.ranks !== undefined && built.shape.ranks !== preset.ranks) {
       throw new UsageError(`preset '${preset.name}' models ${preset.ranks} rank(s); this case has ${built.shape.ranks}`);
     }
@@ -108,7 +128,10 @@ export const genCommand: Command = {
     const out = values.out ?? DEFAULT_GEN_OUT;
     const engine = await openEngine(values.engine, values.adapter);
     try {
-      const { entries } = await generateCases(out, [spec], engine, false, { build: built ? () => built : undefined, progress: progressReporter('gen', values.progress) });
+      const { entries } = await generateCases(out, [spec], engine, false, {
+        build: built ? () => built : undefined,
+        progress: progressReporter('gen', values.progress),
+      });
       const entry = entries[entries.length - 1];
       console.log(`wrote ${out}/${entry.file} (${entry.bytes} bytes, sha256 ${entry.sha256.slice(0, 16)}…) with ${engine.description}`);
     } finally {

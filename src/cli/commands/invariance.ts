@@ -17,7 +17,13 @@ export function integerList(text: string, name: string): number[] {
 }
 
 const OPTIONS = {
-  preset: { type: 'string', value: 'FAMILY|PRESET', help: `a library's dispatch rules (${listDispatchFamilies().map((f) => f.name).join(', ')}) or one preset (its cub block size still follows the token count)` },
+  preset: {
+    type: 'string',
+    value: 'FAMILY|PRESET',
+    help: `a library's dispatch rules (${listDispatchFamilies()
+      .map((f) => f.name)
+      .join(', ')}) or one preset (its cub block size still follows the token count)`,
+  },
   hidden: { type: 'string', value: 'H', help: 'hidden size' },
   tokens: { type: 'string', value: 'a..b', help: 'the batch sizes to compute the rows at (inclusive range, or one size)' },
   ranks: { type: 'string', value: 'N', help: 'tensor-parallel ranks (default 4, or what the family models)' },
@@ -31,13 +37,20 @@ const OPTIONS = {
 
 export const invarianceCommand: Command = {
   name: 'invariance',
-  usage: `invariance --preset FAMILY|PRESET --hidden H --tokens a..b [--ranks N | --ranks-range a..b|a,b,..] [--rows r,r,..] [--inputs GEN] [--seed S] [--json]`,
-  summary: 'recompute fixed rows at every batch size under a library\'s dispatch rules; report where their bits change and why',
+  usage:
+    `invariance --preset FAMILY|PRESET --hidden H --tokens a..b [--ranks N | --ranks-range a..b|a,b,..] [--rows r,r,..] [--inputs GEN] [--seed S] ` +
+    `[--json]`,
+  summary: "recompute fixed rows at every batch size under a library's dispatch rules; report where their bits change and why",
   options: OPTIONS,
   notes: ['exit status: 0 when the watched rows keep their bits at every batch size, 1 when they change, 2 on bad input'],
   async run(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs(OPTIONS, argv, false);
-    if (!values.preset) throw new UsageError(`--preset is required: a dispatch family (${listDispatchFamilies().map((f) => f.name).join(', ')}) or a preset`);
+    if (!values.preset)
+      throw new UsageError(
+        `--preset is required: a dispatch family (${listDispatchFamilies()
+          .map((f) => f.name)
+          .join(', ')}) or a preset`,
+      );
     if (!values.tokens) throw new UsageError('--tokens a..b is required');
     const family = getDispatchFamily(values.preset);
     const hidden = intOption(values.hidden, 'hidden');
@@ -52,10 +65,18 @@ export const invarianceCommand: Command = {
     const rows = values.rows ? integerList(values.rows, 'rows') : [...new Set([0, Math.floor((tokens.from - 1) / 2), tokens.from - 1])];
     const reports: InvarianceReport[] = [];
     for (const ranks of rankCounts) {
-      reports.push(batchInvariance({
-        family, ranks, hidden, tokens, rows, inputs, seed: intOption(values.seed, 'seed', 0),
-        progress: progressReporter(`invariance tp${ranks}`, values.progress),
-      }));
+      reports.push(
+        batchInvariance({
+          family,
+          ranks,
+          hidden,
+          tokens,
+          rows,
+          inputs,
+          seed: intOption(values.seed, 'seed', 0),
+          progress: progressReporter(`invariance tp${ranks}`, values.progress),
+        }),
+      );
     }
     console.log(values.json ? JSON.stringify(reports, null, 2) : reports.map(formatInvarianceReport).join('\n\n'));
     return reports.every((r) => r.changes.length === 0) ? 0 : 1;

@@ -21,10 +21,26 @@ export const presetsCommand: Command = {
     }
     const presets = listPresets();
     if (values.json) {
-      console.log(JSON.stringify(presets.map((p) => ({
-        name: p.name, family: p.family, kind: p.kind, kernels: p.kernels, architectures: p.architectures, versionWindow: p.versionWindow,
-        models: p.models, reference: p.reference, ranks: p.ranks ?? null, contract: p.contract, evidence: p.evidence, limitations: p.limitations,
-      })), null, 2));
+      console.log(
+        JSON.stringify(
+          presets.map((p) => ({
+            name: p.name,
+            family: p.family,
+            kind: p.kind,
+            kernels: p.kernels,
+            architectures: p.architectures,
+            versionWindow: p.versionWindow,
+            models: p.models,
+            reference: p.reference,
+            ranks: p.ranks ?? null,
+            contract: p.contract,
+            evidence: p.evidence,
+            limitations: p.limitations,
+          })),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     const width = Math.max(...presets.map((p) => p.name.length));

@@ -7,7 +7,13 @@ import { parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } fro
 import { openEngine, ENGINE_OPTION } from '../engineOption.js';
 
 const OPTIONS = {
-  suite: { type: 'string', value: 'DIR', help: 'take the cases of this suite folder (default ./golden when it has a manifest, else the default suite); custom-contract and captured-input cases are left out' },
+  suite: {
+    type: 'string',
+    value: 'DIR',
+    help:
+      'take the cases of this suite folder (default ./golden when it has a manifest, else the default suite); custom-contract and captured-input cases ' +
+      'are left out',
+  },
   json: { type: 'boolean', help: 'print the report as JSON ({schemaVersion, rows}, SummaryReportSchema)' },
   ...ENGINE_OPTION,
   ...PROGRESS_OPTION,

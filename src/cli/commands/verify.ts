@@ -65,7 +65,8 @@ function checkEntry(dir: string, entry: ManifestEntry, malformed: string[], fail
     return null;
   }
   const problems: string[] = [];
-  if (canonicalJson(golden.spec) !== canonicalJson(entry.case)) problems.push(`its case ${canonicalJson(golden.spec)} is not the manifest's ${canonicalJson(entry.case)}`);
+  if (canonicalJson(golden.spec) !== canonicalJson(entry.case))
+    problems.push(`its case ${canonicalJson(golden.spec)} is not the manifest's ${canonicalJson(entry.case)}`);
   if (!sameList([...golden.outputs.keys()].sort(), [...entry.outputs].sort())) {
     problems.push(`its outputs [${[...golden.outputs.keys()].join(', ')}] are not the manifest's [${entry.outputs.join(', ')}]`);
   }
@@ -81,7 +82,11 @@ function checkEntry(dir: string, entry: ManifestEntry, malformed: string[], fail
 }
 
 const OPTIONS = {
-  engine: { type: 'string', value: 'all|cpu|webgpu|auto', help: 'the engines that recompute each golden: all (default: cpu, plus webgpu where an adapter exists), cpu, webgpu or auto' },
+  engine: {
+    type: 'string',
+    value: 'all|cpu|webgpu|auto',
+    help: 'the engines that recompute each golden: all (default: cpu, plus webgpu where an adapter exists), cpu, webgpu or auto',
+  },
   adapter: ENGINE_OPTION.adapter,
   ...PROGRESS_OPTION,
 } as const;
@@ -125,7 +130,10 @@ export const verifyCommand: Command = {
               continue;
             }
             const c = compareTensors(expected, actual);
-            if (c.differing > 0) failures.push(`${entry.file}: ${engine.description}: ${name}: ${c.differing}/${c.elements} elements differ (max ${c.maxUlp} ULP, ${c.nanMismatches} NaN)`);
+            if (c.differing > 0)
+              failures.push(
+                `${entry.file}: ${engine.description}: ${name}: ${c.differing}/${c.elements} elements differ (max ${c.maxUlp} ULP, ${c.nanMismatches} NaN)`,
+              );
           }
         }
         progress(i + 1, goldens.length, entry.file);
@@ -134,7 +142,10 @@ export const verifyCommand: Command = {
       for (const engine of engines) await engine.close();
     }
     for (const f of failures) console.log(`FAIL ${f}`);
-    console.log(`${manifest.cases.length - new Set(failures.map((f) => f.split(':')[0])).size}/${manifest.cases.length} cases verified bit-exact with ${engines.map((e) => e.description).join(' and ')}`);
+    console.log(
+      `${manifest.cases.length - new Set(failures.map((f) => f.split(':')[0])).size}/${manifest.cases.length} cases verified bit-exact with ` +
+        `${engines.map((e) => e.description).join(' and ')}`,
+    );
     return failures.length === 0 ? 0 : 1;
   },
 };

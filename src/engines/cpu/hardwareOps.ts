@@ -20,7 +20,10 @@ export interface HardwareOpFunctions {
   divide(a: number, b: number): number;
 }
 
-const viaBits1 = (op: (bits: number) => number) => (x: number): number => f32FromBits(op(bitsFromF32(x)));
+const viaBits1 =
+  (op: (bits: number) => number) =>
+  (x: number): number =>
+    f32FromBits(op(bitsFromF32(x)));
 
 export function hardwareOpFunctions(slots: HardwareOps, f32: F32Arithmetic): HardwareOpFunctions {
   const flush = f32 === FLUSHING_F32;

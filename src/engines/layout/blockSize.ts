@@ -55,7 +55,9 @@ export function clusterGeometry(tree: ClusterTree, contract: Contract, shape: Sh
   }
   // :1789-1815: the launcher refuses a geometry that does not cover the token or passes 1024.
   if (threadsPerBlock * clusterSize !== threadsPerToken || threadsPerBlock > 1024) {
-    throw new ContractError(`norm.sumOfSquares.tree: the cluster launcher has no geometry for hidden ${shape.hidden} (${clusterSize} blocks of ${threadsPerBlock} threads)`);
+    throw new ContractError(
+      `norm.sumOfSquares.tree: the cluster launcher has no geometry for hidden ${shape.hidden} (${clusterSize} blocks of ${threadsPerBlock} threads)`,
+    );
   }
   return { clusterSize, threadsPerBlock };
 }

@@ -185,11 +185,16 @@ function tritonSumPlan(tree: Extract<SumOfSquaresTree, { kind: 'triton-sum' }>, 
   const tile = tree.sizePerThread * threadCount;
   const reps = tree.block / tile;
   const registersOf = (t: number): number[] =>
-    range(0, reps).flatMap((r) => range(r * tile + t * tree.sizePerThread, tree.sizePerThread)).map((e) => (e < hidden ? e : PADDING_ELEMENT));
+    range(0, reps)
+      .flatMap((r) => range(r * tile + t * tree.sizePerThread, tree.sizePerThread))
+      .map((e) => (e < hidden ? e : PADDING_ELEMENT));
   // Within a thread: one lane per register and the pairwise tree, or one lane in register order.
   const threads = range(0, threadCount).map((t) => {
     if (tree.threadReduce === 'chain') return b.lane(registersOf(t));
-    return pairwiseToFirst(b, registersOf(t).map((e) => b.lane([e])));
+    return pairwiseToFirst(
+      b,
+      registersOf(t).map((e) => b.lane([e])),
+    );
   });
   const warpSums: number[] = [];
   for (let w = 0; w < tree.numWarps; w++) {
@@ -248,12 +253,19 @@ function buildReductionPlan(contract: Contract, shape: Shape): ReductionPlan {
   // vLLM's pair patterns sum each vector from 0 (sum_squares), then add it to the thread's sum.
   const pairs = perThread === 'pair' || perThread === 'pair-fma';
   switch (tree.kind) {
-    case 'sequential': return pairs ? { ...sequentialPlan(shape.hidden), runLength: shape.hidden, nestedRuns: true } : sequentialPlan(shape.hidden);
-    case 'butterfly': return butterflyPlan(tree, shape.hidden, pairs);
-    case 'cub': return cubPlan(tree, shape, pairs);
-    case 'dpp-wave64': return dppWave64Plan(tree, shape.hidden, pairs);
-    case 'smem-halving': return smemHalvingPlan(tree, shape.hidden);
-    case 'triton-sum': return tritonSumPlan(tree, shape.hidden);
-    case 'cluster': return clusterPlan(tree, contract, shape, pairs);
+    case 'sequential':
+      return pairs ? { ...sequentialPlan(shape.hidden), runLength: shape.hidden, nestedRuns: true } : sequentialPlan(shape.hidden);
+    case 'butterfly':
+      return butterflyPlan(tree, shape.hidden, pairs);
+    case 'cub':
+      return cubPlan(tree, shape, pairs);
+    case 'dpp-wave64':
+      return dppWave64Plan(tree, shape.hidden, pairs);
+    case 'smem-halving':
+      return smemHalvingPlan(tree, shape.hidden);
+    case 'triton-sum':
+      return tritonSumPlan(tree, shape.hidden);
+    case 'cluster':
+      return clusterPlan(tree, contract, shape, pairs);
   }
 }

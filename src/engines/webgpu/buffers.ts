@@ -61,8 +61,7 @@ function checkSize(ctx: GpuContext, wordCount: number, label: string): void {
   }
   if (wordCount * 4 > ctx.limits.maxBufferSize) {
     throw new RangeError(
-      `buffer '${label}': ${wordCount * 4} bytes exceed the device's maxBufferSize of ` +
-        `${ctx.limits.maxBufferSize} (split the work with chunkItems)`,
+      `buffer '${label}': ${wordCount * 4} bytes exceed the device's maxBufferSize of ` + `${ctx.limits.maxBufferSize} (split the work with chunkItems)`,
     );
   }
 }

@@ -61,13 +61,7 @@ export class NoAdapterError extends Error {
   readonly attempts: readonly AdapterAttempt[];
 
   constructor(choice: AdapterChoice, attempts: readonly AdapterAttempt[]) {
-    super(
-      [
-        `no WebGPU adapter for '${choice}':`,
-        ...attempts.map((a) => `  ${a.kind}: ${a.reason}`),
-        INSTALL_HINT,
-      ].join('\n'),
-    );
+    super([`no WebGPU adapter for '${choice}':`, ...attempts.map((a) => `  ${a.kind}: ${a.reason}`), INSTALL_HINT].join('\n'));
     this.choice = choice;
     this.attempts = attempts;
   }
@@ -82,9 +76,7 @@ export function parseAdapterChoice(text: string): AdapterChoice {
 }
 
 export function describeAdapter(adapter: AdapterDescription): string {
-  const identity = [adapter.vendor, adapter.architecture, adapter.device, adapter.description]
-    .filter((part) => part !== '')
-    .join(' / ');
+  const identity = [adapter.vendor, adapter.architecture, adapter.device, adapter.description].filter((part) => part !== '').join(' / ');
   return `${adapter.kind} (${adapter.backend}, ${adapter.featureLevel}): ${identity}`;
 }
 
@@ -184,9 +176,8 @@ const ROUTES: Record<AdapterKind, AdapterRoute> = {
     options: { featureLevel: 'core', powerPreference: 'high-performance' },
     // Without a driver manifest the loader finds nothing, and Dawn prints its failed
     // vkCreateInstance to stderr: skip the probe and say why instead.
-    environment: () => (vulkanDriverManifests() ? { variables: {} } : { unavailable: 'no Vulkan driver manifest (icd.d/*.json) in the loader\'s search paths' }),
-    mismatch: (info) =>
-      info.isFallbackAdapter ? `Vulkan offers only a CPU fallback (${summary(info)}), not a GPU` : undefined,
+    environment: () => (vulkanDriverManifests() ? { variables: {} } : { unavailable: "no Vulkan driver manifest (icd.d/*.json) in the loader's search paths" }),
+    mismatch: (info) => (info.isFallbackAdapter ? `Vulkan offers only a CPU fallback (${summary(info)}), not a GPU` : undefined),
   },
   swiftshader: {
     backend: 'vulkan',
@@ -199,8 +190,7 @@ const ROUTES: Record<AdapterKind, AdapterRoute> = {
         ? { unavailable: `no SwiftShader ICD (${SWIFTSHADER_ICD} is missing: apt package chromium-common)` }
         : { variables: { VK_DRIVER_FILES: icd } };
     },
-    mismatch: (info) =>
-      info.architecture === 'swiftshader' ? undefined : `expected SwiftShader, Vulkan gave ${summary(info)}`,
+    mismatch: (info) => (info.architecture === 'swiftshader' ? undefined : `expected SwiftShader, Vulkan gave ${summary(info)}`),
   },
   llvmpipe: {
     backend: 'opengles',
@@ -213,10 +203,7 @@ const ROUTES: Record<AdapterKind, AdapterRoute> = {
         ...(existsSync(MESA_EGL_VENDOR) ? { __EGL_VENDOR_LIBRARY_FILENAMES: MESA_EGL_VENDOR } : {}),
       },
     }),
-    mismatch: (info) =>
-      /llvmpipe/i.test(`${info.device} ${info.description}`)
-        ? undefined
-        : `expected Mesa llvmpipe, OpenGL ES gave ${summary(info)}`,
+    mismatch: (info) => (/llvmpipe/i.test(`${info.device} ${info.description}`) ? undefined : `expected Mesa llvmpipe, OpenGL ES gave ${summary(info)}`),
   },
 };
 

@@ -70,7 +70,9 @@ export function computePipeline(ctx: GpuContext, shader: ComputeShader): Promise
     pipelines = new Map();
     pipelineCache.set(ctx.device, pipelines);
   }
-  const constants = Object.entries(shader.constants ?? {}).map(([name, value]) => `${name}=${value}`).join(',');
+  const constants = Object.entries(shader.constants ?? {})
+    .map(([name, value]) => `${name}=${value}`)
+    .join(',');
   const key = `${shader.entryPoint}\u0000${constants}\u0000${shader.code}`;
   let pipeline = pipelines.get(key);
   if (pipeline === undefined) {

@@ -81,7 +81,13 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
     const submit = submitted - executionStarted;
     const wait = performance.now() - submitted - hostMs;
     const gpuPasses = timeline ? await timeline.read() : undefined;
-    return { outputs, stageMs, phaseMs: { submit, wait, ...(gpuMs === undefined ? {} : { gpu: gpuMs }), host: hostMs }, ...(gpuPasses ? { gpuPasses } : {}), release };
+    return {
+      outputs,
+      stageMs,
+      phaseMs: { submit, wait, ...(gpuMs === undefined ? {} : { gpu: gpuMs }), host: hostMs },
+      ...(gpuPasses ? { gpuPasses } : {}),
+      release,
+    };
   };
   if (options.computeOnly) {
     await device.queue.onSubmittedWorkDone();

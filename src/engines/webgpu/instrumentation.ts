@@ -21,7 +21,8 @@ export interface GpuTimeline {
 
 /** Timestamp queries at each pass's start and end, resolved after the last pass and read back. */
 export function gpuTimeline(device: GPUDevice, passes: number): GpuTimeline {
-  if (!device.features.has('timestamp-query')) throw new RangeError("executeCase: gpuTimeline needs the device feature 'timestamp-query', which this adapter lacks");
+  if (!device.features.has('timestamp-query'))
+    throw new RangeError("executeCase: gpuTimeline needs the device feature 'timestamp-query', which this adapter lacks");
   const count = 2 * passes;
   const querySet = device.createQuerySet({ label: 'pass timestamps', type: 'timestamp', count });
   const resolved = device.createBuffer({ label: 'pass timestamps resolved', size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });

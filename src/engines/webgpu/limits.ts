@@ -80,8 +80,7 @@ export function chunkItems(itemCount: number, wordsPerItem: number, limits: Comp
   const fitting = Math.floor(capacity / wordsPerItem);
   if (fitting === 0) {
     throw new RangeError(
-      `chunkItems: one item of ${wordsPerItem} words (${wordsPerItem * 4} bytes) exceeds the ` +
-        `device's storage binding limit of ${capacity * 4} bytes`,
+      `chunkItems: one item of ${wordsPerItem} words (${wordsPerItem * 4} bytes) exceeds the ` + `device's storage binding limit of ${capacity * 4} bytes`,
     );
   }
   const bounded = Math.min(fitting, maxItems);

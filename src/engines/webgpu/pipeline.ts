@@ -12,8 +12,7 @@ import { engineWgslPrelude, WORKGROUP_SIZE, type PipelineConstants } from './pla
 // (src/engines/stages.ts, below both engines; test/webgpu/stages.test.ts runs the pairs).
 
 /** The buffers a stage binds; binding 0 is always the Params uniform. */
-export type BufferRole =
-  | 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'reduction' | 'weight' | 'normOut' | 'scales' | 'q';
+export type BufferRole = 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'reduction' | 'weight' | 'normOut' | 'scales' | 'q';
 
 /** What one invocation (or workgroup) covers: four elements, a token row, a quant group. */
 export type StageGrid = 'element-quads' | 'rows' | 'groups';
@@ -32,24 +31,39 @@ export interface EngineStage {
 
 export const ENGINE_STAGES: readonly EngineStage[] = [
   {
-    name: 'allReduce', file: 'allReduce.wgsl',
-    bindings: ['rankSlots', 'residual', 'residualOut', 'x'], grid: 'element-quads', quantOnly: false,
+    name: 'allReduce',
+    file: 'allReduce.wgsl',
+    bindings: ['rankSlots', 'residual', 'residualOut', 'x'],
+    grid: 'element-quads',
+    quantOnly: false,
   },
   {
-    name: 'sumOfSquares', file: 'sumOfSquares.wgsl',
-    bindings: ['x', 'partials', 'rstd', 'reduction'], grid: 'rows', quantOnly: false,
+    name: 'sumOfSquares',
+    file: 'sumOfSquares.wgsl',
+    bindings: ['x', 'partials', 'rstd', 'reduction'],
+    grid: 'rows',
+    quantOnly: false,
   },
   {
-    name: 'normalize', file: 'normalize.wgsl',
-    bindings: ['weight', 'rstd', 'x', 'normOut'], grid: 'element-quads', quantOnly: false,
+    name: 'normalize',
+    file: 'normalize.wgsl',
+    bindings: ['weight', 'rstd', 'x', 'normOut'],
+    grid: 'element-quads',
+    quantOnly: false,
   },
   {
-    name: 'groupScale', file: 'quant.wgsl',
-    bindings: ['x', 'normOut', 'scales'], grid: 'groups', quantOnly: true,
+    name: 'groupScale',
+    file: 'quant.wgsl',
+    bindings: ['x', 'normOut', 'scales'],
+    grid: 'groups',
+    quantOnly: true,
   },
   {
-    name: 'quantize', file: 'quant.wgsl',
-    bindings: ['x', 'normOut', 'scales', 'q'], grid: 'element-quads', quantOnly: true,
+    name: 'quantize',
+    file: 'quant.wgsl',
+    bindings: ['x', 'normOut', 'scales', 'q'],
+    grid: 'element-quads',
+    quantOnly: true,
   },
 ];
 

@@ -51,24 +51,76 @@ export const WORKGROUP_SIZE = 64;
 /** Fields of the WGSL `Params` uniform, in order; every one is a u32. */
 export const PARAM_FIELDS = [
   // Problem and chunk.
-  'ranks', 'hidden', 'rows', 'firstElement', 'totalElements', 'outputRank', 'slotWords',
+  'ranks',
+  'hidden',
+  'rows',
+  'firstElement',
+  'totalElements',
+  'outputRank',
+  'slotWords',
   // All-reduce and residual (engine.ts steps 1-3, rankOrder.ts).
-  'orderKind', 'packElems', 'chunkAlignElems', 'accumulateBf16', 'roundResultBf16', 'hasResidual',
-  'residualAddBf16', 'normInputBf16',
+  'orderKind',
+  'packElems',
+  'chunkAlignElems',
+  'accumulateBf16',
+  'roundResultBf16',
+  'hasResidual',
+  'residualAddBf16',
+  'normInputBf16',
   // The rounding of each f32 -> bf16 downcast site (BF16_SITE_PARAMS).
-  'roundAllReduceHop', 'roundAllReduceResult', 'roundResidualAdd', 'roundResidualOut', 'roundNormIntermediate', 'roundNormOut',
+  'roundAllReduceHop',
+  'roundAllReduceResult',
+  'roundResidualAdd',
+  'roundResidualOut',
+  'roundNormIntermediate',
+  'roundNormOut',
   // Sum of squares and rstd (sumOfSquares.ts, engine.ts step 4).
-  'treeKind', 'perThread', 'warpSize', 'logicalThreads', 'warps', 'cubBlock', 'fma', 'hiddenF32', 'epsF32',
+  'treeKind',
+  'perThread',
+  'warpSize',
+  'logicalThreads',
+  'warps',
+  'cubBlock',
+  'fma',
+  'hiddenF32',
+  'epsF32',
   'varianceReciprocal',
   // ... or by the layout module's ReductionPlan (reductionWords): its pattern and where its parts start.
-  'treeFromPlan', 'perThreadPattern', 'planSlots', 'planElements', 'planSteps', 'planStepCount', 'planRunLength',
-  'planNestedRuns', 'planResult',
+  'treeFromPlan',
+  'perThreadPattern',
+  'planSlots',
+  'planElements',
+  'planSteps',
+  'planStepCount',
+  'planRunLength',
+  'planNestedRuns',
+  'planResult',
   // Weight multiply (engine.ts step 5, effectiveWeight).
-  'weightBf16', 'weightCastToBf16', 'weightOffset', 'multiplyOrder', 'roundIntermediate',
+  'weightBf16',
+  'weightCastToBf16',
+  'weightOffset',
+  'multiplyOrder',
+  'roundIntermediate',
   // Per-group quant (quant.ts, engine.ts step 6).
-  'groupSize', 'groups', 'fp8Format', 'fp8Saturation', 'divisorF32', 'quantInputBf16', 'hasStaticScale',
-  'staticScaleF32', 'hasAmaxFloor', 'amaxFloorF32', 'scaleFloorStage', 'scaleFloorF32', 'zeroAmaxScaleOne',
-  'scaleReciprocal', 'ue8m0', 'ue8m0Mode', 'quantizeReciprocal', 'clamp', 'clampF32',
+  'groupSize',
+  'groups',
+  'fp8Format',
+  'fp8Saturation',
+  'divisorF32',
+  'quantInputBf16',
+  'hasStaticScale',
+  'staticScaleF32',
+  'hasAmaxFloor',
+  'amaxFloorF32',
+  'scaleFloorStage',
+  'scaleFloorF32',
+  'zeroAmaxScaleOne',
+  'scaleReciprocal',
+  'ue8m0',
+  'ue8m0Mode',
+  'quantizeReciprocal',
+  'clamp',
+  'clampF32',
 ] as const;
 export type ParamName = (typeof PARAM_FIELDS)[number];
 export type Params = Readonly<Record<ParamName, number>>;
@@ -151,7 +203,13 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     : sumOfSquaresThreads(contract, shape);
 
   const baseParams: Params = {
-    ranks, hidden, rows: 0, firstElement: 0, totalElements, outputRank: 0, slotWords: 0,
+    ranks,
+    hidden,
+    rows: 0,
+    firstElement: 0,
+    totalElements,
+    outputRank: 0,
+    slotWords: 0,
     orderKind: ENGINE_CODES.order[order.kind],
     packElems: order.kind === 'rotated' ? order.packElems : 1,
     chunkAlignElems: order.kind === 'ring' ? order.chunkAlignElems : 1,
@@ -161,7 +219,12 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     residualAddBf16: flag(contract.residual?.add === 'bf16'),
     normInputBf16: flag(contract.norm.input === 'bf16'),
     ...bf16SiteParams(contract.bf16Rounding),
-    treeKind: ENGINE_CODES.tree[tree.kind], perThread, warpSize, logicalThreads, warps, cubBlock,
+    treeKind: ENGINE_CODES.tree[tree.kind],
+    perThread,
+    warpSize,
+    logicalThreads,
+    warps,
+    cubBlock,
     fma: flag(contract.norm.sumOfSquares.perThread === 'fma-chain'),
     hiddenF32: bitsFromF32(hidden),
     epsF32: bitsFromF32(contract.norm.eps),
@@ -288,12 +351,24 @@ function treeFromPlan(contract: Contract): boolean {
   return tree.kind !== 'sequential' && tree.kind !== 'butterfly';
 }
 
-type PlanParam = 'treeFromPlan' | 'perThreadPattern' | 'planSlots' | 'planElements' | 'planSteps' | 'planStepCount' | 'planRunLength' | 'planNestedRuns' | 'planResult';
+type PlanParam =
+  'treeFromPlan' | 'perThreadPattern' | 'planSlots' | 'planElements' | 'planSteps' | 'planStepCount' | 'planRunLength' | 'planNestedRuns' | 'planResult';
 
 /** Where reductionWords' parts start, and the plan's shape. */
 function planParams(reduction: ReductionPlan | null, contract: Contract): Record<PlanParam, number> {
   const perThreadPattern = ENGINE_CODES.perThread[contract.norm.sumOfSquares.perThread];
-  if (!reduction) return { treeFromPlan: 0, perThreadPattern, planSlots: 0, planElements: 0, planSteps: 0, planStepCount: 0, planRunLength: 1, planNestedRuns: 0, planResult: 0 };
+  if (!reduction)
+    return {
+      treeFromPlan: 0,
+      perThreadPattern,
+      planSlots: 0,
+      planElements: 0,
+      planSteps: 0,
+      planStepCount: 0,
+      planRunLength: 1,
+      planNestedRuns: 0,
+      planResult: 0,
+    };
   return {
     treeFromPlan: 1,
     perThreadPattern,

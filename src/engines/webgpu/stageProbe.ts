@@ -16,7 +16,9 @@ export type ProbedBuffer = 'x' | 'rstd' | 'residualOut' | 'normOut' | 'scales' |
 export async function probeStage(uploaded: UploadedCase, stage: EngineStage['name'], buffer: ProbedBuffer): Promise<Uint32Array> {
   const { plan, stages, ctx } = uploaded;
   if (uploaded.chunks.length !== 1 || plan.outputRanks.length !== 1) {
-    throw new RangeError(`probeStage: needs a case of one chunk and one output rank, got ${uploaded.chunks.length} chunks and ${plan.outputRanks.length} output ranks`);
+    throw new RangeError(
+      `probeStage: needs a case of one chunk and one output rank, got ${uploaded.chunks.length} chunks and ${plan.outputRanks.length} output ranks`,
+    );
   }
   const last = stages.findIndex((s) => s.name === stage);
   if (last < 0) throw new RangeError(`probeStage: stage '${stage}' does not run for this contract`);

@@ -26,12 +26,15 @@ export function submitChunk(
     for (const i of stageIndices) {
       pass.setPipeline(pipelines[i]);
       pass.setBindGroup(0, chunk.bindGroups[rankIndex][i]);
-      pass.dispatchWorkgroups(...splitWorkgroups(stageWorkgroups(stages[i], chunk.range.count, plan.shape.hidden, plan.groups), ctx.limits.maxComputeWorkgroupsPerDimension));
+      pass.dispatchWorkgroups(
+        ...splitWorkgroups(stageWorkgroups(stages[i], chunk.range.count, plan.shape.hidden, plan.groups), ctx.limits.maxComputeWorkgroupsPerDimension),
+      );
     }
     pass.end();
   }
   if (copies) {
-    for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex]) encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
+    for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex])
+      encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
   }
   device.queue.submit([encoder.finish()]);
 }

@@ -97,7 +97,9 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     const weightBuffer = upload('weight', Math.ceil(weight.data.byteLength / 4), GPUBufferUsage.STORAGE, (mapped) => {
       new Uint8Array(mapped).set(new Uint8Array(weight.data.buffer, weight.data.byteOffset, weight.data.byteLength));
     });
-    const reduction = upload('reduction plan', plan.reductionWords.length, GPUBufferUsage.STORAGE, (mapped) => new Uint32Array(mapped).set(plan.reductionWords));
+    const reduction = upload('reduction plan', plan.reductionWords.length, GPUBufferUsage.STORAGE, (mapped) =>
+      new Uint32Array(mapped).set(plan.reductionWords),
+    );
     const shared = {
       weight: weightBuffer,
       reduction,
@@ -111,9 +113,25 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     };
 
     const emitted = emittedRoles(plan);
-    const caseStaging = readback === 'mapped'
-      ? plan.outputRanks.map((outputRank) => new Map(emitted.map((role) => [role, make(`${role} readback rank ${outputRank}`, outputWords(plan, role, plan.shape.tokens), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)] as const)))
-      : [];
+    const caseStaging =
+      readback === 'mapped'
+        ? plan.outputRanks.map(
+            (outputRank) =>
+              new Map(
+                emitted.map(
+                  (role) =>
+                    [
+                      role,
+                      make(
+                        `${role} readback rank ${outputRank}`,
+                        outputWords(plan, role, plan.shape.tokens),
+                        GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+                      ),
+                    ] as const,
+                ),
+              ),
+          )
+        : [];
 
     const chunks = plan.chunks.map((range): ChunkWork => {
       const first = range.first * hidden;
@@ -132,7 +150,9 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const buffers: StageBuffers = { ...shared, rankSlots, residual };
       const bindGroups = plan.outputRanks.map((outputRank) => {
         const words = encodeParams(paramsFor(plan, range, outputRank));
-        const params = upload(`params rows ${range.first}+${range.count} rank ${outputRank}`, words.length, GPUBufferUsage.UNIFORM, (mapped) => new Uint32Array(mapped).set(words));
+        const params = upload(`params rows ${range.first}+${range.count} rank ${outputRank}`, words.length, GPUBufferUsage.UNIFORM, (mapped) =>
+          new Uint32Array(mapped).set(words),
+        );
         return stages.map((stage, i) =>
           ctx.device.createBindGroup({
             label: `${stage.name} rows ${range.first}+${range.count} rank ${outputRank}`,
@@ -147,8 +167,13 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const readbacks = plan.outputRanks.map((outputRank, rankIndex) =>
         emitted.map((role): Readback => {
           const words = outputWords(plan, role, range.count);
-          if (readback === 'mapped') return { role, words, staging: caseStaging[rankIndex].get(role)!, offsetBytes: outputOffsetBytes(plan, role, range.first) };
-          const staging = make(`${role} readback rows ${range.first}+${range.count} rank ${outputRank}`, words, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+          if (readback === 'mapped')
+            return { role, words, staging: caseStaging[rankIndex].get(role)!, offsetBytes: outputOffsetBytes(plan, role, range.first) };
+          const staging = make(
+            `${role} readback rows ${range.first}+${range.count} rank ${outputRank}`,
+            words,
+            GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          );
           return { role, words, staging, offsetBytes: 0 };
         }),
       );
@@ -168,11 +193,17 @@ function checkMappedReadback(plan: EnginePlan, maxBufferSize: number): void {
   for (const role of emittedRoles(plan)) {
     const bytes = 4 * outputWords(plan, role, tokens);
     if (bytes > maxBufferSize) {
-      throw new RangeError(`mapped readback: output '${role}' of ${tokens}x${hidden} needs ${bytes} bytes in one buffer, over the device's maxBufferSize of ${maxBufferSize}; use 'copy' readback`);
+      throw new RangeError(
+        `mapped readback: output '${role}' of ${tokens}x${hidden} needs ${bytes} bytes in one buffer, over the device's maxBufferSize of ${maxBufferSize}; ` +
+          `use 'copy' readback`,
+      );
     }
   }
   const misaligned = plan.chunks.find((chunk) => (chunk.first * hidden) % 4 !== 0);
   if (misaligned) {
-    throw new RangeError(`mapped readback: the chunk at row ${misaligned.first} starts at element ${misaligned.first * hidden}, not a multiple of 4 (the fp8 output's word); use 'copy' readback or chunks of whole multiples of ${CHUNK_ROW_ALIGNMENT} rows`);
+    throw new RangeError(
+      `mapped readback: the chunk at row ${misaligned.first} starts at element ${misaligned.first * hidden}, not a multiple of 4 (the fp8 output's word); ` +
+        `use 'copy' readback or chunks of whole multiples of ${CHUNK_ROW_ALIGNMENT} rows`,
+    );
   }
 }

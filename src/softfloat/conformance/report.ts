@@ -17,7 +17,11 @@ export function formatConformance(results: readonly ConformanceResult[], twins: 
   const header = ['suite', 'cases', 'mismatches', 'gpu ms', 'cpu ms', 'coverage'];
   const rows = results.map((r) => [r.label, String(r.cases), String(r.mismatches), r.gpuMs.toFixed(0), r.cpuMs.toFixed(0), r.coverage]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out = [line(header), ...rows.map(line)];
   for (const r of results.filter((r) => r.mismatches > 0)) {
     const twin = twins.find((t) => t.name === r.twin);

@@ -54,8 +54,12 @@ function listSuite(label: string, twin: WgslTwin, coverage: string, values: () =
   let cached: Uint32Array | undefined;
   const list = (): Uint32Array => (cached ??= values());
   return {
-    label, twin, coverage,
-    get count() { return list().length; },
+    label,
+    twin,
+    coverage,
+    get count() {
+      return list().length;
+    },
     batches: (maxCases) =>
       inBatches(list().length, arity, maxCases, (out, first) => {
         const all = list();
@@ -159,7 +163,8 @@ function tupleSuite(twin: WgslTwin, randomTuples: number, seed: number, subnorma
   const specials = n ** operands;
   const count = specials + randomTuples;
   return {
-    label: `${twin.name}(${subnormals})`, twin,
+    label: `${twin.name}(${subnormals})`,
+    twin,
     coverage: `${specials} special ${operands === 3 ? 'triples' : 'pairs'} + ${randomTuples} seeded random`,
     count,
     batches: (maxCases) => {
@@ -204,8 +209,14 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   }
   const subnormalNote = `subnormals (${sizes.subnormalsPerExponent >= 1 << 22 ? 'all' : `${sizes.subnormalsPerExponent} per exponent`})`;
   const sqrt = twinNamed('f32_sqrt');
-  suites.push(listSuite('f32_sqrt(keep)', sqrt, `specials + every mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 1), [WGSL_CODES.f32Subnormals.keep]));
-  suites.push(listSuite('f32_sqrt(flush)', sqrt, `specials + every 256th mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 256), [WGSL_CODES.f32Subnormals.flush]));
+  suites.push(
+    listSuite('f32_sqrt(keep)', sqrt, `specials + every mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 1), [WGSL_CODES.f32Subnormals.keep]),
+  );
+  suites.push(
+    listSuite('f32_sqrt(flush)', sqrt, `specials + every 256th mantissa of [1,4) + ${subnormalNote}`, () => sqrtInputs(sizes, 256), [
+      WGSL_CODES.f32Subnormals.flush,
+    ]),
+  );
 
   for (const [rounding, code] of Object.entries(WGSL_CODES.bf16Rounding)) {
     for (const name of ['bf16FromF32Bits', 'roundF32BitsToBf16']) {
@@ -218,7 +229,12 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
     const formatCode = WGSL_CODES.fp8Format[format];
     for (const [saturation, saturationCode] of Object.entries(WGSL_CODES.fp8Saturation)) {
       const twin = twinNamed('fp8FromF32Bits');
-      suites.push(listSuite(`fp8FromF32Bits(${format}, ${saturation}) boundaries`, twin, 'every code, midpoints, +-2 ulp', () => fp8Boundaries(format), [formatCode, saturationCode]));
+      suites.push(
+        listSuite(`fp8FromF32Bits(${format}, ${saturation}) boundaries`, twin, 'every code, midpoints, +-2 ulp', () => fp8Boundaries(format), [
+          formatCode,
+          saturationCode,
+        ]),
+      );
       suites.push(listSuite(`fp8FromF32Bits(${format}, ${saturation}) sweep`, twin, sweepNote, sweep, [formatCode, saturationCode]));
     }
     suites.push(listSuite(`f32BitsFromFp8(${format})`, twinNamed('f32BitsFromFp8'), 'all 256 codes', () => allPatterns(8), [formatCode]));

@@ -8,8 +8,7 @@ import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 
 /** Biased exponent fields at the edges: subnormal, near min normal, around 1, near overflow. */
 export const EXPONENT_PATTERNS: readonly number[] = [
-  0, 1, 2, 3, 23, 24, 25, 26, 27, 48, 50, 64, 100, 102, 103, 104, 125, 126, 127, 128, 129, 150, 151, 152, 190,
-  200, 226, 229, 230, 252, 253, 254,
+  0, 1, 2, 3, 23, 24, 25, 26, 27, 48, 50, 64, 100, 102, 103, 104, 125, 126, 127, 128, 129, 150, 151, 152, 190, 200, 226, 229, 230, 252, 253, 254,
 ];
 
 /** 23-bit fractions: zero, single bits, runs of ones from the top and from the bottom, all ones
