@@ -45,7 +45,7 @@ GOLDEN_CASES = {
     "plain": ("aiter-1stage",),
     "quant": ("vllm-ar-rms-quant",),
     "colmajor": ("vllm-group-quant-colmajor",),
-    "fnuz": ("aiter-1stage-quant",),
+    "fnuz": ("aiter-1stage-quant@gfx942",),
 }
 
 
