@@ -73,6 +73,26 @@ struct Bounds {
   size_t maxMembers = 1u << 20;
 };
 
+/** The length of the well-formed UTF-8 sequence starting at text[i] (RFC 3629: no overlong
+ *  forms, no surrogates, at most U+10FFFF), or 0 when none starts there. */
+inline size_t utf8SequenceLength(const std::string& text, size_t i) {
+  const auto at = [&text](size_t k) { return k < text.size() ? static_cast<unsigned char>(text[k]) : 0u; };
+  const unsigned c = at(i);
+  const auto cont = [&at](size_t k) { return (at(k) & 0xc0u) == 0x80u; };
+  if (c >= 0xc2 && c <= 0xdf) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const unsigned n = at(i + 1);
+    const bool ok = (c == 0xe0 ? n >= 0xa0 && n <= 0xbf : c == 0xed ? n >= 0x80 && n <= 0x9f : cont(i + 1)) && cont(i + 2);
+    return ok ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const unsigned n = at(i + 1);
+    const bool ok = (c == 0xf0 ? n >= 0x90 && n <= 0xbf : c == 0xf4 ? n >= 0x80 && n <= 0x8f : cont(i + 1)) && cont(i + 2) && cont(i + 3);
+    return ok ? 4 : 0;
+  }
+  return 0;
+}
+
 /** A JSON string literal for `text` (quotes included), fit for a one-line message: control
  *  characters, DEL, the C1 controls (UTF-8 C2 80..C2 9F) and U+2028/U+2029 are escaped, so a
  *  hostile name cannot move a terminal's cursor or hide text; bytes that are not UTF-8 print
@@ -99,8 +119,15 @@ inline std::string quote(const std::string& text) {
     } else if (c == 0xe2 && next == 0x80 && (third == 0xa8 || third == 0xa9)) {
       escape("\\u%04x", 0x2000u | third);
       i += 2;
-    } else if (c >= 0x80 && (c < 0xc2 || c > 0xf4)) {
-      escape("\\x%02x", c);
+    } else if (c >= 0x80) {
+      // A whole UTF-8 sequence is copied; a byte that starts none (or a broken one) prints as \xNN.
+      const size_t length = utf8SequenceLength(text, i);
+      if (length == 0) {
+        escape("\\x%02x", c);
+      } else {
+        out.append(text, i, length);
+        i += length - 1;
+      }
     } else {
       out += static_cast<char>(c);
     }
