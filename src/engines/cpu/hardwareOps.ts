@@ -1,6 +1,6 @@
 import type { HardwareOps } from '../../contracts/schema.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
-import { FLUSHING_F32, type F32Arithmetic } from '../../numerics/f32ops.js';
+import { FLUSHING_F32, IEEE_F32, type F32Arithmetic } from '../../numerics/f32ops.js';
 import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz } from '../../numerics/hardware/sm90.js';
 import { sm90DivFull, sm90DivFullFtz } from '../../numerics/hardware/sm90Div.js';
 
@@ -25,9 +25,16 @@ const viaBits1 =
   (x: number): number =>
     f32FromBits(op(bitsFromF32(x)));
 
+/** Built once per slot combination for the two shared arithmetics (the quant stages ask per
+ *  group); any other arithmetic gets its own functions. */
+const built = new Map<string, HardwareOpFunctions>();
+
 export function hardwareOpFunctions(slots: HardwareOps, f32: F32Arithmetic): HardwareOpFunctions {
   const flush = f32 === FLUSHING_F32;
-  return {
+  const key = f32 === IEEE_F32 || flush ? `${slots.rsqrt}|${slots.reciprocal}|${slots.divide}|${flush}` : null;
+  const cached = key === null ? undefined : built.get(key);
+  if (cached) return cached;
+  const ops: HardwareOpFunctions = {
     rsqrt: slots.rsqrt === 'sm90' ? viaBits1(flush ? sm90RsqrtApproxFtz : sm90RsqrtApprox) : (v) => f32.div(1, f32.sqrt(v)),
     reciprocal: slots.reciprocal === 'sm90' ? viaBits1(flush ? sm90RcpApproxFtz : sm90RcpApprox) : (x) => f32.div(1, x),
     divide:
@@ -35,6 +42,8 @@ export function hardwareOpFunctions(slots: HardwareOps, f32: F32Arithmetic): Har
         ? (a, b) => f32FromBits((flush ? sm90DivFullFtz : sm90DivFull)(bitsFromF32(a), bitsFromF32(b)))
         : (a, b) => f32.div(a, b),
   };
+  if (key !== null) built.set(key, ops);
+  return ops;
 }
 
 /** Every slot correctly rounded: what a contract with hardwareOps all 'ieee' computes. */
