@@ -4,6 +4,7 @@ import { planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
 import { reductionPlan } from '../../src/engines/layout/reduction.js';
 import { f32Arithmetic } from '../../src/numerics/f32ops.js';
 import { buildCase } from '../../src/fixtures/golden.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { getPreset, listPresets } from '../../src/contracts/presets.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
@@ -457,10 +458,9 @@ describe.each([...transcriptions.keys()])('%s: sum of squares of wide-range rows
     const shape = shapeOf(preset);
     const plan = reductionPlan(contract, shape);
     const rows: Rows = { ranks: Array.from({ length: shape.ranks }, () => []), residual: [], weight: [], tokens: shape.tokens, hidden: shape.hidden };
-    let seed = 12345;
-    const next = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed / 2 ** 32);
+    const rng = Xoshiro128StarStar.fromSeed(12345);
     for (let trial = 0; trial < 16; trial++) {
-      const x = Array.from({ length: shape.hidden }, () => f((next() < 0.5 ? -1 : 1) * (1 + next()) * 2 ** Math.floor(next() * 12 - 6)));
+      const x = Array.from({ length: shape.hidden }, () => f(rng.nextSign() * (1 + rng.nextUnit()) * 2 ** rng.nextInt(-6, 5)));
       const engine = planSumOfSquares(plan, contract.norm.sumOfSquares.perThread, f32Arithmetic(contract.f32Subnormals), Float32Array.from(x));
       expect(f32BitsOf(engine) >>> 0, `trial ${trial}`).toBe(f32BitsOf(transcriptions.get(preset)!.kernel.sumsq(x, rows)) >>> 0);
     }

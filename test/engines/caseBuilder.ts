@@ -1,4 +1,5 @@
 import { encodeBf16 } from '../../src/numerics/bf16.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 
@@ -20,17 +21,10 @@ export function caseOf(rankRows: number[][], residual: number[] | null, weight: 
   };
 }
 
-/** Deterministic bf16-representable pseudo-random values (mulberry32), for property tests. */
+/** Deterministic bf16-representable values for property tests: uniform in [-scale, scale) on the
+ *  project's seeded generator, then rounded to f32 and to the nearest bf16. */
 export function randomBf16Values(count: number, seed: number, scale = 2): number[] {
-  let a = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    out.push(Math.fround((u * 2 - 1) * scale));
-  }
-  return Array.from(encodeBf16(Float32Array.from(out)), (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]);
+  const rng = Xoshiro128StarStar.fromSeed(seed);
+  const values = Float32Array.from({ length: count }, () => (rng.nextUnit() * 2 - 1) * scale);
+  return Array.from(encodeBf16(values), (b) => new Float32Array(new Uint32Array([b << 16]).buffer)[0]);
 }

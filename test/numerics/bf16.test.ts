@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bf16FromF32Bits, decodeBf16, encodeBf16, f32BitsFromBf16, roundF32BitsToBf16 } from '../../src/numerics/index.js';
 import { hex, valueOfBf16, valueOfF32Bits } from './f32-fields.js';
-import { Prng } from './prng.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 
 /** Magnitude on the extended grid: the Inf code stands for 2^128, one step past max. */
 function gridMagnitudeOfBf16(code: number): number {
@@ -115,12 +115,12 @@ describe('bf16 from f32 against the nearest-candidate reference', () => {
   });
 
   it('4 million seeded random f32 bit patterns, plus 1 million biased to ties', () => {
-    const prng = new Prng(0xbf16);
+    const prng = Xoshiro128StarStar.fromSeed(0xbf16);
     function* random(): Generator<number> {
-      for (let i = 0; i < 4_000_000; i++) yield prng.u32();
+      for (let i = 0; i < 4_000_000; i++) yield prng.nextUint32();
       for (let i = 0; i < 1_000_000; i++) {
-        const offset = prng.between(-3, 3);
-        yield ((prng.u32() & 0xffff0000) >>> 0) + ((0x8000 + offset) & 0xffff);
+        const offset = prng.nextInt(-3, 3);
+        yield ((prng.nextUint32() & 0xffff0000) >>> 0) + ((0x8000 + offset) & 0xffff);
       }
     }
     const { count, failures } = sweep(random());
@@ -156,9 +156,9 @@ describe('bf16 from f32 against the nearest-candidate reference', () => {
   });
 
   it('encodeBf16 on a Float32Array keeps NaN payloads (reads bits, not numbers) and defaults to RNE', () => {
-    const prng = new Prng(7);
+    const prng = Xoshiro128StarStar.fromSeed(7);
     const bits = new Uint32Array(100_000);
-    for (let i = 0; i < bits.length; i++) bits[i] = prng.u32();
+    for (let i = 0; i < bits.length; i++) bits[i] = prng.nextUint32();
     bits.set([0x7f800001, 0xff800001, 0x3f808000, 0x3f818000], 0);
     const values = new Float32Array(bits.buffer);
     const rne = encodeBf16(values);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { E8M0_NAN, E8M0_ROUNDINGS, e8m0FromPowerOfTwoBits, f32BitsFromE8m0, roundToPowerOfTwo, type E8m0Rounding } from '../../src/numerics/index.js';
 import { SIGNIFICAND_PATTERNS, f32BitsOfExactValue, hex, isF32NanBits, valueOfF32Bits } from './f32-fields.js';
-import { Prng } from './prng.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 
 /** f32 bits of 2^n from n alone: Inf past 2^127, subnormal below 2^-126. */
 function bitsOfPowerOfTwo(n: number): number {
@@ -64,11 +64,11 @@ describe('roundToPowerOfTwo: every mantissa of whole binades, all three modes', 
 
 describe('roundToPowerOfTwo: every other binade, sampled', () => {
   it('all exponent fields x significand patterns x 2000 random mantissas', () => {
-    const prng = new Prng(0xe8);
+    const prng = Xoshiro128StarStar.fromSeed(0xe8);
     const failures: string[] = [];
     for (let exponentField = 0; exponentField < 255; exponentField++) {
       const fractions = [...SIGNIFICAND_PATTERNS];
-      for (let i = 0; i < 2000; i++) fractions.push(prng.u32() & 0x7fffff);
+      for (let i = 0; i < 2000; i++) fractions.push(prng.nextUint32() & 0x7fffff);
       for (const fraction of fractions) {
         const bits = exponentField * 2 ** 23 + fraction;
         if (bits === 0) continue;
@@ -117,9 +117,9 @@ describe('roundToPowerOfTwo: rules spelled out', () => {
   });
 
   it('the vLLM UE8M0 scale: 2^ceil(log2(s)) over random scales', () => {
-    const prng = new Prng(42);
+    const prng = Xoshiro128StarStar.fromSeed(42);
     for (let i = 0; i < 100_000; i++) {
-      const scale = Math.fround(2 ** ((prng.below(2 ** 20) / 2 ** 20) * 80 - 40));
+      const scale = Math.fround(2 ** ((prng.nextBelow(2 ** 20) / 2 ** 20) * 80 - 40));
       const expected = f32BitsOfExactValue(2 ** Math.ceil(Math.log2(scale)));
       const actual = roundToPowerOfTwo(f32BitsOfExactValue(scale), 'ceil');
       if (actual !== expected) expect(hex(actual), `scale ${scale}`).toBe(hex(expected));

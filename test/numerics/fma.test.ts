@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fmaF32 } from '../../src/numerics/index.js';
 import { SIGNIFICAND_PATTERNS, f32BitsOfExactValue, hex, isF32NanBits, valueOfF32Bits } from './f32-fields.js';
-import { Prng } from './prng.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 
 const F32_NAN = 0x7fc00000;
 
@@ -121,9 +121,9 @@ function runTriples(triples: Iterable<readonly [number, number, number]>): { cou
   return { count, froundDiffers, failures };
 }
 
-function operand(prng: Prng, exponentField: number): number {
-  const fraction = prng.chance(0.3) ? prng.pick(SIGNIFICAND_PATTERNS) : prng.u32() & 0x7fffff;
-  return ((prng.chance(0.5) ? 0x80000000 : 0) + exponentField * 2 ** 23 + fraction) >>> 0;
+function operand(prng: Xoshiro128StarStar, exponentField: number): number {
+  const fraction = prng.nextBelow(10) < 3 ? prng.pick(SIGNIFICAND_PATTERNS) : prng.nextUint32() & 0x7fffff;
+  return ((prng.nextBoolean() ? 0x80000000 : 0) + exponentField * 2 ** 23 + fraction) >>> 0;
 }
 
 function clampField(field: number): number {
@@ -131,7 +131,7 @@ function clampField(field: number): number {
 }
 
 /** Random f32 bits with the given unbiased exponent (normal), random fraction and sign. */
-function withExponent(prng: Prng, exponent: number): number {
+function withExponent(prng: Xoshiro128StarStar, exponent: number): number {
   return operand(prng, clampField(exponent + 127));
 }
 
@@ -139,30 +139,30 @@ function withExponent(prng: Prng, exponent: number): number {
  * c big, a*b = ulp(c)/2 * (1 - u^2 2^-2j): the exact sum sits just off an f32 tie by less
  * than an f64 ulp, so the f64 sum lands on the tie and fround breaks it the wrong way.
  */
-function nearTieFromProduct(prng: Prng): readonly [number, number, number] {
-  const j = prng.between(15, 23);
-  const u = prng.between(1, 2 ** (j - 15));
-  const x = prng.between(-20, 20);
-  const y = prng.between(-20, 20);
-  const sa = prng.chance(0.5) ? -1 : 1;
-  const sb = prng.chance(0.5) ? -1 : 1;
+function nearTieFromProduct(prng: Xoshiro128StarStar): readonly [number, number, number] {
+  const j = prng.nextInt(15, 23);
+  const u = prng.nextInt(1, 2 ** (j - 15));
+  const x = prng.nextInt(-20, 20);
+  const y = prng.nextInt(-20, 20);
+  const sa = prng.nextBoolean() ? -1 : 1;
+  const sb = prng.nextBoolean() ? -1 : 1;
   const a = f32BitsOfExactValue(sa * 2 ** x * (1 + u * 2 ** -j));
   const b = f32BitsOfExactValue(sb * 2 ** y * (1 - u * 2 ** -j));
   return [a, b, withExponent(prng, x + y + 24)];
 }
 
 /** a*b an exact f32 tie (odd 25-bit significand product), c far below it: c decides the direction. */
-function tieProductTinyAddend(prng: Prng): readonly [number, number, number] {
-  const ma = 2 * prng.between(2 ** 11, 2 ** 12 - 1) + 1;
+function tieProductTinyAddend(prng: Xoshiro128StarStar): readonly [number, number, number] {
+  const ma = 2 * prng.nextInt(2 ** 11, 2 ** 12 - 1) + 1;
   const lowest = Math.ceil(2 ** 24 / ma);
   const highest = Math.floor((2 ** 25 - 1) / ma);
-  const mb = 2 * prng.between(Math.ceil((lowest - 1) / 2), Math.floor((highest - 1) / 2)) + 1;
-  const x = prng.between(-40, 20);
-  const y = prng.between(-40, 20);
-  const a = f32BitsOfExactValue((prng.chance(0.5) ? -1 : 1) * ma * 2 ** x);
-  const b = f32BitsOfExactValue((prng.chance(0.5) ? -1 : 1) * mb * 2 ** y);
+  const mb = 2 * prng.nextInt(Math.ceil((lowest - 1) / 2), Math.floor((highest - 1) / 2)) + 1;
+  const x = prng.nextInt(-40, 20);
+  const y = prng.nextInt(-40, 20);
+  const a = f32BitsOfExactValue((prng.nextBoolean() ? -1 : 1) * ma * 2 ** x);
+  const b = f32BitsOfExactValue((prng.nextBoolean() ? -1 : 1) * mb * 2 ** y);
   const productTop = x + y + 24;
-  return [a, b, withExponent(prng, Math.max(productTop - prng.between(26, 80), -126))];
+  return [a, b, withExponent(prng, Math.max(productTop - prng.nextInt(26, 80), -126))];
 }
 
 /**
@@ -170,34 +170,34 @@ function tieProductTinyAddend(prng: Prng): readonly [number, number, number] {
  * cancelling the product to within a few ulps, subnormal and overflowing results, and the
  * two double-rounding hazards.
  */
-function* randomTriples(prng: Prng, count: number): Generator<readonly [number, number, number]> {
+function* randomTriples(prng: Xoshiro128StarStar, count: number): Generator<readonly [number, number, number]> {
   for (let i = 0; i < count; i++) {
     const kind = i % 10;
     if (kind === 0) {
-      yield [prng.u32(), prng.u32(), prng.u32()];
+      yield [prng.nextUint32(), prng.nextUint32(), prng.nextUint32()];
     } else if (kind <= 3) {
       // c within a few binades of a*b: alignment, carries and sticky bits all matter.
-      const ea = prng.between(127 - 40, 127 + 40);
-      const eb = prng.between(127 - 40, 127 + 40);
-      const ec = clampField(ea + eb - 127 + prng.between(-30, 30));
+      const ea = prng.nextInt(127 - 40, 127 + 40);
+      const eb = prng.nextInt(127 - 40, 127 + 40);
+      const ec = clampField(ea + eb - 127 + prng.nextInt(-30, 30));
       yield [operand(prng, ea), operand(prng, eb), operand(prng, ec)];
     } else if (kind <= 5) {
       // c = -round(a*b) moved a few f32 ulps: massive cancellation leaves the product's low half.
-      const a = operand(prng, prng.between(127 - 30, 127 + 30));
-      const b = operand(prng, prng.between(127 - 30, 127 + 30));
+      const a = operand(prng, prng.nextInt(127 - 30, 127 + 30));
+      const b = operand(prng, prng.nextInt(127 - 30, 127 + 30));
       const rounded = f32BitsOfExactValue(Math.fround(valueOfF32Bits(a) * valueOfF32Bits(b)));
-      const nudged = (rounded + prng.between(-3, 3)) >>> 0;
+      const nudged = (rounded + prng.nextInt(-3, 3)) >>> 0;
       yield [a, b, (nudged ^ 0x80000000) >>> 0];
     } else if (kind === 6) {
       // results near or inside the f32 subnormal range
-      const ea = prng.between(1, 127);
-      const eb = clampField(prng.between(-30, 20) - ea + 127);
-      yield [operand(prng, ea), operand(prng, eb), operand(prng, prng.between(0, 30))];
+      const ea = prng.nextInt(1, 127);
+      const eb = clampField(prng.nextInt(-30, 20) - ea + 127);
+      yield [operand(prng, ea), operand(prng, eb), operand(prng, prng.nextInt(0, 30))];
     } else if (kind === 7) {
       // results near the overflow threshold
-      const ea = prng.between(127, 254);
-      const eb = clampField(254 - ea + 127 + prng.between(-2, 1));
-      yield [operand(prng, ea), operand(prng, eb), operand(prng, prng.between(240, 254))];
+      const ea = prng.nextInt(127, 254);
+      const eb = clampField(254 - ea + 127 + prng.nextInt(-2, 1));
+      yield [operand(prng, ea), operand(prng, eb), operand(prng, prng.nextInt(240, 254))];
     } else if (kind === 8) {
       yield nearTieFromProduct(prng);
     } else {
@@ -222,12 +222,12 @@ describe('fmaF32 against an exact BigInt reference', () => {
   });
 
   it('products that cancel c exactly give +0 (and -0 only for -0 + -0)', () => {
-    const prng = new Prng(5);
+    const prng = Xoshiro128StarStar.fromSeed(5);
     const triples: [number, number, number][] = [];
     for (let i = 0; i < 20_000; i++) {
       // a has at most 12 significant bits, so a*b is exact in f32 and -a*b cancels it exactly.
-      const a = ((prng.u32() & 0x80000000) + prng.between(100, 150) * 2 ** 23 + (prng.u32() & 0x7ff000)) >>> 0;
-      const b = ((prng.u32() & 0x80000000) + prng.between(100, 150) * 2 ** 23 + (prng.u32() & 0x7ff000)) >>> 0;
+      const a = ((prng.nextUint32() & 0x80000000) + prng.nextInt(100, 150) * 2 ** 23 + (prng.nextUint32() & 0x7ff000)) >>> 0;
+      const b = ((prng.nextUint32() & 0x80000000) + prng.nextInt(100, 150) * 2 ** 23 + (prng.nextUint32() & 0x7ff000)) >>> 0;
       const product = Math.fround(valueOfF32Bits(a) * valueOfF32Bits(b));
       triples.push([a, b, f32BitsOfExactValue(-product)]);
     }
@@ -255,7 +255,7 @@ describe('fmaF32 against an exact BigInt reference', () => {
   });
 
   it('2 million seeded weighted-random triples; fround(a*b+c) is wrong on some of them', () => {
-    const { count, froundDiffers, failures } = runTriples(randomTriples(new Prng(0xf3a), 2_000_000));
+    const { count, froundDiffers, failures } = runTriples(randomTriples(Xoshiro128StarStar.fromSeed(0xf3a), 2_000_000));
     expect(failures).toEqual([]);
     expect(count).toBe(2_000_000);
     // Proves the test needs the exact method: the naive double expression fails on the hazards.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FP8_FORMATS, isNanCode, ulpDistance } from '../../src/numerics/index.js';
 import { hex, valueOfBf16, valueOfF32Bits } from './f32-fields.js';
 import { FP8_SPECS, buildTable } from './fp8-spec.js';
-import { Prng } from './prng.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 
 /**
  * Rank of every code on the sorted number line of its format's distinct values (-0 and +0
@@ -51,10 +51,10 @@ describe('ulpDistance on bf16', () => {
         if (!Object.is(ulpDistance(zero, code, 'bf16'), want)) failures.push(`${hex(zero, 4)} -> ${hex(code, 4)}`);
       }
     }
-    const prng = new Prng(0x1f);
+    const prng = Xoshiro128StarStar.fromSeed(0x1f);
     for (let i = 0; i < 1_000_000; i++) {
-      const expected = prng.below(0x10000);
-      const actual = i % 2 === 0 ? prng.below(0x10000) : (expected + prng.between(-4, 4)) & 0xffff;
+      const expected = prng.nextBelow(0x10000);
+      const actual = i % 2 === 0 ? prng.nextBelow(0x10000) : (expected + prng.nextInt(-4, 4)) & 0xffff;
       if (!Object.is(ulpDistance(expected, actual, 'bf16'), expectedDistance(ranks, expected, actual)))
         failures.push(`${hex(expected, 4)} -> ${hex(actual, 4)}`);
       if (failures.length >= 10) break;
@@ -123,16 +123,16 @@ describe('ulpDistance on f32', () => {
   }
 
   it('seeded pairs: random, neighbours, across zero, subnormals, Inf, NaN', () => {
-    const prng = new Prng(0xf32);
+    const prng = Xoshiro128StarStar.fromSeed(0xf32);
     const edges = [
       0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x00800000, 0x3f800000, 0x7f7fffff, 0x7f800000, 0xff800000, 0x7fc00000, 0xff800001,
     ];
     const pairs: [number, number][] = [];
     for (const a of edges) for (const b of edges) pairs.push([a, b]);
     for (let i = 0; i < 300_000; i++) {
-      const a = prng.u32();
+      const a = prng.nextUint32();
       const kind = i % 3;
-      const b = kind === 0 ? prng.u32() : kind === 1 ? (a + prng.between(-1000, 1000)) >>> 0 : (a ^ 0x80000000 ^ prng.below(4)) >>> 0;
+      const b = kind === 0 ? prng.nextUint32() : kind === 1 ? (a + prng.nextInt(-1000, 1000)) >>> 0 : (a ^ 0x80000000 ^ prng.nextBelow(4)) >>> 0;
       pairs.push([a, b]);
     }
     const failures: string[] = [];

@@ -12,6 +12,7 @@ import {
 } from '../../src/engines/webgpu/device.js';
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../src/engines/webgpu/buffers.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, runCompute } from '../../src/engines/webgpu/dispatch.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
 const WORKGROUP_SIZE = 64;
@@ -41,23 +42,11 @@ const INTEGER_EDGES = [
   0x00000000, 0x00000001, 0x55555555, 0x55555556, 0x7fffffff, 0x80000000, 0xaaaaaaaa, 0xaaaaaaab, 0xfffffffe, 0xffffffff, 0x00010000, 0x0000ffff,
 ];
 
-function xorshift32(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-}
-
 function integerInputs(count: number): Uint32Array {
-  const next = xorshift32(0x5eed1234);
+  const rng = Xoshiro128StarStar.fromSeed(0x5eed1234);
   const words = new Uint32Array(count);
   words.set(INTEGER_EDGES);
-  for (let i = INTEGER_EDGES.length; i < count; i++) words[i] = next();
+  for (let i = INTEGER_EDGES.length; i < count; i++) words[i] = rng.nextUint32();
   return words;
 }
 

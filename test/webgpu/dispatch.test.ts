@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDevice, GpuOperationError, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../src/engines/webgpu/buffers.js';
 import { computePipeline, LINEAR_WORKGROUP_INDEX_WGSL, runCompute, splitWorkgroups, WgslCompileError } from '../../src/engines/webgpu/dispatch.js';
+import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
 describe('splitWorkgroups', () => {
@@ -88,7 +89,8 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   it('round-trips buffer words bit for bit', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const words = new Uint32Array(4099);
-    for (let i = 0; i < words.length; i++) words[i] = Math.imul(i + 1, 0x9e3779b9) >>> 0;
+    const rng = Xoshiro128StarStar.fromSeed(4099);
+    for (let i = 0; i < words.length; i++) words[i] = rng.nextUint32();
     words.set([0, 0xffffffff, 0x7fc00000, 0xffc00001, 0x00000001, 0x80000000]);
     const buffer = await createStorageBuffer(ctx, words, 'round trip');
     try {
