@@ -226,9 +226,11 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
    *  `acc = where(mask, acc + x*x, acc)` (an fma under 'fma-chain': the add is before the select),
    *  then tl.sum adds the registers in order (((acc0 + acc1) + acc2) + ..). rBlock >= H (one pass):
    *  tl.sum adds the squares in register order from r0 + r1, and LLVM contracts each add whose
-   *  operand is an unmasked product: `a = fma(x0, x0, RN(x1*x1))`, `a = fma(xk, xk, a)`; a rep that
-   *  crosses H carries `where(mask, x*x, 0)`, whose select blocks the contraction, so its
-   *  registers add `RN(x*x)` (+0 past H). Under perThread 'chain' nothing is contracted. Then the
+   *  operand is a bare product: `a = fma(x0, x0, RN(x1*x1))`, `a = fma(xk, xk, a)` over rep 0 and
+   *  every later rep wholly inside the row (their selects share one predicate and are hoisted past
+   *  the adds: PTX `selp` after the rep-0 fma chain; a group of one register stays a select); a later rep that crosses H keeps
+   *  `where(mask, x*x, 0)` before each add, which blocks the contraction: it adds `RN(x*x)` (+0
+   *  past H). Needs sizePerThread | H for one pass. Under perThread 'chain' nothing is contracted. Then the
    *  lanes' shuffle-xor butterfly 16..1 and the warps' butterfly through shared memory
    *  (ReduceOpToLLVM, as 'triton-sum'). rBlock is a multiple of the tile (validate.ts). */
   z.strictObject({
