@@ -187,8 +187,10 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     launch: z.enum(['oneshot', 'twoshot']).default('oneshot'),
     maxThreadsPerBlock: int(32, LIMITS.blockThreads).default(LIMITS.blockThreads),
   }),
-  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh, torch
-   *  2.11.0+cu130 wheel header ATen/native/cuda/Reduce.cuh, lines as conformance/SPECS.md T1). The
+  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh; lines of
+   *  the torch 2.11.0+cu130 wheel header ATen/native/cuda/Reduce.cuh as conformance/SPECS.md T1
+   *  gives them, the text read through an annotated copy of pytorch main with the same lines; the
+   *  setReduceConfig rule also at cyyever/pytorch@0660972b aten/src/ATen/native/cuda/Reduce.cuh). The
    *  block comes from setReduceConfig (L1040-1175) as a function of tokens M and hidden H:
    *  "vectorize along input" (H > 128, one reduced dim: dim0 = H/4), set_block_dimension with 512
    *  threads (L98-107: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw = min(pow2(H/4),
@@ -209,13 +211,16 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     warpShuffle: z.enum(['decreasing', 'increasing']).default('decreasing'),
   }),
   /** torch eager `F.rms_norm` on CUDA: vectorized_layer_norm_kernel<T, float, rms_norm=true>
-   *  (pytorch v2.11.0 aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines as SPECS.md T2):
-   *  block (32, 4) (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size,
-   *  num_threads()/warp_size) with num_threads() = C10_WARP_SIZE*4, thread_constants.h L19-21),
+   *  (pytorch main aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines of the annotated copy
+   *  SPECS.md T2 quotes, which reproduces the captures): block (32, 4)
+   *  (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size, num_threads()/warp_size),
+   *  num_threads() = C10_WARP_SIZE*4 on CUDA, pytorch/pytorch@05da067b thread_constants.h:18-20),
    *  vec_size 4. compute_stats (L178-238): thread thrx = tx + 32*ty reads vectors thrx, thrx+128,
    *  ..; each element `sigma2 + val*val` in order (L143; nvcc contracts it: perThread 'fma-chain');
    *  warp shfl_down 16, 8, .., 1 (L201-204); warps: the upper half written to shared memory and
-   *  added onto the lower half, offset = 2, 1 (L207-227). Needs H % 4 == 0 (the vectorized path). */
+   *  added onto the lower half, offset = 2, 1 (L207-227). Needs H % 4 == 0: LayerNormKernelImplInternal
+   *  takes this kernel for N % 4 == 0, N <= 2^24 and 16-byte aligned tensors (L1114-1117), else
+   *  RowwiseMomentsCUDAKernel (not modelled). */
   z.strictObject({ kind: z.literal('torch-rms-norm') }),
   /** An Inductor-generated Triton reduction of x*x over the row (Triton 3.6.0 on sm_90, PTX read in
    *  conformance/dumps, SPECS.md T3). `rBlock` is the autotune pick R0_BLOCK (a contract parameter:
