@@ -199,8 +199,9 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
    *  ((a0 + a1) + a2) + a3 (L554-556). block_x_reduce (L633-671): while bw > 32, shared memory
    *  v[t] += v[t+off] for off = bw/2 .. 32 (L638-653); then the warp's shfl_down: offsets 16, 8, .., 1
    *  on CUDA ('decreasing', L656-662 "fix CUDA to have offset decreasing"), 1, 2, .., 16 where
-   *  USE_ROCM or FBCODE_CAFFE2 is defined ('increasing', L659-660; the CUDA order of torch
-   *  releases before that change). Lane 0 holds the row's sum. Where values per thread reach min(bh*16, 256) the row is
+   *  USE_ROCM or FBCODE_CAFFE2 is defined ('increasing', L659-660: here with CUDA's geometry, i.e.
+   *  fbcode builds and torch releases before that change; ROCm's wave64 and its own setReduceConfig
+   *  branches are not modelled). Lane 0 holds the row's sum. Where values per thread reach min(bh*16, 256) the row is
    *  split over the warps too (thread (x, y) starts at vector x + y*bw, stride bw*bh) and
    *  block_y_reduce (L673-690) halves over y before block_x_reduce. Modelled: CUDA's 32-lane warps,
    *  rows 16-byte aligned (H % 4 == 0, H > 128); a config that may split a row over CTAs (still
