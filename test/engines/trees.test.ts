@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
 import type { ContractInput, PerThreadPattern, Shape } from '../../src/contracts/schema.js';
-import { parseContract } from '../../src/contracts/validate.js';
+import { checkContractForShape, parseContract } from '../../src/contracts/validate.js';
 import { planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
-import { clusterGeometry } from '../../src/engines/layout/blockSize.js';
+import { clusterGeometry, torchReduceConfig } from '../../src/engines/layout/blockSize.js';
 import { reductionPlan, type ReductionPlan } from '../../src/engines/layout/reduction.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { bitsFromF32, f32FromBits, fmaF32 } from '../../src/numerics/f32.js';
@@ -15,6 +15,9 @@ import {
   cubBlockReduce,
   flashinferBlockReduce,
   flashinferCluster,
+  inductorSumSquares,
+  torchReduceCuh,
+  torchRmsNormSumSquares,
   tritonSum,
   vllmThreadPartial,
 } from './transcribedTrees.js';
@@ -291,6 +294,135 @@ const CASES: readonly TreeCase[] = [
     shape: { ranks: 1, tokens: 1, hidden: 4096 },
     transcription: (row) => tritonSum(row, 4096, 1, 32, 8, 'chain'),
   },
+  // torch eager mean(-1): blocks hand-derived from setReduceConfig (dim0 = H/4, dim1 = M, 512
+  // threads: bw = min(pow2(dim0), 32), bh = min(pow2(M), 512/bw), bw = min(pow2(dim0), 512/bh);
+  // the row over warps when div_up(H, bw) >= min(bh*16, 256)).
+  {
+    name: 'torch-reduce M 4, H 2048: block (128, 4), shared memory 64, 32 then shfl_down 16..1',
+    tree: { kind: 'torch-reduce' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 4, hidden: 2048 },
+    transcription: (row) => torchReduceCuh(row, 128, 4, false, 'decreasing'),
+  },
+  {
+    name: 'torch-reduce M 16, H 7168: block (32, 16), 224 values per thread (no split)',
+    tree: { kind: 'torch-reduce' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 16, hidden: 7168 },
+    transcription: (row) => torchReduceCuh(row, 32, 16, false, 'decreasing'),
+  },
+  {
+    name: 'torch-reduce M 4, H 1000: block (128, 4), threads with one or two vectors',
+    tree: { kind: 'torch-reduce' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 4, hidden: 1000 },
+    transcription: (row) => torchReduceCuh(row, 128, 4, false, 'decreasing'),
+  },
+  {
+    name: 'torch-reduce M 2, H 16384: block (256, 2), 64 >= 32 values: the row split over both warps rows',
+    tree: { kind: 'torch-reduce' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 2, hidden: 16384 },
+    transcription: (row) => torchReduceCuh(row, 256, 2, true, 'decreasing'),
+  },
+  {
+    name: 'torch-reduce increasing offsets (ROCm / fbcode order), M 4, H 2048',
+    tree: { kind: 'torch-reduce', warpShuffle: 'increasing' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 4, hidden: 2048 },
+    transcription: (row) => torchReduceCuh(row, 128, 4, false, 'increasing'),
+  },
+  {
+    name: 'torch-reduce increasing offsets, M 1, H 8192: block (512, 1), split over one row of warps',
+    tree: { kind: 'torch-reduce', warpShuffle: 'increasing' },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 8192 },
+    transcription: (row) => torchReduceCuh(row, 512, 1, true, 'increasing'),
+  },
+  {
+    name: 'torch-rms-norm H 2048 (F.rms_norm, block (32, 4), fma)',
+    tree: { kind: 'torch-rms-norm' },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 2048 },
+    transcription: (row) => torchRmsNormSumSquares(row, fma),
+  },
+  {
+    name: 'torch-rms-norm H 7168',
+    tree: { kind: 'torch-rms-norm' },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 7168 },
+    transcription: (row) => torchRmsNormSumSquares(row, fma),
+  },
+  {
+    name: 'torch-rms-norm H 1000 (250 vectors over 128 threads)',
+    tree: { kind: 'torch-rms-norm' },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 1000 },
+    transcription: (row) => torchRmsNormSumSquares(row, fma),
+  },
+  {
+    name: 'inductor-sum 2x2048 (H 2048: 8 per thread, 8 warps), contracted',
+    tree: { kind: 'inductor-sum', rBlock: 2048, sizePerThread: 8, numWarps: 8 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 2048 },
+    transcription: (row) => inductorSumSquares(row, 2048, 8, 8, true, fma),
+  },
+  {
+    name: 'inductor-sum 1x4096 (H 4096, 16 warps), contracted',
+    tree: { kind: 'inductor-sum', rBlock: 4096, sizePerThread: 8, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 4096 },
+    transcription: (row) => inductorSumSquares(row, 4096, 8, 16, true, fma),
+  },
+  {
+    name: 'inductor-sum 1x8192 over H 7168: rep 0 contracted, the masked rep 1 not',
+    tree: { kind: 'inductor-sum', rBlock: 8192, sizePerThread: 8, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 7168 },
+    transcription: (row) => inductorSumSquares(row, 8192, 8, 16, true, fma),
+  },
+  {
+    name: 'inductor-sum 1x8192 over H 8192: both reps inside the row, one contracted chain of 16',
+    tree: { kind: 'inductor-sum', rBlock: 8192, sizePerThread: 8, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 8192 },
+    transcription: (row) => inductorSumSquares(row, 8192, 8, 16, true, fma),
+  },
+  {
+    name: 'inductor-sum 1x8192 over H 7168, uncontracted (chain)',
+    tree: { kind: 'inductor-sum', rBlock: 8192, sizePerThread: 8, numWarps: 16 },
+    perThread: 'chain',
+    shape: { ranks: 1, tokens: 1, hidden: 7168 },
+    transcription: (row) => inductorSumSquares(row, 8192, 8, 16, false, fma),
+  },
+  {
+    name: 'inductor-sum looped 1x2048 over H 7168 (4 per thread, 4 iterations, the last half masked)',
+    tree: { kind: 'inductor-sum', rBlock: 2048, sizePerThread: 4, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 7168 },
+    transcription: (row) => inductorSumSquares(row, 2048, 4, 16, true, fma),
+  },
+  {
+    name: 'inductor-sum looped 1x2048 over H 4096',
+    tree: { kind: 'inductor-sum', rBlock: 2048, sizePerThread: 4, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 4096 },
+    transcription: (row) => inductorSumSquares(row, 2048, 4, 16, true, fma),
+  },
+  {
+    name: 'inductor-sum one pass, rep 0 crossing H 3000: its shared select hoisted, contracted',
+    tree: { kind: 'inductor-sum', rBlock: 4096, sizePerThread: 8, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 3000 },
+    transcription: (row) => inductorSumSquares(row, 4096, 8, 16, true, fma),
+  },
+  {
+    name: 'inductor-sum one warp, 1 per thread, R0_BLOCK 64 over H 40: two predicates, nothing contracted',
+    tree: { kind: 'inductor-sum', rBlock: 64, sizePerThread: 1, numWarps: 1 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 40 },
+    transcription: (row) => inductorSumSquares(row, 64, 1, 1, true, fma),
+  },
 ];
 
 describe('every tree equals the transcription of its real source', () => {
@@ -339,5 +471,52 @@ describe('FlashInfer cluster geometry (hand-derived from the launcher, flashinfe
     expect(cluster(1, {}, 4, 1024)).toEqual({ clusterSize: 4, threadsPerBlock: 128 });
     expect(cluster(1, {}, 4, 2048)).toEqual({ clusterSize: 2, threadsPerBlock: 256 });
     expect(cluster(1, {}, 4, 4096)).toEqual({ clusterSize: 1, threadsPerBlock: 512 });
+  });
+});
+
+describe('torch-reduce geometry (hand-derived from setReduceConfig, torch 2.11.0 Reduce.cuh)', () => {
+  // dim0 = H/4, dim1 = M; bw = min(pow2(dim0) capped at 512, 32); bh = min(pow2(M), 512/bw);
+  // bw = min(pow2(dim0), 512/bh); the row over warps when div_up(H, bw) >= min(bh*16, 256).
+  test('the captured shapes keep one warp row per output', () => {
+    expect(torchReduceConfig(2048, 4)).toEqual({ blockWidth: 128, blockHeight: 4, rowOverWarps: false }); // 16 < 64 values
+    expect(torchReduceConfig(2048, 16)).toEqual({ blockWidth: 32, blockHeight: 16, rowOverWarps: false }); // 64 < 256
+    expect(torchReduceConfig(7168, 4)).toEqual({ blockWidth: 128, blockHeight: 4, rowOverWarps: false }); // 56 < 64
+    expect(torchReduceConfig(7168, 16)).toEqual({ blockWidth: 32, blockHeight: 16, rowOverWarps: false }); // 224 < 256
+  });
+  test('more values per thread split the row over the warps', () => {
+    expect(torchReduceConfig(8192, 4)).toEqual({ blockWidth: 128, blockHeight: 4, rowOverWarps: true }); // 64 >= 64
+    expect(torchReduceConfig(8192, 1)).toEqual({ blockWidth: 512, blockHeight: 1, rowOverWarps: true }); // 16 >= 16
+    expect(torchReduceConfig(16384, 2)).toEqual({ blockWidth: 256, blockHeight: 2, rowOverWarps: true }); // 64 >= 32
+    expect(torchReduceConfig(4096, 1000)).toEqual({ blockWidth: 32, blockHeight: 16, rowOverWarps: false }); // 128 < 256
+  });
+  test('a row that may go over CTAs (>= 256 values per thread after the warp split) is refused in one line', () => {
+    expect(torchReduceConfig(65536, 2).rowOverWarps).toBe(true); // 65536 / 512 = 128 values
+    expect(() => torchReduceConfig(131072, 2)).toThrow(
+      /^norm\.sumOfSquares\.tree: torch-reduce over 2 tokens x 131072 hidden leaves 256 values per thread[^\n]*$/,
+    );
+  });
+  const fits = (tree: Tree, shape: Shape): string => {
+    try {
+      checkContractForShape(contractWith(tree, 'chain'), shape);
+      return 'fits';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  test('shape rules: the vectorized paths and whole layout tiles', () => {
+    expect(fits({ kind: 'torch-reduce' }, { ranks: 1, tokens: 4, hidden: 128 })).toMatch(/tree: hidden 128 is not modelled/);
+    expect(fits({ kind: 'torch-reduce' }, { ranks: 1, tokens: 4, hidden: 1002 })).toMatch(/tree: hidden 1002 is not modelled/);
+    expect(fits({ kind: 'torch-reduce' }, { ranks: 1, tokens: 4, hidden: 132 })).toBe('fits');
+    expect(fits({ kind: 'torch-rms-norm' }, { ranks: 1, tokens: 4, hidden: 1002 })).toMatch(/tree: hidden 1002 is not a multiple of 4/);
+    expect(fits({ kind: 'inductor-sum', rBlock: 1024, sizePerThread: 8, numWarps: 8 }, { ranks: 1, tokens: 1, hidden: 1024 })).toMatch(
+      /tree\.rBlock: 1024 is not a multiple of the layout tile 2048/,
+    );
+    expect(fits({ kind: 'inductor-sum', rBlock: 2048, sizePerThread: 8, numWarps: 8 }, { ranks: 1, tokens: 1, hidden: 2044 })).toMatch(
+      /tree\.sizePerThread: 8 does not divide hidden 2044/,
+    );
+    expect(fits({ kind: 'inductor-sum', rBlock: 1024, sizePerThread: 8, numWarps: 4 }, { ranks: 1, tokens: 1, hidden: 2044 })).toBe('fits');
+    expect(fits({ kind: 'inductor-sum', rBlock: 3072, sizePerThread: 3, numWarps: 1 }, { ranks: 1, tokens: 1, hidden: 2048 })).toMatch(
+      /tree\.rBlock: 3072 is not a power of two[^]*tree\.sizePerThread: 3 is not a power of two/,
+    );
   });
 });
