@@ -203,7 +203,8 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
   const Value* kindValue = treeValue.find("kind");
   if (kindValue == nullptr) invalid(join(treePath, "kind"), "missing");
   const int kind = ObjectReader::choiceOf(*kindValue, join(treePath, "kind"),
-                                          {"sequential", "butterfly", "cub", "dpp-wave64", "smem-halving", "triton-sum", "cluster"});
+                                          {"sequential", "butterfly", "cub", "dpp-wave64", "smem-halving", "triton-sum", "cluster",
+                                           "torch-reduce", "torch-rms-norm", "inductor-sum"});
   out.cubBlock = 0;
   out.cubVectorWidth = 1;
   const std::string kindPath = join(treePath, "kind");
@@ -262,7 +263,26 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
       refusals.refuse(kindPath, "'triton-sum'", "Triton's tl.sum layout is not written here");
       break;
     }
-    default: {
+    case 7: {
+      const ObjectReader tree(treeValue, treePath, {"kind", "warpShuffle"});
+      tree.choice("warpShuffle", {"decreasing", "increasing"});
+      refusals.refuse(kindPath, "'torch-reduce'", "torch's Reduce.cuh tree is not written here");
+      break;
+    }
+    case 8: {
+      const ObjectReader tree(treeValue, treePath, {"kind"});
+      refusals.refuse(kindPath, "'torch-rms-norm'", "torch's fused layer-norm tree is not written here");
+      break;
+    }
+    case 9: {
+      const ObjectReader tree(treeValue, treePath, {"kind", "rBlock", "sizePerThread", "numWarps"});
+      tree.integer("rBlock", 32, ContractLimits::hidden);
+      tree.integer("sizePerThread", 1, ContractLimits::perThread);
+      tree.literal("numWarps", {1, 2, 4, 8, 16, 32});
+      refusals.refuse(kindPath, "'inductor-sum'", "Inductor's Triton reduction is not written here");
+      break;
+    }
+    case 6: {
       const ObjectReader tree(treeValue, treePath, {"kind", "smCount", "perThread", "maxClusterSize", "launch", "maxThreadsPerBlock"});
       tree.integer("smCount", 1, ContractLimits::smCount);
       tree.integer("perThread", 1, ContractLimits::perThread);

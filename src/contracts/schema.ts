@@ -187,6 +187,56 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     launch: z.enum(['oneshot', 'twoshot']).default('oneshot'),
     maxThreadsPerBlock: int(32, LIMITS.blockThreads).default(LIMITS.blockThreads),
   }),
+  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh, torch
+   *  2.11.0+cu130 wheel header ATen/native/cuda/Reduce.cuh, lines as conformance/SPECS.md T1). The
+   *  block comes from setReduceConfig (L1040-1175) as a function of tokens M and hidden H:
+   *  "vectorize along input" (H > 128, one reduced dim: dim0 = H/4), set_block_dimension with 512
+   *  threads (L98-107: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw = min(pow2(H/4),
+   *  512/bh)). input_vectorized_thread_reduce_impl (L499-558): thread t (0..bw-1) reads vectors
+   *  t, t+bw, ..; element 4v+i goes to accumulator i, a chain from 0 (ops.reduce is acc + x), then
+   *  ((a0 + a1) + a2) + a3 (L554-556). block_x_reduce (L633-671): while bw > 32, shared memory
+   *  v[t] += v[t+off] for off = bw/2 .. 32 (L638-653); then the warp's shfl_down: offsets 16, 8, .., 1
+   *  on CUDA ('decreasing', L656-662 "fix CUDA to have offset decreasing"), 1, 2, .., 16 where
+   *  USE_ROCM or FBCODE_CAFFE2 is defined ('increasing', L659-660; the CUDA order of torch
+   *  releases before that change). Lane 0 holds the row's sum. Where values per thread reach min(bh*16, 256) the row is
+   *  split over the warps too (thread (x, y) starts at vector x + y*bw, stride bw*bh) and
+   *  block_y_reduce (L673-690) halves over y before block_x_reduce. Modelled: CUDA's 32-lane warps,
+   *  rows 16-byte aligned (H % 4 == 0, H > 128); a config that may split a row over CTAs (still
+   *  >= 256 values per thread, a rule that reads the SM count) is refused
+   *  (layout/blockSize.ts torchReduceConfig). */
+  z.strictObject({
+    kind: z.literal('torch-reduce'),
+    warpShuffle: z.enum(['decreasing', 'increasing']).default('decreasing'),
+  }),
+  /** torch eager `F.rms_norm` on CUDA: vectorized_layer_norm_kernel<T, float, rms_norm=true>
+   *  (pytorch v2.11.0 aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines as SPECS.md T2):
+   *  block (32, 4) (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size,
+   *  num_threads()/warp_size) with num_threads() = C10_WARP_SIZE*4, thread_constants.h L19-21),
+   *  vec_size 4. compute_stats (L178-238): thread thrx = tx + 32*ty reads vectors thrx, thrx+128,
+   *  ..; each element `sigma2 + val*val` in order (L143; nvcc contracts it: perThread 'fma-chain');
+   *  warp shfl_down 16, 8, .., 1 (L201-204); warps: the upper half written to shared memory and
+   *  added onto the lower half, offset = 2, 1 (L207-227). Needs H % 4 == 0 (the vectorized path). */
+  z.strictObject({ kind: z.literal('torch-rms-norm') }),
+  /** An Inductor-generated Triton reduction of x*x over the row (Triton 3.6.0 on sm_90, PTX read in
+   *  conformance/dumps, SPECS.md T3). `rBlock` is the autotune pick R0_BLOCK (a contract parameter:
+   *  the autotuner chooses at run time; XBLOCK does not change a row's tree), with
+   *  `sizePerThread` and `numWarps` along the row from the TTGIR #blocked layout: register
+   *  r*s + k of lane l of warp w holds element r*tile + (32w + l)*s + k, tile = 32*s*numWarps.
+   *  rBlock < H (looped): one accumulator per register across iterations of R0_BLOCK elements,
+   *  `acc = where(mask, acc + x*x, acc)` (an fma under 'fma-chain': the add is before the select),
+   *  then tl.sum adds the registers in order (((acc0 + acc1) + acc2) + ..). rBlock >= H (one pass):
+   *  tl.sum adds the squares in register order from r0 + r1, and LLVM contracts each add whose
+   *  operand is an unmasked product: `a = fma(x0, x0, RN(x1*x1))`, `a = fma(xk, xk, a)`; a rep that
+   *  crosses H carries `where(mask, x*x, 0)`, whose select blocks the contraction, so its
+   *  registers add `RN(x*x)` (+0 past H). Under perThread 'chain' nothing is contracted. Then the
+   *  lanes' shuffle-xor butterfly 16..1 and the warps' butterfly through shared memory
+   *  (ReduceOpToLLVM, as 'triton-sum'). rBlock is a multiple of the tile (validate.ts). */
+  z.strictObject({
+    kind: z.literal('inductor-sum'),
+    rBlock: int(32, LIMITS.hidden),
+    sizePerThread: int(1, LIMITS.perThread),
+    numWarps: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16), z.literal(32)]),
+  }),
 ]);
 
 export const SumOfSquaresSchema = z.strictObject({

@@ -46,6 +46,9 @@ function contiguousRun(tree: SumOfSquaresTree, hidden: number): number | null {
     case 'cub':
       return tree.vectorWidth;
     case 'triton-sum':
+    case 'torch-reduce':
+    case 'torch-rms-norm':
+    case 'inductor-sum':
       return null;
     case 'butterfly':
     case 'dpp-wave64':
@@ -111,6 +114,25 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
     case 'cluster':
       if (hidden % tree.perThread !== 0) problems.push(`${treePath}.perThread: ${tree.perThread} does not divide hidden ${hidden}`);
       break;
+    case 'torch-reduce': {
+      // Reduce.cuh's vectorized path with every row 16-byte aligned (a row start off the vector
+      // grid shifts the tree row by row), one warp row per output (setReduceConfig).
+      // The split of a row over warps depends on tokens too: layout/blockSize.ts torchReduceConfig refuses it.
+      if (hidden <= 128 || hidden % 4 !== 0)
+        problems.push(`${treePath}: hidden ${hidden} is not modelled (Reduce.cuh's vectorized path needs hidden > 128 and a multiple of 4)`);
+      break;
+    }
+    case 'torch-rms-norm':
+      if (hidden % 4 !== 0)
+        problems.push(`${treePath}: hidden ${hidden} is not a multiple of 4 (torch's vectorized layer-norm kernel; the other is not modelled)`);
+      break;
+    case 'inductor-sum': {
+      const tile = tree.sizePerThread * 32 * tree.numWarps;
+      if (tree.numWarps * 32 > LIMITS.blockThreads) problems.push(`${treePath}.numWarps: ${tree.numWarps} warps exceed ${LIMITS.blockThreads} threads`);
+      else if (tree.rBlock % tile !== 0)
+        problems.push(`${treePath}.rBlock: ${tree.rBlock} is not a multiple of the layout tile ${tile} (sizePerThread x 32 x numWarps)`);
+      break;
+    }
   }
   if (sumOfSquares.perThread === 'pair' || sumOfSquares.perThread === 'pair-fma') {
     const run = contiguousRun(tree, hidden);

@@ -22,6 +22,9 @@ const EXAMPLES: Readonly<Record<string, Readonly<Record<string, Record<string, u
     'smem-halving': { kind: 'smem-halving', blockSize: 128, perThread: 8 },
     'triton-sum': { kind: 'triton-sum', block: 2048, numWarps: 4, warpSize: 32 },
     cluster: { kind: 'cluster', smCount: 132 },
+    'torch-reduce': { kind: 'torch-reduce' },
+    'torch-rms-norm': { kind: 'torch-rms-norm' },
+    'inductor-sum': { kind: 'inductor-sum', rBlock: 2048, sizePerThread: 1, numWarps: 4 },
   },
   'quant.scaleLayout': { 'row-major': { kind: 'row-major' }, 'column-major': { kind: 'column-major' }, 'packed-ue8m0': { kind: 'packed-ue8m0' } },
 };
@@ -103,7 +106,18 @@ function outcomes(path: string, value: LeafValue): Outcome[] {
 
 describe('the vocabulary is the schema', () => {
   test('unions, enums and nullable sections are read from the zod schema', () => {
-    expect(unionKinds('norm.sumOfSquares.tree')).toEqual(['sequential', 'butterfly', 'cub', 'dpp-wave64', 'smem-halving', 'triton-sum', 'cluster']);
+    expect(unionKinds('norm.sumOfSquares.tree')).toEqual([
+      'sequential',
+      'butterfly',
+      'cub',
+      'dpp-wave64',
+      'smem-halving',
+      'triton-sum',
+      'cluster',
+      'torch-reduce',
+      'torch-rms-norm',
+      'inductor-sum',
+    ]);
     expect(unionKinds('allReduce.order')).toEqual(['natural', 'rotated', 'own-first', 'ring']);
     expect(leafValues('norm.sumOfSquares.perThread')).toEqual(['chain', 'fma-chain', 'pair', 'pair-fma']);
     expect(leafValues('quant.groupSize')).toEqual(['token']);

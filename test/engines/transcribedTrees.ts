@@ -208,3 +208,153 @@ export function tritonSum(row: Float32Array, block: number, sizePerThread: numbe
   }
   return numWarps === 1 ? warpTotals[0] : shuffleXor(warpTotals)[0];
 }
+
+/** CUDA's __shfl_down_sync over one warp's values in lockstep: lane l reads lane l + offset, or
+ *  its own value when that lane is past the warp. */
+function shflDown(v: readonly number[], offset: number): number[] {
+  return v.map((own, l) => (l + offset < v.length ? v[l + offset] : own));
+}
+
+/** torch eager's mean(-1) sum on CUDA (torch 2.11.0 Reduce.cuh, SPECS.md T1) over squares
+ *  RN(x*x) (the pow(2) kernel's output), for a block (bw, bh) that the caller derives by hand from
+ *  setReduceConfig; `rowOverWarps`: input_mult[BLOCK_Y] set (the row split over block.y).
+ *  ReduceOp::run: thread_reduce (input_vectorized_thread_reduce_impl L499-558), then block_y_reduce
+ *  (L673-690) if split, then block_x_reduce (L633-671); thread (0, 0)'s value. */
+export function torchReduceCuh(row: Float32Array, bw: number, bh: number, rowOverWarps: boolean, offsets: 'decreasing' | 'increasing'): number {
+  const vec = 4;
+  const end = row.length;
+  const stepInput = rowOverWarps ? bw * bh : bw;
+  const rows = rowOverWarps ? bh : 1; // block rows that share this output
+  // value[y][x]
+  const value: number[][] = [];
+  for (let y = 0; y < rows; y++) {
+    value.push([]);
+    for (let x = 0; x < bw; x++) {
+      // input_idx() = lane * input_mult[0] + warp * input_mult[1]; input_mult[0] = 1, input_mult[1] = bw
+      let idx = x + (rowOverWarps ? y * bw : 0);
+      const valueList = [0, 0, 0, 0];
+      while (idx * vec + vec - 1 < end) {
+        for (let i = 0; i < vec; i++) valueList[i] = f(valueList[i] + sq(row[idx * vec + i]));
+        idx += stepInput;
+      }
+      for (let i = 1; i < vec; i++) valueList[0] = f(valueList[0] + valueList[i]);
+      value[y].push(valueList[0]);
+    }
+  }
+  if (rowOverWarps) {
+    // shared[x + y*bw]; for offset = bh/2 .. 1, rows y < offset add row y + offset, then store.
+    for (let offset = bh >> 1; offset > 0; offset >>= 1) {
+      const shared = value.map((r) => [...r]);
+      for (let y = 0; y < offset; y++) if (y + offset < bh) for (let x = 0; x < bw; x++) value[y][x] = f(value[y][x] + shared[y + offset][x]);
+    }
+  }
+  let lanes = value[0];
+  let dimX = bw;
+  if (dimX > 32) {
+    for (let offset = dimX / 2; offset >= 32; offset >>= 1) {
+      const shared = [...lanes];
+      lanes = lanes.map((own, x) => (x < offset && x + offset < bw ? f(own + shared[x + offset]) : own));
+    }
+    dimX = 32;
+  }
+  let warp = lanes.slice(0, dimX);
+  const order = offsets === 'decreasing' ? [16, 8, 4, 2, 1] : [1, 2, 4, 8, 16];
+  for (const offset of order) {
+    const other = shflDown(warp, offset);
+    warp = warp.map((own, l) => f(own + other[l]));
+  }
+  return warp[0];
+}
+
+/** torch's fused RMSNorm statistics: compute_stats<T, rms_norm=true> (layer_norm_kernel.cu
+ *  L178-238) with blockDim (32, 4): `sigma2 + val*val` per element as nvcc contracts it (one
+ *  FFMA), warp shfl_down 16..1 with cuWelfordCombine (sigma2 sum), then the upper half of the
+ *  warps through meansigmabuf onto the lower half. Warp 0 lane 0's sigma2 (before / N). */
+export function torchRmsNormSumSquares(row: Float32Array, fma: (a: number, b: number, c: number) => number): number {
+  const bx = 32;
+  const by = 4;
+  const numx = bx * by;
+  const nVec = row.length / 4;
+  const sigma2: number[][] = [];
+  for (let ty = 0; ty < by; ty++) {
+    sigma2.push([]);
+    for (let tx = 0; tx < bx; tx++) {
+      let s = 0;
+      for (let i = tx + ty * bx; i < nVec; i += numx) for (let ii = 0; ii < 4; ii++) s = fma(row[i * 4 + ii], row[i * 4 + ii], s);
+      sigma2[ty].push(s);
+    }
+  }
+  for (let ty = 0; ty < by; ty++)
+    for (let offset = bx >> 1; offset > 0; offset >>= 1) {
+      const other = shflDown(sigma2[ty], offset);
+      sigma2[ty] = sigma2[ty].map((own, l) => f(other[l] + own));
+    }
+  const warpValue = sigma2.map((w) => w[0]);
+  for (let offset = by / 2; offset > 0; offset = Math.floor(offset / 2)) {
+    const buf: number[] = [];
+    for (let ty = offset; ty < 2 * offset; ty++) buf[ty - offset] = warpValue[ty];
+    for (let ty = 0; ty < offset; ty++) warpValue[ty] = f(buf[ty] + warpValue[ty]);
+  }
+  return warpValue[0];
+}
+
+/** An Inductor-generated reduction of x*x (SPECS.md T3; Inductor's code and Triton 3.6 PTX in
+ *  conformance/dumps) for XBLOCK's one row: R0_BLOCK `rBlock`, blocked layout sizePerThread s,
+ *  32 lanes, `numWarps` warps. `contract`: LLVM's fmul+fadd contraction (DAGCombiner folds
+ *  fadd(fmul a b, c) -> fma(a, b, c), trying the first operand first); a tl.where select between
+ *  them blocks it. Looped (rBlock < H): `_tmp = where(mask, _tmp + x*x, _tmp)` per register,
+ *  then tl.sum; one pass: tl.sum(where(mask, x*x, 0)) with the mask folded to true where LLVM
+ *  proves it for every thread. tl.sum: registers added in order from r0 + r1 (Triton 3.6
+ *  reduceWithinThreads), lanes by shfl.bfly 16..1, warps by a butterfly through shared memory. */
+export function inductorSumSquares(
+  row: Float32Array,
+  rBlock: number,
+  s: number,
+  numWarps: number,
+  contract: boolean,
+  fma: (a: number, b: number, c: number) => number,
+): number {
+  const hidden = row.length;
+  const threads = 32 * numWarps;
+  const tile = s * threads;
+  const registers = (rBlock / tile) * s;
+  const offsetOf = (t: number, j: number): number => Math.floor(j / s) * tile + t * s + (j % s);
+  // A term of the in-thread sum: an unrounded product x*x (what LLVM may fuse) or a value.
+  type Term = { product: number } | { value: number };
+  const valueOf = (term: Term): number => ('product' in term ? sq(term.product) : term.value);
+  const fadd = (a: Term, b: Term): Term => {
+    if (contract && 'product' in a) return { value: fma(a.product, a.product, valueOf(b)) };
+    if (contract && 'product' in b) return { value: fma(b.product, b.product, valueOf(a)) };
+    return { value: f(valueOf(a) + valueOf(b)) };
+  };
+  const threadValue = (t: number): number => {
+    let regs: Term[];
+    if (rBlock < hidden) {
+      regs = [];
+      for (let j = 0; j < registers; j++) {
+        let acc: Term = { value: 0 };
+        for (let base = 0; base < hidden; base += rBlock) {
+          const e = base + offsetOf(t, j);
+          if (e < hidden) acc = fadd(acc, { product: row[e] }); // the select is after the add
+        }
+        regs.push(acc);
+      }
+    } else {
+      regs = Array.from({ length: registers }, (_, j): Term => {
+        const e = offsetOf(t, j);
+        const provablyInside = offsetOf(threads - 1, j) < hidden;
+        if (provablyInside) return { product: row[e] };
+        return { value: e < hidden ? sq(row[e]) : 0 };
+      });
+    }
+    let acc = regs[0];
+    for (let j = 1; j < regs.length; j++) acc = fadd(acc, regs[j]);
+    return valueOf(acc);
+  };
+  const butterfly = (v: number[]): number[] => {
+    for (let mask = v.length >> 1; mask > 0; mask >>= 1) v = v.map((own, l) => f(own + v[l ^ mask]));
+    return v;
+  };
+  const warpTotals = Array.from({ length: numWarps }, (_, w) => butterfly(Array.from({ length: 32 }, (_, l) => threadValue(w * 32 + l)))[0]);
+  return butterfly(warpTotals)[0];
+}

@@ -109,7 +109,8 @@ function refusals(c: Contract): string[] {
   if (c.hardwareOps.reciprocal === 'sm90') out.push("hardwareOps.reciprocal = 'sm90'");
   if (c.hardwareOps.divide === 'sm90-div-full') out.push("hardwareOps.divide = 'sm90-div-full'");
   const tree = c.norm.sumOfSquares.tree;
-  if (tree.kind === 'dpp-wave64' || tree.kind === 'smem-halving' || tree.kind === 'triton-sum' || tree.kind === 'cluster') {
+  const hipTrees: readonly string[] = ['sequential', 'butterfly', 'cub'];
+  if (!hipTrees.includes(tree.kind)) {
     out.push(`norm.sumOfSquares.tree.kind = '${tree.kind}'`);
   }
   if (tree.kind === 'butterfly' && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);

@@ -61,3 +61,50 @@ export function clusterGeometry(tree: ClusterTree, contract: Contract, shape: Sh
   }
   return { clusterSize, threadsPerBlock };
 }
+
+/** The largest power of two <= n, at least 1 (Reduce.cuh last_pow2). */
+function lastPow2(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+export interface TorchReduceConfig {
+  /** Threads along the row (block.x). */
+  readonly blockWidth: number;
+  /** block.y: rows of the block, each owning one output, or warps sharing the row. */
+  readonly blockHeight: number;
+  /** The row is split over the block's warps too (input_mult[BLOCK_Y]): block_y_reduce runs. */
+  readonly rowOverWarps: boolean;
+}
+
+/** Elements per vector load of input_vectorized_thread_reduce_impl: vt0 = input_vec_size = 4 (the
+ *  gpu_reduce_kernel defaults behind mean's MeanOps). */
+export const TORCH_REDUCE_VECTOR = 4;
+
+/** setReduceConfig (torch 2.11.0 Reduce.cuh, SPECS.md T1; the rule read at cyyever/pytorch@0660972b
+ *  aten/src/ATen/native/cuda/Reduce.cuh setReduceConfig) for a contiguous f32 [tokens, hidden]
+ *  reduced over its last dim on CUDA: dim0 = H / 4 ("vectorize along input", H > 128), dim1 = M;
+ *  set_block_dimension with MAX_NUM_THREADS 512 and 32-lane warps; the input split over block.x
+ *  (step_input = bw); over the warps too when values_per_thread = div_up(H, bw) >=
+ *  min(bh * 16, 256) (step_input = bw * bh). A row still holding >= 256 values per thread may be
+ *  split over CTAs, by a rule that reads the device's SM count: refused, not modelled. */
+export function torchReduceConfig(hidden: number, tokens: number): TorchReduceConfig {
+  const maxThreads = 512;
+  const warpSize = 32;
+  const dim0 = Math.floor(hidden / TORCH_REDUCE_VECTOR);
+  const dim0Pow2 = dim0 < maxThreads ? lastPow2(dim0) : maxThreads;
+  const dim1Pow2 = tokens < maxThreads ? lastPow2(tokens) : maxThreads;
+  const firstWidth = Math.min(dim0Pow2, warpSize);
+  const blockHeight = Math.min(dim1Pow2, maxThreads / firstWidth);
+  const blockWidth = Math.min(dim0Pow2, maxThreads / blockHeight);
+  const rowOverWarps = Math.ceil(hidden / blockWidth) >= Math.min(blockHeight * 16, 256);
+  const valuesPerThread = Math.ceil(hidden / (rowOverWarps ? blockWidth * blockHeight : blockWidth));
+  if (rowOverWarps && valuesPerThread >= 256) {
+    throw new ContractError(
+      `norm.sumOfSquares.tree: torch-reduce over ${tokens} tokens x ${hidden} hidden leaves ${valuesPerThread} values per thread, where ` +
+        "setReduceConfig may split each row over CTAs by the device's SM count (not modelled)",
+    );
+  }
+  return { blockWidth, blockHeight, rowOverWarps };
+}

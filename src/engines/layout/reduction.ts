@@ -1,5 +1,5 @@
 import type { Contract, Shape, SumOfSquaresTree } from '../../contracts/schema.js';
-import { clusterGeometry, cubBlockSize } from './blockSize.js';
+import { clusterGeometry, cubBlockSize, TORCH_REDUCE_VECTOR, torchReduceConfig } from './blockSize.js';
 
 // The sum of squares of one row as data: which elements each lane (a thread, or one register of
 // a thread) accumulates, in order, with the contract's per-thread pattern, then the combine
@@ -229,6 +229,102 @@ function clusterPlan(tree: Extract<SumOfSquaresTree, { kind: 'cluster' }>, contr
   return b.build(acc, tree.perThread, nested);
 }
 
+/** Lane 0 after a warp's shfl_down with offsets 1, 2, .., n/2 (lane i adds lane i + offset): the
+ *  balanced adjacent pairwise tree. */
+const shuffleDownIncreasing = pairwiseToFirst;
+/** Lane 0 after shfl_down with offsets n/2, .., 1: lane i < offset adds lane i + offset, the
+ *  halving tree (what lane 0 of an XOR butterfly computes too). */
+const shuffleDownDecreasing = butterflyToFirst;
+
+/** torch eager's last-dim reduction (schema.ts torch-reduce names the Reduce.cuh lines). */
+function torchReducePlan(tree: Extract<SumOfSquaresTree, { kind: 'torch-reduce' }>, shape: Shape): ReductionPlan {
+  const b = new PlanBuilder();
+  const { blockWidth, blockHeight, rowOverWarps } = torchReduceConfig(shape.hidden, shape.tokens);
+  const rowThreads = rowOverWarps ? blockWidth * blockHeight : blockWidth;
+  const vectors = shape.hidden / TORCH_REDUCE_VECTOR;
+  // Thread (x, y) starts at vector input_idx = x + y*bw (y = 0 unless the row is split over warps)
+  // and strides by step_input; value_list[i] takes element 4v + i of each vector v.
+  const threadAt = (first: number): number => {
+    const accumulators = range(0, TORCH_REDUCE_VECTOR).map((i) => {
+      const elements: number[] = [];
+      for (let v = first; v < vectors; v += rowThreads) elements.push(v * TORCH_REDUCE_VECTOR + i);
+      return b.lane(elements);
+    });
+    for (const acc of accumulators.slice(1)) b.combine(accumulators[0], accumulators[0], acc);
+    return accumulators[0];
+  };
+  const columns = range(0, blockWidth).map((x) => {
+    const threads = range(0, rowOverWarps ? blockHeight : 1).map((y) => threadAt(x + y * blockWidth));
+    // block_y_reduce (Reduce.cuh L673-690): row y < offset adds row y + offset, offset = bh/2 .. 1.
+    return butterflyToFirst(b, threads);
+  });
+  // block_x_reduce: shared memory halves the row down to one warp, then the warp's shuffles.
+  for (let offset = blockWidth / 2; offset >= 32; offset >>= 1) for (let x = 0; x < offset; x++) b.combine(columns[x], columns[x], columns[x + offset]);
+  const warp = columns.slice(0, 32);
+  const sum = tree.warpShuffle === 'decreasing' ? shuffleDownDecreasing(b, warp) : shuffleDownIncreasing(b, warp);
+  return b.build(sum, 1, false);
+}
+
+/** The threads of torch's vectorized_layer_norm_kernel: block (32, 4), vec_size 4. */
+const TORCH_RMS_NORM_WARPS = 4;
+const TORCH_RMS_NORM_VECTOR = 4;
+
+/** torch's fused RMSNorm statistics (schema.ts torch-rms-norm names the layer_norm_kernel.cu
+ *  lines): each thread's vectors in order, the warp's shfl_down 16..1, then the upper half of the
+ *  warps onto the lower half (2, 1): lane 0 of each is the halving tree. */
+function torchRmsNormPlan(shape: Shape): ReductionPlan {
+  const b = new PlanBuilder();
+  const threadCount = 32 * TORCH_RMS_NORM_WARPS;
+  const vectors = shape.hidden / TORCH_RMS_NORM_VECTOR;
+  const threads = range(0, threadCount).map((thrx) => {
+    const elements: number[] = [];
+    for (let v = thrx; v < vectors; v += threadCount) elements.push(...range(v * TORCH_RMS_NORM_VECTOR, TORCH_RMS_NORM_VECTOR));
+    return b.lane(elements);
+  });
+  const warpSums = range(0, TORCH_RMS_NORM_WARPS).map((w) => shuffleDownDecreasing(b, threads.slice(w * 32, (w + 1) * 32)));
+  return b.build(butterflyToFirst(b, warpSums), 1, false);
+}
+
+/** Inductor's reduction of x*x (schema.ts inductor-sum). Each lane's list is accumulated with the
+ *  contract's per-thread pattern from 0 ('fma-chain': fma(x, x, acc), whose first step is RN(x*x)),
+ *  so the contracted one-pass chain `fma(x0, x0, RN(x1*x1)), fma(x2, x2, ..)` is the lane
+ *  [x1, x0, x2, ..], and a register LLVM could not contract is a lane of its own added by a step. */
+function inductorSumPlan(tree: Extract<SumOfSquaresTree, { kind: 'inductor-sum' }>, hidden: number): ReductionPlan {
+  const b = new PlanBuilder();
+  const threadCount = 32 * tree.numWarps;
+  const tile = tree.sizePerThread * threadCount;
+  const reps = tree.rBlock / tile;
+  // Register j = r*s + k of thread t sits at r*tile + t*s + k of each R0_BLOCK chunk.
+  const positionOf = (t: number, j: number): number => Math.floor(j / tree.sizePerThread) * tile + t * tree.sizePerThread + (j % tree.sizePerThread);
+  const registers = reps * tree.sizePerThread;
+  const threads = range(0, threadCount).map((t) => {
+    if (tree.rBlock < hidden) {
+      // Looped: one accumulator per register across the iterations, then tl.sum's in-order adds.
+      const accumulators = range(0, registers).map((j) => {
+        const elements: number[] = [];
+        for (let base = 0; base + positionOf(t, j) < hidden; base += tree.rBlock) elements.push(base + positionOf(t, j));
+        return b.lane(elements);
+      });
+      for (const acc of accumulators.slice(1)) b.combine(accumulators[0], accumulators[0], acc);
+      return accumulators[0];
+    }
+    // One pass: register j's mask is provably true (the product contracts) when its position is
+    // inside the row for every thread: a prefix of the registers.
+    const contracted = range(0, registers).filter((j) => positionOf(threadCount - 1, j) < hidden).length;
+    const element = (j: number): number => (positionOf(t, j) < hidden ? positionOf(t, j) : PADDING_ELEMENT);
+    if (registers === 1) return b.lane([element(0)]);
+    // r0 + r1 contracts r0's product (LLVM fuses the first operand that is a multiply); the later
+    // contracted registers continue that fma chain; the rest are rounded squares added in order.
+    const head = contracted >= 1 ? [b.lane([element(1), element(0), ...range(2, Math.max(0, contracted - 2)).map(element)])] : [];
+    const firstSeparate = contracted >= 1 ? Math.max(2, contracted) : 0;
+    const lanes = [...head, ...range(firstSeparate, registers - firstSeparate).map((j) => b.lane([element(j)]))];
+    for (const lane of lanes.slice(1)) b.combine(lanes[0], lanes[0], lane);
+    return lanes[0];
+  });
+  const warpSums = range(0, tree.numWarps).map((w) => butterflyToFirst(b, threads.slice(w * 32, (w + 1) * 32)));
+  return b.build(butterflyToFirst(b, warpSums), 1, false);
+}
+
 /** Plans recently built, by what they depend on (explain scores hundreds of hypotheses that
  *  share a few sums of squares); the oldest is dropped past the limit. Plans are never mutated. */
 const RECENT_PLANS = new Map<string, ReductionPlan>();
@@ -267,5 +363,11 @@ function buildReductionPlan(contract: Contract, shape: Shape): ReductionPlan {
       return tritonSumPlan(tree, shape.hidden);
     case 'cluster':
       return clusterPlan(tree, contract, shape, pairs);
+    case 'torch-reduce':
+      return torchReducePlan(tree, shape);
+    case 'torch-rms-norm':
+      return torchRmsNormPlan(shape);
+    case 'inductor-sum':
+      return inductorSumPlan(tree, shape.hidden);
   }
 }
