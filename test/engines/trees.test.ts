@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
 import type { ContractInput, PerThreadPattern, Shape } from '../../src/contracts/schema.js';
-import { parseContract } from '../../src/contracts/validate.js';
+import { checkContractForShape, parseContract } from '../../src/contracts/validate.js';
 import { planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
-import { clusterGeometry } from '../../src/engines/layout/blockSize.js';
+import { clusterGeometry, torchReduceConfig } from '../../src/engines/layout/blockSize.js';
 import { reductionPlan, type ReductionPlan } from '../../src/engines/layout/reduction.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { bitsFromF32, f32FromBits, fmaF32 } from '../../src/numerics/f32.js';
@@ -464,5 +464,45 @@ describe('FlashInfer cluster geometry (hand-derived from the launcher, flashinfe
     expect(cluster(1, {}, 4, 1024)).toEqual({ clusterSize: 4, threadsPerBlock: 128 });
     expect(cluster(1, {}, 4, 2048)).toEqual({ clusterSize: 2, threadsPerBlock: 256 });
     expect(cluster(1, {}, 4, 4096)).toEqual({ clusterSize: 1, threadsPerBlock: 512 });
+  });
+});
+
+describe('torch-reduce geometry (hand-derived from setReduceConfig, torch 2.11.0 Reduce.cuh)', () => {
+  // dim0 = H/4, dim1 = M; bw = min(pow2(dim0) capped at 512, 32); bh = min(pow2(M), 512/bw);
+  // bw = min(pow2(dim0), 512/bh); the row over warps when div_up(H, bw) >= min(bh*16, 256).
+  test('the captured shapes keep one warp row per output', () => {
+    expect(torchReduceConfig(2048, 4)).toEqual({ blockWidth: 128, blockHeight: 4, rowOverWarps: false }); // 16 < 64 values
+    expect(torchReduceConfig(2048, 16)).toEqual({ blockWidth: 32, blockHeight: 16, rowOverWarps: false }); // 64 < 256
+    expect(torchReduceConfig(7168, 4)).toEqual({ blockWidth: 128, blockHeight: 4, rowOverWarps: false }); // 56 < 64
+    expect(torchReduceConfig(7168, 16)).toEqual({ blockWidth: 32, blockHeight: 16, rowOverWarps: false }); // 224 < 256
+  });
+  test('more values per thread split the row over the warps', () => {
+    expect(torchReduceConfig(8192, 4)).toEqual({ blockWidth: 128, blockHeight: 4, rowOverWarps: true }); // 64 >= 64
+    expect(torchReduceConfig(8192, 1)).toEqual({ blockWidth: 512, blockHeight: 1, rowOverWarps: true }); // 16 >= 16
+    expect(torchReduceConfig(16384, 2)).toEqual({ blockWidth: 256, blockHeight: 2, rowOverWarps: true }); // 64 >= 32
+    expect(torchReduceConfig(4096, 1000)).toEqual({ blockWidth: 32, blockHeight: 16, rowOverWarps: false }); // 128 < 256
+  });
+  test('a row that may go over CTAs (>= 256 values per thread after the warp split) is refused in one line', () => {
+    expect(torchReduceConfig(65536, 2).rowOverWarps).toBe(true); // 65536 / 512 = 128 values
+    expect(() => torchReduceConfig(131072, 2)).toThrow(
+      /^norm\.sumOfSquares\.tree: torch-reduce over 2 tokens x 131072 hidden leaves 256 values per thread[^\n]*$/,
+    );
+  });
+  const fits = (tree: Tree, shape: Shape): string => {
+    try {
+      checkContractForShape(contractWith(tree, 'chain'), shape);
+      return 'fits';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  test('shape rules: the vectorized paths and whole layout tiles', () => {
+    expect(fits({ kind: 'torch-reduce' }, { ranks: 1, tokens: 4, hidden: 128 })).toMatch(/tree: hidden 128 is not modelled/);
+    expect(fits({ kind: 'torch-reduce' }, { ranks: 1, tokens: 4, hidden: 1002 })).toMatch(/tree: hidden 1002 is not modelled/);
+    expect(fits({ kind: 'torch-reduce' }, { ranks: 1, tokens: 4, hidden: 132 })).toBe('fits');
+    expect(fits({ kind: 'torch-rms-norm' }, { ranks: 1, tokens: 4, hidden: 1002 })).toMatch(/tree: hidden 1002 is not a multiple of 4/);
+    expect(fits({ kind: 'inductor-sum', rBlock: 1024, sizePerThread: 8, numWarps: 8 }, { ranks: 1, tokens: 1, hidden: 1024 })).toMatch(
+      /tree\.rBlock: 1024 is not a multiple of the layout tile 2048/,
+    );
   });
 });

@@ -307,6 +307,38 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
     }),
     ...PLAN_CASE,
   },
+  // The trees of the captured real kernels (SPECS.md T1-T3): torch's Reduce.cuh (tokens pick the
+  // block), F.rms_norm's block (32, 4), Inductor's one-pass (a masked rep) and looped reductions.
+  {
+    name: 'plan: torch-reduce, block (32, 16)',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'torch-reduce' } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: torch-reduce, block (256, 2): shared memory 128, 64, 32',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'torch-reduce' } } } }),
+    shape: { ranks: 1, tokens: 2, hidden: 1024 },
+    inputs: 'ordinary',
+  },
+  {
+    name: 'plan: torch-rms-norm (96 vectors over 128 threads)',
+    contract: withChanges(TREES, { norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'torch-rms-norm' } } } }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: inductor-sum one pass, R0_BLOCK 512 over 384 (rep 1 masked, uncontracted)',
+    contract: withChanges(TREES, {
+      norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'inductor-sum', rBlock: 512, sizePerThread: 2, numWarps: 4 } } },
+    }),
+    ...PLAN_CASE,
+  },
+  {
+    name: 'plan: inductor-sum looped, R0_BLOCK 256 over 384',
+    contract: withChanges(TREES, {
+      norm: { sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'inductor-sum', rBlock: 256, sizePerThread: 2, numWarps: 4 } } },
+    }),
+    ...PLAN_CASE,
+  },
   {
     name: 'plan: cluster, 132 SMs',
     contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 } } } }),
@@ -391,6 +423,9 @@ describe('stage registry and plan (no GPU)', () => {
         'smem-halving': { kind: 'smem-halving', blockSize: 64, perThread: 2 },
         'triton-sum': { kind: 'triton-sum', block: 512, numWarps: 4, warpSize: 32 },
         cluster: { kind: 'cluster', smCount: 132, perThread: 8, maxClusterSize: 8 },
+        'torch-reduce': { kind: 'torch-reduce', warpShuffle: 'decreasing' },
+        'torch-rms-norm': { kind: 'torch-rms-norm' },
+        'inductor-sum': { kind: 'inductor-sum', rBlock: 512, sizePerThread: 4, numWarps: 4 },
       } satisfies Record<SumOfSquaresTree['kind'], Patch>,
       'quant.scaleLayout': {
         'row-major': { kind: 'row-major' },
