@@ -627,6 +627,8 @@ const SM90_RSQRT_NOTE =
 
 /** torch eager's mean(-1) tree on CUDA. */
 const TORCH_REDUCE_TREE: NormInput['sumOfSquares']['tree'] = { kind: 'torch-reduce', warpShuffle: 'decreasing' };
+/** ReduceMomentKernel.cu:39 forms the factor as float(M) / M*H; it is fround(1/H) while M*H is an exact f32. */
+const TORCH_MEAN_FACTOR_LIMIT = 'the mean factor float(M) / (M*H) is fround(1/H) while M*H <= 2^24; past that torch rounds M*H first';
 const TORCH_REDUCE_NOTE =
   "ATen Reduce.cuh's last-dim f32 reduction behind mean(-1), as the torch 2.11.0+cu130 wheel header has it (setReduceConfig L1040-1175, four " +
   'accumulators per thread L553-558, shared-memory halving L639-653, shfl_down with decreasing offsets on CUDA L656-668; conformance/SPECS.md T1), ' +
@@ -1639,7 +1641,7 @@ function vllmPresets(): PresetDefinition[] {
       'unfused',
       [K.vllmNative],
       { contract: native, evidence: nativeEvidence },
-      [eagerOnly, reduceShapes],
+      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
     ),
     sm90(
       'vllm-native-compiled',
@@ -1668,7 +1670,7 @@ function vllmPresets(): PresetDefinition[] {
       null,
       [K.vllmNative, K.vllmNativeGroupQuant],
       { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } },
-      [eagerOnly, reduceShapes],
+      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
     ),
     p(
       'vllm-unfused',
@@ -1841,7 +1843,11 @@ function torchPresets(): PresetDefinition[] {
       [K.hfLlamaRmsNorm, K.torchMean],
       hf,
       hfEvidence,
-      ["Reduce.cuh's configurations that split a row across CTAs are refused", "under torch.compile the bits are Inductor's (conformance: compiled-hf-llama)"],
+      [
+        "Reduce.cuh's configurations that split a row across CTAs are refused",
+        TORCH_MEAN_FACTOR_LIMIT,
+        "under torch.compile the bits are Inductor's (conformance: compiled-hf-llama)",
+      ],
     ),
   ];
 }
