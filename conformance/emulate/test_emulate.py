@@ -79,6 +79,14 @@ class ReductionTreeProbes(unittest.TestCase):
             self.assertTrue(np.array_equal(np.array(predicted), sizes), f"{key}: tree differs from the probes")
 
 
+class TreeSums(unittest.TestCase):
+    def test_committed_tree_sums_are_what_the_emulations_compute(self) -> None:
+        # conformance/tree-sums.json feeds the TypeScript plan test (test/engines/conformanceTrees.test.ts)
+        run = subprocess.run([sys.executable, str(HERE / "tree_sums.py")], capture_output=True, text=True, cwd=HERE)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(json.loads(run.stdout), json.loads((ROOT / "tree-sums.json").read_text()))
+
+
 class Captures(unittest.TestCase):
     def test_every_capture_is_reproduced_bit_for_bit(self) -> None:
         run = subprocess.run([sys.executable, str(HERE / "check.py")], capture_output=True, text=True, cwd=HERE)

@@ -187,8 +187,10 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     launch: z.enum(['oneshot', 'twoshot']).default('oneshot'),
     maxThreadsPerBlock: int(32, LIMITS.blockThreads).default(LIMITS.blockThreads),
   }),
-  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh, torch
-   *  2.11.0+cu130 wheel header ATen/native/cuda/Reduce.cuh, lines as conformance/SPECS.md T1). The
+  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh; lines of
+   *  the torch 2.11.0+cu130 wheel header ATen/native/cuda/Reduce.cuh as conformance/SPECS.md T1
+   *  gives them, the text read through an annotated copy of pytorch main with the same lines; the
+   *  setReduceConfig rule also at cyyever/pytorch@0660972b aten/src/ATen/native/cuda/Reduce.cuh). The
    *  block comes from setReduceConfig (L1040-1175) as a function of tokens M and hidden H:
    *  "vectorize along input" (H > 128, one reduced dim: dim0 = H/4), set_block_dimension with 512
    *  threads (L98-107: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw = min(pow2(H/4),
@@ -197,8 +199,9 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
    *  ((a0 + a1) + a2) + a3 (L554-556). block_x_reduce (L633-671): while bw > 32, shared memory
    *  v[t] += v[t+off] for off = bw/2 .. 32 (L638-653); then the warp's shfl_down: offsets 16, 8, .., 1
    *  on CUDA ('decreasing', L656-662 "fix CUDA to have offset decreasing"), 1, 2, .., 16 where
-   *  USE_ROCM or FBCODE_CAFFE2 is defined ('increasing', L659-660; the CUDA order of torch
-   *  releases before that change). Lane 0 holds the row's sum. Where values per thread reach min(bh*16, 256) the row is
+   *  USE_ROCM or FBCODE_CAFFE2 is defined ('increasing', L659-660: here with CUDA's geometry, i.e.
+   *  fbcode builds and torch releases before that change; ROCm's wave64 and its own setReduceConfig
+   *  branches are not modelled). Lane 0 holds the row's sum. Where values per thread reach min(bh*16, 256) the row is
    *  split over the warps too (thread (x, y) starts at vector x + y*bw, stride bw*bh) and
    *  block_y_reduce (L673-690) halves over y before block_x_reduce. Modelled: CUDA's 32-lane warps,
    *  rows 16-byte aligned (H % 4 == 0, H > 128); a config that may split a row over CTAs (still
@@ -209,13 +212,16 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     warpShuffle: z.enum(['decreasing', 'increasing']).default('decreasing'),
   }),
   /** torch eager `F.rms_norm` on CUDA: vectorized_layer_norm_kernel<T, float, rms_norm=true>
-   *  (pytorch v2.11.0 aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines as SPECS.md T2):
-   *  block (32, 4) (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size,
-   *  num_threads()/warp_size) with num_threads() = C10_WARP_SIZE*4, thread_constants.h L19-21),
+   *  (pytorch main aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines of the annotated copy
+   *  SPECS.md T2 quotes, which reproduces the captures): block (32, 4)
+   *  (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size, num_threads()/warp_size),
+   *  num_threads() = C10_WARP_SIZE*4 on CUDA, pytorch/pytorch@05da067b thread_constants.h:18-20),
    *  vec_size 4. compute_stats (L178-238): thread thrx = tx + 32*ty reads vectors thrx, thrx+128,
    *  ..; each element `sigma2 + val*val` in order (L143; nvcc contracts it: perThread 'fma-chain');
    *  warp shfl_down 16, 8, .., 1 (L201-204); warps: the upper half written to shared memory and
-   *  added onto the lower half, offset = 2, 1 (L207-227). Needs H % 4 == 0 (the vectorized path). */
+   *  added onto the lower half, offset = 2, 1 (L207-227). Needs H % 4 == 0: LayerNormKernelImplInternal
+   *  takes this kernel for N % 4 == 0, N <= 2^24 and 16-byte aligned tensors (L1114-1117), else
+   *  RowwiseMomentsCUDAKernel (not modelled). */
   z.strictObject({ kind: z.literal('torch-rms-norm') }),
   /** An Inductor-generated Triton reduction of x*x over the row (Triton 3.6.0 on sm_90, PTX read in
    *  conformance/dumps, SPECS.md T3). `rBlock` is the autotune pick R0_BLOCK (a contract parameter:
@@ -226,9 +232,11 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
    *  `acc = where(mask, acc + x*x, acc)` (an fma under 'fma-chain': the add is before the select),
    *  then tl.sum adds the registers in order (((acc0 + acc1) + acc2) + ..). rBlock >= H (one pass):
    *  tl.sum adds the squares in register order from r0 + r1, and LLVM contracts each add whose
-   *  operand is an unmasked product: `a = fma(x0, x0, RN(x1*x1))`, `a = fma(xk, xk, a)`; a rep that
-   *  crosses H carries `where(mask, x*x, 0)`, whose select blocks the contraction, so its
-   *  registers add `RN(x*x)` (+0 past H). Under perThread 'chain' nothing is contracted. Then the
+   *  operand is a bare product: `a = fma(x0, x0, RN(x1*x1))`, `a = fma(xk, xk, a)` over rep 0 and
+   *  every later rep wholly inside the row (their selects share one predicate and are hoisted past
+   *  the adds: PTX `selp` after the rep-0 fma chain; a group of one register stays a select); a later rep that crosses H keeps
+   *  `where(mask, x*x, 0)` before each add, which blocks the contraction: it adds `RN(x*x)` (+0
+   *  past H). Needs sizePerThread | H for one pass. Under perThread 'chain' nothing is contracted. Then the
    *  lanes' shuffle-xor butterfly 16..1 and the warps' butterfly through shared memory
    *  (ReduceOpToLLVM, as 'triton-sum'). rBlock is a multiple of the tile (validate.ts). */
   z.strictObject({

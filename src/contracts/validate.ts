@@ -131,6 +131,9 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
       if (tree.numWarps * 32 > LIMITS.blockThreads) problems.push(`${treePath}.numWarps: ${tree.numWarps} warps exceed ${LIMITS.blockThreads} threads`);
       else if (tree.rBlock % tile !== 0)
         problems.push(`${treePath}.rBlock: ${tree.rBlock} is not a multiple of the layout tile ${tile} (sizePerThread x 32 x numWarps)`);
+      // One pass: a thread's run of sizePerThread registers shares one mask only when H is a whole number of runs.
+      if (tree.rBlock >= hidden && hidden % tree.sizePerThread !== 0)
+        problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} does not divide hidden ${hidden} (masks within a thread's run are not modelled)`);
       break;
     }
   }

@@ -4,7 +4,7 @@ import type { Contract, Shape } from '../contracts/schema.js';
 import { checkContractForShape, ContractError } from '../contracts/validate.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
 import { rankRotation } from '../engines/layout/rankOrder.js';
-import { cubBlockSize } from '../engines/layout/blockSize.js';
+import { cubBlockSize, torchReduceConfig } from '../engines/layout/blockSize.js';
 import type { CaseInputs } from '../engines/io.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { buildCase } from '../fixtures/golden.js';
@@ -13,7 +13,7 @@ import { formatRanges } from './values.js';
 
 // Batch invariance: the same token rows, computed at every batch size of a range under a
 // library's dispatch rules. A row's bits should depend on the row alone; where they change, the
-// report names what changed with the batch size: the dispatched algorithm, the cub block size,
+// report names what changed with the batch size: the dispatched algorithm, the cub block size, torch's Reduce.cuh block,
 // or which rank a rotated/ring all-reduce starts each element's sum at.
 
 const Count = z.number().int().nonnegative();
@@ -72,6 +72,8 @@ interface Point {
   /** Per output name, the watched rows' codes, row after row. */
   readonly bits: Map<string, number[]>;
   readonly cubBlock: number | null;
+  /** torch-reduce's block from setReduceConfig, which reads the token count. */
+  readonly torchReduceBlock: string | null;
   /** Per watched element, the position in the rank sequence its sum starts at. */
   readonly starts: number[];
 }
@@ -99,6 +101,12 @@ function sameArray(a: readonly number[] | undefined, b: readonly number[] | unde
   return a !== undefined && b !== undefined && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** torch-reduce's block as bw x bh, and whether the row is split over its warps. */
+function torchReduceBlock(hidden: number, tokens: number): string {
+  const { blockWidth, blockHeight, rowOverWarps } = torchReduceConfig(hidden, tokens);
+  return `${blockWidth}x${blockHeight}${rowOverWarps ? ' (the row over the warps)' : ''}`;
+}
+
 /** What changed with the batch size: the algorithm and the reduction tree ('switches'), and
  *  where a rotated or ring all-reduce starts each watched element's sum. */
 function switches(prev: Point, cur: Point): string[] {
@@ -106,6 +114,10 @@ function switches(prev: Point, cur: Point): string[] {
   if (prev.choice.algorithm !== cur.choice.algorithm) why.push(`dispatch: ${prev.choice.algorithm} -> ${cur.choice.algorithm} (${cur.choice.reason})`);
   if (prev.cubBlock !== cur.cubBlock)
     why.push(`cub block size ${prev.cubBlock ?? '-'} -> ${cur.cubBlock ?? '-'} (vLLM: tokens < 256 ? 1024 : 256, at most hidden): another reduction tree`);
+  if (prev.torchReduceBlock !== cur.torchReduceBlock)
+    why.push(
+      `Reduce.cuh block ${prev.torchReduceBlock ?? '-'} -> ${cur.torchReduceBlock ?? '-'} (setReduceConfig reads the token count): another reduction tree`,
+    );
   return why;
 }
 
@@ -147,6 +159,7 @@ export function batchInvariance(options: InvarianceOptions): InvarianceReport {
       choice,
       bits: watchedBits(outputs, shape, choice.contract, rows),
       cubBlock: tree.kind === 'cub' ? cubBlockSize(tree, hidden, tokens) : null,
+      torchReduceBlock: tree.kind === 'torch-reduce' ? torchReduceBlock(hidden, tokens) : null,
       starts: orderStarts(choice.contract, shape, rows),
     };
     const prev = points[points.length - 1];

@@ -3,12 +3,13 @@ import {
   aiterFusedArRmsDispatch,
   aiterPerGroupDispatch,
   allReduceBytes,
+  type DispatchFamily,
   getDispatchFamily,
   listDispatchFamilies,
   vllmCustomArDispatch,
 } from '../../src/contracts/dispatch.js';
 import { getPreset } from '../../src/contracts/presets.js';
-import { canonicalJson } from '../../src/contracts/validate.js';
+import { canonicalJson, parseContract } from '../../src/contracts/validate.js';
 import { batchInvariance, sliceRows } from '../../src/diff/invariance.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { buildCase } from '../../src/fixtures/golden.js';
@@ -148,6 +149,21 @@ describe('batch invariance', () => {
     const at256 = [...report.changes.map((c) => ({ tokens: c.tokens, why: c.why })), ...report.silentSwitches].find((c) => c.tokens === 256)!;
     expect(at256.why).toEqual([expect.stringMatching(/^cub block size 1024 -> 256/)]);
     expect(report.segments).toHaveLength(1);
+  });
+
+  test('torch-reduce: the Reduce.cuh block follows the token count (64x8 at 15 tokens, 32x16 at 16, hidden 2048)', () => {
+    const base = getPreset('unfused').contract;
+    const contract = parseContract({ ...base, norm: { ...base.norm, sumOfSquares: { perThread: 'chain', tree: { kind: 'torch-reduce' } } } });
+    const family: DispatchFamily = {
+      name: 'torch-eager-mean',
+      source: 'test',
+      models: 'torch eager x.pow(2).mean(-1)',
+      inputsPreset: 'unfused',
+      select: () => ({ family: 'torch-eager-mean', contract, algorithm: 'eager', reason: 'one kernel' }),
+    };
+    const report = batchInvariance({ family, ranks: 1, hidden: 2048, tokens: { from: 15, to: 16 }, rows: [0, 3], inputs: 'random', seed: 2 });
+    const at16 = [...report.changes.map((c) => ({ tokens: c.tokens, why: c.why })), ...report.silentSwitches].find((c) => c.tokens === 16)!;
+    expect(at16.why).toEqual([expect.stringMatching(/^Reduce\.cuh block 64x8 -> 32x16 /)]);
   });
 
   test('bad requests are named', () => {

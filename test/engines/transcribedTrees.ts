@@ -300,12 +300,14 @@ export function torchRmsNormSumSquares(row: Float32Array, fma: (a: number, b: nu
 
 /** An Inductor-generated reduction of x*x (SPECS.md T3; Inductor's code and Triton 3.6 PTX in
  *  conformance/dumps) for XBLOCK's one row: R0_BLOCK `rBlock`, blocked layout sizePerThread s,
- *  32 lanes, `numWarps` warps. `contract`: LLVM's fmul+fadd contraction (DAGCombiner folds
- *  fadd(fmul a b, c) -> fma(a, b, c), trying the first operand first); a tl.where select between
- *  them blocks it. Looped (rBlock < H): `_tmp = where(mask, _tmp + x*x, _tmp)` per register,
- *  then tl.sum; one pass: tl.sum(where(mask, x*x, 0)) with the mask folded to true where LLVM
- *  proves it for every thread. tl.sum: registers added in order from r0 + r1 (Triton 3.6
- *  reduceWithinThreads), lanes by shfl.bfly 16..1, warps by a butterfly through shared memory. */
+ *  32 lanes, `numWarps` warps. The generated loop: `_tmp = where(r0_mask & xmask, _tmp + x*x,
+ *  _tmp)` per register, then tl.sum(_tmp): registers added in order from r0 + r1 (Triton 3.6
+ *  reduceWithinThreads), lanes by shfl.bfly 16..1, warps by a butterfly through shared memory.
+ *  With one iteration (rBlock >= H) the where is a select of x*x against 0. `contract`: LLVM on
+ *  the one-iteration chain, as a little rewrite system: a row mask it proves true for every
+ *  thread leaves the x mask alone (true for this row); two selects of one predicate under an add
+ *  become one select of the add; fadd(fmul a a, c) becomes fma(a, a, c), the first operand tried
+ *  first. A masked load reads 0. */
 export function inductorSumSquares(
   row: Float32Array,
   rBlock: number,
@@ -319,32 +321,38 @@ export function inductorSumSquares(
   const tile = s * threads;
   const registers = (rBlock / tile) * s;
   const offsetOf = (t: number, j: number): number => Math.floor(j / s) * tile + t * s + (j % s);
-  // A term of the in-thread sum: an unrounded product x*x (what LLVM may fuse) or a value.
-  type Term = { product: number } | { value: number };
-  const valueOf = (term: Term): number => ('product' in term ? sq(term.product) : term.value);
-  const fadd = (a: Term, b: Term): Term => {
-    if (contract && 'product' in a) return { value: fma(a.product, a.product, valueOf(b)) };
-    if (contract && 'product' in b) return { value: fma(b.product, b.product, valueOf(a)) };
-    return { value: f(valueOf(a) + valueOf(b)) };
+  type Term = { kind: 'product'; x: number } | { kind: 'value'; v: number } | { kind: 'select'; predicate: string; on: boolean; inner: Term };
+  const valueOf = (term: Term): number => {
+    if (term.kind === 'product') return sq(term.x);
+    if (term.kind === 'value') return term.v;
+    return term.on ? valueOf(term.inner) : 0;
   };
+  const fadd = (a: Term, b: Term): Term => {
+    if (contract && a.kind === 'select' && b.kind === 'select' && a.predicate === b.predicate) return { ...a, inner: fadd(a.inner, b.inner) };
+    if (contract && a.kind === 'product') return { kind: 'value', v: fma(a.x, a.x, valueOf(b)) };
+    if (contract && b.kind === 'product') return { kind: 'value', v: fma(b.x, b.x, valueOf(a)) };
+    return { kind: 'value', v: f(valueOf(a) + valueOf(b)) };
+  };
+  const load = (e: number): number => (e < hidden ? row[e] : 0);
   const threadValue = (t: number): number => {
     let regs: Term[];
     if (rBlock < hidden) {
       regs = [];
       for (let j = 0; j < registers; j++) {
-        let acc: Term = { value: 0 };
+        let acc: Term = { kind: 'value', v: 0 };
         for (let base = 0; base < hidden; base += rBlock) {
           const e = base + offsetOf(t, j);
-          if (e < hidden) acc = fadd(acc, { product: row[e] }); // the select is after the add
+          if (e < hidden) acc = fadd(acc, { kind: 'product', x: row[e] }); // the select is after the add
         }
         regs.push(acc);
       }
     } else {
       regs = Array.from({ length: registers }, (_, j): Term => {
         const e = offsetOf(t, j);
-        const provablyInside = offsetOf(threads - 1, j) < hidden;
-        if (provablyInside) return { product: row[e] };
-        return { value: e < hidden ? sq(row[e]) : 0 };
+        const rep = Math.floor(j / s);
+        // r0_mask & xmask: the row mask folds to true where every thread's element is inside.
+        const predicate = offsetOf(threads - 1, rep * s + s - 1) < hidden ? 'xmask' : `xmask & r0_mask(rep ${rep})`;
+        return { kind: 'select', predicate, on: e < hidden, inner: { kind: 'product', x: load(e) } };
       });
     }
     let acc = regs[0];

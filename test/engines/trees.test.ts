@@ -382,6 +382,13 @@ const CASES: readonly TreeCase[] = [
     transcription: (row) => inductorSumSquares(row, 8192, 8, 16, true, fma),
   },
   {
+    name: 'inductor-sum 1x8192 over H 8192: both reps inside the row, one contracted chain of 16',
+    tree: { kind: 'inductor-sum', rBlock: 8192, sizePerThread: 8, numWarps: 16 },
+    perThread: 'fma-chain',
+    shape: { ranks: 1, tokens: 1, hidden: 8192 },
+    transcription: (row) => inductorSumSquares(row, 8192, 8, 16, true, fma),
+  },
+  {
     name: 'inductor-sum 1x8192 over H 7168, uncontracted (chain)',
     tree: { kind: 'inductor-sum', rBlock: 8192, sizePerThread: 8, numWarps: 16 },
     perThread: 'chain',
@@ -403,14 +410,14 @@ const CASES: readonly TreeCase[] = [
     transcription: (row) => inductorSumSquares(row, 2048, 4, 16, true, fma),
   },
   {
-    name: 'inductor-sum one pass, rep 0 crossing H 3000: nothing contracted',
+    name: 'inductor-sum one pass, rep 0 crossing H 3000: its shared select hoisted, contracted',
     tree: { kind: 'inductor-sum', rBlock: 4096, sizePerThread: 8, numWarps: 16 },
     perThread: 'fma-chain',
     shape: { ranks: 1, tokens: 1, hidden: 3000 },
     transcription: (row) => inductorSumSquares(row, 4096, 8, 16, true, fma),
   },
   {
-    name: 'inductor-sum one warp, 1 per thread, R0_BLOCK 64 over H 40: only register 0 contracted',
+    name: 'inductor-sum one warp, 1 per thread, R0_BLOCK 64 over H 40: two predicates, nothing contracted',
     tree: { kind: 'inductor-sum', rBlock: 64, sizePerThread: 1, numWarps: 1 },
     perThread: 'fma-chain',
     shape: { ranks: 1, tokens: 1, hidden: 40 },
@@ -504,5 +511,9 @@ describe('torch-reduce geometry (hand-derived from setReduceConfig, torch 2.11.0
     expect(fits({ kind: 'inductor-sum', rBlock: 1024, sizePerThread: 8, numWarps: 8 }, { ranks: 1, tokens: 1, hidden: 1024 })).toMatch(
       /tree\.rBlock: 1024 is not a multiple of the layout tile 2048/,
     );
+    expect(fits({ kind: 'inductor-sum', rBlock: 2048, sizePerThread: 8, numWarps: 8 }, { ranks: 1, tokens: 1, hidden: 2044 })).toMatch(
+      /tree\.sizePerThread: 8 does not divide hidden 2044/,
+    );
+    expect(fits({ kind: 'inductor-sum', rBlock: 1024, sizePerThread: 8, numWarps: 4 }, { ranks: 1, tokens: 1, hidden: 2044 })).toBe('fits');
   });
 });

@@ -308,15 +308,19 @@ function inductorSumPlan(tree: Extract<SumOfSquaresTree, { kind: 'inductor-sum' 
       for (const acc of accumulators.slice(1)) b.combine(accumulators[0], accumulators[0], acc);
       return accumulators[0];
     }
-    // One pass: register j's mask is provably true (the product contracts) when its position is
-    // inside the row for every thread: a prefix of the registers.
-    const contracted = range(0, registers).filter((j) => positionOf(threadCount - 1, j) < hidden).length;
+    // One pass: each register is where(mask, x*x, 0). The registers of rep 0 share one predicate
+    // (the row mask is constant over a thread's sizePerThread run), and so do all the registers
+    // whose row mask LLVM proves true for every thread (left with the x mask only): LLVM turns an
+    // add of two selects of one predicate into a select of the add, so those adds see the bare
+    // products and contract. That group is rep 0 and every later rep wholly inside the row, a
+    // prefix; a later rep crossing H keeps its own select before each add (a lone register too).
+    const insideReps = range(0, reps).filter((r) => (r + 1) * tile <= hidden).length;
+    const grouped = Math.min(registers, Math.max(1, insideReps) * tree.sizePerThread);
     const element = (j: number): number => (positionOf(t, j) < hidden ? positionOf(t, j) : PADDING_ELEMENT);
-    if (registers === 1) return b.lane([element(0)]);
-    // r0 + r1 contracts r0's product (LLVM fuses the first operand that is a multiply); the later
-    // contracted registers continue that fma chain; the rest are rounded squares added in order.
-    const head = contracted >= 1 ? [b.lane([element(1), element(0), ...range(2, Math.max(0, contracted - 2)).map(element)])] : [];
-    const firstSeparate = contracted >= 1 ? Math.max(2, contracted) : 0;
+    // r0 + r1 contracts r0's product (LLVM fuses the first operand that is a multiply), the rest of
+    // the group continues that fma chain; every later register is a rounded square added in order.
+    const head = grouped >= 2 ? [b.lane([element(1), element(0), ...range(2, grouped - 2).map(element)])] : [];
+    const firstSeparate = head.length > 0 ? grouped : 0;
     const lanes = [...head, ...range(firstSeparate, registers - firstSeparate).map((j) => b.lane([element(j)]))];
     for (const lane of lanes.slice(1)) b.combine(lanes[0], lanes[0], lane);
     return lanes[0];
