@@ -127,6 +127,8 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
         problems.push(`${treePath}: hidden ${hidden} is not a multiple of 4 (torch's vectorized layer-norm kernel; the other is not modelled)`);
       break;
     case 'inductor-sum': {
+      if (!isPowerOfTwo(tree.rBlock)) problems.push(`${treePath}.rBlock: ${tree.rBlock} is not a power of two (tl.arange needs one)`);
+      if (!isPowerOfTwo(tree.sizePerThread)) problems.push(`${treePath}.sizePerThread: ${tree.sizePerThread} is not a power of two`);
       const tile = tree.sizePerThread * 32 * tree.numWarps;
       if (tree.numWarps * 32 > LIMITS.blockThreads) problems.push(`${treePath}.numWarps: ${tree.numWarps} warps exceed ${LIMITS.blockThreads} threads`);
       else if (tree.rBlock % tile !== 0)

@@ -515,5 +515,8 @@ describe('torch-reduce geometry (hand-derived from setReduceConfig, torch 2.11.0
       /tree\.sizePerThread: 8 does not divide hidden 2044/,
     );
     expect(fits({ kind: 'inductor-sum', rBlock: 1024, sizePerThread: 8, numWarps: 4 }, { ranks: 1, tokens: 1, hidden: 2044 })).toBe('fits');
+    expect(fits({ kind: 'inductor-sum', rBlock: 3072, sizePerThread: 3, numWarps: 1 }, { ranks: 1, tokens: 1, hidden: 2048 })).toMatch(
+      /tree\.rBlock: 3072 is not a power of two[^]*tree\.sizePerThread: 3 is not a power of two/,
+    );
   });
 });
