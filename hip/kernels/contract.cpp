@@ -297,9 +297,16 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
 
 void parseNorm(const ObjectReader& root, NormContract& out, Refusals& refusals) {
   const ObjectReader norm(root.at("norm"), "norm", {"input", "sumOfSquares", "variance", "eps", "weight", "multiplyOrder", "roundIntermediate"});
-  out.inputBf16 = norm.choice("input", {"f32", "bf16"}) == 1;
+  const int input = norm.choice("input", {"f32", "bf16", "f32-squares-bf16-normalize"});
+  out.inputBf16 = input == 1;
+  out.inputF32SquaresBf16Normalize = input == 2;
+  if (out.inputF32SquaresBf16Normalize) {
+    refusals.refuse(norm.pathOf("input"), "'f32-squares-bf16-normalize'", "the kernels normalize the value they squared");
+  }
   parseSumOfSquares(norm, out, refusals);
-  out.varianceReciprocal = norm.choice("variance", {"divide", "reciprocal-multiply"}) == 1;
+  const int variance = norm.choice("variance", {"divide", "reciprocal-multiply", "reciprocal-fma"});
+  out.varianceReciprocal = variance == 1;
+  if (variance == 2) refusals.refuse(norm.pathOf("variance"), "'reciprocal-fma'", "the kernels add eps after rounding the mean square");
   out.epsBits = norm.positiveF32("eps", 1.0);
   const ObjectReader weight(norm.at("weight"), norm.pathOf("weight"), {"dtype", "castToBf16", "offset"});
   out.weightF32 = weight.choice("dtype", {"bf16", "f32"}) == 1;
@@ -434,7 +441,11 @@ Contract parseContract(const std::string& text) {
 
   // The schema's superRefine rules between the stages, with its paths.
   if (c.norm.hasResidual && c.norm.residualAddBf16 && !c.norm.inputBf16) {
-    invalid("norm.input", "'f32' reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'");
+    const char* const input = c.norm.inputF32SquaresBf16Normalize ? "'f32-squares-bf16-normalize'" : "'f32'";
+    invalid("norm.input", std::string(input) + " reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'");
+  }
+  if (!c.norm.hasResidual && c.norm.inputF32SquaresBf16Normalize) {
+    invalid("norm.input", "'f32-squares-bf16-normalize' re-reads the stored out.residual, which a contract without a residual does not write");
   }
   if (!c.norm.weightF32 && c.norm.weightCastToBf16) {
     invalid("norm.weight.castToBf16", "the weight is already bf16; the cast applies to dtype 'f32' only");

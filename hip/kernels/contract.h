@@ -74,6 +74,8 @@ struct NormContract {
   bool residualAddBf16;
   /** The norm reads x rounded to bf16 (else the f32 x). */
   bool inputBf16;
+  /** norm.input 'f32-squares-bf16-normalize' (parsed, refused: the kernels normalize what they squared). */
+  bool inputF32SquaresBf16Normalize;
   PerThreadPattern perThread;
   SumTree tree;
   /** cub: threads per block; 0 = vLLM's min(H, tokens < 256 ? 1024 : 256). */

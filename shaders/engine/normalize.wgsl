@@ -26,7 +26,7 @@ fn effectiveWeight(h: u32) -> u32 {
   }
 }
 
-// 5. Weight multiply in the contract's order, with the optional intermediate rounding.
+// 5. Weight multiply in the contract's order, with the optional intermediate rounding (cpu normalize).
 fn normalizeElement(local: u32, row: u32, h: u32) -> u32 {
   let rowRstd = rstd[row];
   let w = effectiveWeight(h);
@@ -36,7 +36,11 @@ fn normalizeElement(local: u32, row: u32, h: u32) -> u32 {
     first = w;
     second = rowRstd;
   }
-  var t = f32_mul(x[local], first, ENGINE_F32_SUBNORMALS);
+  // norm.input 'f32-squares-bf16-normalize': the stored bf16 residual, not the f32 x the sum of
+  // squares read.
+  var v = x[local];
+  if (params.normalizeInputBf16 != 0u) { v = roundBf16(v, params.roundResidualOut); }
+  var t = f32_mul(v, first, ENGINE_F32_SUBNORMALS);
   if (params.roundIntermediate != 0u) { t = roundBf16(t, params.roundNormIntermediate); }
   return f32_mul(t, second, ENGINE_F32_SUBNORMALS);
 }

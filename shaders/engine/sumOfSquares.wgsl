@@ -125,16 +125,22 @@ fn nextPow2(n: u32) -> u32 {
   return 1u << (32u - countLeadingZeros(n - 1u));
 }
 
-// cpu rstdOf. 4. rstd, every step correctly rounded: the mean square as sumsq / H or
-// sumsq * fround(1 / H).
+// cpu varianceOf and rstdOf. 4. rstd, every step correctly rounded: the rsqrt operand as
+// sumsq / H + eps, sumsq * fround(1 / H) + eps, or fma(sumsq, fround(1 / H), eps).
 fn rstdOf(sumsq: u32) -> u32 {
-  var meanSquare: u32;
-  if (params.varianceReciprocal != 0u) {
-    meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
-  } else {
-    meanSquare = f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS);
+  var variance: u32;
+  switch params.variance {
+    case VARIANCE_RECIPROCAL_MULTIPLY: {
+      let meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+      variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
+    }
+    case VARIANCE_RECIPROCAL_FMA: {
+      variance = f32_mulAdd(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), params.epsF32, ENGINE_F32_SUBNORMALS);
+    }
+    default: { // VARIANCE_DIVIDE
+      variance = f32_add(f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS), params.epsF32, ENGINE_F32_SUBNORMALS);
+    }
   }
-  let variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
   return f32_div(ONE_F32, f32_sqrt(variance, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
 }
 

@@ -58,6 +58,12 @@ const VLLM_LAYERNORM_PY = pin('vllm-project/vllm', '00cba797bda48c0413ff05ab3c69
 const VLLM_GROUP_QUANT_CU = pin('vllm-project/vllm', '00aa9038db3d97696958c11406e3fb85b420f268');
 const VLLM_INPUT_QUANT = pin('vllm-project/vllm', '014af6b59c3db333ccbbe11b6921d78f46ef305c');
 const PYTORCH = pin('pytorch/pytorch', '061d0d3a316fa163a83db86cf4c4dec13828f767');
+const PYTORCH_DIV_TRUE = pin('pytorch/pytorch', '0f57f050df0e969d03e76495ace7ea90ba2b05d8');
+/** Where _fused_rms_norm_cuda is defined (layer_norm_kernel.cu:1996, the commit a public reading of
+ *  it links); the rms_norm template's lines were read in the torch 2.11.0+cu130 wheel
+ *  (conformance/SPECS.md T2), not at this commit. */
+const PYTORCH_RMS_NORM = pin('pytorch/pytorch', 'e52fd8ff9759e1c4bea7adcf63ca22717fe5e8df');
+const TRANSFORMERS = pin('huggingface/transformers', '5dd4a63548857797727ae73eeb6a6e886ea02a3e');
 
 const car = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/include/custom_all_reduce.cuh', first, says, last);
 const opus = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/include/opus/opus.hpp', first, says, last);
@@ -598,41 +604,73 @@ const VLLM_AR_EVIDENCE: Dims = {
   ),
 };
 
-// vLLM native (forward_native): f32 residual sum feeds the variance, x.to(bf16) * w.
+// ---- torch on sm_90: the eager and compiled native chains. Every dimension below reproduces the
+// H200 captures bit for bit (conformance/SPECS.md; test/conformance/replay.test.ts).
+
+const hfLlama = (first: number, says: string, last?: number): Citation =>
+  cite(TRANSFORMERS, 'src/transformers/models/llama/modeling_llama.py', first, says, last);
+const torchDivTrue = (first: number, says: string, last?: number): Citation =>
+  cite(PYTORCH_DIV_TRUE, 'aten/src/ATen/native/cuda/BinaryDivTrueKernel.cu', first, says, last);
+const TORCH_MEAN = cite(
+  PYTORCH,
+  'aten/src/ATen/native/cuda/ReduceMomentKernel.cu',
+  36,
+  'mean_kernel_impl: factor = float(num_out) / numel; gpu_reduce_kernel (Reduce.cuh) with MeanOps multiplying the sum by it',
+  40,
+);
+const TORCH_RMS_NORM_ENTRY = cite(PYTORCH_RMS_NORM, 'aten/src/ATen/native/cuda/layer_norm_kernel.cu', 1996, '_fused_rms_norm_cuda: F.rms_norm on CUDA');
+
+const SM90_TORCH_OPS: ContractInput['hardwareOps'] = { rsqrt: 'sm90', reciprocal: 'ieee', divide: 'ieee' };
+const SM90_RSQRT_NOTE =
+  'rsqrt.approx.f32 of sm_90 (nvcc rsqrtf and torch.rsqrt; Triton uses its .ftz form, equal on every operand >= eps), measured over all 2^32 ' +
+  'inputs (gpu/MEASUREMENTS.md); each captured torch kernel needs it (conformance/SPECS.md)';
+
+/** torch eager's mean(-1) tree on CUDA. */
+const TORCH_REDUCE_TREE: NormInput['sumOfSquares']['tree'] = { kind: 'torch-reduce', warpShuffle: 'decreasing' };
+/** ReduceMomentKernel.cu:39 forms the factor as float(M) / M*H; it is fround(1/H) while M*H is an exact f32. */
+const TORCH_MEAN_FACTOR_LIMIT = 'the mean factor float(M) / (M*H) is fround(1/H) while M*H <= 2^24; past that torch rounds M*H first';
+const TORCH_REDUCE_NOTE =
+  "ATen Reduce.cuh's last-dim f32 reduction behind mean(-1), as the torch 2.11.0+cu130 wheel header has it (setReduceConfig L1040-1175, four " +
+  'accumulators per thread L553-558, shared-memory halving L639-653, shfl_down with decreasing offsets on CUDA L656-668; conformance/SPECS.md T1), ' +
+  'pinned on the H200 by 51,189 tree probes (conformance/captures/probes.json)';
+
+/** Inductor's reduction of the native chains on sm_90: the autotune pick R0_BLOCK 2048 (4 per
+ *  thread, 16 warps), the one that reproduces the H 4096 and H 7168 captures. */
+const INDUCTOR_PICK: NormInput['sumOfSquares']['tree'] = { kind: 'inductor-sum', rBlock: 2048, sizePerThread: 4, numWarps: 16 };
+const INDUCTOR_TREE_NOTE =
+  "Inductor's generated Triton reduction (torch 2.11.0, Triton 3.6.0; conformance/dumps/inductor and the TTGIR in conformance/dumps/triton): " +
+  'the autotuner picks the layout at run time; this preset assumes XBLOCK 1, R0_BLOCK 2048 (sizePerThread 4, 16 warps), which reproduced every ' +
+  'H 4096 and H 7168 capture of the compiled native norm (at H 2048 the only candidate is XBLOCK 2 x R0_BLOCK 2048, 8 per thread, 8 warps: ' +
+  'conformance/contracts.json)';
+const INDUCTOR_FMA_NOTE = "LLVM contracts tl.sum's in-thread x*x + acc into FMA (Triton 3.6 PTX, conformance/dumps/triton; SPECS.md T3)";
+const INDUCTOR_VARIANCE_NOTE =
+  'Inductor lowers mean(-1) + eps to div.full(sum, H) + eps; ptxas folds the division by the constant H into a multiply by RN(1/H) and contracts ' +
+  'the add: one FFMA (SASS `FFMA R3, R3, R28, 9.99e-07`, R28 = RN(1/7168), conformance/SPECS.md "fold")';
+const INDUCTOR_ROUND_TRIP_NOTE =
+  'Inductor drops the x.to(orig_dtype) round trip before the weight multiply (it does not emulate precision casts): one bf16 rounding, reproduced ' +
+  'on every compiled capture';
+
+// vLLM native (forward_native) run eagerly: f32 residual sum feeds the variance, x.to(bf16) * w.
 const VLLM_NATIVE_NORM: NormInput = {
   input: 'f32',
-  sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } },
+  sumOfSquares: { perThread: 'chain', tree: TORCH_REDUCE_TREE },
   variance: 'reciprocal-multiply',
   eps: EPS,
   weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
   multiplyOrder: 'x-rstd-w',
   roundIntermediate: true,
 };
-const TORCH_MEAN = cite(
-  PYTORCH,
-  'aten/src/ATen/native/cuda/ReduceMomentKernel.cu',
-  36,
-  'mean_kernel_impl: factor = float(num_out) / numel; MeanOps multiplies the sum by it',
-  40,
-);
 const VLLM_NATIVE_EVIDENCE: Dims = {
   'residual.add': evidence(vllmPy(187, 'x = x.to(float32); x = x + residual.to(float32)', 189)),
-  'bf16Rounding.residualAdd': NOT_USED('the add is f32', vllmPy(210, 'f32 add')),
+  'bf16Rounding.residualAdd': NOT_USED('the add is f32', vllmPy(189, 'f32 add')),
   'bf16Rounding.residualOut': evidence(vllmPy(190, 'residual = x.to(orig_dtype): round to nearest even')),
   'norm.input': evidence(vllmPy(210, 'variance = x_var.pow(2).mean(...) of the f32 x')),
   'norm.sumOfSquares.perThread': evidenceWithNote(
-    'eager: ATen Reduce.cuh per-thread accumulators; compiled: the Inductor kernel. Neither is expressible: chain is the closest',
-    vllmPy(210, 'pow(2).mean'),
+    'x_var.pow(2) is its own elementwise kernel: every square is rounded to f32 before the mean adds it',
+    vllmPy(210, 'x_var.pow(2).mean(dim=-1, keepdim=True)'),
   ),
-  'norm.sumOfSquares.tree': evidenceWithNote(
-    'ATen Reduce.cuh tree (eager) or an Inductor Triton reduction (compiled) is not expressible; sequential is the closest reference',
-    vllmPy(210, 'pow(2).mean'),
-    TORCH_MEAN,
-  ),
-  'norm.variance': evidenceWithNote(
-    'eager torch mean multiplies the sum by fround(1/H) (exact when M*H fits f32); under Inductor the mean is a Triton division',
-    TORCH_MEAN,
-  ),
+  'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, vllmPy(210, 'mean(dim=-1)'), TORCH_MEAN),
+  'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(M / (M*H)) = fround(1/H)', TORCH_MEAN),
   'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(212, 'variance + self.variance_epsilon')),
   'norm.weight.dtype': evidence(vllmPy(215, 'x * self.weight with the bf16 weight')),
   'norm.weight.castToBf16': NOT_USED('bf16 weight', vllmPy(215, 'x * self.weight')),
@@ -641,11 +679,30 @@ const VLLM_NATIVE_EVIDENCE: Dims = {
   'norm.roundIntermediate': evidence(vllmPy(213, 'x = x.to(orig_dtype) before * weight', 215)),
   'bf16Rounding.normIntermediate': evidence(vllmPy(213, 'x.to(orig_dtype): round to nearest even')),
   'bf16Rounding.normOut': evidence(vllmPy(215, 'bf16 * bf16 in eager: f32 opmath, one rounding')),
-  'hardwareOps.rsqrt': evidenceWithNote('torch.rsqrt on CUDA is an approximate rsqrt', vllmPy(212, 'torch.rsqrt')),
+  'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, vllmPy(212, 'torch.rsqrt')),
   'hardwareOps.reciprocal': evidenceWithNote('the mean factor 1/H is computed on the host in f32 (IEEE)', TORCH_MEAN),
   'hardwareOps.divide': NOT_USED('eager mean multiplies by the factor', TORCH_MEAN),
   f32Subnormals: evidenceWithNote('eager torch keeps f32 subnormals (no flush mode)', vllmPy(187, 'x.to(torch.float32)')),
 };
+
+/** The compiled native norm (Inductor) over the eager one: the same source lines, what Inductor
+ *  and ptxas make of them. */
+function compiledNorm(eager: NormInput): NormInput {
+  return { ...eager, sumOfSquares: { perThread: 'fma-chain', tree: INDUCTOR_PICK }, variance: 'reciprocal-fma', roundIntermediate: false };
+}
+function compiledEvidence(source: Citation, normalize: Citation): Dims {
+  return {
+    'norm.sumOfSquares.perThread': evidenceWithNote(INDUCTOR_FMA_NOTE, source),
+    'norm.sumOfSquares.tree': evidenceWithNote(INDUCTOR_TREE_NOTE, source),
+    'norm.variance': evidenceWithNote(INDUCTOR_VARIANCE_NOTE, source),
+    'norm.roundIntermediate': evidenceWithNote(INDUCTOR_ROUND_TRIP_NOTE, normalize),
+    'bf16Rounding.normIntermediate': NOT_USED('Inductor drops the intermediate round trip', normalize),
+    'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, source),
+    'hardwareOps.reciprocal': evidenceWithNote('RN(1/H) is a constant ptxas folds at compile time (correctly rounded)', source),
+    'hardwareOps.divide': NOT_USED('the only division, by H, is folded into the multiply', source),
+    f32Subnormals: evidenceWithNote('Triton on NVIDIA keeps f32 subnormals in its arithmetic (only its rsqrt is the .ftz form)', source),
+  };
+}
 
 // vLLM group quant: the C++ op (CUDA, contiguous input).
 function vllmCudaGroupQuant(extra: Partial<QuantInput> = {}): QuantInput {
@@ -890,6 +947,19 @@ const K = {
     commit: VLLM_GROUP_QUANT_CU.commit,
     file: 'csrc/libtorch_stable/quantization/w8a8/fp8/per_token_group_quant.cu',
     function: 'per_token_group_quant_8bit_kernel',
+  },
+  torchRmsNorm: {
+    repository: PYTORCH_RMS_NORM.repository,
+    commit: PYTORCH_RMS_NORM.commit,
+    file: 'aten/src/ATen/native/cuda/layer_norm_kernel.cu',
+    function: '_fused_rms_norm_cuda (vectorized_layer_norm_kernel, rms_norm = true)',
+  },
+  torchMean: { repository: PYTORCH.repository, commit: PYTORCH.commit, file: 'aten/src/ATen/native/cuda/ReduceMomentKernel.cu', function: 'mean_kernel_impl' },
+  hfLlamaRmsNorm: {
+    repository: TRANSFORMERS.repository,
+    commit: TRANSFORMERS.commit,
+    file: 'src/transformers/models/llama/modeling_llama.py',
+    function: 'LlamaDecoderLayer residual add, LlamaRMSNorm.forward',
   },
   vllmNativeGroupQuant: {
     repository: VLLM_INPUT_QUANT.repository,
@@ -1444,45 +1514,47 @@ function vllmPresets(): PresetDefinition[] {
     ...without({ ...VLLM_AR_EVIDENCE, ...vllmCudaNormEvidence(false) }, 'residual.add'),
     residual: NOT_USED('rms_norm: no residual', vllmLn(14, 'rms_norm_kernel')),
   };
-  const native: ContractInput = { ...vllmUnfused, residual: { add: 'f32' }, norm: VLLM_NATIVE_NORM };
+  const native: ContractInput = { ...vllmUnfused, hardwareOps: SM90_TORCH_OPS, residual: { add: 'f32' }, norm: VLLM_NATIVE_NORM };
   const nativeEvidence: Dims = {
     ...VLLM_AR_EVIDENCE,
     ...VLLM_NATIVE_EVIDENCE,
     quant: NOT_USED('norm only', vllmPy(180, 'forward_native returns x (and residual)', 219)),
   };
+  // GemmaRMSNorm.forward_cuda compiles forward_static with torch.compile (layernorm.py:357-361):
+  // the bits are Inductor's, as for the compiled native chain, with Gemma's f32 (1 + w).
+  const gemmaSource = vllmPy(333, 'x.pow(2).mean(dim=-1, keepdim=True) under torch.compile');
   const gemma: ContractInput = {
-    ...vllmUnfused,
-    residual: { add: 'bf16' },
-    norm: { ...VLLM_NATIVE_NORM, input: 'bf16', weight: { dtype: 'bf16', castToBf16: false, offset: 'f32' }, roundIntermediate: false },
+    ...native,
+    norm: {
+      ...compiledNorm(VLLM_NATIVE_NORM),
+      input: 'f32-squares-bf16-normalize',
+      weight: { dtype: 'bf16', castToBf16: false, offset: 'f32' },
+    },
   };
   const gemmaEvidence: Dims = {
     ...nativeEvidence,
-    'residual.add': evidence(vllmPy(324, 'x = x + residual (bf16 unless fp16)', 329)),
-    'bf16Rounding.residualAdd': evidence(vllmPy(328, 'bf16 + bf16: f32 opmath, round to nearest even')),
-    'bf16Rounding.residualOut': evidence(vllmPy(330, 'residual = x (the bf16 sum)')),
-    'norm.input': evidence(vllmPy(332, 'x = x.float() of the bf16 sum')),
+    ...compiledEvidence(gemmaSource, vllmPy(337, 'x * (1.0 + weight.float()), then one x.to(orig_dtype)', 338)),
+    'residual.add': evidenceWithNote(
+      'x + residual is a bf16 op, but Inductor computes it in f32 and rounds it only where it stores the residual (as in the captured compiled HF chain)',
+      vllmPy(324, 'x = x + residual (bf16 unless fp16)', 329),
+      vllmPy(357, 'forward_cuda: self.forward_static = torch.compile(self.forward_static)', 361),
+    ),
+    'bf16Rounding.residualAdd': NOT_USED('the add stays f32 inside the kernel', vllmPy(328, 'x + residual')),
+    'bf16Rounding.residualOut': evidence(vllmPy(330, 'residual = x: the stored bf16 sum, round to nearest even')),
+    'norm.input': evidenceWithNote(
+      'by analogy with the captured compiled HF LlamaRMSNorm, whose bf16 add feeds .float() the same way: the sum of squares reads the f32 sum, the ' +
+        'weight multiply re-reads the stored bf16 one (no Gemma capture yet)',
+      vllmPy(332, 'x = x.float() of the bf16 sum'),
+    ),
     'norm.weight.offset': evidence(vllmPy(337, 'x * (1.0 + weight.float()) in f32')),
-    'norm.roundIntermediate': evidence(vllmPy(337, 'one x.to(orig_dtype) after both products', 338)),
-    'bf16Rounding.normIntermediate': NOT_USED('one rounding', vllmPy(338, 'x.to(orig_dtype)')),
     'bf16Rounding.normOut': evidence(vllmPy(338, 'x.to(orig_dtype): round to nearest even')),
     'norm.multiplyOrder': evidence(vllmPy(334, 'x * rsqrt(...) then * (1 + w)', 337)),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(334, 'variance + variance_epsilon')),
-    'norm.variance': evidenceWithNote(
-      'eager torch mean multiplies the sum by fround(1/H); forward_cuda compiles forward_static, where the mean is a Triton division',
-      vllmPy(333, 'x.pow(2).mean(dim=-1)'),
-      TORCH_MEAN,
-    ),
-    'norm.sumOfSquares.perThread': evidenceWithNote('compiled by Inductor: not expressible, chain is the closest', vllmPy(333, 'x.pow(2).mean(dim=-1)')),
-    'norm.sumOfSquares.tree': evidenceWithNote(
-      'Inductor reduction tree: not expressible, sequential is the closest reference',
-      vllmPy(333, 'x.pow(2).mean(dim=-1)'),
-    ),
     'norm.weight.dtype': evidenceWithNote(
       'the weight parameter is created in the model dtype (bf16) and upcast',
       vllmPy(312, 'nn.Parameter(torch.zeros(hidden_size))'),
       vllmPy(337, 'weight.float()'),
     ),
-    'hardwareOps.rsqrt': evidenceWithNote('torch.rsqrt (approximate on CUDA)', vllmPy(334, 'torch.rsqrt')),
   };
   const withQuant = (c: ContractInput, e: Dims, q: QuantInput): { contract: ContractInput; evidence: Dims } => {
     return { contract: { ...c, quant: q }, evidence: { ...without(e, 'quant'), ...vllmCudaGroupQuantEvidence(q) } };
@@ -1516,6 +1588,8 @@ function vllmPresets(): PresetDefinition[] {
     ...vllmCudaGroupQuant(),
     amaxFloor: null,
     scaleFloor: { value: 1 / (448 * 512), stage: 'before-ue8m0' },
+    scale: 'reciprocal',
+    bf16SideOutput: true,
   };
   const nativeQuantEvidence: Dims = {
     ...vllmCudaGroupQuantEvidence(nativeQuant),
@@ -1527,14 +1601,77 @@ function vllmPresets(): PresetDefinition[] {
         vllmNativeQuant(196, 'scales = scales_raw.clamp(min=_FP8_MIN_SCALING_FACTOR)'),
       ),
     ),
-    'quant.scale': evidence(vllmNativeQuant(193, 'scales_raw = absmax / _FP8_MAX')),
-    'quant.quantize': evidence(vllmNativeQuant(198, 'x_grouped / scales')),
+    'quant.scale': evidenceWithNote(
+      '_FP8_MAX is a Python float: torch divides by a CPU scalar as a multiply by its f32 reciprocal',
+      vllmNativeQuant(193, 'scales_raw = absmax / _FP8_MAX'),
+      torchDivTrue(36, 'is_cpu_scalar(2): a * reciprocal(b)', 48),
+    ),
+    'quant.quantize': evidence(vllmNativeQuant(198, 'x_grouped / scales'), torchDivTrue(50, 'tensor / tensor: DivFunctor, an IEEE division', 54)),
+    'quant.bf16SideOutput': evidenceWithNote(
+      'the quant reads the norm output, a bf16 tensor of its own',
+      vllmPy(213, 'x.to(orig_dtype) * weight: the bf16 norm output', 215),
+      vllmNativeQuant(192, 'x_grouped of that tensor'),
+    ),
+    'hardwareOps.reciprocal': evidence(torchDivTrue(43, 'inv_b = opmath_t(1.0) / scalar: an f32 IEEE division on the host')),
+    'hardwareOps.divide': evidence(torchDivTrue(53, 'DivFunctor: a / b, IEEE (no fast math)', 54)),
     'quant.clamp': evidence(vllmNativeQuant(199, 'clamp(_FP8_MIN, _FP8_MAX)')),
     'quant.saturation': evidenceWithNote('clamped first', vllmNativeQuant(199, '.to(_FP8_DTYPE)')),
     'quant.scaleLayout': evidence(vllmNativeQuant(206, 'scales [M, G] row-major unless column_major_scales', 210)),
     'quant.format': evidence(vllmNativeQuant(17, '_FP8_DTYPE, _FP8_MIN/_FP8_MAX = get_fp8_min_max(): +-448 e4m3fn on CUDA', 18)),
   };
+  const sm90 = (
+    family: string,
+    models: string,
+    reference: string | null,
+    kernels: readonly KernelRef[],
+    ce: { contract: ContractInput; evidence: Dims },
+    limitations: readonly string[],
+  ): PresetDefinition => ({ ...p(family, models, reference, kernels, ce, limitations), name: `${family}@sm90`, architectures: ['sm90'] });
+  const compiled: ContractInput = { ...native, norm: compiledNorm(VLLM_NATIVE_NORM) };
+  const compiledDims: Dims = {
+    ...nativeEvidence,
+    ...compiledEvidence(vllmPy(210, 'x_var.pow(2).mean(dim=-1, keepdim=True) under torch.compile'), vllmPy(213, 'x.to(orig_dtype) * self.weight', 215)),
+  };
+  const eagerOnly = 'torch eager; vLLM compiles forward_native by default: vllm-native-compiled@sm90';
+  const reduceShapes = "Reduce.cuh's configurations that split a row across CTAs are refused";
   return [
+    sm90(
+      'vllm-native',
+      'vLLM RMSNorm.forward_native run eagerly on sm_90: f32 residual sum feeds the variance (Reduce.cuh tree, sum * RN(1/H)), rsqrt.approx, two roundings.',
+      'unfused',
+      [K.vllmNative],
+      { contract: native, evidence: nativeEvidence },
+      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
+    ),
+    sm90(
+      'vllm-native-compiled',
+      "vLLM's default compiled RMSNorm.forward_native on sm_90 (Inductor, Triton 3.6): one FFMA for mean + eps, rsqrt.approx, one rounding; assumes " +
+        'the autotune pick R0_BLOCK 2048 (4 per thread, 16 warps).',
+      'vllm-native@sm90',
+      [K.vllmNative],
+      { contract: compiled, evidence: compiledDims },
+      ['Inductor autotunes the layout at run time: at H 2048 it has only XBLOCK 2 x R0_BLOCK 2048 (8 per thread, 8 warps), another tree'],
+    ),
+    sm90(
+      'vllm-gemma',
+      'vLLM GemmaRMSNorm on sm_90: forward_cuda compiles forward_static (Inductor): f32 (1 + w), one FFMA for mean + eps, one rounding; assumes the ' +
+        'autotune pick R0_BLOCK 2048.',
+      null,
+      [K.vllmGemma],
+      { contract: gemma, evidence: gemmaEvidence },
+      [
+        'no Gemma capture: the split norm input (f32 squares, bf16 normalize) follows the captured compiled HF chain',
+        'Inductor autotunes the layout at run time (R0_BLOCK 2048 assumed)',
+      ],
+    ),
+    sm90(
+      'vllm-native-group-quant',
+      'vLLM native path run eagerly on sm_90 with QuantFP8._quantize_group_native: amax * RN(1/448) floored at 1/(448*512), IEEE x / scale, clamp 448.',
+      null,
+      [K.vllmNative, K.vllmNativeGroupQuant],
+      { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } },
+      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
+    ),
     p(
       'vllm-unfused',
       'vLLM on CUDA: custom all-reduce (natural, one rounding), then fused_add_rms_norm width 8: bf16 residual add, cub tree over 8-vectors, one rounding of ' +
@@ -1543,22 +1680,6 @@ function vllmPresets(): PresetDefinition[] {
       [K.vllmFusedAddRmsNorm],
       { contract: vllmUnfused, evidence: vllmUnfusedEvidence },
       [nestedPair],
-    ),
-    p(
-      'vllm-native',
-      'vLLM RMSNorm.forward_native (the default compiled path, run eagerly): f32 residual sum feeds the variance, mean as sum * (1/H), two roundings.',
-      'unfused',
-      [K.vllmNative],
-      { contract: native, evidence: nativeEvidence },
-      ['the torch mean / Inductor reduction tree is not expressible (sequential stands in)', 'compiled, the variance is a Triton division (div.full)'],
-    ),
-    p(
-      'vllm-gemma',
-      'vLLM GemmaRMSNorm.forward_static: bf16 residual add, f32 (1 + w), one rounding.',
-      null,
-      [K.vllmGemma],
-      { contract: gemma, evidence: gemmaEvidence },
-      ['runs under torch.compile: the Inductor reduction tree is not expressible (sequential stands in)'],
     ),
     p(
       'vllm-group-quant',
@@ -1585,14 +1706,6 @@ function vllmPresets(): PresetDefinition[] {
       [nestedPair],
     ),
     p(
-      'vllm-native-group-quant',
-      'vLLM native path with QuantFP8._quantize_group_native: no amax floor, scale floored at 1/(448*512), division, clamp 448.',
-      null,
-      [K.vllmNative, K.vllmNativeGroupQuant],
-      { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } },
-      ['the torch mean / Inductor tree is not expressible (sequential stands in)'],
-    ),
-    p(
       'vllm-unfused-quant',
       'vLLM unfused chain with per-group quant and the bf16 norm output kept.',
       null,
@@ -1606,6 +1719,135 @@ function vllmPresets(): PresetDefinition[] {
       null,
       [K.vllmRmsNorm, K.vllmGroupQuant],
       withQuant(noResidual, noResidualEvidence, vllmCudaGroupQuant({ bf16SideOutput: true })),
+    ),
+  ];
+}
+
+/** torch eager on sm_90 without vLLM: F.rms_norm, and Hugging Face's LlamaRMSNorm chain. Both
+ *  follow a bf16 residual add as a model writes it (the HF decoder layer), one rank. */
+function torchPresets(): PresetDefinition[] {
+  const oneRank = NOT_USED('ranks 1: the norm alone, no all-reduce', hfLlama(347, 'hidden_states = residual + hidden_states: the input of the norm'));
+  const noAllReduce: Dims = {
+    'allReduce.order': oneRank,
+    'allReduce.accumulate': oneRank,
+    'allReduce.roundResult': oneRank,
+    'bf16Rounding.allReduceHop': oneRank,
+    'bf16Rounding.allReduceResult': oneRank,
+  };
+  const bf16ResidualAdd: Dims = {
+    'residual.add': evidenceWithNote(
+      'a bf16 + bf16 add in torch eager: computed in f32 (opmath) and rounded once',
+      hfLlama(347, 'hidden_states = residual + hidden_states (bf16 tensors)'),
+    ),
+    'bf16Rounding.residualAdd': evidence(hfLlama(347, 'the bf16 result: round to nearest even')),
+    'bf16Rounding.residualOut': evidence(hfLlama(350, 'residual = hidden_states: the rounded sum')),
+    f32Subnormals: evidenceWithNote('eager torch keeps f32 subnormals (no flush mode)', hfLlama(71, 'hidden_states.to(torch.float32)')),
+    quant: NOT_USED('norm only', hfLlama(351, 'post_attention_layernorm: no quant')),
+  };
+  const base: ContractInput = {
+    allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'bf16' },
+    bf16Rounding: RNE_EVERYWHERE,
+    f32Subnormals: 'keep',
+    hardwareOps: SM90_TORCH_OPS,
+    residual: { add: 'bf16' },
+    norm: VLLM_NATIVE_NORM,
+    quant: null,
+  };
+  const rmsNote = (what: string): Evidence =>
+    evidenceWithNote(`${what} (layer_norm_kernel.cu of the torch 2.11.0+cu130 wheel, conformance/SPECS.md T2)`, TORCH_RMS_NORM_ENTRY);
+  const fRmsNorm: ContractInput = {
+    ...base,
+    norm: {
+      input: 'bf16',
+      sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'torch-rms-norm' } },
+      variance: 'divide',
+      eps: EPS,
+      weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
+      multiplyOrder: 'x-rstd-w',
+      roundIntermediate: false,
+    },
+  };
+  const fRmsNormEvidence: Dims = {
+    ...noAllReduce,
+    ...bf16ResidualAdd,
+    'norm.input': rmsNote('F.rms_norm reads the bf16 tensor and upcasts each element'),
+    'norm.sumOfSquares.perThread': rmsNote("compute_stats<T, rms_norm>: sigma2 + val*val (L143), one FFMA under nvcc's default -fmad=true"),
+    'norm.sumOfSquares.tree': rmsNote('block (32, 4), 4-vectors: warp shfl_down 16..1 (L201-204), then the upper warps onto the lower (L207-227)'),
+    'norm.variance': rmsNote('sigma2 / float(N): an IEEE division (L230)'),
+    'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, TORCH_RMS_NORM_ENTRY),
+    'norm.weight.dtype': rmsNote('gamma is the bf16 weight'),
+    'norm.weight.castToBf16': NOT_USED('bf16 weight', TORCH_RMS_NORM_ENTRY),
+    'norm.weight.offset': NOT_USED('plain gamma', TORCH_RMS_NORM_ENTRY),
+    'norm.multiplyOrder': rmsNote('gamma * (rstd * x) (L283): (x*rstd)*w'),
+    'norm.roundIntermediate': rmsNote('one bf16 store of the f32 product'),
+    'bf16Rounding.normIntermediate': NOT_USED('one rounding', TORCH_RMS_NORM_ENTRY),
+    'bf16Rounding.normOut': rmsNote('the store to bf16: round to nearest even'),
+    'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, TORCH_RMS_NORM_ENTRY),
+    'hardwareOps.reciprocal': NOT_USED('no reciprocal', TORCH_RMS_NORM_ENTRY),
+    'hardwareOps.divide': rmsNote('sigma2 / float(N) without fast math: div.rn'),
+  };
+  const hf: ContractInput = { ...base, norm: { ...VLLM_NATIVE_NORM, input: 'bf16' } };
+  const hfEvidence: Dims = {
+    ...noAllReduce,
+    ...bf16ResidualAdd,
+    'norm.input': evidence(hfLlama(351, 'post_attention_layernorm(hidden_states) of the bf16 sum'), hfLlama(71, '.to(torch.float32)')),
+    'norm.sumOfSquares.perThread': evidenceWithNote(
+      'pow(2) is its own elementwise kernel: every square is rounded to f32 before the mean adds it',
+      hfLlama(72, 'hidden_states.pow(2).mean(-1, keepdim=True)'),
+    ),
+    'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, hfLlama(72, 'mean(-1)'), TORCH_MEAN),
+    'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(1/H)', TORCH_MEAN),
+    'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, hfLlama(73, 'variance + self.variance_epsilon')),
+    'norm.weight.dtype': evidenceWithNote(
+      'the weight parameter in the model dtype (bf16)',
+      hfLlama(66, 'nn.Parameter(torch.ones(hidden_size))'),
+      hfLlama(74, 'self.weight * ...'),
+    ),
+    'norm.weight.castToBf16': NOT_USED('bf16 weight', hfLlama(74, 'self.weight')),
+    'norm.weight.offset': NOT_USED('plain w', hfLlama(74, 'self.weight')),
+    'norm.multiplyOrder': evidence(hfLlama(73, 'hidden_states * torch.rsqrt(...)', 74)),
+    'norm.roundIntermediate': evidence(hfLlama(74, 'self.weight * hidden_states.to(input_dtype)')),
+    'bf16Rounding.normIntermediate': evidence(hfLlama(74, '.to(input_dtype): round to nearest even')),
+    'bf16Rounding.normOut': evidence(hfLlama(74, 'bf16 * bf16 in eager: f32 opmath, one rounding')),
+    'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, hfLlama(73, 'torch.rsqrt')),
+    'hardwareOps.reciprocal': evidenceWithNote('the mean factor 1/H is computed on the host in f32 (IEEE)', TORCH_MEAN),
+    'hardwareOps.divide': NOT_USED('eager mean multiplies by the factor', TORCH_MEAN),
+  };
+  const preset = (family: string, models: string, kernels: readonly KernelRef[], contract: ContractInput, dims: Dims, limitations: readonly string[]) => ({
+    name: `${family}@sm90`,
+    family,
+    kind: 'kernel' as const,
+    kernels,
+    architectures: ['sm90'] as const,
+    versionWindow: 'torch 2.11.0 (the captured version)',
+    reference: 'unfused',
+    ranks: 1,
+    models,
+    contract,
+    evidence: dims,
+    limitations,
+  });
+  return [
+    preset(
+      'torch-rms-norm',
+      'torch eager F.rms_norm on sm_90 after a bf16 residual add: fma chain, block (32, 4) tree, sumsq / H, rsqrt.approx, one rounding of (x*rstd)*w.',
+      [K.torchRmsNorm],
+      fRmsNorm,
+      fRmsNormEvidence,
+      ["the rms_norm kernel's lines were read in the torch 2.11.0+cu130 wheel, not at the pinned commit", 'needs H % 4 == 0 (the vectorized path)'],
+    ),
+    preset(
+      'hf-llama',
+      'Hugging Face LlamaRMSNorm on sm_90 after the decoder layer bf16 residual add, run eagerly: Reduce.cuh tree over rounded squares, sum * ' +
+        'RN(1/H), rsqrt.approx, bf16(x*rstd) * w.',
+      [K.hfLlamaRmsNorm, K.torchMean],
+      hf,
+      hfEvidence,
+      [
+        "Reduce.cuh's configurations that split a row across CTAs are refused",
+        TORCH_MEAN_FACTOR_LIMIT,
+        "under torch.compile the bits are Inductor's (conformance: compiled-hf-llama)",
+      ],
     ),
   ];
 }
@@ -1756,6 +1998,7 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
   ...sglangPresets(),
   ...flashinferPresets(),
   ...vllmPresets(),
+  ...torchPresets(),
   ...vllmRocmFusion(),
 ];
 

@@ -275,12 +275,22 @@ export const WeightSchema = z.strictObject({
 });
 
 export const RmsNormSchema = z.strictObject({
-  /** What the norm reads: the f32 x, or x rounded to bf16 (the residual output). */
-  input: z.enum(['f32', 'bf16']),
+  /** What the norm reads: the f32 x, or x rounded to bf16 (the residual output).
+   *  'f32-squares-bf16-normalize': the sum of squares reads the f32 x and the weight multiply
+   *  re-reads the stored bf16 out.residual (compiled HF LlamaRMSNorm: Inductor keeps the bf16
+   *  residual add in f32 for the reduction, then its second loop loads the bf16 sum it stored;
+   *  conformance/SPECS.md). The reverse (squares of the rounded x, the f32 x normalized) is not
+   *  a value: no kernel keeps an f32 value it did not square. */
+  input: z.enum(['f32', 'bf16', 'f32-squares-bf16-normalize']),
   sumOfSquares: SumOfSquaresSchema,
-  /** divide: fround(sumsq / H); reciprocal-multiply: fround(sumsq * fround(1 / H)). */
-  variance: z.enum(['divide', 'reciprocal-multiply']),
-  /** rstd from fround(variance + eps); eps is fround(eps). */
+  /** The rsqrt operand. divide: fround(fround(sumsq / H) + eps); reciprocal-multiply:
+   *  fround(fround(sumsq * fround(1 / H)) + eps) (torch's eager mean: sum * factor);
+   *  reciprocal-fma: fma(sumsq, fround(1 / H), eps), one rounding (Inductor's `mean + eps`:
+   *  ptxas folds Triton's div.full by the constant H into a multiply by RN(1/H) and contracts
+   *  the add, SASS `FFMA R3, R3, R28, 9.99e-07` with R28 = RN(1/7168); conformance/SPECS.md
+   *  "fold"). 1/H is the reciprocal slot, sumsq / H the divide slot. */
+  variance: z.enum(['divide', 'reciprocal-multiply', 'reciprocal-fma']),
+  /** eps is fround(eps). */
   eps: positiveF32.max(1),
   weight: WeightSchema,
   /** 'x-rstd-w': (x*rstd)*w; 'x-w-rstd': (x*w)*rstd (aiter local_device_load_rmsnorm). */
@@ -351,8 +361,11 @@ export const ContractSchema = ContractObjectSchema.superRefine((c, ctx) => {
   const problem = (path: PropertyKey[], message: string): void => {
     ctx.addIssue({ code: 'custom', path, message });
   };
-  if (c.residual?.add === 'bf16' && c.norm.input === 'f32') {
-    problem(['norm', 'input'], "'f32' reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'");
+  if (c.residual?.add === 'bf16' && c.norm.input !== 'bf16') {
+    problem(['norm', 'input'], `'${c.norm.input}' reads the unrounded sum, but residual.add 'bf16' leaves none; use 'bf16'`);
+  }
+  if (c.residual === null && c.norm.input === 'f32-squares-bf16-normalize') {
+    problem(['norm', 'input'], "'f32-squares-bf16-normalize' re-reads the stored out.residual, which a contract without a residual does not write");
   }
   if (c.norm.weight.dtype === 'bf16' && c.norm.weight.castToBf16) {
     problem(['norm', 'weight', 'castToBf16'], "the weight is already bf16; the cast applies to dtype 'f32' only");

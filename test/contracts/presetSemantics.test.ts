@@ -32,11 +32,14 @@ import {
   sumsqVllmVectorised,
   ue8m0RoundUpBits,
   f32ValueOf,
+  fmaF32Exact,
   type Bf16Mode,
   type F32Ops,
   type Rows,
 } from './transcribed.js';
 import type { Fp8Format } from '../../src/numerics/fp8.js';
+import { sm90RsqrtApprox } from '../../src/numerics/hardware/sm90.js';
+import { inductorSumSquares, torchReduceCuh, torchRmsNormSumSquares } from '../engines/transcribedTrees.js';
 
 // Every preset against a transcription of its kernels written from their source (the citations
 // are the preset's evidence), through ./transcribed.ts and never through the contract
@@ -59,6 +62,12 @@ interface RowKernel {
   normInput(x: number): number;
   sumsq(x: number[], rows: Rows): number;
   readonly varianceByReciprocal: boolean;
+  /** rstd from the row's sum of squares where the kernel forms it otherwise than
+   *  1/sqrt(variance + eps) correctly rounded (sm_90's rsqrt.approx, Inductor's fused + eps). */
+  rstd?(sumsq: number, hidden: number): number;
+  /** What the weight multiply reads where it is not what the sum of squares read (compiled HF:
+   *  the stored bf16 sum). */
+  normalizeInput?(x: number): number;
   weight(w: number): number;
   product(x: number, rstd: number, w: number): number;
   normOut(y: number): number;
@@ -91,9 +100,10 @@ function run(rows: Rows, k: RowKernel, quant?: GroupQuant): Expected {
     }
     const s = k.sumsq(x, rows);
     const variance = k.varianceByReciprocal ? k.ops.mul(s, f(1 / H)) : k.ops.div(s, H);
-    const rstd = k.ops.div(1, k.ops.sqrt(k.ops.add(variance, EPS)));
+    const rstd = k.rstd ? k.rstd(s, H) : k.ops.div(1, k.ops.sqrt(k.ops.add(variance, EPS)));
     out.rstd.push(f32BitsOf(rstd) >>> 0);
-    const y = x.map((v, h) => k.product(v, rstd, k.weight(rows.weight[h])));
+    const multiplied = k.normalizeInput ? x.map(k.normalizeInput) : x;
+    const y = multiplied.map((v, h) => k.product(v, rstd, k.weight(rows.weight[h])));
     const normOut = y.map(k.normOut);
     for (const v of normOut) out['out.norm'].push(f32BitsOf(v) >>> 16);
     if (quant) {
@@ -305,22 +315,60 @@ function vllmCuda(residual: boolean): RowKernel {
   };
 }
 
+// ---- torch on sm_90 (conformance/SPECS.md): the trees from ../engines/transcribedTrees.ts (each
+// written lane by lane from its source), rstd from sm_90's rsqrt.approx.f32 as measured on the
+// H200 (src/numerics/hardware: the table that test/numerics/hardware.test.ts holds to the GPU's own
+// vectors; no contract code).
+
+const sm90Rsqrt = (v: number): number => f32ValueOf(sm90RsqrtApprox(f32BitsOf(v) >>> 0));
+
+/** setReduceConfig (Reduce.cuh L1040-1175 of the torch 2.11 wheel, SPECS.md T1) for a contiguous
+ *  f32 [M, H] mean over the last dim: dim0 = H/4 vectors, 512 threads, bw = min(pow2(dim0), 32),
+ *  bh = min(pow2(M), 512/bw), then bw = min(pow2(dim0), 512/bh); the row split over warps when
+ *  ceil(H/bw) >= min(bh*16, 256). */
+function reduceCuhBlock(tokens: number, hidden: number): [number, number, boolean] {
+  const lastPow2 = (n: number): number => 2 ** Math.floor(Math.log2(n));
+  const dim0 = lastPow2(Math.min(hidden / 4, 512));
+  const dim1 = lastPow2(Math.min(tokens, 512));
+  const bh = Math.min(dim1, 512 / Math.min(dim0, 32));
+  const bw = Math.min(dim0, 512 / bh);
+  return [bw, bh, Math.ceil(hidden / bw) >= Math.min(bh * 16, 256)];
+}
+const torchMeanSumsq = (x: number[], rows: Rows): number => torchReduceCuh(Float32Array.from(x), ...reduceCuhBlock(rows.tokens, rows.hidden), 'decreasing');
+
+/** vLLM forward_native in eager torch: f32 residual sum, pow(2) then Reduce.cuh's mean, sum *
+ *  RN(1/H) + eps, torch.rsqrt, x.to(bf16) * w. */
 const VLLM_NATIVE: RowKernel = {
   ops: IEEE,
   x: (rows, e) => f(bf16(arNaturalF32(rows, e)) + rows.residual[e]),
   residualOut: bf16,
   normInput: (x) => x,
-  sumsq: sumsqSequential,
+  sumsq: torchMeanSumsq,
   varianceByReciprocal: true,
+  rstd: (s, hidden) => sm90Rsqrt(f(f(s * f(1 / hidden)) + EPS)),
   weight: (w) => w,
   product: (x, rstd, w) => f(bf16(f(x * rstd)) * w),
   normOut: bf16,
 };
-const VLLM_GEMMA: RowKernel = {
+/** The same source under torch.compile (Inductor, R0_BLOCK 2048, 4 per thread, 16 warps):
+ *  fma(sum, RN(1/H), eps), no bf16 round trip before the weight. */
+const VLLM_NATIVE_COMPILED: RowKernel = {
   ...VLLM_NATIVE,
-  x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])),
-  residualOut: (x) => x,
-  weight: (w) => f(1 + w),
+  sumsq: (x) => inductorSumSquares(Float32Array.from(x), 2048, 4, 16, true, fmaF32Exact),
+  rstd: (s, hidden) => sm90Rsqrt(fmaF32Exact(s, f(1 / hidden), EPS)),
+  product: (x, rstd, w) => f(f(x * rstd) * w),
+};
+/** GemmaRMSNorm.forward_static compiled: the bf16 add kept in f32 for the squares, the stored
+ *  bf16 sum normalized, times f32 (1 + w), one rounding. */
+const VLLM_GEMMA: RowKernel = { ...VLLM_NATIVE_COMPILED, normalizeInput: bf16, weight: (w) => f(1 + w) };
+/** HF decoder layer: bf16 residual add, then LlamaRMSNorm eagerly (the native chain on the bf16 sum). */
+const HF_LLAMA: RowKernel = { ...VLLM_NATIVE, x: (rows, e) => bf16(f(bf16(arNaturalF32(rows, e)) + rows.residual[e])), residualOut: (x) => x };
+/** F.rms_norm after the bf16 residual add: fma chain and block (32, 4) tree, sumsq / H + eps. */
+const TORCH_RMS_NORM: RowKernel = {
+  ...HF_LLAMA,
+  sumsq: (x) => torchRmsNormSumSquares(Float32Array.from(x), fmaF32Exact),
+  varianceByReciprocal: false,
+  rstd: (s, hidden) => sm90Rsqrt(f(f(s / hidden) + EPS)),
   product: (x, rstd, w) => f(f(x * rstd) * w),
 };
 
@@ -399,8 +447,11 @@ add(
   FI_SHAPE,
 );
 add('vllm-unfused', vllmCuda(true));
-add('vllm-native', VLLM_NATIVE);
-add('vllm-gemma', VLLM_GEMMA);
+add('vllm-native@sm90', VLLM_NATIVE);
+add('vllm-native-compiled@sm90', VLLM_NATIVE_COMPILED);
+add('vllm-gemma@sm90', VLLM_GEMMA);
+add('hf-llama@sm90', HF_LLAMA);
+add('torch-rms-norm@sm90', TORCH_RMS_NORM);
 add('vllm-group-quant', vllmCuda(true), vllmQuant(IEEE));
 add(
   'vllm-group-quant-ue8m0',
@@ -410,8 +461,14 @@ add(
   }),
 );
 add('vllm-group-quant-colmajor', vllmCuda(true), vllmQuant(IEEE, { layout: 'column-major' }));
-// input_quant_fp8.py:192-199: no amax floor, absmax / 448 floored at 1/(448*512), x / scale.
-add('vllm-native-group-quant', VLLM_NATIVE, vllmQuant(IEEE, { scaleBits: (amax) => bitsOfScale(Math.max(f(amax / 448), f(1 / (448 * 512)))) }));
+// input_quant_fp8.py:192-199: no amax floor, absmax / 448 floored at 1/(448*512), x / scale; the
+// division by the Python float 448 is torch's a * (1/b) (BinaryDivTrueKernel.cu:36-48), the bf16
+// norm output stays a tensor of its own.
+add(
+  'vllm-native-group-quant@sm90',
+  VLLM_NATIVE,
+  vllmQuant(IEEE, { scaleBits: (amax) => bitsOfScale(Math.max(f(amax * f(1 / 448)), f(1 / (448 * 512)))), sideOutput: true }),
+);
 add('vllm-unfused-quant', vllmCuda(true), vllmQuant(IEEE, { sideOutput: true }));
 add('vllm-unfused-quant-noresidual', vllmCuda(false), vllmQuant(IEEE, { sideOutput: true }));
 

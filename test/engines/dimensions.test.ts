@@ -6,7 +6,7 @@ import { everySite } from '../../src/diff/dimensions.js';
 import { cpuCase, quantConstants } from '../../src/engines/cpu/context.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { groupScale, quantize } from '../../src/engines/cpu/quant.js';
-import { meanSquareOf, planSumOfSquares } from '../../src/engines/cpu/sumOfSquares.js';
+import { planSumOfSquares, varianceOf } from '../../src/engines/cpu/sumOfSquares.js';
 import { loadScale, scaleShape, storeScale } from '../../src/engines/io.js';
 import { reductionPlan } from '../../src/engines/layout/reduction.js';
 import { bitsFromF32 } from '../../src/numerics/f32.js';
@@ -88,21 +88,25 @@ describe('per-thread patterns (hand-derived)', () => {
 });
 
 describe('norm.variance and norm.weight.offset', () => {
-  // H = 3, sumsq 10. 10/3 = 13981013.33 units of 2^-22 -> 0x40555555. fround(1/3) =
-  // 11184811 * 2^-25 (0x3EAAAAAB); 10 * that = 13981013.75 units of 2^-22 -> 0x40555556.
-  test('divide 0x40555555, reciprocal-multiply 0x40555556', () => {
+  // H = 3, sumsq 10, eps 3*2^-24 (0.75 units of 2^-22, the f32 ULP of [2, 4)). In units of 2^-22:
+  // 10/3 = 13981013.33 -> 13981013, + 0.75 = 13981013.75 -> 13981014 (0x40555556).
+  // fround(1/3) = 11184811 * 2^-25 (0x3EAAAAAB); 10 * that = 13981013.75 -> 13981014, + 0.75 =
+  // 13981014.75 -> 13981015 (0x40555557). fma(10, fround(1/3), eps) = 13981013.75 + 0.75 =
+  // 13981014.5 exactly, one rounding: the tie goes to the even 13981014 (0x40555556).
+  test('rsqrt operand: divide 0x40555556, reciprocal-multiply 0x40555557, reciprocal-fma 0x40555556', () => {
     const inputs = caseOf([[1, 1, 1]], [0, 0, 0], [1, 1, 1]);
-    const ms = (variance: 'divide' | 'reciprocal-multiply') =>
-      meanSquareOf(
+    const operand = (variance: 'divide' | 'reciprocal-multiply' | 'reciprocal-fma') =>
+      varianceOf(
         cpuCase(
-          patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, variance } })),
+          patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, variance, eps: 3 * 2 ** -24 } })),
           { ranks: 1, tokens: 1, hidden: 3 },
           inputs,
         ),
         10,
       );
-    expect(bits(ms('divide'))).toBe(0x40555555);
-    expect(bits(ms('reciprocal-multiply'))).toBe(0x40555556);
+    expect(bits(operand('divide'))).toBe(0x40555556);
+    expect(bits(operand('reciprocal-multiply'))).toBe(0x40555557);
+    expect(bits(operand('reciprocal-fma'))).toBe(0x40555556);
   });
   // w = 2^-9: 1 + w is exact in f32 (1.001953125); in bf16 (7 fraction bits) 2^-9 is below half
   // an ULP of 1 (2^-8), so bf16(1 + w) = 1.
@@ -119,6 +123,44 @@ describe('norm.variance and norm.weight.offset', () => {
     expect(weight('f32')).toEqual([1 + 2 ** -9, 1.5]);
     expect(weight('bf16')).toEqual([1, 1.5]);
     expect(weight('none')).toEqual([2 ** -9, 0.5]);
+  });
+});
+
+describe("norm.input 'f32-squares-bf16-normalize' (compiled HF Llama)", () => {
+  // One rank of [1, 1] plus the residual [2^-9, 0], added in f32: x0 = 1 + 2^-9 (exact). Stored
+  // as bf16, 2^-9 is a quarter ULP of 1 (2^-7): out.residual[0] = 1 (0x3F80). rstd is replaced
+  // by r = 1 + 2^-8 - 2^-20, just below the bf16 tie 1 + 2^-8, and w = 1:
+  // - the f32 x: fround((1 + 2^-9) r) = 1 + 2^-8 + 2^-9 + 7*2^-20 (the -2^-29 term is below half
+  //   an f32 ULP), past the tie: bf16 rounds up to 1 + 2^-7 (0x3F81);
+  // - the re-read bf16 x: 1 * r = r, below the tie: bf16 1 (0x3F80).
+  // The sum of squares of the split reads the f32 x: it sees what 'f32' sees, not what 'bf16' sees
+  // (1^2 + 1^2 = 2 against (1 + 2^-9)^2 + 1).
+  const r = 1 + 2 ** -8 - 2 ** -20;
+  const inputs = caseOf([[1, 1]], [2 ** -9, 0], [1, 1]);
+  const run = (input: 'f32' | 'bf16' | 'f32-squares-bf16-normalize') => {
+    const contract = patched(preset('unfused'), (c) => ({ ...c, residual: { add: 'f32' }, norm: { ...c.norm, input } }));
+    let rstd = NaN;
+    const out = runCpuEngine(contract, { ranks: 1, tokens: 1, hidden: 2 }, inputs, {
+      rstdOverride: (_row, computed) => {
+        rstd = computed;
+        return r;
+      },
+    });
+    return { residual: out.get('out.residual')!.data[0], norm: out.get('out.norm')!.data[0], rstd };
+  };
+  test('normalizes the stored bf16 residual (0x3F80) where the f32 input gives 0x3F81', () => {
+    expect(run('f32')).toMatchObject({ residual: 0x3f80, norm: 0x3f81 });
+    expect(run('f32-squares-bf16-normalize')).toMatchObject({ residual: 0x3f80, norm: 0x3f80 });
+    expect(run('bf16')).toMatchObject({ residual: 0x3f80, norm: 0x3f80 });
+  });
+  test("squares the f32 sum: the row's rstd is the 'f32' one, not the 'bf16' one", () => {
+    expect(run('f32-squares-bf16-normalize').rstd).toBe(run('f32').rstd);
+    expect(run('f32-squares-bf16-normalize').rstd).not.toBe(run('bf16').rstd);
+  });
+  test('a contract cannot square an unrounded sum that a bf16 residual add never made, nor re-read a residual it does not write', () => {
+    const base = patched(preset('unfused'), (c) => ({ ...c, residual: { add: 'f32' } }));
+    expect(() => patched(base, (c) => ({ ...c, residual: { add: 'bf16' }, norm: { ...c.norm, input: 'f32-squares-bf16-normalize' } }))).toThrow(/norm\.input/);
+    expect(() => patched(base, (c) => ({ ...c, residual: null, norm: { ...c.norm, input: 'f32-squares-bf16-normalize' } }))).toThrow(/norm\.input/);
   });
 });
 

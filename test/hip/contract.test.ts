@@ -103,6 +103,8 @@ function refusals(c: Contract): string[] {
     });
     if (order.ring.length > 8) out.push(`allReduce.order.ring = [${order.ring.join(',')}]`);
   }
+  if (c.norm.input === 'f32-squares-bf16-normalize') out.push("norm.input = 'f32-squares-bf16-normalize'");
+  if (c.norm.variance === 'reciprocal-fma') out.push("norm.variance = 'reciprocal-fma'");
   if (c.hardwareOps.rsqrt === 'sm90') out.push("hardwareOps.rsqrt = 'sm90'");
   if (c.hardwareOps.reciprocal === 'sm90') out.push("hardwareOps.reciprocal = 'sm90'");
   if (c.hardwareOps.divide === 'sm90-div-full') out.push("hardwareOps.divide = 'sm90-div-full'");
@@ -362,6 +364,12 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
     const q = BASE.quant as NonNullable<ContractInput['quant']>;
     const cases: [string, ContractInput, string][] = [
       ['residual add bf16 with an f32 norm input', { ...BASE, residual: { add: 'bf16' } }, 'norm.input'],
+      [
+        'residual add bf16 with the f32 squares of an unrounded sum',
+        { ...BASE, residual: { add: 'bf16' }, norm: { ...BASE.norm, input: 'f32-squares-bf16-normalize' } },
+        'norm.input',
+      ],
+      ['no residual to re-read for the normalize', { ...BASE, residual: null, norm: { ...BASE.norm, input: 'f32-squares-bf16-normalize' } }, 'norm.input'],
       ['bf16 weight cast to bf16', { ...BASE, norm: { ...BASE.norm, weight: { dtype: 'bf16', castToBf16: true, offset: 'none' } } }, 'norm.weight.castToBf16'],
       [
         'bf16 accumulation without a bf16 result',

@@ -172,6 +172,12 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
     ...TREE_CASE,
   },
   { name: 'sequential', contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' } } } }), ...TREE_CASE },
+  // Inductor's variance, fma(sumsq, fround(1/H), eps), and compiled HF Llama's split norm input:
+  // the squares of the f32 sum, the stored bf16 sum normalized (the AR sum unrounded so that the
+  // two differ). NORM_DIMENSION_NEIGHBOURS checks the CPU bits move with each.
+  // (eps 0.1: with 1e-6, far below the mean square's ULP on these rows, the fused add rarely moves a bit.)
+  { name: 'variance reciprocal-fma', contract: withChanges(TREES, { norm: { variance: 'reciprocal-fma', eps: 0.1 } }), ...TREE_CASE },
+  { name: 'norm input f32 squares, bf16 normalize', contract: withChanges(TREES, { norm: { input: 'f32-squares-bf16-normalize' } }), ...TREE_CASE },
   {
     name: 'sequential with fma',
     contract: withChanges(TREES, { norm: { sumOfSquares: { tree: { kind: 'sequential' }, perThread: 'fma-chain' } } }),
@@ -432,6 +438,7 @@ describe('stage registry and plan (no GPU)', () => {
       'allReduce.accumulate=bf16': { allReduce: { roundResult: 'bf16' } },
       'residual.add=f32': { norm: { input: 'f32' } },
       'norm.input=f32': { residual: { add: 'f32' } },
+      'norm.input=f32-squares-bf16-normalize': { residual: { add: 'f32' } },
       'norm.sumOfSquares.perThread=pair': { norm: { sumOfSquares: { tree: members['norm.sumOfSquares.tree'].butterfly } } },
       'norm.sumOfSquares.perThread=pair-fma': { norm: { sumOfSquares: { tree: members['norm.sumOfSquares.tree'].butterfly } } },
       'norm.weight.dtype=f32': { norm: { weight: { castToBf16: false } } },
@@ -475,6 +482,19 @@ describe('stage registry and plan (no GPU)', () => {
     }
     expect(variants.length).toBeGreaterThan(60);
     expect(refused).toEqual(['hardwareOps.rsqrt=sm90', 'hardwareOps.reciprocal=sm90', 'hardwareOps.divide=sm90-div-full']);
+  });
+
+  it('the targeted norm-dimension contracts move CPU bits against their neighbour value (their WebGPU cases are not vacuous)', () => {
+    const differing = (name: string, neighbour: Patch): number => {
+      const target = TARGETED.find((t) => t.name === name)!;
+      const shape = target.shape ?? SHAPE;
+      const inputs = seededInputs(target.contract, shape, 7, target.inputs);
+      const a = runCpuEngine(target.contract, shape, inputs);
+      const b = runCpuEngine(withChanges(target.contract, neighbour), shape, inputs);
+      return [...a].reduce((n, [name, t]) => n + t.data.filter((v, i) => v !== b.get(name)!.data[i]).length, 0);
+    };
+    expect(differing('variance reciprocal-fma', { norm: { variance: 'reciprocal-multiply' } })).toBeGreaterThan(0);
+    expect(differing('norm input f32 squares, bf16 normalize', { norm: { input: 'f32' } })).toBeGreaterThan(0);
   });
 
   it('generates the Params struct from PARAM_FIELDS, in order', () => {

@@ -49,18 +49,27 @@ export function planSumOfSquares(plan: ReductionPlan, pattern: PerThreadPattern,
   return slots[plan.result];
 }
 
-/** The variance: sumsq/H, or sumsq*fround(1/H) (torch's mean, as evidence.md 2.10 reads
- *  ReduceMomentKernel.cu). */
-export function meanSquareOf(c: CpuCase, sumsq: number): number {
-  const { f32, ops } = c;
+/** The rsqrt operand of a row: the variance plus eps as the contract forms it. divide:
+ *  fround(sumsq/H) + eps; reciprocal-multiply: fround(sumsq*fround(1/H)) + eps (torch's mean,
+ *  as evidence.md 2.10 reads ReduceMomentKernel.cu); reciprocal-fma: fma(sumsq, fround(1/H),
+ *  eps), one rounding (Inductor's folded div.full and contracted + eps, conformance/SPECS.md). */
+export function varianceOf(c: CpuCase, sumsq: number): number {
+  const { f32, ops, eps } = c;
   const hidden = c.shape.hidden;
-  return c.contract.norm.variance === 'divide' ? ops.divide(sumsq, hidden) : f32.mul(sumsq, ops.reciprocal(hidden));
+  switch (c.contract.norm.variance) {
+    case 'divide':
+      return f32.add(ops.divide(sumsq, hidden), eps);
+    case 'reciprocal-multiply':
+      return f32.add(f32.mul(sumsq, ops.reciprocal(hidden)), eps);
+    case 'reciprocal-fma':
+      return f32.fma(sumsq, ops.reciprocal(hidden), eps);
+  }
 }
 
-/** rstd from a row's sum of squares: the rsqrt slot of fround(variance + eps) (hardwareOps
- *  'ieee' and 'inferred': fround(1/fround(sqrt(v))); 'sm90': rsqrt.approx.f32 as measured). */
+/** rstd from a row's sum of squares: the rsqrt slot of varianceOf (hardwareOps 'ieee' and
+ *  'inferred': fround(1/fround(sqrt(v))); 'sm90': rsqrt.approx.f32 as measured). */
 export function rstdOf(c: CpuCase, sumsq: number): number {
-  return c.ops.rsqrt(c.f32.add(meanSquareOf(c, sumsq), c.eps));
+  return c.ops.rsqrt(varianceOf(c, sumsq));
 }
 
 /** One row's rstd: the sum of squares by the contract's tree, then rstdOf. */
