@@ -20,7 +20,7 @@ const TIE_ROWS = 6;
 /** Rows checked for following from the candidate's own earlier output. */
 const INHERITED_ROWS_CHECKED = 64;
 /** Unexplained elements listed (all are counted). */
-const LISTED_ELEMENTS = 20;
+export const LISTED_ELEMENTS = 20;
 
 /** Used when the fitted contract marks a slot 'inferred' and no range was given. */
 export const DEFAULT_APPROXIMATION_ULPS = 2;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { diffOutputs } from '../../diff/diff.js';
+import { DEFAULT_DIFF_OPTIONS, diffOutputs } from '../../diff/diff.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { formatDiffReport } from '../../diff/format.js';
 import { diffReportHtml } from '../../diff/html.js';
 import { DiffReportSchema } from '../../diff/report.js';
 import { isOutputName } from '../../diff/pairs.js';
 import { checkWritableTarget, writeFileAtomic } from '../../fixtures/atomic.js';
-import { intOption, parseCommandArgs, type Command, type OptionTable } from '../args.js';
+import { boundedIntOption, intOption, parseCommandArgs, type Command, type OptionTable } from '../args.js';
 import { UsageError } from '../errors.js';
 
 /** `--rstd infer [--rstd-ulps K]`: the shift range, or null when rstd inference is off. */
@@ -54,7 +54,7 @@ const OPTIONS = {
     value: 'N|OUT=N,..',
     help: 'pass outputs within N steps of their unit (default 0: bit-exact only); per output: out.norm=1,out.q=0 (a bare N sets the rest)',
   },
-  worst: { type: 'string', value: 'N', help: 'worst elements listed per output (default 10)' },
+  worst: { type: 'string', value: 'N', help: `worst elements listed per output, 0..${DEFAULT_DIFF_OPTIONS.listLimit} (default 10)` },
   json: { type: 'boolean', help: 'print the report as JSON (DiffReportSchema; see --schema)' },
   html: { type: 'string', value: 'FILE', help: 'also write a self-contained HTML page of the report' },
   schema: { type: 'boolean', help: 'print the JSON Schema of the --json report and exit' },
@@ -81,9 +81,10 @@ export const diffCommand: Command = {
     const [goldenPath, candidatePath] = positionals;
     const options = {
       ...maxUlpOption(values['max-ulp']),
-      worst: intOption(values.worst, 'worst', 10),
+      // Kept elements are held in memory and printed: bounded as every other list of the report.
+      worst: boundedIntOption(values.worst, 'worst', 0, DEFAULT_DIFF_OPTIONS.listLimit, DEFAULT_DIFF_OPTIONS.worst),
       rstdUlps: rstdOption(values.rstd, values['rstd-ulps']),
-      listLimit: 1000,
+      listLimit: DEFAULT_DIFF_OPTIONS.listLimit,
     };
     if (values.html) checkWritableTarget(values.html, '--html page');
     const golden = loadGolden(goldenPath, candidatePath);

@@ -1,13 +1,14 @@
 import { explainCandidate } from '../../diff/explain.js';
+import { LISTED_ELEMENTS } from '../../diff/explainRescore.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
-import { intOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
+import { boundedIntOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';
 import { RSTD_OPTIONS, rstdOption } from './diff.js';
 
 const OPTIONS = {
   inputs: { type: 'string', value: 'GOLDEN', help: 'the golden whose inputs the candidate was computed from (required)' },
-  top: { type: 'string', value: 'N', help: 'hypotheses shown in the ranking (default 12)' },
+  top: { type: 'string', value: 'N', help: `unexplained elements listed, 1..${LISTED_ELEMENTS} (default 12; the report keeps the first ${LISTED_ELEMENTS})` },
   json: { type: 'boolean', help: 'print the report as JSON (ExplainReportSchema)' },
   ...RSTD_OPTIONS,
   ...PROGRESS_OPTION,
@@ -24,7 +25,7 @@ export const explainCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('explain takes one candidate file');
     if (!values.inputs) throw new UsageError('--inputs GOLDEN is required: the golden whose inputs the candidate was computed from');
     const rstdUlps = rstdOption(values.rstd, values['rstd-ulps']);
-    const top = intOption(values.top, 'top', 12);
+    const top = boundedIntOption(values.top, 'top', 1, LISTED_ELEMENTS, 12);
     const golden = loadGolden(values.inputs);
     const candidate = loadCandidate(positionals[0], golden);
     const progress = progressReporter('explain', values.progress);
