@@ -49,7 +49,7 @@ describe('conformance captures replayed through their recorded contracts', () =>
       const outputs = runCpuEngine(contract, input.shape, input.inputs);
       const subject = { contract, shape: input.shape, inputs: input.inputs, outputs, file: golden, preset: entry.explainBest };
       const report = diffOutputs(subject, loadCandidate(path), path, { maxUlp: 0, worst: 3, rstdUlps: 4, listLimit: 10 });
-      const failing = report.outputs.filter((o) => !o.pass).map((o) => `${o.name}: ${o.afterRstd?.differing ?? o.stats.differing} differ`);
+      const failing = report.outputs.filter((o) => !o.pass).map((o) => `${o.name}: ${o.afterInference?.differing ?? o.stats.differing} differ`);
       expect(failing).toEqual([]);
     });
   }
