@@ -1,7 +1,7 @@
 // diff's per-group scale inference and packed UE8M0 scales, through the built CLI binary: the
 // text and JSON a user sees, and the one-line refusals (exit 2) of the new flags.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -77,6 +77,9 @@ describe('diff: scale inference through the CLI', () => {
       scale: { trigger: string; explained: unknown[] };
     };
     expect(json.schemaVersion).toBe(3);
+    const page = join(work, 'report.html');
+    expect(ulpwise('diff', inferred, candidate, '--html', page).code).toBe(0);
+    expect(readFileSync(page, 'utf8')).toContain('<section><h2>scale inference (±2 f32 ULP): 1/1 differing groups explained, 0 true mismatches</h2>');
     expect(json.scale).toMatchObject({ trigger: 'contract', explained: [{ rank: null, row: 0, group: 0, slot: 'scale', deltaUlp: 1 }] });
   });
 

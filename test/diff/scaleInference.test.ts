@@ -4,8 +4,12 @@ import { DEFAULT_DIFF_OPTIONS, diffOutputs, type GoldenSubject } from '../../src
 import { withFields } from '../../src/diff/dimensions.js';
 import { explainCandidate } from '../../src/diff/explain.js';
 import { formatDiffReport } from '../../src/diff/format.js';
+import { stepF32 } from '../../src/diff/rstd.js';
+import { f32BitsFromBf16 } from '../../src/numerics/bf16.js';
+import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { fp8FromF32Bits } from '../../src/numerics/fp8.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
-import { copyTensor, goldenCase } from './helpers.js';
+import { candidateFrom, copyTensor, goldenCase } from './helpers.js';
 
 // diff's per-group inference of an approximate reciprocal or divide (scaleDeviation.ts, the one
 // implementation explain's rescoring calls too). The candidates are planted on bits only, in
@@ -159,5 +163,43 @@ describe('diff: a group whose row has another norm output is not searched', () =
   test('--scale infer on a golden without quant is refused by name', () => {
     const plain = goldenCase('aiter-1stage@gfx950', 2, 2, 256);
     expect(() => diffOutputs(plain, plain.outputs, 'same', { ...DEFAULT_DIFF_OPTIONS, scaleUlps: 2 })).toThrow(/--scale infer: .* has no quant section/);
+  });
+});
+
+describe('diff: per-group reciprocal inference (v_rcp_f32: the scale right, 1/scale an ULP off)', () => {
+  test('groups whose codes follow a moved reciprocal are explained with its sign, slot reciprocal', () => {
+    const base = goldenCase('vllm-group-quant', 2, 8, 1024, 'random', 49);
+    const contract = withFields(base.contract, { 'quant.quantize': 'reciprocal', 'quant.bf16SideOutput': true })!;
+    const exact = candidateFrom(base, contract);
+    const golden: GoldenSubject = { ...base, contract, outputs: exact };
+    // Independently of the engine (as test/diff/explain.test.ts does for explain): q =
+    // e4m3fn(satfinite)(bf16 norm value * (fround(1/scale) moved by d f32 ULP)).
+    const planted = (m: number, g: number): number => [1, -1, 0][(m + 2 * g) % 3];
+    const codes = exact.get('out.q')!.data.slice();
+    const scales = exact.get('out.scale')!.data;
+    const norm = exact.get('out.norm')!.data;
+    const changed = new Set<string>();
+    for (let m = 0; m < 8; m++) {
+      for (let g = 0; g < 8; g++) {
+        const d = planted(m, g);
+        if (d === 0) continue;
+        const reciprocal = stepF32(Math.fround(1 / f32FromBits(scales[m * 8 + g])), d);
+        for (let k = 0; k < 128; k++) {
+          const i = m * 1024 + g * 128 + k;
+          const code = fp8FromF32Bits(bitsFromF32(Math.fround(f32FromBits(f32BitsFromBf16(norm[i])) * reciprocal)), 'e4m3fn', 'satfinite');
+          if (code !== codes[i]) changed.add(`${m}:${g}`);
+          codes[i] = code;
+        }
+      }
+    }
+    expect(changed.size).toBeGreaterThan(0);
+    const candidate = new Map(exact);
+    candidate.set('out.q', { ...exact.get('out.q')!, data: codes } as Tensor);
+    const report = diffOutputs(golden, candidate, 'rcp', { ...DEFAULT_DIFF_OPTIONS, scaleUlps: 2 });
+    expect(report.scale!.explained.map((g) => `${g.row}:${g.group}`).sort()).toEqual([...changed].sort());
+    for (const g of report.scale!.explained) expect(g).toMatchObject({ slot: 'reciprocal', deltaUlp: planted(g.row, g.group) });
+    expect(report.scale!.unexplained).toEqual([]);
+    expect(report.pass).toBe(true);
+    expect(diffOutputs(golden, candidate, 'rcp').pass).toBe(false);
   });
 });
