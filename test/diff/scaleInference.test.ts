@@ -3,6 +3,7 @@ import type { Contract } from '../../src/contracts/schema.js';
 import { DEFAULT_DIFF_OPTIONS, diffOutputs, type GoldenSubject } from '../../src/diff/diff.js';
 import { withFields } from '../../src/diff/dimensions.js';
 import { explainCandidate } from '../../src/diff/explain.js';
+import { formatExplainReport } from '../../src/diff/explainFormat.js';
 import { formatDiffReport } from '../../src/diff/format.js';
 import { stepF32 } from '../../src/diff/rstd.js';
 import { f32BitsFromBf16 } from '../../src/numerics/bf16.js';
@@ -145,7 +146,8 @@ describe('diff: per-group scale inference', () => {
       [0, 0, 'scale', 1],
       [4, 0, 'scale', -1],
     ]);
-    expect(explained.approximations.scale!.misses).toEqual([{ rank: null, row: 2, group: 2 }]);
+    expect(explained.approximations.scale!.misses).toEqual([{ rank: null, row: 2, group: 2, reason: 'no scale within range' }]);
+    expect(formatExplainReport(explained)).toContain('  row 2 group 2: no scale within range');
   });
 });
 
