@@ -135,9 +135,12 @@ export function formatDiffReport(report: DiffReport): string {
     for (const u of scaled.slice(0, 12)) lines.push(`  ${rowRef(u.rank, u.row)}: ${describeRstdMiss(u)}`);
     if (scaled.length > 12) lines.push(`  … ${scaled.length - 12} more rows where ${SUM_OF_SQUARES_DIFFERS}`);
     const mismatches = r.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS);
+    // With scale inference on, a row no rstd reproduces may still be explained group by group
+    // below: the final word on its quant groups is the scale section's.
+    const label = report.scale ? 'no rstd shift reproduces (their quant groups: scale inference below)' : 'true mismatches';
     if (mismatches.length > 0) {
       lines.push(
-        `  true mismatches: ${mismatches
+        `  ${label}: ${mismatches
           .map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`)
           .slice(0, 12)
           .join(', ')}${mismatches.length > 12 ? ', …' : ''}`,

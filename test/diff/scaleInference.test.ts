@@ -111,6 +111,14 @@ describe('diff: per-group scale inference', () => {
     expect(text).toContain('FAIL: out.q is not bit-exact (groups a scale shift explains excepted)');
   });
 
+  test('with rstd inference too, rows no rstd reproduces are not called true mismatches before the scale section', () => {
+    const text = formatDiffReport(diffOutputs(golden, candidate, 'planted', { ...DEFAULT_DIFF_OPTIONS, rstdUlps: 4 }));
+    expect(text).toContain('  no rstd shift reproduces (their quant groups: scale inference below): row 0, row 2, row 4');
+    expect(text).not.toMatch(/true mismatches: row 0/);
+    expect(text).toContain('  true mismatches: row 2 group 2 (no scale within range)');
+    expect(text).toContain('FAIL: out.q is not bit-exact (rows an rstd shift explains and groups a scale shift explains excepted)');
+  });
+
   test('without the code change the candidate passes; with ieee slots and no flag nothing is inferred and it fails', () => {
     const shiftsOnly = planted([
       [0, 0, +1],
