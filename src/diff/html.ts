@@ -111,7 +111,8 @@ export function diffReportHtml(report: DiffReport): string {
   const g = report.golden;
   const rstd = report.rstd
     ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by ` +
-      `an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} true mismatches, ` +
+      `an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} ` +
+      `${report.scale ? 'rows no rstd shift reproduces (their quant groups: scale inference)' : 'true mismatches'}, ` +
       `${report.rstd.unexplained.filter((u) => u.reason === SUM_OF_SQUARES_DIFFERS).length} rows where ${SUM_OF_SQUARES_DIFFERS}.</p>${
         report.rstd.explained.length === 0
           ? ''
