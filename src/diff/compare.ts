@@ -18,6 +18,7 @@ export function ulpFormatOf(dtype: Dtype): UlpFormat {
 export function isInfCode(code: number, format: UlpFormat): boolean {
   if (format === 'bf16') return (code & 0x7fff) === 0x7f80;
   if (format === 'f32') return (code & 0x7fffffff) === 0x7f800000;
+  if (format === 'ue8m0') return false;
   const t = FP8_TRAITS[format];
   return t.hasInfinity && (code & 0x7f) === t.maxFiniteCode + 1;
 }
@@ -49,6 +50,16 @@ export interface TensorComparison {
 
 export function sameCode(expected: number, actual: number, format: UlpFormat): boolean {
   return expected === actual || (isNanCode(expected, format) && isNanCode(actual, format));
+}
+
+export type CodeEquality = (a: number, b: number) => boolean;
+
+/** Equality of two codes of an output dtype: bits, with NaN codes as one class; packed UE8M0
+ *  scale words (I32) hold exponent bytes, compared bit for bit. */
+export function sameCodeOf(dtype: Dtype): CodeEquality {
+  if (dtype === 'I32') return (a, b) => a === b;
+  const format = ulpFormatOf(dtype);
+  return (a, b) => sameCode(a, b, format);
 }
 
 /** Running counts over differing elements (the counting half of TensorComparison), shared by

@@ -1,19 +1,32 @@
 import { ContractError } from '../contracts/validate.js';
 import type { OutputKind } from '../engines/io.js';
+import { f32BitsFromE8m0 } from '../numerics/e8m0.js';
+import { f32FromBits } from '../numerics/f32.js';
 import type { Tensor } from '../numerics/tensor.js';
+import type { UlpFormat } from '../numerics/ulp.js';
 import { compareTensors, MismatchTally, sameCode, ulpFormatOf, WorstElements } from './compare.js';
 import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
 import { checkCodesAgainstCandidateScales, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
 import {
   DIFF_SCHEMA_VERSION,
   DiffReportSchema,
+  type CodeValue,
   type DiffReport,
   type ElementReport,
   type MismatchStats,
   type OutputReport,
   type RankDivergence,
+  type ScaleInference,
 } from './report.js';
-import { decodeCode, formatCode } from './values.js';
+import {
+  DEFAULT_APPROXIMATION_ULPS,
+  explainedGroupKeys,
+  groupRefKey,
+  inferScaleDeviations,
+  scaleSlotInferred,
+  type ScaleDeviations,
+} from './scaleDeviation.js';
+import { decodeCode, formatCode, formatUe8m0 } from './values.js';
 
 // `ulpwise diff`: a golden's outputs against a candidate's, element by element on bits.
 
@@ -27,11 +40,14 @@ export interface DiffOptions {
   readonly worst: number;
   /** Search rstd within +-ulps f32 ULP for rows that differ; null to skip. */
   readonly rstdUlps: number | null;
+  /** Search each differing quant group's scale (and reciprocal) within +-ulps f32 ULP; null:
+   *  only when the golden's contract marks hardwareOps.reciprocal or divide 'inferred'. */
+  readonly scaleUlps?: number | null;
   /** Lists of rows and groups stop at this many entries. */
   readonly listLimit: number;
 }
 
-export const DEFAULT_DIFF_OPTIONS: DiffOptions = { maxUlp: 0, worst: 10, rstdUlps: null, listLimit: 1000 };
+export const DEFAULT_DIFF_OPTIONS: DiffOptions = { maxUlp: 0, worst: 10, rstdUlps: null, scaleUlps: null, listLimit: 1000 };
 
 /** The tolerance of one candidate output: its own name, then its kind's rank-less name. */
 function toleranceOf(pair: OutputPair, options: DiffOptions): number {
@@ -39,11 +55,58 @@ function toleranceOf(pair: OutputPair, options: DiffOptions): number {
   return byName[pair.name] ?? byName[`out.${pair.kind}`] ?? options.maxUlp;
 }
 
+/** The codes one output is compared on: its elements, or for packed UE8M0 scale words (I32) the
+ *  four exponent bytes of each word, one per group (byte g % 4 of a word is group g, lowest
+ *  first, as io.ts storeScale writes them), compared in exponent steps. */
+interface CodeView {
+  readonly length: number;
+  readonly unit: UlpFormat;
+  expected(j: number): number;
+  actual(j: number): number;
+  row(j: number): number;
+  column(j: number): number;
+  group(j: number): number | null;
+  format(code: number): CodeValue;
+  decode(code: number): number;
+}
+
+function codeView(pair: OutputPair, geometry: OutputGeometry): CodeView {
+  const { reference, candidate } = pair;
+  if (reference.dtype === 'I32') {
+    // j is the byte offset in the tensor's little-endian bytes: word j >> 2, byte j & 3.
+    const byte = (data: Tensor['data'], j: number): number => (data[j >>> 2] >>> (8 * (j & 3))) & 0xff;
+    const group = (j: number): number => geometry.groupOf(j >>> 2)! + (j & 3);
+    return {
+      length: reference.data.length * 4,
+      unit: 'ue8m0',
+      expected: (j) => byte(reference.data, j),
+      actual: (j) => byte(candidate.data, j),
+      row: (j) => geometry.rowOf(j >>> 2),
+      column: group,
+      group,
+      format: formatUe8m0,
+      decode: (code) => f32FromBits(f32BitsFromE8m0(code)),
+    };
+  }
+  const dtype = reference.dtype;
+  return {
+    length: reference.data.length,
+    unit: ulpFormatOf(dtype),
+    expected: (j) => reference.data[j],
+    actual: (j) => candidate.data[j],
+    row: geometry.rowOf,
+    column: geometry.columnOf,
+    group: geometry.groupOf,
+    format: (code) => formatCode(code, dtype),
+    decode: (code) => decodeCode(code, dtype),
+  };
+}
+
 /** |candidate - golden| / |golden| in f32 values, for scales (0 when both are 0, Infinity
  *  when only the golden is); null when either side is NaN or infinite. */
-function relativeError(expected: number, actual: number, dtype: Tensor['dtype']): number | null {
-  const e = decodeCode(expected, dtype);
-  const a = decodeCode(actual, dtype);
+function relativeError(expected: number, actual: number, view: CodeView): number | null {
+  const e = view.decode(expected);
+  const a = view.decode(actual);
   if (!Number.isFinite(e) || !Number.isFinite(a)) return null;
   if (e === 0) return a === 0 ? 0 : Infinity;
   return Math.abs(a - e) / Math.abs(e);
@@ -66,42 +129,40 @@ interface Scan {
   readonly groupCount: number;
 }
 
-/** One pass over an output: statistics, worst elements, differing rows and groups. Rows in
- *  `skipRows` are left out (rows an rstd shift explains). */
-function scan(pair: OutputPair, geometry: OutputGeometry, keep: number, skipRows: ReadonlySet<number>): Scan {
-  const { reference, candidate } = pair;
-  const format = ulpFormatOf(reference.dtype);
-  const tally = new MismatchTally(format);
+/** One pass over an output: statistics, worst elements, differing rows and groups. Elements
+ *  `skip` names (rows an rstd shift explains, groups a scale shift explains) are left out. */
+function scan(pair: OutputPair, view: CodeView, keep: number, skip: (row: number, group: number | null) => boolean): Scan {
+  const tally = new MismatchTally(view.unit);
   // NaN and Inf mismatches (no ULP distance) rank first.
   const worst = new WorstElements<ElementReport>(keep, (e) => (e.ulp === null ? Infinity : Math.abs(e.ulp)));
   const rows = new Set<number>();
   const groups = new Set<string>();
   const relative = pair.kind === 'scale';
   let maxRelativeError: number | null = null;
-  for (let i = 0; i < reference.data.length; i++) {
-    const e = reference.data[i];
-    const a = candidate.data[i];
-    if (sameCode(e, a, format)) continue;
-    const row = geometry.rowOf(i);
-    if (skipRows.has(row)) continue;
+  for (let j = 0; j < view.length; j++) {
+    const e = view.expected(j);
+    const a = view.actual(j);
+    if (sameCode(e, a, view.unit)) continue;
+    const row = view.row(j);
+    const group = view.group(j);
+    if (skip(row, group)) continue;
     rows.add(row);
-    const group = geometry.groupOf(i);
     if (group !== null) groups.add(`${row}:${group}`);
     const { kind, ulp } = tally.add(e, a);
-    const relativeErr = relative ? relativeError(e, a, reference.dtype) : null;
+    const relativeErr = relative ? relativeError(e, a, view) : null;
     if (relativeErr !== null && Number.isFinite(relativeErr)) maxRelativeError = Math.max(maxRelativeError ?? 0, relativeErr);
     if (keep > 0) {
       worst.push({
-        index: i,
+        index: j,
         rank: pair.rank,
         row,
-        column: geometry.columnOf(i),
+        column: view.column(j),
         group,
         class: kind,
         ulp,
         relativeError: relativeErr !== null && Number.isFinite(relativeErr) ? relativeErr : null,
-        golden: formatCode(e, reference.dtype),
-        candidate: formatCode(a, candidate.dtype),
+        golden: view.format(e),
+        candidate: view.format(a),
       });
     }
   }
@@ -154,6 +215,29 @@ function rankDivergence(pairs: readonly OutputPair[]): RankDivergence[] {
   return result;
 }
 
+/** Per-group scale inference, when asked (--scale infer) or when the golden's contract marks
+ *  its reciprocal or divide 'inferred': the shared search of scaleDeviation.ts. */
+function scaleInference(
+  golden: GoldenSubject,
+  pairs: readonly OutputPair[],
+  options: DiffOptions,
+  shifts: RstdShifts,
+): { report: ScaleInference; deviations: ScaleDeviations } | null {
+  const quant = golden.contract.quant;
+  const asked = options.scaleUlps ?? null;
+  if (asked !== null) {
+    if (!quant) throw new ContractError(`--scale infer: the golden's contract (${golden.preset}) has no quant section`);
+    if (quant.scaleLayout.kind === 'packed-ue8m0')
+      throw new ContractError('--scale infer: packed UE8M0 scales are powers of two, which an f32 scale shift does not move; compare them without it');
+  }
+  const trigger = asked !== null ? 'flag' : 'contract';
+  const ulps = asked ?? (quant && quant.scaleLayout.kind !== 'packed-ue8m0' && scaleSlotInferred(golden.contract) ? DEFAULT_APPROXIMATION_ULPS : null);
+  if (ulps === null) return null;
+  const deviations = inferScaleDeviations(golden, pairs, ulps, shifts);
+  const { examined, explained, unexplained } = deviations;
+  return { report: { ulps, examined, explained: explained.map((g) => ({ ...g })), unexplained: unexplained.map((g) => ({ ...g })), trigger }, deviations };
+}
+
 export function diffOutputs(
   golden: GoldenSubject,
   candidate: ReadonlyMap<string, Tensor>,
@@ -167,12 +251,17 @@ export function diffOutputs(
   const rstd = options.rstdUlps === null ? null : inferRstd(golden, pairs, options.rstdUlps);
   const rstdReport = rstd ? rstd.report : null;
   const shifts: RstdShifts = rstd?.shifts ?? new Map();
+  const scale = scaleInference(golden, pairs, options, shifts);
+  const scaledGroups = explainedGroupKeys(scale && scale.deviations);
+  const inferring = rstd !== null || scale !== null;
   const outputs: OutputReport[] = pairs.map((pair) => {
-    const geometry = outputGeometry(pair.kind, shape, contract);
-    const all = scan(pair, geometry, options.worst, new Set());
-    const skip = rstd ? shiftedRows(shifts, pair.rank) : null;
-    const after = skip ? scan(pair, geometry, 0, skip).stats : null;
-    const elements = pair.reference.data.length;
+    const view = codeView(pair, outputGeometry(pair.kind, shape, contract));
+    const all = scan(pair, view, options.worst, () => false);
+    const rowsShifted = shiftedRows(shifts, pair.rank);
+    const explained = (row: number, group: number | null): boolean =>
+      rowsShifted.has(row) || (group !== null && scaledGroups.has(groupRefKey(pair.rank, row, group)));
+    const after = inferring ? scan(pair, view, 0, explained).stats : null;
+    const elements = view.length;
     return {
       name: pair.name,
       reference: pair.referenceName,
@@ -180,7 +269,7 @@ export function diffOutputs(
       rank: pair.rank,
       dtype: pair.reference.dtype,
       shape: [...pair.reference.shape],
-      unit: ulpFormatOf(pair.reference.dtype),
+      unit: view.unit,
       elements,
       bitExact: elements - all.stats.differing,
       bitExactShare: elements === 0 ? 1 : (elements - all.stats.differing) / elements,
@@ -190,7 +279,7 @@ export function diffOutputs(
       worst: all.worst,
       differingRows: { count: all.rows.length, rows: all.rows.slice(0, options.listLimit) },
       differingGroups: pair.kind === 'q' || pair.kind === 'scale' ? { count: all.groupCount, groups: all.groups.slice(0, options.listLimit) } : null,
-      afterRstd: after,
+      afterInference: after,
       tolerance: toleranceOf(pair, options),
       pass: passes(after ?? all.stats, toleranceOf(pair, options)),
     };
@@ -204,6 +293,7 @@ export function diffOutputs(
     outputs,
     rankDivergence: rankDivergence(pairs),
     rstd: rstdReport,
+    scale: scale && scale.report,
     quantConsistency: checkCodesAgainstCandidateScales(golden, pairs, shifts),
     ignored: unmatched,
     pass: outputs.every((o) => o.pass),

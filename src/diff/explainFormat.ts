@@ -69,6 +69,8 @@ export function formatExplainReport(report: ExplainReport, shownElements = 12): 
       `scale (approximate reciprocal/divide, +-${scale.ulps} f32 ULP): ${bySlot('scale')} groups explained by a shifted scale, ${bySlot('reciprocal')} by a ` +
         `shifted reciprocal${scale.misses.length > 0 ? `, ${scale.misses.length} not` : ''}`,
     );
+    for (const miss of scale.misses.slice(0, 8))
+      lines.push(`  ${miss.rank === null ? '' : `rank ${miss.rank} `}row ${miss.row} group ${miss.group}: ${miss.reason}`);
   }
   if (report.unexplainedCount > 0) {
     lines.push(`${report.unexplainedCount} element(s) no hypothesis reproduces:`);

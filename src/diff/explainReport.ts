@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ContractSchema } from '../contracts/schema.js';
 import { STAGES } from './explainSpace.js';
 import { RSTD_MISS_REASONS } from './rstd.js';
+import { SCALE_MISS_REASONS } from './scaleDeviation.js';
 
 // The explain report; `explain --json` prints only what this schema accepts.
 
@@ -69,7 +70,8 @@ export const ExplainReportSchema = z.object({
         /** slot 'scale': the scale and the codes follow a shifted scale; 'reciprocal': the scale
          *  is reproduced and the codes follow a shifted 1/scale. */
         groups: z.array(z.object({ rank: RankRef, row: Count, group: Count, slot: z.enum(['scale', 'reciprocal']), deltaUlp: z.number().int() })),
-        misses: z.array(z.object({ rank: RankRef, row: Count, group: Count })),
+        /** Differing groups no shift reproduces, with why (the same reasons `diff` gives). */
+        misses: z.array(z.object({ rank: RankRef, row: Count, group: Count, reason: z.enum(SCALE_MISS_REASONS) })),
       })
       .nullable(),
   }),

@@ -2,11 +2,19 @@ import type { Contract } from '../contracts/schema.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { OutputKind } from '../engines/io.js';
 import { getPath, withFields } from './dimensions.js';
-import { RowScorer, sameCodeOf, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
+import { sameCodeOf } from './compare.js';
+import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
 import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
 import { inferRstd, type RstdShifts } from './rstd.js';
-import { inferScaleDeviations, type ScaleDeviations } from './scaleDeviation.js';
+import {
+  DEFAULT_APPROXIMATION_ULPS,
+  explainedGroupKeys,
+  groupRefKey,
+  inferScaleDeviations,
+  scaleSlotInferred,
+  type ScaleDeviations,
+} from './scaleDeviation.js';
 import type { RstdReport } from './report.js';
 import { hexBits } from './values.js';
 
@@ -20,10 +28,7 @@ const TIE_ROWS = 6;
 /** Rows checked for following from the candidate's own earlier output. */
 const INHERITED_ROWS_CHECKED = 64;
 /** Unexplained elements listed (all are counted). */
-const LISTED_ELEMENTS = 20;
-
-/** Used when the fitted contract marks a slot 'inferred' and no range was given. */
-export const DEFAULT_APPROXIMATION_ULPS = 2;
+export const LISTED_ELEMENTS = 20;
 
 export interface OutputRescore {
   readonly name: string;
@@ -94,14 +99,13 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
     shifts = found.shifts;
     engineRuns += found.engineRuns;
   }
-  const scaleUlps =
-    options.scaleUlps ?? (inferred(contract, 'hardwareOps.reciprocal') || inferred(contract, 'hardwareOps.divide') ? DEFAULT_APPROXIMATION_ULPS : null);
+  const scaleUlps = options.scaleUlps ?? (scaleSlotInferred(contract) ? DEFAULT_APPROXIMATION_ULPS : null);
   let scale: ScaleDeviations | null = null;
   if (scaleUlps !== null) {
     scale = inferScaleDeviations(subject, pairs, scaleUlps, shifts);
     engineRuns += scale.engineRuns;
   }
-  const scaledGroups = new Set((scale?.explained ?? []).map((g) => `${g.rank}:${g.row}:${g.group}`));
+  const scaledGroups = explainedGroupKeys(scale);
 
   // A norm or quant row that the fit reproduces once fed the candidate's own bf16 residual or
   // norm output (where the contract reads it in bf16) follows from an earlier wrong element.
@@ -147,7 +151,7 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
       differing++;
       const row = geometry.rowOf(i);
       const group = geometry.groupOf(i);
-      if (rowsShifted.has(row) || (group !== null && scaledGroups.has(`${pair.rank}:${row}:${group}`))) {
+      if (rowsShifted.has(row) || (group !== null && scaledGroups.has(groupRefKey(pair.rank, row, group)))) {
         approximated++;
         continue;
       }

@@ -8,11 +8,11 @@ import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
 import { PACKED_GROUPS_PER_WORD, quantGroups, sameShape, scaleDtype, scaleIndex, scaleShape, scaleWords, storeScale, type OutputKind } from '../engines/io.js';
 import { ranksDiverge } from '../engines/layout/rankOrder.js';
 import { bitsFromF32 } from '../numerics/f32.js';
-import type { F32Arithmetic } from '../numerics/f32ops.js';
 import { FP8_DTYPE, type Tensor } from '../numerics/tensor.js';
-import { sameCode, ulpFormatOf } from './compare.js';
+import { sameCodeOf, type CodeEquality } from './compare.js';
 import { parseOutputName } from './pairs.js';
 import { stepF32, type CaseSubject } from './rstd.js';
+import { withReciprocalMoved } from './scaleDeviation.js';
 
 // How far a contract is from a candidate on some token rows: the number of candidate elements
 // (of the output kinds asked for) that the contract's bits do not reproduce, computed row by
@@ -277,16 +277,6 @@ function differingWord(computed: Uint32Array, candidate: Tensor, i: number, same
   return computed[i] !== candidate.data[i] && !same(computed[i], candidate.data[i]) ? 1 : 0;
 }
 
-type CodeEquality = (a: number, b: number) => boolean;
-
-/** Equality of two codes of an output dtype: bits, with NaN codes as one class; packed UE8M0
- *  scale words (I32) hold exponent bytes, compared bit for bit. */
-export function sameCodeOf(dtype: Tensor['dtype']): CodeEquality {
-  if (dtype === 'I32') return (a, b) => a === b;
-  const format = ulpFormatOf(dtype);
-  return (a, b) => sameCode(a, b, format);
-}
-
 const bf16Same = sameCodeOf('BF16');
 
 /** Approximate hardware slots allowed for: shifts of rstd per row, of the scale per group,
@@ -297,11 +287,6 @@ export interface ApproximationOptions {
   readonly scaleUlps: number | null;
 }
 const NO_APPROXIMATIONS: ApproximationOptions = { rstdUlps: null, scaleUlps: null };
-
-/** The arithmetic with 1/scale (how quantize forms its reciprocal) moved by `delta` f32 ULP. */
-export function withReciprocalMoved(f32: F32Arithmetic, scale: number, delta: number): F32Arithmetic {
-  return { ...f32, div: (a, b) => (a === 1 && b === scale ? stepF32(f32.div(a, b), delta) : f32.div(a, b)) };
-}
 
 /** 0, then +1, -1, +2, -2, ... up to +-ulps. */
 function shifts(ulps: number | null): number[] {

@@ -35,8 +35,19 @@ export function formatDiffReport(report: DiffReport): string {
     `candidate  ${report.candidate.file}`,
     '',
   ];
-  const withRstd = report.rstd !== null;
-  const header = ['output', 'unit', 'elements', 'bit-exact', 'differ', 'NaN', 'Inf', 'max ULP', ...(withRstd ? ['after rstd'] : []), 'signed ULP histogram'];
+  const inferring = report.rstd !== null || report.scale !== null;
+  const header = [
+    'output',
+    'unit',
+    'elements',
+    'bit-exact',
+    'differ',
+    'NaN',
+    'Inf',
+    'max ULP',
+    ...(inferring ? ['after inference'] : []),
+    'signed ULP histogram',
+  ];
   lines.push(
     table(
       header,
@@ -49,7 +60,7 @@ export function formatDiffReport(report: DiffReport): string {
         String(o.stats.nanMismatches),
         String(o.stats.infMismatches),
         String(o.stats.maxUlp),
-        ...(withRstd ? [o.afterRstd ? `${o.afterRstd.differing} (max ${o.afterRstd.maxUlp})` : ''] : []),
+        ...(inferring ? [o.afterInference ? `${o.afterInference.differing} (max ${o.afterInference.maxUlp})` : ''] : []),
         compactHistogram(o),
       ]),
       new Set([2, 3, 4, 5, 6, 7]),
@@ -124,12 +135,38 @@ export function formatDiffReport(report: DiffReport): string {
     for (const u of scaled.slice(0, 12)) lines.push(`  ${rowRef(u.rank, u.row)}: ${describeRstdMiss(u)}`);
     if (scaled.length > 12) lines.push(`  … ${scaled.length - 12} more rows where ${SUM_OF_SQUARES_DIFFERS}`);
     const mismatches = r.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS);
+    // With scale inference on, a row no rstd reproduces may still be explained group by group
+    // below: the final word on its quant groups is the scale section's.
+    const label = report.scale ? 'no rstd shift reproduces (their quant groups: scale inference below)' : 'true mismatches';
     if (mismatches.length > 0) {
       lines.push(
-        `  true mismatches: ${mismatches
+        `  ${label}: ${mismatches
           .map((u) => `${rowRef(u.rank, u.row)}${u.reason === 'residual differs' ? ' (residual differs)' : ''}`)
           .slice(0, 12)
           .join(', ')}${mismatches.length > 12 ? ', …' : ''}`,
+      );
+    }
+  }
+  if (report.scale) {
+    const s = report.scale;
+    const why = s.trigger === 'contract' ? "the golden's contract marks the reciprocal or divide 'inferred'" : '--scale infer';
+    lines.push(
+      '',
+      `scale inference (approximate reciprocal or divide, +-${s.ulps} f32 ULP; ${why}): ${s.explained.length}/${s.examined} differing groups explained`,
+    );
+    const bySlot = new Map<string, string[]>();
+    for (const e of s.explained) {
+      const key = `${e.slot} ${signed(e.deltaUlp)} ULP`;
+      bySlot.set(key, [...(bySlot.get(key) ?? []), `${rowRef(e.rank, e.row)} group ${e.group}`]);
+    }
+    for (const [key, groups] of [...bySlot].sort())
+      lines.push(`  explained by ${key}: ${groups.length} groups (${groups.slice(0, 6).join(', ')}${groups.length > 6 ? ', …' : ''})`);
+    if (s.unexplained.length > 0) {
+      lines.push(
+        `  true mismatches: ${s.unexplained
+          .slice(0, 12)
+          .map((u) => `${rowRef(u.rank, u.row)} group ${u.group} (${u.reason})`)
+          .join(', ')}${s.unexplained.length > 12 ? `, … (${s.unexplained.length} groups)` : ''}`,
       );
     }
   }
@@ -150,12 +187,13 @@ export function formatDiffReport(report: DiffReport): string {
   const tolerant = report.outputs.some((o) => o.tolerance > 0);
   const within = (o: OutputReport) => (o.tolerance > 0 ? `within ${o.tolerance} ULP` : 'bit-exact');
   const tolerances = report.outputs.map((o) => `${o.name} ${o.tolerance}`).join(', ');
+  const exceptions = [...(report.rstd ? ['rows an rstd shift explains'] : []), ...(report.scale ? ['groups a scale shift explains'] : [])];
+  const excepted = `${exceptions.join(' and ')} `;
   lines.push(
     '',
     report.pass
-      ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${tolerances} ULP)` : ''}` +
-          `${withRstd ? ' (rows explained by rstd excepted)' : ''}`
-      : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${withRstd ? ' after rstd inference' : ''}`,
+      ? `PASS: every output is bit-exact${tolerant ? ` or within its tolerance (${tolerances} ULP)` : ''}` + `${inferring ? ` (${excepted}excepted)` : ''}`
+      : `FAIL: ${failing.map((o) => `${o.name} is not ${within(o)}`).join(', ')}${inferring ? ` (${excepted}excepted)` : ''}`,
   );
   return lines.join('\n');
 }

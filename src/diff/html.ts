@@ -102,7 +102,7 @@ function outputSection(o: OutputReport, tokens: number): string {
     `${o.shape.join(', ')}]</small></h2>
 <p>${percent(o.bitExactShare)} bit-exact (${o.bitExact}/${o.elements}); ${o.stats.differing} differ, max ${o.stats.maxUlp} ULP, ${o.stats.nanMismatches} NaN ` +
     `and ${o.stats.infMismatches} Inf mismatches` +
-    `${o.afterRstd ? `; after rstd inference ${o.afterRstd.differing} differ (max ${o.afterRstd.maxUlp} ULP)` : ''}.</p>
+    `${o.afterInference ? `; after inference ${o.afterInference.differing} differ (max ${o.afterInference.maxUlp} ULP)` : ''}.</p>
 ${histogramSvg(o)}${worst}${rows}${groups}</section>`
   );
 }
@@ -111,7 +111,8 @@ export function diffReportHtml(report: DiffReport): string {
   const g = report.golden;
   const rstd = report.rstd
     ? `<section><h2>rstd inference (±${report.rstd.ulps} f32 ULP)</h2><p>${report.rstd.explained.length}/${report.rstd.examined} differing rows explained by ` +
-      `an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} true mismatches, ` +
+      `an rstd shift; ${report.rstd.unexplained.filter((u) => u.reason !== SUM_OF_SQUARES_DIFFERS).length} ` +
+      `${report.scale ? 'rows no rstd shift reproduces (their quant groups: scale inference)' : 'true mismatches'}, ` +
       `${report.rstd.unexplained.filter((u) => u.reason === SUM_OF_SQUARES_DIFFERS).length} rows where ${SUM_OF_SQUARES_DIFFERS}.</p>${
         report.rstd.explained.length === 0
           ? ''
@@ -120,6 +121,17 @@ export function diffReportHtml(report: DiffReport): string {
               .map((e) => row([e.rank === null ? '-' : String(e.rank), String(e.row), String(e.deltaUlp)]))
               .join('')}</tbody></table>`
       }</section>`
+    : '';
+  const scale = report.scale
+    ? section(
+        `scale inference (±${report.scale.ulps} f32 ULP): ${report.scale.explained.length}/${report.scale.examined} differing groups explained, ` +
+          `${report.scale.unexplained.length} true mismatches`,
+        ['rank', 'row', 'group', 'explained by', 'shift (ULP)'],
+        [
+          ...report.scale.explained.map((e) => [e.rank === null ? '-' : String(e.rank), String(e.row), String(e.group), e.slot, String(e.deltaUlp)]),
+          ...report.scale.unexplained.map((u) => [u.rank === null ? '-' : String(u.rank), String(u.row), String(u.group), `nothing: ${u.reason}`, '-']),
+        ].slice(0, 200),
+      )
     : '';
   const ranks =
     report.rankDivergence.length === 0
@@ -164,7 +176,7 @@ h2{font-size:1.1em;margin-top:1.5em}h2 small{font-weight:normal;color:#666}
 <p class="${report.pass ? 'pass' : 'fail'}"><strong>${report.pass ? 'PASS' : 'FAIL'}</strong>: ` +
     `${report.maxUlp === 0 ? 'bit-exact required' : `within ${report.maxUlp} ULP allowed`}</p>
 ${report.outputs.map((o) => outputSection(o, g.tokens)).join('\n')}
-${ranks}${rstd}${quantSection}
+${ranks}${rstd}${scale}${quantSection}
 </body></html>
 `
   );

@@ -45,6 +45,10 @@ export const InvarianceReportSchema = z.object({
   silentSwitches: z.array(z.object({ tokens: Count, previousTokens: Count, why: z.array(z.string()) })),
 });
 
+/** Batch sizes one run may span: each is an engine run over the watched rows (a few ms at
+ *  hidden 7168), so the bound keeps a run to minutes, not a hang. */
+export const MAX_BATCH_SIZES = 4096;
+
 export type InvarianceChange = z.infer<typeof InvarianceChangeSchema>;
 export type InvarianceReport = z.infer<typeof InvarianceReportSchema>;
 

@@ -2,7 +2,7 @@ import type { Contract, Shape } from '../contracts/schema.js';
 import { ContractError } from '../contracts/validate.js';
 import { PACKED_GROUPS_PER_WORD, quantGroups, quantGroupSize, sameShape, scaleIndex, scaleTokens, type OutputKind } from '../engines/io.js';
 import type { Dtype, Tensor } from '../numerics/tensor.js';
-import { sameCode, ulpFormatOf } from './compare.js';
+import { sameCodeOf } from './compare.js';
 
 // Which candidate tensor is compared with which reference output, and where each element of an
 // output sits (token row, column, quant group). A candidate may hold rank-less outputs
@@ -10,7 +10,8 @@ import { sameCode, ulpFormatOf } from './compare.js';
 // reference output of that rank when the reference has per-rank outputs, else with the shared one.
 
 const OUTPUT_NAME = /^(?:rank(\d+)\.)?out\.(residual|norm|q|scale)$/;
-const OUTPUT_DTYPES: readonly Dtype[] = ['BF16', 'F32', 'F8_E4M3', 'F8_E4M3FNUZ', 'F8_E5M2', 'F8_E5M2FNUZ'];
+// I32: packed UE8M0 scale words (quant.scaleLayout 'packed-ue8m0').
+const OUTPUT_DTYPES: readonly Dtype[] = ['BF16', 'F32', 'F8_E4M3', 'F8_E4M3FNUZ', 'F8_E5M2', 'F8_E5M2FNUZ', 'I32'];
 
 export function parseOutputName(name: string): { kind: OutputKind; rank: number | null } | null {
   const match = OUTPUT_NAME.exec(name);
@@ -167,10 +168,10 @@ export function outputGeometry(kind: OutputKind, shape: Shape, contract: Contrac
 
 /** Whether one token row of two same-dtype tensors is equal bit for bit (NaN as a class). */
 export function rowMatches(a: Tensor, b: Tensor, geometry: OutputGeometry, row: number): boolean {
-  const format = ulpFormatOf(a.dtype);
+  const same = sameCodeOf(a.dtype);
   for (let k = 0; k < geometry.rowLength; k++) {
     const i = geometry.indexOf(row, k);
-    if (!sameCode(a.data[i], b.data[i], format)) return false;
+    if (!same(a.data[i], b.data[i])) return false;
   }
   return true;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { OUTPUT_KINDS } from '../engines/io.js';
 import { FP8_FORMATS } from '../numerics/fp8.js';
 import { RSTD_MISS_REASONS } from './rstd.js';
+import { SCALE_MISS_REASONS } from './scaleDeviation.js';
 
 // The diff report: the zod schema is the single source of the type, and `diff --json` prints
 // only what this schema accepts.
@@ -59,8 +60,11 @@ export const OutputReportSchema = z.object({
   rank: Count.nullable(),
   dtype: z.string(),
   shape: z.array(Count),
-  /** What one ULP step is: bf16 steps, fp8 code steps of a format, or f32 ULP. */
-  unit: z.enum(['bf16', 'f32', ...FP8_FORMATS]),
+  /** What one ULP step is: bf16 steps, fp8 code steps of a format, f32 ULP, or for packed UE8M0
+   *  scales (I32 words) exponent steps of each word's bytes (one byte per group, 0xFF NaN). */
+  unit: z.enum(['bf16', 'f32', ...FP8_FORMATS, 'ue8m0']),
+  /** Compared codes: the tensor's elements, or for packed UE8M0 scales its bytes (4 per word,
+   *  padding included). */
   elements: Count,
   bitExact: Count,
   bitExactShare: Share,
@@ -74,8 +78,9 @@ export const OutputReportSchema = z.object({
   differingRows: z.object({ count: Count, rows: z.array(Count) }),
   /** Differing (row, group) pairs of q and scale outputs; null for other outputs. */
   differingGroups: z.object({ count: Count, groups: z.array(z.object({ row: Count, group: Count })) }).nullable(),
-  /** With --rstd infer: the same statistics without the rows an rstd shift explains. */
-  afterRstd: MismatchStatsSchema.nullable(),
+  /** With rstd or scale inference: the same statistics without the rows an rstd shift explains
+   *  and the quant groups a scale or reciprocal shift explains; null without inference. */
+  afterInference: MismatchStatsSchema.nullable(),
   /** The --max-ulp this output had to meet (its own, its kind's, or the default). */
   tolerance: Count,
   /** Bit-exact, or every remaining mismatch finite and within its tolerance. */
@@ -107,6 +112,24 @@ export const RstdReportSchema = z.object({
   ),
 });
 
+export const GroupRefSchema = z.object({ rank: Count.nullable(), row: Count, group: Count });
+
+/** Per-group inference of an approximate reciprocal or divide (hardwareOps 'inferred', or --scale
+ *  infer): groups a shifted scale or reciprocal reproduces are reported apart from true mismatches. */
+export const ScaleInferenceSchema = z.object({
+  /** Searched scales (and reciprocals) within +-ulps f32 ULP of the reproducible one. */
+  ulps: z.number().int().positive(),
+  /** Differing groups in rows whose norm side is reproduced: the groups searched. */
+  examined: Count,
+  /** slot 'scale': the scale and the codes follow a shifted scale; 'reciprocal': the scale is
+   *  reproduced and the codes follow a shifted 1/scale (quantize 'reciprocal'). */
+  explained: z.array(GroupRefSchema.extend({ slot: z.enum(['scale', 'reciprocal']), deltaUlp: z.number().int() })),
+  /** True mismatches: differing groups no shift reproduces, and groups of rows whose norm differs. */
+  unexplained: z.array(GroupRefSchema.extend({ reason: z.enum(SCALE_MISS_REASONS) })),
+  /** Why the inference was run: the contract marks the reciprocal or divide 'inferred', or asked. */
+  trigger: z.enum(['contract', 'flag']),
+});
+
 export const QuantConsistencySchema = z.object({
   /** The candidate's q tensor. */
   name: z.string(),
@@ -124,8 +147,10 @@ export const QuantConsistencySchema = z.object({
   groupsWithDifferentScale: Count,
 });
 
-/** Bumped when a field changes meaning or goes away (adding one keeps the version). */
-export const DIFF_SCHEMA_VERSION = 2;
+/** Bumped when a field changes meaning or goes away (adding one keeps the version).
+ *  3: afterRstd became afterInference (rstd rows and scale groups left out); packed UE8M0
+ *  scales are compared per exponent byte (unit 'ue8m0'); `scale` added. */
+export const DIFF_SCHEMA_VERSION = 3;
 
 export const DiffReportSchema = z.object({
   schemaVersion: z.literal(DIFF_SCHEMA_VERSION),
@@ -138,6 +163,7 @@ export const DiffReportSchema = z.object({
   outputs: z.array(OutputReportSchema),
   rankDivergence: z.array(RankDivergenceSchema),
   rstd: RstdReportSchema.nullable(),
+  scale: ScaleInferenceSchema.nullable(),
   quantConsistency: z.array(QuantConsistencySchema),
   /** Candidate output tensors with no golden counterpart (not compared). */
   ignored: z.array(z.string()),
@@ -150,5 +176,6 @@ export type MismatchStats = z.infer<typeof MismatchStatsSchema>;
 export type OutputReport = z.infer<typeof OutputReportSchema>;
 export type RankDivergence = z.infer<typeof RankDivergenceSchema>;
 export type RstdReport = z.infer<typeof RstdReportSchema>;
+export type ScaleInference = z.infer<typeof ScaleInferenceSchema>;
 export type QuantConsistency = z.infer<typeof QuantConsistencySchema>;
 export type DiffReport = z.infer<typeof DiffReportSchema>;

@@ -1,13 +1,13 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
-import type { CaseInputs, OutputKind } from '../engines/io.js';
+import { loadScale, quantGroups, type CaseInputs, type OutputKind } from '../engines/io.js';
 import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
 import { decodeCode } from './values.js';
 import { quantize } from '../engines/cpu/quant.js';
 import { quantConstants } from '../engines/cpu/context.js';
 import { f32Arithmetic } from '../numerics/f32ops.js';
 import type { Tensor } from '../numerics/tensor.js';
-import { sameCode, ulpFormatOf } from './compare.js';
+import { sameCode, sameCodeOf, ulpFormatOf } from './compare.js';
 import { differingRows, outputGeometry, rowMatches, type OutputPair } from './pairs.js';
 import type { QuantConsistency, RstdReport } from './report.js';
 
@@ -183,11 +183,11 @@ function neededShift(
     let n = 0;
     for (const p of sides) {
       const geometry = outputGeometry(p.kind, shape, contract);
-      const format = ulpFormatOf(p.reference.dtype);
+      const same = sameCodeOf(p.reference.dtype);
       const rerun = outputs.get(p.referenceName)!;
       for (let k = 0; k < geometry.rowLength; k++) {
         const i = geometry.indexOf(row, k);
-        if (!sameCode(rerun.data[i], p.candidate.data[i], format)) n++;
+        if (!same(rerun.data[i], p.candidate.data[i])) n++;
       }
     }
     return n;
@@ -226,8 +226,9 @@ function requantize(
 ): { basis: 'candidate norm' | 'golden inputs'; codes: Tensor } {
   const { contract, shape } = subject;
   const quant = contract.quant!;
-  const scaleGeometry = outputGeometry('scale', shape, contract);
-  const candidateScale = (m: number, g: number) => f32FromBits(scale.candidate.data[scaleGeometry.indexOf(m, g)]);
+  const groups = quantGroups(quant, shape.hidden);
+  // loadScale reads any layout, a packed UE8M0 byte included.
+  const candidateScale = (m: number, g: number) => f32FromBits(loadScale(scale.candidate.data as Uint32Array, quant.scaleLayout, m, g, shape.tokens, groups));
   if (quant.input === 'bf16' && norm) {
     const data = new Uint8Array(q.candidate.data.length);
     const qGeometry = outputGeometry('q', shape, contract);
@@ -264,10 +265,13 @@ export function checkCodesAgainstCandidateScales(subject: CaseSubject, pairs: re
     const scale = group.find((p) => p.kind === 'scale');
     if (!q || !scale) continue;
     const qGeometry = outputGeometry('q', shape, contract);
-    const scaleFormat = ulpFormatOf(scale.reference.dtype);
+    const layout = contract.quant!.scaleLayout;
+    const groups = quantGroups(contract.quant!, shape.hidden);
+    const scaleBits = (t: Tensor, m: number, g: number) => loadScale(t.data as Uint32Array, layout, m, g, shape.tokens, groups);
+    const scaleSame = sameCodeOf('F32');
     let groupsWithDifferentScale = 0;
-    for (let i = 0; i < scale.reference.data.length; i++)
-      if (!sameCode(scale.reference.data[i], scale.candidate.data[i], scaleFormat)) groupsWithDifferentScale++;
+    for (let m = 0; m < shape.tokens; m++)
+      for (let g = 0; g < groups; g++) if (!scaleSame(scaleBits(scale.reference, m, g), scaleBits(scale.candidate, m, g))) groupsWithDifferentScale++;
     const rows = [...differingRows(q.reference, q.candidate, qGeometry)].sort((a, b) => a - b);
     const norm = group.find((p) => p.kind === 'norm');
     const { basis, codes } = requantize(subject, q, scale, norm, rows, (m) => shifts.get(rank)?.get(m) ?? 0);

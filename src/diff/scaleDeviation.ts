@@ -7,9 +7,10 @@ import { quantize } from '../engines/cpu/quant.js';
 import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
 import { loadScale, quantGroupSize } from '../engines/io.js';
 import { ranksDiverge } from '../engines/layout/rankOrder.js';
+import type { Contract } from '../contracts/schema.js';
 import { f32FromBits } from '../numerics/f32.js';
-import { sameCodeOf, withReciprocalMoved } from './explainScore.js';
-import { sameCode, ulpFormatOf } from './compare.js';
+import type { F32Arithmetic } from '../numerics/f32ops.js';
+import { sameCode, sameCodeOf, ulpFormatOf } from './compare.js';
 import { outputGeometry, rowMatches, type OutputPair } from './pairs.js';
 import { stepF32, type CaseSubject, type RstdShifts } from './rstd.js';
 
@@ -17,7 +18,25 @@ import { stepF32, type CaseSubject, type RstdShifts } from './rstd.js';
 // group's scale by an f32 ULP or so: the scale output and every code of the group follow.
 // For each group whose scale or codes differ (in a row whose norm side is reproduced, up to an
 // rstd shift), rerun the quant with the scale moved by +-1, +-2, ... f32 ULP and keep the
-// smallest shift that reproduces the group's scale and codes bit for bit.
+// smallest shift that reproduces the group's scale and codes bit for bit. One implementation for
+// `diff` (its --scale inference) and `explain` (its rescoring); explain's row scorer moves the
+// reciprocal with the same withReciprocalMoved.
+
+/** The search range a slot gets when the contract marks it 'inferred' and no range was given:
+ *  sm_90's rsqrt.approx.f32 is -2..+1 f32 ULP off and rcp.approx.f32 +-1 over every input
+ *  (gpu/MEASUREMENTS.md, measured on an H200). */
+export const DEFAULT_APPROXIMATION_ULPS = 2;
+
+/** Whether the contract says its scale or its reciprocal comes from an approximate hardware
+ *  operation whose deviation is to be inferred per group. */
+export function scaleSlotInferred(contract: Contract): boolean {
+  return contract.hardwareOps.reciprocal === 'inferred' || contract.hardwareOps.divide === 'inferred';
+}
+
+/** The arithmetic with 1/scale (how quantize forms its reciprocal) moved by `delta` f32 ULP. */
+export function withReciprocalMoved(f32: F32Arithmetic, scale: number, delta: number): F32Arithmetic {
+  return { ...f32, div: (a, b) => (a === 1 && b === scale ? stepF32(f32.div(a, b), delta) : f32.div(a, b)) };
+}
 
 export interface GroupRef {
   readonly rank: number | null;
@@ -25,15 +44,28 @@ export interface GroupRef {
   readonly group: number;
 }
 
+/** Why a differing group is left to the true mismatches: its row's norm side differs (and no
+ *  rstd shift reproduces it), so no scale can; or no shift within the range reproduces it. */
+export const SCALE_MISS_REASONS = ['norm differs', 'no scale within range'] as const;
+
 export interface ScaleDeviations {
   readonly ulps: number;
+  /** Differing groups searched (those whose row's norm side is reproduced). */
+  readonly examined: number;
   /** Groups a shifted scale (scale and codes follow) or, with quantize 'reciprocal', a shifted
    *  reciprocal of an unchanged scale (only the codes follow: v_rcp_f32) reproduces. */
   readonly explained: readonly (GroupRef & { readonly slot: 'scale' | 'reciprocal'; readonly deltaUlp: number })[];
-  /** Differing groups no shift within +-ulps reproduces. */
-  readonly unexplained: readonly GroupRef[];
+  /** Differing groups nothing within +-ulps reproduces. */
+  readonly unexplained: readonly (GroupRef & { readonly reason: (typeof SCALE_MISS_REASONS)[number] })[];
   readonly engineRuns: number;
 }
+
+/** The (rank, row, group) keys of the groups a shift explains, for masking them out. */
+export function explainedGroupKeys(deviations: ScaleDeviations | null): ReadonlySet<string> {
+  return new Set((deviations?.explained ?? []).map((g) => groupRefKey(g.rank, g.row, g.group)));
+}
+
+export const groupRefKey = (rank: number | null, row: number, group: number): string => `${rank}:${row}:${group}`;
 
 const groupKey = (row: number, group: number): string => `${row}:${group}`;
 
@@ -95,10 +127,11 @@ export function inferScaleDeviations(subject: CaseSubject, pairs: readonly Outpu
   const { contract, shape } = subject;
   const quant = contract.quant;
   const explained: (GroupRef & { slot: 'scale' | 'reciprocal'; deltaUlp: number })[] = [];
-  const unexplained: GroupRef[] = [];
+  const unexplained: ScaleDeviations['unexplained'][number][] = [];
   let engineRuns = 0;
+  let examined = 0;
   // Packed UE8M0 scales are powers of two: a scale an ULP off rounds to the same exponent.
-  if (!quant || quant.scaleLayout.kind === 'packed-ue8m0') return { ulps, explained, unexplained, engineRuns };
+  if (!quant || quant.scaleLayout.kind === 'packed-ue8m0') return { ulps, examined, explained, unexplained, engineRuns };
   const ranks = [...new Set(pairs.map((p) => p.rank))];
   for (const rank of ranks) {
     const q = pairs.find((p) => p.rank === rank && p.kind === 'q');
@@ -127,9 +160,10 @@ export function inferScaleDeviations(subject: CaseSubject, pairs: readonly Outpu
       for (let g = 0; g < groups; g++) {
         if (groupMatches(q.reference, scale.reference, m, g)) continue;
         if (normReproduced) pending.set(groupKey(m, g), { rank, row: m, group: g });
-        else unexplained.push({ rank, row: m, group: g });
+        else unexplained.push({ rank, row: m, group: g, reason: 'norm differs' });
       }
     }
+    examined += pending.size;
     for (let distance = 1; distance <= ulps && pending.size > 0; distance++) {
       for (const delta of [distance, -distance]) {
         if (pending.size === 0) break;
@@ -153,8 +187,8 @@ export function inferScaleDeviations(subject: CaseSubject, pairs: readonly Outpu
       for (const e of found) pending.delete(groupKey(e.row, e.group));
       explained.push(...found);
     }
-    unexplained.push(...pending.values());
+    for (const ref of pending.values()) unexplained.push({ ...ref, reason: 'no scale within range' });
   }
   const order = (a: GroupRef, b: GroupRef): number => (a.rank ?? -1) - (b.rank ?? -1) || a.row - b.row || a.group - b.group;
-  return { ulps, explained: explained.sort(order), unexplained: unexplained.sort(order), engineRuns };
+  return { ulps, examined, explained: explained.sort(order), unexplained: unexplained.sort(order), engineRuns };
 }

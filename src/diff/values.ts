@@ -1,4 +1,5 @@
 import { f32BitsFromBf16 } from '../numerics/bf16.js';
+import { f32BitsFromE8m0 } from '../numerics/e8m0.js';
 import { f32FromBits } from '../numerics/f32.js';
 import { f32BitsFromFp8 } from '../numerics/fp8.js';
 import { fp8FormatOfDtype, type Dtype } from '../numerics/tensor.js';
@@ -44,6 +45,11 @@ export function formatF32(value: number): string {
 
 export function formatCode(code: number, dtype: Dtype): { bits: string; value: string } {
   return { bits: hexBits(code, dtype), value: formatF32(decodeCode(code, dtype)) };
+}
+
+/** One UE8M0 exponent byte of a packed scale word: 0x7F is 1, 0xFF NaN. */
+export function formatUe8m0(code: number): { bits: string; value: string } {
+  return { bits: `0x${code.toString(16).toUpperCase().padStart(2, '0')}`, value: formatF32(f32FromBits(f32BitsFromE8m0(code))) };
 }
 
 /** Sorted integers as compact ranges: [0,1,2,5,7,8] -> '0-2, 5, 7-8'; at most `limit` ranges. */

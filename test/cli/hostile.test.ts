@@ -370,6 +370,38 @@ describe('flags out of range', () => {
     expect(readFileSync(file, 'utf8')).toBe('mine');
     expectUserError(ulpwise('suite', '--out', file, '--no-summary'), /exists and is not a directory/, 'suite --out file');
   });
+
+  // Lists a flag sizes (batch sizes, ranking lines, worst elements) are bounded before anything is
+  // built: without the bounds, 1..99999999999 allocated its range and --worst kept every element.
+  const invariance = (...flags: string[]) => ulpwise('invariance', '--preset', 'vllm', '--hidden', '256', ...flags);
+  const listCases: [string, () => Result, RegExp][] = [
+    ['invariance --tokens 1..99999999999', () => invariance('--tokens', '1..99999999999'), /^ulpwise: --tokens: 99999999999 is outside 1\.\.1048576$/],
+    ['invariance --tokens 0..4', () => invariance('--tokens', '0..4'), /^ulpwise: --tokens: 0 is outside 1\.\.1048576$/],
+    ['invariance --tokens 1..5000', () => invariance('--tokens', '1..5000'), /^ulpwise: --tokens: 1\.\.5000 spans 5000 batch sizes; at most 4096 per run$/],
+    ['invariance --tokens 1..99999999999999999', () => invariance('--tokens', '1..99999999999999999'), /--tokens: '1\.\.99999999999999999' is not a\.\.b/],
+    ['invariance --rows 0..99999999999', () => invariance('--tokens', '8..9', '--rows', '0..99999999999'), /^ulpwise: --rows: 99999999999 is outside 0\.\.7$/],
+    [
+      'invariance --ranks-range 1..100000000',
+      () => invariance('--tokens', '8..9', '--ranks-range', '1..100000000'),
+      /--ranks-range: 100000000 is outside 1\.\.64$/,
+    ],
+    [
+      'invariance --hidden 2^40',
+      () => ulpwise('invariance', '--preset', 'vllm', '--hidden', String(2 ** 40), '--tokens', '1'),
+      /--hidden: \d+ is outside 1\.\.262144$/,
+    ],
+    ['explain --top 21', () => ulpwise('explain', golden, '--inputs', golden, '--top', '21'), /^ulpwise: --top: 21 is outside 1\.\.20$/],
+    ['explain --top 0', () => ulpwise('explain', golden, '--inputs', golden, '--top', '0'), /^ulpwise: --top: 0 is outside 1\.\.20$/],
+    ['diff --worst 1001', () => ulpwise('diff', golden, golden, '--worst', '1001'), /^ulpwise: --worst: 1001 is outside 0\.\.1000$/],
+    ['diff --worst 2^50', () => ulpwise('diff', golden, golden, '--worst', String(2 ** 50)), /^ulpwise: --worst: \d+ is outside 0\.\.1000$/],
+  ];
+  for (const [what, run, message] of listCases) it(`${what}: exit 2, one line`, () => expectUserError(run(), message, what));
+
+  it('the bounds themselves are accepted', () => {
+    expect(ulpwise('diff', golden, golden, '--worst', '1000').code).toBe(0);
+    expect(ulpwise('explain', golden, '--inputs', golden, '--top', '20').code).toBe(0);
+    expect(invariance('--tokens', '8..9', '--rows', '0,7').code).toBe(0);
+  });
 });
 
 describe('writes never touch a file the command did not create', () => {

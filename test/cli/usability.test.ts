@@ -233,7 +233,7 @@ describe('diff', () => {
         worst: { relativeError: number | null; golden: { bits: string }; candidate: { bits: string } }[];
       }[];
     };
-    expect(report.schemaVersion).toBe(2);
+    expect(report.schemaVersion).toBe(3);
     const scale = report.outputs.find((o) => o.name === 'out.scale')!;
     const [g, c] = [scale.worst[0].golden.bits, scale.worst[0].candidate.bits].map((b) => f32FromBits(Number(b)));
     // One f32 ULP up: |c - g| / g computed here in doubles from the two f32 values.
@@ -241,8 +241,8 @@ describe('diff', () => {
     expect(scale.worst[0].relativeError).toBe(scale.maxRelativeError);
     expect(report.outputs.find((o) => o.name === 'out.q')!.maxRelativeError).toBeNull();
     const schema = JSON.parse(ulpwise(['diff', '--schema']).stdout) as { properties: Record<string, { const?: number }> };
-    expect(schema.properties.schemaVersion.const).toBe(2);
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['golden', 'candidate', 'outputs', 'rstd', 'quantConsistency']));
+    expect(schema.properties.schemaVersion.const).toBe(3);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['golden', 'candidate', 'outputs', 'rstd', 'scale', 'quantConsistency']));
   });
 
   test('swapped arguments, a torch.save zip, uint8 codes and names without out. get messages that say what to do', () => {

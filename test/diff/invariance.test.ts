@@ -182,9 +182,11 @@ describe('batch invariance', () => {
         seed: 0,
       }),
     ).toThrow(/models 1 rank/);
-    expect(integerList('3..5', 'x')).toEqual([3, 4, 5]);
-    expect(integerList('8,2,4,2', 'x')).toEqual([2, 4, 8]);
-    expect(() => integerList('5..3', 'x')).toThrow(/empty range/);
-    expect(() => integerList('a', 'x')).toThrow(/not a..b/);
+    expect(integerList('3..5', 'x', 0, 9)).toEqual([3, 4, 5]);
+    expect(integerList('8,2,4,2', 'x', 0, 9)).toEqual([2, 4, 8]);
+    expect(() => integerList('5..3', 'x', 0, 9)).toThrow(/empty range/);
+    expect(() => integerList('a', 'x', 0, 9)).toThrow(/not a..b/);
+    expect(() => integerList('3..10', 'x', 0, 9)).toThrow(/--x: 10 is outside 0..9/);
+    expect(() => integerList('4,12', 'x', 0, 9)).toThrow(/--x: 12 is outside 0..9/);
   });
 });

@@ -65,10 +65,10 @@ describe('diff --rstd infer', () => {
   test('the true fault is reported apart, and only it remains after rstd inference', () => {
     expect(report.rstd!.unexplained).toEqual([{ rank: null, row: faultRow, reason: 'no rstd within range' }]);
     const normReport = report.outputs.find((o) => o.name === 'out.norm')!;
-    expect(normReport.afterRstd).toEqual({ differing: 1, nanMismatches: 0, infMismatches: 0, maxUlp: 1, rows: 1 });
+    expect(normReport.afterInference).toEqual({ differing: 1, nanMismatches: 0, infMismatches: 0, maxUlp: 1, rows: 1 });
     expect(normReport.pass).toBe(false);
     for (const o of report.outputs.filter((x) => x.name !== 'out.norm')) {
-      expect(o.afterRstd!.differing).toBe(0);
+      expect(o.afterInference!.differing).toBe(0);
       expect(o.pass).toBe(true);
     }
     expect(rowMatches(golden.outputs.get('out.norm')!, shifted.get('out.norm')!, normGeometry, faultRow)).toBe(true);

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { diffOutputs } from '../../diff/diff.js';
+import { DEFAULT_DIFF_OPTIONS, diffOutputs } from '../../diff/diff.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { formatDiffReport } from '../../diff/format.js';
 import { diffReportHtml } from '../../diff/html.js';
 import { DiffReportSchema } from '../../diff/report.js';
 import { isOutputName } from '../../diff/pairs.js';
+import { DEFAULT_APPROXIMATION_ULPS } from '../../diff/scaleDeviation.js';
 import { checkWritableTarget, writeFileAtomic } from '../../fixtures/atomic.js';
-import { intOption, parseCommandArgs, type Command, type OptionTable } from '../args.js';
+import { boundedIntOption, intOption, parseCommandArgs, type Command, type OptionTable } from '../args.js';
 import { UsageError } from '../errors.js';
 
 /** `--rstd infer [--rstd-ulps K]`: the shift range, or null when rstd inference is off. */
@@ -20,6 +21,28 @@ export function rstdOption(rstd: string | undefined, ulps: string | undefined): 
   if (k < 1 || k > 64) throw new UsageError(`--rstd-ulps: ${k} is outside 1..64`);
   return k;
 }
+
+/** `--scale infer [--scale-ulps K]`: the per-group scale shift range, or null when not asked
+ *  (diff and explain still infer it where the contract marks the reciprocal or divide 'inferred'). */
+export function scaleOption(scale: string | undefined, ulps: string | undefined): number | null {
+  if (scale === undefined) {
+    if (ulps !== undefined) throw new UsageError('--scale-ulps needs --scale infer');
+    return null;
+  }
+  if (scale !== 'infer') throw new UsageError(`--scale: '${scale.slice(0, 40)}' is not a mode; use --scale infer`);
+  return boundedIntOption(ulps, 'scale-ulps', 1, 64, DEFAULT_APPROXIMATION_ULPS);
+}
+
+export const SCALE_OPTIONS = {
+  scale: {
+    type: 'string',
+    value: 'infer',
+    help:
+      "rerun quant groups that differ with the scale (or, quantize 'reciprocal', 1/scale) moved by up to +-K f32 ULP (v_rcp_f32, div.full.f32) " +
+      "and report the groups a shift reproduces apart; on by default where the contract marks hardwareOps.reciprocal or divide 'inferred'",
+  },
+  'scale-ulps': { type: 'string', value: 'K', help: `the scale search range in f32 ULP, 1..64 (default ${DEFAULT_APPROXIMATION_ULPS})` },
+} as const satisfies OptionTable;
 
 export const RSTD_OPTIONS = {
   rstd: {
@@ -54,16 +77,19 @@ const OPTIONS = {
     value: 'N|OUT=N,..',
     help: 'pass outputs within N steps of their unit (default 0: bit-exact only); per output: out.norm=1,out.q=0 (a bare N sets the rest)',
   },
-  worst: { type: 'string', value: 'N', help: 'worst elements listed per output (default 10)' },
+  worst: { type: 'string', value: 'N', help: `worst elements listed per output, 0..${DEFAULT_DIFF_OPTIONS.listLimit} (default 10)` },
   json: { type: 'boolean', help: 'print the report as JSON (DiffReportSchema; see --schema)' },
   html: { type: 'string', value: 'FILE', help: 'also write a self-contained HTML page of the report' },
   schema: { type: 'boolean', help: 'print the JSON Schema of the --json report and exit' },
   ...RSTD_OPTIONS,
+  ...SCALE_OPTIONS,
 } as const;
 
 export const diffCommand: Command = {
   name: 'diff',
-  usage: 'diff GOLDEN CANDIDATE [--max-ulp N|OUT=N,..] [--rstd infer [--rstd-ulps K]] [--worst N] [--json] [--html FILE] | diff --schema',
+  usage:
+    'diff GOLDEN CANDIDATE [--max-ulp N|OUT=N,..] [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--worst N] [--json] [--html FILE] ' +
+    '| diff --schema',
   summary: "compare a kernel's outputs with a golden bit for bit: ULP histograms, worst elements, rows, groups, ranks",
   positionals: [
     { name: 'GOLDEN', help: 'a golden file (ulpwise gen / suite): inputs, outputs, contract' },
@@ -81,9 +107,11 @@ export const diffCommand: Command = {
     const [goldenPath, candidatePath] = positionals;
     const options = {
       ...maxUlpOption(values['max-ulp']),
-      worst: intOption(values.worst, 'worst', 10),
+      // Kept elements are held in memory and printed: bounded as every other list of the report.
+      worst: boundedIntOption(values.worst, 'worst', 0, DEFAULT_DIFF_OPTIONS.listLimit, DEFAULT_DIFF_OPTIONS.worst),
       rstdUlps: rstdOption(values.rstd, values['rstd-ulps']),
-      listLimit: 1000,
+      scaleUlps: scaleOption(values.scale, values['scale-ulps']),
+      listLimit: DEFAULT_DIFF_OPTIONS.listLimit,
     };
     if (values.html) checkWritableTarget(values.html, '--html page');
     const golden = loadGolden(goldenPath, candidatePath);

@@ -1,21 +1,23 @@
 import { explainCandidate } from '../../diff/explain.js';
+import { LISTED_ELEMENTS } from '../../diff/explainRescore.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
-import { intOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
+import { boundedIntOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';
-import { RSTD_OPTIONS, rstdOption } from './diff.js';
+import { RSTD_OPTIONS, rstdOption, SCALE_OPTIONS, scaleOption } from './diff.js';
 
 const OPTIONS = {
   inputs: { type: 'string', value: 'GOLDEN', help: 'the golden whose inputs the candidate was computed from (required)' },
-  top: { type: 'string', value: 'N', help: 'hypotheses shown in the ranking (default 12)' },
+  top: { type: 'string', value: 'N', help: `unexplained elements listed, 1..${LISTED_ELEMENTS} (default 12; the report keeps the first ${LISTED_ELEMENTS})` },
   json: { type: 'boolean', help: 'print the report as JSON (ExplainReportSchema)' },
   ...RSTD_OPTIONS,
+  ...SCALE_OPTIONS,
   ...PROGRESS_OPTION,
 } as const;
 
 export const explainCommand: Command = {
   name: 'explain',
-  usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--top N] [--json]',
+  usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json]',
   summary: "find the contract (preset or single-dimension variant) that reproduces a kernel's outputs from the golden's inputs",
   positionals: [{ name: 'CANDIDATE', help: "a safetensors file with the kernel's outputs (out.* or rank{r}.out.*), computed from GOLDEN's inputs" }],
   options: OPTIONS,
@@ -24,7 +26,8 @@ export const explainCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('explain takes one candidate file');
     if (!values.inputs) throw new UsageError('--inputs GOLDEN is required: the golden whose inputs the candidate was computed from');
     const rstdUlps = rstdOption(values.rstd, values['rstd-ulps']);
-    const top = intOption(values.top, 'top', 12);
+    const scaleUlps = scaleOption(values.scale, values['scale-ulps']);
+    const top = boundedIntOption(values.top, 'top', 1, LISTED_ELEMENTS, 12);
     const golden = loadGolden(values.inputs);
     const candidate = loadCandidate(positionals[0], golden);
     const progress = progressReporter('explain', values.progress);
@@ -32,6 +35,7 @@ export const explainCommand: Command = {
     // explainCandidate returns a report already checked against ExplainReportSchema.
     const report = explainCandidate(golden, candidate, positionals[0], {
       rstdUlps,
+      scaleUlps,
       progress: (message) => {
         last = message;
         progress(0, 1, message);
