@@ -1,5 +1,5 @@
 // Twin of src/engines/cpu/allReduce.ts (all-reduce, residual add, what the norm reads) and
-// src/engines/layout/rankOrder.ts (where each element's rotation starts). One invocation per
+// src/engines/layout/rankOrder.ts (where each element's rotation starts, or its NCCL segment). One invocation per
 // four elements of the chunk.
 
 // Every rank's chunk rows, packed bf16, one slot of params.slotWords words per rank, the slots
@@ -9,15 +9,31 @@
 @group(0) @binding(3) var<storage, read_write> residualOut: array<u32>;
 // The f32 x the norm reads, one word per element.
 @group(0) @binding(4) var<storage, read_write> x: array<u32>;
+// NCCL orders (ncclChannels.ts RankOrderSegments): params.orderSegments segment ends, then each
+// segment's ranks in summation order; the slots of an NCCL order are the ranks 0..N-1.
+@group(0) @binding(5) var<storage, read> rankOrders: array<u32>;
 
 // ceil(a / b) without forming a + b - 1, which could pass 2^32.
 fn ceilDiv(a: u32, b: u32) -> u32 {
   return select(0u, (a - 1u) / b + 1u, a > 0u);
 }
 
-// rankOrder.ts startFor: the slot of the first rank summed for this flattened element.
-fn rotationStart(element: u32) -> u32 {
+// ncclChannels.ts segmentOf: the segment whose end is the first one past the element.
+fn segmentOf(element: u32) -> u32 {
+  var lo = 0u;
+  var hi = params.orderSegments - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi) >> 1u;
+    if (rankOrders[mid] > element) { hi = mid; } else { lo = mid + 1u; }
+  }
+  return lo;
+}
+
+// allReduce.ts `from`: the slot of the first rank summed for this flattened element (rankOrder.ts
+// startFor), or where the element's NCCL segment's list of ranks starts in rankOrders.
+fn orderStart(element: u32) -> u32 {
   switch params.orderKind {
+    case ORDER_NCCL_RING, ORDER_NCCL_TREE: { return params.orderSegments + segmentOf(element) * params.ranks; }
     case ORDER_NATURAL: { return 0u; }
     case ORDER_OWN_FIRST: { return params.outputRank; }
     case ORDER_ROTATED: {
@@ -27,7 +43,7 @@ fn rotationStart(element: u32) -> u32 {
       if (part == 0u) { return params.ranks - 1u; }
       return min((element / params.packElems) / part, params.ranks - 1u);
     }
-    default: { // ORDER_RING
+    default: { // ORDER_RING (one channel)
       let chunk = ceilDiv(ceilDiv(params.totalElements, params.ranks), params.chunkAlignElems) * params.chunkAlignElems;
       // Chunk c is reduced starting at ring position c+1 and ends at c, where it is complete.
       return (element / chunk + 1u) % params.ranks;
@@ -47,12 +63,13 @@ struct Reduced {
 
 fn allReduceElement(local: u32) -> Reduced {
   // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
-  let start = rotationStart(params.firstElement + local);
-  var acc = slotValue(start, local);
-  var slot = start;
+  let from = orderStart(params.firstElement + local);
+  let segments = params.orderSegments != 0u;
+  var acc = slotValue(select(from, rankOrders[from], segments), local);
   for (var i = 1u; i < params.ranks; i++) {
-    // slot = (start + i) % ranks, without a division per rank.
-    slot = select(slot + 1u, 0u, slot + 1u == params.ranks);
+    // The rotation's (from + i) % ranks, without a division per rank, or the segment's i-th rank.
+    let rotated = select(from + i, from + i - params.ranks, from + i >= params.ranks);
+    let slot = select(rotated, rankOrders[from + i], segments);
     acc = f32_add(acc, slotValue(slot, local), ENGINE_F32_SUBNORMALS);
     if (params.accumulateBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceHop); }
   }

@@ -100,9 +100,11 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     const reduction = upload('reduction plan', plan.reductionWords.length, GPUBufferUsage.STORAGE, (mapped) =>
       new Uint32Array(mapped).set(plan.reductionWords),
     );
+    const rankOrders = upload('rank orders', plan.rankOrderWords.length, GPUBufferUsage.STORAGE, (mapped) => new Uint32Array(mapped).set(plan.rankOrderWords));
     const shared = {
       weight: weightBuffer,
       reduction,
+      rankOrders,
       x: make('x', maxElements, storageOut),
       partials: make('partials', maxRows * logicalThreads, GPUBufferUsage.STORAGE),
       rstd: make('rstd', maxRows, storageOut),
