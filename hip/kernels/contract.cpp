@@ -173,7 +173,7 @@ void parseNcclOrder(const Value& orderValue, const std::string& orderPath, bool 
   }
   if (ring && order.has("buffSize")) {
     const Value& buffSize = order.at("buffSize");
-    if (!(buffSize.isString() && buffSize.text == "default")) ObjectReader::integerOf(buffSize, order.pathOf("buffSize"), 1024, 1 << 26);
+    if (!(buffSize.isString() && buffSize.text == "default")) ObjectReader::integerOf(buffSize, order.pathOf("buffSize"), 1 << 14, 1 << 26);
   }
 }
 

@@ -1,6 +1,6 @@
 // Twin of src/engines/cpu/allReduce.ts (all-reduce, residual add, what the norm reads) and
-// src/engines/layout/rankOrder.ts (where each element's rotation starts, or its NCCL segment). One invocation per
-// four elements of the chunk.
+// src/engines/layout/rankOrder.ts (where each element's rotation starts, or its NCCL segment).
+// One invocation per four elements of the chunk.
 
 // Every rank's chunk rows, packed bf16, one slot of params.slotWords words per rank, the slots
 // in the rotation's base order (plan.ts slotRanks): the rotation indexes slots, not ranks.
@@ -9,13 +9,17 @@
 @group(0) @binding(3) var<storage, read_write> residualOut: array<u32>;
 // The f32 x the norm reads, one word per element.
 @group(0) @binding(4) var<storage, read_write> x: array<u32>;
-// NCCL orders (ncclChannels.ts RankOrderSegments): params.orderSegments segment ends, then each
-// segment's ranks in summation order; the slots of an NCCL order are the ranks 0..N-1.
-@group(0) @binding(5) var<storage, read> rankOrders: array<u32>;
 
 // ceil(a / b) without forming a + b - 1, which could pass 2^32.
 fn ceilDiv(a: u32, b: u32) -> u32 {
   return select(0u, (a - 1u) / b + 1u, a > 0u);
+}
+
+// Word k of an NCCL order's segments (ncclChannels.ts RankOrderSegments), packed after the rank
+// slots (upload.ts): params.orderSegments segment ends, then each segment's ranks in summation
+// order. The slots of an NCCL order are the ranks 0..N-1.
+fn rankOrderWord(k: u32) -> u32 {
+  return rankSlots[params.ranks * params.slotWords + k];
 }
 
 // ncclChannels.ts segmentOf: the segment whose end is the first one past the element.
@@ -24,13 +28,13 @@ fn segmentOf(element: u32) -> u32 {
   var hi = params.orderSegments - 1u;
   while (lo < hi) {
     let mid = (lo + hi) >> 1u;
-    if (rankOrders[mid] > element) { hi = mid; } else { lo = mid + 1u; }
+    if (rankOrderWord(mid) > element) { hi = mid; } else { lo = mid + 1u; }
   }
   return lo;
 }
 
-// allReduce.ts `from`: the slot of the first rank summed for this flattened element (rankOrder.ts
-// startFor), or where the element's NCCL segment's list of ranks starts in rankOrders.
+// allReduce.ts `first`: the slot of the first rank summed for this flattened element (rankOrder.ts
+// startFor), or where the element's NCCL segment's list of ranks starts (rankOrderWord).
 fn orderStart(element: u32) -> u32 {
   switch params.orderKind {
     case ORDER_NCCL_RING, ORDER_NCCL_TREE: { return params.orderSegments + segmentOf(element) * params.ranks; }
@@ -51,6 +55,14 @@ fn orderStart(element: u32) -> u32 {
   }
 }
 
+// allReduce.ts sequence[..]: the slot of the i-th rank summed, the segment's i-th rank or the
+// rotation's (first + i) % ranks (first < ranks), without a division per rank.
+fn orderSlot(first: u32, i: u32) -> u32 {
+  if (params.orderSegments != 0u) { return rankOrderWord(first + i); }
+  let slot = first + i;
+  return select(slot, slot - params.ranks, slot >= params.ranks);
+}
+
 // f32 bits of slot `slot`'s element `local` (chunk-local index).
 fn slotValue(slot: u32, local: u32) -> u32 {
   return f32BitsFromBf16(bf16Half(rankSlots[slot * params.slotWords + (local >> 1u)], local));
@@ -63,14 +75,10 @@ struct Reduced {
 
 fn allReduceElement(local: u32) -> Reduced {
   // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
-  let from = orderStart(params.firstElement + local);
-  let segments = params.orderSegments != 0u;
-  var acc = slotValue(select(from, rankOrders[from], segments), local);
+  let first = orderStart(params.firstElement + local);
+  var acc = slotValue(orderSlot(first, 0u), local);
   for (var i = 1u; i < params.ranks; i++) {
-    // The rotation's (from + i) % ranks, without a division per rank, or the segment's i-th rank.
-    let rotated = select(from + i, from + i - params.ranks, from + i >= params.ranks);
-    let slot = select(rotated, rankOrders[from + i], segments);
-    acc = f32_add(acc, slotValue(slot, local), ENGINE_F32_SUBNORMALS);
+    acc = f32_add(acc, slotValue(orderSlot(first, i), local), ENGINE_F32_SUBNORMALS);
     if (params.accumulateBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceHop); }
   }
   if (params.roundResultBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceResult); }

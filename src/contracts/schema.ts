@@ -60,7 +60,7 @@ const NCCL_ORDERS = [
     rings: ncclPerChannel,
     /** comm->buffSizes[protocol] in bytes (NCCL_BUFFSIZE, NCCL_LL_BUFFSIZE, NCCL_LL128_BUFFSIZE), or
      *  NCCL's default for the protocol (init.cc:810-813, 822-828). */
-    buffSize: z.union([z.literal('default'), int(1024, 1 << 26)]).default('default'),
+    buffSize: z.union([z.literal('default'), int(1 << 14, 1 << 26)]).default('default'),
   }),
   /** NCCL_ALGO=Tree on one node, where every channel's tree is a chain: chains[c] lists channel c's
    *  ranks from the leaf (tree down -1) to the root (tree up -1); every element of the channel's

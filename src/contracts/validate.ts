@@ -63,7 +63,10 @@ function ncclOrderProblems(order: Extract<Contract['allReduce']['order'], { kind
   const problems = perChannel.flatMap((list, c) => {
     const sorted = [...list].sort((a, b) => a - b);
     const permutation = sorted.length === ranks && sorted.every((r, i) => r === i);
-    return permutation ? [] : [`allReduce.order.${field}[${c}]: [${list.join(', ')}] is not a permutation of the ${ranks} ranks`];
+    if (!permutation) return [`allReduce.order.${field}[${c}]: [${list.join(', ')}] is not a permutation of the ${ranks} ranks`];
+    // A ring's position is its ring index only from rank 0 (NVIDIA/nccl@5067397c src/init.cc:802), where rank 0 prints it.
+    if (order.kind === 'nccl-ring' && list[0] !== 0) return [`allReduce.order.rings[${c}]: [${list.join(', ')}] must start at rank 0, as rank 0 prints it`];
+    return [];
   });
   if (order.channels > perChannel.length) {
     problems.push(`allReduce.order.channels: ${order.channels} channels but ${perChannel.length} ${field} (one per communicator channel)`);

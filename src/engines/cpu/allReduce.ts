@@ -21,10 +21,10 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
     // element's NCCL segment.
     const segments = order.segments;
     const sequence = segments ? segments.orders : order.rotation.base;
-    const from = segments ? segmentOf(segments, e) * ranks : order.rotation.startFor(e, outputRank);
-    let acc = bf16Value(rankData[sequence[from]][e]);
+    const first = segments ? segmentOf(segments, e) * ranks : order.rotation.startFor(e, outputRank);
+    let acc = bf16Value(rankData[sequence[first]][e]);
     for (let i = 1; i < ranks; i++) {
-      acc = f32.add(acc, bf16Value(rankData[sequence[segments ? from + i : (from + i) % ranks]][e]));
+      acc = f32.add(acc, bf16Value(rankData[sequence[segments ? first + i : (first + i) % ranks]][e]));
       if (accumulateBf16) acc = roundBf16(acc, sites.allReduceHop);
     }
     if (roundResult) acc = roundBf16(acc, sites.allReduceResult);

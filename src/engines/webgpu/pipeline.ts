@@ -12,8 +12,7 @@ import { engineWgslPrelude, WORKGROUP_SIZE, type PipelineConstants } from './pla
 // (src/engines/stages.ts, below both engines; test/webgpu/stages.test.ts runs the pairs).
 
 /** The buffers a stage binds; binding 0 is always the Params uniform. */
-export type BufferRole =
-  'rankSlots' | 'residual' | 'residualOut' | 'x' | 'rankOrders' | 'partials' | 'rstd' | 'reduction' | 'weight' | 'normOut' | 'scales' | 'q';
+export type BufferRole = 'rankSlots' | 'residual' | 'residualOut' | 'x' | 'partials' | 'rstd' | 'reduction' | 'weight' | 'normOut' | 'scales' | 'q';
 
 /** What one invocation (or workgroup) covers: four elements, a token row, a quant group. */
 export type StageGrid = 'element-quads' | 'rows' | 'groups';
@@ -34,7 +33,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
   {
     name: 'allReduce',
     file: 'allReduce.wgsl',
-    bindings: ['rankSlots', 'residual', 'residualOut', 'x', 'rankOrders'],
+    bindings: ['rankSlots', 'residual', 'residualOut', 'x'],
     grid: 'element-quads',
     quantOnly: false,
   },

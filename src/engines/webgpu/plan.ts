@@ -145,7 +145,7 @@ export interface EnginePlan {
   /** The sum of squares' ReductionPlan as the WGSL reads it (laneStart, elements, then the steps),
    *  when the tree runs from the plan; one zero word otherwise. */
   readonly reductionWords: Uint32Array;
-  /** An NCCL order's segments (ends, then ranks in summation order), or one unused word. */
+  /** An NCCL order's segments (ends, then ranks in summation order), packed after the rank slots; empty for a rotation. */
   readonly rankOrderWords: Uint32Array;
 }
 
@@ -264,24 +264,26 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
 
   // The largest per-row footprint of any buffer, in u32 words: packed rank inputs, the f32
   // scratch row, the tree's logical-thread partials, the [scale, reciprocal] pairs.
+  const rankOrderWords = orderLayout.segments ? concatWords([orderLayout.segments.ends, orderLayout.segments.orders]) : new Uint32Array(0);
   const wordsPerRow = Math.max(ranks * Math.ceil(hidden / 2), hidden, logicalThreads, 2 * groups);
   return {
     contract,
     shape,
     outputRanks: ranksDiverge(order) ? Array.from({ length: ranks }, (_, r) => r) : [0],
     slotRanks: orderLayout.rotation ? orderLayout.rotation.base : Array.from({ length: ranks }, (_, r) => r),
-    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits), { maxItems: maxRowsPerChunk, alignment: CHUNK_ROW_ALIGNMENT }),
+    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits, rankOrderWords.length), { maxItems: maxRowsPerChunk, alignment: CHUNK_ROW_ALIGNMENT }),
     groups,
     emits: { residual: contract.residual !== null, norm: !quant || quant.bf16SideOutput, quant: quant !== null },
     baseParams,
     pipelineConstants: { ENGINE_F32_SUBNORMALS: WGSL_CODES.f32Subnormals[contract.f32Subnormals] },
     reductionWords: reduction ? concatWords([reduction.laneStart, reduction.elements, reduction.steps]) : new Uint32Array(1),
-    rankOrderWords: orderLayout.segments ? concatWords([orderLayout.segments.ends, orderLayout.segments.orders]) : new Uint32Array(1),
+    rankOrderWords,
   };
 }
 
-function cappedLimits(limits: ComputeLimits): ComputeLimits {
-  return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) };
+/** The binding size left for row data: capped, less the words every chunk's rank slots also carry. */
+function cappedLimits(limits: ComputeLimits, fixedWords: number): ComputeLimits {
+  return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) - fixedWords * 4 };
 }
 
 function concatWords(parts: readonly Uint32Array[]): Uint32Array {
