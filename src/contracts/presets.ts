@@ -1711,8 +1711,8 @@ const ncclSource = (path: string, first: number, says: string, last?: number): C
 const NCCL_RECORDED =
   'channels, rings/chains and the protocol are run-time values: python/ulpwise/runner/nccl_allreduce.py records them from ' +
   'NCCL_DEBUG=INFO (the "Channel cc/nn :" rings of rank 0, every rank\'s "Trees" line, the "AllReduce: .. -> Algo .. proto .. channel{Lo..Hi}" ' +
-  'tuning line) and writes the contract of its run; the values here are a template for 8 ranks (4 communicator channels, identity rings, the chain ' +
-  '7 -> 0), exact only where the recorded contract says the same';
+  'tuning line) and writes the contract of its run; the values here are a template for 4 ranks (4 communicator channels, identity rings, the chain ' +
+  '3 -> 0), exact only where the recorded contract says the same';
 const NCCL_PARTS = [
   ncclSource('src/enqueue.cc', 655, 'cells of 32 KiB of traffic (LL counted 4x); lo/mid/hi channel counts; overflow onto comm->nChannels', 701),
   ncclSource('src/enqueue.cc', 597, 'traffic max(32 KiB, 2 bytes per byte) over min(task nMaxChannels, comm nChannels)', 599),
@@ -1722,7 +1722,7 @@ const NCCL_PARTS = [
 const NCCL_PROTOCOL_NOTE = 'NCCL_PROTO as the tuning line prints it (enqueue.cc:822-824); each protocol runs the same loop (all_reduce.h:762-788)';
 
 function ncclChannelPresets(): PresetDefinition[] {
-  const identityRings = Array.from({ length: 4 }, () => [0, 1, 2, 3, 4, 5, 6, 7]);
+  const identityRings = Array.from({ length: 4 }, () => [0, 1, 2, 3]);
   const ring = (protocol: 'simple' | 'll' | 'll128'): PresetDefinition => ({
     name: `nccl-ring-${protocol}`,
     family: `nccl-ring-${protocol}`,
@@ -1731,7 +1731,7 @@ function ncclChannelPresets(): PresetDefinition[] {
     architectures: NVIDIA_ANY,
     versionWindow: null,
     reference: 'unfused',
-    ranks: 8,
+    ranks: 4,
     models:
       `NCCL ring all-reduce in bf16 over channels (NCCL_ALGO=Ring, NCCL_PROTO=${protocol === 'simple' ? 'Simple' : protocol.toUpperCase()}), ` +
       'each channel on its own ring, then the unfused reference add and norm.',
@@ -1777,12 +1777,12 @@ function ncclChannelPresets(): PresetDefinition[] {
     architectures: NVIDIA_ANY,
     versionWindow: null,
     reference: 'unfused',
-    ranks: 8,
+    ranks: 4,
     models: 'NCCL tree all-reduce in bf16 on one node (NCCL_ALGO=Tree, NCCL_PROTO=Simple): each channel reduces up its chain, then the unfused add and norm.',
     contract: {
       ...UNFUSED_CONTRACT,
       allReduce: {
-        order: { kind: 'nccl-tree', protocol: 'simple', channels: 4, chains: Array.from({ length: 4 }, () => [7, 6, 5, 4, 3, 2, 1, 0]) },
+        order: { kind: 'nccl-tree', protocol: 'simple', channels: 4, chains: Array.from({ length: 4 }, () => [3, 2, 1, 0]) },
         accumulate: 'bf16',
         roundResult: 'bf16',
       },

@@ -362,7 +362,7 @@ add('nccl-ring', { ...UNFUSED, x: (rows, e) => bf16(f(ncclRing(rows, e) + rows.r
 // 32768 elements: 4 Simple channels of 8192; LL overflows onto the 4 channels (2048, 10240 x 3).
 for (const preset of ['nccl-ring-simple', 'nccl-ring-ll', 'nccl-ring-ll128', 'nccl-tree-simple']) {
   const ar = ncclChannels(preset);
-  add(preset, { ...UNFUSED, x: (rows, e) => bf16(f(ar(rows, e) + rows.residual[e])) }, undefined, { ranks: 8, tokens: 4, hidden: 8192 });
+  add(preset, { ...UNFUSED, x: (rows, e) => bf16(f(ar(rows, e) + rows.residual[e])) }, undefined, { ranks: 4, tokens: 4, hidden: 8192 });
 }
 for (const arch of ['gfx942', 'gfx950'] as const) {
   const format: 'e4m3fnuz' | 'e4m3fn' = arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn';
