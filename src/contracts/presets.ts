@@ -1797,6 +1797,7 @@ function ncclChannelPresets(): PresetDefinition[] {
         ncclRing(166, 'the root receives, adds its own, stores and sends down', 174),
         ncclRing(203, 'the broadcast copies down unchanged', 224),
         ...NCCL_PARTS,
+        ncclSource('src/graph/connect.cc', 61, 'within a node a channel tree is the chain of treeIntra: up = the previous rank, down[0] = the next', 62),
         ncclSource('src/init.cc', 1487, 'each rank prints "Trees [c] down0/down1/down2->rank->up"', 1497),
       ),
       'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 453)),
