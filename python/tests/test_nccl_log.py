@@ -3,7 +3,11 @@ allReduce.order the runner writes. The lines follow NVIDIA/nccl@5067397c's forma
 "host:pid:tid [dev] NCCL INFO " (src/debug.cc:330, :354), the comm line (src/init.cc:1422), rank
 0's rings (src/graph/rings.cc:48-49, dumpLine :10-27), every rank's Trees line (src/init.cc:1487-1497),
 the tuning line (src/enqueue.cc:822-824); the expected values are derived by hand below."""
+import json
+import struct
+
 import pytest
+from conftest import gen
 
 from ulpwise.runner.nccl_log import NcclLogError, allreduce_contract, allreduce_order, channel_parts, parse_nccl_log
 
@@ -112,3 +116,23 @@ def test_contract_takes_the_order_and_rounds_every_hop():
     assert contract["allReduce"] == {"order": order, "accumulate": "bf16", "roundResult": "bf16"}
     assert contract["bf16Rounding"] == {"allReduceHop": "rne", "allReduceResult": "rne", "residualAdd": "rne"}
     assert contract["norm"] == {"eps": 1e-6} and golden["allReduce"]["accumulate"] == "f32"
+
+
+def _contract_of(path):
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        return json.loads(json.loads(f.read(length))["__metadata__"]["ulpwise.contract"])
+
+
+def test_the_written_contract_is_one_the_typescript_schema_accepts_and_the_engine_runs(ulpwise_cli, tmp_path):
+    if not ulpwise_cli:
+        pytest.skip("needs the ulpwise CLI (node and dist/, or ULPWISE_CLI)")
+    shape = ["--ranks", "4", "--tokens", "5", "--hidden", "2000"]
+    golden = gen(tmp_path / "golden", "--preset", "unfused", *shape)
+    for tuning in ("Algo RING proto SIMPLE", "Algo TREE proto SIMPLE"):
+        run = parse_nccl_log(log(f"AllReduce: 20000 Bytes -> {tuning} channel{{Lo..Hi}}={{0..1}}"))
+        contract = allreduce_contract(_contract_of(golden), allreduce_order(run, 10000, {}))
+        path = tmp_path / f"{tuning.split()[1]}.json"
+        path.write_text(json.dumps(contract))
+        written = gen(tmp_path / tuning.split()[1], "--contract", str(path), *shape)
+        assert _contract_of(written) == contract
