@@ -147,6 +147,36 @@ Bf16Rounding bf16RoundingAt(const ObjectReader& o, const char* key) {
   return o.choice(key, kBf16Roundings) == 0 ? Bf16Rounding::rne : Bf16Rounding::truncate;
 }
 
+/** Reads an NCCL multi-channel order as schema.ts does (to reject what zod rejects, with its path);
+ *  the kernels compute none of it. */
+void parseNcclOrder(const Value& orderValue, const std::string& orderPath, bool ring) {
+  constexpr int kMaxChannels = 64;
+  const char* listKey = ring ? "rings" : "chains";
+  const ObjectReader order = ring ? ObjectReader(orderValue, orderPath, {"kind", "protocol", "channels", "rings", "buffSize"})
+                                  : ObjectReader(orderValue, orderPath, {"kind", "protocol", "channels", "chains"});
+  order.choice("protocol", {"simple", "ll", "ll128"});
+  order.integer("channels", 1, kMaxChannels);
+  const Value& lists = order.at(listKey);
+  const std::string listsPath = order.pathOf(listKey);
+  const auto checkArray = [](const Value& value, const std::string& path, size_t most) {
+    if (!value.isArray()) invalid(path, "expected an array, got " + shown(value));
+    if (value.items.empty()) invalid(path, "expected at least 1 item, got none");
+    if (value.items.size() > most) invalid(path, "expected at most " + std::to_string(most) + " items, got " + std::to_string(value.items.size()));
+  };
+  checkArray(lists, listsPath, kMaxChannels);
+  for (size_t c = 0; c < lists.items.size(); c++) {
+    const std::string channelPath = join(listsPath, std::to_string(c));
+    checkArray(lists.items[c], channelPath, ContractLimits::ranks);
+    for (size_t i = 0; i < lists.items[c].items.size(); i++) {
+      ObjectReader::integerOf(lists.items[c].items[i], join(channelPath, std::to_string(i)), 0, ContractLimits::ranks - 1);
+    }
+  }
+  if (ring && order.has("buffSize")) {
+    const Value& buffSize = order.at("buffSize");
+    if (!(buffSize.isString() && buffSize.text == "default")) ObjectReader::integerOf(buffSize, order.pathOf("buffSize"), 1 << 14, 1 << 26);
+  }
+}
+
 void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& refusals) {
   const ObjectReader ar(root.at("allReduce"), "allReduce", {"order", "accumulate", "roundResult"});
   out = AllReduceContract{};
@@ -156,7 +186,7 @@ void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& 
   if (!orderValue.isObject()) invalid(orderPath, "expected an object, got " + shown(orderValue));
   const Value* kindValue = orderValue.find("kind");
   if (kindValue == nullptr) invalid(join(orderPath, "kind"), "missing");
-  const int kind = ObjectReader::choiceOf(*kindValue, join(orderPath, "kind"), {"natural", "rotated", "own-first", "ring"});
+  const int kind = ObjectReader::choiceOf(*kindValue, join(orderPath, "kind"), {"natural", "rotated", "own-first", "ring", "nccl-ring", "nccl-tree"});
   if (kind == 0) {
     const ObjectReader order(orderValue, orderPath, {"kind"});
   } else if (kind == 1) {
@@ -166,6 +196,9 @@ void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& 
   } else if (kind == 2) {
     const ObjectReader order(orderValue, orderPath, {"kind"});
     refusals.refuse(order.pathOf("kind"), "'own-first'", "own-first leaves the ranks with different sums; the harness needs them equal");
+  } else if (kind == 4 || kind == 5) {
+    parseNcclOrder(orderValue, orderPath, kind == 4);
+    refusals.refuse(join(orderPath, "kind"), kind == 4 ? "'nccl-ring'" : "'nccl-tree'", "the kernels sum every element in natural or one-channel ring order");
   } else {
     const ObjectReader order(orderValue, orderPath, {"kind", "ring", "chunkAlignElems"});
     out.ring = true;

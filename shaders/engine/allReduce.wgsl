@@ -1,6 +1,6 @@
 // Twin of src/engines/cpu/allReduce.ts (all-reduce, residual add, what the norm reads) and
-// src/engines/layout/rankOrder.ts (where each element's rotation starts). One invocation per
-// four elements of the chunk.
+// src/engines/layout/rankOrder.ts (where each element's rotation starts, or its NCCL segment).
+// One invocation per four elements of the chunk.
 
 // Every rank's chunk rows, packed bf16, one slot of params.slotWords words per rank, the slots
 // in the rotation's base order (plan.ts slotRanks): the rotation indexes slots, not ranks.
@@ -15,9 +15,29 @@ fn ceilDiv(a: u32, b: u32) -> u32 {
   return select(0u, (a - 1u) / b + 1u, a > 0u);
 }
 
-// rankOrder.ts startFor: the slot of the first rank summed for this flattened element.
-fn rotationStart(element: u32) -> u32 {
+// Word k of an NCCL order's segments (ncclChannels.ts RankOrderSegments), packed after the rank
+// slots (upload.ts): params.orderSegments segment ends, then each segment's ranks in summation
+// order. The slots of an NCCL order are the ranks 0..N-1.
+fn rankOrderWord(k: u32) -> u32 {
+  return rankSlots[params.ranks * params.slotWords + k];
+}
+
+// ncclChannels.ts segmentOf: the segment whose end is the first one past the element.
+fn segmentOf(element: u32) -> u32 {
+  var lo = 0u;
+  var hi = params.orderSegments - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi) >> 1u;
+    if (rankOrderWord(mid) > element) { hi = mid; } else { lo = mid + 1u; }
+  }
+  return lo;
+}
+
+// allReduce.ts `first`: the slot of the first rank summed for this flattened element (rankOrder.ts
+// startFor), or where the element's NCCL segment's list of ranks starts (rankOrderWord).
+fn orderStart(element: u32) -> u32 {
   switch params.orderKind {
+    case ORDER_NCCL_RING, ORDER_NCCL_TREE: { return params.orderSegments + segmentOf(element) * params.ranks; }
     case ORDER_NATURAL: { return 0u; }
     case ORDER_OWN_FIRST: { return params.outputRank; }
     case ORDER_ROTATED: {
@@ -27,12 +47,20 @@ fn rotationStart(element: u32) -> u32 {
       if (part == 0u) { return params.ranks - 1u; }
       return min((element / params.packElems) / part, params.ranks - 1u);
     }
-    default: { // ORDER_RING
+    default: { // ORDER_RING (one channel)
       let chunk = ceilDiv(ceilDiv(params.totalElements, params.ranks), params.chunkAlignElems) * params.chunkAlignElems;
       // Chunk c is reduced starting at ring position c+1 and ends at c, where it is complete.
       return (element / chunk + 1u) % params.ranks;
     }
   }
+}
+
+// allReduce.ts sequence[..]: the slot of the i-th rank summed, the segment's i-th rank or the
+// rotation's (first + i) % ranks (first < ranks), without a division per rank.
+fn orderSlot(first: u32, i: u32) -> u32 {
+  if (params.orderSegments != 0u) { return rankOrderWord(first + i); }
+  let slot = first + i;
+  return select(slot, slot - params.ranks, slot >= params.ranks);
 }
 
 // f32 bits of slot `slot`'s element `local` (chunk-local index).
@@ -47,13 +75,10 @@ struct Reduced {
 
 fn allReduceElement(local: u32) -> Reduced {
   // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
-  let start = rotationStart(params.firstElement + local);
-  var acc = slotValue(start, local);
-  var slot = start;
+  let first = orderStart(params.firstElement + local);
+  var acc = slotValue(orderSlot(first, 0u), local);
   for (var i = 1u; i < params.ranks; i++) {
-    // slot = (start + i) % ranks, without a division per rank.
-    slot = select(slot + 1u, 0u, slot + 1u == params.ranks);
-    acc = f32_add(acc, slotValue(slot, local), ENGINE_F32_SUBNORMALS);
+    acc = f32_add(acc, slotValue(orderSlot(first, i), local), ENGINE_F32_SUBNORMALS);
     if (params.accumulateBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceHop); }
   }
   if (params.roundResultBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceResult); }

@@ -918,6 +918,7 @@ const K = {
     function: 'allreduce_fusion_kernel_twoshot_sync',
   },
   ncclRing: { repository: NCCL.repository, commit: NCCL.commit, file: 'src/device/all_reduce.h', function: 'runRing' },
+  ncclTree: { repository: NCCL.repository, commit: NCCL.commit, file: 'src/device/all_reduce.h', function: 'runTreeSplit' },
   vllmFusedAddRmsNorm: {
     repository: VLLM_LAYERNORM_CU.repository,
     commit: VLLM_LAYERNORM_CU.commit,
@@ -1944,6 +1945,118 @@ function vllmRocmFusion(): PresetDefinition[] {
   ];
 }
 
+// ---------------------------------------------------------------------------------------------
+// NCCL over channels (allReduce.order 'nccl-ring' / 'nccl-tree', src/engines/layout/ncclChannels.ts).
+
+const ncclSource = (path: string, first: number, says: string, last?: number): Citation => cite(NCCL, path, first, says, last);
+/** What the runner records from NCCL_DEBUG=INFO (NCCL_DEBUG_SUBSYS=INIT,TUNING) for these presets. */
+const NCCL_RECORDED =
+  'channels, rings/chains and the protocol are run-time values: python/ulpwise/runner/nccl_allreduce.py records them from ' +
+  'NCCL_DEBUG=INFO (the "Channel cc/nn :" rings of rank 0, every rank\'s "Trees" line, the "AllReduce: .. -> Algo .. proto .. channel{Lo..Hi}" ' +
+  'tuning line) and writes the contract of its run; the values here are a template for 4 ranks (4 communicator channels, identity rings, the chain ' +
+  '3 -> 0), exact only where the recorded contract says the same';
+const NCCL_PARTS = [
+  ncclSource('src/enqueue.cc', 655, 'cells of 32 KiB of traffic (LL counted 4x); lo/mid/hi channel counts; overflow onto comm->nChannels', 701),
+  ncclSource('src/enqueue.cc', 597, 'traffic max(32 KiB, 2 bytes per byte) over min(task nMaxChannels, comm nChannels)', 599),
+  ncclSource('src/enqueue.cc', 2093, 'the tuner lowers nc for small messages (run time)', 2096),
+  ncclSource('src/include/device.h', 337, 'ncclCollCbdPart: each channel its offset, count and chunk', 361),
+];
+const NCCL_PROTOCOL_NOTE = 'NCCL_PROTO as the tuning line prints it (enqueue.cc:822-824); each protocol runs the same loop (all_reduce.h:762-788)';
+
+function ncclChannelPresets(): PresetDefinition[] {
+  const identityRings = Array.from({ length: 4 }, () => [0, 1, 2, 3]);
+  const ring = (protocol: 'simple' | 'll' | 'll128'): PresetDefinition => ({
+    name: `nccl-ring-${protocol}`,
+    family: `nccl-ring-${protocol}`,
+    kind: 'reference',
+    kernels: [K.ncclRing],
+    architectures: NVIDIA_ANY,
+    versionWindow: null,
+    reference: 'unfused',
+    ranks: 4,
+    models:
+      `NCCL ring all-reduce in bf16 over channels (NCCL_ALGO=Ring, NCCL_PROTO=${protocol === 'simple' ? 'Simple' : protocol.toUpperCase()}), ` +
+      'each channel on its own ring, then the unfused reference add and norm.',
+    contract: {
+      ...UNFUSED_CONTRACT,
+      allReduce: { order: { kind: 'nccl-ring', protocol, channels: 4, rings: identityRings, buffSize: 'default' }, accumulate: 'bf16', roundResult: 'bf16' },
+    },
+    evidence: {
+      ...UNFUSED_EVIDENCE,
+      'allReduce.order': evidenceWithNote(
+        `chunk j of a channel's loop is summed from ring index j+1 around to j; ${NCCL_PROTOCOL_NOTE}; ${NCCL_RECORDED}`,
+        ncclRing(42, 'step 0 sends chunk ringIx-1; reduce steps; chunk ringIx finished', 81),
+        ncclRing(21, 'the channel part from ncclCollCbdPart; loopCount = nranks * chunkCount', 23),
+        ncclRing(34, 'loop over the part; the last loop realigns chunkCount to alignUp(divUp(rem, nranks), 16/sizeof(T))', 38),
+        ...NCCL_PARTS,
+        ncclSource('src/enqueue.cc', 2222, 'chunk = buffSize/NCCL_STEPS * chunkSteps (Simple Ring: ALLREDUCE_CHUNKSTEPS), /2 LL, 15/16 LL128', 2227),
+        ncclSource('src/enqueue.cc', 2321, 'aligned down to the protocol grain'),
+        ncclSource('src/enqueue.cc', 723, 'chunk stored in grains per lo/mid/hi channel', 738),
+        ncclSource('src/include/device.h', 328, 'grain: LL 16 B, LL128 1920 B, Simple 512 B', 334),
+        ncclSource('src/init.cc', 810, 'default buffers: LL 512 KiB, LL128 4800 KiB, Simple 4 MiB (NCCL_*BUFFSIZE override)', 828),
+        ncclSource('src/include/collectives.h', 20, 'ALLREDUCE_CHUNKSTEPS = NCCL_STEPS/2'),
+        ncclSource('src/collectives.cc', 173, 'ncclAllReduce passes ALLREDUCE_CHUNKSTEPS', 176),
+        ncclSource('src/init.cc', 796, 'ring index = distance from rank 0 along the ring', 802),
+        ncclSource('src/graph/rings.cc', 48, 'rank 0 prints each channel ring from itself', 49),
+      ),
+      'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 453)),
+      'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 453)),
+      'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 453)),
+      'bf16Rounding.allReduceResult': evidence(ncclReduce(451, 'the last hop is the result', 453)),
+      quant: DEFINITION('no quant'),
+    },
+    limitations: [
+      NCCL_RECORDED,
+      'one all-reduce alone in its kernel plan (torch.distributed.all_reduce outside a group); no tuner plugin (enqueue.cc:2308-2318), no CollNet/NVLS',
+      'NCCL_ALGO=Ring on NVLS-capable nodes: NVLS and CE collectives reduce in other orders (not modelled)',
+    ],
+  });
+  const tree: PresetDefinition = {
+    name: 'nccl-tree-simple',
+    family: 'nccl-tree-simple',
+    kind: 'reference',
+    kernels: [K.ncclTree],
+    architectures: NVIDIA_ANY,
+    versionWindow: null,
+    reference: 'unfused',
+    ranks: 4,
+    models: 'NCCL tree all-reduce in bf16 on one node (NCCL_ALGO=Tree, NCCL_PROTO=Simple): each channel reduces up its chain, then the unfused add and norm.',
+    contract: {
+      ...UNFUSED_CONTRACT,
+      allReduce: {
+        order: { kind: 'nccl-tree', protocol: 'simple', channels: 4, chains: Array.from({ length: 4 }, () => [3, 2, 1, 0]) },
+        accumulate: 'bf16',
+        roundResult: 'bf16',
+      },
+    },
+    evidence: {
+      ...UNFUSED_EVIDENCE,
+      'allReduce.order': evidenceWithNote(
+        `every element of a channel's part is summed from the chain's leaf up to its root, whatever the chunk; ${NCCL_RECORDED}`,
+        ncclRing(236, 'Tree Simple runs runTreeSplit (runTreeUpDown only for CUDA 11.2-11.3 on sm80+: the same order)', 245),
+        ncclRing(190, 'a leaf (down -1) sends its own data', 195),
+        ncclRing(196, 'a middle rank receives from below, adds its own, sends up', 201),
+        ncclRing(166, 'the root receives, adds its own, stores and sends down', 174),
+        ncclRing(203, 'the broadcast copies down unchanged', 224),
+        ...NCCL_PARTS,
+        ncclSource('src/graph/connect.cc', 61, 'within a node a channel tree is the chain of treeIntra: up = the previous rank, down[0] = the next', 62),
+        ncclSource('src/init.cc', 1487, 'each rank prints "Trees [c] down0/down1/down2->rank->up"', 1497),
+      ),
+      'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 453)),
+      'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 453)),
+      'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 453)),
+      'bf16Rounding.allReduceResult': evidence(ncclReduce(451, 'the last hop is the result', 453)),
+      quant: DEFINITION('no quant'),
+    },
+    limitations: [
+      NCCL_RECORDED,
+      'one node only: across nodes the trees are double binary trees whose nodes receive from up to 3 children (all_reduce.h:176-202); not modelled',
+      'one all-reduce alone in its kernel plan; no tuner plugin, no CollNet/NVLS',
+    ],
+  };
+  return [ring('simple'), ring('ll'), ring('ll128'), tree];
+}
+
 export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
   {
     name: 'unfused',
@@ -2000,6 +2113,7 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
   ...vllmPresets(),
   ...torchPresets(),
   ...vllmRocmFusion(),
+  ...ncclChannelPresets(),
 ];
 
 export interface Preset extends Omit<PresetDefinition, 'contract'> {

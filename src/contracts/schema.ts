@@ -33,6 +33,46 @@ const positiveF32 = z.number().positive().max(3.4028234663852886e38);
 export const BF16_ROUNDINGS = ['rne', 'truncate'] as const satisfies readonly Bf16Rounding[];
 export const Bf16RoundingSchema = z.enum(BF16_ROUNDINGS);
 
+/** NCCL's wire protocols (NCCL_PROTO), as NCCL_DEBUG=INFO's tuning line names them, lowercased. */
+export const NCCL_PROTOCOLS = ['simple', 'll', 'll128'] as const;
+/** At most this many channels (NVIDIA/nccl@5067397c src/include/device.h MAXCHANNELS). */
+const NCCL_MAX_CHANNELS = 64;
+const ncclRankList = z
+  .array(int(0, LIMITS.ranks - 1))
+  .min(1)
+  .max(LIMITS.ranks);
+const ncclPerChannel = z.array(ncclRankList).min(1).max(NCCL_MAX_CHANNELS);
+
+/** NCCL all-reduce over channels as src/engines/layout/ncclChannels.ts computes it from
+ *  NVIDIA/nccl@5067397c (enqueue.cc:655-738 splits the buffer over channels in cells;
+ *  all_reduce.h:14-83 runs each channel's part on its own ring). What NCCL decides at run time is
+ *  a parameter the runner records from NCCL_DEBUG=INFO (python/ulpwise/runner/nccl_allreduce.py). */
+const NCCL_ORDERS = [
+  /** NCCL_ALGO=Ring: in channel c, chunk j of each loop is summed rings[c][j+1], .., rings[c][j]. */
+  z.strictObject({
+    kind: z.literal('nccl-ring'),
+    protocol: z.enum(NCCL_PROTOCOLS),
+    /** The channels the planner divides the traffic over: min(task nMaxChannels, comm nChannels)
+     *  (enqueue.cc:598-599); the tuner picks it at run time (enqueue.cc:2093-2096). */
+    channels: int(1, NCCL_MAX_CHANNELS),
+    /** rings[c]: channel c's ring as rank 0 prints it ("Channel 00/04 : 0 1 2 3", graph/rings.cc:48-49),
+     *  so position i is ring index i (init.cc:802). */
+    rings: ncclPerChannel,
+    /** comm->buffSizes[protocol] in bytes (NCCL_BUFFSIZE, NCCL_LL_BUFFSIZE, NCCL_LL128_BUFFSIZE), or
+     *  NCCL's default for the protocol (init.cc:810-813, 822-828). */
+    buffSize: z.union([z.literal('default'), int(1 << 14, 1 << 26)]).default('default'),
+  }),
+  /** NCCL_ALGO=Tree on one node, where every channel's tree is a chain: chains[c] lists channel c's
+   *  ranks from the leaf (tree down -1) to the root (tree up -1); every element of the channel's
+   *  part is summed in that order (all_reduce.h:146-225). */
+  z.strictObject({
+    kind: z.literal('nccl-tree'),
+    protocol: z.enum(NCCL_PROTOCOLS),
+    channels: int(1, NCCL_MAX_CHANNELS),
+    chains: ncclPerChannel,
+  }),
+] as const;
+
 export const RankOrderSchema = z.discriminatedUnion('kind', [
   /** Every rank sums ranks 0..N-1 left to right (aiter fused kernels, vLLM packed_reduce). */
   z.strictObject({ kind: z.literal('natural') }),
@@ -53,6 +93,7 @@ export const RankOrderSchema = z.discriminatedUnion('kind', [
       .optional(),
     chunkAlignElems: int(1, LIMITS.packElems).default(8),
   }),
+  ...NCCL_ORDERS,
 ]);
 
 export const AllReduceSchema = z.strictObject({

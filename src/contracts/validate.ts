@@ -58,6 +58,25 @@ function contiguousRun(tree: SumOfSquaresTree, hidden: number): number | null {
   }
 }
 
+/** An NCCL order lists every rank once per channel, and its planner divides over at most the
+ *  communicator's channels (one ring or chain each). */
+function ncclOrderProblems(order: Extract<Contract['allReduce']['order'], { kind: 'nccl-ring' | 'nccl-tree' }>, ranks: number): string[] {
+  const field = order.kind === 'nccl-ring' ? 'rings' : 'chains';
+  const perChannel = order.kind === 'nccl-ring' ? order.rings : order.chains;
+  const problems = perChannel.flatMap((list, c) => {
+    const sorted = [...list].sort((a, b) => a - b);
+    const permutation = sorted.length === ranks && sorted.every((r, i) => r === i);
+    if (!permutation) return [`allReduce.order.${field}[${c}]: [${list.join(', ')}] is not a permutation of the ${ranks} ranks`];
+    // A ring's position is its ring index only from rank 0 (NVIDIA/nccl@5067397c src/init.cc:802), where rank 0 prints it.
+    if (order.kind === 'nccl-ring' && list[0] !== 0) return [`allReduce.order.rings[${c}]: [${list.join(', ')}] must start at rank 0, as rank 0 prints it`];
+    return [];
+  });
+  if (order.channels > perChannel.length) {
+    problems.push(`allReduce.order.channels: ${order.channels} channels but ${perChannel.length} ${field} (one per communicator channel)`);
+  }
+  return problems;
+}
+
 /** Rules that need the problem size: divisibility, thread geometry, ring permutations, and an
  *  up-front bound on the memory the engines will allocate. */
 export function checkContractForShape(contract: Contract, shapeInput: Shape): Shape {
@@ -75,6 +94,7 @@ export function checkContractForShape(contract: Contract, shapeInput: Shape): Sh
       problems.push(`allReduce.order.ring: [${order.ring.join(', ')}] is not a permutation of the ${ranks} ranks`);
     }
   }
+  if (order.kind === 'nccl-ring' || order.kind === 'nccl-tree') problems.push(...ncclOrderProblems(order, ranks));
   const sumOfSquares = contract.norm.sumOfSquares;
   const tree = sumOfSquares.tree;
   const treePath = 'norm.sumOfSquares.tree';

@@ -123,6 +123,12 @@ export function searchDimensions(seedContracts: readonly Contract[]): SearchDime
   for (const c of seedContracts) collectSeeds(c, '', seeds);
   const out: SearchDimension[] = [];
   const done = new Set<string>();
+  // A value holding lists (NCCL's per-channel rings or chains) is never enumerated: the contracts
+  // that give one (the presets, the golden's own) are searched as they are.
+  const rootValues = (root: string, grid: boolean): unknown[] => [
+    ...atomicValues(root, seeds, grid),
+    ...seedContracts.map((c) => valueAt(c, root)).filter(holdsLists),
+  ];
   const add = (path: string, values: unknown[], grid: unknown[]): void => {
     if (FIXED_PATHS.has(path) || done.has(path)) return;
     done.add(path);
@@ -130,12 +136,20 @@ export function searchDimensions(seedContracts: readonly Contract[]): SearchDime
   };
   for (const leaf of leaves) {
     const root = atomicRootOf(leaf.path);
-    if (root) add(root, atomicValues(root, seeds, false), atomicValues(root, seeds, true));
+    if (root) add(root, rootValues(root, false), rootValues(root, true));
     else add(leaf.path, leafValues(leaf, seeds, false), leafValues(leaf, seeds, true));
   }
   // A union whose members have no fields of their own (none here today) still is a dimension.
-  for (const root of ATOMIC_ROOTS) add(root, atomicValues(root, seeds, false), atomicValues(root, seeds, true));
+  for (const root of ATOMIC_ROOTS) add(root, rootValues(root, false), rootValues(root, true));
   return out;
+}
+
+function valueAt(contract: Contract, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (isRecord(node) ? node[key] : undefined), contract);
+}
+
+function holdsLists(value: unknown): boolean {
+  return isRecord(value) && Object.values(value).some((v) => Array.isArray(v) && v.some(Array.isArray));
 }
 
 /** Every preset's contract, whatever its rank count: presets seed the search, never bound it. */

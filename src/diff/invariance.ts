@@ -3,7 +3,8 @@ import type { DispatchChoice, DispatchFamily } from '../contracts/dispatch.js';
 import type { Contract, Shape } from '../contracts/schema.js';
 import { checkContractForShape, ContractError } from '../contracts/validate.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
-import { rankRotation } from '../engines/layout/rankOrder.js';
+import { ncclOrderSegments, segmentOf } from '../engines/layout/ncclChannels.js';
+import { isNcclOrder, rankRotation } from '../engines/layout/rankOrder.js';
 import { cubBlockSize, torchReduceConfig } from '../engines/layout/blockSize.js';
 import type { CaseInputs } from '../engines/io.js';
 import type { Tensor } from '../numerics/tensor.js';
@@ -78,7 +79,7 @@ interface Point {
   readonly cubBlock: number | null;
   /** torch-reduce's block from setReduceConfig, which reads the token count. */
   readonly torchReduceBlock: string | null;
-  /** Per watched element, the position in the rank sequence its sum starts at. */
+  /** Per watched element, the position in the rank sequence its sum starts at (NCCL: the sequence itself, as a number). */
   readonly starts: number[];
 }
 
@@ -96,6 +97,15 @@ function watchedBits(outputs: ReadonlyMap<string, Tensor>, shape: Shape, contrac
 
 function orderStarts(contract: Contract, shape: Shape, rows: readonly number[]): number[] {
   const order = contract.allReduce.order;
+  if (isNcclOrder(order)) {
+    // NCCL: the whole sequence of ranks of the element's segment, as one number (base N digits).
+    const segments = ncclOrderSegments(order, shape.ranks, shape.tokens * shape.hidden);
+    const sequence = (e: number): number => {
+      const first = segmentOf(segments, e) * shape.ranks;
+      return segments.orders.subarray(first, first + shape.ranks).reduce((n, r) => n * shape.ranks + r, 0);
+    };
+    return rows.flatMap((m) => Array.from({ length: shape.hidden }, (_, h) => sequence(m * shape.hidden + h)));
+  }
   if (order.kind !== 'rotated' && order.kind !== 'ring') return [];
   const rotation = rankRotation(order, shape.ranks, shape.tokens * shape.hidden);
   return rows.flatMap((m) => Array.from({ length: shape.hidden }, (_, h) => rotation.startFor(m * shape.hidden + h, 0)));
@@ -131,8 +141,11 @@ function reasons(prev: Point, cur: Point): string[] {
     const moved = cur.starts.filter((s, i) => s !== prev.starts[i]).length;
     const kind = cur.choice.contract.allReduce.order.kind;
     why.push(
-      `${kind} all-reduce: ${moved} watched elements start their rank sum at another rank (partitions are cut from the whole tensor, so they move with the ` +
-        `batch size)`,
+      kind === 'nccl-ring' || kind === 'nccl-tree'
+        ? `${kind} all-reduce: ${moved} watched elements sum their ranks in another order (channels and chunks are cut from the whole tensor, so they ` +
+            `move with the batch size)`
+        : `${kind} all-reduce: ${moved} watched elements start their rank sum at another rank (partitions are cut from the whole tensor, so they move ` +
+            `with the batch size)`,
     );
   }
   return why;

@@ -40,6 +40,7 @@ import {
 import type { Fp8Format } from '../../src/numerics/fp8.js';
 import { sm90RsqrtApprox } from '../../src/numerics/hardware/sm90.js';
 import { inductorSumSquares, torchReduceCuh, torchRmsNormSumSquares } from '../engines/transcribedTrees.js';
+import { transcribedOrders } from '../engines/transcribedNccl.js';
 
 // Every preset against a transcription of its kernels written from their source (the citations
 // are the preset's evidence), through ./transcribed.ts and never through the contract
@@ -168,6 +169,31 @@ const ncclRing = (rows: Rows, e: number): number => {
   for (let k = 1; k < n; k++) acc = bf16(f(acc + rows.ranks[(start + k) % n][e]));
   return acc;
 };
+
+/** NCCL over channels: the order of every element from the transcribed planner and kernel
+ *  (test/engines/transcribedNccl.ts), with the channels, rings or chains and buffers the preset
+ *  records, then a bf16 round after every hop (reduce_kernel.h:451-453). */
+const ncclOrdersSeen = new Map<string, number[][]>();
+const ncclChannels =
+  (preset: string) =>
+  (rows: Rows, e: number): number => {
+    const order = getPreset(preset).contract.allReduce.order;
+    if (order.kind !== 'nccl-ring' && order.kind !== 'nccl-tree') throw new Error(`${preset} is no NCCL channel preset`);
+    const n = rows.ranks.length;
+    const key = `${preset} ${n} ${rows.tokens * rows.hidden}`;
+    let orders = ncclOrdersSeen.get(key);
+    if (!orders) {
+      orders =
+        order.kind === 'nccl-ring'
+          ? transcribedOrders(rows.tokens * rows.hidden, n, 'ring', order.protocol, order.channels, order.rings, order.buffSize)
+          : transcribedOrders(rows.tokens * rows.hidden, n, 'tree', order.protocol, order.channels, order.chains);
+      ncclOrdersSeen.set(key, orders);
+    }
+    const sequence = orders[e];
+    let acc = rows.ranks[sequence[0]][e];
+    for (let k = 1; k < n; k++) acc = bf16(f(acc + rows.ranks[sequence[k]][e]));
+    return acc;
+  };
 
 // ---- quant rules
 
@@ -384,6 +410,11 @@ const add = (name: string, kernel: RowKernel, quant?: GroupQuant, shape?: Case['
 
 add('unfused', UNFUSED);
 add('nccl-ring', { ...UNFUSED, x: (rows, e) => bf16(f(ncclRing(rows, e) + rows.residual[e])) });
+// 32768 elements: 4 Simple channels of 8192; LL overflows onto the 4 channels (2048, 10240 x 3).
+for (const preset of ['nccl-ring-simple', 'nccl-ring-ll', 'nccl-ring-ll128', 'nccl-tree-simple']) {
+  const ar = ncclChannels(preset);
+  add(preset, { ...UNFUSED, x: (rows, e) => bf16(f(ar(rows, e) + rows.residual[e])) }, undefined, { ranks: 4, tokens: 4, hidden: 8192 });
+}
 for (const arch of ['gfx942', 'gfx950'] as const) {
   const format: 'e4m3fnuz' | 'e4m3fn' = arch === 'gfx942' ? 'e4m3fnuz' : 'e4m3fn';
   add(`unfused-quant@${arch}`, UNFUSED, aiterStandaloneQuant(format, IEEE));

@@ -13,7 +13,30 @@ const SHAPE = { ranks: 2, tokens: 3, hidden: 1024 };
 
 /** A member of each union kind that fits SHAPE (fields without defaults filled in). */
 const EXAMPLES: Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>> = {
-  'allReduce.order': { natural: { kind: 'natural' }, rotated: { kind: 'rotated' }, 'own-first': { kind: 'own-first' }, ring: { kind: 'ring' } },
+  'allReduce.order': {
+    natural: { kind: 'natural' },
+    rotated: { kind: 'rotated' },
+    'own-first': { kind: 'own-first' },
+    ring: { kind: 'ring' },
+    'nccl-ring': {
+      kind: 'nccl-ring',
+      protocol: 'simple',
+      channels: 2,
+      rings: [
+        [0, 1],
+        [0, 1],
+      ],
+    },
+    'nccl-tree': {
+      kind: 'nccl-tree',
+      protocol: 'simple',
+      channels: 2,
+      chains: [
+        [1, 0],
+        [0, 1],
+      ],
+    },
+  },
   'norm.sumOfSquares.tree': {
     sequential: { kind: 'sequential' },
     butterfly: { kind: 'butterfly' },
@@ -37,6 +60,7 @@ const NUMBERS: Readonly<Record<string, readonly number[]>> = {
   'quant.clamp': [224],
   'quant.groupSize': [64],
   'norm.sumOfSquares.tree[cub].blockSize': [100],
+  'allReduce.order[nccl-ring].buffSize': [1 << 20],
 };
 
 const aiterQuant = getPreset('aiter-1stage-quant').contract;
@@ -118,7 +142,7 @@ describe('the vocabulary is the schema', () => {
       'torch-rms-norm',
       'inductor-sum',
     ]);
-    expect(unionKinds('allReduce.order')).toEqual(['natural', 'rotated', 'own-first', 'ring']);
+    expect(unionKinds('allReduce.order')).toEqual(['natural', 'rotated', 'own-first', 'ring', 'nccl-ring', 'nccl-tree']);
     expect(leafValues('norm.sumOfSquares.perThread')).toEqual(['chain', 'fma-chain', 'pair', 'pair-fma']);
     expect(leafValues('quant.groupSize')).toEqual(['token']);
     expect(leafValues('quant.amaxFloor')).toEqual([null]);

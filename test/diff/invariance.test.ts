@@ -166,6 +166,24 @@ describe('batch invariance', () => {
     expect(at16.why).toEqual([expect.stringMatching(/^Reduce\.cuh block 64x8 -> 32x16 /)]);
   });
 
+  test('nccl-ring-simple: row 0 of 4 x 2048 changes chunks between 3 and 4 tokens (NCCL cuts them from the whole tensor)', () => {
+    // 3 tokens: 6144 elements, one 16 KiB cell, one channel; chunks of alignUp(6144 / 4, 8) = 1536,
+    // so row 0's elements 1536..2047 are chunk 1 (from ring index 2). 4 tokens: chunks of 2048, all
+    // of row 0 is chunk 0 (from index 1): 512 elements move. 5 tokens: two channels, 8192 and 2048
+    // (enqueue.cc:664-701); channel 0's chunks are 2048 again: nothing moves.
+    const report = batchInvariance({
+      family: getDispatchFamily('nccl-ring-simple'),
+      ranks: 4,
+      hidden: 2048,
+      tokens: { from: 3, to: 5 },
+      rows: [0],
+      inputs: 'cancellation',
+      seed: 1,
+    });
+    const why = [...report.changes, ...report.silentSwitches].map((c) => [c.tokens, c.why]);
+    expect(why).toEqual([[4, [expect.stringMatching(/^nccl-ring all-reduce: 512 watched elements sum their ranks in another order/)]]]);
+  });
+
   test('bad requests are named', () => {
     const family = getDispatchFamily('vllm');
     expect(() => batchInvariance({ family, ranks: 2, hidden: 64, tokens: { from: 4, to: 8 }, rows: [4], inputs: 'random', seed: 0 })).toThrow(

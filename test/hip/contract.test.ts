@@ -96,7 +96,9 @@ const BASE: ContractInput = {
 function refusals(c: Contract): string[] {
   const out: string[] = [];
   const order = c.allReduce.order;
-  if (order.kind === 'rotated' || order.kind === 'own-first') out.push(`allReduce.order.kind = '${order.kind}'`);
+  if (order.kind === 'rotated' || order.kind === 'own-first' || order.kind === 'nccl-ring' || order.kind === 'nccl-tree') {
+    out.push(`allReduce.order.kind = '${order.kind}'`);
+  }
   if (order.kind === 'ring' && order.ring !== undefined) {
     order.ring.forEach((r, i) => {
       if (r >= 8) out.push(`allReduce.order.ring.${i} = ${r}`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPreset, listPresets } from '../../src/contracts/presets.js';
-import type { Contract, RankOrder, ScaleLayout, Shape, SumOfSquaresTree } from '../../src/contracts/schema.js';
+import type { Contract, ContractInput, RankOrder, ScaleLayout, Shape, SumOfSquaresTree } from '../../src/contracts/schema.js';
 import { CONTRACT_VOCABULARY } from '../../src/contracts/vocabulary.js';
 import { ContractError, parseContract } from '../../src/contracts/validate.js';
 import { compareTensors } from '../../src/diff/compare.js';
@@ -124,6 +124,11 @@ const RING = getPreset('nccl-ring').contract;
 const TREES = withChanges(QUANT, { allReduce: { roundResult: 'none' } });
 const ORDERS = withChanges(QUANT, { allReduce: { accumulate: 'bf16' } });
 const TREE_CASE = { shape: { ranks: 4, tokens: 64, hidden: 384 }, inputs: 'ordinary' } as const;
+/** 12000 elements: two LL channels of 2048 and 9952 elements (ncclChannels.ts). */
+const NCCL_CASE = { shape: { ranks: 4, tokens: 6, hidden: 2000 }, inputs: 'ordinary' } as const;
+function withOrder(base: Contract, order: ContractInput['allReduce']['order']): Contract {
+  return parseContract({ ...base, allReduce: { ...base.allReduce, order } });
+}
 /** Plan trees run lanes then one serial combine per row: fewer rows keep software adapters quick. */
 const PLAN_CASE = { shape: { ranks: 2, tokens: 24, hidden: 384 }, inputs: 'ordinary' } as const;
 
@@ -150,6 +155,51 @@ const TARGETED: readonly { name: string; contract: Contract; shape?: Shape; inpu
     inputs: 'ordinary',
   },
   { name: 'ring on adversarial rows', contract: withChanges(RING, { allReduce: { order: { kind: 'ring', ring: [1, 3, 2, 0] } } }) },
+  // NCCL over channels: segments per channel, loop and chunk (src/engines/layout/ncclChannels.ts).
+  {
+    name: 'nccl-ring, LL, 2 channels of different rings, 16 KiB buffers (several loops, ragged tail)',
+    contract: withOrder(RING, {
+      kind: 'nccl-ring',
+      protocol: 'll',
+      channels: 2,
+      rings: [
+        [0, 1, 2, 3],
+        [0, 2, 3, 1],
+      ],
+      buffSize: 1 << 14,
+    }),
+    ...NCCL_CASE,
+  },
+  {
+    name: 'nccl-ring, Simple, 3 of 4 channels',
+    contract: withOrder(RING, {
+      kind: 'nccl-ring',
+      protocol: 'simple',
+      channels: 3,
+      rings: [
+        [0, 1, 2, 3],
+        [0, 3, 1, 2],
+        [0, 2, 1, 3],
+        [0, 1, 3, 2],
+      ],
+    }),
+    shape: { ranks: 4, tokens: 12, hidden: 2048 },
+    inputs: 'ordinary',
+  },
+  {
+    name: 'nccl-tree, LL128, 2 chains',
+    contract: withOrder(RING, {
+      kind: 'nccl-tree',
+      protocol: 'll128',
+      channels: 2,
+      chains: [
+        [3, 2, 1, 0],
+        [1, 0, 3, 2],
+      ],
+    }),
+    shape: { ranks: 4, tokens: 12, hidden: 2048 },
+    inputs: 'ordinary',
+  },
   { name: 'truncate rounding', contract: withChanges(QUANT, { bf16Rounding: everySite('truncate') }) },
   { name: 'truncate rounding, bf16 accumulate', contract: withChanges(RING, { bf16Rounding: everySite('truncate') }) },
   { name: 'bf16 accumulate, natural order', contract: withChanges(QUANT, { allReduce: { accumulate: 'bf16' } }) },
@@ -414,6 +464,8 @@ describe('stage registry and plan (no GPU)', () => {
         rotated: { kind: 'rotated', packElems: 8 },
         'own-first': { kind: 'own-first' },
         ring: { kind: 'ring', chunkAlignElems: 8 },
+        'nccl-ring': { kind: 'nccl-ring', protocol: 'simple', channels: 1, rings: [[0, 1]], buffSize: 'default' },
+        'nccl-tree': { kind: 'nccl-tree', protocol: 'simple', channels: 1, chains: [[1, 0]] },
       } satisfies Record<RankOrder['kind'], Patch>,
       'norm.sumOfSquares.tree': {
         sequential: { kind: 'sequential' },
@@ -685,6 +737,19 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
       expect(planCase(target.contract, shape, inputs, small.limits).chunks.length).toBe(4);
       expectSameOutputs(runCpuEngine(target.contract, shape, inputs), await runWebGpuEngine(small, target.contract, shape, inputs));
     });
+  });
+
+  it('nccl-ring in row chunks: the segments ride after the slots of every chunk and are indexed by the global element', async ({ skip }) => {
+    const ctx = deviceOrSkip(opened, skip);
+    const target = TARGETED.find((t) => t.name.startsWith('nccl-ring, LL, 2 channels'))!;
+    const shape = target.shape!;
+    const inputs = seededInputs(target.contract, shape, 13);
+    const orderWords = planCase(target.contract, shape, inputs, ctx.limits).rankOrderWords.length;
+    expect(orderWords).toBeGreaterThan(0);
+    // Two rows of packed rank inputs, plus the segments, per binding: chunks of 2, 2 and 2 rows.
+    const small = withBindingLimit(ctx, 4 * (2 * shape.ranks * Math.ceil(shape.hidden / 2) + orderWords));
+    expect(planCase(target.contract, shape, inputs, small.limits).chunks.length).toBe(3);
+    expectSameOutputs(runCpuEngine(target.contract, shape, inputs), await runWebGpuEngine(small, target.contract, shape, inputs));
   });
 
   describe('mapped readback (outputs are views of whole-case mappable buffers)', () => {

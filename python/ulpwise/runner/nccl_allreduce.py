@@ -4,12 +4,19 @@
         [--algos Ring,Tree] [--protos LL,LL128,Simple] [--channels N]
 
 Spawns one process per rank of the golden (N = the golden's rank count; NCCL needs N GPUs,
-one per rank). Each rank all-reduces its `rank{r}.input` (bf16, op SUM) under every
-NCCL_ALGO x NCCL_PROTO combination asked for, in a fresh process group per combination (NCCL
-reads the variables at communicator creation), and rank 0 writes
-DIR/nccl-<algo>-<proto>__<golden>.safetensors with `out.allreduce` (the bf16 sum every rank
-received; ranks that disagree are written as `rank{r}.out.allreduce` and reported) plus
-`ulpwise.capture` metadata and the NCCL_DEBUG=INFO lines naming channels and ring order.
+one per rank), afresh for every NCCL_ALGO x NCCL_PROTO combination asked for (NCCL reads its
+variables once per process). Each rank all-reduces its `rank{r}.input` (bf16, op SUM) with
+NCCL_DEBUG=INFO, NCCL_DEBUG_SUBSYS=INIT,GRAPH,TUNING written to one file per rank, and rank 0's
+side writes, per combination:
+- DIR/nccl-<algo>-<proto>__<golden>.safetensors: `out.allreduce` (the bf16 sum every rank
+  received; ranks that disagree are written as `rank{r}.out.allreduce` and reported) and
+  `ulpwise.capture` metadata: environment, versions, and what NCCL printed that decides the order
+  (the channel count and rings, the trees, the algorithm, protocol and channels of the call);
+- DIR/nccl-<algo>-<proto>__<golden>.contract.json: the golden's contract with the all-reduce NCCL
+  ran, as recorded (ulpwise/runner/nccl_log.py: allReduce.order 'nccl-ring' or 'nccl-tree');
+- DIR/nccl-<algo>-<proto>__<golden>.nccl.log: the NCCL_DEBUG lines of every rank.
+Where the log does not decide a contract (another algorithm, a tree that is no chain, an
+ambiguous channel budget), the capture is still written and the reason is printed and recorded.
 With --backend gloo it runs on CPU tensors (plumbing check only: gloo is not NCCL).
 
 NVLink multicast stays off (NCCL_NVLS_ENABLE=0), as the lending machines require.
@@ -26,7 +33,7 @@ import tempfile
 import traceback
 from contextlib import redirect_stderr
 from pathlib import Path
-from typing import Dict, List, NoReturn
+from typing import Callable, Dict, List, NoReturn, Optional, Tuple
 
 import torch
 import torch.distributed as dist
@@ -34,37 +41,54 @@ import torch.multiprocessing as mp
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ulpwise.runner.nccl_log import NcclLogError, allreduce_contract, allreduce_order, parse_nccl_log
+
 
 def fail(message: str) -> NoReturn:
     print(f"nccl_allreduce: {message}", file=sys.stderr)
     sys.exit(2)
 
 
-def load_rank_inputs(path: Path) -> List[torch.Tensor]:
+def load_golden(path: Path) -> Tuple[List[torch.Tensor], Dict[str, object]]:
+    """The golden's per-rank inputs and its contract (metadata `ulpwise.contract`)."""
     with safe_open(str(path), "pt") as f:
         names = set(f.keys())
         ranks = sorted(int(n[4:].split(".")[0]) for n in names if n.startswith("rank") and n.endswith(".input"))
         if not ranks or ranks != list(range(len(ranks))):
             fail(f"{path}: no rank{{r}}.input tensors numbered from 0")
-        return [f.get_tensor(f"rank{r}.input") for r in ranks]
+        contract_text = (f.metadata() or {}).get("ulpwise.contract")
+        if contract_text is None:
+            fail(f"{path}: no ulpwise.contract metadata (not an ulpwise golden)")
+        return [f.get_tensor(f"rank{r}.input") for r in ranks], json.loads(contract_text)
 
 
-def worker(rank: int, world: int, backend: str, port: int, inputs: List[torch.Tensor], combos: List[Dict[str, str]],
-           result_dir: str) -> None:
+def worker(rank: int, world: int, backend: str, port: int, inputs: List[torch.Tensor], combo: Dict[str, str], result_dir: str) -> None:
     os.environ["NCCL_NVLS_ENABLE"] = "0"
     os.environ["TORCH_SYMM_MEM_DISABLE_MULTICAST"] = "1"
-    for i, combo in enumerate(combos):
-        os.environ.update(combo)
-        dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port + i}", rank=rank, world_size=world)
-        device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
-        if backend == "nccl":
-            torch.cuda.set_device(rank)
-        t = inputs[rank].to(device).clone()
-        dist.all_reduce(t, op=dist.ReduceOp.SUM)
-        if backend == "nccl":
-            torch.cuda.synchronize()
-        torch.save(t.cpu(), Path(result_dir) / f"combo{i}_rank{rank}.pt")
-        dist.destroy_process_group()
+    os.environ.update(combo)
+    # One file per process (%h host, %p pid: NVIDIA/nccl@5067397c src/debug.cc:197-220).
+    os.environ["NCCL_DEBUG_FILE"] = str(Path(result_dir) / "nccl.%h.%p.log")
+    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    device = torch.device("cuda", rank) if backend == "nccl" else torch.device("cpu")
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
+    t = inputs[rank].to(device).clone()
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    if backend == "nccl":
+        torch.cuda.synchronize()
+    torch.save(t.cpu(), Path(result_dir) / f"rank{rank}.pt")
+    dist.destroy_process_group()
+
+
+def write_atomic(path: Path, write: Callable[[str], None]) -> None:
+    fd, part = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(part)
+        os.replace(part, path)
+    except BaseException:
+        os.unlink(part)
+        raise
 
 
 def main(argv: List[str] | None = None) -> int:
@@ -77,7 +101,7 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=0, help="NCCL_MIN/MAX_NCHANNELS (0: NCCL's choice)")
     parser.add_argument("--port", type=int, default=29600)
     args = parser.parse_args(argv)
-    inputs = load_rank_inputs(args.golden)
+    inputs, golden_contract = load_golden(args.golden)
     world = len(inputs)
     if world < 2:
         fail(f"{args.golden}: {world} rank; an all-reduce needs at least 2")
@@ -87,38 +111,53 @@ def main(argv: List[str] | None = None) -> int:
     combos: List[Dict[str, str]] = []
     for algo in args.algos.split(","):
         for proto in args.protos.split(","):
-            combo = {"NCCL_ALGO": algo, "NCCL_PROTO": proto, "NCCL_DEBUG": "INFO",
-                     "NCCL_DEBUG_SUBSYS": "INIT,GRAPH,TUNING"}
+            combo = {"NCCL_ALGO": algo, "NCCL_PROTO": proto, "NCCL_DEBUG": "INFO", "NCCL_DEBUG_SUBSYS": "INIT,GRAPH,TUNING"}
             if args.channels:
                 combo["NCCL_MIN_NCHANNELS"] = combo["NCCL_MAX_NCHANNELS"] = str(args.channels)
             combos.append(combo)
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        log = io.StringIO()
-        try:
-            with redirect_stderr(log):
-                mp.spawn(worker, args=(world, args.backend, args.port, inputs, combos, tmp), nprocs=world, join=True)
-        except Exception:  # noqa: BLE001 - the spawn error text is the report
-            fail("a rank failed:\n" + traceback.format_exc() + log.getvalue()[-4000:])
-        for i, combo in enumerate(combos):
-            results = [torch.load(Path(tmp) / f"combo{i}_rank{r}.pt") for r in range(world)]
-            same = all(torch.equal(results[0].view(torch.int16), t.view(torch.int16)) for t in results)
-            tensors = {"out.allreduce": results[0]} if same else {f"rank{r}.out.allreduce": t for r, t in enumerate(results)}
-            name = f"nccl-{combo['NCCL_ALGO'].lower()}-{combo['NCCL_PROTO'].lower()}__{args.golden.stem}.safetensors"
-            meta = {"ulpwise.capture": json.dumps({
-                "kernel": f"{args.backend} all_reduce SUM bf16",
-                "env": combo, "golden": args.golden.name, "world": world, "ranks_agree": same,
-                "torch": torch.__version__,
-                "nccl": ".".join(map(str, torch.cuda.nccl.version())) if args.backend == "nccl" else None,
-            }, sort_keys=True)}
-            fd, part = tempfile.mkstemp(dir=args.out, suffix=".tmp")
-            os.close(fd)
-            save_file(tensors, part, metadata=meta)
-            os.replace(part, args.out / name)
-            print(f"wrote {name} (ranks agree: {same})")
-        (args.out / "nccl_debug.log").write_text(log.getvalue())
+    count = inputs[0].numel()
+    for i, combo in enumerate(combos):
+        with tempfile.TemporaryDirectory() as tmp:
+            log = io.StringIO()
+            try:
+                with redirect_stderr(log):
+                    mp.spawn(worker, args=(world, args.backend, args.port + i, inputs, combo, tmp), nprocs=world, join=True)
+            except Exception:  # noqa: BLE001 - the spawn error text is the report
+                fail("a rank failed:\n" + traceback.format_exc() + log.getvalue()[-4000:])
+            results = [torch.load(Path(tmp) / f"rank{r}.pt") for r in range(world)]
+            nccl_log = "".join(p.read_text(errors="replace") for p in sorted(Path(tmp).glob("nccl.*.log")))
+        same = all(torch.equal(results[0].view(torch.int16), t.view(torch.int16)) for t in results)
+        tensors = {"out.allreduce": results[0]} if same else {f"rank{r}.out.allreduce": t for r, t in enumerate(results)}
+        stem = f"nccl-{combo['NCCL_ALGO'].lower()}-{combo['NCCL_PROTO'].lower()}__{args.golden.stem}"
+        env = {k: v for k, v in os.environ.items() if k.startswith("NCCL_")}
+        env.update(combo)
+        contract: Optional[Dict[str, object]] = None
+        refused: Optional[str] = None
+        recorded: Dict[str, object] = {}
+        if args.backend == "nccl":
+            run = parse_nccl_log(nccl_log)
+            recorded = {"ranks": run.ranks, "nodes": run.nodes, "commChannels": run.ring_count,
+                        "rings": [run.rings[c] for c in sorted(run.rings)],
+                        "trees": {str(c): {str(r): list(t) for r, t in per.items()} for c, per in sorted(run.trees.items())},
+                        "tunings": [vars(t) for t in run.tunings]}
+            try:
+                contract = allreduce_contract(golden_contract, allreduce_order(run, count, env))
+            except NcclLogError as error:
+                refused = str(error)
+        meta = {"ulpwise.capture": json.dumps({
+            "kernel": f"{args.backend} all_reduce SUM bf16",
+            "env": env, "golden": args.golden.name, "world": world, "ranks_agree": same,
+            "torch": torch.__version__,
+            "nccl": ".".join(map(str, torch.cuda.nccl.version())) if args.backend == "nccl" else None,
+            "recorded": recorded, "contract": contract, "no_contract_because": refused,
+        }, sort_keys=True)}
+        write_atomic(args.out / f"{stem}.safetensors", lambda part: save_file(tensors, part, metadata=meta))
+        write_atomic(args.out / f"{stem}.nccl.log", lambda part: Path(part).write_text(nccl_log))
+        if contract is not None:
+            write_atomic(args.out / f"{stem}.contract.json", lambda part: Path(part).write_text(json.dumps(contract, indent=2, sort_keys=True) + "\n"))
+        print(f"wrote {stem} (ranks agree: {same}; contract: {'written' if contract else refused or 'none for gloo'})")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,3 +1,4 @@
+import { segmentOf } from '../layout/ncclChannels.js';
 import { bf16Value, roundBf16, toBf16Bits, type CpuCase } from './context.js';
 
 // Twin of shaders/engine/allReduce.wgsl (entry allReduce): the all-reduce in the contract's rank
@@ -6,7 +7,7 @@ import { bf16Value, roundBf16, toBf16Bits, type CpuCase } from './context.js';
 /** One token row: fills `x` (what the norm reads, f32) and `residualOut` (bf16 bits of the row,
  *  when the contract adds a residual). */
 export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float32Array, residualOut: Uint16Array): void {
-  const { contract, f32, sites, rotation, rankData, residual } = c;
+  const { contract, f32, sites, order, rankData, residual } = c;
   const { ranks, hidden } = c.shape;
   const rowBase = row * hidden;
   const accumulateBf16 = contract.allReduce.accumulate === 'bf16';
@@ -16,10 +17,14 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
   for (let h = 0; h < hidden; h++) {
     const e = rowBase + h;
     // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
-    const start = rotation.startFor(e, outputRank);
-    let acc = bf16Value(rankData[rotation.base[start]][e]);
+    // The ranks in summation order: the rotation's base from where it starts, or the list of the
+    // element's NCCL segment.
+    const segments = order.segments;
+    const sequence = segments ? segments.orders : order.rotation.base;
+    const first = segments ? segmentOf(segments, e) * ranks : order.rotation.startFor(e, outputRank);
+    let acc = bf16Value(rankData[sequence[first]][e]);
     for (let i = 1; i < ranks; i++) {
-      acc = f32.add(acc, bf16Value(rankData[rotation.base[(start + i) % ranks]][e]));
+      acc = f32.add(acc, bf16Value(rankData[sequence[segments ? first + i : (first + i) % ranks]][e]));
       if (accumulateBf16) acc = roundBf16(acc, sites.allReduceHop);
     }
     if (roundResult) acc = roundBf16(acc, sites.allReduceResult);

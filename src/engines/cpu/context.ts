@@ -6,7 +6,7 @@ import { f32Arithmetic, IEEE_F32, type F32Arithmetic } from '../../numerics/f32o
 import { FP8_TRAITS } from '../../numerics/fp8.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
-import { rankRotation, type RankRotation } from '../layout/rankOrder.js';
+import { rankOrderLayout, type RankOrderLayout } from '../layout/rankOrder.js';
 import { reductionPlan, type ReductionPlan } from '../layout/reduction.js';
 import { hardwareOpFunctions, IEEE_SLOTS, type HardwareOpFunctions } from './hardwareOps.js';
 
@@ -58,7 +58,8 @@ export interface CpuCase {
   /** The hardware-op slots as functions (rsqrt, reciprocal, divide). */
   readonly ops: HardwareOpFunctions;
   readonly sites: Bf16RoundingSites;
-  readonly rotation: RankRotation;
+  /** The rank order: a rotation, or NCCL's per-channel segments. */
+  readonly order: RankOrderLayout;
   readonly plan: ReductionPlan;
   /** The weight as f32 values after dtype, cast and Gemma offset. */
   readonly weight: Float32Array;
@@ -95,7 +96,7 @@ export function cpuCase(contract: Contract, shape: Shape, inputs: CaseInputs): C
     f32,
     ops: hardwareOpFunctions(contract.hardwareOps, f32),
     sites: contract.bf16Rounding,
-    rotation: rankRotation(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden),
+    order: rankOrderLayout(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden),
     plan: reductionPlan(contract, shape),
     weight: effectiveWeight(contract, inputs.weight, f32),
     eps: Math.fround(contract.norm.eps),

@@ -1,8 +1,10 @@
 import type { RankOrder } from '../../contracts/schema.js';
+import { ncclOrderSegments, type NcclOrder, type RankOrderSegments } from './ncclChannels.js';
 
-// Every supported order is a rotation of a base sequence of ranks: natural and the
-// owner-rotated orders rotate 0..N-1, the NCCL ring rotates the ring. What varies per element
-// is where the rotation starts.
+// Most orders are a rotation of a base sequence of ranks: natural and the owner-rotated orders
+// rotate 0..N-1, the one-channel ring rotates the ring. What varies per element is where the
+// rotation starts. NCCL over several channels has a ring (or chain) per channel: its orders are
+// element ranges, each with its own sequence of ranks (ncclChannels.ts).
 
 export interface RankRotation {
   /** Ranks in base order. */
@@ -11,7 +13,19 @@ export interface RankRotation {
   startFor(element: number, outputRank: number): number;
 }
 
-export function rankRotation(order: RankOrder, ranks: number, totalElements: number): RankRotation {
+/** Either a rotation or segments: exactly one is non-null. */
+export type RankOrderLayout = { readonly rotation: RankRotation; readonly segments: null } | { readonly rotation: null; readonly segments: RankOrderSegments };
+
+export function isNcclOrder(order: RankOrder): order is NcclOrder {
+  return order.kind === 'nccl-ring' || order.kind === 'nccl-tree';
+}
+
+export function rankOrderLayout(order: RankOrder, ranks: number, totalElements: number): RankOrderLayout {
+  if (isNcclOrder(order)) return { rotation: null, segments: ncclOrderSegments(order, ranks, totalElements) };
+  return { rotation: rankRotation(order, ranks, totalElements), segments: null };
+}
+
+export function rankRotation(order: Exclude<RankOrder, NcclOrder>, ranks: number, totalElements: number): RankRotation {
   const natural = Array.from({ length: ranks }, (_, r) => r);
   switch (order.kind) {
     case 'natural':

@@ -4,7 +4,7 @@ import { checkContractForShape, ContractError } from '../../contracts/validate.j
 import { bitsFromF32 } from '../../numerics/f32.js';
 import { FP8_TRAITS } from '../../numerics/fp8.js';
 import { WGSL_CODES } from '../../softfloat/wgslCodes.js';
-import { rankRotation, ranksDiverge } from '../layout/rankOrder.js';
+import { rankOrderLayout, ranksDiverge } from '../layout/rankOrder.js';
 import { cubBlockSize } from '../layout/blockSize.js';
 import { reductionPlan, type ReductionPlan } from '../layout/reduction.js';
 import { checkCaseInputs, quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
@@ -63,6 +63,7 @@ export const PARAM_FIELDS = [
   'orderKind',
   'packElems',
   'chunkAlignElems',
+  'orderSegments',
   'accumulateBf16',
   'roundResultBf16',
   'hasResidual',
@@ -146,6 +147,8 @@ export interface EnginePlan {
   /** The sum of squares' ReductionPlan as the WGSL reads it (laneStart, elements, then the steps),
    *  when the tree runs from the plan; one zero word otherwise. */
   readonly reductionWords: Uint32Array;
+  /** An NCCL order's segments (ends, then ranks in summation order), packed after the rank slots; empty for a rotation. */
+  readonly rankOrderWords: Uint32Array;
 }
 
 /**
@@ -198,6 +201,7 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   const tree = contract.norm.sumOfSquares.tree;
   const quant = contract.quant;
   refuseUnimplemented(contract);
+  const orderLayout = rankOrderLayout(order, ranks, totalElements);
   const groups = quant ? quantGroups(quant, hidden) : 0;
   const reduction = treeFromPlan(contract) ? reductionPlan(contract, shape) : null;
   const { logicalThreads, warps, warpSize, perThread, cubBlock } = reduction
@@ -215,6 +219,7 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     orderKind: ENGINE_CODES.order[order.kind],
     packElems: order.kind === 'rotated' ? order.packElems : 1,
     chunkAlignElems: order.kind === 'ring' ? order.chunkAlignElems : 1,
+    orderSegments: orderLayout.segments ? orderLayout.segments.ends.length : 0,
     accumulateBf16: flag(contract.allReduce.accumulate === 'bf16'),
     roundResultBf16: flag(contract.allReduce.roundResult === 'bf16'),
     hasResidual: flag(contract.residual !== null),
@@ -262,23 +267,26 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
 
   // The largest per-row footprint of any buffer, in u32 words: packed rank inputs, the f32
   // scratch row, the tree's logical-thread partials, the [scale, reciprocal] pairs.
+  const rankOrderWords = orderLayout.segments ? concatWords([orderLayout.segments.ends, orderLayout.segments.orders]) : new Uint32Array(0);
   const wordsPerRow = Math.max(ranks * Math.ceil(hidden / 2), hidden, logicalThreads, 2 * groups);
   return {
     contract,
     shape,
     outputRanks: ranksDiverge(order) ? Array.from({ length: ranks }, (_, r) => r) : [0],
-    slotRanks: rankRotation(order, ranks, totalElements).base,
-    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits), { maxItems: maxRowsPerChunk, alignment: CHUNK_ROW_ALIGNMENT }),
+    slotRanks: orderLayout.rotation ? orderLayout.rotation.base : Array.from({ length: ranks }, (_, r) => r),
+    chunks: chunkItems(tokens, wordsPerRow, cappedLimits(limits, rankOrderWords.length), { maxItems: maxRowsPerChunk, alignment: CHUNK_ROW_ALIGNMENT }),
     groups,
     emits: { residual: contract.residual !== null, norm: !quant || quant.bf16SideOutput, quant: quant !== null },
     baseParams,
     pipelineConstants: { ENGINE_F32_SUBNORMALS: WGSL_CODES.f32Subnormals[contract.f32Subnormals] },
     reductionWords: reduction ? concatWords([reduction.laneStart, reduction.elements, reduction.steps]) : new Uint32Array(1),
+    rankOrderWords,
   };
 }
 
-function cappedLimits(limits: ComputeLimits): ComputeLimits {
-  return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) };
+/** The binding size left for row data: capped, less the words every chunk's rank slots also carry. */
+function cappedLimits(limits: ComputeLimits, fixedWords: number): ComputeLimits {
+  return { ...limits, maxStorageBufferBindingSize: Math.min(limits.maxStorageBufferBindingSize, MAX_CHUNK_BYTES) - fixedWords * 4 };
 }
 
 function concatWords(parts: readonly Uint32Array[]): Uint32Array {

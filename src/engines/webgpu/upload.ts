@@ -137,11 +137,14 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const first = range.first * hidden;
       const elements = range.count * hidden;
       const slotWords = bf16Words(elements);
-      const rankSlots = upload(`rank slots rows ${range.first}+${range.count}`, plan.slotRanks.length * slotWords, GPUBufferUsage.STORAGE, (mapped) => {
+      // The slots, then an NCCL order's segments (allReduce.wgsl rankOrderWord): the stage keeps to four storage bindings.
+      const slotsWords = plan.slotRanks.length * slotWords;
+      const rankSlots = upload(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length, GPUBufferUsage.STORAGE, (mapped) => {
         const halves = new Uint16Array(mapped);
         plan.slotRanks.forEach((rank, slot) => {
           halves.set((inputs.rankInputs[rank].data as Uint16Array).subarray(first, first + elements), slot * slotWords * 2);
         });
+        new Uint32Array(mapped).set(plan.rankOrderWords, slotsWords);
       });
       const residualInput = contract.residual ? inputs.residual : null;
       const residual = upload(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, GPUBufferUsage.STORAGE, (mapped) => {
