@@ -125,17 +125,17 @@ fn nextPow2(n: u32) -> u32 {
   return 1u << (32u - countLeadingZeros(n - 1u));
 }
 
-// cpu rstdOf. 4. rstd, every step correctly rounded: the mean square as sumsq / H or
-// sumsq * fround(1 / H).
+// cpu meanSquareOf and rstdOf. 4. rstd: the mean square as sumsq / H or sumsq * (1 / H), then
+// the rsqrt of variance + eps, each through the contract's hardware-op slots (hardwareOps.wgsl).
 fn rstdOf(sumsq: u32) -> u32 {
   var meanSquare: u32;
   if (params.varianceReciprocal != 0u) {
-    meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+    meanSquare = f32_mul(sumsq, reciprocalSlot(params.hiddenF32), ENGINE_F32_SUBNORMALS);
   } else {
-    meanSquare = f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS);
+    meanSquare = divideSlot(sumsq, params.hiddenF32);
   }
   let variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
-  return f32_div(ONE_F32, f32_sqrt(variance, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+  return rsqrtSlot(variance);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

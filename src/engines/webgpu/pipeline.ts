@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../packageRoot.js';
-import { softfloatWgslSource } from '../../softfloat/wgslSource.js';
+import { hardwareWgslSource, softfloatWgslSource } from '../../softfloat/wgslSource.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, computePipeline, type ComputeShader } from './dispatch.js';
 import type { GpuContext } from './device.js';
 import { engineWgslPrelude, WORKGROUP_SIZE, type PipelineConstants } from './plan.js';
@@ -27,6 +27,8 @@ export interface EngineStage {
   readonly grid: StageGrid;
   /** Runs only when the contract quantizes. */
   readonly quantOnly: boolean;
+  /** Computes a hardware-op slot, so it binds the sm_90 tables at SM90_TABLES_BINDING. */
+  readonly readsSm90Tables: boolean;
 }
 
 export const ENGINE_STAGES: readonly EngineStage[] = [
@@ -36,6 +38,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['rankSlots', 'residual', 'residualOut', 'x'],
     grid: 'element-quads',
     quantOnly: false,
+    readsSm90Tables: false,
   },
   {
     name: 'sumOfSquares',
@@ -43,6 +46,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'partials', 'rstd', 'reduction'],
     grid: 'rows',
     quantOnly: false,
+    readsSm90Tables: true,
   },
   {
     name: 'normalize',
@@ -50,6 +54,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['weight', 'rstd', 'x', 'normOut'],
     grid: 'element-quads',
     quantOnly: false,
+    readsSm90Tables: false,
   },
   {
     name: 'groupScale',
@@ -57,6 +62,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'normOut', 'scales'],
     grid: 'groups',
     quantOnly: true,
+    readsSm90Tables: true,
   },
   {
     name: 'quantize',
@@ -64,6 +70,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'normOut', 'scales', 'q'],
     grid: 'element-quads',
     quantOnly: true,
+    readsSm90Tables: true,
   },
 ];
 
@@ -73,12 +80,14 @@ export function engineShaderDir(): string {
 
 const sources = new Map<string, string>();
 
-/** The whole module for a stage: soft-float library, generated prelude, common.wgsl, the stage file. */
+/** The whole module for a stage: soft-float library, sm_90 hardware ops, generated prelude,
+ *  common.wgsl, the hardware-op slots, the stage file. */
 export function stageShader(stage: EngineStage, constants: PipelineConstants): ComputeShader {
   let code = sources.get(stage.file);
   if (code === undefined) {
     const read = (file: string): string => `// ---- shaders/engine/${file}\n${readFileSync(join(engineShaderDir(), file), 'utf8')}`;
-    code = [softfloatWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl'), read(stage.file)].join('\n');
+    const parts = [softfloatWgslSource(), hardwareWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl')];
+    code = [...parts, read('hardwareOps.wgsl'), read(stage.file)].join('\n');
     sources.set(stage.file, code);
   }
   return { label: `engine ${stage.name}`, code, entryPoint: stage.name, constants };
