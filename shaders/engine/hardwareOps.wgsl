@@ -1,10 +1,11 @@
 // Twin of src/engines/cpu/hardwareOps.ts: the contract's hardware-op slots. 'ieee' and
 // 'inferred' compute the correctly rounded value in the contract's arithmetic; 'sm90' and
 // 'sm90-div-full' are sm_90's measured instructions (shaders/numerics/hardware), in their .ftz
-// form when the contract flushes f32 subnormals. The stages that call these bind the device's
-// sm_90 tables here (src/engines/webgpu/hardwareTables.ts; a placeholder word when no slot is sm_90's).
-
-@group(0) @binding(SM90_TABLES_BINDING) var<storage, read> sm90Tables: array<u32>;
+// form when the contract flushes f32 subnormals. The module gets `sm90Tables` from pipeline.ts
+// (sm90TablesDeclaration): the device's table buffer (src/engines/webgpu/hardwareTables.ts)
+// where a slot is sm_90's, else a private word these functions never read (every slot flag is
+// 0 then), so a stage binds no more storage buffers than its own (compatibility mode
+// guarantees 4 a stage, which sumOfSquares already uses).
 
 // rstd from the variance + eps: fround(1 / fround(sqrt(v))), or rsqrt.approx.
 fn rsqrtSlot(v: u32) -> u32 {

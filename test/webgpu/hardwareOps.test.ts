@@ -12,7 +12,7 @@ import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '
 import { runCompute } from '../../src/engines/webgpu/dispatch.js';
 import { runWebGpuEngine } from '../../src/engines/webgpu/engine.js';
 import { sm90TablesBuffer } from '../../src/engines/webgpu/hardwareTables.js';
-import { ENGINE_STAGES, engineShaderDir } from '../../src/engines/webgpu/pipeline.js';
+import { ENGINE_STAGES, engineShaderDir, stageShader } from '../../src/engines/webgpu/pipeline.js';
 import { planCase } from '../../src/engines/webgpu/plan.js';
 import { fillSm90Tables, SM90_TABLE_WORDS } from '../../src/numerics/hardware/sm90.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
@@ -133,6 +133,17 @@ describe('sm_90 slots in the WebGPU plan (no GPU)', () => {
       const code = readFileSync(join(engineShaderDir(), stage.file), 'utf8');
       // groupScale and quantize share quant.wgsl: each entry point's body reaches the slots.
       expect(/\b(rsqrt|reciprocal|divide)Slot\(/.test(code), stage.name).toBe(stage.readsSm90Tables);
+    }
+  });
+
+  it('binds the tables only for a contract with an sm_90 slot: otherwise no stage passes the 4 storage buffers compatibility mode guarantees', () => {
+    const storageBuffers = (code: string): number => (code.match(/@binding\([^)]*\) var<storage/g) ?? []).length;
+    for (const stage of ENGINE_STAGES) {
+      const without = stageShader(stage, { ENGINE_F32_SUBNORMALS: 0 }, false).code;
+      const withTables = stageShader(stage, { ENGINE_F32_SUBNORMALS: 0 }, true).code;
+      expect(storageBuffers(without), stage.name).toBeLessThanOrEqual(4);
+      expect(without).toContain('var<private> sm90Tables: array<u32, 1>;');
+      expect(storageBuffers(withTables), stage.name).toBe(storageBuffers(without) + 1);
     }
   });
 });

@@ -5,11 +5,10 @@ import { withErrorScopes, type GpuContext } from './device.js';
 // device: rsqrt's 2^24 words, then rcp's 2^23 (96 MiB, under the 128 MiB storage binding every
 // WebGPU device allows). Built and uploaded on the first use on a device, kept for the device's
 // life and shared by every case and every selftest run on it; a case that uses no sm_90 slot
-// binds a one-word placeholder instead, so the tables are never built for it.
+// binds none (pipeline.ts declares no table binding for it), so they are never built for it.
 
 /** The upload in flight or done, so concurrent first uses build the tables once. */
 const tablesOf = new WeakMap<GPUDevice, Promise<GPUBuffer>>();
-const placeholderOf = new WeakMap<GPUDevice, GPUBuffer>();
 
 /** The device's copy of the sm_90 tables (the WGSL's `sm90Tables`). */
 export function sm90TablesBuffer(ctx: GpuContext): Promise<GPUBuffer> {
@@ -25,14 +24,4 @@ export function sm90TablesBuffer(ctx: GpuContext): Promise<GPUBuffer> {
   upload.catch(() => tablesOf.delete(ctx.device));
   tablesOf.set(ctx.device, upload);
   return upload;
-}
-
-/** What `sm90Tables` is bound to where no sm_90 slot runs: the WGSL never reads it then. */
-export function sm90TablesPlaceholder(ctx: GpuContext): GPUBuffer {
-  let buffer = placeholderOf.get(ctx.device);
-  if (!buffer) {
-    buffer = ctx.device.createBuffer({ label: 'sm90 tables (unused)', size: 4, usage: GPUBufferUsage.STORAGE });
-    placeholderOf.set(ctx.device, buffer);
-  }
-  return buffer;
 }

@@ -27,7 +27,8 @@ export interface EngineStage {
   readonly grid: StageGrid;
   /** Runs only when the contract quantizes. */
   readonly quantOnly: boolean;
-  /** Computes a hardware-op slot, so it binds the sm_90 tables at SM90_TABLES_BINDING. */
+  /** Computes a hardware-op slot, so it binds the sm_90 tables at SM90_TABLES_BINDING when the
+   *  contract has an sm_90 slot. */
   readonly readsSm90Tables: boolean;
 }
 
@@ -78,24 +79,38 @@ export function engineShaderDir(): string {
   return join(PACKAGE_ROOT, 'shaders', 'engine');
 }
 
+/**
+ * Where the hardware-op slots (shaders/engine/hardwareOps.wgsl) find the sm_90 tables: bound at
+ * SM90_TABLES_BINDING when the contract has an sm_90 slot, else a private word never read, so
+ * that a contract without one binds no extra storage buffer.
+ */
+function sm90TablesDeclaration(readsSm90Tables: boolean): string {
+  return readsSm90Tables
+    ? '@group(0) @binding(SM90_TABLES_BINDING) var<storage, read> sm90Tables: array<u32>;'
+    : "// No hardware-op slot is sm_90's: the slots never read this.\nvar<private> sm90Tables: array<u32, 1>;";
+}
+
 const sources = new Map<string, string>();
 
 /** The whole module for a stage: soft-float library, sm_90 hardware ops, generated prelude,
- *  common.wgsl, the hardware-op slots, the stage file. */
-export function stageShader(stage: EngineStage, constants: PipelineConstants): ComputeShader {
-  let code = sources.get(stage.file);
+ *  common.wgsl, the tables' declaration, the hardware-op slots, the stage file. */
+export function stageShader(stage: EngineStage, constants: PipelineConstants, readsSm90Tables: boolean): ComputeShader {
+  const key = `${stage.file}|${readsSm90Tables}`;
+  let code = sources.get(key);
   if (code === undefined) {
     const read = (file: string): string => `// ---- shaders/engine/${file}\n${readFileSync(join(engineShaderDir(), file), 'utf8')}`;
     const parts = [softfloatWgslSource(), hardwareWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl')];
-    code = [...parts, read('hardwareOps.wgsl'), read(stage.file)].join('\n');
-    sources.set(stage.file, code);
+    code = [...parts, sm90TablesDeclaration(readsSm90Tables), read('hardwareOps.wgsl'), read(stage.file)].join('\n');
+    sources.set(key, code);
   }
   return { label: `engine ${stage.name}`, code, entryPoint: stage.name, constants };
 }
 
 /** Every stage's pipeline for these constants, compiled once per device (dispatch.ts caches them). */
-export async function stagePipelines(ctx: GpuContext, constants: PipelineConstants): Promise<Map<EngineStage, GPUComputePipeline>> {
-  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage, constants))] as const));
+export async function stagePipelines(ctx: GpuContext, constants: PipelineConstants, readsSm90Tables: boolean): Promise<Map<EngineStage, GPUComputePipeline>> {
+  const built = await Promise.all(
+    ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage, constants, readsSm90Tables))] as const),
+  );
   return new Map(built);
 }
 
