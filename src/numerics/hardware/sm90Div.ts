@@ -16,6 +16,9 @@ import { sm90RcpApproxFtz } from './sm90.js';
 //   ftz:      the same without the 2^24 step, every multiply FMUL.FTZ (subnormal inputs and
 //             results flushed to sign-preserving zero).
 //
+// The kernels' own div.full (hip/kernels/row_math.h divideSlot, nvcc 13.0, sm_90) compiles to the
+// same sequence, with predicated FMULs for the FSELs (hip/tests/sm90_slots_sass.py checks it).
+//
 // MUFU.RCP is the bare instruction: it flushes subnormal inputs and results, i.e. it is
 // rcp.approx.ftz.f32 (the PTX rcp.approx.f32 adds a range reduction around it), which is what
 // sm90RcpApproxFtz reproduces from the measured table.
