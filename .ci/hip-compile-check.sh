@@ -62,4 +62,12 @@ for artifact in ulpwise-harness libulpwise_kernels.so libulpwise_kernels_hwrsqrt
 done
 # The harness must load the kernel library through the C ABI without a GPU (info needs none).
 hip/build/nvidia/ulpwise-harness info >/dev/null || die "hip/build/nvidia/ulpwise-harness info could not load libulpwise_kernels.so"
-log "NVIDIA build (sm_90: bits checks, kernels, harness) passed in $((SECONDS - started)) s"
+log "NVIDIA build (sm_90: bits checks, kernels, harness, the sm_90 slot probe) passed in $((SECONDS - started)) s"
+# The sm_90 hardware-op slots' SASS (MUFU.RSQ, MUFU.RCP, div.full's sequence), where a cuobjdump
+# beside nvcc can read its cubins (the CUDA toolkit's; Debian ships none that reads CUDA 13's).
+cuobjdump_path="$(dirname "$nvcc_path")/cuobjdump"
+if [ -x "$cuobjdump_path" ]; then
+  make -C hip sass-check NVCC="$nvcc_path" CUOBJDUMP="$cuobjdump_path"
+else
+  log "SKIPPED the sm_90 slot SASS check: no cuobjdump beside $nvcc_path (the probe compiled; make -C hip sass-check reads it)"
+fi

@@ -352,13 +352,20 @@ void parseNorm(const ObjectReader& root, NormContract& out, Refusals& refusals) 
 
 /** hardwareOps: 'ieee' and 'inferred' both compute the correctly rounded value, which is what a
  *  golden holds for an inferred slot (diff and explain infer the deviation of the approximate
- *  instruction); the measured sm_90 tables live in TypeScript only. */
-void parseHardwareOps(const ObjectReader& root, Refusals& refusals) {
+ *  instruction). 'sm90' and 'sm90-div-full' are sm_90's own instructions, which an NVIDIA build
+ *  runs as inline PTX (row_math.h); an AMD build has no such instruction (v_rsq_f32 and
+ *  v_rcp_f32 are gfx9's own approximations, not sm_90's), and a host build runs no kernel. */
+void parseHardwareOps(const ObjectReader& root, HardwareOpsContract& out, BuildTarget target, Refusals& refusals) {
   const ObjectReader ops(root.at("hardwareOps"), "hardwareOps", {"rsqrt", "reciprocal", "divide"});
-  const char* const why = "the measured sm_90 instruction is reproduced in TypeScript only";
-  if (ops.choice("rsqrt", {"ieee", "inferred", "sm90"}) == 2) refusals.refuse(ops.pathOf("rsqrt"), "'sm90'", why);
-  if (ops.choice("reciprocal", {"ieee", "inferred", "sm90"}) == 2) refusals.refuse(ops.pathOf("reciprocal"), "'sm90'", why);
-  if (ops.choice("divide", {"ieee", "inferred", "sm90-div-full"}) == 2) refusals.refuse(ops.pathOf("divide"), "'sm90-div-full'", why);
+  out.rsqrtSm90 = ops.choice("rsqrt", {"ieee", "inferred", "sm90"}) == 2;
+  out.reciprocalSm90 = ops.choice("reciprocal", {"ieee", "inferred", "sm90"}) == 2;
+  out.divideSm90 = ops.choice("divide", {"ieee", "inferred", "sm90-div-full"}) == 2;
+  if (target == BuildTarget::nvidia) return;
+  const char* const why = target == BuildTarget::amd ? "an AMD build has no sm_90 instruction; v_rsq_f32 and v_rcp_f32 are not sm_90's"
+                                                     : "sm_90's instructions run only in an NVIDIA build";
+  if (out.rsqrtSm90) refusals.refuse(ops.pathOf("rsqrt"), "'sm90'", why);
+  if (out.reciprocalSm90) refusals.refuse(ops.pathOf("reciprocal"), "'sm90'", why);
+  if (out.divideSm90) refusals.refuse(ops.pathOf("divide"), "'sm90-div-full'", why);
 }
 
 void parseQuant(const ObjectReader& root, QuantContract& out, Refusals& refusals) {
@@ -445,7 +452,7 @@ void checkQuantRules(const QuantContract& q) {
 
 }  // namespace
 
-Contract parseContract(const std::string& text) {
+Contract parseContract(const std::string& text, BuildTarget target) {
   Value root;
   try {
     root = json::parse(text);
@@ -462,7 +469,7 @@ Contract parseContract(const std::string& text) {
                                      bf16RoundingAt(sites, "residualAdd"),      bf16RoundingAt(sites, "residualOut"),
                                      bf16RoundingAt(sites, "normIntermediate"), bf16RoundingAt(sites, "normOut")};
   c.flushSubnormals = top.choice("f32Subnormals", {"keep", "flush"}) == 1;
-  parseHardwareOps(top, refusals);
+  parseHardwareOps(top, c.hardwareOps, target, refusals);
   const Value& residual = top.at("residual");
   c.norm.hasResidual = !residual.isNull();
   if (c.norm.hasResidual) {

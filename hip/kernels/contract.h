@@ -132,15 +132,37 @@ struct QuantContract {
   bool bf16SideOutput;
 };
 
+/** The hardware-op slots (schema hardwareOps): true where the slot is sm_90's instruction
+ *  ('sm90', 'sm90-div-full'), run as itself (row_math.h); false for 'ieee' and 'inferred', which
+ *  compute the correctly rounded value. Only an NVIDIA build accepts them (parseContract). */
+struct HardwareOpsContract {
+  bool rsqrtSm90;
+  bool reciprocalSm90;
+  bool divideSm90;
+};
+
 struct Contract {
   AllReduceContract allReduce;
   Bf16RoundingSites bf16Rounding;
   /** f32Subnormals 'flush': every f32 add, multiply, fma, divide and sqrt reads a subnormal
    *  operand as a signed zero and flushes a subnormal result. */
   bool flushSubnormals;
+  HardwareOpsContract hardwareOps;
   NormContract norm;
   QuantContract quant;
 };
+
+/** What the kernels are built for, which decides the hardware-op slots they can run: sm_90's
+ *  instructions exist only in an NVIDIA build (nvcc); a host-only build runs no kernel. */
+enum class BuildTarget : uint8_t { nvidia, amd, host };
+
+#if defined(__NVCC__)
+constexpr BuildTarget kBuildTarget = BuildTarget::nvidia;
+#elif defined(__HIP_PLATFORM_AMD__) || defined(__HIP__)
+constexpr BuildTarget kBuildTarget = BuildTarget::amd;
+#else
+constexpr BuildTarget kBuildTarget = BuildTarget::host;
+#endif
 
 #ifdef __cplusplus
 /** A contract the schema does not allow: the message names the path ("contract <path>: ..."). */
@@ -156,8 +178,9 @@ class ContractUnsupported : public std::runtime_error {
 };
 
 /** Parses canonical contract JSON (src/contracts/schema.ts v2); throws ContractInvalid or
- *  ContractUnsupported naming the path. */
-Contract parseContract(const std::string& json);
+ *  ContractUnsupported naming the path. `target` decides the hardware-op slots (the build's own
+ *  unless a check asks for another's verdict). */
+Contract parseContract(const std::string& json, BuildTarget target = kBuildTarget);
 #endif
 
 }  // namespace ulpwise

@@ -103,12 +103,12 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   }
   const int lanes = groupSize / kPackElems;
   amax = perToken ? blockMax(amax, shared.warpMaxes) : xorButterflyLanes(amax, lanes, F32Max{});
-  const float scale = groupScale(amax, q, flush);
-  const float reciprocal = divF32(1.0f, scale, flush);
+  const float scale = groupScale(amax, q, c.hardwareOps, flush);
+  const float reciprocal = reciprocalSlot(scale, c.hardwareOps, flush);
   if (!active) return;
   uint8_t codes[kPackElems];
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, flush);
+  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, c.hardwareOps, flush);
   storeCodes(io.outQ, e0, codes);
   if (static_cast<int>(threadIdx.x) % lanes == 0) {
     const int groups = io.hidden / groupSize;

@@ -96,6 +96,27 @@ class Unsupported : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/**
+ * The sm_90 hardware-op slots run sm_90's own instructions (row_math.h), which give the
+ * measured bits only on an sm_90 GPU: elsewhere the build's PTX would be compiled for another
+ * architecture, whose approximations are its own. Declined, naming the slot, on any rank's
+ * device of another compute capability.
+ */
+void refuseSm90SlotsOffSm90(const HardwareOpsContract& ops, const std::vector<int>& devices) {
+  const char* slot = ops.rsqrtSm90        ? "hardwareOps.rsqrt = 'sm90'"
+                     : ops.reciprocalSm90 ? "hardwareOps.reciprocal = 'sm90'"
+                     : ops.divideSm90     ? "hardwareOps.divide = 'sm90-div-full'"
+                                          : nullptr;
+  if (slot == nullptr) return;
+  for (const int device : devices) {
+    hipDeviceProp_t props;
+    HIP_TRY(hipGetDeviceProperties(&props, device));
+    if (props.major == 9 && props.minor == 0) continue;
+    throw Unsupported(std::string(slot) + " needs an sm_90 GPU (compute capability 9.0); device " + std::to_string(device) + " (" + props.name +
+                      ") is " + std::to_string(props.major) + "." + std::to_string(props.minor));
+  }
+}
+
 class Context {
  public:
   Context(const ulpwise_problem& problem, const ulpwise_rank_io* io, KernelKind kind)
@@ -110,6 +131,7 @@ class Context {
       case KernelKind::unfusedNccl: why = unfusedUnsupported(contract_, ranks_, hidden_, true); break;
     }
     if (!why.empty()) throw Unsupported(why);
+    refuseSm90SlotsOffSm90(contract_.hardwareOps, devices_);
     if (kind_ == KernelKind::unfusedNccl && problem.mode != ULPWISE_MODE_PEER) {
       throw Unsupported("NCCL needs one GPU per rank: run unfused-nccl in peer mode");
     }

@@ -192,23 +192,104 @@ ULPWISE_HD uint32_t sqrtF32Bits(uint32_t bits) {
 }
 
 
-/** rstd = fround(1 / fround(sqrt(fround(variance + eps)))), variance = fround(sumsq / H) or
- *  fround(sumsq * fround(1 / H)), every step correctly rounded: what a golden holds, also for a
- *  hardwareOps.rsqrt 'inferred' slot. ULPWISE_HW_RSQRT swaps in the hardware rsqrt, as the
- *  modelled kernels do (aiter: `rsqrtf(acc / hidden_dim + eps)`, custom_all_reduce.cuh:1644),
- *  to show what `ulpwise diff --rstd infer` recovers. */
-ULPWISE_HD float rstdOf(float sumsq, int hidden, const Contract& c) {
-  const bool flush = c.flushSubnormals;
-  const float h = static_cast<float>(hidden);
-  const float variance = c.norm.varianceReciprocal ? mulF32(sumsq, divF32(1.0f, h, flush), flush) : divF32(sumsq, h, flush);
-  const float v = addF32(variance, f32FromBits(c.norm.epsBits), flush);
+// ---- the hardware-op slots ------------------------------------------------------------------
+
+#if defined(__CUDA_ARCH__)
+// sm_90's approximate instructions as themselves (schema hardwareOps 'sm90', 'sm90-div-full'):
+// the PTX that nvcc's rsqrtf and Triton's tl.math.rsqrt and `/` compile to (gpu/MEASUREMENTS.md),
+// measured on an H200 and reproduced by both engines (src/numerics/hardware). ptxas lowers
+// rsqrt.approx to MUFU.RSQ (with a 2^24 pre-scale of subnormal inputs in the non-ftz form),
+// rcp.approx to MUFU.RCP, and div.full to the FSETP / FMUL / MUFU.RCP / FMUL sequence of
+// src/numerics/hardware/sm90Div.ts (.ci/hip-compile-check.sh reads the SASS). asm volatile: the
+// compiler may neither drop nor merge them.
+__device__ inline float sm90RsqrtApprox(float x) {
+  float y;
+  asm volatile("rsqrt.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ inline float sm90RsqrtApproxFtz(float x) {
+  float y;
+  asm volatile("rsqrt.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ inline float sm90RcpApprox(float x) {
+  float y;
+  asm volatile("rcp.approx.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ inline float sm90RcpApproxFtz(float x) {
+  float y;
+  asm volatile("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ inline float sm90DivFull(float a, float b) {
+  float y;
+  asm volatile("div.full.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b));
+  return y;
+}
+__device__ inline float sm90DivFullFtz(float a, float b) {
+  float y;
+  asm volatile("div.full.ftz.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b));
+  return y;
+}
+#endif
+
+// The slots as src/engines/cpu/hardwareOps.ts and shaders/engine/hardwareOps.wgsl compute them:
+// 'ieee' and 'inferred' correctly rounded in the contract's arithmetic (what a golden holds for
+// an inferred slot), the sm_90 ones as the instruction itself, in its .ftz form when the
+// contract flushes subnormals. The sm_90 flags are set only by an NVIDIA build's parseContract
+// (contract.cpp refuses them elsewhere), and kernel_library.hip runs them on compute
+// capability 9.0 only, so the host and AMD compilations never see one set.
+
+/** rstd from fround(variance + eps): fround(1 / fround(sqrt(v))), or rsqrt.approx.
+ *  ULPWISE_HW_RSQRT swaps the hardware rsqrtf in for the correctly rounded one, as the modelled
+ *  kernels do (aiter: `rsqrtf(acc / hidden_dim + eps)`, custom_all_reduce.cuh:1644), to show
+ *  what `ulpwise diff --rstd infer` recovers. */
+ULPWISE_HD float rsqrtSlot(float v, const HardwareOpsContract& ops, bool flush) {
+#if defined(__CUDA_ARCH__)
+  if (ops.rsqrtSm90) return flush ? sm90RsqrtApproxFtz(v) : sm90RsqrtApprox(v);
+#else
+  (void)ops;
+#endif
 #if defined(ULPWISE_HW_RSQRT) && (defined(__HIP__) || defined(__CUDACC__))
+  (void)flush;
   return rsqrtf(v);
 #else
   // sqrt of a flushed operand; a square root of a normal is never subnormal.
   const float root = f32FromBits(sqrtF32Bits(bitsFromF32(flush ? flushSubnormal(v) : v)));
   return divF32(1.0f, root, flush);
 #endif
+}
+
+/** 1 / x, or rcp.approx. */
+ULPWISE_HD float reciprocalSlot(float x, const HardwareOpsContract& ops, bool flush) {
+#if defined(__CUDA_ARCH__)
+  if (ops.reciprocalSm90) return flush ? sm90RcpApproxFtz(x) : sm90RcpApprox(x);
+#else
+  (void)ops;
+#endif
+  return divF32(1.0f, x, flush);
+}
+
+/** a / b, or div.full. */
+ULPWISE_HD float divideSlot(float a, float b, const HardwareOpsContract& ops, bool flush) {
+#if defined(__CUDA_ARCH__)
+  if (ops.divideSm90) return flush ? sm90DivFullFtz(a, b) : sm90DivFull(a, b);
+#else
+  (void)ops;
+#endif
+  return divF32(a, b, flush);
+}
+
+/** rstd = rsqrtSlot(fround(variance + eps)), variance = sumsq / H or sumsq * (1 / H) through
+ *  the divide and reciprocal slots (src/engines/cpu/sumOfSquares.ts meanSquareOf, rstdOf). */
+ULPWISE_HD float rstdOf(float sumsq, int hidden, const Contract& c) {
+  const bool flush = c.flushSubnormals;
+  const float h = static_cast<float>(hidden);
+  const float variance = c.norm.varianceReciprocal ? mulF32(sumsq, reciprocalSlot(h, c.hardwareOps, flush), flush)
+                                                   : divideSlot(sumsq, h, c.hardwareOps, flush);
+  const float v = addF32(variance, f32FromBits(c.norm.epsBits), flush);
+  return rsqrtSlot(v, c.hardwareOps, flush);
 }
 
 // ---- normalize ------------------------------------------------------------------------------
@@ -249,14 +330,14 @@ ULPWISE_HD float normalize(float x, float rowRstd, float w, const Contract& c) {
  * opus numeric_limits<fp8_t>::max(): 0x7F = 240 (e4m3fnuz) on gfx942, 0x7E = 448 (e4m3fn)
  * elsewhere (opus.hpp:1062-1068), the contract's 'format-max' divisor.
  */
-ULPWISE_HD float groupScale(float amax, const QuantContract& q, bool flush) {
+ULPWISE_HD float groupScale(float amax, const QuantContract& q, const HardwareOpsContract& ops, bool flush) {
   if (q.hasStaticScale) return f32FromBits(q.staticScaleBits);
   if (q.hasAmaxFloor) amax = maxIgnoringNan(amax, f32FromBits(q.amaxFloorBits));
   const float divisor = f32FromBits(q.divisorBits);
   float scale;
   if (q.zeroAmaxScaleOne && amax == 0.0f) scale = 1.0f;
-  else if (!q.scaleReciprocal) scale = divF32(amax, divisor, flush);
-  else scale = mulF32(amax, divF32(1.0f, divisor, flush), flush);
+  else if (!q.scaleReciprocal) scale = divideSlot(amax, divisor, ops, flush);
+  else scale = mulF32(amax, reciprocalSlot(divisor, ops, flush), flush);
   if (q.scaleFloorStage == ScaleFloorStage::beforeUe8m0) scale = maxIgnoringNan(scale, f32FromBits(q.scaleFloorBits));
   if (q.ue8m0) scale = f32FromBits(roundToPowerOfTwo(bitsFromF32(scale), q.ue8m0Rounding));
   if (q.scaleFloorStage == ScaleFloorStage::afterUe8m0) scale = maxIgnoringNan(scale, f32FromBits(q.scaleFloorBits));
@@ -264,9 +345,9 @@ ULPWISE_HD float groupScale(float amax, const QuantContract& q, bool flush) {
 }
 
 /** One fp8 code: x / scale (aiter packQuant `tmp / scale`, custom_all_reduce.cuh:1142-1143) or
- *  x * reciprocal with reciprocal = fround(1 / scale), clamped, then converted. */
-ULPWISE_HD uint8_t quantize(float value, float scale, float reciprocal, const QuantContract& q, bool flush) {
-  float scaled = q.quantizeReciprocal ? mulF32(value, reciprocal, flush) : divF32(value, scale, flush);
+ *  x * reciprocal with reciprocal = reciprocalSlot(scale), clamped, then converted. */
+ULPWISE_HD uint8_t quantize(float value, float scale, float reciprocal, const QuantContract& q, const HardwareOpsContract& ops, bool flush) {
+  float scaled = q.quantizeReciprocal ? mulF32(value, reciprocal, flush) : divideSlot(value, scale, ops, flush);
   if (q.clamp) {
     const float bound = f32FromBits(q.clampBits);
     scaled = minIgnoringNan(maxIgnoringNan(scaled, -bound), bound);

@@ -163,11 +163,11 @@ __global__ void __launch_bounds__(kQuantThreads) groupQuantKernel(GroupQuantArgs
   const int lanes = groupSize / kPackElems;
   amax = xorButterflyLanes(amax, lanes, F32Max{});
   if (!active) return;
-  const float scale = groupScale(amax, q, flush);
-  const float reciprocal = divF32(1.0f, scale, flush);
+  const float scale = groupScale(amax, q, a.contract.hardwareOps, flush);
+  const float reciprocal = reciprocalSlot(scale, a.contract.hardwareOps, flush);
   uint8_t codes[kPackElems];
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, flush);
+  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, a.contract.hardwareOps, flush);
   storeCodes(a.outQ, element, codes);
   if (p % lanes == 0) {
     const int groups = a.hidden / groupSize;

@@ -67,6 +67,13 @@ const VARIANTS = [
   ['gemma-bf16-intermediate', 'unfused', (c) => ({ ...c, bf16Rounding: sites('rne', 'rne', 'rne', 'rne', 'truncate'), norm: { ...c.norm, roundIntermediate: true, weight: { ...c.norm.weight, offset: 'bf16' } } })],
   ['cub64-fma', 'vllm-unfused', (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'fma-chain', tree: { ...c.norm.sumOfSquares.tree, blockSize: 64 } } } })],
   ['ring-truncate-hops', 'nccl-ring', (c) => ({ ...c, bf16Rounding: { ...c.bf16Rounding, allReduceHop: 'truncate', allReduceResult: 'truncate' } })],
+  // sm_90's hardware-op slots: an NVIDIA build on an sm_90 GPU runs the instructions themselves,
+  // the goldens hold the engines' measured tables, so these compare the H100/H200 with the tables
+  // end to end (every other device declines them by name, an AMD build included).
+  ['sm90-rsqrt', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, format: 'e4m3fn' }, hardwareOps: { rsqrt: 'sm90', reciprocal: 'ieee', divide: 'ieee' } })],
+  ['sm90-div-rcp', 'aiter-1stage-quant', (c) => ({ ...c, quant: { ...c.quant, format: 'e4m3fn', divisor: 300, scale: 'reciprocal' }, norm: { ...c.norm, variance: 'reciprocal-multiply' },
+    hardwareOps: { rsqrt: 'ieee', reciprocal: 'sm90', divide: 'sm90-div-full' } })],
+  ['sm90-all-flush', 'unfused', (c) => ({ ...c, f32Subnormals: 'flush', hardwareOps: { rsqrt: 'sm90', reciprocal: 'sm90', divide: 'sm90-div-full' } })],
 ];
 
 /** Shapes: tokens 5 leaves column-major padding (align 4 -> 8); hidden 1024 is 4 warps of packs. */

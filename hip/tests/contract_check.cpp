@@ -5,6 +5,9 @@
 //   ok
 //   invalid <message>        ContractInvalid: the schema does not allow it (the message names the path)
 //   unsupported <message>    ContractUnsupported: "not implemented by the HIP kernels: <path> = <value> (why)"
+//
+// --target nvidia|amd|host gives the verdict of that build (the hardware-op slots differ);
+// without it, this build's own (host).
 #include "../kernels/contract.h"
 
 #include <fstream>
@@ -12,19 +15,32 @@
 #include <string>
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: contract_check FILE (one contract JSON per line)\n";
+  const std::string usage = "usage: contract_check [--target nvidia|amd|host] FILE (one contract JSON per line)\n";
+  ulpwise::BuildTarget target = ulpwise::kBuildTarget;
+  int file = 1;
+  if (argc == 4 && std::string(argv[1]) == "--target") {
+    const std::string name = argv[2];
+    if (name == "nvidia") target = ulpwise::BuildTarget::nvidia;
+    else if (name == "amd") target = ulpwise::BuildTarget::amd;
+    else if (name == "host") target = ulpwise::BuildTarget::host;
+    else {
+      std::cerr << "contract_check: --target: unknown target '" << name << "'\n" << usage;
+      return 2;
+    }
+    file = 3;
+  } else if (argc != 2) {
+    std::cerr << usage;
     return 2;
   }
-  std::ifstream in(argv[1]);
+  std::ifstream in(argv[file]);
   if (!in) {
-    std::cerr << "contract_check: cannot open " << argv[1] << "\n";
+    std::cerr << "contract_check: cannot open " << argv[file] << "\n";
     return 2;
   }
   std::string line;
   while (std::getline(in, line)) {
     try {
-      ulpwise::parseContract(line);
+      ulpwise::parseContract(line, target);
       std::cout << "ok\n";
     } catch (const ulpwise::ContractInvalid& e) {
       std::cout << "invalid " << e.what() << "\n";

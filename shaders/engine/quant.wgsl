@@ -5,7 +5,7 @@
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> normOut: array<u32>;
-// Per group of the chunk, row-major: [scale, fround(1 / scale)] as f32 bits.
+// Per group of the chunk, row-major: [scale, its reciprocal (the reciprocal slot)] as f32 bits.
 @group(0) @binding(3) var<storage, read_write> scales: array<u32>;
 @group(0) @binding(4) var<storage, read_write> q: array<u32>;
 
@@ -49,9 +49,9 @@ fn groupScaleOf(firstElement: u32) -> u32 {
   if (params.zeroAmaxScaleOne != 0u && (amax & 0x7fffffffu) == 0u) {
     scale = ONE_F32;
   } else if (params.scaleReciprocal == 0u) {
-    scale = f32_div(amax, params.divisorF32, ENGINE_F32_SUBNORMALS);
+    scale = divideSlot(amax, params.divisorF32);
   } else {
-    scale = f32_mul(amax, f32_div(ONE_F32, params.divisorF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+    scale = f32_mul(amax, reciprocalSlot(params.divisorF32), ENGINE_F32_SUBNORMALS);
   }
   if (params.scaleFloorStage == SCALEFLOORSTAGE_BEFORE_UE8M0) { scale = fmaxf(scale, params.scaleFloorF32); }
   if (params.ue8m0 != 0u) { scale = roundToPowerOfTwo(scale, params.ue8m0Mode); }
@@ -67,7 +67,7 @@ fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups
   // Groups never straddle rows (groupSize divides hidden), so the chunk's groups are contiguous.
   let scale = groupScaleOf(group * params.groupSize);
   scales[group * 2u] = scale;
-  scales[group * 2u + 1u] = f32_div(ONE_F32, scale, ENGINE_F32_SUBNORMALS);
+  scales[group * 2u + 1u] = reciprocalSlot(scale);
 }
 
 fn quantizeValue(value: u32, scale: u32, reciprocal: u32) -> u32 {
@@ -75,7 +75,7 @@ fn quantizeValue(value: u32, scale: u32, reciprocal: u32) -> u32 {
   if (params.quantizeReciprocal != 0u) {
     scaled = f32_mul(value, reciprocal, ENGINE_F32_SUBNORMALS);
   } else {
-    scaled = f32_div(value, scale, ENGINE_F32_SUBNORMALS);
+    scaled = divideSlot(value, scale);
   }
   if (params.clamp != 0u) { scaled = fminf(fmaxf(scaled, params.clampF32 ^ SIGN_F32), params.clampF32); }
   return fp8FromF32Bits(scaled, params.fp8Format, params.fp8Saturation);

@@ -125,23 +125,23 @@ fn nextPow2(n: u32) -> u32 {
   return 1u << (32u - countLeadingZeros(n - 1u));
 }
 
-// cpu varianceOf and rstdOf. 4. rstd, every step correctly rounded: the rsqrt operand as
-// sumsq / H + eps, sumsq * fround(1 / H) + eps, or fma(sumsq, fround(1 / H), eps).
+// cpu varianceOf and rstdOf. 4. rstd: the rsqrt operand as sumsq / H + eps, sumsq * (1 / H) + eps
+// or fma(sumsq, 1 / H, eps), 1 / H and sumsq / H through the contract's hardware-op slots
+// (hardwareOps.wgsl), then the rsqrt slot.
 fn rstdOf(sumsq: u32) -> u32 {
   var variance: u32;
   switch params.variance {
     case VARIANCE_RECIPROCAL_MULTIPLY: {
-      let meanSquare = f32_mul(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
-      variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
+      variance = f32_add(f32_mul(sumsq, reciprocalSlot(params.hiddenF32), ENGINE_F32_SUBNORMALS), params.epsF32, ENGINE_F32_SUBNORMALS);
     }
     case VARIANCE_RECIPROCAL_FMA: {
-      variance = f32_mulAdd(sumsq, f32_div(ONE_F32, params.hiddenF32, ENGINE_F32_SUBNORMALS), params.epsF32, ENGINE_F32_SUBNORMALS);
+      variance = f32_mulAdd(sumsq, reciprocalSlot(params.hiddenF32), params.epsF32, ENGINE_F32_SUBNORMALS);
     }
     default: { // VARIANCE_DIVIDE
-      variance = f32_add(f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS), params.epsF32, ENGINE_F32_SUBNORMALS);
+      variance = f32_add(divideSlot(sumsq, params.hiddenF32), params.epsF32, ENGINE_F32_SUBNORMALS);
     }
   }
-  return f32_div(ONE_F32, f32_sqrt(variance, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+  return rsqrtSlot(variance);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)

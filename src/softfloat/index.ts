@@ -7,5 +7,5 @@ export { f32_sqrt } from './f32_sqrt.js';
 export { f32_mulAdd } from './f32_mulAdd.js';
 export { softfloatWgslSource, generatedWgslPrelude, softfloatShaderDir } from './wgslSource.js';
 export { WGSL_CODES, WGSL_INVALID_ARGUMENT, nameOfWgslCode, type WgslCodeTable } from './wgslCodes.js';
-export { SOFTFLOAT_TWINS, type WgslTwin, type TwinArgument } from './twins.js';
+export { HARDWARE_TWINS, SOFTFLOAT_TWINS, WGSL_TWINS, type WgslTwin, type TwinArgument } from './twins.js';
 export { F32_SUBNORMALS, type F32Subnormals } from './internals.js';

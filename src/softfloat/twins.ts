@@ -1,6 +1,8 @@
 import { bf16FromF32Bits, f32BitsFromBf16, roundF32BitsToBf16 } from '../numerics/bf16.js';
 import { f32BitsFromE8m0, roundToPowerOfTwo } from '../numerics/e8m0.js';
 import { f32BitsFromFp8, fp8FromF32Bits } from '../numerics/fp8.js';
+import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz } from '../numerics/hardware/sm90.js';
+import { sm90DivFull, sm90DivFullFtz } from '../numerics/hardware/sm90Div.js';
 import { f32_add } from './f32_add.js';
 import { f32_div } from './f32_div.js';
 import { f32_mul } from './f32_mul.js';
@@ -21,6 +23,9 @@ export interface WgslTwin {
   readonly name: string;
   readonly args: readonly TwinArgument[];
   readonly cpu: (...args: number[]) => number;
+  /** 'sm90': the WGSL reads the device's sm_90 table buffer (shaders/numerics/hardware, after
+   *  the library; src/engines/webgpu/hardwareTables.ts). */
+  readonly tables?: 'sm90';
 }
 
 const F32: TwinArgument = { kind: 'bits', width: 32 };
@@ -65,3 +70,16 @@ export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
   },
   { name: 'f32BitsFromE8m0', args: [{ kind: 'bits', width: 8 }], cpu: (code) => f32BitsFromE8m0(code) },
 ];
+
+/** sm_90's measured approximate instructions (src/numerics/hardware, shaders/numerics/hardware). */
+export const HARDWARE_TWINS: readonly WgslTwin[] = [
+  { name: 'sm90RsqrtApprox', args: [F32], cpu: sm90RsqrtApprox, tables: 'sm90' },
+  { name: 'sm90RsqrtApproxFtz', args: [F32], cpu: sm90RsqrtApproxFtz, tables: 'sm90' },
+  { name: 'sm90RcpApprox', args: [F32], cpu: sm90RcpApprox, tables: 'sm90' },
+  { name: 'sm90RcpApproxFtz', args: [F32], cpu: sm90RcpApproxFtz, tables: 'sm90' },
+  { name: 'sm90DivFull', args: [F32, F32], cpu: sm90DivFull, tables: 'sm90' },
+  { name: 'sm90DivFullFtz', args: [F32, F32], cpu: sm90DivFullFtz, tables: 'sm90' },
+];
+
+/** Every twin `ulpwise selftest` runs. */
+export const WGSL_TWINS: readonly WgslTwin[] = [...SOFTFLOAT_TWINS, ...HARDWARE_TWINS];

@@ -69,6 +69,31 @@ export function generatedWgslPrelude(): string {
   ].join('\n');
 }
 
+/** The hardware-op twins: shaders/numerics/hardware/name.wgsl beside src/numerics/hardware/name.ts. */
+export function hardwareShaderDir(): string {
+  return join(libraryShaderDir('numerics'), 'hardware');
+}
+
+export function hardwareWgslFiles(): string[] {
+  return readdirSync(hardwareShaderDir())
+    .filter((name) => name.endsWith('.wgsl'))
+    .sort();
+}
+
+let cachedHardwareSource: string | undefined;
+
+/**
+ * sm_90's measured instructions in WGSL (shaders/numerics/hardware), to paste after
+ * softfloatWgslSource(). Apart from the library because they read the device's table buffer,
+ * which the including module declares as `sm90Tables` (src/engines/webgpu/hardwareTables.ts).
+ */
+export function hardwareWgslSource(): string {
+  cachedHardwareSource ??= hardwareWgslFiles()
+    .map((file) => `// ---- shaders/numerics/hardware/${file}\n${readFileSync(join(hardwareShaderDir(), file), 'utf8')}`)
+    .join('\n');
+  return cachedHardwareSource;
+}
+
 export function softfloatShaderDir(): string {
   return libraryShaderDir('softfloat');
 }

@@ -92,8 +92,12 @@ const BASE: ContractInput = {
   },
 };
 
-/** What the HIP kernels do not compute, as "<path> = <value>" for a contract zod accepts. */
-function refusals(c: Contract): string[] {
+/** What the C++ parser is built for (contract_check --target): sm_90's instructions are there only in an NVIDIA build. */
+type BuildTarget = 'nvidia' | 'amd' | 'host';
+
+/** What the HIP kernels do not compute, as "<path> = <value>" for a contract zod accepts, in a
+ *  build for `target` (contract_check's own build is 'host'). */
+function refusals(c: Contract, target: BuildTarget = 'host'): string[] {
   const out: string[] = [];
   const order = c.allReduce.order;
   if (order.kind === 'rotated' || order.kind === 'own-first' || order.kind === 'nccl-ring' || order.kind === 'nccl-tree') {
@@ -107,9 +111,11 @@ function refusals(c: Contract): string[] {
   }
   if (c.norm.input === 'f32-squares-bf16-normalize') out.push("norm.input = 'f32-squares-bf16-normalize'");
   if (c.norm.variance === 'reciprocal-fma') out.push("norm.variance = 'reciprocal-fma'");
-  if (c.hardwareOps.rsqrt === 'sm90') out.push("hardwareOps.rsqrt = 'sm90'");
-  if (c.hardwareOps.reciprocal === 'sm90') out.push("hardwareOps.reciprocal = 'sm90'");
-  if (c.hardwareOps.divide === 'sm90-div-full') out.push("hardwareOps.divide = 'sm90-div-full'");
+  if (target !== 'nvidia') {
+    if (c.hardwareOps.rsqrt === 'sm90') out.push("hardwareOps.rsqrt = 'sm90'");
+    if (c.hardwareOps.reciprocal === 'sm90') out.push("hardwareOps.reciprocal = 'sm90'");
+    if (c.hardwareOps.divide === 'sm90-div-full') out.push("hardwareOps.divide = 'sm90-div-full'");
+  }
   const tree = c.norm.sumOfSquares.tree;
   const hipTrees: readonly string[] = ['sequential', 'butterfly', 'cub'];
   if (!hipTrees.includes(tree.kind)) {
@@ -270,11 +276,11 @@ afterAll(() => {
 const check = available || inCi ? it : it.skip;
 if (!available && !inCi) it.skip('needs a C++ compiler and make (CI=true makes this a failure)', () => {});
 
-/** The C++ verdict of each contract, in order. */
-function cppVerdicts(contracts: readonly Json[]): string[] {
+/** The C++ verdict of each contract, in order, in contract_check's own build or as `target`'s. */
+function cppVerdicts(contracts: readonly Json[], target?: BuildTarget): string[] {
   const file = join(work, 'contracts.jsonl');
   writeFileSync(file, contracts.map((c) => JSON.stringify(c)).join('\n') + '\n');
-  const run = spawnSync(CONTRACT_CHECK, [file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(CONTRACT_CHECK, [...(target ? ['--target', target] : []), file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) throw new Error(`contract_check failed: ${run.stdout}${run.stderr}`);
   const lines = run.stdout.trimEnd().split('\n');
   expect(lines.length).toBe(contracts.length);
@@ -360,6 +366,33 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
     expect(accepted).toBeGreaterThan(60);
     expect(refused).toBeGreaterThan(8);
     expect(rejected).toBeGreaterThan(60);
+  });
+
+  check('the sm_90 hardware-op slots: an NVIDIA build runs them, an AMD or host build refuses them by name, saying why', () => {
+    const sm90: [string, ContractInput['hardwareOps']][] = [
+      ["hardwareOps.rsqrt = 'sm90'", { rsqrt: 'sm90', reciprocal: 'ieee', divide: 'ieee' }],
+      ["hardwareOps.reciprocal = 'sm90'", { rsqrt: 'inferred', reciprocal: 'sm90', divide: 'ieee' }],
+      ["hardwareOps.divide = 'sm90-div-full'", { rsqrt: 'ieee', reciprocal: 'inferred', divide: 'sm90-div-full' }],
+    ];
+    const contracts = sm90.map(([, hardwareOps]) => ({ ...BASE, hardwareOps }) as Json);
+    for (const c of contracts) expect(refusals(ContractSchema.parse(c), 'nvidia')).toEqual([]);
+    expect(cppVerdicts(contracts, 'nvidia')).toEqual(['ok', 'ok', 'ok']);
+    const why = {
+      amd: "an AMD build has no sm_90 instruction; v_rsq_f32 and v_rcp_f32 are not sm_90's",
+      host: "sm_90's instructions run only in an NVIDIA build",
+    };
+    for (const target of ['amd', 'host'] as const) {
+      const expected = sm90.map(([refused]) => `unsupported not implemented by the HIP kernels: ${refused} (${why[target]})`);
+      expect(cppVerdicts(contracts, target), target).toEqual(expected);
+      sm90.forEach(([refused], i) => expect(refusals(ContractSchema.parse(contracts[i]), target)).toEqual([refused]));
+    }
+    // The build's own verdict is the host's; an unknown target is a usage error.
+    expect(cppVerdicts(contracts)).toEqual(cppVerdicts(contracts, 'host'));
+    const file = join(work, 'one.jsonl');
+    writeFileSync(file, JSON.stringify(BASE) + '\n');
+    const run = spawnSync(CONTRACT_CHECK, ['--target', 'gfx90a', file], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("contract_check: --target: unknown target 'gfx90a'");
   });
 
   check('the cross-field rules are refused with the schema path', () => {

@@ -1,9 +1,18 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { SOFTFLOAT_TWINS } from '../../src/softfloat/twins.js';
+import { HARDWARE_TWINS, SOFTFLOAT_TWINS } from '../../src/softfloat/twins.js';
 import { WGSL_CODES } from '../../src/softfloat/wgslCodes.js';
-import { generatedWgslPrelude, libraryShaderDir, softfloatShaderDir, softfloatWgslSource, wgslLibraryFiles } from '../../src/softfloat/wgslSource.js';
+import {
+  generatedWgslPrelude,
+  hardwareShaderDir,
+  hardwareWgslFiles,
+  hardwareWgslSource,
+  libraryShaderDir,
+  softfloatShaderDir,
+  softfloatWgslSource,
+  wgslLibraryFiles,
+} from '../../src/softfloat/wgslSource.js';
 
 // What can be checked without an adapter: the twins line up by file and function name, the
 // library declares what it uses, and the WGSL never touches floating point. Running the WGSL
@@ -41,7 +50,9 @@ function wgslFunctions(wgsl: string): Map<string, WgslFunction> {
 }
 
 describe('WGSL soft-float library', () => {
-  const source = softfloatWgslSource();
+  // The sm_90 hardware ops come after the library wherever they are used (they read a table
+  // buffer the including module declares): held to the same rules.
+  const source = `${softfloatWgslSource()}\n${hardwareWgslSource()}`;
   const functions = wgslFunctions(source);
 
   test('every src/softfloat op module has a shaders/softfloat twin of the same name, and back', () => {
@@ -104,8 +115,30 @@ describe('WGSL soft-float library', () => {
     expect(missing).toEqual([]);
   });
 
-  test('every twin in SOFTFLOAT_TWINS is a WGSL function of u32 arguments returning u32', () => {
-    for (const twin of SOFTFLOAT_TWINS) {
+  test('the sm_90 hardware ops are twins by path: shaders/numerics/hardware/name.wgsl beside src/numerics/hardware/name.ts', () => {
+    expect(hardwareWgslFiles()).toEqual(['sm90.wgsl', 'sm90Div.wgsl']);
+    // Host-only: reading and rebuilding the tables the GPU is given; every other function, exported
+    // or not, has a WGSL function of the same name and arity.
+    const hostOnly = ['dataPath', 'periodTable', 'fillSm90Tables'];
+    const problems: string[] = [];
+    for (const file of hardwareWgslFiles()) {
+      const wgsl = wgslFunctions(readFileSync(join(hardwareShaderDir(), file), 'utf8'));
+      const tsSource = readFileSync(tsTwinOf('numerics/hardware', file), 'utf8');
+      for (const match of tsSource.matchAll(/^(?:export )?function (\w+)\(([^)]*)\)/gm)) {
+        if (hostOnly.includes(match[1])) continue;
+        const arity = match[2].split(',').filter((p) => p.trim() !== '').length;
+        if (wgsl.get(match[1])?.params.length !== arity) problems.push(`${file}: ${match[1]}/${arity}`);
+      }
+    }
+    for (const twin of HARDWARE_TWINS) {
+      const homes = hardwareWgslFiles().filter((file) => wgslFunctions(readFileSync(join(hardwareShaderDir(), file), 'utf8')).has(twin.name));
+      if (homes.length !== 1) problems.push(`${twin.name}: defined in [${homes.join(', ')}]`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('every twin in SOFTFLOAT_TWINS and HARDWARE_TWINS is a WGSL function of u32 arguments returning u32', () => {
+    for (const twin of [...SOFTFLOAT_TWINS, ...HARDWARE_TWINS]) {
       const wgsl = functions.get(twin.name);
       expect(wgsl, twin.name).toBeDefined();
       expect(

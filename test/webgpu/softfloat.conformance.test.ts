@@ -4,20 +4,22 @@ import { formatConformance } from '../../src/softfloat/conformance/report.js';
 import { runSuite } from '../../src/softfloat/conformance/run.js';
 import { conformanceSuites, type ConformanceSuite } from '../../src/softfloat/conformance/suites.js';
 import { f32_add } from '../../src/softfloat/f32_add.js';
-import { SOFTFLOAT_TWINS } from '../../src/softfloat/twins.js';
+import { SOFTFLOAT_TWINS, WGSL_TWINS } from '../../src/softfloat/twins.js';
 import { WGSL_CODES } from '../../src/softfloat/wgslCodes.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
 // The selftest's quick level on both software adapters: every sqrt mantissa of two binades,
 // every bf16/fp8/e8m0 code and rounding boundary, a strided sweep of all f32 patterns per
 // encoder, and a million seeded pairs (triples for fma) per arithmetic op. SwiftShader flushes
-// subnormals in its own float ops, so a soft-float that leaned on them would fail there.
+// subnormals in its own float ops, so a soft-float that leaned on them would fail there. The
+// sm_90 hardware ops run on their edges, a strided sweep, every 16th input of the rsqrt period
+// [1, 4) and a million seeded div.full pairs each (suites.ts).
 
 const SUITES = conformanceSuites('quick');
 
 describe('conformance cases (no GPU)', () => {
-  it('cover every soft-float twin', () => {
-    expect(new Set(SUITES.map((s) => s.twin.name))).toEqual(new Set(SOFTFLOAT_TWINS.map((t) => t.name)));
+  it('cover every soft-float and sm_90 hardware-op twin', () => {
+    expect(new Set(SUITES.map((s) => s.twin.name))).toEqual(new Set(WGSL_TWINS.map((t) => t.name)));
   });
 
   it('hold every mantissa of the sqrt binades [1, 2) and [2, 4), and every subnormal exponent', () => {
@@ -62,7 +64,7 @@ describe.each(SOFTWARE_ADAPTERS)('soft-float conformance on %s', (kind: AdapterK
     const ctx = deviceOrSkip(opened, skip);
     const result = await runSuite(ctx, suite);
     expect(result.cases).toBe(suite.count);
-    expect(result.mismatches, formatConformance([result], SOFTFLOAT_TWINS)).toBe(0);
+    expect(result.mismatches, formatConformance([result], WGSL_TWINS)).toBe(0);
   });
 
   it('counts and reports, field by field, a CPU twin that disagrees', async ({ skip }) => {

@@ -92,6 +92,13 @@ const CASES: readonly StageCase[] = [
     norm: { ...c.norm, sumOfSquares: { perThread: 'pair-fma', tree: { kind: 'dpp-wave64', blockSize: 64, perThread: 8, layout: 'interleaved' } } },
     quant: { ...c.quant, ue8m0: 'ceil', scaleFloor: { value: 1 / (448 * 512), stage: 'after-ue8m0' } },
   })),
+  // The sm_90 hardware-op slots (shaders/engine/hardwareOps.wgsl): rsqrt.approx in rstd, div.full
+  // in the variance and the scale, rcp.approx of the scale for the quantize multiply.
+  stageCase('sm_90 slots: rsqrt.approx, div.full variance and scale, rcp.approx of the scale', 'aiter-1stage-quant', 'random', (c) => ({
+    ...c,
+    hardwareOps: { rsqrt: 'sm90', reciprocal: 'sm90', divide: 'sm90-div-full' },
+    quant: { ...c.quant, quantize: 'reciprocal' },
+  })),
 ];
 
 /** Runs every stage pair on a case; returns the mismatches per stage and the stages checked. */
@@ -159,7 +166,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
         return q.quant.input === 'bf16' ? bf16Value(bf16At(gpuNormOut, e)) : f32FromBits(gpuNormed[e]);
       });
 
-    // groupScale: [scale, fround(1 / scale)] per group.
+    // groupScale: [scale, its reciprocal through the reciprocal slot] per group.
     const gpuScales = await probeStage(uploaded, 'groupScale', 'scales');
     const gs = new StageMismatches('groupScale');
     for (let row = 0; row < tokens; row++) {
@@ -167,7 +174,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
         const scale = groupScaleTwin.cpu(q, c.f32, groupValues(row, g));
         const pair = 2 * (row * q.groups + g);
         gs.check(sameF32(bitsFromF32(scale), gpuScales[pair]), `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
-        const reciprocal = bitsFromF32(c.f32.div(1, scale));
+        const reciprocal = bitsFromF32(c.ops.reciprocal(scale)); // the reciprocal slot, as quant.ts quantize forms it
         gs.check(sameF32(reciprocal, gpuScales[pair + 1]), `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
       }
     }

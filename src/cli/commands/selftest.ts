@@ -2,7 +2,7 @@ import { closeDevice, describeAdapter } from '../../engines/webgpu/device.js';
 import { runConformance } from '../../softfloat/conformance/run.js';
 import { formatConformance } from '../../softfloat/conformance/report.js';
 import { CONFORMANCE_LEVELS, conformanceSuites } from '../../softfloat/conformance/suites.js';
-import { SOFTFLOAT_TWINS } from '../../softfloat/twins.js';
+import { WGSL_TWINS } from '../../softfloat/twins.js';
 import { parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { UsageError } from '../errors.js';
 import { ENGINE_OPTION, openAdapter } from '../engineOption.js';
@@ -16,7 +16,7 @@ const OPTIONS = {
 export const selftestCommand: Command = {
   name: 'selftest',
   usage: 'selftest [--adapter auto|vulkan|swiftshader|llvmpipe] [--level quick|full]',
-  summary: 'run the WGSL soft-float on this adapter against its CPU twins; exit 1 on any mismatch',
+  summary: 'run the WGSL soft-float and sm_90 hardware ops on this adapter against their CPU twins; exit 1 on any mismatch',
   options: OPTIONS,
   async run(argv: string[]): Promise<number> {
     const { values } = parseCommandArgs(OPTIONS, argv, false);
@@ -29,7 +29,7 @@ export const selftestCommand: Command = {
       const progress = progressReporter('selftest', values.progress);
       let done = 0;
       const results = await runConformance(ctx, suites, (r) => progress(++done, suites.length, `${r.label}: ${r.mismatches} mismatches`));
-      console.log(formatConformance(results, SOFTFLOAT_TWINS));
+      console.log(formatConformance(results, WGSL_TWINS));
       return results.some((r) => r.mismatches > 0) ? 1 : 0;
     } finally {
       await closeDevice(ctx);

@@ -9,7 +9,8 @@ import { sm90DivFull, sm90DivFullFtz } from '../../numerics/hardware/sm90Div.js'
 // 'sm90' / 'sm90-div-full' are the instructions measured on an H200 over all 2^32 inputs
 // (gpu/MEASUREMENTS.md): nvcc's rsqrtf is rsqrt.approx.f32, Triton's tl.math.rsqrt is
 // rsqrt.approx.ftz.f32 and its f32 `/` is div.full.f32; the .ftz form is the one a kernel built
-// with flushed subnormals (f32Subnormals 'flush') runs.
+// with flushed subnormals (f32Subnormals 'flush') runs. Twin: shaders/engine/hardwareOps.wgsl
+// (rsqrtSlot, reciprocalSlot, divideSlot), over the WGSL twins of src/numerics/hardware.
 
 export interface HardwareOpFunctions {
   /** rstd from the variance + eps. ieee: fround(1 / fround(sqrt(v))). */

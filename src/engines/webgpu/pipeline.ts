@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../packageRoot.js';
-import { softfloatWgslSource } from '../../softfloat/wgslSource.js';
+import { hardwareWgslSource, softfloatWgslSource } from '../../softfloat/wgslSource.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, computePipeline, type ComputeShader } from './dispatch.js';
 import type { GpuContext } from './device.js';
 import { engineWgslPrelude, WORKGROUP_SIZE, type PipelineConstants } from './plan.js';
@@ -27,6 +27,9 @@ export interface EngineStage {
   readonly grid: StageGrid;
   /** Runs only when the contract quantizes. */
   readonly quantOnly: boolean;
+  /** Computes a hardware-op slot, so it binds the sm_90 tables at SM90_TABLES_BINDING when the
+   *  contract has an sm_90 slot. */
+  readonly readsSm90Tables: boolean;
 }
 
 export const ENGINE_STAGES: readonly EngineStage[] = [
@@ -36,6 +39,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['rankSlots', 'residual', 'residualOut', 'x'],
     grid: 'element-quads',
     quantOnly: false,
+    readsSm90Tables: false,
   },
   {
     name: 'sumOfSquares',
@@ -43,6 +47,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'partials', 'rstd', 'reduction'],
     grid: 'rows',
     quantOnly: false,
+    readsSm90Tables: true,
   },
   {
     name: 'normalize',
@@ -50,6 +55,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['weight', 'rstd', 'x', 'normOut'],
     grid: 'element-quads',
     quantOnly: false,
+    readsSm90Tables: false,
   },
   {
     name: 'groupScale',
@@ -57,6 +63,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'normOut', 'scales'],
     grid: 'groups',
     quantOnly: true,
+    readsSm90Tables: true,
   },
   {
     name: 'quantize',
@@ -64,6 +71,7 @@ export const ENGINE_STAGES: readonly EngineStage[] = [
     bindings: ['x', 'normOut', 'scales', 'q'],
     grid: 'element-quads',
     quantOnly: true,
+    readsSm90Tables: true,
   },
 ];
 
@@ -71,22 +79,38 @@ export function engineShaderDir(): string {
   return join(PACKAGE_ROOT, 'shaders', 'engine');
 }
 
+/**
+ * Where the hardware-op slots (shaders/engine/hardwareOps.wgsl) find the sm_90 tables: bound at
+ * SM90_TABLES_BINDING when the contract has an sm_90 slot, else a private word never read, so
+ * that a contract without one binds no extra storage buffer.
+ */
+function sm90TablesDeclaration(readsSm90Tables: boolean): string {
+  return readsSm90Tables
+    ? '@group(0) @binding(SM90_TABLES_BINDING) var<storage, read> sm90Tables: array<u32>;'
+    : "// No hardware-op slot is sm_90's: the slots never read this.\nvar<private> sm90Tables: array<u32, 1>;";
+}
+
 const sources = new Map<string, string>();
 
-/** The whole module for a stage: soft-float library, generated prelude, common.wgsl, the stage file. */
-export function stageShader(stage: EngineStage, constants: PipelineConstants): ComputeShader {
-  let code = sources.get(stage.file);
+/** The whole module for a stage: soft-float library, sm_90 hardware ops, generated prelude,
+ *  common.wgsl, the tables' declaration, the hardware-op slots, the stage file. */
+export function stageShader(stage: EngineStage, constants: PipelineConstants, readsSm90Tables: boolean): ComputeShader {
+  const key = `${stage.file}|${readsSm90Tables}`;
+  let code = sources.get(key);
   if (code === undefined) {
     const read = (file: string): string => `// ---- shaders/engine/${file}\n${readFileSync(join(engineShaderDir(), file), 'utf8')}`;
-    code = [softfloatWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl'), read(stage.file)].join('\n');
-    sources.set(stage.file, code);
+    const parts = [softfloatWgslSource(), hardwareWgslSource(), engineWgslPrelude(), LINEAR_WORKGROUP_INDEX_WGSL, read('common.wgsl')];
+    code = [...parts, sm90TablesDeclaration(readsSm90Tables), read('hardwareOps.wgsl'), read(stage.file)].join('\n');
+    sources.set(key, code);
   }
   return { label: `engine ${stage.name}`, code, entryPoint: stage.name, constants };
 }
 
 /** Every stage's pipeline for these constants, compiled once per device (dispatch.ts caches them). */
-export async function stagePipelines(ctx: GpuContext, constants: PipelineConstants): Promise<Map<EngineStage, GPUComputePipeline>> {
-  const built = await Promise.all(ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage, constants))] as const));
+export async function stagePipelines(ctx: GpuContext, constants: PipelineConstants, readsSm90Tables: boolean): Promise<Map<EngineStage, GPUComputePipeline>> {
+  const built = await Promise.all(
+    ENGINE_STAGES.map(async (stage) => [stage, await computePipeline(ctx, stageShader(stage, constants, readsSm90Tables))] as const),
+  );
   return new Map(built);
 }
 

@@ -4,7 +4,8 @@ import { withErrorScopes, type GpuContext } from './device.js';
 import type { ItemRange } from './limits.js';
 import { emittedRoles, outputOffsetBytes, outputWords, type OutputRole } from './outputs.js';
 import { ENGINE_STAGES, stagePipelines, type BufferRole, type EngineStage } from './pipeline.js';
-import { bf16Words, CHUNK_ROW_ALIGNMENT, encodeParams, paramsFor, planCase, type EnginePlan, type PlanOptions } from './plan.js';
+import { sm90TablesBuffer } from './hardwareTables.js';
+import { bf16Words, CHUNK_ROW_ALIGNMENT, encodeParams, paramsFor, planCase, SM90_TABLES_BINDING, type EnginePlan, type PlanOptions } from './plan.js';
 
 // Uploading a case: the plan, the compiled stage pipelines, every buffer (inputs packed as the
 // tensors hold them, scratch, outputs, the mappable readback buffers) and the bind groups, made
@@ -70,11 +71,13 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
   if (readback === 'mapped') checkMappedReadback(plan, ctx.limits.maxBufferSize);
   const { hidden } = plan.shape;
   const stages = ENGINE_STAGES.filter((stage) => !stage.quantOnly || plan.emits.quant);
-  const pipelineOf = await stagePipelines(ctx, plan.pipelineConstants);
+  const pipelineOf = await stagePipelines(ctx, plan.pipelineConstants, plan.readsSm90Tables);
   const pipelines = stages.map((stage) => pipelineOf.get(stage)!);
   const maxRows = Math.max(...plan.chunks.map((c) => c.count));
   const maxElements = maxRows * hidden;
   const { logicalThreads } = plan.baseParams;
+  // The device's tables (uploaded on its first sm_90 case, then shared), never the case's own.
+  const sm90Tables = plan.readsSm90Tables ? await sm90TablesBuffer(ctx) : null;
 
   return withErrorScopes(ctx.device, 'uploading a case', () => {
     // GPUBufferUsage is a global only once openDevice has loaded Dawn.
@@ -163,6 +166,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
             entries: [
               { binding: 0, resource: { buffer: params } },
               ...stage.bindings.map((role, b) => ({ binding: b + 1, resource: { buffer: buffers[role] } })),
+              ...(sm90Tables && stage.readsSm90Tables ? [{ binding: SM90_TABLES_BINDING, resource: { buffer: sm90Tables } }] : []),
             ],
           }),
         );

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { isNanBits } from '../f32.js';
+import { isNaNF32UI } from '../../softfloat/internals.js';
 import { correctlyRoundedRcpF32, correctlyRoundedRsqrtF32 } from './correctlyRounded.js';
 
 // sm_90's approximate f32 instructions, reproduced bit for bit from tables measured on an
@@ -20,11 +20,13 @@ const TABLE_FILES = {
 } as const;
 type TableName = keyof typeof TABLE_FILES;
 
-const RSQRT_PERIOD = 1 << 24;
-const RCP_PERIOD = 1 << 23;
+const SM90_RSQRT_PERIOD = 1 << 24;
+const SM90_RCP_PERIOD = 1 << 23;
 const ONE = 0x3f800000;
-const POS_INF = 0x7f800000;
-const NAN_OUT = 0x7fffffff; // what the hardware returns for NaN results (measured)
+const SM90_SIGN = 0x80000000;
+const SM90_MIN_NORMAL = 0x00800000;
+const SM90_POS_INF = 0x7f800000;
+const SM90_NAN_OUT = 0x7fffffff; // what the hardware returns for NaN results (measured)
 
 function dataPath(file: string): URL {
   // From src/ (vitest, ts sources) the data sits beside this file; from dist/src/ it stays in src/.
@@ -38,7 +40,7 @@ const tables = new Map<TableName, Uint32Array>();
 function periodTable(name: TableName): Uint32Array {
   const cached = tables.get(name);
   if (cached) return cached;
-  const size = name === 'rsqrt' ? RSQRT_PERIOD : RCP_PERIOD;
+  const size = name === 'rsqrt' ? SM90_RSQRT_PERIOD : SM90_RCP_PERIOD;
   const raw = gunzipSync(readFileSync(dataPath(TABLE_FILES[name])));
   if (raw.length !== size) throw new Error(`${TABLE_FILES[name]}: ${raw.length} entries, expected ${size}`);
   const diffs = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
@@ -49,69 +51,98 @@ function periodTable(name: TableName): Uint32Array {
   return out;
 }
 
-/** Normalized significand (with the implicit one, 24 bits) and unbiased exponent of a finite nonzero magnitude. */
-function normalize(mag: number): { frac: number; exp: number } {
+/** The rsqrt period table at `index` (mantissa, then exponent parity at bit 23). WGSL: the
+ *  device's table buffer from word 0 (src/engines/webgpu/hardwareTables.ts). */
+function sm90RsqrtTable(index: number): number {
+  return periodTable('rsqrt')[index];
+}
+
+/** The rcp period table at `index` (mantissa). WGSL: the same buffer after the rsqrt period. */
+function sm90RcpTable(index: number): number {
+  return periodTable('rcp')[index];
+}
+
+/** Both period tables as the GPU reads them: rsqrt's 2^24 words, then rcp's 2^23. */
+export const SM90_TABLE_WORDS = SM90_RSQRT_PERIOD + SM90_RCP_PERIOD;
+
+/** Writes both period tables into `target` (SM90_TABLE_WORDS words): the device's copy. */
+export function fillSm90Tables(target: Uint32Array): void {
+  if (target.length !== SM90_TABLE_WORDS) throw new RangeError(`fillSm90Tables: ${target.length} words, expected ${SM90_TABLE_WORDS}`);
+  target.set(periodTable('rsqrt'), 0);
+  target.set(periodTable('rcp'), SM90_RSQRT_PERIOD);
+}
+
+// From here on, every function reads statement for statement beside its WGSL twin
+// (shaders/numerics/hardware/sm90.wgsl): integers only, as the soft-float does.
+
+/** A finite nonzero magnitude as its normalized fraction (23 bits, implicit one dropped) and unbiased exponent. */
+interface Sm90Normalized {
+  readonly frac: number;
+  readonly exp: number;
+}
+
+function sm90Normalize(mag: number): Sm90Normalized {
   const biased = mag >>> 23;
   if (biased !== 0) return { frac: mag & 0x7fffff, exp: biased - 127 };
   const lz = Math.clz32(mag) - 8; // mag < 2^23
   return { frac: (mag << lz) & 0x7fffff, exp: -126 - lz };
 }
 
-function rsqrt(bits: number, ftz: boolean): number {
-  const b = bits >>> 0;
-  const sign = b & 0x80000000;
-  const mag = b & 0x7fffffff;
-  if (isNanBits(b)) return NAN_OUT;
-  if (mag === 0 || (ftz && mag < 0x00800000)) return (sign | POS_INF) >>> 0;
-  if (sign) return NAN_OUT;
-  if (mag === POS_INF) return 0;
-  const { frac, exp } = normalize(mag);
-  const k = Math.floor(exp / 2);
-  const t = periodTable('rsqrt')[frac | ((exp - 2 * k) << 23)];
-  return (t - k * 0x800000) >>> 0; // T in (0.5, 1]: the scaled result is always a normal f32
+function sm90Rsqrt(bits: number, ftz: boolean): number {
+  const sign = (bits & SM90_SIGN) >>> 0;
+  const mag = bits & 0x7fffffff;
+  if (isNaNF32UI(bits)) return SM90_NAN_OUT;
+  if (mag === 0 || (ftz && mag < SM90_MIN_NORMAL)) return (sign | SM90_POS_INF) >>> 0;
+  if (sign !== 0) return SM90_NAN_OUT;
+  if (mag === SM90_POS_INF) return 0;
+  const n = sm90Normalize(mag);
+  // x = m * 2^(2k + parity): the table holds m * 2^parity in [1, 4), the result scales by 2^-k.
+  const k = n.exp >> 1;
+  const t = sm90RsqrtTable(n.frac | ((n.exp & 1) << 23));
+  return (t - (k << 23)) >>> 0; // T in (0.5, 1]: the scaled result is always a normal f32
 }
 
-function rcp(bits: number, ftz: boolean): number {
-  const b = bits >>> 0;
-  const sign = b & 0x80000000;
-  const mag = b & 0x7fffffff;
-  if (isNanBits(b)) return NAN_OUT;
-  if (mag === 0 || (ftz && mag < 0x00800000)) return (sign | POS_INF) >>> 0;
-  if (mag === POS_INF) return sign >>> 0;
-  const { frac, exp } = normalize(mag);
-  const t = periodTable('rcp')[frac];
-  const yExp = (t >>> 23) - exp;
-  if (yExp >= 255) return (sign | POS_INF) >>> 0;
+function sm90Rcp(bits: number, ftz: boolean): number {
+  const sign = (bits & SM90_SIGN) >>> 0;
+  const mag = bits & 0x7fffffff;
+  if (isNaNF32UI(bits)) return SM90_NAN_OUT;
+  if (mag === 0 || (ftz && mag < SM90_MIN_NORMAL)) return (sign | SM90_POS_INF) >>> 0;
+  if (mag === SM90_POS_INF) return sign;
+  const n = sm90Normalize(mag);
+  const t = sm90RcpTable(n.frac);
+  // The result's exponent field: T's (126 or 127) less x's exponent (at most 127), so >= -1.
+  const yExp = (t >>> 23) - n.exp;
+  if (yExp >= 255) return (sign | SM90_POS_INF) >>> 0;
   if (yExp >= 1) return (sign | (yExp << 23) | (t & 0x7fffff)) >>> 0;
-  if (ftz) return sign >>> 0;
-  return (sign | subnormalNearestEven((t & 0x7fffff) | 0x800000, 1 - yExp)) >>> 0;
+  if (ftz) return sign;
+  return (sign | sm90SubnormalNearestEven((t & 0x7fffff) | 0x800000, 1 - yExp)) >>> 0;
 }
 
-/** sig (24 bits) shifted right by `shift` onto the subnormal grid, nearest-even. */
-function subnormalNearestEven(sig: number, shift: number): number {
-  if (shift >= 26) return 0;
-  const q = Math.floor(sig / 2 ** shift);
-  const rem = sig - q * 2 ** shift;
-  const half = 2 ** (shift - 1);
+/** sig (24 bits) shifted right by `shift` (1 or 2: the exponent field would be 0 or -1) onto
+ *  the subnormal grid, nearest-even. */
+function sm90SubnormalNearestEven(sig: number, shift: number): number {
+  const q = sig >>> shift;
+  const rem = sig & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
   return rem > half || (rem === half && (q & 1) === 1) ? q + 1 : q;
 }
 
 /** sm_90 `rsqrt.approx.f32` (MUFU.RSQ with the compiler's subnormal range reduction). */
 export function sm90RsqrtApprox(bits: number): number {
-  return rsqrt(bits, false);
+  return sm90Rsqrt(bits >>> 0, false);
 }
 
 /** sm_90 `rsqrt.approx.ftz.f32`: subnormal inputs read as zero. */
 export function sm90RsqrtApproxFtz(bits: number): number {
-  return rsqrt(bits, true);
+  return sm90Rsqrt(bits >>> 0, true);
 }
 
 /** sm_90 `rcp.approx.f32`. */
 export function sm90RcpApprox(bits: number): number {
-  return rcp(bits, false);
+  return sm90Rcp(bits >>> 0, false);
 }
 
 /** sm_90 `rcp.approx.ftz.f32`: subnormal inputs read as zero, subnormal results flushed. */
 export function sm90RcpApproxFtz(bits: number): number {
-  return rcp(bits, true);
+  return sm90Rcp(bits >>> 0, true);
 }

@@ -1,13 +1,14 @@
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../engines/webgpu/buffers.js';
 import type { GpuContext } from '../../engines/webgpu/device.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, runCompute, type ComputeShader } from '../../engines/webgpu/dispatch.js';
+import { sm90TablesBuffer } from '../../engines/webgpu/hardwareTables.js';
 import { maxWordsPerBinding } from '../../engines/webgpu/limits.js';
 import type { WgslTwin } from '../twins.js';
-import { softfloatWgslSource } from '../wgslSource.js';
+import { hardwareWgslSource, softfloatWgslSource } from '../wgslSource.js';
 import type { ConformanceSuite } from './suites.js';
 
-// Runs each soft-float twin's WGSL on the adapter and its CPU twin on the host, over the same
-// cases, and compares the bits exactly: the two are the same algorithm, so even NaN payloads
+// Runs each soft-float (and sm_90 hardware-op) twin's WGSL on the adapter and its CPU twin on
+// the host, over the same cases, and compares the bits exactly: the two are the same algorithm, so even NaN payloads
 // must agree. What `ulpwise selftest` runs (report.ts prints it) and the conformance test
 // asserts. The device plumbing (buffers, dispatch, limits) is the WebGPU engine's.
 
@@ -33,15 +34,17 @@ export interface ConformanceResult {
   readonly cpuMs: number;
 }
 
-/** The WGSL entry point applying one twin to every case of a batch. */
+/** The WGSL entry point applying one twin to every case of a batch; a twin that reads the sm_90
+ *  tables gets them at binding 2. */
 export function twinShader(twin: WgslTwin): ComputeShader {
   const arity = twin.args.length;
   const call = `${twin.name}(${twin.args.map((_, j) => `cases[i * ${arity}u + ${j}u]`).join(', ')})`;
+  const tables = twin.tables === 'sm90' ? `${hardwareWgslSource()}\n@group(0) @binding(2) var<storage, read> sm90Tables: array<u32>;\n` : '';
   return {
     label: `selftest ${twin.name}`,
     entryPoint: 'main',
     code: `${softfloatWgslSource()}
-${LINEAR_WORKGROUP_INDEX_WGSL}
+${tables}${LINEAR_WORKGROUP_INDEX_WGSL}
 @group(0) @binding(0) var<storage, read> cases: array<u32>;
 @group(0) @binding(1) var<storage, read_write> results: array<u32>;
 
@@ -60,6 +63,7 @@ export async function runSuite(ctx: GpuContext, suite: ConformanceSuite): Promis
   const { twin } = suite;
   const arity = twin.args.length;
   const maxCases = Math.min(MAX_BATCH_CASES, Math.floor(maxWordsPerBinding(ctx.limits) / arity));
+  const tables = twin.tables === 'sm90' ? [await sm90TablesBuffer(ctx)] : [];
   const examples: ConformanceMismatch[] = [];
   let cases = 0;
   let mismatches = 0;
@@ -72,7 +76,7 @@ export async function runSuite(ctx: GpuContext, suite: ConformanceSuite): Promis
     const output = await createZeroedStorageBuffer(ctx, count, `${suite.label} results`);
     let gpu: Uint32Array;
     try {
-      await runCompute(ctx, { shader: twinShader(twin), bindings: [input, output], workgroups: Math.ceil(count / WORKGROUP_SIZE) });
+      await runCompute(ctx, { shader: twinShader(twin), bindings: [input, output, ...tables], workgroups: Math.ceil(count / WORKGROUP_SIZE) });
       gpu = await readWords(ctx, output);
     } finally {
       input.destroy();

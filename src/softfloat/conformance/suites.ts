@@ -1,10 +1,10 @@
 import { Xoshiro128StarStar } from '../../fixtures/prng.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 import { FP8_FORMATS, f32BitsFromFp8 } from '../../numerics/fp8.js';
-import { SOFTFLOAT_TWINS, type WgslTwin } from '../twins.js';
+import { HARDWARE_TWINS, WGSL_TWINS, type WgslTwin } from '../twins.js';
 import type { F32Subnormals } from '../internals.js';
 import { WGSL_CODES } from '../wgslCodes.js';
-import { operandPair, operandTriple, SPECIAL_F32 } from './testfloat.js';
+import { operandNear, operandPair, operandTriple, packF32, SIGNIFICAND_PATTERNS, SPECIAL_F32, weightedOperand } from './testfloat.js';
 
 // The inputs `ulpwise selftest` runs through each soft-float twin, TestFloat style: special
 // values, exponent x significand pattern tables and weighted random (testfloat.ts), and
@@ -22,11 +22,14 @@ interface LevelSizes {
   readonly sweep: number;
   /** Subnormal sqrt inputs per subnormal exponent (all 2^23 subnormals when >= 2^22). */
   readonly subnormalsPerExponent: number;
+  /** The sm_90 unary ops: every this-many-th input of the rsqrt period [1, 4) (1: all 2^24,
+   *  which holds rcp's period [1, 2)). */
+  readonly hardwarePeriodStride: number;
 }
 
 const LEVEL_SIZES: Readonly<Record<ConformanceLevel, LevelSizes>> = {
-  quick: { randomTuples: 1 << 20, sweep: 1 << 20, subnormalsPerExponent: 1 << 12 },
-  full: { randomTuples: 1 << 23, sweep: 1 << 24, subnormalsPerExponent: 1 << 22 },
+  quick: { randomTuples: 1 << 20, sweep: 1 << 20, subnormalsPerExponent: 1 << 12, hardwarePeriodStride: 16 },
+  full: { randomTuples: 1 << 23, sweep: 1 << 24, subnormalsPerExponent: 1 << 22, hardwarePeriodStride: 1 },
 };
 
 /** One row of the selftest table: a twin with fixed format/mode codes, and where its cases come from. */
@@ -186,13 +189,60 @@ function tupleSuite(twin: WgslTwin, randomTuples: number, seed: number, subnorma
   };
 }
 
+/** The sm_90 unary ops' edges: specials, every exponent field (subnormals, both parities of
+ *  the rsqrt period, overflow of rcp) of either sign with every significand pattern (the
+ *  period boundaries 0 and 0x7fffff among them), then the period [1, 4) at a stride. */
+function sm90UnaryInputs(stride: number): Uint32Array {
+  const edges: number[] = [...SPECIAL_F32];
+  for (let field = 0; field < 256; field++) for (const frac of SIGNIFICAND_PATTERNS) edges.push(packF32(0, field, frac), packF32(1, field, frac));
+  const period = Math.ceil((1 << 24) / stride);
+  const out = new Uint32Array(edges.length + period);
+  out.set(edges);
+  for (let i = 0; i < period; i++) out[edges.length + i] = (0x3f800000 + i * stride) >>> 0;
+  return out;
+}
+
+/**
+ * div.full pairs: specials crossed, then seeded pairs cycling through TestFloat's pairs, the
+ * operand scaling ranges of the sequence (|b| > 2^126: exponent fields 253 and 254; |b| <
+ * 2^-126: subnormal b), and quotients near 2^-126, where FMUL.FTZ's tininess decides.
+ */
+function sm90DivSuite(twin: WgslTwin, randomPairs: number, seed: number): ConformanceSuite {
+  const n = SPECIAL_F32.length;
+  const count = n * n + randomPairs;
+  return {
+    label: twin.name,
+    twin,
+    coverage: `${n * n} special pairs + ${randomPairs} seeded (|b| > 2^126, subnormal b, quotients near 2^-126)`,
+    count,
+    batches: (maxCases) => {
+      const rng = Xoshiro128StarStar.fromSeed(seed);
+      return inBatches(count, 2, maxCases, (out, first) => {
+        for (let i = 0; i < out.length / 2; i++) {
+          const index = first + i;
+          let pair: [number, number];
+          if (index < n * n) pair = [SPECIAL_F32[index % n], SPECIAL_F32[Math.floor(index / n)]];
+          else if (index % 4 === 0) pair = operandPair(rng, index >>> 2);
+          else if (index % 4 === 1) pair = [weightedOperand(rng), operandNear(rng, 253 + rng.nextBelow(2), 0)];
+          else if (index % 4 === 2) pair = [weightedOperand(rng), operandNear(rng, 0, 0)];
+          else {
+            const b = operandNear(rng, 127, 126);
+            pair = [operandNear(rng, ((b >>> 23) & 0xff) - 126, 2), b];
+          }
+          out.set(pair, i * 2);
+        }
+      });
+    },
+  };
+}
+
 function twinNamed(name: string): WgslTwin {
-  const twin = SOFTFLOAT_TWINS.find((t) => t.name === name);
-  if (!twin) throw new Error(`selftest: no soft-float twin '${name}' in SOFTFLOAT_TWINS`);
+  const twin = WGSL_TWINS.find((t) => t.name === name);
+  if (!twin) throw new Error(`selftest: no twin '${name}' in WGSL_TWINS`);
   return twin;
 }
 
-/** Every suite of a level: every twin in SOFTFLOAT_TWINS, every code combination. */
+/** Every suite of a level: every twin in WGSL_TWINS, every code combination. */
 export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   const sizes = LEVEL_SIZES[level];
   // One sweep shared by every encoder suite (67 MB at the full level).
@@ -246,8 +296,19 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   }
   suites.push(listSuite('f32BitsFromE8m0', twinNamed('f32BitsFromE8m0'), 'all 256 codes', () => allPatterns(8)));
 
+  // sm_90's measured instructions: one input list shared by the unary ops, plus the sweep.
+  let unaryCases: Uint32Array | undefined;
+  const unary = (): Uint32Array => (unaryCases ??= sm90UnaryInputs(sizes.hardwarePeriodStride));
+  const periodNote = sizes.hardwarePeriodStride === 1 ? 'all' : `every ${sizes.hardwarePeriodStride}th`;
+  for (const twin of HARDWARE_TWINS.filter((t) => t.args.length === 1)) {
+    suites.push(listSuite(`${twin.name} edges + period`, twin, `specials, every exponent x significand pattern, ${periodNote} of [1,4)`, unary));
+    suites.push(listSuite(`${twin.name} sweep`, twin, sweepNote, sweep));
+  }
+  suites.push(sm90DivSuite(twinNamed('sm90DivFull'), sizes.randomTuples, 6));
+  suites.push(sm90DivSuite(twinNamed('sm90DivFullFtz'), sizes.randomTuples, 7));
+
   const covered = new Set(suites.map((s) => s.twin.name));
-  const missing = SOFTFLOAT_TWINS.filter((t) => !covered.has(t.name)).map((t) => t.name);
+  const missing = WGSL_TWINS.filter((t) => !covered.has(t.name)).map((t) => t.name);
   if (missing.length > 0) throw new Error(`selftest: no conformance cases for ${missing.join(', ')}`);
   return suites;
 }
