@@ -206,6 +206,7 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
                                           {"sequential", "butterfly", "cub", "dpp-wave64", "smem-halving", "triton-sum", "cluster"});
   out.cubBlock = 0;
   out.cubVectorWidth = 1;
+  out.halvingBlock = 0;
   const std::string kindPath = join(treePath, "kind");
   switch (kind) {
     case 0: {
@@ -247,9 +248,11 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
     }
     case 4: {
       const ObjectReader tree(treeValue, treePath, {"kind", "blockSize", "perThread"});
-      tree.integer("blockSize", 64, ContractLimits::blockThreads);
-      tree.integer("perThread", 1, ContractLimits::perThread);
-      refusals.refuse(kindPath, "'smem-halving'", "aiter's shared-memory halving tree is not written here");
+      out.tree = SumTree::smemHalving;
+      out.halvingBlock = tree.integer("blockSize", 64, ContractLimits::blockThreads);
+      if (tree.integer("perThread", 1, ContractLimits::perThread) != kPackElems) {
+        refusals.refuse(tree.pathOf("perThread"), tree.at("perThread").text, "the halving kernel gives each thread 16-byte packs of 8");
+      }
       break;
     }
     case 5: {

@@ -1,10 +1,21 @@
-// The f32 operations of bits.h and the per-thread sum of squares of row_math.h on fixed inputs,
-// compiled for the host (run by test/hip/rowMath.test.ts, whose expectations are derived by
-// hand): prints "name hex" per line, f32 results as their bits.
+// The f32 operations of bits.h and the per-thread sum of squares of row_math.h, compiled for the
+// host (run by test/hip/rowMath.test.ts):
+//
+//   row_math_check           fixed inputs, expectations derived by hand in the test: prints
+//                            "name hex" per line, f32 results as their bits
+//   row_math_check halving   a host model of aiter's local_device_load_rmsnorm sum of squares
+//                            (the 2-stage kernel's smem-halving tree): reads lines
+//                            "PATTERN keep|flush BLOCKSIZE HEX..." (the row's f32 norm inputs as
+//                            bits, a multiple of 8) and prints the row's sum of squares as hex
 #include "../kernels/row_math.h"
 
 #include <cstdio>
+#include <cstring>
 #include <initializer_list>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -20,9 +31,75 @@ float squares(PerThreadPattern pattern, bool flush, std::initializer_list<uint32
   return sum.sum();
 }
 
+/**
+ * The row's sum of squares as local_device_load_rmsnorm computes it (ROCm/aiter@e4048607
+ * csrc/include/custom_all_reduce.cuh), thread by thread: each thread's square_sum over packs t,
+ * t + tnum, .. (:1468-1492, halvingThreadSquares: the code the 2-stage kernel runs), stored to
+ * smem[t] (:1494); then smemReduceSum<tnum> (:1342-1370) transcribed with the wave's lanes
+ * simulated: for stride = tnum/2 while stride > 32, threads t < stride add smem[t + stride]
+ * (a barrier between strides, so each stride reads the previous one's results); then the 32
+ * threads t < 32 run the six volatile statements `v_smem[t] += v_smem[t + s]`, s = 32, 16, .., 1,
+ * in the lock step of one wave: every lane reads before any lane writes, all 32 lanes (also
+ * those past s, whose sums nobody reads). The result is smem[0] (:1496).
+ */
+float halvingModel(const std::vector<float>& x, int tnum, PerThreadPattern pattern, bool flush) {
+  const int packs = static_cast<int>(x.size()) / kPackElems;
+  std::vector<float> smem(tnum);
+  for (int t = 0; t < tnum; t++) {
+    smem[t] = halvingThreadSquares(t, packs, tnum, pattern, flush, [&](int p, float (&values)[kPackElems]) {
+      for (int k = 0; k < kPackElems; k++) values[k] = x[p * kPackElems + k];
+    });
+  }
+  for (int stride = tnum / 2; stride > 32; stride >>= 1) {
+    for (int t = 0; t < tnum; t++) {
+      if (t < stride) smem[t] = addF32(smem[t], smem[t + stride], flush);
+    }
+  }
+  for (const int stride : {32, 16, 8, 4, 2, 1}) {
+    float read[32];
+    for (int t = 0; t < 32; t++) read[t] = smem[t + stride];
+    for (int t = 0; t < 32; t++) smem[t] = addF32(smem[t], read[t], flush);
+  }
+  return smem[0];
+}
+
+int halvingCommand() {
+  const char* const names[] = {"chain", "fma-chain", "pair", "pair-fma"};
+  const PerThreadPattern patterns[] = {PerThreadPattern::chain, PerThreadPattern::fmaChain, PerThreadPattern::pair, PerThreadPattern::pairFma};
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string name, subnormals;
+    int tnum = 0;
+    in >> name >> subnormals >> tnum;
+    int pattern = -1;
+    for (int i = 0; i < 4; i++) {
+      if (name == names[i]) pattern = i;
+    }
+    if (pattern < 0 || (subnormals != "keep" && subnormals != "flush") || tnum < 64 || tnum > kMaxBlockThreads || (tnum & (tnum - 1)) != 0) {
+      std::cerr << "row_math_check halving: bad line: " << line.substr(0, 80) << "\n";
+      return 2;
+    }
+    std::vector<float> x;
+    std::string word;
+    while (in >> word) x.push_back(f(static_cast<uint32_t>(std::stoul(word, nullptr, 16))));
+    if (x.empty() || x.size() % kPackElems != 0) {
+      std::cerr << "row_math_check halving: a row is whole packs of " << kPackElems << " values\n";
+      return 2;
+    }
+    print("sumsq", halvingModel(x, tnum, patterns[pattern], subnormals == "flush"));
+  }
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "halving") == 0) return halvingCommand();
+  if (argc != 1) {
+    std::cerr << "usage: row_math_check [halving]\n";
+    return 2;
+  }
   print("flush.subnormal", flushSubnormal(f(0x00000001u)));
   print("flush.negativeSubnormal", flushSubnormal(f(0x807fffffu)));
   print("flush.minNormal", flushSubnormal(f(0x00800000u)));

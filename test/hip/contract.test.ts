@@ -107,10 +107,10 @@ function refusals(c: Contract): string[] {
   if (c.hardwareOps.reciprocal === 'sm90') out.push("hardwareOps.reciprocal = 'sm90'");
   if (c.hardwareOps.divide === 'sm90-div-full') out.push("hardwareOps.divide = 'sm90-div-full'");
   const tree = c.norm.sumOfSquares.tree;
-  if (tree.kind === 'dpp-wave64' || tree.kind === 'smem-halving' || tree.kind === 'triton-sum' || tree.kind === 'cluster') {
+  if (tree.kind === 'dpp-wave64' || tree.kind === 'triton-sum' || tree.kind === 'cluster') {
     out.push(`norm.sumOfSquares.tree.kind = '${tree.kind}'`);
   }
-  if (tree.kind === 'butterfly' && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);
+  if ((tree.kind === 'butterfly' || tree.kind === 'smem-halving') && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);
   if ((tree.kind === 'butterfly' || tree.kind === 'cub') && tree.warpSize === 64) out.push('norm.sumOfSquares.tree.warpSize = 64');
   if (c.quant?.scaleLayout.kind === 'packed-ue8m0') out.push("quant.scaleLayout.kind = 'packed-ue8m0'");
   return out;

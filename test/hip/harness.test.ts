@@ -94,9 +94,11 @@ describe('kernels, host side', () => {
     for (const preset of ['aiter-1stage', 'aiter-1stage-pre2586', 'aiter-1stage-quant', 'sglang-fused-quant', 'flashinfer-oneshot-bf16acc@sm80'])
       ok(preset, 'aiter-1stage');
     ok('aiter-2stage-quant', 'aiter-2stage');
-    // aiter's non-quant 2-stage is local_device_load_rmsnorm, whose shared-memory halving tree
-    // the HIP 2-stage kernel does not compute: refused by name, not run with another tree.
-    declines('aiter-2stage', 'aiter-2stage', /^not implemented by the HIP kernels: norm\.sumOfSquares\.tree\.kind = 'smem-halving'/);
+    // aiter's non-quant 2-stage is local_device_load_rmsnorm: the 2-stage kernel computes its
+    // shared-memory halving tree; the 1-stage kernel and the unfused chain decline it by name.
+    ok('aiter-2stage', 'aiter-2stage');
+    declines('aiter-2stage', 'aiter-1stage', /'smem-halving'.*2-stage/);
+    declines('aiter-2stage', 'unfused', /'smem-halving'/);
     declines('flashinfer-oneshot-bf16acc@sm90', 'aiter-1stage', /^not implemented by the HIP kernels: norm\.sumOfSquares\.tree\.kind = 'cluster'/);
     for (const preset of ['unfused', 'unfused-quant', 'vllm-unfused', 'vllm-group-quant-ue8m0', 'vllm-group-quant-colmajor', 'nccl-ring'])
       ok(preset, 'unfused');
