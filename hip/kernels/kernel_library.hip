@@ -44,7 +44,7 @@ const char* const kLibraryName = "libulpwise_kernels 0.1 (ulpwise hip/kernels)";
 const ulpwise_kernel_desc kKernels[] = {
     {"aiter-1stage", "fused 1-stage all-reduce + residual + RMSNorm (+ FP8 group quant), aiter butterfly tree" ULPWISE_RSTD_NOTE,
      nullptr, ULPWISE_MODE_EMULATED | ULPWISE_MODE_PEER},
-    {"aiter-2stage", "fused 2-stage: reduce-scatter to bf16, barrier, all-gather + residual + RMSNorm (butterfly or smem-halving tree)" ULPWISE_RSTD_NOTE, nullptr,
+    {"aiter-2stage", "fused 2-stage: reduce-scatter to bf16, barrier, all-gather + residual + RMSNorm (butterfly or smem-halving)" ULPWISE_RSTD_NOTE, nullptr,
      ULPWISE_MODE_EMULATED | ULPWISE_MODE_PEER},
     {"unfused", "custom all-reduce kernel, fused_add_rms_norm kernel, per-group quant kernel" ULPWISE_RSTD_NOTE, nullptr,
      ULPWISE_MODE_EMULATED | ULPWISE_MODE_PEER},
