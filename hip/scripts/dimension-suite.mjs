@@ -48,6 +48,11 @@ const inferredRsqrt = { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' };
 /** The smem-halving tree with another block size (aiter's tnum) and per-thread pattern. */
 const halving = (c, blockSize, perThread) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread, tree: { ...c.norm.sumOfSquares.tree, blockSize } } } });
 
+/** Shapes: tokens 5 leaves column-major padding (align 4 -> 8); hidden 1024 is 4 warps of packs. */
+const SHAPES = [
+  { ranks: 4, tokens: 5, hidden: 1024, seed: 11 },
+  { ranks: 2, tokens: 3, hidden: 2048, seed: 12 },
+];
 /** The halving kernel's: 7168 (896 packs: at 512 threads, threads 0..383 take two, aiter's n_loop
  *  2) and 4104 (513 packs over 3 ranks' unequal slices: thread 0 alone takes two at 512), plus
  *  1024 (fewer packs than threads). */
