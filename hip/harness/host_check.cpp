@@ -173,7 +173,8 @@ int halvingGolden(const std::string& path) {
       if (c.norm.hasResidual) {
         v = residualAdd(v, bf16ToF32(bf16At(*residual, i)), c);
         const uint16_t got = f32ToBf16(v, c.bf16Rounding.residualOut);
-        if (got != bf16At(*outResidual, i) && mismatched++ < 4) std::printf("out.residual [%d,%d]: 0x%04x, golden 0x%04x\n", m, h, got, bf16At(*outResidual, i));
+        const uint16_t golden = bf16At(*outResidual, i);
+        if (got != golden && mismatched++ < 4) std::printf("out.residual [%d,%d]: 0x%04x, golden 0x%04x\n", m, h, got, golden);
       }
       x[h] = normInput(v, c);
     }
