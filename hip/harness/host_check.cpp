@@ -10,12 +10,17 @@
 //   harness_host_check read FILE            reads a safetensors file; prints its tensors and
 //                                           metadata keys, or the error (exit 2)
 //   harness_host_check roundtrip IN OUT     reads IN and writes it to OUT through the writer
+//   harness_host_check halving GOLDEN...    the 2-stage smem-halving kernel's arithmetic on the
+//                                           host (row_math.h, tests/halving_model.h) against
+//                                           each golden's out.residual and out.norm, bit for bit
 #include "../kernels/contract.h"
 #include "../kernels/row_math.h"
 #include "../kernels/support.h"
+#include "../tests/halving_model.h"
 #include "json.h"
 #include "safetensors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -122,6 +127,83 @@ int roundtripCommand(const std::string& in, const std::string& out) {
   }
 }
 
+uint16_t bf16At(const safetensors::Tensor& t, size_t i) { return static_cast<uint16_t>(t.data[2 * i] | (t.data[2 * i + 1] << 8)); }
+
+uint32_t u32At(const safetensors::Tensor& t, size_t i) {
+  return t.data[4 * i] | (t.data[4 * i + 1] << 8) | (t.data[4 * i + 2] << 16) | (static_cast<uint32_t>(t.data[4 * i + 3]) << 24);
+}
+
+/**
+ * One golden through the 2-stage kernel's smem-halving path, step by step as
+ * kernels/fused_allreduce_norm.hip runs it: the reduce-scatter's natural-order sum rounded to
+ * bf16 (allReduceResult), x = residualAdd + normInput, the row's sum of squares by the aiter
+ * model (tests/halving_model.h, whose per-thread loop is the kernel's), rstdOf, normalize, the
+ * normOut downcast. Prints "halving FILE: N elements bit-exact" or the first mismatches.
+ */
+int halvingGolden(const std::string& path) {
+  const safetensors::File file = safetensors::read(path);
+  const std::string* contractJson = file.metadataValue("ulpwise.contract");
+  if (contractJson == nullptr) throw std::runtime_error(path + ": no ulpwise.contract");
+  const Contract c = parseContract(*contractJson);
+  if (c.norm.tree != SumTree::smemHalving || c.quant.enabled) throw std::runtime_error(path + ": not a norm-only smem-halving contract");
+  std::vector<const safetensors::Tensor*> inputs;
+  while (const safetensors::Tensor* t = file.find("rank" + std::to_string(inputs.size()) + ".input")) inputs.push_back(t);
+  const safetensors::Tensor* residual = file.find("residual");
+  const safetensors::Tensor* weight = file.find("weight");
+  const safetensors::Tensor* outResidual = file.find("out.residual");
+  const safetensors::Tensor* outNorm = file.find("out.norm");
+  if (inputs.empty() || weight == nullptr || outNorm == nullptr || (c.norm.hasResidual && (residual == nullptr || outResidual == nullptr))) {
+    throw std::runtime_error(path + ": missing tensors");
+  }
+  const int ranks = static_cast<int>(inputs.size());
+  if (ranks > kMaxRanks) throw std::runtime_error(path + ": more than " + std::to_string(kMaxRanks) + " ranks");
+  const int tokens = static_cast<int>(inputs[0]->shape[0]);
+  const int hidden = static_cast<int>(inputs[0]->shape[1]);
+  const bool flush = c.flushSubnormals;
+  const std::string why = fusedUnsupported(c, hidden, true);
+  if (!why.empty()) throw std::runtime_error(path + ": aiter-2stage declines it: " + why);
+  long mismatched = 0;
+  std::vector<float> x(hidden);
+  for (int m = 0; m < tokens; m++) {
+    for (int h = 0; h < hidden; h++) {
+      const size_t i = static_cast<size_t>(m) * hidden + h;
+      float values[kMaxRanks] = {};
+      for (int r = 0; r < ranks; r++) values[r] = bf16ToF32(bf16At(*inputs[r], i));
+      float v = bf16ToF32(f32ToBf16(allReduce(values, ranks, c), c.bf16Rounding.allReduceResult));
+      if (c.norm.hasResidual) {
+        v = residualAdd(v, bf16ToF32(bf16At(*residual, i)), c);
+        const uint16_t got = f32ToBf16(v, c.bf16Rounding.residualOut);
+        const uint16_t golden = bf16At(*outResidual, i);
+        if (got != golden && mismatched++ < 4) std::printf("out.residual [%d,%d]: 0x%04x, golden 0x%04x\n", m, h, got, golden);
+      }
+      x[h] = normInput(v, c);
+    }
+    const float rowRstd = rstdOf(halvingModel(x, c.norm.halvingBlock, c.norm.perThread, flush), hidden, c);
+    for (int h = 0; h < hidden; h++) {
+      const size_t i = static_cast<size_t>(m) * hidden + h;
+      const float w = effectiveWeight(weight->dtype == "F32" ? f32FromBits(u32At(*weight, h)) : bf16ToF32(bf16At(*weight, h)), c.norm, flush);
+      const uint16_t got = f32ToBf16(normalize(x[h], rowRstd, w, c), c.bf16Rounding.normOut);
+      if (got != bf16At(*outNorm, i) && mismatched++ < 4) std::printf("out.norm [%d,%d]: 0x%04x, golden 0x%04x\n", m, h, got, bf16At(*outNorm, i));
+    }
+  }
+  const long elements = static_cast<long>(tokens) * hidden * (c.norm.hasResidual ? 2 : 1);
+  std::printf("halving %s: %ld of %ld elements bit-exact (%d ranks, tnum %d)\n", path.c_str(), elements - mismatched, elements, ranks, c.norm.halvingBlock);
+  return mismatched == 0 ? 0 : 1;
+}
+
+int halvingCommand(int count, char** paths) {
+  int status = 0;
+  for (int i = 0; i < count; i++) {
+    try {
+      status = std::max(status, halvingGolden(paths[i]));
+    } catch (const std::exception& e) {
+      std::printf("error %s\n", e.what());
+      status = 2;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +212,7 @@ int main(int argc, char** argv) {
   if (command == "support" && argc == 3) return supportCommand(argv[2]);
   if (command == "read" && argc == 3) return readCommand(argv[2]);
   if (command == "roundtrip" && argc == 4) return roundtripCommand(argv[2], argv[3]);
-  std::cerr << "usage: harness_host_check sqrt | support FILE | read FILE | roundtrip IN OUT\n";
+  if (command == "halving" && argc >= 3) return halvingCommand(argc - 2, argv + 2);
+  std::cerr << "usage: harness_host_check sqrt | support FILE | read FILE | roundtrip IN OUT | halving GOLDEN...\n";
   return 2;
 }

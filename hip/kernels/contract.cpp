@@ -240,6 +240,7 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
                                            "torch-reduce", "torch-rms-norm", "inductor-sum"});
   out.cubBlock = 0;
   out.cubVectorWidth = 1;
+  out.halvingBlock = 0;
   const std::string kindPath = join(treePath, "kind");
   switch (kind) {
     case 0: {
@@ -281,9 +282,11 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
     }
     case 4: {
       const ObjectReader tree(treeValue, treePath, {"kind", "blockSize", "perThread"});
-      tree.integer("blockSize", 64, ContractLimits::blockThreads);
-      tree.integer("perThread", 1, ContractLimits::perThread);
-      refusals.refuse(kindPath, "'smem-halving'", "aiter's shared-memory halving tree is not written here");
+      out.tree = SumTree::smemHalving;
+      out.halvingBlock = tree.integer("blockSize", 64, ContractLimits::blockThreads);
+      if (tree.integer("perThread", 1, ContractLimits::perThread) != kPackElems) {
+        refusals.refuse(tree.pathOf("perThread"), tree.at("perThread").text, "the halving kernel gives each thread 16-byte packs of 8");
+      }
       break;
     }
     case 5: {

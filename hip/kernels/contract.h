@@ -65,7 +65,7 @@ struct AllReduceContract {
 
 /** How one thread accumulates its squares (schema PER_THREAD_PATTERNS). */
 enum class PerThreadPattern : uint8_t { chain, fmaChain, pair, pairFma };
-enum class SumTree : uint8_t { sequential, butterfly, cub };
+enum class SumTree : uint8_t { sequential, butterfly, cub, smemHalving };
 /** Gemma's (1 + w): none, fround(1 + w), or bf16(1 + w). */
 enum class WeightOffset : uint8_t { none, f32, bf16 };
 
@@ -82,6 +82,8 @@ struct NormContract {
   int32_t cubBlock;
   /** cub: contiguous elements per vector a thread takes (1: the scalar path). */
   int32_t cubVectorWidth;
+  /** smemHalving: threads per block (aiter's tnum; the halving starts at half of it). */
+  int32_t halvingBlock;
   /** variance = sumsq * fround(1 / H) instead of sumsq / H. */
   bool varianceReciprocal;
   /** fround(eps), as bits. */

@@ -183,6 +183,37 @@ __device__ inline float cubBlockSum(float partial, float* warpSums /* [33] */, b
   return total;
 }
 
+/**
+ * aiter's smemReduceSum (ROCm/aiter@e4048607 csrc/include/custom_all_reduce.cuh:1342-1370), after
+ * `smem[threadIdx.x] = square_sum; __syncthreads()` (:1494-1495): s[t] += s[t + stride] for
+ * t < stride, stride = blockDim/2 .. 64 with a barrier after each; then threads 0..31 run
+ * s[t] += s[t + stride] for stride 32, 16, .., 1 through a volatile pointer, every one of the 32
+ * (not only t < stride); the row's sum is s[0] (:1496). aiter relies on the lanes of one wave
+ * reading s[t + stride] before any of them writes s[t]; an NVIDIA warp has no such lock step
+ * (sm_70+), so here every read is finished at a block barrier before the writes, which gives
+ * those same adds in the same order on both vendors. blockDim.x is a power of two >= 64
+ * (support.cpp). Returns s[0] to every thread; `smem` holds blockDim.x floats and may be reused
+ * as soon as this returns.
+ */
+__device__ inline float smemHalvingBlockSum(float squareSum, float* smem, bool flush) {
+  const int t = static_cast<int>(threadIdx.x);
+  smem[t] = squareSum;
+  __syncthreads();
+  for (int stride = static_cast<int>(blockDim.x) / 2; stride > kLogicalWarpLanes; stride >>= 1) {
+    if (t < stride) smem[t] = addF32(smem[t], smem[t + stride], flush);
+    __syncthreads();
+  }
+  for (int stride = kLogicalWarpLanes; stride >= 1; stride >>= 1) {
+    const float partner = t < kLogicalWarpLanes ? smem[t + stride] : 0.0f;
+    __syncthreads();
+    if (t < kLogicalWarpLanes) smem[t] = addF32(smem[t], partner, flush);
+    __syncthreads();
+  }
+  const float total = smem[0];
+  __syncthreads();
+  return total;
+}
+
 // ---- cross-rank barrier -----------------------------------------------------------------------
 
 /** The most blocks a barrier-using grid may have (flags are per block index). */

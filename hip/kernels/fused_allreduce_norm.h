@@ -1,7 +1,9 @@
 // Fused all-reduce + residual add + RMSNorm (+ per-group FP8 quant) kernels in the shape of
 // aiter's allreduce_fusion_kernel_1stage / _2stage (csrc/include/custom_all_reduce.cuh): one
 // block per token row, thread t owns the eight elements [8t, 8t+8) as one 16-byte pack, the
-// sum of squares is the aiter butterfly tree. Host-side launchers; kernels in the .hip file.
+// sum of squares is the aiter butterfly tree; or, 2-stage with the smem-halving tree, aiter's
+// local_device_load_rmsnorm (packs t, t+tnum, .. a thread, the shared-memory halving tree).
+// Host-side launchers; kernels in the .hip file.
 #ifndef ULPWISE_KERNELS_FUSED_ALLREDUCE_NORM_H
 #define ULPWISE_KERNELS_FUSED_ALLREDUCE_NORM_H
 
@@ -37,12 +39,13 @@ struct TwoStageArgs {
   uint16_t* stageBuffers[kMaxRanks];
 };
 
-/** Threads per block: H/8 rounded up to whole 32-lane warps. */
-int fusedBlockThreads(int hidden);
+/** Threads per block: the smem-halving tree's blockSize (aiter's tnum), else H/8 rounded up to
+ *  whole 32-lane warps. */
+int fusedBlockThreads(const Contract& contract, int hidden);
 
 /** Blocks per rank: enough for the rows, no more than can be resident when `coResidentRanks`
  *  grids share the device (the barriers need every block of every rank running at once). */
-int fusedGridBlocks(int device, int tokens, int hidden, int coResidentRanks, bool twoStage);
+int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage);
 
 void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream);
 void launchFused2Stage(const TwoStageArgs& args, int blocks, hipStream_t stream);

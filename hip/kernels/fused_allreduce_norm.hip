@@ -161,15 +161,81 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedA
 /** First pack of rank s's column slice (floor partition of the row's packs). */
 __device__ inline int sliceBegin(int s, int packs, int ranks) { return static_cast<int>(static_cast<long long>(s) * packs / ranks); }
 
+/** The rank whose column slice holds pack p (the last s with sliceBegin(s) <= p). */
+__device__ inline int sliceOwner(int p, int packs, int ranks) {
+  int owner = ranks - 1;
+  while (owner > 0 && sliceBegin(owner, packs, ranks) > p) owner--;
+  return owner;
+}
+
+/** Pack p of row m as the norm reads it: the bf16 all-reduce sum from its owner's stage buffer
+ *  plus the residual (f32, or rounded as the contract says), and that sum as out.residual. */
+__device__ inline void halvingPackInputs(const Contract& c, const EpilogueIo& io, uint16_t* const* stageBuffers, int ranks, size_t element, int p,
+                                         float (&x)[kPackElems], Bf16Pack& residualOut) {
+  const int packs = io.hidden / kPackElems;
+  const Bf16Pack reduced = loadPack(stageBuffers[sliceOwner(p, packs, ranks)], element);
+  Bf16Pack residual{};
+  if (c.norm.hasResidual) residual = loadPack(io.residual, element);
+#pragma unroll
+  for (int k = 0; k < kPackElems; k++) {
+    float v = bf16ToF32(reduced.h[k]);
+    if (c.norm.hasResidual) {
+      v = residualAdd(v, bf16ToF32(residual.h[k]), c);
+      residualOut.h[k] = f32ToBf16(v, c.bf16Rounding.residualOut);
+    }
+    x[k] = normInput(v, c);
+  }
+}
+
+/**
+ * aiter local_device_load_rmsnorm (ROCm/aiter@e4048607 csrc/include/custom_all_reduce.cuh:
+ * 1443-1524), norm only (support.cpp refuses quant here): a block of tnum = blockDim.x threads
+ * per row, thread t on packs t, t + tnum, ..; each pack's x = ar_out + res_inp in f32 (:1486),
+ * square_sum += packReduce(x*x) (halvingThreadSquares), smemReduceSum (smemHalvingBlockSum),
+ * rstd of s[0] (:1497), then out.residual = downcast(x) and out.norm = downcast(x * w * rstd)
+ * (:1512-1513; the contract's multiplyOrder). aiter keeps x in registers between the two loops;
+ * here the second loop reloads the same bf16 inputs and recomputes the same x (no register
+ * array bounded by n_loop), and writes out.residual only after that reload, so an in-place
+ * residual is read before it is overwritten.
+ */
+__device__ void halvingEpilogue(const Contract& c, const EpilogueIo& io, int m, uint16_t* const* stageBuffers, int ranks, float* halvingSums) {
+  const int packs = io.hidden / kPackElems;
+  const int t = static_cast<int>(threadIdx.x);
+  const int threads = static_cast<int>(blockDim.x);
+  const size_t rowBase = static_cast<size_t>(m) * io.hidden;
+  const bool flush = c.flushSubnormals;
+  Bf16Pack residualOutOfPass1;  // written in the second loop
+  const float squareSum = halvingThreadSquares(t, packs, threads, c.norm.perThread, flush, [&](int p, float (&x)[kPackElems]) {
+    halvingPackInputs(c, io, stageBuffers, ranks, rowBase + static_cast<size_t>(p) * kPackElems, p, x, residualOutOfPass1);
+  });
+  const float rowRstd = rstdOf(smemHalvingBlockSum(squareSum, halvingSums, flush), io.hidden, c);
+  for (int p = t; p < packs; p += threads) {
+    const size_t element = rowBase + static_cast<size_t>(p) * kPackElems;
+    float x[kPackElems];
+    Bf16Pack residualOut;
+    halvingPackInputs(c, io, stageBuffers, ranks, element, p, x, residualOut);
+    float w[kPackElems];
+    loadWeights(io.weight, p * kPackElems, c, w);
+    Bf16Pack normBits;
+#pragma unroll
+    for (int k = 0; k < kPackElems; k++) normBits.h[k] = f32ToBf16(normalize(x[k], rowRstd, w[k], c), c.bf16Rounding.normOut);
+    if (c.norm.hasResidual) storeOutputPack(io.outResidual, element, residualOut);
+    storeOutputPack(io.outNorm, element, normBits);
+  }
+}
+
 /**
  * 2-stage: reduce-scatter (rank r sums its column slice of each row over all ranks and stores
  * it, rounded to bf16, in its stage buffer), barrier, then all-gather (each rank reads every
  * slice back from its owner) and the norm. Block b handles rows b, b+G, ... in both stages, so
  * the stage buffer rows a block reads were written by block b of each rank: the per-block
  * barrier orders them, with release/acquire so the bf16 sums are visible (aiter PR 2890).
+ * The norm is allreduce_fusion_kernel_2stage's butterfly epilogue (one pack a thread) or, for
+ * the smem-halving tree, local_device_load_rmsnorm's (halvingEpilogue).
  */
 __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoStageArgs a) {
   __shared__ RowShared rowShared[2];
+  __shared__ float halvingSums[kMaxBlockThreads];
   __shared__ uint32_t epochSlot;
   const FusedArgs& f = a.fused;
   const int ranks = f.sync.ranks;
@@ -182,8 +248,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
   const int ownBegin = sliceBegin(rank, packs, ranks);
   const int ownEnd = sliceBegin(rank + 1, packs, ranks);
   for (int m = blockIdx.x; m < f.io.tokens; m += gridDim.x) {
-    const int p = ownBegin + t;
-    if (p < ownEnd) {
+    for (int p = ownBegin + t; p < ownEnd; p += static_cast<int>(blockDim.x)) {
       const size_t element = static_cast<size_t>(m) * f.io.hidden + static_cast<size_t>(p) * kPackElems;
       Bf16Pack rankPacks[kMaxRanks];
       loadRankPacks(f.inputs, ranks, element, rankPacks);
@@ -199,21 +264,24 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 
   barriers.arrive();  // every rank's slices of this block's rows are in its stage buffer
 
-  const bool active = t < packs;
-  int owner = ranks - 1;
-  while (owner > 0 && sliceBegin(owner, packs, ranks) > t) owner--;
-  int parity = 0;
-  for (int m = blockIdx.x; m < f.io.tokens; m += gridDim.x, parity ^= 1) {
-    float acc[kPackElems] = {};
-    Bf16Pack residualPack{};
-    if (active) {
-      const size_t element = static_cast<size_t>(m) * f.io.hidden + static_cast<size_t>(t) * kPackElems;
-      const Bf16Pack reduced = loadPack(a.stageBuffers[owner], element);
-      if (f.contract.norm.hasResidual) residualPack = loadPack(f.io.residual, element);
+  if (f.contract.norm.tree == SumTree::smemHalving) {
+    for (int m = blockIdx.x; m < f.io.tokens; m += gridDim.x) halvingEpilogue(f.contract, f.io, m, a.stageBuffers, ranks, halvingSums);
+  } else {
+    const bool active = t < packs;
+    const int owner = sliceOwner(t, packs, ranks);
+    int parity = 0;
+    for (int m = blockIdx.x; m < f.io.tokens; m += gridDim.x, parity ^= 1) {
+      float acc[kPackElems] = {};
+      Bf16Pack residualPack{};
+      if (active) {
+        const size_t element = static_cast<size_t>(m) * f.io.hidden + static_cast<size_t>(t) * kPackElems;
+        const Bf16Pack reduced = loadPack(a.stageBuffers[owner], element);
+        if (f.contract.norm.hasResidual) residualPack = loadPack(f.io.residual, element);
 #pragma unroll
-      for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
+        for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
+      }
+      fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
     }
-    fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
   }
 
   barriers.arrive();  // no rank rewrites its stage buffer while a peer still reads it
@@ -222,16 +290,17 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 
 }  // namespace
 
-int fusedBlockThreads(int hidden) {
+int fusedBlockThreads(const Contract& contract, int hidden) {
+  if (contract.norm.tree == SumTree::smemHalving) return contract.norm.halvingBlock;
   const int packs = hidden / kPackElems;
   return (packs + kLogicalWarpLanes - 1) / kLogicalWarpLanes * kLogicalWarpLanes;
 }
 
-int fusedGridBlocks(int device, int tokens, int hidden, int coResidentRanks, bool twoStage) {
+int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage) {
   hipDeviceProp_t props;
   HIP_TRY(hipGetDeviceProperties(&props, device));
   int perSm = 0;
-  const int threads = fusedBlockThreads(hidden);
+  const int threads = fusedBlockThreads(contract, hidden);
   if (twoStage) {
     HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion2Stage, threads, 0));
   } else {
@@ -244,12 +313,12 @@ int fusedGridBlocks(int device, int tokens, int hidden, int coResidentRanks, boo
 }
 
 void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream) {
-  hipLaunchKernelGGL(allReduceFusion1Stage, dim3(blocks), dim3(fusedBlockThreads(args.io.hidden)), 0, stream, args);
+  hipLaunchKernelGGL(allReduceFusion1Stage, dim3(blocks), dim3(fusedBlockThreads(args.contract, args.io.hidden)), 0, stream, args);
   HIP_TRY_LAUNCH();
 }
 
 void launchFused2Stage(const TwoStageArgs& args, int blocks, hipStream_t stream) {
-  hipLaunchKernelGGL(allReduceFusion2Stage, dim3(blocks), dim3(fusedBlockThreads(args.fused.io.hidden)), 0, stream, args);
+  hipLaunchKernelGGL(allReduceFusion2Stage, dim3(blocks), dim3(fusedBlockThreads(args.fused.contract, args.fused.io.hidden)), 0, stream, args);
   HIP_TRY_LAUNCH();
 }
 

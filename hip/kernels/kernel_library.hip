@@ -6,6 +6,7 @@
 //   aiter-1stage  fused 1-stage AR + add + RMSNorm (+ group quant); also pre-2586, TRT-LLM
 //                 one-shot and the other natural-order, butterfly-tree contracts
 //   aiter-2stage  fused 2-stage: reduce-scatter to a bf16 stage buffer, barrier, all-gather + norm
+//                 (aiter's butterfly epilogue, or local_device_load_rmsnorm's smem-halving tree)
 //   unfused       custom all-reduce kernel, then fused_add_rms_norm, then group quant
 //   unfused-nccl  the same chain with NCCL's all-reduce (peer mode; built with ULPWISE_HAVE_NCCL)
 #include "../harness/ulpwise_kernel_abi.h"
@@ -43,7 +44,7 @@ const char* const kLibraryName = "libulpwise_kernels 0.1 (ulpwise hip/kernels)";
 const ulpwise_kernel_desc kKernels[] = {
     {"aiter-1stage", "fused 1-stage all-reduce + residual + RMSNorm (+ FP8 group quant), aiter butterfly tree" ULPWISE_RSTD_NOTE,
      nullptr, ULPWISE_MODE_EMULATED | ULPWISE_MODE_PEER},
-    {"aiter-2stage", "fused 2-stage: reduce-scatter to bf16, barrier, all-gather + residual + RMSNorm" ULPWISE_RSTD_NOTE, nullptr,
+    {"aiter-2stage", "fused 2-stage: reduce-scatter to bf16, barrier, all-gather + residual + RMSNorm (butterfly or smem-halving)" ULPWISE_RSTD_NOTE, nullptr,
      ULPWISE_MODE_EMULATED | ULPWISE_MODE_PEER},
     {"unfused", "custom all-reduce kernel, fused_add_rms_norm kernel, per-group quant kernel" ULPWISE_RSTD_NOTE, nullptr,
      ULPWISE_MODE_EMULATED | ULPWISE_MODE_PEER},
@@ -145,8 +146,8 @@ class Context {
       HIP_TRY(hipSetDevice(devices_[r]));
       if (twoStage || kind_ == KernelKind::fused1Stage) {
         preloadFusedKernels();
-        syncedBlocks_ = std::min(syncedBlocks_, fusedGridBlocks(devices_[r], tokens_, hidden_, coResident, twoStage));
-        if (r == 0) soloBlocks_ = fusedGridBlocks(devices_[r], tokens_, hidden_, 1, twoStage);
+        syncedBlocks_ = std::min(syncedBlocks_, fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, coResident, twoStage));
+        if (r == 0) soloBlocks_ = fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, 1, twoStage);
       } else {
         preloadUnfusedKernels();
         syncedBlocks_ = std::min(syncedBlocks_, allReduceGridBlocks(devices_[r], elements, coResident));

@@ -127,6 +127,28 @@ class ThreadSquares {
   float acc_ = 0.0f;
 };
 
+/**
+ * Thread t's square_sum in aiter's local_device_load_rmsnorm (ROCm/aiter@e4048607
+ * csrc/include/custom_all_reduce.cuh:1468-1492): square_sum = 0, then for packs p = t, t + tnum,
+ * ... below the row's pack count (:1474), `square_sum += packReduce(reduce_pack)` (:1490), where
+ * packReduce sums the pack's squares from its first (:998-1008) and the contract's per-thread
+ * pattern says how the compiler contracted `reduce_pack[i] = x*x` into it (a pattern over one
+ * pack: its own run). `packValues(p, x)` gives pack p's eight f32 norm inputs. Shared by the
+ * 2-stage kernel (fused_allreduce_norm.hip) and the host model (tests/row_math_check.cpp).
+ */
+template <typename PackValues>
+ULPWISE_HD float halvingThreadSquares(int t, int packs, int blockSize, PerThreadPattern pattern, bool flush, PackValues packValues) {
+  float squareSum = 0.0f;
+  for (int p = t; p < packs; p += blockSize) {
+    float x[kPackElems];
+    packValues(p, x);
+    ThreadSquares pack(pattern, flush, kPackElems);
+    for (int k = 0; k < kPackElems; k++) pack.add(x[k]);
+    squareSum = addF32(squareSum, pack.sum(), flush);
+  }
+  return squareSum;
+}
+
 // ---- rstdOf -----------------------------------------------------------------------------------
 
 /**

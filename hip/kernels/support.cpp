@@ -20,8 +20,16 @@ std::string groupUnsupported(int groupSize, int hidden) {
 std::string fusedUnsupported(const Contract& c, int hidden, bool twoStage) {
   if (c.allReduce.ring) return "allReduce.order: the fused kernels sum in natural order (ring is the unfused chain's)";
   if (twoStage && !c.allReduce.roundResult) return "allReduce.roundResult: the 2-stage kernel stores the reduce-scatter as bf16";
-  if (c.norm.tree != SumTree::butterfly) return "norm.sumOfSquares.tree: the fused kernels use the aiter butterfly tree";
   if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (one 16-byte pack per thread)";
+  if (c.norm.tree == SumTree::smemHalving) {
+    // aiter's local_device_load_rmsnorm: a 2-stage norm-only kernel of tnum threads (a power of two).
+    if (!twoStage) return "norm.sumOfSquares.tree 'smem-halving': aiter's local_device_load_rmsnorm runs after the 2-stage reduce-scatter (aiter-2stage)";
+    const int block = c.norm.halvingBlock;
+    if ((block & (block - 1)) != 0) return "norm.sumOfSquares.tree.blockSize " + std::to_string(block) + ": not a power-of-two number of 64-lane waves";
+    if (c.quant.enabled) return "quant with the 'smem-halving' tree: local_device_load_rmsnorm has no quant (the 2-stage quant kernels use the butterfly)";
+    return "";
+  }
+  if (c.norm.tree != SumTree::butterfly) return "norm.sumOfSquares.tree: the fused kernels use the aiter butterfly tree (or, 2-stage, smem-halving)";
   if (hidden / kPackElems > kMaxBlockThreads) return "hidden > 8192: one block per row holds at most 1024 packs (aiter's 1-stage limit)";
   // A per-token group ('token') is the whole block: any hidden.
   if (c.quant.enabled && c.quant.groupSize != 0) {
@@ -40,6 +48,7 @@ std::string unfusedUnsupported(const Contract& c, int ranks, int hidden, bool nc
     if (!ringBf16 && ranks != 2) return "allReduce: NCCL rounds every hop in ring order; only the 'ring' bf16 contract (or any at N=2) matches it";
   }
   if (hidden % kPackElems != 0) return "hidden must be a multiple of 8 (16-byte packs)";
+  if (c.norm.tree == SumTree::smemHalving) return "norm.sumOfSquares.tree 'smem-halving': the fused 2-stage kernel computes it (aiter-2stage), not this chain";
   if (c.norm.tree == SumTree::butterfly && hidden / kPackElems > kMaxBlockThreads) return "butterfly tree with hidden > 8192";
   if (c.norm.tree == SumTree::cub && hidden % c.norm.cubVectorWidth != 0) return "norm.sumOfSquares.tree.vectorWidth does not divide hidden";
   const bool pairs = c.norm.perThread == PerThreadPattern::pair || c.norm.perThread == PerThreadPattern::pairFma;

@@ -187,6 +187,7 @@ int addNormThreads(const NormContract& norm, int hidden, int tokens) {
     case SumTree::sequential: return kSequentialThreads;
     case SumTree::butterfly: return roundUpToWarps(hidden / kPackElems);  // support.cpp: perThread 8
     case SumTree::cub: return roundUpToWarps(cubThreads(norm, hidden, tokens));
+    case SumTree::smemHalving: break;  // support.cpp: the 2-stage kernel's tree, refused here
   }
   return kSequentialThreads;
 }

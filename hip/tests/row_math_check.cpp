@@ -1,10 +1,22 @@
-// The f32 operations of bits.h and the per-thread sum of squares of row_math.h on fixed inputs,
-// compiled for the host (run by test/hip/rowMath.test.ts, whose expectations are derived by
-// hand): prints "name hex" per line, f32 results as their bits.
+// The f32 operations of bits.h and the per-thread sum of squares of row_math.h, compiled for the
+// host (run by test/hip/rowMath.test.ts):
+//
+//   row_math_check           fixed inputs, expectations derived by hand in the test: prints
+//                            "name hex" per line, f32 results as their bits
+//   row_math_check halving   a host model of aiter's local_device_load_rmsnorm sum of squares
+//                            (the 2-stage kernel's smem-halving tree): reads lines
+//                            "PATTERN keep|flush BLOCKSIZE HEX..." (the row's f32 norm inputs as
+//                            bits, a multiple of 8) and prints the row's sum of squares as hex
 #include "../kernels/row_math.h"
+#include "halving_model.h"
 
 #include <cstdio>
+#include <cstring>
 #include <initializer_list>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -20,9 +32,43 @@ float squares(PerThreadPattern pattern, bool flush, std::initializer_list<uint32
   return sum.sum();
 }
 
+int halvingCommand() {
+  const char* const names[] = {"chain", "fma-chain", "pair", "pair-fma"};
+  const PerThreadPattern patterns[] = {PerThreadPattern::chain, PerThreadPattern::fmaChain, PerThreadPattern::pair, PerThreadPattern::pairFma};
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string name, subnormals;
+    int tnum = 0;
+    in >> name >> subnormals >> tnum;
+    int pattern = -1;
+    for (int i = 0; i < 4; i++) {
+      if (name == names[i]) pattern = i;
+    }
+    if (pattern < 0 || (subnormals != "keep" && subnormals != "flush") || tnum < 64 || tnum > kMaxBlockThreads || (tnum & (tnum - 1)) != 0) {
+      std::cerr << "row_math_check halving: bad line: " << line.substr(0, 80) << "\n";
+      return 2;
+    }
+    std::vector<float> x;
+    std::string word;
+    while (in >> word) x.push_back(f(static_cast<uint32_t>(std::stoul(word, nullptr, 16))));
+    if (x.empty() || x.size() % kPackElems != 0) {
+      std::cerr << "row_math_check halving: a row is whole packs of " << kPackElems << " values\n";
+      return 2;
+    }
+    print("sumsq", halvingModel(x, tnum, patterns[pattern], subnormals == "flush"));
+  }
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "halving") == 0) return halvingCommand();
+  if (argc != 1) {
+    std::cerr << "usage: row_math_check [halving]\n";
+    return 2;
+  }
   print("flush.subnormal", flushSubnormal(f(0x00000001u)));
   print("flush.negativeSubnormal", flushSubnormal(f(0x807fffffu)));
   print("flush.minNormal", flushSubnormal(f(0x00800000u)));

@@ -117,11 +117,11 @@ function refusals(c: Contract, target: BuildTarget = 'host'): string[] {
     if (c.hardwareOps.divide === 'sm90-div-full') out.push("hardwareOps.divide = 'sm90-div-full'");
   }
   const tree = c.norm.sumOfSquares.tree;
-  const hipTrees: readonly string[] = ['sequential', 'butterfly', 'cub'];
+  const hipTrees: readonly string[] = ['sequential', 'butterfly', 'cub', 'smem-halving'];
   if (!hipTrees.includes(tree.kind)) {
     out.push(`norm.sumOfSquares.tree.kind = '${tree.kind}'`);
   }
-  if (tree.kind === 'butterfly' && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);
+  if ((tree.kind === 'butterfly' || tree.kind === 'smem-halving') && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);
   if ((tree.kind === 'butterfly' || tree.kind === 'cub') && tree.warpSize === 64) out.push('norm.sumOfSquares.tree.warpSize = 64');
   if (c.quant?.scaleLayout.kind === 'packed-ue8m0') out.push("quant.scaleLayout.kind = 'packed-ue8m0'");
   return out;
