@@ -67,6 +67,13 @@ class ObjectReader {
   }
   bool has(const std::string& key) const { return value_.find(key) != nullptr; }
 
+  /** A field added to schema v2 with a zod default (allReduce.negativeZeroInputs,
+   *  tree[butterfly].tailWarp, norm.epsAdd): absent, it takes its default's index, so contract
+   *  JSON written before it existed still reads. */
+  int choiceOr(const std::string& key, std::initializer_list<const char*> names, int absent) const {
+    return has(key) ? choice(key, names) : absent;
+  }
+
   /** One of `names`, as its index. */
   int choice(const std::string& key, std::initializer_list<const char*> names) const { return choiceOf(at(key), pathOf(key), names); }
 
@@ -148,7 +155,7 @@ Bf16Rounding bf16RoundingAt(const ObjectReader& o, const char* key) {
 }
 
 void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& refusals) {
-  const ObjectReader ar(root.at("allReduce"), "allReduce", {"order", "accumulate", "roundResult"});
+  const ObjectReader ar(root.at("allReduce"), "allReduce", {"order", "accumulate", "roundResult", "negativeZeroInputs"});
   out = AllReduceContract{};
   for (int r = 0; r < kMaxRanks; r++) out.ringOrder[r] = static_cast<int8_t>(r);
   const Value& orderValue = ar.at("order");
@@ -190,6 +197,9 @@ void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& 
   }
   out.bf16Accumulate = ar.choice("accumulate", {"f32", "bf16"}) == 1;
   out.roundResult = ar.choice("roundResult", {"none", "bf16"}) == 1;
+  if (ar.choiceOr("negativeZeroInputs", {"keep", "positive"}, 0) == 1) {
+    refusals.refuse(ar.pathOf("negativeZeroInputs"), "'positive'", "the kernels read a -0 input as -0: FlashInfer's Lamport sentinel is not written here");
+  }
 }
 
 void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& refusals) {
@@ -214,8 +224,11 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
       break;
     }
     case 1: {
-      const ObjectReader tree(treeValue, treePath, {"kind", "perThread", "warpSize"});
+      const ObjectReader tree(treeValue, treePath, {"kind", "perThread", "warpSize", "tailWarp"});
       out.tree = SumTree::butterfly;
+      if (tree.choiceOr("tailWarp", {"pad", "drop"}, 0) == 1) {
+        refusals.refuse(tree.pathOf("tailWarp"), "'drop'", "the butterfly kernels pad the last warp with zero threads");
+      }
       if (tree.integer("perThread", 1, ContractLimits::perThread) != kPackElems) {
         refusals.refuse(tree.pathOf("perThread"), tree.at("perThread").text, "the butterfly kernels give each thread one 16-byte pack of 8");
       }
@@ -276,11 +289,13 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
 }
 
 void parseNorm(const ObjectReader& root, NormContract& out, Refusals& refusals) {
-  const ObjectReader norm(root.at("norm"), "norm", {"input", "sumOfSquares", "variance", "eps", "weight", "multiplyOrder", "roundIntermediate"});
+  const ObjectReader norm(root.at("norm"), "norm",
+                         {"input", "sumOfSquares", "variance", "eps", "weight", "multiplyOrder", "roundIntermediate", "epsAdd"});
   out.inputBf16 = norm.choice("input", {"f32", "bf16"}) == 1;
   parseSumOfSquares(norm, out, refusals);
   out.varianceReciprocal = norm.choice("variance", {"divide", "reciprocal-multiply"}) == 1;
   out.epsBits = norm.positiveF32("eps", 1.0);
+  if (norm.choiceOr("epsAdd", {"f32", "f64"}, 0) == 1) refusals.refuse(norm.pathOf("epsAdd"), "'f64'", "the kernels add eps in f32");
   const ObjectReader weight(norm.at("weight"), norm.pathOf("weight"), {"dtype", "castToBf16", "offset"});
   out.weightF32 = weight.choice("dtype", {"bf16", "f32"}) == 1;
   out.weightCastToBf16 = weight.boolean("castToBf16");

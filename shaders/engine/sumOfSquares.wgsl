@@ -126,7 +126,7 @@ fn nextPow2(n: u32) -> u32 {
 }
 
 // cpu rstdOf. 4. rstd, every step correctly rounded: the mean square as sumsq / H or
-// sumsq * fround(1 / H).
+// sumsq * fround(1 / H), plus eps in f32 or f64.
 fn rstdOf(sumsq: u32) -> u32 {
   var meanSquare: u32;
   if (params.varianceReciprocal != 0u) {
@@ -134,7 +134,13 @@ fn rstdOf(sumsq: u32) -> u32 {
   } else {
     meanSquare = f32_div(sumsq, params.hiddenF32, ENGINE_F32_SUBNORMALS);
   }
-  let variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
+  // cpu varianceWithEps: norm.epsAdd 'f64' adds the double eps in f64 and rounds back to f32.
+  var variance: u32;
+  if (params.epsAddF64 != 0u) {
+    variance = f32_addF64(meanSquare, params.epsF64Hi, params.epsF64Lo, ENGINE_F32_SUBNORMALS);
+  } else {
+    variance = f32_add(meanSquare, params.epsF32, ENGINE_F32_SUBNORMALS);
+  }
   return f32_div(ONE_F32, f32_sqrt(variance, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
 }
 

@@ -2,6 +2,7 @@ import { bf16FromF32Bits, f32BitsFromBf16, roundF32BitsToBf16 } from '../numeric
 import { f32BitsFromE8m0, roundToPowerOfTwo } from '../numerics/e8m0.js';
 import { f32BitsFromFp8, fp8FromF32Bits } from '../numerics/fp8.js';
 import { f32_add } from './f32_add.js';
+import { f32_addF64 } from './f32_addF64.js';
 import { f32_div } from './f32_div.js';
 import { f32_mul } from './f32_mul.js';
 import { f32_mulAdd } from './f32_mulAdd.js';
@@ -64,4 +65,5 @@ export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
     cpu: (bits, mode) => roundToPowerOfTwo(bits, nameOfWgslCode('e8m0Rounding', mode)),
   },
   { name: 'f32BitsFromE8m0', args: [{ kind: 'bits', width: 8 }], cpu: (code) => f32BitsFromE8m0(code) },
+  { name: 'f32_addF64', args: [F32, F32, F32, SUBNORMALS], cpu: (a, bHi, bLo, s) => f32_addF64(a, bHi, bLo, subnormals(s)) },
 ];

@@ -1,5 +1,5 @@
 import type { PerThreadPattern } from '../../contracts/schema.js';
-import type { F32Arithmetic } from '../../numerics/f32ops.js';
+import { flushSubnormal, type F32Arithmetic } from '../../numerics/f32ops.js';
 import { PADDING_ELEMENT, type ReductionPlan } from '../layout/reduction.js';
 import type { CpuCase } from './context.js';
 
@@ -57,10 +57,21 @@ export function meanSquareOf(c: CpuCase, sumsq: number): number {
   return c.contract.norm.variance === 'divide' ? ops.divide(sumsq, hidden) : f32.mul(sumsq, ops.reciprocal(hidden));
 }
 
-/** rstd from a row's sum of squares: the rsqrt slot of fround(variance + eps) (hardwareOps
- *  'ieee' and 'inferred': fround(1/fround(sqrt(v))); 'sm90': rsqrt.approx.f32 as measured). */
+/** variance + eps as norm.epsAdd says. 'f64' is aiter add_rmsnorm_quant's `rcp[0] / n + epsilon`
+ *  with a double epsilon (ROCm/aiter@e4048607 csrc/kernels/rmsnorm_quant_kernels.cu:26, :150): the
+ *  f32 variance widened, a JS (f64, round to nearest even) add of the contract's eps, then
+ *  Math.fround; f32 subnormals flush where the f32 value is read and where it is rounded back. */
+export function varianceWithEps(c: CpuCase, variance: number): number {
+  if (c.contract.norm.epsAdd === 'f32') return c.f32.add(variance, c.eps);
+  const flush = c.contract.f32Subnormals === 'flush';
+  const sum = Math.fround((flush ? flushSubnormal(variance) : variance) + c.contract.norm.eps);
+  return flush ? flushSubnormal(sum) : sum;
+}
+
+/** rstd from a row's sum of squares: the rsqrt slot of variance + eps (hardwareOps 'ieee' and
+ *  'inferred': fround(1/fround(sqrt(v))); 'sm90': rsqrt.approx.f32 as measured). */
 export function rstdOf(c: CpuCase, sumsq: number): number {
-  return c.ops.rsqrt(c.f32.add(meanSquareOf(c, sumsq), c.eps));
+  return c.ops.rsqrt(varianceWithEps(c, meanSquareOf(c, sumsq)));
 }
 
 /** One row's rstd: the sum of squares by the contract's tree, then rstdOf. */
