@@ -273,7 +273,12 @@ function flashinferKernel(fp32Acc: boolean, cluster: 'sm90' | 'sm80', launch: 'o
   const sum = fp32Acc ? (rows: Rows, e: number) => bf16(naturalF32(ops)(rows, e)) : naturalBf16Hops(ops);
   // One-shot: remove_neg_zero(val) on every allreduce_in value before it is pushed (fi.cuh:1524,
   // 1426-1431): a -0 input is stored as static_cast<T>(0.f), +0. Two-shot copies the inputs as they are.
-  const positiveZeros = (rows: Rows): Rows => ({ ...rows, ranks: rows.ranks.map((rank) => rank.map((v) => (Object.is(v, -0) ? 0 : v))) });
+  const positive = new WeakMap<Rows, Rows>();
+  const positiveZeros = (rows: Rows): Rows => {
+    let out = positive.get(rows);
+    if (!out) positive.set(rows, (out = { ...rows, ranks: rows.ranks.map((rank) => rank.map((v) => (Object.is(v, -0) ? 0 : v))) }));
+    return out;
+  };
   const ar = launch === 'oneshot' ? (rows: Rows, e: number) => sum(positiveZeros(rows), e) : sum;
   return {
     ops,
