@@ -35,6 +35,7 @@ import {
   type Rows,
 } from './transcribed.js';
 import type { Fp8Format } from '../../src/numerics/fp8.js';
+import { caseOf } from '../engines/caseBuilder.js';
 
 // Every preset against a transcription of its kernels written from their source (the citations
 // are the preset's evidence), through ./transcribed.ts and never through the contract
@@ -552,4 +553,21 @@ test('hand-derived: gfx942 truncates where gfx950 rounds, and the 2-stage residu
   expect(aiterKernel('gfx942', '1stage').residualOut!(aiterKernel('gfx942', '1stage').x(rows, 0))).toBe(1);
   expect(aiterKernel('gfx950', '1stage').residualOut!(aiterKernel('gfx950', '1stage').x(rows, 0))).toBe(1 + 2 ** -7);
   expect(aiterKernel('gfx942', '2stage-quant').x(rows, 0)).toBe(1);
+});
+
+// rq.cu:150 adds the double epsilon in f64. With eps 1e-6 this moves rstd only where the variance
+// is near eps (2^-27 .. 2^-18): a row of 2^-10 has variance 2^-20. In units of 2^-42 (the f32 ulp
+// in [2^-19, 2^-18)): f64, 2^22 + 1e-6 * 2^42 = 8592350.511 -> 8592351 (0x36031bdf); f32,
+// fround(1e-6) = 8796093 * 2^-43, so 2^22 + 4398046.5 = 8592350.5, a tie -> the even 8592350 (0x36031bde).
+test('aiter-add-rmsnorm-quant: a row whose variance is near eps tells the f64 eps add from the f32 one', () => {
+  const preset = 'aiter-add-rmsnorm-quant@gfx950';
+  const shape = { ranks: 1, tokens: 1, hidden: 4096 };
+  const inputs = caseOf([new Array<number>(4096).fill(2 ** -10)], new Array<number>(4096).fill(0), new Array<number>(4096).fill(1));
+  const engine = runEngine({ contract: getPreset(preset).contract, shape }, inputs);
+  const c = transcriptions.get(preset)!;
+  const expected = run(rowsOf(inputs, 1, 4096), c.kernel, c.quant);
+  expectBits(engine, expected);
+  const rstdOf = (variance: number): number => f32BitsOf(f(1 / f(Math.sqrt(variance)))) >>> 0;
+  expect(engine.get('rstd')).toEqual([rstdOf(f32ValueOf(0x36031bdf))]);
+  expect(rstdOf(f32ValueOf(0x36031bdf))).not.toBe(rstdOf(f32ValueOf(0x36031bde)));
 });
