@@ -197,9 +197,7 @@ void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& 
   }
   out.bf16Accumulate = ar.choice("accumulate", {"f32", "bf16"}) == 1;
   out.roundResult = ar.choice("roundResult", {"none", "bf16"}) == 1;
-  if (ar.choiceOr("negativeZeroInputs", {"keep", "positive"}, 0) == 1) {
-    refusals.refuse(ar.pathOf("negativeZeroInputs"), "'positive'", "the kernels read a -0 input as -0: FlashInfer's Lamport sentinel is not written here");
-  }
+  out.negativeZeroToPositive = ar.choiceOr("negativeZeroInputs", {"keep", "positive"}, 0) == 1;
 }
 
 void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& refusals) {
@@ -216,6 +214,7 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
                                           {"sequential", "butterfly", "cub", "dpp-wave64", "smem-halving", "triton-sum", "cluster"});
   out.cubBlock = 0;
   out.cubVectorWidth = 1;
+  out.butterflyDropsTailWarp = false;
   const std::string kindPath = join(treePath, "kind");
   switch (kind) {
     case 0: {
@@ -226,9 +225,7 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
     case 1: {
       const ObjectReader tree(treeValue, treePath, {"kind", "perThread", "warpSize", "tailWarp"});
       out.tree = SumTree::butterfly;
-      if (tree.choiceOr("tailWarp", {"pad", "drop"}, 0) == 1) {
-        refusals.refuse(tree.pathOf("tailWarp"), "'drop'", "the butterfly kernels pad the last warp with zero threads");
-      }
+      out.butterflyDropsTailWarp = tree.choiceOr("tailWarp", {"pad", "drop"}, 0) == 1;
       if (tree.integer("perThread", 1, ContractLimits::perThread) != kPackElems) {
         refusals.refuse(tree.pathOf("perThread"), tree.at("perThread").text, "the butterfly kernels give each thread one 16-byte pack of 8");
       }

@@ -113,8 +113,6 @@ function refusals(c: Contract): string[] {
   if (tree.kind === 'butterfly' && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);
   if ((tree.kind === 'butterfly' || tree.kind === 'cub') && tree.warpSize === 64) out.push('norm.sumOfSquares.tree.warpSize = 64');
   if (c.quant?.scaleLayout.kind === 'packed-ue8m0') out.push("quant.scaleLayout.kind = 'packed-ue8m0'");
-  if (c.allReduce.negativeZeroInputs === 'positive') out.push("allReduce.negativeZeroInputs = 'positive'");
-  if (tree.kind === 'butterfly' && tree.tailWarp === 'drop') out.push("norm.sumOfSquares.tree.tailWarp = 'drop'");
   if (c.norm.epsAdd === 'f64') out.push("norm.epsAdd = 'f64'");
   return out;
 }
