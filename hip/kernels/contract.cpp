@@ -67,6 +67,13 @@ class ObjectReader {
   }
   bool has(const std::string& key) const { return value_.find(key) != nullptr; }
 
+  /** A field added to schema v2 with a zod default (allReduce.negativeZeroInputs,
+   *  tree[butterfly].tailWarp, norm.epsAdd): absent, it takes its default's index, so contract
+   *  JSON written before it existed still reads. */
+  int choiceOr(const std::string& key, std::initializer_list<const char*> names, int absent) const {
+    return has(key) ? choice(key, names) : absent;
+  }
+
   /** One of `names`, as its index. */
   int choice(const std::string& key, std::initializer_list<const char*> names) const { return choiceOf(at(key), pathOf(key), names); }
 
@@ -178,7 +185,7 @@ void parseNcclOrder(const Value& orderValue, const std::string& orderPath, bool 
 }
 
 void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& refusals) {
-  const ObjectReader ar(root.at("allReduce"), "allReduce", {"order", "accumulate", "roundResult"});
+  const ObjectReader ar(root.at("allReduce"), "allReduce", {"order", "accumulate", "roundResult", "negativeZeroInputs"});
   out = AllReduceContract{};
   for (int r = 0; r < kMaxRanks; r++) out.ringOrder[r] = static_cast<int8_t>(r);
   const Value& orderValue = ar.at("order");
@@ -223,6 +230,7 @@ void parseAllReduce(const ObjectReader& root, AllReduceContract& out, Refusals& 
   }
   out.bf16Accumulate = ar.choice("accumulate", {"f32", "bf16"}) == 1;
   out.roundResult = ar.choice("roundResult", {"none", "bf16"}) == 1;
+  out.negativeZeroToPositive = ar.choiceOr("negativeZeroInputs", {"keep", "positive"}, 0) == 1;
 }
 
 void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& refusals) {
@@ -241,6 +249,7 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
   out.cubBlock = 0;
   out.cubVectorWidth = 1;
   out.halvingBlock = 0;
+  out.butterflyDropsTailWarp = false;
   const std::string kindPath = join(treePath, "kind");
   switch (kind) {
     case 0: {
@@ -249,8 +258,9 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
       break;
     }
     case 1: {
-      const ObjectReader tree(treeValue, treePath, {"kind", "perThread", "warpSize"});
+      const ObjectReader tree(treeValue, treePath, {"kind", "perThread", "warpSize", "tailWarp"});
       out.tree = SumTree::butterfly;
+      out.butterflyDropsTailWarp = tree.choiceOr("tailWarp", {"pad", "drop"}, 0) == 1;
       if (tree.integer("perThread", 1, ContractLimits::perThread) != kPackElems) {
         refusals.refuse(tree.pathOf("perThread"), tree.at("perThread").text, "the butterfly kernels give each thread one 16-byte pack of 8");
       }
@@ -332,7 +342,8 @@ void parseSumOfSquares(const ObjectReader& norm, NormContract& out, Refusals& re
 }
 
 void parseNorm(const ObjectReader& root, NormContract& out, Refusals& refusals) {
-  const ObjectReader norm(root.at("norm"), "norm", {"input", "sumOfSquares", "variance", "eps", "weight", "multiplyOrder", "roundIntermediate"});
+  const ObjectReader norm(root.at("norm"), "norm",
+                         {"input", "sumOfSquares", "variance", "eps", "weight", "multiplyOrder", "roundIntermediate", "epsAdd"});
   const int input = norm.choice("input", {"f32", "bf16", "f32-squares-bf16-normalize"});
   out.inputBf16 = input == 1;
   out.inputF32SquaresBf16Normalize = input == 2;
@@ -344,6 +355,7 @@ void parseNorm(const ObjectReader& root, NormContract& out, Refusals& refusals) 
   out.varianceReciprocal = variance == 1;
   if (variance == 2) refusals.refuse(norm.pathOf("variance"), "'reciprocal-fma'", "the kernels add eps after rounding the mean square");
   out.epsBits = norm.positiveF32("eps", 1.0);
+  if (norm.choiceOr("epsAdd", {"f32", "f64"}, 0) == 1) refusals.refuse(norm.pathOf("epsAdd"), "'f64'", "the kernels add eps in f32");
   const ObjectReader weight(norm.at("weight"), norm.pathOf("weight"), {"dtype", "castToBf16", "offset"});
   out.weightF32 = weight.choice("dtype", {"bf16", "f32"}) == 1;
   out.weightCastToBf16 = weight.boolean("castToBf16");

@@ -61,6 +61,8 @@ struct AllReduceContract {
   bool bf16Accumulate;
   /** The sum goes through bf16 before anything reads it (aiter PR 2586), with allReduceResult. */
   bool roundResult;
+  /** negativeZeroInputs 'positive': a -0 rank input reads as +0 (FlashInfer one-shot). */
+  bool negativeZeroToPositive;
 };
 
 /** How one thread accumulates its squares (schema PER_THREAD_PATTERNS). */
@@ -84,6 +86,9 @@ struct NormContract {
   int32_t cubVectorWidth;
   /** smemHalving: threads per block (aiter's tnum; the halving starts at half of it). */
   int32_t halvingBlock;
+  /** butterfly tailWarp 'drop': only the floor(H/8/32) whole warps' squares are summed (aiter's
+   *  2-stage and split epilogues, custom_all_reduce.cuh:1606, 1617). */
+  bool butterflyDropsTailWarp;
   /** variance = sumsq * fround(1 / H) instead of sumsq / H. */
   bool varianceReciprocal;
   /** fround(eps), as bits. */

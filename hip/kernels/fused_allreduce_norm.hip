@@ -12,7 +12,7 @@ __device__ inline void sumRanksNatural(const Bf16Pack (&packs)[kMaxRanks], int r
     float values[kMaxRanks];
     // Unrolled to kMaxRanks so the packs stay in registers (a run-time index would spill them).
 #pragma unroll
-    for (int r = 0; r < kMaxRanks; r++) values[r] = r < ranks ? bf16ToF32(packs[r].h[k]) : 0.0f;
+    for (int r = 0; r < kMaxRanks; r++) values[r] = r < ranks ? rankInputToF32(packs[r].h[k], c) : 0.0f;
     acc[k] = allReduce(values, ranks, c);
   }
 }
@@ -71,7 +71,11 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
     if (norm.hasResidual) storeOutputPack(io.outResidual, e0, residualOut);
   }
 
-  const float sumsq = butterflyBlockSum(active ? squares.sum() : 0.0f, shared.warpSums, flush);
+  // tailWarp 'drop': a partial last warp's squares count as +0, as if its sum were never read
+  // (custom_all_reduce.cuh:1606, 1617); +0 lanes leave a butterfly's lane 0 unchanged.
+  const int countedThreads = norm.butterflyDropsTailWarp ? io.hidden / kPackElems / kLogicalWarpLanes * kLogicalWarpLanes : io.hidden / kPackElems;
+  const bool counted = active && static_cast<int>(threadIdx.x) < countedThreads;
+  const float sumsq = butterflyBlockSum(counted ? squares.sum() : 0.0f, shared.warpSums, flush);
   const float rowRstd = rstdOf(sumsq, io.hidden, c);
 
   const QuantContract& q = c.quant;

@@ -38,6 +38,13 @@ ULPWISE_HD float minIgnoringNan(float a, float b) {
 
 // ---- allReduce ------------------------------------------------------------------------------
 
+/** A rank's input element as the all-reduce reads it: under negativeZeroInputs 'positive' a -0
+ *  (bf16 0x8000) reads as +0, FlashInfer one-shot's remove_neg_zero (flashinfer-ai/flashinfer@fb28d724
+ *  include/flashinfer/comm/trtllm_allreduce_fusion.cuh:1524, 1426-1431). */
+ULPWISE_HD float rankInputToF32(uint16_t bits, const Contract& c) {
+  return bf16ToF32(c.allReduce.negativeZeroToPositive && bits == 0x8000 ? static_cast<uint16_t>(0) : bits);
+}
+
 /**
  * One element's all-reduce: the ranks' values in summation order, added left to right in f32;
  * with accumulate 'bf16' every hop is rounded (allReduceHop), with roundResult 'bf16' the sum

@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(kAllReduceThreads) allReduceKernel(AllReduceAr
     for (int k = 0; k < kPackElems; k++) {
       const int start = ringStart(ar, static_cast<int64_t>(element) + k, chunk, ranks);
       float values[kMaxRanks];
-      for (int i = 0; i < ranks; i++) values[i] = bf16ToF32(rankPacks[ringRank(ar, (start + i) % ranks)].h[k]);
+      for (int i = 0; i < ranks; i++) values[i] = rankInputToF32(rankPacks[ringRank(ar, (start + i) % ranks)].h[k], a.contract);
       // roundResult 'bf16' (support.cpp requires it): the sum is already a bf16 value.
       reduced.h[k] = f32ToBf16(allReduce(values, ranks, a.contract), rounding);
     }
@@ -114,7 +114,9 @@ __global__ void __launch_bounds__(kMaxBlockThreads) addRmsNormKernel(AddNormArgs
       if (t < packs) {
         for (int k = 0; k < kPackElems; k++) squares.add(row[t * kPackElems + k]);
       }
-      sumsq = butterflyBlockSum(t < packs ? squares.sum() : 0.0f, warpSums, flush);
+      // tailWarp 'drop' (fused_allreduce_norm.hip fusedEpilogue): the partial warp's squares count as +0.
+      const int counted = norm.butterflyDropsTailWarp ? packs / kLogicalWarpLanes * kLogicalWarpLanes : packs;
+      sumsq = butterflyBlockSum(t < counted ? squares.sum() : 0.0f, warpSums, flush);
     } else {
       // cub: thread t takes vectors t, t+B, ... of `width` contiguous elements.
       const int block = cubThreads(norm, a.hidden, a.tokens);

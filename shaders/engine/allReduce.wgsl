@@ -63,9 +63,12 @@ fn orderSlot(first: u32, i: u32) -> u32 {
   return select(slot, slot - params.ranks, slot >= params.ranks);
 }
 
-// f32 bits of slot `slot`'s element `local` (chunk-local index).
+// f32 bits of slot `slot`'s element `local` (chunk-local index); a -0 reads as +0 under
+// allReduce.negativeZeroInputs 'positive' (cpu allReduce inputValue).
 fn slotValue(slot: u32, local: u32) -> u32 {
-  return f32BitsFromBf16(bf16Half(rankSlots[slot * params.slotWords + (local >> 1u)], local));
+  let bits = bf16Half(rankSlots[slot * params.slotWords + (local >> 1u)], local);
+  if (params.negativeZeroToPositive != 0u && bits == 0x8000u) { return ZERO_F32; }
+  return f32BitsFromBf16(bits);
 }
 
 struct Reduced {

@@ -125,6 +125,15 @@ fn nextPow2(n: u32) -> u32 {
   return 1u << (32u - countLeadingZeros(n - 1u));
 }
 
+// cpu varianceWithEps: variance + eps, in f32, or under norm.epsAdd 'f64' the double eps added in f64
+// and rounded back to f32.
+fn varianceWithEps(variance: u32) -> u32 {
+  if (params.epsAddF64 != 0u) {
+    return f32_addF64(variance, params.epsF64Hi, params.epsF64Lo, ENGINE_F32_SUBNORMALS);
+  }
+  return f32_add(variance, params.epsF32, ENGINE_F32_SUBNORMALS);
+}
+
 // cpu varianceOf and rstdOf. 4. rstd: the rsqrt operand as sumsq / H + eps, sumsq * (1 / H) + eps
 // or fma(sumsq, 1 / H, eps), 1 / H and sumsq / H through the contract's hardware-op slots
 // (hardwareOps.wgsl), then the rsqrt slot.
@@ -132,13 +141,13 @@ fn rstdOf(sumsq: u32) -> u32 {
   var variance: u32;
   switch params.variance {
     case VARIANCE_RECIPROCAL_MULTIPLY: {
-      variance = f32_add(f32_mul(sumsq, reciprocalSlot(params.hiddenF32), ENGINE_F32_SUBNORMALS), params.epsF32, ENGINE_F32_SUBNORMALS);
+      variance = varianceWithEps(f32_mul(sumsq, reciprocalSlot(params.hiddenF32), ENGINE_F32_SUBNORMALS));
     }
     case VARIANCE_RECIPROCAL_FMA: {
       variance = f32_mulAdd(sumsq, reciprocalSlot(params.hiddenF32), params.epsF32, ENGINE_F32_SUBNORMALS);
     }
     default: { // VARIANCE_DIVIDE
-      variance = f32_add(divideSlot(sumsq, params.hiddenF32), params.epsF32, ENGINE_F32_SUBNORMALS);
+      variance = varianceWithEps(divideSlot(sumsq, params.hiddenF32));
     }
   }
   return rsqrtSlot(variance);

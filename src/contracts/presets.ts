@@ -140,10 +140,12 @@ const AITER_NO_FAST_MATH = evidenceWithNote(
 
 // ---- aiter fused epilogue (custom_all_reduce.cuh ar_fusion_epilogue_rms_norm)
 
-function aiterEpilogueNorm(input: 'f32' | 'bf16', gemma: boolean): NormInput {
+/** tailWarp: the 1-stage launcher pads the block to whole warps; the 2-stage and split launchers
+ *  launch H/8 threads and ar_fusion_epilogue_block_reduce reads floor(H/8/32) warp sums. */
+function aiterEpilogueNorm(input: 'f32' | 'bf16', gemma: boolean, tailWarp: 'pad' | 'drop'): NormInput {
   return {
     input,
-    sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32 } },
+    sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'butterfly', perThread: 8, warpSize: 32, tailWarp } },
     variance: 'divide',
     eps: EPS,
     weight: { dtype: 'bf16', castToBf16: false, offset: gemma ? 'f32' : 'none' },
@@ -163,7 +165,8 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
     'norm.sumOfSquares.tree': evidenceWithNote(
       padded
         ? 'threads padded to a multiple of 32 with zero partials'
-        : 'block of H/8 threads, not padded: exact only for H % 256 == 0 (a partial last warp is never read)',
+        : 'block of H/8 threads, not padded: when H % 256 != 0 the partial last warp is never read, its squares left out of the sum (tailWarp drop; ' +
+            'read from source, not observed on a GPU)',
       car(1970, 'thread t owns elements [8t, 8t+8)'),
       car(1599, 'warpReduce width 32, lane 0 to shared, warpReduceRuntime over next_pow2(num_warps)', 1620),
       car(1075, 'shfl_xor via ds_bpermute within 32 lanes', 1081),
@@ -171,9 +174,16 @@ function aiterEpilogueEvidence(inputEvidence: Evidence, padded: boolean): Dims {
       car(1114, 'warpReduceRuntime', 1124),
       ...(padded
         ? [car(2440, 'LAUNCH_THREADS padded to a multiple of 32', 2441)]
-        : [car(1606, 'num_warps = block_size / WARP_SIZE (floor)'), car(1617, 'val = w_tid < num_warps ? shared[w_tid] : 0')]),
+        : [
+            car(1606, 'num_warps = block_size / WARP_SIZE (floor)'),
+            car(1617, 'val = w_tid < num_warps ? shared[w_tid] : 0'),
+            car(2869, 'per-token 2-stage launcher: BLOCK_SIZE = hidden_dim / PACK_SIZE threads', 2871),
+            car(2990, 'per-group launcher: the same unpadded block', 2992),
+            car(3140, 'split step 2: the same unpadded block', 3142),
+          ]),
     ),
     'norm.variance': evidence(car(1644, 'rsqrtf(acc / hidden_dim + eps): f32 divide by H')),
+    'norm.epsAdd': evidenceWithNote('eps is a float argument: an f32 add', car(1631, 'float eps'), car(1644, 'acc / hidden_dim + eps')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, car(1644, '+ eps')),
     'norm.weight.dtype': evidence(car(1650, 'float w = upcast_s(weight[i]) of the bf16 weight')),
     'norm.weight.castToBf16': NOT_USED('the weight tensor is already bf16', car(1650, 'upcast_s(weight[i])')),
@@ -252,6 +262,7 @@ function aiter1StageSites(arch: Amd): Bf16Sites {
 }
 function aiter1StagePrologueEvidence(arch: Amd, roundTrip: boolean): Dims {
   return {
+    'allReduce.negativeZeroInputs': evidenceWithNote('the rank inputs are upcast as they are', car(1998, 'acc[v] = upcast_s(vec[v])', 2006)),
     'allReduce.order': evidence(car(1991, 'acc = rank 0; acc += rank r for r = 1..N-1, same on every rank', 2006)),
     'allReduce.accumulate': evidence(car(1998, 'acc[v] = upcast_s(vec[v]) in f32', 2006)),
     'allReduce.roundResult': roundTrip
@@ -283,7 +294,7 @@ function aiter1Stage(arch: Amd, roundTrip: boolean, gemma: boolean, quant: Quant
     f32Subnormals: 'flush',
     hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
     residual: { add: 'f32' },
-    norm: aiterEpilogueNorm('f32', gemma),
+    norm: aiterEpilogueNorm('f32', gemma, 'pad'),
     quant,
   };
   const ev: Dims = {
@@ -308,7 +319,7 @@ function aiter2StageQuant(arch: Amd, split: boolean): { contract: ContractInput;
     f32Subnormals: 'flush',
     hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'ieee' },
     residual: { add: 'bf16' },
-    norm: aiterEpilogueNorm('bf16', false),
+    norm: aiterEpilogueNorm('bf16', false, 'drop'),
     quant: aiterFusedQuant(arch, true),
   };
   const arOrder = split
@@ -318,6 +329,10 @@ function aiter2StageQuant(arch: Amd, split: boolean): { contract: ContractInput;
   const resAdd = split ? car(3086, 'vec[v] += res[v] on __bf16') : car(2969, 'vec[v] += res[v] on __bf16');
   const normIn = split ? car(3089, 'acc = upcast_s(vec): the bf16 sum', 3090) : car(2972, 'acc = upcast_s(vec): the bf16 sum', 2973);
   const ev: Dims = {
+    'allReduce.negativeZeroInputs': evidenceWithNote(
+      'the rank inputs are upcast as they are',
+      split ? car(1313, 'add_reg[j] += upcast_s(...)', 1314) : car(2947, 'acc[v] += upcast_s(vec[v])'),
+    ),
     'allReduce.order': arOrder,
     'allReduce.accumulate': evidence(split ? car(1313, 'add_reg[j] += upcast_s(...)', 1314) : car(2947, 'acc[v] += upcast_s(vec[v])')),
     'allReduce.roundResult': evidence(arDowncast),
@@ -345,7 +360,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     residual: { add: 'f32' },
     norm: {
       input: 'f32',
-      sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 } },
+      sumOfSquares: { perThread: 'chain', tree: { kind: 'smem-halving', blockSize: 512, perThread: 8 } },
       variance: 'divide',
       eps: EPS,
       weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
@@ -355,6 +370,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     quant: null,
   };
   const ev: Dims = {
+    'allReduce.negativeZeroInputs': evidenceWithNote('the rank inputs are upcast as they are', car(1313, 'add_reg[j] += upcast_s(...)', 1314)),
     'allReduce.order': evidence(car(1287, 'rank r reduces packs [r*part, (r+1)*part)', 1288), car(1302, 'warp slot 0 sums slots 0..N-1 in f32', 1316)),
     'allReduce.accumulate': evidence(car(1313, 'add_reg[j] += upcast_s(...)', 1314)),
     'allReduce.roundResult': evidence(car(1321, 'add_rslt = downcast_s<T>(add_reg), stored to every rank')),
@@ -367,9 +383,12 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
     'residual.add': evidence(car(1482, 'ar_out and res_inp upcast, rms_inp = ar_out + res_inp', 1487)),
     'norm.input': evidence(car(1487, 'rms_inp_f32 keeps the f32 sum', 1488)),
     'norm.sumOfSquares.perThread': evidenceWithNote(
-      "per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7, square_sum += pack over packs t, t+tnum. HIP's default contraction crosses statements: clang " +
-        '15 -x hip --offload-arch=gfx940 -O3 on a copy emits v_mul x1*x1, v_fmac x0*x0 + that, then v_fmac x2..x7 (measured here). No schema pattern fuses ' +
-        "the first pair that way round: fma-chain stands in, so a pack's first two squares can differ in the last bit",
+      'per pack p_i = x_i*x_i, packReduce chains p0+p1+..+p7, square_sum += pack over packs t, t+tnum. Read in the ISA of Debian hipcc 5.2 (clang 15, ' +
+        '-O3 -fgpu-flush-denormals-to-zero, no -ffp-contract, as module_custom_all_reduce) for gfx90a and gfx940, on our own kernel of the same shape ' +
+        '(8-wide ext_vector packs, bf16 upcast, squares stored, then the pack summed from its first): the SLP vectorizer forms the squares as 4 ' +
+        'v_pk_mul_f32, which leaves no scalar multiply to contract, then 7 v_add_f32 in order: no fma (chain). With -fno-slp-vectorize the same ' +
+        'kernel contracts to one v_mul_f32 and 7 v_fmac_f32 (a first-pair fma, the shape an earlier reading reported); which one ROCm clang emits for ' +
+        'gfx942/gfx950 is inferred, not read',
       car(1488, 'reduce_pack[i] = rms_inp * rms_inp'),
       car(1490, 'square_sum += packReduce(reduce_pack)'),
       car(998, 'packReduce: left chain', 1008),
@@ -380,6 +399,7 @@ function aiter2Stage(arch: Amd): { contract: ContractInput; evidence: Dims } {
       car(4303, 'n_packs >= 256: tnum 512; >= 64: tnum 256', 4400),
     ),
     'norm.variance': evidence(car(1497, 'rsqrtf(square_sum / n + eps)')),
+    'norm.epsAdd': evidenceWithNote('eps is a float argument: an f32 add', car(1451, 'float eps'), car(1497, 'square_sum / n + eps')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, car(1497, '+ eps')),
     'norm.weight.dtype': evidence(car(1509, 'w_f32 = upcast_s(w_arr[n_iter][i]) of the bf16 weight')),
     'norm.weight.castToBf16': NOT_USED('the weight tensor is already bf16', car(1509, 'upcast_s')),
@@ -480,6 +500,7 @@ const UNFUSED_CONTRACT: ContractInput = {
   quant: null,
 };
 const UNFUSED_EVIDENCE: Dims = {
+  'allReduce.negativeZeroInputs': evidenceWithNote('packed_reduce adds the inputs as they are', car(264, 'packed_reduce', 275)),
   'allReduce.order': evidenceWithNote(
     'ranks 0..N-1 left to right, as the custom all-reduce packed_reduce',
     car(264, 'packed_reduce: tmp = rank 0, += rank i', 275),
@@ -501,6 +522,7 @@ const UNFUSED_EVIDENCE: Dims = {
   'norm.sumOfSquares.perThread': DEFINITION('one chain in element order'),
   'norm.sumOfSquares.tree': DEFINITION('sequential: no GPU kernel sums this way'),
   'norm.variance': DEFINITION('sumsq / H'),
+  'norm.epsAdd': DEFINITION('fround(variance + fround(eps)) in f32'),
   'norm.eps': DEFINITION('1e-6'),
   'norm.weight.dtype': DEFINITION('bf16 weight'),
   'norm.weight.castToBf16': DEFINITION('no cast'),
@@ -566,6 +588,7 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
       vllmLn(residual ? 141 : 68, 'cub::BlockReduce<float, 1024>.Reduce(variance, CubAddOp, blockDim.x)', residual ? 143 : 70),
     ),
     'norm.variance': evidence(vllmLn(residual ? 146 : 73, 'rsqrtf(variance / hidden_size + epsilon)')),
+    'norm.epsAdd': evidenceWithNote('epsilon is a float kernel argument: an f32 add', vllmLn(residual ? 146 : 73, 'variance / hidden_size + epsilon')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmLn(residual ? 146 : 73, '+ epsilon')),
     'norm.weight.dtype': evidence(vllmLn(residual ? 161 : 92, 'weight is scalar_t (bf16), converted to float')),
     'norm.weight.castToBf16': NOT_USED('bf16 weight', vllmLn(residual ? 161 : 92, 'weight')),
@@ -590,6 +613,7 @@ function vllmCudaNormEvidence(residual: boolean): Dims {
   };
 }
 const VLLM_AR_EVIDENCE: Dims = {
+  'allReduce.negativeZeroInputs': evidenceWithNote('packed_reduce adds the inputs as they are', car(264, 'packed_reduce', 275)),
   'allReduce.order': evidenceWithNote(
     'vLLM custom all-reduce 1-stage (world 2, or below the 2-stage thresholds); aiter carries the same code',
     car(264, 'packed_reduce: ranks 0..N-1', 275),
@@ -671,6 +695,7 @@ const VLLM_NATIVE_EVIDENCE: Dims = {
   ),
   'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, vllmPy(210, 'mean(dim=-1)'), TORCH_MEAN),
   'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(M / (M*H)) = fround(1/H)', TORCH_MEAN),
+  'norm.epsAdd': evidenceWithNote('an f32 tensor plus a Python float: torch adds it as the f32 opmath scalar', vllmPy(212, 'variance + self.variance_epsilon')),
   'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(212, 'variance + self.variance_epsilon')),
   'norm.weight.dtype': evidence(vllmPy(215, 'x * self.weight with the bf16 weight')),
   'norm.weight.castToBf16': NOT_USED('bf16 weight', vllmPy(215, 'x * self.weight')),
@@ -797,6 +822,9 @@ function flashinferNorm(tree: 'cluster' | 'butterfly', twoShot: boolean): NormIn
 }
 function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', twoShot: boolean): Dims {
   return {
+    'allReduce.negativeZeroInputs': twoShot
+      ? evidenceWithNote('two-shot copies allreduce_in to the comm buffers as it is', fi(1588, 'comm_bufs[rank][idx] = allreduce_in[idx]', 1589))
+      : evidence(fi(1524, 'remove_neg_zero(val) on allreduce_in before the push'), fi(1426, 'remove_neg_zero: -0 -> static_cast<T>(0.f)', 1431)),
     'allReduce.order': evidenceWithNote(
       twoShot ? 'two-shot: token ranges per rank, the same per-element order' : 'one-shot Lamport: every rank reads slots 0..N-1',
       fi(twoShot ? 1598 : 1546, 'vals[r] for r = 0..N-1, allreduce_sum', twoShot ? 1603 : 1553),
@@ -839,6 +867,7 @@ function flashinferEvidence(fp32Acc: boolean, tree: 'cluster' | 'butterfly', two
             fi(424, 'xor butterfly 16..1, shared[33], second butterfly with zeros', 459),
           ),
     'norm.variance': evidence(fi(1303, 'acc / m_params.hidden_dim')),
+    'norm.epsAdd': evidenceWithNote('rms_eps is a float field: an f32 add', fi(914, 'float rms_eps'), fi(1303, 'acc / hidden_dim + rms_eps')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, fi(1303, '+ m_params.rms_eps')),
     'norm.weight.dtype': evidence(fi(1310, 'static_cast<float>(gamma[i]) of the bf16 gamma')),
     'norm.weight.castToBf16': NOT_USED('bf16 gamma', fi(1310, 'gamma')),
@@ -1054,7 +1083,8 @@ function aiterFamilies(): PresetDefinition[] {
       evidence: two.evidence,
       limitations: [
         'block of 512 threads (H >= 2048); below that aiter uses 256 threads, a different tree (the aiter-fused dispatch family picks it by H)',
-        'each pack is contracted as fma(x0, x0, fround(x1*x1)) then fma over x2..x7 (clang, measured): no schema pattern; fma-chain stands in',
+        "the pack's squares are rounded then chained (clang 15's gfx940 ISA, SLP-vectorized squares); ROCm clang for gfx942/gfx950 not run: if it " +
+          'does not vectorize them, it contracts to fma(x0, x0, fround(x1*x1)) then fma over x2..x7, which no pattern expresses',
         'QuickReduce replaces this path when AITER_QUICK_REDUCE_QUANTIZATION enables it (not modelled)',
       ],
     });
@@ -1071,7 +1101,7 @@ function aiterFamilies(): PresetDefinition[] {
         'aiter fused 2-stage per-group quant: natural AR stored as bf16, __bf16 residual add, the norm reads bf16 x, fused quant of the f32 normed value.',
       contract: twoQuant.contract,
       evidence: twoQuant.evidence,
-      limitations: ['the kernel launches H/8 threads unpadded and drops a partial last warp: exact only for H % 256 == 0'],
+      limitations: ['H/8 % N != 0 leaves threads of the reduce-scatter past N*floor(H/8/N) (car.cuh:2910-2917): not modelled'],
     });
     const split = aiter2StageQuant(arch, true);
     out.push({
@@ -1085,7 +1115,7 @@ function aiterFamilies(): PresetDefinition[] {
       models: 'aiter split per-group quant (above 512 KiB): natural reduce-scatter to bf16, then the fused epilogue; the same bits as the 2-stage kernel.',
       contract: split.contract,
       evidence: split.evidence,
-      limitations: ['H/8 threads unpadded: exact only for H % 256 == 0', 'packs beyond N*floor(M*H/8/N) are never reduced (M*H/8 % N != 0)'],
+      limitations: ['packs beyond N*floor(M*H/8/N) are never reduced (M*H/8 % N != 0)'],
     });
   }
   return out;
@@ -1098,13 +1128,14 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     allReduce: { order: { kind: 'natural' }, accumulate: 'f32', roundResult: 'none' },
     bf16Rounding: { allReduceHop: d, allReduceResult: d, residualAdd: d, residualOut: d, normIntermediate: d, normOut: d },
     f32Subnormals: 'flush',
-    hardwareOps: { rsqrt: 'inferred', reciprocal: 'inferred', divide: 'inferred' },
+    hardwareOps: { rsqrt: 'inferred', reciprocal: 'inferred', divide: 'ieee' },
     residual: { add: 'f32' },
     norm: {
       input: 'f32',
       sumOfSquares: { perThread: 'fma-chain', tree: { kind: 'dpp-wave64', blockSize: 256, perThread: 16 } },
-      variance: 'divide',
+      variance: 'reciprocal-multiply',
       eps: EPS,
+      epsAdd: 'f64',
       weight: { dtype: 'bf16', castToBf16: false, offset: 'none' },
       multiplyOrder: 'x-rstd-w',
       roundIntermediate: false,
@@ -1136,6 +1167,7 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     ...AITER_DOWNCAST_CITES,
   );
   const ev: Dims = {
+    'allReduce.negativeZeroInputs': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
     'allReduce.order': NOT_USED('no all-reduce: one rank, input + residual', rq(105, 'input + residual_in', 108)),
     'allReduce.accumulate': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
     'allReduce.roundResult': NOT_USED('no all-reduce', rq(105, 'input + residual_in', 108)),
@@ -1147,9 +1179,13 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     'bf16Rounding.normOut': NOT_USED('no bf16 norm output', rq(310, 'store_vector of fp8 codes only')),
     f32Subnormals: evidence(aiterJit(914, '-fgpu-flush-denormals-to-zero'), aiterBuild(708, '-ffast-math', 720)),
     'hardwareOps.rsqrt': AITER_RSQRT(rq(150, 'rsqrtf')),
-    'hardwareOps.reciprocal': evidence(rq(302, 'asm v_rcp_f32 of the scale', 305)),
-    'hardwareOps.divide': evidenceWithNote(
-      '-ffast-math: rcp[0] / n may be lowered to v_rcp_f32 * mul (not checked in ISA)',
+    'hardwareOps.reciprocal': evidenceWithNote(
+      'v_rcp_f32 of the scale (inline asm) and, under -ffast-math, v_rcp_iflag_f32 of float(n) in the variance',
+      rq(302, 'asm v_rcp_f32 of the scale', 305),
+      rq(150, 'rcp[0] / n'),
+    ),
+    'hardwareOps.divide': NOT_USED(
+      'under -ffast-math `rcp[0] / n` is no divide: v_cvt_f32_i32 n, v_rcp_iflag_f32, v_mul_f32 (norm.variance reciprocal-multiply)',
       rq(150, 'rcp[0] / n'),
       aiterBuild(708, '-ffast-math', 720),
     ),
@@ -1168,12 +1204,19 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
       hipReduce(394, 'block_reduce: lane 63 per wave to smem, then wave_reduce over waves', 443),
       rq(364, 'ADD_RMSNORM_QUANT_KERNEL_DISPATCH by n', 388),
     ),
-    'norm.variance': evidence(rq(150, 'rcp[0] / n')),
-    'norm.eps': evidenceWithNote(
-      `${EPS_IS_AN_ARGUMENT}; epsilon is a double kernel argument, so the add is done in f64 and rounded once to f32 (the schema adds fround(eps) in f32: a ` +
-        `limitation)`,
+    'norm.variance': evidenceWithNote(
+      '-ffast-math lowers the f32 divide by the int n to q * v_rcp_iflag_f32(float(n)): read in the gfx940 ISA of clang 15 (Debian hipcc 5.2, ' +
+        "-O3 -ffast-math -fgpu-flush-denormals-to-zero) on our own kernel with the same line; aiter's ROCm clang for gfx942/gfx950 not run. The " +
+        'reciprocal is v_rcp (hardwareOps.reciprocal inferred), exact for a power-of-two H',
+      rq(150, 'rsqrtf(rcp[0] / n + epsilon)'),
+      aiterBuild(708, 'module_rmsnorm_quant: -ffast-math', 720),
+    ),
+    'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, rq(26, 'double epsilon'), rq(150, 'rcp[0] / n + epsilon')),
+    'norm.epsAdd': evidenceWithNote(
+      'epsilon is a double kernel argument: the f32 quotient is widened, added in f64 and converted back by rsqrtf (v_cvt_f64_f32, v_add_f64, ' +
+        'v_cvt_f32_f64 in the same clang 15 gfx940 ISA). eps is the double itself, not fround(eps)',
       rq(26, 'double epsilon'),
-      rq(150, 'rcp[0] / n + epsilon'),
+      rq(150, 'rsqrtf(rcp[0] / n + epsilon)'),
     ),
     'norm.weight.dtype': evidence(rq(174, 'static_cast<float>(weight[2i]) of the bf16 weight', 175)),
     'norm.weight.castToBf16': NOT_USED('bf16 weight', rq(174, 'weight', 175)),
@@ -1216,8 +1259,7 @@ function aiterAddRmsnormQuant(arch: Amd): PresetDefinition {
     evidence: ev,
     limitations: [
       'exact only for 2048 < H <= 4096 (block 256 x 16); other H use other block geometries',
-      'eps is added in f64 in the kernel, in f32 by the contract',
-      'v_rcp_f32 and the fast-math divide are inferred, not reproduced',
+      'v_rcp_f32 (the quant reciprocal and 1/H of the variance) is inferred, not reproduced',
     ],
   };
 }
@@ -1263,6 +1305,7 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
     tritonQuant(379, 'inp1.to(out_res1 dtype)'),
   );
   const ev: Dims = {
+    'allReduce.negativeZeroInputs': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
     'allReduce.order': NOT_USED('no all-reduce (ranks 1)', tritonQuant(317, 'one input row', 330)),
     'allReduce.accumulate': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
     'allReduce.roundResult': NOT_USED('no all-reduce', tritonQuant(317, 'one input row', 330)),
@@ -1290,6 +1333,7 @@ function aiterTritonRmsQuant(arch: Amd): PresetDefinition {
       tritonQuantLaunch(271, 'num_warps by BLOCK_SIZE_N', 278),
     ),
     'norm.variance': evidence(tritonQuant(17, '(row_norm / n_cols) + epsilon')),
+    'norm.epsAdd': evidenceWithNote('Triton passes a Python float argument as fp32: an f32 add', tritonQuant(17, '(row_norm / n_cols) + epsilon')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, tritonQuant(17, '+ epsilon')),
     'norm.weight.dtype': evidence(tritonQuant(332, 'w1 = load(weight).to(float32) of the bf16 weight')),
     'norm.weight.castToBf16': NOT_USED('bf16 weight', tritonQuant(332, 'w1 = load(weight).to(float32)')),
@@ -1413,7 +1457,7 @@ function flashinferPresets(): PresetDefinition[] {
         `FlashInfer/TensorRT-LLM ${twoShot ? 'two' : 'one'}-shot AR+RMSNorm on ${arch}: ${fp32Acc ? 'f32' : 'bf16'} accumulation, bf16(bf16(ar) + ` +
         `residual) is residual output and norm input${tree === 'cluster' ? ', each token split over a thread-block cluster' : ''}.`,
       contract: {
-        allReduce: { order: { kind: 'natural' }, accumulate: fp32Acc ? 'f32' : 'bf16', roundResult: 'bf16' },
+        allReduce: { order: { kind: 'natural' }, accumulate: fp32Acc ? 'f32' : 'bf16', roundResult: 'bf16', negativeZeroInputs: twoShot ? 'keep' : 'positive' },
         bf16Rounding: RNE_EVERYWHERE,
         f32Subnormals: 'flush',
         hardwareOps: { rsqrt: 'inferred', reciprocal: 'ieee', divide: 'inferred' },
@@ -1423,7 +1467,6 @@ function flashinferPresets(): PresetDefinition[] {
       },
       evidence: { ...ev, quant: NOT_USED('kARResidualRMSNorm: no quant', fi(825, 'pattern kARResidualRMSNorm = 1')) },
       limitations: [
-        'one-shot maps -0 inputs to +0 (Lamport sentinel): not expressible',
         ...(tree === 'cluster'
           ? [
               'cluster geometry assumes 132 SMs (H100/H200 SXM) and a compiled register count that allows 1024 threads per block (maxThreadsPerBlock): not ' +
@@ -1550,6 +1593,7 @@ function vllmPresets(): PresetDefinition[] {
     'norm.weight.offset': evidence(vllmPy(337, 'x * (1.0 + weight.float()) in f32')),
     'bf16Rounding.normOut': evidence(vllmPy(338, 'x.to(orig_dtype): round to nearest even')),
     'norm.multiplyOrder': evidence(vllmPy(334, 'x * rsqrt(...) then * (1 + w)', 337)),
+    'norm.epsAdd': evidenceWithNote('an f32 tensor plus a Python float: an f32 add', vllmPy(334, 'variance + variance_epsilon')),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(334, 'variance + variance_epsilon')),
     'norm.weight.dtype': evidenceWithNote(
       'the weight parameter is created in the model dtype (bf16) and upcast',
@@ -2087,6 +2131,7 @@ export const PRESET_DEFINITIONS: readonly PresetDefinition[] = [
     contract: { ...UNFUSED_CONTRACT, allReduce: { order: { kind: 'ring', chunkAlignElems: 8 }, accumulate: 'bf16', roundResult: 'bf16' } },
     evidence: {
       ...UNFUSED_EVIDENCE,
+      'allReduce.negativeZeroInputs': evidenceWithNote('the ring reduces the inputs as they are', ncclRing(42, 'reduce steps', 81)),
       'allReduce.order': evidenceWithNote(
         'chunk c is summed from ring position c+1 around to c; chunkCount = alignUp(divUp(count, nranks), 16/sizeof(T)) in the last loop',
         ncclRing(42, 'step 0 sends chunk ringIx-1; reduce steps; chunk ringIx finished', 81),

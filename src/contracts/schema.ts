@@ -104,6 +104,11 @@ export const AllReduceSchema = z.strictObject({
   /** bf16: the AR sum goes through bf16 and back before anything reads it (aiter PR 2586), with
    *  bf16Rounding.allReduceResult. */
   roundResult: z.enum(['none', 'bf16']),
+  /** 'positive': every rank's input element that is -0 (bf16 0x8000) is read as +0 before the
+   *  all-reduce, as FlashInfer's one-shot Lamport kernel does (-0 is its "not yet written"
+   *  sentinel: flashinfer-ai/flashinfer@fb28d724 include/flashinfer/comm/trtllm_allreduce_fusion.cuh
+   *  :1524 remove_neg_zero on allreduce_in, :1426-1431). It shows where every rank holds -0. */
+  negativeZeroInputs: z.enum(['keep', 'positive']).default('keep'),
 });
 
 /** The rounding of every f32 -> bf16 downcast site, each on its own: aiter's 2-stage kernel on
@@ -152,6 +157,13 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     kind: z.literal('butterfly'),
     perThread: int(1, LIMITS.perThread).default(8),
     warpSize: z.union([z.literal(32), z.literal(64)]).default(32),
+    /** 'pad': the last, partial warp is padded with zero threads. 'drop': the block is launched
+     *  with exactly H/perThread threads and only floor(threads/warpSize) warp sums are read
+     *  (aiter ar_fusion_epilogue_block_reduce, ROCm/aiter@e4048607 csrc/include/custom_all_reduce.cuh
+     *  :1606 num_warps = block_size / WARP_SIZE, :1617 w_tid < num_warps; the 2-stage and split
+     *  launchers pass block_size = H/8, :2866-2871, :2910, :3139-3143): the squares of the partial
+     *  warp's threads are left out of the sum (all of them when H/perThread < warpSize). */
+    tailWarp: z.enum(['pad', 'drop']).default('pad'),
   }),
   /** vLLM rms_norm / fused_add_rms_norm with cub BlockReduce (WARP_REDUCTIONS): thread t strides
    *  over vectors v = t, t+B, ... of `vectorWidth` contiguous elements (1: the scalar path);
@@ -331,7 +343,7 @@ export const RmsNormSchema = z.strictObject({
    *  the add, SASS `FFMA R3, R3, R28, 9.99e-07` with R28 = RN(1/7168); conformance/SPECS.md
    *  "fold"). 1/H is the reciprocal slot, sumsq / H the divide slot. */
   variance: z.enum(['divide', 'reciprocal-multiply', 'reciprocal-fma']),
-  /** eps is fround(eps). */
+  /** rstd from variance + eps, added as norm.epsAdd says (f32: eps is fround(eps)). */
   eps: positiveF32.max(1),
   weight: WeightSchema,
   /** 'x-rstd-w': (x*rstd)*w; 'x-w-rstd': (x*w)*rstd (aiter local_device_load_rmsnorm). */
@@ -339,6 +351,12 @@ export const RmsNormSchema = z.strictObject({
   /** Round the first product to bf16 before the second multiply (HF/vLLM native:
    *  (x*rstd).to(bf16) * w). */
   roundIntermediate: z.boolean(),
+  /** 'f32': fround(variance + fround(eps)). 'f64': eps is a double and the add is done in f64:
+   *  fround(fround64(variance + eps)), eps the contract's number as a double, rounded to f64 and
+   *  then to f32 (aiter add_rmsnorm_quant: `double epsilon`, `rsqrtf(rcp[0] / n + epsilon)`,
+   *  ROCm/aiter@e4048607 csrc/kernels/rmsnorm_quant_kernels.cu:26, :150; clang emits
+   *  v_cvt_f64_f32, v_add_f64, v_cvt_f32_f64). f32 subnormals flush at the f32 ends only. */
+  epsAdd: z.enum(['f32', 'f64']).default('f32'),
 });
 
 /** quant.groupSize 'token': one group per token row (per-token quant, group = H). */
@@ -407,6 +425,9 @@ export const ContractSchema = ContractObjectSchema.superRefine((c, ctx) => {
   }
   if (c.residual === null && c.norm.input === 'f32-squares-bf16-normalize') {
     problem(['norm', 'input'], "'f32-squares-bf16-normalize' re-reads the stored out.residual, which a contract without a residual does not write");
+  }
+  if (c.norm.variance === 'reciprocal-fma' && c.norm.epsAdd === 'f64') {
+    problem(['norm', 'epsAdd'], "'reciprocal-fma' adds eps inside the f32 fma; an f64 eps add has no such form");
   }
   if (c.norm.weight.dtype === 'bf16' && c.norm.weight.castToBf16) {
     problem(['norm', 'weight', 'castToBf16'], "the weight is already bf16; the cast applies to dtype 'f32' only");

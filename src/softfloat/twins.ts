@@ -4,6 +4,7 @@ import { f32BitsFromFp8, fp8FromF32Bits } from '../numerics/fp8.js';
 import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz } from '../numerics/hardware/sm90.js';
 import { sm90DivFull, sm90DivFullFtz } from '../numerics/hardware/sm90Div.js';
 import { f32_add } from './f32_add.js';
+import { f32_addF64 } from './f32_addF64.js';
 import { f32_div } from './f32_div.js';
 import { f32_mul } from './f32_mul.js';
 import { f32_mulAdd } from './f32_mulAdd.js';
@@ -69,6 +70,7 @@ export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
     cpu: (bits, mode) => roundToPowerOfTwo(bits, nameOfWgslCode('e8m0Rounding', mode)),
   },
   { name: 'f32BitsFromE8m0', args: [{ kind: 'bits', width: 8 }], cpu: (code) => f32BitsFromE8m0(code) },
+  { name: 'f32_addF64', args: [F32, F32, F32, SUBNORMALS], cpu: (a, bHi, bLo, s) => f32_addF64(a, bHi, bLo, subnormals(s)) },
 ];
 
 /** sm_90's measured approximate instructions (src/numerics/hardware, shaders/numerics/hardware). */

@@ -22,6 +22,7 @@ import {
   FLUSH,
   flashinferClusterSize,
   fp8,
+  ftz,
   IEEE,
   sumsqAiterDpp,
   sumsqAiterEpilogue,
@@ -41,6 +42,7 @@ import type { Fp8Format } from '../../src/numerics/fp8.js';
 import { sm90RsqrtApprox } from '../../src/numerics/hardware/sm90.js';
 import { inductorSumSquares, torchReduceCuh, torchRmsNormSumSquares } from '../engines/transcribedTrees.js';
 import { transcribedOrders } from '../engines/transcribedNccl.js';
+import { caseOf } from '../engines/caseBuilder.js';
 
 // Every preset against a transcription of its kernels written from their source (the citations
 // are the preset's evidence), through ./transcribed.ts and never through the contract
@@ -72,6 +74,8 @@ interface RowKernel {
   weight(w: number): number;
   product(x: number, rstd: number, w: number): number;
   normOut(y: number): number;
+  /** variance + eps where the kernel does not add fround(eps) in f32 (aiter add_rmsnorm_quant). */
+  readonly addEps?: (variance: number) => number;
 }
 
 interface GroupQuant {
@@ -101,7 +105,7 @@ function run(rows: Rows, k: RowKernel, quant?: GroupQuant): Expected {
     }
     const s = k.sumsq(x, rows);
     const variance = k.varianceByReciprocal ? k.ops.mul(s, f(1 / H)) : k.ops.div(s, H);
-    const rstd = k.rstd ? k.rstd(s, H) : k.ops.div(1, k.ops.sqrt(k.ops.add(variance, EPS)));
+    const rstd = k.rstd ? k.rstd(s, H) : k.ops.div(1, k.ops.sqrt(k.addEps ? k.addEps(variance) : k.ops.add(variance, EPS)));
     out.rstd.push(f32BitsOf(rstd) >>> 0);
     const multiplied = k.normalizeInput ? x.map(k.normalizeInput) : x;
     const y = multiplied.map((v, h) => k.product(v, rstd, k.weight(rows.weight[h])));
@@ -271,7 +275,7 @@ function aiterKernel(arch: 'gfx942' | 'gfx950', variant: '1stage' | 'pre2586' | 
       x: (rows, e) => ops.add(down(ar(rows, e)), rows.residual[e]),
       residualOut: down,
       normInput: (x) => x,
-      sumsq: (x) => sumsqAiterSmemHalving(x, 512, ops, true),
+      sumsq: (x) => sumsqAiterSmemHalving(x, 512, ops, false),
       varianceByReciprocal: false,
       weight: (w) => w,
       product: (x, rstd, w) => ops.mul(ops.mul(x, w), rstd),
@@ -306,7 +310,16 @@ const UNFUSED: RowKernel = {
 
 function flashinferKernel(fp32Acc: boolean, cluster: 'sm90' | 'sm80', launch: 'oneshot' | 'twoshot'): RowKernel {
   const ops = FLUSH;
-  const ar = fp32Acc ? (rows: Rows, e: number) => bf16(naturalF32(ops)(rows, e)) : naturalBf16Hops(ops);
+  const sum = fp32Acc ? (rows: Rows, e: number) => bf16(naturalF32(ops)(rows, e)) : naturalBf16Hops(ops);
+  // One-shot: remove_neg_zero(val) on every allreduce_in value before it is pushed (fi.cuh:1524,
+  // 1426-1431): a -0 input is stored as static_cast<T>(0.f), +0. Two-shot copies the inputs as they are.
+  const positive = new WeakMap<Rows, Rows>();
+  const positiveZeros = (rows: Rows): Rows => {
+    let out = positive.get(rows);
+    if (!out) positive.set(rows, (out = { ...rows, ranks: rows.ranks.map((rank) => rank.map((v) => (Object.is(v, -0) ? 0 : v))) }));
+    return out;
+  };
+  const ar = launch === 'oneshot' ? (rows: Rows, e: number) => sum(positiveZeros(rows), e) : sum;
   return {
     ops,
     x: (rows, e) => bf16(ops.add(ar(rows, e), rows.residual[e])),
@@ -424,8 +437,9 @@ for (const arch of ['gfx942', 'gfx950'] as const) {
   add(`aiter-1stage-quant@${arch}`, aiterKernel(arch, '1stage'), aiterFusedQuant(format, FLUSH, true));
   // 7168 = 896 packs: 512 threads, two packs on the first 384 (the kernel's n_loop 2).
   add(`aiter-2stage@${arch}`, aiterKernel(arch, '2stage'), undefined, { ranks: 3, tokens: 2, hidden: 7168 });
-  add(`aiter-2stage-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true));
-  add(`aiter-split-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true));
+  // 640 = 80 threads: two whole warps are read, the 16 threads of the third are not (car.cuh:1606, 1617).
+  add(`aiter-2stage-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true), { ranks: 2, tokens: 2, hidden: 640 });
+  add(`aiter-split-quant@${arch}`, aiterKernel(arch, '2stage-quant'), aiterFusedQuant(format, FLUSH, true), { ranks: 2, tokens: 2, hidden: 640 });
   const down = bf16As(arch === 'gfx942' ? 'truncate' : 'rne');
   add(
     `aiter-add-rmsnorm-quant@${arch}`,
@@ -435,7 +449,11 @@ for (const arch of ['gfx942', 'gfx950'] as const) {
       residualOut: down,
       normInput: (x) => x,
       sumsq: (x) => sumsqAiterDpp(x, 256, 16, FLUSH),
-      varianceByReciprocal: false,
+      // rq.cu:150 under -ffast-math: rcp[0] / n is rcp[0] * v_rcp(float(n)) (the golden keeps the IEEE reciprocal).
+      varianceByReciprocal: true,
+      // rq.cu:26, 150: `rcp[0] / n + epsilon` with a double epsilon: widened, added in f64, rsqrtf's float argument
+      // rounds back. FTZ on the f32 ends (the f64 add keeps its denormals).
+      addEps: (v) => ftz(f(ftz(v) + 1e-6)),
       weight: (w) => w,
       product: (x, rstd, w) => FLUSH.mul(FLUSH.mul(x, rstd), w),
       normOut: down,
@@ -656,4 +674,21 @@ describe('the committed goldens match their transcriptions', () => {
         name,
       ).toEqual(expected[name].map((b) => b >>> 0));
   });
+});
+
+// rq.cu:150 adds the double epsilon in f64. With eps 1e-6 this moves rstd only where the variance
+// is near eps (2^-27 .. 2^-18): a row of 2^-10 has variance 2^-20. In units of 2^-42 (the f32 ulp
+// in [2^-19, 2^-18)): f64, 2^22 + 1e-6 * 2^42 = 8592350.511 -> 8592351 (0x36031bdf); f32,
+// fround(1e-6) = 8796093 * 2^-43, so 2^22 + 4398046.5 = 8592350.5, a tie -> the even 8592350 (0x36031bde).
+test('aiter-add-rmsnorm-quant: a row whose variance is near eps tells the f64 eps add from the f32 one', () => {
+  const preset = 'aiter-add-rmsnorm-quant@gfx950';
+  const shape = { ranks: 1, tokens: 1, hidden: 4096 };
+  const inputs = caseOf([new Array<number>(4096).fill(2 ** -10)], new Array<number>(4096).fill(0), new Array<number>(4096).fill(1));
+  const engine = runEngine({ contract: getPreset(preset).contract, shape }, inputs);
+  const c = transcriptions.get(preset)!;
+  const expected = run(rowsOf(inputs, 1, 4096), c.kernel, c.quant);
+  expectBits(engine, expected);
+  const rstdOf = (variance: number): number => f32BitsOf(f(1 / f(Math.sqrt(variance)))) >>> 0;
+  expect(engine.get('rstd')).toEqual([rstdOf(f32ValueOf(0x36031bdf))]);
+  expect(rstdOf(f32ValueOf(0x36031bdf))).not.toBe(rstdOf(f32ValueOf(0x36031bde)));
 });

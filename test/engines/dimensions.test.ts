@@ -6,10 +6,10 @@ import { everySite } from '../../src/diff/dimensions.js';
 import { cpuCase, quantConstants } from '../../src/engines/cpu/context.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { groupScale, quantize } from '../../src/engines/cpu/quant.js';
-import { planSumOfSquares, varianceOf } from '../../src/engines/cpu/sumOfSquares.js';
+import { planSumOfSquares, sumOfSquares, varianceOf, varianceWithEps } from '../../src/engines/cpu/sumOfSquares.js';
 import { loadScale, scaleShape, storeScale } from '../../src/engines/io.js';
 import { reductionPlan } from '../../src/engines/layout/reduction.js';
-import { bitsFromF32 } from '../../src/numerics/f32.js';
+import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { FLUSHING_F32, IEEE_F32 } from '../../src/numerics/f32ops.js';
 import { caseOf } from './caseBuilder.js';
 
@@ -274,5 +274,95 @@ describe('scale layouts (hand-derived)', () => {
     expect(a.dtype).toBe('I32');
     for (let m = 0; m < 3; m++)
       for (let g = 0; g < 5; g++) expect(loadScale(a.data as Uint32Array, packed.quant!.scaleLayout, m, g, 3, 5)).toBe(b.data[m * 5 + g]);
+  });
+});
+
+describe('norm.epsAdd (hand-derived)', () => {
+  // eps = 2^-25 + 2^-51; the variance 529/1024 = 0x3f044000 (ulp 2^-24 in [0.5, 1)). f32: fround(eps)
+  // = 2^-25 (the 2^-51 is below half its ulp, 2^-49), so v + 2^-25 is the midpoint of v and
+  // v + 2^-24: ties to the even 0x3f044000. f64: v + eps is exact in f64 (bits 2^-1 .. 2^-51) and
+  // lies above the midpoint: 0x3f044001.
+  const eps = 2 ** -25 + 2 ** -51;
+  const caseWith = (epsAdd: 'f32' | 'f64', f32Subnormals: 'keep' | 'flush' = 'keep') =>
+    cpuCase(
+      patched(preset('unfused'), (c) => ({ ...c, f32Subnormals, norm: { ...c.norm, eps, epsAdd } })),
+      { ranks: 1, tokens: 1, hidden: 2 },
+      caseOf([[0.71875, 0.71875]], [0, 0], [1, 1]),
+    );
+  test('variance + eps: f32 0x3f044000, f64 0x3f044001', () => {
+    expect(bits(varianceWithEps(caseWith('f32'), 529 / 1024))).toBe(0x3f044000);
+    expect(bits(varianceWithEps(caseWith('f64'), 529 / 1024))).toBe(0x3f044001);
+  });
+  test("the row's rstd follows: x = 0.71875 twice, sumsq 529/512, variance 529/1024; the two rstd differ by one ulp", () => {
+    const x = Float32Array.from([0.71875, 0.71875]);
+    const f32 = sumOfSquares(caseWith('f32'), x);
+    const f64 = sumOfSquares(caseWith('f64'), x);
+    expect(bits(f32)).toBe(bits(Math.fround(1 / Math.fround(Math.sqrt(f32FromBits(0x3f044000))))));
+    expect(bits(f64)).toBe(bits(Math.fround(1 / Math.fround(Math.sqrt(f32FromBits(0x3f044001))))));
+    expect(bits(f32) - bits(f64)).toBe(1);
+  });
+  test('under flush a subnormal variance reads as 0 in the f64 add: 2^-130 + 2^-140 gives fround(2^-140) = 2^-140, then flushed to 0', () => {
+    expect(bits(varianceWithEps(patchedEps(2 ** -140, 'flush'), 2 ** -130))).toBe(0);
+    // Kept: 2^-130 + 2^-140 is exact in f64 and rounds to a subnormal f32 (ulp 2^-149): 2^-130 + 2^-140.
+    expect(varianceWithEps(patchedEps(2 ** -140, 'keep'), 2 ** -130)).toBe(2 ** -130 + 2 ** -140);
+  });
+  function patchedEps(value: number, f32Subnormals: 'keep' | 'flush') {
+    return cpuCase(
+      patched(preset('unfused'), (c) => ({ ...c, f32Subnormals, norm: { ...c.norm, eps: value, epsAdd: 'f64' } })),
+      { ranks: 1, tokens: 1, hidden: 2 },
+      caseOf([[1, 1]], [0, 0], [1, 1]),
+    );
+  }
+});
+
+describe('allReduce.negativeZeroInputs (hand-derived)', () => {
+  // Element 0: both ranks -0 and a -0 residual: kept, -0 + -0 = -0 and -0 + -0 = -0, so
+  // out.residual is 0x8000 and out.norm -0 * rstd * 1 = -0 (0x8000); read as +0 (FlashInfer
+  // one-shot), +0 + +0 = +0 and +0 + -0 = +0: 0x0000 for both. Element 1: -0 + 1 = 1 either way.
+  const inputs = caseOf(
+    [
+      [-0, -0],
+      [-0, 1],
+    ],
+    [-0, 0],
+    [1, 1],
+  );
+  const run = (negativeZeroInputs: 'keep' | 'positive') =>
+    runCpuEngine(
+      patched(preset('unfused'), (c) => ({ ...c, allReduce: { ...c.allReduce, negativeZeroInputs } })),
+      { ranks: 2, tokens: 1, hidden: 2 },
+      inputs,
+    );
+  test('keep: residual and norm 0x8000 at element 0; positive: 0x0000; element 1 is 1 (0x3f80) in out.residual either way', () => {
+    expect(Array.from(run('keep').get('out.residual')!.data)).toEqual([0x8000, 0x3f80]);
+    expect(run('keep').get('out.norm')!.data[0]).toBe(0x8000);
+    expect(Array.from(run('positive').get('out.residual')!.data)).toEqual([0x0000, 0x3f80]);
+    expect(run('positive').get('out.norm')!.data[0]).toBe(0x0000);
+  });
+});
+
+describe('butterfly tailWarp (hand-derived)', () => {
+  // perThread 8, warpSize 32. Element 0 is 1, elements 256..263 (thread 32) are 2, the rest 0.
+  // H = 264: 33 threads. pad: thread 32 is in a second warp (31 zero threads beside it), so the
+  // sum is 1 + 8*4 = 33. drop: floor(33/32) = 1 warp is read, thread 32's 32 is left out: 1.
+  // H = 248: 31 threads, no whole warp: drop gives +0.
+  const sumsq = (hidden: number, tailWarp: 'pad' | 'drop'): number => {
+    const tree = { kind: 'butterfly', perThread: 8, warpSize: 32, tailWarp } as const;
+    const contract = patched(preset('unfused'), (c) => ({ ...c, norm: { ...c.norm, sumOfSquares: { perThread: 'fma-chain', tree } } }));
+    const row = new Float32Array(hidden);
+    row[0] = 1;
+    for (let h = 256; h < Math.min(264, hidden); h++) row[h] = 2;
+    return planSumOfSquares(reductionPlan(contract, { ranks: 1, tokens: 1, hidden }), 'fma-chain', IEEE_F32, row);
+  };
+  test('H = 264: pad 33, drop 1', () => {
+    expect(sumsq(264, 'pad')).toBe(33);
+    expect(sumsq(264, 'drop')).toBe(1);
+  });
+  test('H = 256 (whole warps): drop changes nothing', () => {
+    expect(sumsq(256, 'drop')).toBe(sumsq(256, 'pad'));
+  });
+  test('H = 248: pad 1, drop +0', () => {
+    expect(sumsq(248, 'pad')).toBe(1);
+    expect(Object.is(sumsq(248, 'drop'), 0)).toBe(true);
   });
 });

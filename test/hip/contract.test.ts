@@ -124,6 +124,7 @@ function refusals(c: Contract, target: BuildTarget = 'host'): string[] {
   if ((tree.kind === 'butterfly' || tree.kind === 'smem-halving') && tree.perThread !== 8) out.push(`norm.sumOfSquares.tree.perThread = ${tree.perThread}`);
   if ((tree.kind === 'butterfly' || tree.kind === 'cub') && tree.warpSize === 64) out.push('norm.sumOfSquares.tree.warpSize = 64');
   if (c.quant?.scaleLayout.kind === 'packed-ue8m0') out.push("quant.scaleLayout.kind = 'packed-ue8m0'");
+  if (c.norm.epsAdd === 'f64') out.push("norm.epsAdd = 'f64'");
   return out;
 }
 

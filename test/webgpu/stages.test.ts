@@ -99,6 +99,44 @@ const CASES: readonly StageCase[] = [
     hardwareOps: { rsqrt: 'sm90', reciprocal: 'sm90', divide: 'sm90-div-full' },
     quant: { ...c.quant, quantize: 'reciprocal' },
   })),
+  // test/engines/dimensions.test.ts's hand-derived rows for aiter's and FlashInfer's extra numerics.
+  {
+    name: 'norm.epsAdd f64 at the hand-derived f32 tie (variance 529/1024, eps 2^-25 + 2^-51), flush',
+    contract: parseContract({
+      ...getPreset('unfused').contract,
+      f32Subnormals: 'flush',
+      norm: { ...getPreset('unfused').contract.norm, eps: 2 ** -25 + 2 ** -51, epsAdd: 'f64' },
+    }),
+    shape: { ranks: 1, tokens: 2, hidden: 2 },
+    inputs: caseOf([[0.71875, 0.71875, 1.5, -0.75]], [0, 0, 0, 0], [1, 1], 2),
+  },
+  {
+    name: 'allReduce.negativeZeroInputs positive on signed zeros (2x2x2)',
+    contract: parseContract({ ...getPreset('unfused').contract, allReduce: { ...getPreset('unfused').contract.allReduce, negativeZeroInputs: 'positive' } }),
+    shape: { ranks: 2, tokens: 2, hidden: 2 },
+    inputs: caseOf(
+      [
+        [-0, -0, 1, -0],
+        [-0, 1, -0, -0],
+      ],
+      [-0, 0, -0, 1],
+      [1, 1],
+      2,
+    ),
+  },
+  (() => {
+    const built = buildCase({ preset: 'unfused', ranks: 2, tokens: 4, hidden: 8 * 40, group: null, inputs: 'random', seed: 22 });
+    const contract = parseContract({
+      ...built.contract,
+      norm: {
+        ...built.contract.norm,
+        eps: 1e-6,
+        epsAdd: 'f64',
+        sumOfSquares: { perThread: 'chain', tree: { kind: 'butterfly', perThread: 8, tailWarp: 'drop' } },
+      },
+    });
+    return { name: 'butterfly tailWarp drop (H = 320: 40 threads, 8 dropped) with a f64 eps add', contract, shape: built.shape, inputs: built.inputs };
+  })(),
 ];
 
 /** Runs every stage pair on a case; returns the mismatches per stage and the stages checked. */

@@ -4,6 +4,8 @@ import { bf16Value, roundBf16, toBf16Bits, type CpuCase } from './context.js';
 // Twin of shaders/engine/allReduce.wgsl (entry allReduce): the all-reduce in the contract's rank
 // order, the optional bf16 round trip, the residual add, and the value the norm reads.
 
+const BF16_NEGATIVE_ZERO = 0x8000;
+
 /** One token row: fills `x` (what the norm reads, f32) and `residualOut` (bf16 bits of the row,
  *  when the contract adds a residual). */
 export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float32Array, residualOut: Uint16Array): void {
@@ -14,6 +16,9 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
   const roundResult = contract.allReduce.roundResult === 'bf16';
   const residualAddBf16 = contract.residual?.add === 'bf16';
   const normInputBf16 = contract.norm.input === 'bf16';
+  // allReduce.negativeZeroInputs 'positive': FlashInfer's one-shot reads -0 (bf16 0x8000) as +0.
+  const inputValue =
+    contract.allReduce.negativeZeroInputs === 'positive' ? (bits: number): number => bf16Value(bits === BF16_NEGATIVE_ZERO ? 0 : bits) : bf16Value;
   for (let h = 0; h < hidden; h++) {
     const e = rowBase + h;
     // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
@@ -22,9 +27,9 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
     const segments = order.segments;
     const sequence = segments ? segments.orders : order.rotation.base;
     const first = segments ? segmentOf(segments, e) * ranks : order.rotation.startFor(e, outputRank);
-    let acc = bf16Value(rankData[sequence[first]][e]);
+    let acc = inputValue(rankData[sequence[first]][e]);
     for (let i = 1; i < ranks; i++) {
-      acc = f32.add(acc, bf16Value(rankData[sequence[segments ? first + i : (first + i) % ranks]][e]));
+      acc = f32.add(acc, inputValue(rankData[sequence[segments ? first + i : (first + i) % ranks]][e]));
       if (accumulateBf16) acc = roundBf16(acc, sites.allReduceHop);
     }
     if (roundResult) acc = roundBf16(acc, sites.allReduceResult);

@@ -1,5 +1,5 @@
 import type { PerThreadPattern } from '../../contracts/schema.js';
-import type { F32Arithmetic } from '../../numerics/f32ops.js';
+import { flushSubnormal, type F32Arithmetic } from '../../numerics/f32ops.js';
 import { PADDING_ELEMENT, type ReductionPlan } from '../layout/reduction.js';
 import type { CpuCase } from './context.js';
 
@@ -49,18 +49,30 @@ export function planSumOfSquares(plan: ReductionPlan, pattern: PerThreadPattern,
   return slots[plan.result];
 }
 
+/** variance + eps as norm.epsAdd says. 'f64' is aiter add_rmsnorm_quant's `rcp[0] / n + epsilon`
+ *  with a double epsilon (ROCm/aiter@e4048607 csrc/kernels/rmsnorm_quant_kernels.cu:26, :150): the
+ *  f32 variance widened, a JS (f64, round to nearest even) add of the contract's eps, then
+ *  Math.fround; f32 subnormals flush where the f32 value is read and where it is rounded back. */
+export function varianceWithEps(c: CpuCase, variance: number): number {
+  if (c.contract.norm.epsAdd === 'f32') return c.f32.add(variance, c.eps);
+  const flush = c.contract.f32Subnormals === 'flush';
+  const sum = Math.fround((flush ? flushSubnormal(variance) : variance) + c.contract.norm.eps);
+  return flush ? flushSubnormal(sum) : sum;
+}
+
 /** The rsqrt operand of a row: the variance plus eps as the contract forms it. divide:
  *  fround(sumsq/H) + eps; reciprocal-multiply: fround(sumsq*fround(1/H)) + eps (torch's mean,
  *  as evidence.md 2.10 reads ReduceMomentKernel.cu); reciprocal-fma: fma(sumsq, fround(1/H),
- *  eps), one rounding (Inductor's folded div.full and contracted + eps, conformance/SPECS.md). */
+ *  eps), one rounding (Inductor's folded div.full and contracted + eps, conformance/SPECS.md;
+ *  the schema allows it only with epsAdd 'f32'). */
 export function varianceOf(c: CpuCase, sumsq: number): number {
   const { f32, ops, eps } = c;
   const hidden = c.shape.hidden;
   switch (c.contract.norm.variance) {
     case 'divide':
-      return f32.add(ops.divide(sumsq, hidden), eps);
+      return varianceWithEps(c, ops.divide(sumsq, hidden));
     case 'reciprocal-multiply':
-      return f32.add(f32.mul(sumsq, ops.reciprocal(hidden)), eps);
+      return varianceWithEps(c, f32.mul(sumsq, ops.reciprocal(hidden)));
     case 'reciprocal-fma':
       return f32.fma(sumsq, ops.reciprocal(hidden), eps);
   }

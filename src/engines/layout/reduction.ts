@@ -118,10 +118,17 @@ function sequentialPlan(hidden: number): ReductionPlan {
   return b.build(b.lane(range(0, hidden)), 1, false);
 }
 
+/** tailWarp 'drop' (aiter ar_fusion_epilogue_block_reduce, ROCm/aiter@e4048607
+ *  custom_all_reduce.cuh:1606, 1617): the block has exactly H/perThread threads and only the
+ *  floor(threads/warpSize) whole warps' sums are read, so the threads of a partial last warp
+ *  are not lanes of the plan; with no whole warp the sum is the +0 of one empty lane. */
 function butterflyPlan(tree: Extract<SumOfSquaresTree, { kind: 'butterfly' }>, hidden: number, nested: boolean): ReductionPlan {
   const b = new PlanBuilder();
-  const threads = range(0, hidden / tree.perThread).map((t) => b.lane(contiguousLane(t, tree.perThread)));
-  return b.build(blockButterfly(b, threads, tree.warpSize), tree.perThread, nested);
+  const threads = hidden / tree.perThread;
+  const counted = tree.tailWarp === 'drop' ? threads - (threads % tree.warpSize) : threads;
+  if (counted === 0) return b.build(b.empty(), tree.perThread, nested);
+  const lanes = range(0, counted).map((t) => b.lane(contiguousLane(t, tree.perThread)));
+  return b.build(blockButterfly(b, lanes, tree.warpSize), tree.perThread, nested);
 }
 
 /** vLLM rms_norm / fused_add_rms_norm with cub::BlockReduce WARP_REDUCTIONS: thread t takes

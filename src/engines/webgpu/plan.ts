@@ -133,6 +133,12 @@ export const PARAM_FIELDS = [
   'rsqrtSm90',
   'reciprocalSm90',
   'divideSm90',
+  // allReduce.negativeZeroInputs 'positive': a -0 rank input reads as +0 (allReduce.ts inputValue).
+  'negativeZeroToPositive',
+  // norm.epsAdd 'f64': variance + eps in f64 (sumOfSquares.ts varianceWithEps), eps as f64 halves.
+  'epsAddF64',
+  'epsF64Hi',
+  'epsF64Lo',
 ] as const;
 export type ParamName = (typeof PARAM_FIELDS)[number];
 export type Params = Readonly<Record<ParamName, number>>;
@@ -276,6 +282,9 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
     rsqrtSm90: flag(contract.hardwareOps.rsqrt === 'sm90'),
     reciprocalSm90: flag(contract.hardwareOps.reciprocal === 'sm90'),
     divideSm90: flag(contract.hardwareOps.divide === 'sm90-div-full'),
+    negativeZeroToPositive: flag(contract.allReduce.negativeZeroInputs === 'positive'),
+    epsAddF64: flag(contract.norm.epsAdd === 'f64'),
+    ...f64Halves(contract.norm.eps),
   };
 
   // The largest per-row footprint of any buffer, in u32 words: packed rank inputs, the f32
@@ -311,6 +320,13 @@ function concatWords(parts: readonly Uint32Array[]): Uint32Array {
     offset += part.length;
   }
   return out;
+}
+
+/** The f64 bit pattern of `value` as the two u32 words WGSL reads (it has no f64). */
+function f64Halves(value: number): { epsF64Hi: number; epsF64Lo: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, value);
+  return { epsF64Hi: view.getUint32(0), epsF64Lo: view.getUint32(4) };
 }
 
 function flag(value: boolean): number {
@@ -363,7 +379,9 @@ function treeFromPlan(contract: Contract): boolean {
   const { perThread, tree } = contract.norm.sumOfSquares;
   if (perThread !== 'chain' && perThread !== 'fma-chain') return true;
   if (tree.kind === 'cub') return tree.vectorWidth !== 1;
-  return tree.kind !== 'sequential' && tree.kind !== 'butterfly';
+  // The butterfly's own WGSL pads the last warp; a dropped tail warp is the plan's.
+  if (tree.kind === 'butterfly') return tree.tailWarp === 'drop';
+  return tree.kind !== 'sequential';
 }
 
 type PlanParam =

@@ -236,6 +236,45 @@ function sm90DivSuite(twin: WgslTwin, randomPairs: number, seed: number): Confor
   };
 }
 
+/** f32_addF64 (aiter's double-epsilon add): f32 a from the strided sweep (negatives and specials
+ *  give the default NaN on both sides), each with one f64 b, the epsilons kernels pass and
+ *  seeded ones in (0, 2), some of them placed so that a + b sits within a few f64 ulps of an
+ *  f32 midpoint (where f64 rounding decides the f32 result). */
+function addF64Suite(sweep: () => Uint32Array, subnormals: F32Subnormals): ConformanceSuite {
+  const twin = twinNamed('f32_addF64');
+  const arity = twin.args.length;
+  const epsilons = [1e-6, 1e-5, 1e-12, 0.1, 1, 2 ** -24 + 2 ** -76, 5e-324, 1e-310, 1e-40];
+  const view = new DataView(new ArrayBuffer(8));
+  return {
+    label: `f32_addF64(${subnormals})`,
+    twin,
+    coverage: 'strided f32 patterns x (kernel epsilons | seeded doubles | near f32 midpoints)',
+    get count() {
+      return sweep().length;
+    },
+    batches: (maxCases) => {
+      const rng = Xoshiro128StarStar.fromSeed(subnormals === 'keep' ? 0xe95 : 0xe96);
+      const all = sweep();
+      return inBatches(all.length, arity, maxCases, (out, first) => {
+        for (let i = 0; i < out.length / arity; i++) {
+          let a = all[first + i];
+          let b: number;
+          const pick = (first + i) % 4;
+          if (pick === 0) b = epsilons[rng.nextBelow(epsilons.length)];
+          else if (pick === 1) b = (rng.nextUint32() + 1) / 2 ** 31;
+          else {
+            // a in [1, 2), b = 2^-24 + k * 2^-76 with |k| <= 4: the exact sum is an f32 midpoint +- 4 f64 ulps or less.
+            a = 0x3f800000 | (a & 0x7fffff);
+            b = 2 ** -24 + (rng.nextBelow(9) - 4) * 2 ** -76;
+          }
+          view.setFloat64(0, b);
+          out.set([a, view.getUint32(0), view.getUint32(4), WGSL_CODES.f32Subnormals[subnormals]], i * arity);
+        }
+      });
+    },
+  };
+}
+
 function twinNamed(name: string): WgslTwin {
   const twin = WGSL_TWINS.find((t) => t.name === name);
   if (!twin) throw new Error(`selftest: no twin '${name}' in WGSL_TWINS`);
@@ -295,6 +334,7 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
     suites.push(listSuite(`roundToPowerOfTwo(${mode}) sweep`, twin, sweepNote, sweep, [code]));
   }
   suites.push(listSuite('f32BitsFromE8m0', twinNamed('f32BitsFromE8m0'), 'all 256 codes', () => allPatterns(8)));
+  suites.push(addF64Suite(sweep, 'keep'), addF64Suite(sweep, 'flush'));
 
   // sm_90's measured instructions: one input list shared by the unary ops, plus the sweep.
   let unaryCases: Uint32Array | undefined;
