@@ -9,6 +9,7 @@ import { F32_CANONICAL_NAN } from '../numerics/f32.js';
  *   0 / 0, Inf / Inf, sqrt of a negative): +qNaN with an empty payload.
  * - NaN propagation (s_propagateNaN): a NaN operand makes the result the first NaN operand
  *   (a, then b, then c), quieted. Signalling NaNs get no priority: there are no flags to raise.
+ *   The CPU engine's arithmetic (src/numerics/f32ops.ts) gives the same NaN bits on every host.
  * - Tininess is detected after rounding. Without exception flags this changes no result bits
  *   (it only decides when underflow would be signalled), so nothing below reads it.
  */

@@ -18,22 +18,10 @@ import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapt
 // beside the CPU function the registry pairs it with, one stage at a time. The GPU runs the
 // stages up to one and its buffer is read back (stageProbe.ts); the registry's CPU function runs
 // on the same rows from the GPU's own previous-stage buffers, so a mismatch names the stage.
-// f32 and bf16 values compare bit for bit with NaN as a class (the CPU keeps values as JS
-// numbers, which do not carry NaN payloads); fp8 codes bit for bit.
+// Every value compares bit for bit, NaN payloads and signs included (both engines follow the
+// soft-float's NaN rule, src/numerics/f32ops.ts).
 
 const [allReduceTwin, sumOfSquaresTwin, normalizeTwin, groupScaleTwin, quantizeTwin] = STAGE_TWINS;
-
-function isNaNF32(bits: number): boolean {
-  return (bits & 0x7fffffff) > 0x7f800000;
-}
-
-function sameF32(cpu: number, gpu: number): boolean {
-  return cpu === gpu || (isNaNF32(cpu) && isNaNF32(gpu));
-}
-
-function sameBf16(cpu: number, gpu: number): boolean {
-  return sameF32(cpu << 16, gpu << 16);
-}
 
 function bf16At(words: Uint32Array, index: number): number {
   return (words[index >> 1] >>> ((index & 1) * 16)) & 0xffff;
@@ -161,8 +149,8 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
       allReduceTwin.cpu(c, row, 0, xRow, residualRow);
       for (let h = 0; h < hidden; h++) {
         const e = row * hidden + h;
-        ar.check(sameF32(bitsFromF32(xRow[h]), gpuX[e]), `x[${row}, ${h}]`, bitsFromF32(xRow[h]), gpuX[e]);
-        if (contract.residual) ar.check(sameBf16(residualRow[h], bf16At(gpuResidual, e)), `residual[${row}, ${h}]`, residualRow[h], bf16At(gpuResidual, e));
+        ar.check(bitsFromF32(xRow[h]) === gpuX[e], `x[${row}, ${h}]`, bitsFromF32(xRow[h]), gpuX[e]);
+        if (contract.residual) ar.check(residualRow[h] === bf16At(gpuResidual, e), `residual[${row}, ${h}]`, residualRow[h], bf16At(gpuResidual, e));
       }
     }
     report(ar, 'allReduce');
@@ -175,7 +163,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     const ss = new StageMismatches('sumOfSquares');
     for (let row = 0; row < tokens; row++) {
       const rstd = bitsFromF32(sumOfSquaresTwin.cpu(c, gpuXRow(row)));
-      ss.check(sameF32(rstd, gpuRstd[row]), `rstd[${row}]`, rstd, gpuRstd[row]);
+      ss.check(rstd === gpuRstd[row], `rstd[${row}]`, rstd, gpuRstd[row]);
     }
     report(ss, 'sumOfSquares');
 
@@ -189,8 +177,8 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
       normalizeTwin.cpu(c, gpuXRow(row), f32FromBits(gpuRstd[row]), normed, normRow);
       for (let h = 0; h < hidden; h++) {
         const e = row * hidden + h;
-        nm.check(sameF32(bitsFromF32(normed[h]), gpuNormed[e]), `normed[${row}, ${h}]`, bitsFromF32(normed[h]), gpuNormed[e]);
-        nm.check(sameBf16(normRow[h], bf16At(gpuNormOut, e)), `normOut[${row}, ${h}]`, normRow[h], bf16At(gpuNormOut, e));
+        nm.check(bitsFromF32(normed[h]) === gpuNormed[e], `normed[${row}, ${h}]`, bitsFromF32(normed[h]), gpuNormed[e]);
+        nm.check(normRow[h] === bf16At(gpuNormOut, e), `normOut[${row}, ${h}]`, normRow[h], bf16At(gpuNormOut, e));
       }
     }
     report(nm, 'normalize');
@@ -211,9 +199,9 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
       for (let g = 0; g < q.groups; g++) {
         const scale = groupScaleTwin.cpu(q, c.f32, groupValues(row, g));
         const pair = 2 * (row * q.groups + g);
-        gs.check(sameF32(bitsFromF32(scale), gpuScales[pair]), `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
+        gs.check(bitsFromF32(scale) === gpuScales[pair], `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
         const reciprocal = bitsFromF32(c.ops.reciprocal(scale)); // the reciprocal slot, as quant.ts quantize forms it
-        gs.check(sameF32(reciprocal, gpuScales[pair + 1]), `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
+        gs.check(reciprocal === gpuScales[pair + 1], `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
       }
     }
     report(gs, 'groupScale');

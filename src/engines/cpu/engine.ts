@@ -13,7 +13,8 @@ import { sumOfSquares } from './sumOfSquares.js';
 // The CPU reference: one pass per token row through the stages, each the twin of a WGSL entry
 // point of shaders/engine (src/engines/stages.ts pairs them). f32 values live in JS numbers and
 // Float32Arrays; every f32 operation is correctly rounded (src/numerics/f32ops.ts, with the
-// contract's subnormal rule), and every downcast goes through the bit-level converters.
+// contract's subnormal rule and the soft-float's NaN bits), and every downcast goes through the
+// bit-level converters.
 
 /** What the diff tools change in a run; a plain run passes none. */
 export interface CpuEngineHooks {
