@@ -1778,6 +1778,7 @@ function torchPresets(): PresetDefinition[] {
     'allReduce.roundResult': oneRank,
     'bf16Rounding.allReduceHop': oneRank,
     'bf16Rounding.allReduceResult': oneRank,
+    'allReduce.negativeZeroInputs': oneRank,
   };
   const bf16ResidualAdd: Dims = {
     'residual.add': evidenceWithNote(
@@ -1820,6 +1821,7 @@ function torchPresets(): PresetDefinition[] {
     'norm.sumOfSquares.tree': rmsNote('block (32, 4), 4-vectors: warp shfl_down 16..1 (L201-204), then the upper warps onto the lower (L207-227)'),
     'norm.variance': rmsNote('sigma2 / float(N): an IEEE division (L230)'),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, TORCH_RMS_NORM_ENTRY),
+    'norm.epsAdd': evidenceWithNote('eps is a double argument cast to the f32 accumulation type before the add', TORCH_RMS_NORM_ENTRY),
     'norm.weight.dtype': rmsNote('gamma is the bf16 weight'),
     'norm.weight.castToBf16': NOT_USED('bf16 weight', TORCH_RMS_NORM_ENTRY),
     'norm.weight.offset': NOT_USED('plain gamma', TORCH_RMS_NORM_ENTRY),
@@ -1843,6 +1845,7 @@ function torchPresets(): PresetDefinition[] {
     'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, hfLlama(72, 'mean(-1)'), TORCH_MEAN),
     'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(1/H)', TORCH_MEAN),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, hfLlama(73, 'variance + self.variance_epsilon')),
+    'norm.epsAdd': evidenceWithNote('an f32 tensor plus a Python float: torch adds it as the f32 opmath scalar', hfLlama(73, 'variance + self.variance_epsilon')),
     'norm.weight.dtype': evidenceWithNote(
       'the weight parameter in the model dtype (bf16)',
       hfLlama(66, 'nn.Parameter(torch.ones(hidden_size))'),
