@@ -37,7 +37,16 @@ describe('npm pack', () => {
   test('the tarball holds the built library, CLI, shaders, README and LICENSE; no goldens, tests, hip/ or Python', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js']));
     expect(files.some((f) => f.startsWith('shaders/') && f.endsWith('.wgsl'))).toBe(true);
-    const forbidden = files.filter((f) => /^(golden|test|hip|python|notebooks|bench|src|dist\/test|dist\/bench)\//.test(f) || f.endsWith('.safetensors'));
+    // src/ only for the measured sm_90 tables, which the built engine reads beside its sources.
+    expect(files.filter((f) => f.startsWith('src/'))).toEqual([
+      'src/numerics/hardware/data/sm90-rcp-approx-f32.diff.i8.gz',
+      'src/numerics/hardware/data/sm90-rsqrt-approx-f32.diff.i8.gz',
+    ]);
+    const forbidden = files.filter(
+      (f) =>
+        (/^(golden|test|hip|python|notebooks|bench|src|dist\/test|dist\/bench)\//.test(f) && !f.startsWith('src/numerics/hardware/data/')) ||
+        f.endsWith('.safetensors'),
+    );
     expect(forbidden).toEqual([]);
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
   });
@@ -64,6 +73,17 @@ describe('npm pack', () => {
       const r = spawnSync(process.execPath, [join(modules, 'ulpwise/dist/src/cli/main.js'), ...args], { cwd: project, env, encoding: 'utf8' });
       expect(r.status, `${line}\n${r.stderr}`).toBe(0);
     }
+    // A preset on the measured sm_90 rsqrt reads the tables the tarball carries.
+    const sm90 = spawnSync(
+      process.execPath,
+      [join(modules, 'ulpwise/dist/src/cli/main.js'), 'gen', '--preset', 'hf-llama@sm90', '--tokens', '2', '--hidden', '512', '--out', 'sm90'],
+      {
+        cwd: project,
+        env,
+        encoding: 'utf8',
+      },
+    );
+    expect(sm90.status, sm90.stderr).toBe(0);
     writeFileSync(join(project, 'diff.mjs'), readmeBlock('### Use it as a library', 'js'));
     const run = spawnSync(process.execPath, ['diff.mjs'], { cwd: project, env, encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
