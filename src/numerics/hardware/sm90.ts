@@ -32,21 +32,43 @@ function dataPath(file: string): URL {
   return existsSync(beside) ? beside : new URL(`../../../../src/numerics/hardware/data/${file}`, import.meta.url);
 }
 
-const tables = new Map<TableName, Uint32Array>();
+interface PeriodTable {
+  /** The stored differences (hardware result minus the correctly rounded one, f32 ULP). */
+  readonly diffs: Int8Array;
+  /** Hardware results built so far; 0 where not built yet. */
+  readonly results: Uint32Array;
+  readonly reference: (bits: number) => number;
+}
+const tables = new Map<TableName, PeriodTable>();
 
-/** The hardware results over one period, rebuilt from the stored differences on first use. */
-function periodTable(name: TableName): Uint32Array {
+/** One period's stored differences, read on first use. */
+function periodTable(name: TableName): PeriodTable {
   const cached = tables.get(name);
   if (cached) return cached;
   const size = name === 'rsqrt' ? RSQRT_PERIOD : RCP_PERIOD;
   const raw = gunzipSync(readFileSync(dataPath(TABLE_FILES[name])));
   if (raw.length !== size) throw new Error(`${TABLE_FILES[name]}: ${raw.length} entries, expected ${size}`);
-  const diffs = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-  const reference = name === 'rsqrt' ? correctlyRoundedRsqrtF32 : correctlyRoundedRcpF32;
-  const out = new Uint32Array(size);
-  for (let i = 0; i < size; i++) out[i] = (reference(ONE + i) + diffs[i]) >>> 0;
-  tables.set(name, out);
-  return out;
+  const table = {
+    diffs: new Int8Array(raw.buffer, raw.byteOffset, raw.length),
+    results: new Uint32Array(size),
+    reference: name === 'rsqrt' ? correctlyRoundedRsqrtF32 : correctlyRoundedRcpF32,
+  };
+  tables.set(name, table);
+  return table;
+}
+
+/** The hardware result for period entry i: the correctly rounded result plus the stored
+ *  difference, built on first use and kept (building all 2^24 + 2^23 up front took 1.4 s,
+ *  most of a short explain run that needs a few thousand). Every result lies in (0.5, 1], so
+ *  0 can mark an entry not built yet; were one 0, it would only be rebuilt each time. */
+function periodEntry(name: TableName, i: number): number {
+  const table = periodTable(name);
+  let result = table.results[i];
+  if (result === 0) {
+    result = (table.reference(ONE + i) + table.diffs[i]) >>> 0;
+    table.results[i] = result;
+  }
+  return result;
 }
 
 /** Normalized significand (with the implicit one, 24 bits) and unbiased exponent of a finite nonzero magnitude. */
@@ -67,7 +89,7 @@ function rsqrt(bits: number, ftz: boolean): number {
   if (mag === POS_INF) return 0;
   const { frac, exp } = normalize(mag);
   const k = Math.floor(exp / 2);
-  const t = periodTable('rsqrt')[frac | ((exp - 2 * k) << 23)];
+  const t = periodEntry('rsqrt', frac | ((exp - 2 * k) << 23));
   return (t - k * 0x800000) >>> 0; // T in (0.5, 1]: the scaled result is always a normal f32
 }
 
@@ -79,7 +101,7 @@ function rcp(bits: number, ftz: boolean): number {
   if (mag === 0 || (ftz && mag < 0x00800000)) return (sign | POS_INF) >>> 0;
   if (mag === POS_INF) return sign >>> 0;
   const { frac, exp } = normalize(mag);
-  const t = periodTable('rcp')[frac];
+  const t = periodEntry('rcp', frac);
   const yExp = (t >>> 23) - exp;
   if (yExp >= 255) return (sign | POS_INF) >>> 0;
   if (yExp >= 1) return (sign | (yExp << 23) | (t & 0x7fffff)) >>> 0;
