@@ -76,6 +76,7 @@ export class RowScorer {
   /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
    *  rank: most hypotheses of a search differ after the all-reduce and share them. */
   private readonly allReduced = new Map<string, { x: Float32Array; residual: Uint16Array }>();
+  private readonly scratch = new Map<string, RowBuffers>();
   /** Contract evaluations made so far (cache misses), each over one or more rows. */
   runs = 0;
 
@@ -148,15 +149,7 @@ export class RowScorer {
     const diverge = ranksDiverge(contract.allReduce.order);
     const byRank = new Map<number, Target[]>();
     for (const t of comparable) byRank.set(t.rank ?? 0, [...(byRank.get(t.rank ?? 0) ?? []), t]);
-    const buffers: RowBuffers = {
-      x: new Float32Array(shape.hidden),
-      residual: new Uint16Array(shape.hidden),
-      normed: new Float32Array(shape.hidden),
-      norm: new Uint16Array(shape.hidden),
-      values: new Float32Array(q ? q.groupSize : 0),
-      codes: new Uint8Array(q ? shape.hidden : 0),
-      scales: new Uint32Array(q ? scaleWords(q.quant.scaleLayout, shape.tokens, q.groups) : 0),
-    };
+    const buffers = this.buffersFor(shape.hidden, q ? q.groupSize : 0, q ? scaleWords(q.quant.scaleLayout, shape.tokens, q.groups) : 0);
     for (const m of rows) {
       for (const [rank, targets] of byRank) {
         if (total >= bound) return total;
@@ -164,6 +157,34 @@ export class RowScorer {
       }
     }
     return total;
+  }
+
+  /** Zeroed scratch rows of these sizes, as fresh ones would be, reused from one count to the
+   *  next (a count per hypothesis allocated them anew, a case's scale words included). */
+  private buffersFor(hidden: number, groupSize: number, scaleWordCount: number): RowBuffers {
+    const key = `${hidden}|${groupSize}|${scaleWordCount}`;
+    let b = this.scratch.get(key);
+    if (!b) {
+      b = {
+        x: new Float32Array(hidden),
+        residual: new Uint16Array(hidden),
+        normed: new Float32Array(hidden),
+        norm: new Uint16Array(hidden),
+        values: new Float32Array(groupSize),
+        codes: new Uint8Array(groupSize > 0 ? hidden : 0),
+        scales: new Uint32Array(scaleWordCount),
+      };
+      this.scratch.set(key, b);
+    } else {
+      b.x.fill(0);
+      b.residual.fill(0);
+      b.normed.fill(0);
+      b.norm.fill(0);
+      b.values.fill(0);
+      b.codes.fill(0);
+      b.scales.fill(0);
+    }
+    return b;
   }
 
   /** The engine's per-contract state (rank rotation, reduction plan, weight), built once per

@@ -1,4 +1,5 @@
-import { explainCandidate } from '../../diff/explain.js';
+import { explainCandidate, type ExplainedGolden } from '../../diff/explain.js';
+import type { Tensor } from '../../numerics/tensor.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { intOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
@@ -13,6 +14,13 @@ const OPTIONS = {
   ...PROGRESS_OPTION,
 } as const;
 
+/** The golden without its outputs (explain reads its inputs; the outputs, a fifth of a quant
+ *  case, are let go here, before explain computes its own) and the candidate's outputs. */
+function loadExplainFiles(goldenPath: string, candidatePath: string): { golden: ExplainedGolden; candidate: Map<string, Tensor> } {
+  const { outputs, ...golden } = loadGolden(goldenPath);
+  return { golden, candidate: loadCandidate(candidatePath, { outputs }) };
+}
+
 export const explainCommand: Command = {
   name: 'explain',
   usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--top N] [--json]',
@@ -25,8 +33,7 @@ export const explainCommand: Command = {
     if (!values.inputs) throw new UsageError('--inputs GOLDEN is required: the golden whose inputs the candidate was computed from');
     const rstdUlps = rstdOption(values.rstd, values['rstd-ulps']);
     const top = intOption(values.top, 'top', 12);
-    const golden = loadGolden(values.inputs);
-    const candidate = loadCandidate(positionals[0], golden);
+    const { golden, candidate } = loadExplainFiles(values.inputs, positionals[0]);
     const progress = progressReporter('explain', values.progress);
     let last = '';
     // explainCandidate returns a report already checked against ExplainReportSchema.
