@@ -28,6 +28,10 @@ export interface ExplainOptions {
   readonly progress?: (message: string) => void;
 }
 
+/** What explain reads of a golden: its contract, shape, inputs and names, not its outputs (the
+ *  command lets those go once the candidate is read: src/cli/commands/explain.ts). */
+export type ExplainedGolden = Omit<GoldenSubject, 'outputs'>;
+
 /** Token rows every stage is fitted on. */
 const PROBE_ROWS = 3;
 
@@ -35,7 +39,7 @@ const PROBE_ROWS = 3;
  *  where the inputs carry one, a quant (with the candidate's group size and side output) exactly
  *  when the candidate holds FP8 outputs. The quant or residual section, when the golden's
  *  contract lacks one the candidate needs, comes from the first preset that has it. */
-function caseBase(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>, observed: ReadonlySet<OutputKind>, presets: readonly Contract[]): Contract {
+function caseBase(golden: ExplainedGolden, candidate: ReadonlyMap<string, Tensor>, observed: ReadonlySet<OutputKind>, presets: readonly Contract[]): Contract {
   const c = golden.contract;
   const weightDtype = golden.inputs.weight.dtype === 'BF16' ? 'bf16' : 'f32';
   const residual = golden.inputs.residual ? (c.residual ?? presets.find((p) => p.residual)?.residual ?? null) : null;
@@ -50,7 +54,7 @@ function caseBase(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>,
 }
 
 /** The quant group size the candidate's scale tensor implies: [M, G] row-major, [G, M] else. */
-function groupSizeOf(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>): number {
+function groupSizeOf(golden: ExplainedGolden, candidate: ReadonlyMap<string, Tensor>): number {
   const scale = [...candidate].find(([name]) => parseOutputName(name)?.kind === 'scale')?.[1];
   if (!scale || scale.shape.length !== 2) throw new ContractError('the candidate has FP8 codes but no [rows, groups] scale tensor to read the group size from');
   const groups = scale.shape[0] === golden.shape.tokens ? scale.shape[1] : scale.shape[0];
@@ -59,7 +63,12 @@ function groupSizeOf(golden: GoldenSubject, candidate: ReadonlyMap<string, Tenso
   return golden.shape.hidden / groups;
 }
 
-export function explainCandidate(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>, candidateFile: string, options: ExplainOptions): ExplainReport {
+export function explainCandidate(
+  golden: ExplainedGolden,
+  candidate: ReadonlyMap<string, Tensor>,
+  candidateFile: string,
+  options: ExplainOptions,
+): ExplainReport {
   const observed = new Set([...candidate.keys()].map((n) => parseOutputName(n)?.kind).filter((k): k is OutputKind => k !== undefined));
   const presets = presetContracts();
   const donors = [golden.contract, ...presets.map((p) => p.contract)];

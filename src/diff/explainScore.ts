@@ -1,6 +1,6 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { canonicalJson, checkContractForShape, ContractError } from '../contracts/validate.js';
-import { allReduce } from '../engines/cpu/allReduce.js';
+import { allReduce, allReduceKey } from '../engines/cpu/allReduce.js';
 import { bf16Value, cpuCase, quantConstants, type CpuCase, type QuantConstants } from '../engines/cpu/context.js';
 import { normalize } from '../engines/cpu/normalize.js';
 import { groupScale, quantize } from '../engines/cpu/quant.js';
@@ -54,6 +54,9 @@ function producedShape(contract: Contract, shape: Shape, kind: OutputKind): { dt
   }
 }
 
+/** All-reduced rows a scorer holds at most (x in f32 and the residual in bf16: 6 bytes an element). */
+const ALL_REDUCED_BYTES = 24 << 20;
+
 /** Scratch rows for one contract's evaluation. */
 interface RowBuffers {
   readonly x: Float32Array;
@@ -69,7 +72,11 @@ export class RowScorer {
   /** Per contract and kinds: the count on the first row, and on the other rows once known. */
   private readonly cache = new Map<string, { first: Bounded | null; rest: Bounded | null }>();
   private readonly targets: readonly Target[];
-  private readonly cases = new Map<string, CpuCase>();
+  private readonly cases = new Map<string, { c: CpuCase; allReduceKey: string }>();
+  /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
+   *  rank: most hypotheses of a search differ after the all-reduce and share them. */
+  private readonly allReduced = new Map<string, { x: Float32Array; residual: Uint16Array }>();
+  private readonly scratch = new Map<string, RowBuffers>();
   /** Contract evaluations made so far (cache misses), each over one or more rows. */
   runs = 0;
 
@@ -127,7 +134,7 @@ export class RowScorer {
    *  (quant.input 'bf16'), so a stage is fitted given what the kernel itself computed before. */
   private count(contract: Contract, kinds: ReadonlySet<OutputKind>, rows: readonly number[], bound: number): number {
     if (rows.length === 0) return 0;
-    const { c, q } = this.caseOf(contract);
+    const { c, q, allReduceKey } = this.caseOf(contract);
     const { shape } = c;
     this.runs++;
     const asked = this.targets.filter((t) => kinds.has(t.kind));
@@ -142,38 +149,73 @@ export class RowScorer {
     const diverge = ranksDiverge(contract.allReduce.order);
     const byRank = new Map<number, Target[]>();
     for (const t of comparable) byRank.set(t.rank ?? 0, [...(byRank.get(t.rank ?? 0) ?? []), t]);
-    const buffers: RowBuffers = {
-      x: new Float32Array(shape.hidden),
-      residual: new Uint16Array(shape.hidden),
-      normed: new Float32Array(shape.hidden),
-      norm: new Uint16Array(shape.hidden),
-      values: new Float32Array(q ? q.groupSize : 0),
-      codes: new Uint8Array(q ? shape.hidden : 0),
-      scales: new Uint32Array(q ? scaleWords(q.quant.scaleLayout, shape.tokens, q.groups) : 0),
-    };
+    const buffers = this.buffersFor(shape.hidden, q ? q.groupSize : 0, q ? scaleWords(q.quant.scaleLayout, shape.tokens, q.groups) : 0);
     for (const m of rows) {
       for (const [rank, targets] of byRank) {
         if (total >= bound) return total;
-        total += this.row(c, q, m, diverge ? rank : 0, rank, targets, buffers, bound - total);
+        total += this.row(c, q, allReduceKey, m, diverge ? rank : 0, rank, targets, buffers, bound - total);
       }
     }
     return total;
   }
 
+  /** Zeroed scratch rows of these sizes, as fresh ones would be, reused from one count to the
+   *  next (a count per hypothesis allocated them anew, a case's scale words included). */
+  private buffersFor(hidden: number, groupSize: number, scaleWordCount: number): RowBuffers {
+    const key = `${hidden}|${groupSize}|${scaleWordCount}`;
+    let b = this.scratch.get(key);
+    if (!b) {
+      b = {
+        x: new Float32Array(hidden),
+        residual: new Uint16Array(hidden),
+        normed: new Float32Array(hidden),
+        norm: new Uint16Array(hidden),
+        values: new Float32Array(groupSize),
+        codes: new Uint8Array(groupSize > 0 ? hidden : 0),
+        scales: new Uint32Array(scaleWordCount),
+      };
+      this.scratch.set(key, b);
+    } else {
+      b.x.fill(0);
+      b.residual.fill(0);
+      b.normed.fill(0);
+      b.norm.fill(0);
+      b.values.fill(0);
+      b.codes.fill(0);
+      b.scales.fill(0);
+    }
+    return b;
+  }
+
   /** The engine's per-contract state (rank rotation, reduction plan, weight), built once per
    *  contract: the first row and the other rows of a hypothesis, and every output kind, share it. */
-  private caseOf(contract: Contract): { c: CpuCase; q: QuantConstants | null } {
+  private caseOf(contract: Contract): { c: CpuCase; q: QuantConstants | null; allReduceKey: string } {
     const shape = checkContractForShape(contract, this.problem.subject.shape);
     // The quant stage reads its own constants; the state of the stages before it (the reduction
     // plan above all) is shared by every quant hypothesis over the same all-reduce and norm.
     const upstream = { ...contract, quant: null };
     const key = canonicalJson(upstream);
-    let c = this.cases.get(key);
-    if (!c) {
-      c = cpuCase(upstream, shape, this.problem.subject.inputs);
-      this.cases.set(key, c);
+    let entry = this.cases.get(key);
+    if (!entry) {
+      entry = { c: cpuCase(upstream, shape, this.problem.subject.inputs), allReduceKey: allReduceKey(upstream) };
+      this.cases.set(key, entry);
     }
-    return { c, q: contract.quant && quantConstants(contract.quant, shape.hidden, contract.hardwareOps) };
+    return { ...entry, q: contract.quant && quantConstants(contract.quant, shape.hidden, contract.hardwareOps) };
+  }
+
+  /** Row m all-reduced for `outputRank` into b.x and b.residual: computed once per allReduceKey,
+   *  then copied (up to ALL_REDUCED_BYTES of rows held; past that the rows are let go). */
+  private allReduceRow(c: CpuCase, key: string, m: number, outputRank: number, b: RowBuffers): void {
+    const rowKey = `${m}|${outputRank}|${key}`;
+    const held = this.allReduced.get(rowKey);
+    if (held) {
+      b.x.set(held.x);
+      b.residual.set(held.residual);
+      return;
+    }
+    allReduce(c, m, outputRank, b.x, b.residual);
+    if (this.allReduced.size * 6 * c.shape.hidden >= ALL_REDUCED_BYTES) this.allReduced.clear();
+    this.allReduced.set(rowKey, { x: b.x.slice(), residual: b.residual.slice() });
   }
 
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once
@@ -181,6 +223,7 @@ export class RowScorer {
   private row(
     c: CpuCase,
     q: QuantConstants | null,
+    allReduceKey: string,
     m: number,
     outputRank: number,
     rank: number,
@@ -204,7 +247,7 @@ export class RowScorer {
     if (!residual && ownResidual) {
       for (let h = 0; h < hidden; h++) b.x[h] = bf16Value(ownResidual.tensor.data[rowBase + h]);
     } else {
-      allReduce(c, m, outputRank, b.x, b.residual);
+      this.allReduceRow(c, allReduceKey, m, outputRank, b);
       if (residual) count += differing(residual.tensor, rowBase, b.residual, bf16Same);
     }
     if ((!norm && !codes && !scales) || count >= budget) return count;

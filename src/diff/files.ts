@@ -1,9 +1,9 @@
 import { FormatError } from '../fixtures/errors.js';
 import { METADATA_KEYS, readGolden } from '../fixtures/golden.js';
-import { decodeSafetensors, readInputFile, SafetensorsError } from '../fixtures/safetensors.js';
+import { decodeSafetensors, readInputFile, readSafetensors, readSafetensorsHeader, SafetensorsError } from '../fixtures/safetensors.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { GoldenSubject } from './diff.js';
-import { candidateOutputs } from './pairs.js';
+import { candidateOutputs, isOutputName, type AnyTensor } from './pairs.js';
 
 // Reading the two files the diff tools take. readInputFile refuses, in one line and before
 // allocating, a missing or unreadable file, a directory, a device (/dev/zero), a FIFO and a file
@@ -66,11 +66,22 @@ function isGoldenFile(bytes: Uint8Array): boolean {
   return header?.__metadata__?.[METADATA_KEYS.case] !== undefined;
 }
 
+/** Whether the file's header carries golden metadata; false too for a file the header reader
+ *  refuses (loadGolden then reads it whole to say what it is). Reads the header alone. */
+function hasGoldenHeader(path: string): boolean {
+  try {
+    return readSafetensorsHeader(path, 'golden').metadata[METADATA_KEYS.case] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads a golden. `candidatePath` (when given) lets a file without golden metadata be
- *  reported as swapped arguments when the candidate is the golden. */
+ *  reported as swapped arguments when the candidate is the golden. A golden is read tensor by
+ *  tensor (readGolden); only a file that is not one is read whole, for the message. */
 export function loadGolden(path: string, candidatePath?: string): GoldenSubject {
-  const bytes = readInputFile(path, 'golden');
-  if (!isGoldenFile(bytes)) {
+  const bytes = hasGoldenHeader(path) ? null : readInputFile(path, 'golden');
+  if (bytes && !isGoldenFile(bytes)) {
     const foreign = foreignFormat(bytes);
     if (foreign) throw new FormatError(`the golden ${path} is ${foreign}, not an ulpwise golden (ulpwise gen writes goldens)`);
     decode(bytes, path, 'golden');
@@ -86,15 +97,29 @@ export function loadGolden(path: string, candidatePath?: string): GoldenSubject 
   return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
 }
 
+/** The tensor names of a candidate and its tensors named as outputs, read tensor by tensor (the
+ *  inputs a candidate file may also hold are read past, not kept); a file the reader refuses is
+ *  read whole for a clearer message (decode). */
+function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMap<string, AnyTensor> } {
+  try {
+    const names = [...readSafetensorsHeader(path, 'candidate').tensors.keys()];
+    return { names, tensors: readSafetensors(path, 'candidate', isOutputName).tensors };
+  } catch (e) {
+    if (!(e instanceof SafetensorsError)) throw e;
+    decode(readInputFile(path, 'candidate'), path, 'candidate');
+    throw e;
+  }
+}
+
 /** A candidate's output tensors; with the golden, tensors named without the `out.` prefix are
  *  recognised and the message says what to rename. */
 export function loadCandidate(path: string, golden?: Pick<GoldenSubject, 'outputs'>): Map<string, Tensor> {
-  const bytes = readInputFile(path, 'candidate');
-  const { tensors } = decode(bytes, path, 'candidate');
+  const { names, tensors } = readCandidateFile(path);
   if (golden) {
+    const present = new Set(names);
     const bare = [...golden.outputs.keys()]
       .map((name) => [name, name.replace(/(^|\.)out\./, '$1')] as const)
-      .filter(([name, short]) => !tensors.has(name) && tensors.has(short));
+      .filter(([name, short]) => !present.has(name) && present.has(short));
     if (bare.length > 0) {
       throw new FormatError(
         `${path}: output tensors need the golden's names: ${bare.map(([name, short]) => `'${short}' -> '${name}'`).join(', ')} (ulpwise.save_candidate names ` +

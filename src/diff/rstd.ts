@@ -1,20 +1,24 @@
 import type { Contract, Shape } from '../contracts/schema.js';
-import { runCpuEngine } from '../engines/cpu/engine.js';
-import { loadScale, quantGroups, type CaseInputs, type OutputKind } from '../engines/io.js';
+import { checkContractForShape } from '../contracts/validate.js';
+import { allReduce } from '../engines/cpu/allReduce.js';
+import { afterRstd, rowScratch, runCpuEngine, type RowScratch } from '../engines/cpu/engine.js';
+import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
+import { checkCaseInputs, loadScale, quantGroups, scaleWords, type CaseInputs, type OutputKind } from '../engines/io.js';
 import { bitsFromF32, f32FromBits } from '../numerics/f32.js';
 import { decodeCode } from './values.js';
 import { quantize } from '../engines/cpu/quant.js';
-import { quantConstants } from '../engines/cpu/context.js';
+import { cpuCase, quantConstants, type CpuCase } from '../engines/cpu/context.js';
 import { f32Arithmetic } from '../numerics/f32ops.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { sameCode, sameCodeOf, ulpFormatOf } from './compare.js';
-import { differingRows, outputGeometry, rowMatches, type OutputPair } from './pairs.js';
+import { differingRows, outputGeometry, parseOutputName, rowMatches, type OutputPair } from './pairs.js';
 import type { QuantConsistency, RstdReport } from './report.js';
 
 // Real kernels compute rstd with a hardware rsqrt (about 1 ULP), so a whole row can differ from
 // the correctly rounded reference. For each such row we rerun the contract with rstd moved by
-// +-1, +-2, ... f32 ULP (all rows at once, one engine run per shift) and keep the smallest shift
-// that reproduces the candidate's row bit for bit in every output that depends on rstd.
+// +-1, +-2, ... f32 ULP and keep the smallest shift that reproduces the candidate's row bit for
+// bit in every output that depends on rstd. A row's all-reduce and sum of squares are computed
+// once; each shift reruns only the stages after the rstd (RowsFromRstd).
 // The same rerun with the candidate's own scales tells codes that follow from a different
 // scale apart from codes that are wrong under any scale.
 
@@ -101,26 +105,25 @@ export function inferRstd(
   const shifts = new Map<number | null, Map<number, number>>();
   const explained: RstdReport['explained'] = [];
   const groups = groupByRank(pairs);
-  let engineRuns = 0;
-  for (let distance = 1; distance <= ulps; distance++) {
-    for (const delta of [distance, -distance]) {
-      const rows = [...new Set([...pending.values()].flatMap((s) => [...s]))].sort((a, b) => a - b);
-      if (rows.length === 0) break;
-      const outputs = runCpuEngine(contract, shape, subject.inputs, { rows, rstdOverride: (_m, rstd) => stepF32(rstd, delta) });
-      engineRuns++;
-      for (const [rank, rowSet] of pending) {
-        const sides = groups.get(rank)!.filter((p) => RSTD_SIDE.has(p.kind));
-        for (const m of [...rowSet]) {
-          if (sides.every((p) => rowMatches(p.candidate, outputs.get(p.referenceName)!, outputGeometry(p.kind, shape, contract), m))) {
-            explained.push({ rank, row: m, deltaUlp: delta });
-            if (!shifts.has(rank)) shifts.set(rank, new Map());
-            shifts.get(rank)!.set(m, delta);
-            rowSet.delete(m);
-          }
-        }
-      }
+  const rerun = examined > 0 ? new RowsFromRstd(subject) : null;
+  const deltas = Array.from({ length: ulps }, (_, i) => [i + 1, -(i + 1)]).flat();
+  // Shifts are tried in the order +1, -1, +2, -2, ...: a row takes the first that reproduces it.
+  // Counted as one engine run per shift over the rows still unexplained (as many as the deepest
+  // row needed).
+  let shiftsTried = 0;
+  for (const [rank, rowSet] of pending) {
+    const sides = groups.get(rank)!.filter((p) => RSTD_SIDE.has(p.kind));
+    for (const m of [...rowSet]) {
+      const at = deltas.findIndex((delta) => rerun!.differing(sides, m, delta, true) === 0);
+      shiftsTried = Math.max(shiftsTried, at < 0 ? deltas.length : at + 1);
+      if (at < 0) continue;
+      explained.push({ rank, row: m, deltaUlp: deltas[at] });
+      if (!shifts.has(rank)) shifts.set(rank, new Map());
+      shifts.get(rank)!.set(m, deltas[at]);
+      rowSet.delete(m);
     }
   }
+  let engineRuns = shiftsTried;
   for (const [rank, rowSet] of pending) {
     const sides = groups.get(rank)!.filter((p) => RSTD_SIDE.has(p.kind));
     const norm = sides.find((p) => p.kind === 'norm');
@@ -130,7 +133,7 @@ export function inferRstd(
         unexplained.push({ rank, row: m, reason: 'no rstd within range' });
         continue;
       }
-      const found = neededShift(subject, sides, m, direction, ulps);
+      const found = neededShift(rerun!, sides, m, direction, ulps);
       engineRuns += found.engineRuns;
       unexplained.push(
         found.shift === null ? { rank, row: m, reason: 'no rstd within range' } : { rank, row: m, reason: SUM_OF_SQUARES_DIFFERS, shiftNeededUlp: found.shift },
@@ -169,28 +172,16 @@ function rstdDirection(norm: OutputPair, geometry: ReturnType<typeof outputGeome
  *  shift nears the kernel's rstd and rises past it: doubling outward brackets the least count,
  *  a ternary search narrows the bracket, and the few shifts left are tried one by one. */
 function neededShift(
-  subject: CaseSubject,
+  rerun: RowsFromRstd,
   sides: readonly OutputPair[],
   row: number,
   direction: 1 | -1,
   ulps: number,
 ): { shift: number | null; engineRuns: number } {
-  const { contract, shape } = subject;
   let engineRuns = 0;
   const remaining = (delta: number): number => {
-    const outputs = runCpuEngine(contract, shape, subject.inputs, { rows: [row], rstdOverride: (_m, rstd) => stepF32(rstd, delta) });
     engineRuns++;
-    let n = 0;
-    for (const p of sides) {
-      const geometry = outputGeometry(p.kind, shape, contract);
-      const same = sameCodeOf(p.reference.dtype);
-      const rerun = outputs.get(p.referenceName)!;
-      for (let k = 0; k < geometry.rowLength; k++) {
-        const i = geometry.indexOf(row, k);
-        if (!same(rerun.data[i], p.candidate.data[i])) n++;
-      }
-    }
-    return n;
+    return rerun.differing(sides, row, delta, false);
   };
   const tried: { distance: number; remaining: number }[] = [];
   for (let distance = ulps + 1; distance <= NEEDED_SHIFT_LIMIT; distance *= 2) {
@@ -211,6 +202,84 @@ function neededShift(
     if (remaining(direction * distance) === 0) return { shift: direction * distance, engineRuns };
   }
   return { shift: tried[b].remaining === 0 ? direction * tried[b].distance : null, engineRuns };
+}
+
+/** A case's rows rerun from the rstd on, for the rstd search: each (output rank, row)'s
+ *  all-reduce and sum of squares computed once, then, for each rstd shift tried, only the stages
+ *  after the rstd (the engine's afterRstd: normalize, group scale, quantize) into one row's
+ *  buffers, compared with the candidate's row. */
+class RowsFromRstd {
+  private readonly c: CpuCase;
+  private readonly scratch: RowScratch;
+  private readonly residual: Uint16Array;
+  private readonly norm: Uint16Array;
+  private readonly codes: Uint8Array;
+  /** Every word of out.scale (a row's scales sit apart in column-major layouts); only the words
+   *  of the row last computed are read. */
+  private readonly scales: Uint32Array;
+  /** The row whose all-reduce and reproducible rstd are held, per output rank. */
+  private readonly held = new Map<number, { row: number; x: Float32Array; rstd: number }>();
+
+  constructor(subject: CaseSubject) {
+    const { contract, inputs } = subject;
+    const shape = checkContractForShape(contract, subject.shape);
+    checkCaseInputs(contract, shape, inputs);
+    this.c = cpuCase(contract, shape, inputs);
+    this.scratch = rowScratch(this.c);
+    this.residual = new Uint16Array(shape.hidden);
+    this.norm = new Uint16Array(shape.hidden);
+    const q = this.c.quant;
+    this.codes = new Uint8Array(q ? shape.hidden : 0);
+    this.scales = new Uint32Array(q ? scaleWords(q.quant.scaleLayout, shape.tokens, q.groups) : 0);
+  }
+
+  /** Elements of the row, over the outputs `sides`, that the contract with the row's rstd moved
+   *  by `delta` f32 ULP does not reproduce (with stopAtFirst: 0 or 1, whether any). */
+  differing(sides: readonly OutputPair[], row: number, delta: number, stopAtFirst: boolean): number {
+    let n = 0;
+    let computed: number | null = null;
+    for (const p of sides) {
+      // The output rank the pair's reference output belongs to (rank 0 for a rank-less one).
+      const outputRank = parseOutputName(p.referenceName)?.rank ?? 0;
+      if (outputRank !== computed) {
+        this.compute(outputRank, row, delta);
+        computed = outputRank;
+      }
+      n += this.differingInRow(p, row, stopAtFirst);
+      if (stopAtFirst && n > 0) return n;
+    }
+    return n;
+  }
+
+  private compute(outputRank: number, row: number, delta: number): void {
+    const { c } = this;
+    let held = this.held.get(outputRank);
+    if (held?.row !== row) {
+      const x = held?.x ?? new Float32Array(c.shape.hidden);
+      allReduce(c, row, outputRank, x, this.residual);
+      held = { row, x, rstd: sumOfSquares(c, x) };
+      this.held.set(outputRank, held);
+    }
+    const quantOut = c.quant ? { codes: this.codes, codesOffset: 0, scales: this.scales } : null;
+    afterRstd(c, row, held.x, stepF32(held.rstd, delta), this.scratch, this.norm, quantOut);
+  }
+
+  private differingInRow(p: OutputPair, row: number, stopAtFirst: boolean): number {
+    const { shape, contract } = this.c;
+    const geometry = outputGeometry(p.kind, shape, contract);
+    const same = sameCodeOf(p.reference.dtype);
+    // norm and q rows were computed at offset 0; scale words sit where out.scale holds them.
+    const computed = p.kind === 'norm' ? this.norm : p.kind === 'q' ? this.codes : this.scales;
+    const offset = p.kind === 'scale' ? 0 : row * shape.hidden;
+    let n = 0;
+    for (let k = 0; k < geometry.rowLength; k++) {
+      const i = geometry.indexOf(row, k);
+      if (same(computed[i - offset], p.candidate.data[i])) continue;
+      n++;
+      if (stopAtFirst) return n;
+    }
+    return n;
+  }
 }
 
 /** The codes a candidate's quantizer gives for the rows listed: from the candidate's own

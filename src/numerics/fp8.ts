@@ -114,6 +114,44 @@ export function fp8FromF32Bits(bits: number, format: Fp8Format, saturation: Fp8S
   return sign | code;
 }
 
+/** fp8FromF32Bits for one format and saturation. */
+export type Fp8Encoder = (bits: number) => number;
+const encoders = new Map<string, Fp8Encoder>();
+
+/** Table entries not built yet (codes are 0..255). */
+const UNBUILT = 0xffff;
+
+/**
+ * fp8FromF32Bits (the twin of shaders/numerics/fp8.wgsl, kept as the definition) as a table
+ * lookup, for the CPU engine's quantize: the code of every f32 is read from its top 16 bits and
+ * whether its low 16 bits are zero. That is all the code depends on: a finite input that can
+ * round to a nonzero code is rounded at bit 23 - mantissaBits >= 20 of its significand or
+ * higher, so its half quantum is a multiple of 2^16 and the low bits only tell an exact tie
+ * (zero) from just past it; an f32 subnormal rounds to a signed zero whatever its bits; and
+ * 0x7f80 with zero low bits is Inf, with any other low bits NaN. Each entry (2^17 per format and
+ * saturation) is fp8FromF32Bits of the entry's first input, built on first use. Checked against
+ * fp8FromF32Bits over every f32 input (bench/fp8-exhaustive.ts, once) and on seeded and edge
+ * inputs in CI (test/numerics/fp8.test.ts).
+ */
+export function fp8Encoder(format: Fp8Format, saturation: Fp8Saturation): Fp8Encoder {
+  const key = `${format}|${saturation}`;
+  const cached = encoders.get(key);
+  if (cached) return cached;
+  // Entry 2 * high + (low bits nonzero ? 1 : 0).
+  const table = new Uint16Array(1 << 17).fill(UNBUILT);
+  const encode: Fp8Encoder = (bits) => {
+    const entry = ((bits >>> 15) & 0x1fffe) | ((bits & 0xffff) === 0 ? 0 : 1);
+    let code = table[entry];
+    if (code === UNBUILT) {
+      code = fp8FromF32Bits((((entry >>> 1) << 16) | (entry & 1)) >>> 0, format, saturation);
+      table[entry] = code;
+    }
+    return code;
+  };
+  encoders.set(key, encode);
+  return encode;
+}
+
 export function f32BitsFromFp8(code: number, format: Fp8Format): number {
   const t = FP8_TRAITS[format];
   const negative = (code & 0x80) !== 0;

@@ -74,3 +74,44 @@ describe('row scorer against whole engine runs', () => {
     expect(scorer.mismatches(floor, all)).toBe(expected);
   });
 });
+
+describe('one scorer over hypotheses that differ in the all-reduce (its all-reduced rows are reused by key)', () => {
+  // The scorer keeps each row's all-reduce by allReduceKey: a field the key left out would hand
+  // one hypothesis another's rows. Each count is checked against a whole engine run, in an
+  // order that changes one all-reduce field at a time and comes back to earlier hypotheses.
+  const golden = goldenCase('vllm-group-quant', 4, 8, 1024, 'subnormals', 52);
+  const truth = withFields(getPreset('vllm-group-quant').contract, { 'quant.bf16SideOutput': true })!;
+  const candidate = candidateFrom(golden, truth);
+  const rows = [1, 6];
+  const all = new Set<OutputKind>(['residual', 'norm', 'q', 'scale']);
+  const changes: Record<string, unknown>[] = [
+    {},
+    { 'allReduce.order': { kind: 'own-first' } },
+    { 'allReduce.accumulate': 'bf16' },
+    { 'allReduce.roundResult': 'none' },
+    { 'residual.add': 'f32' },
+    { 'bf16Rounding.allReduceResult': 'truncate' },
+    { 'bf16Rounding.residualAdd': 'truncate' },
+    { 'bf16Rounding.residualAdd': 'truncate', 'residual.add': 'f32' },
+    { 'residual.add': 'f32', 'norm.input': 'f32' },
+    { f32Subnormals: 'flush' },
+  ];
+  test('every count equals a whole engine run', () => {
+    const scorer = new RowScorer({ subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate }, rows);
+    const counts: number[] = [];
+    for (const change of [...changes, ...changes.slice().reverse()]) {
+      const contract = withFields(truth, change)!;
+      expect(contract).not.toBeNull();
+      const expected = engineCount(contract, golden, candidate, rows, all);
+      counts.push(expected);
+      expect(scorer.mismatches(contract, all)).toBe(expected);
+      // The norm side alone, asked second, reads the all-reduced rows the first count kept (where
+      // the norm reads f32: a bf16 norm input is read from the candidate's own residual output).
+      const normSide = new Set<OutputKind>(['norm', 'q', 'scale']);
+      if (contract.norm.input === 'f32') expect(scorer.mismatches(contract, normSide)).toBe(engineCount(contract, golden, candidate, rows, normSide));
+    }
+    // The changes are told apart: most give other counts than the truth's 0.
+    expect(counts[0]).toBe(0);
+    expect(counts.filter((n) => n > 0).length).toBeGreaterThan(changes.length);
+  });
+});

@@ -1,7 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS } from '../../src/diff/diff.js';
-import { differingRows, outputGeometry, rowMatches } from '../../src/diff/pairs.js';
-import { describeRstdMiss, stepF32, SUM_OF_SQUARES_DIFFERS } from '../../src/diff/rstd.js';
+import { differingRows, outputGeometry, pairOutputs, rowMatches, type OutputPair } from '../../src/diff/pairs.js';
+import type { GoldenSubject } from '../../src/diff/diff.js';
+import type { Contract } from '../../src/contracts/schema.js';
+import { parseContract } from '../../src/contracts/validate.js';
+import type { Tensor } from '../../src/numerics/tensor.js';
+import { describeRstdMiss, inferRstd, stepF32, SUM_OF_SQUARES_DIFFERS } from '../../src/diff/rstd.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { formatDiffReport } from '../../src/diff/format.js';
@@ -217,4 +221,85 @@ describe('diff --rstd infer: a sum of squares that differs', () => {
     expect(text).toMatch(/row 4: the sum of squares differs \(reduction order\?\): rstd needs a shift of -\d+ f32 ULP/);
     expect(text).toMatch(/true mismatches: row 2$/m);
   });
+});
+
+describe('the rstd search reruns only the stages after the rstd, and finds what whole engine runs find', () => {
+  // The search computes each row's all-reduce and sum of squares once and reruns the norm and
+  // quant per shift (RowsFromRstd). Derived apart here: a whole engine run per row and shift, in
+  // the order +1, -1, +2, -2, ..., the first that reproduces the row's norm, q and scale rows.
+  function bruteForce(golden: GoldenSubject, candidate: ReadonlyMap<string, Tensor>, ulps: number) {
+    const shiftOrder = Array.from({ length: ulps }, (_, i) => [i + 1, -(i + 1)]).flat();
+    const { pairs } = pairOutputs(golden.outputs, candidate, golden.shape.ranks, 'candidate');
+    const explained: { rank: number | null; row: number; deltaUlp: number }[] = [];
+    const unexplained: { rank: number | null; row: number }[] = [];
+    let deepest = 0;
+    for (const rank of [...new Set(pairs.map((p) => p.rank))]) {
+      const sides = pairs.filter((p) => p.rank === rank && p.kind !== 'residual');
+      const rowOf = (p: OutputPair, t: Tensor, m: number) => rowMatches(t, p.candidate, outputGeometry(p.kind, golden.shape, golden.contract), m);
+      for (let m = 0; m < golden.shape.tokens; m++) {
+        if (sides.every((p) => rowOf(p, p.reference, m))) continue;
+        const at = shiftOrder.findIndex((delta) => {
+          const rerun = runCpuEngine(golden.contract, golden.shape, golden.inputs, { rows: [m], rstdOverride: (_m, r) => stepF32(r, delta) });
+          return sides.every((p) => rowOf(p, rerun.get(p.referenceName)!, m));
+        });
+        deepest = Math.max(deepest, at < 0 ? shiftOrder.length : at + 1);
+        if (at < 0) unexplained.push({ rank, row: m });
+        else explained.push({ rank, row: m, deltaUlp: shiftOrder[at] });
+      }
+    }
+    return { explained, unexplained, deepest };
+  }
+  /** A candidate whose rank r (or the rank-less outputs, r = 0) has row m's rstd moved by shift(r, m). */
+  function shiftedCandidate(golden: GoldenSubject, shift: (rank: number, row: number) => number): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (let r = 0; r < golden.shape.ranks; r++) {
+      const run = candidateFrom(golden, golden.contract, { rstdOverride: (m, rstd) => stepF32(rstd, shift(r, m)) });
+      for (const [name, t] of run) if (name.startsWith(`rank${r}.`) || (r === 0 && name.startsWith('out.'))) out.set(name, t);
+    }
+    return out;
+  }
+  function withContract(golden: GoldenSubject, change: (c: Contract) => Contract): GoldenSubject {
+    const parsed = parseContract(change(golden.contract));
+    return { ...golden, contract: parsed, outputs: runCpuEngine(parsed, golden.shape, golden.inputs) };
+  }
+  // Shifts in units of `unit` f32 ULP, searched up to 3 units: the last (10) is out of range. A bf16
+  // norm output alone hides most small shifts (an element moves with probability 2^-16 per
+  // ULP), so the case without quant plants larger ones.
+  const plant = (unit: number) => (rank: number, row: number) => unit * [0, 1, -1, 2, -3, 3, 0, -2, 10][(rank * 5 + row) % 9];
+  const cases: [string, GoldenSubject, number][] = [
+    ['a row-major quant', goldenCase('aiter-1stage-quant', 2, 9, 2048, 'random', 31), 1],
+    ['own-first ranks (an output per rank, shifts per rank)', withContract(goldenCase('aiter-1stage-quant', 4, 6, 1024, 'random', 32), ownFirst), 1],
+    ['column-major scales padded to 4 tokens', withContract(goldenCase('vllm-group-quant-colmajor', 2, 9, 1024, 'random', 33), aligned4), 1],
+    ['a quantizer of the f32 normed value', withContract(goldenCase('vllm-ar-rms-quant', 2, 9, 1024, 'random', 34), f32QuantInput), 1],
+    ['no quant', goldenCase('vllm-unfused', 2, 9, 8192, 'random', 35), 12],
+  ];
+  function ownFirst(c: Contract): Contract {
+    return { ...c, allReduce: { ...c.allReduce, order: { kind: 'own-first' } } };
+  }
+  function aligned4(c: Contract): Contract {
+    return { ...c, quant: { ...c.quant!, input: 'f32', scaleLayout: { kind: 'column-major', tokenAlign: 4 } } };
+  }
+  function f32QuantInput(c: Contract): Contract {
+    return { ...c, quant: { ...c.quant!, input: 'f32' } };
+  }
+  for (const [what, base, unit] of cases) {
+    test(what, () => {
+      const candidate = shiftedCandidate(base, plant(unit));
+      const { pairs } = pairOutputs(base.outputs, candidate, base.shape.ranks, 'candidate');
+      const found = inferRstd(base, pairs, 3 * unit);
+      const expected = bruteForce(base, candidate, 3 * unit);
+      // Some planted shifts change nothing: both leave those rows alone.
+      expect(expected.explained.length).toBeGreaterThan(2);
+      expect(expected.unexplained.length).toBeGreaterThan(0);
+      expect(found.report.explained).toEqual(expected.explained);
+      expect(found.report.unexplained.map(({ rank, row }) => ({ rank, row }))).toEqual(expected.unexplained);
+      expect(found.engineRuns).toBeGreaterThanOrEqual(expected.deepest);
+      // A row out of range that names a shift (its norm moves one way) is reproduced by it (a whole engine run checks).
+      for (const u of found.report.unexplained.filter((x) => x.shiftNeededUlp !== undefined)) {
+        const rerun = runCpuEngine(base.contract, base.shape, base.inputs, { rstdOverride: (_m, r) => stepF32(r, u.shiftNeededUlp!) });
+        for (const p of pairs.filter((x) => x.rank === u.rank && x.kind !== 'residual'))
+          expect(rowMatches(rerun.get(p.referenceName)!, p.candidate, outputGeometry(p.kind, base.shape, base.contract), u.row)).toBe(true);
+      }
+    });
+  }
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FP8_FORMATS, FP8_TRAITS, decodeFp8, encodeFp8, f32BitsFromFp8, fp8FromF32Bits, type Fp8Format, type Fp8Saturation } from '../../src/numerics/index.js';
+import { fp8Encoder } from '../../src/numerics/fp8.js';
 import { SIGNIFICAND_PATTERNS, f32BitsOfExactValue, hex, valueOfF32Bits } from './f32-fields.js';
 import { FP8_SPECS, buildTable, type Fp8Table } from './fp8-spec.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
@@ -321,4 +322,28 @@ it('ml_dtypes overflow codes, as the table derives them', () => {
   expect(fp8FromF32Bits(f32BitsOfExactValue(-1e6), 'e5m2', 'overflow')).toBe(0xfc);
   expect(fp8FromF32Bits(f32BitsOfExactValue(464), 'e4m3fn', 'overflow')).toBe(0x7e); // 464 -> 448
   expect(fp8FromF32Bits(f32BitsOfExactValue(61440), 'e5m2', 'overflow')).toBe(0x7c); // tie -> Inf
+});
+
+describe('fp8Encoder (the CPU engine table) against fp8FromF32Bits', () => {
+  // Every f32 input was compared once (bench/fp8-exhaustive.ts, every format and saturation); here
+  // the inputs the table argument rests on: low 16 bits zero, one, a tie's neighbours, every top
+  // 16-bit pattern with low bits 0, 1 and 0xffff, and seeded random words.
+  const rng = Xoshiro128StarStar.fromSeed(0xf8e4);
+  const seeded = Array.from({ length: 1 << 16 }, () => rng.nextUint32());
+  for (const format of FP8_FORMATS) {
+    for (const saturation of SATURATIONS) {
+      it(`${format} ${saturation}: same code on every top 16-bit pattern and on seeded inputs`, () => {
+        const encode = fp8Encoder(format, saturation);
+        const bad: string[] = [];
+        const check = (bits: number): void => {
+          const want = fp8FromF32Bits(bits >>> 0, format, saturation);
+          const got = encode(bits >>> 0);
+          if (got !== want && bad.length < 5) bad.push(`${hex(bits >>> 0)}: table ${got}, fp8FromF32Bits ${want}`);
+        };
+        for (let high = 0; high < 1 << 16; high++) for (const low of [0, 1, 0x7fff, 0x8000, 0xffff]) check((high << 16) | low);
+        for (const bits of seeded) check(bits);
+        expect(bad).toEqual([]);
+      });
+    }
+  }
 });

@@ -1,5 +1,6 @@
-import { explainCandidate } from '../../diff/explain.js';
+import { explainCandidate, type ExplainedGolden } from '../../diff/explain.js';
 import { LISTED_ELEMENTS } from '../../diff/explainRescore.js';
+import type { Tensor } from '../../numerics/tensor.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { boundedIntOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
@@ -15,6 +16,13 @@ const OPTIONS = {
   ...PROGRESS_OPTION,
 } as const;
 
+/** The golden without its outputs (explain reads its inputs; the outputs, a fifth of a quant
+ *  case, are let go here, before explain computes its own) and the candidate's outputs. */
+function loadExplainFiles(goldenPath: string, candidatePath: string): { golden: ExplainedGolden; candidate: Map<string, Tensor> } {
+  const { outputs, ...golden } = loadGolden(goldenPath);
+  return { golden, candidate: loadCandidate(candidatePath, { outputs }) };
+}
+
 export const explainCommand: Command = {
   name: 'explain',
   usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json]',
@@ -28,8 +36,7 @@ export const explainCommand: Command = {
     const rstdUlps = rstdOption(values.rstd, values['rstd-ulps']);
     const scaleUlps = scaleOption(values.scale, values['scale-ulps']);
     const top = boundedIntOption(values.top, 'top', 1, LISTED_ELEMENTS, 12);
-    const golden = loadGolden(values.inputs);
-    const candidate = loadCandidate(positionals[0], golden);
+    const { golden, candidate } = loadExplainFiles(values.inputs, positionals[0]);
     const progress = progressReporter('explain', values.progress);
     let last = '';
     // explainCandidate returns a report already checked against ExplainReportSchema.

@@ -1,4 +1,6 @@
 import { segmentOf } from '../layout/ncclChannels.js';
+import type { Contract } from '../../contracts/schema.js';
+import { canonicalJson } from '../../contracts/validate.js';
 import { bf16Value, roundBf16, toBf16Bits, type CpuCase } from './context.js';
 
 // Twin of shaders/engine/allReduce.wgsl (entry allReduce): the all-reduce in the contract's rank
@@ -42,4 +44,12 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
     // 3. What the norm reads.
     x[h] = normInputBf16 ? roundBf16(acc, sites.residualOut) : acc;
   }
+}
+
+/** Every part of a contract allReduce reads (the rank order, hop and result roundings, the
+ *  residual add, the norm's input dtype, the f32 subnormal rule), as one key: two contracts with
+ *  the same key reduce every row of the same inputs alike (explain's scorer reuses the rows). */
+export function allReduceKey(contract: Contract): string {
+  const { allReduce: reduction, residual, bf16Rounding, f32Subnormals } = contract;
+  return canonicalJson({ reduction, residual, bf16Rounding, normInput: contract.norm.input, f32Subnormals });
 }

@@ -3,7 +3,7 @@ import { ContractError } from '../../contracts/validate.js';
 import { bf16FromF32Bits, f32BitsFromBf16, type Bf16Rounding } from '../../numerics/bf16.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 import { f32Arithmetic, IEEE_F32, type F32Arithmetic } from '../../numerics/f32ops.js';
-import { FP8_TRAITS } from '../../numerics/fp8.js';
+import { fp8Encoder, FP8_TRAITS, type Fp8Encoder } from '../../numerics/fp8.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { quantGroups, quantGroupSize, type CaseInputs } from '../io.js';
 import { rankOrderLayout, type RankOrderLayout } from '../layout/rankOrder.js';
@@ -39,6 +39,8 @@ export interface QuantConstants {
   readonly divisor: number;
   /** The contract's reciprocal and divide slots (rsqrt is the norm's). */
   readonly slots: HardwareOps;
+  /** f32 bits -> FP8 code in the contract's format and saturation. */
+  readonly encode: Fp8Encoder;
 }
 
 export function quantConstants(quant: QuantContract, hidden: number, slots: HardwareOps = IEEE_SLOTS): QuantConstants {
@@ -48,6 +50,7 @@ export function quantConstants(quant: QuantContract, hidden: number, slots: Hard
     groups: quantGroups(quant, hidden),
     divisor: quant.divisor === 'format-max' ? FP8_TRAITS[quant.format].maxFinite : Math.fround(quant.divisor),
     slots,
+    encode: fp8Encoder(quant.format, quant.saturation),
   };
 }
 

@@ -5,7 +5,7 @@ import { FP8_DTYPE, type Tensor } from '../../numerics/tensor.js';
 import { ranksDiverge } from '../layout/rankOrder.js';
 import { checkCaseInputs, outputName, scaleTensor, scaleWords, storeScale, type CaseInputs } from '../io.js';
 import { allReduce } from './allReduce.js';
-import { bf16Value, cpuCase, quantConstants } from './context.js';
+import { bf16Value, cpuCase, quantConstants, type CpuCase } from './context.js';
 import { normalize } from './normalize.js';
 import { groupScale, quantize } from './quant.js';
 import { sumOfSquares } from './sumOfSquares.js';
@@ -72,12 +72,10 @@ export function computeCpuRows(
   hooks: CpuEngineHooks,
 ): void {
   const c = cpuCase(contract, shape, inputs);
-  const { ranks, tokens, hidden } = shape;
-  const q = c.quant;
+  const { ranks, hidden } = shape;
   const outputRanks = outputRanksOf(contract, ranks);
   const x = new Float32Array(hidden);
-  const normed = new Float32Array(hidden);
-  const values = new Float32Array(q ? q.groupSize : 0);
+  const scratch = rowScratch(c);
   // Rows of outputs the contract does not emit (the residual without a residual add, the norm
   // of a quant contract without the side output) are still computed: into these.
   const scratchResidual = new Uint16Array(hidden);
@@ -96,17 +94,55 @@ export function computeCpuRows(
       const reproducibleRstd = sumOfSquares(c, x);
       const rstd = hooks.rstdOverride ? hooks.rstdOverride(m, reproducibleRstd) : reproducibleRstd;
       const normRow = normOut ? normOut.subarray(rowBase, rowBase + hidden) : scratchNorm;
-      normalize(c, x, rstd, normed, normRow);
-      if (!q || !qOut || !scaleOut) continue;
-      // Per-group FP8 quant of the f32 normed value or of its bf16 rounding.
-      for (let g = 0; g < q.groups; g++) {
-        const first = g * q.groupSize;
-        for (let k = 0; k < q.groupSize; k++) values[k] = q.quant.input === 'bf16' ? bf16Value(normRow[first + k]) : normed[first + k];
-        const computed = groupScale(q, c.f32, values);
-        const scale = hooks.scaleOverride ? hooks.scaleOverride(m, g, computed) : computed;
-        quantize(q, c.f32, values, scale, qOut, rowBase + first);
-        storeScale(scaleOut, q.quant.scaleLayout, m, g, tokens, q.groups, bitsFromF32(scale));
-      }
+      const quantOut = qOut && scaleOut ? { codes: qOut, codesOffset: rowBase, scales: scaleOut } : null;
+      afterRstd(c, m, x, rstd, scratch, normRow, quantOut, hooks.scaleOverride);
     }
+  }
+}
+
+/** Scratch rows of the stages after the rstd. */
+export interface RowScratch {
+  readonly normed: Float32Array;
+  readonly values: Float32Array;
+}
+
+export function rowScratch(c: CpuCase): RowScratch {
+  return { normed: new Float32Array(c.shape.hidden), values: new Float32Array(c.quant ? c.quant.groupSize : 0) };
+}
+
+/** Where one row's quant writes: its codes at codes[codesOffset ..], its scales into the words
+ *  of `out.scale` (at row m, in the contract's layout). */
+export interface RowQuantOut {
+  readonly codes: Uint8Array;
+  readonly codesOffset: number;
+  readonly scales: Uint32Array;
+}
+
+/** The stages of row m after its rstd: the norm (bf16 bits into normRow), then, when the
+ *  contract quantizes and quantOut is given, per group the scale and the codes. The rstd
+ *  inference of diff and explain (src/diff/rstd.ts) reruns only these for each rstd it tries. */
+export function afterRstd(
+  c: CpuCase,
+  m: number,
+  x: Float32Array,
+  rstd: number,
+  scratch: RowScratch,
+  normRow: Uint16Array,
+  quantOut: RowQuantOut | null,
+  scaleOverride?: CpuEngineHooks['scaleOverride'],
+): void {
+  const { normed, values } = scratch;
+  normalize(c, x, rstd, normed, normRow);
+  const q = c.quant;
+  if (!q || !quantOut) return;
+  const { tokens } = c.shape;
+  // Per-group FP8 quant of the f32 normed value or of its bf16 rounding.
+  for (let g = 0; g < q.groups; g++) {
+    const first = g * q.groupSize;
+    for (let k = 0; k < q.groupSize; k++) values[k] = q.quant.input === 'bf16' ? bf16Value(normRow[first + k]) : normed[first + k];
+    const computed = groupScale(q, c.f32, values);
+    const scale = scaleOverride ? scaleOverride(m, g, computed) : computed;
+    quantize(q, c.f32, values, scale, quantOut.codes, quantOut.codesOffset + first);
+    storeScale(quantOut.scales, q.quant.scaleLayout, m, g, tokens, q.groups, bitsFromF32(scale));
   }
 }

@@ -1,5 +1,4 @@
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
-import { fp8FromF32Bits } from '../../numerics/fp8.js';
 import { roundToPowerOfTwo } from '../../numerics/e8m0.js';
 import type { QuantConstants } from './context.js';
 import type { F32Arithmetic } from '../../numerics/f32ops.js';
@@ -51,6 +50,6 @@ export function quantize(q: QuantConstants, f32: F32Arithmetic, values: Float32A
   for (let k = 0; k < values.length; k++) {
     let scaled = quant.quantize === 'divide' ? ops.divide(values[k], scale) : f32.mul(values[k], reciprocal);
     if (bound !== null) scaled = fminf(fmaxf(scaled, -bound), bound);
-    codes[offset + k] = fp8FromF32Bits(bitsFromF32(scaled), quant.format, quant.saturation);
+    codes[offset + k] = q.encode(bitsFromF32(scaled));
   }
 }

@@ -34,32 +34,62 @@ function dataPath(file: string): URL {
   return existsSync(beside) ? beside : new URL(`../../../../src/numerics/hardware/data/${file}`, import.meta.url);
 }
 
-const tables = new Map<TableName, Uint32Array>();
+interface PeriodTable {
+  /** The stored differences (hardware result minus the correctly rounded one, f32 ULP), all in
+   *  -2..1 (checked on reading): 2 bits each, difference + 2, four to a byte (6 MiB held for both
+   *  tables instead of 24). */
+  readonly diffs: Uint8Array;
+  /** Hardware results built so far; 0 where not built yet. */
+  readonly results: Uint32Array;
+  readonly reference: (bits: number) => number;
+}
+const tables = new Map<TableName, PeriodTable>();
 
-/** The hardware results over one period, rebuilt from the stored differences on first use. */
-function periodTable(name: TableName): Uint32Array {
+/** One period's stored differences, read on first use. */
+function periodTable(name: TableName): PeriodTable {
   const cached = tables.get(name);
   if (cached) return cached;
   const size = name === 'rsqrt' ? SM90_RSQRT_PERIOD : SM90_RCP_PERIOD;
   const raw = gunzipSync(readFileSync(dataPath(TABLE_FILES[name])));
   if (raw.length !== size) throw new Error(`${TABLE_FILES[name]}: ${raw.length} entries, expected ${size}`);
-  const diffs = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-  const reference = name === 'rsqrt' ? correctlyRoundedRsqrtF32 : correctlyRoundedRcpF32;
-  const out = new Uint32Array(size);
-  for (let i = 0; i < size; i++) out[i] = (reference(ONE + i) + diffs[i]) >>> 0;
-  tables.set(name, out);
-  return out;
+  const diffs = new Uint8Array(size / 4);
+  for (let i = 0; i < size; i++) {
+    const d = (raw[i] << 24) >> 24;
+    if (d < -2 || d > 1) throw new Error(`${TABLE_FILES[name]}: entry ${i} differs by ${d} ULP, outside the -2..1 the packing holds`);
+    diffs[i >>> 2] |= (d + 2) << ((i & 3) * 2);
+  }
+  const table = {
+    diffs,
+    results: new Uint32Array(size),
+    reference: name === 'rsqrt' ? correctlyRoundedRsqrtF32 : correctlyRoundedRcpF32,
+  };
+  tables.set(name, table);
+  return table;
+}
+
+/** The hardware result for period entry i: the correctly rounded result plus the stored
+ *  difference, built on first use and kept (building all 2^24 + 2^23 up front took 1.4 s,
+ *  most of a short explain run that needs a few thousand). Every result lies in (0.5, 1], so
+ *  0 can mark an entry not built yet; were one 0, it would only be rebuilt each time. */
+function periodEntry(name: TableName, i: number): number {
+  const table = periodTable(name);
+  let result = table.results[i];
+  if (result === 0) {
+    result = (table.reference(ONE + i) + ((table.diffs[i >>> 2] >>> ((i & 3) * 2)) & 3) - 2) >>> 0;
+    table.results[i] = result;
+  }
+  return result;
 }
 
 /** The rsqrt period table at `index` (mantissa, then exponent parity at bit 23). WGSL: the
  *  device's table buffer from word 0 (src/engines/webgpu/hardwareTables.ts). */
 function sm90RsqrtTable(index: number): number {
-  return periodTable('rsqrt')[index];
+  return periodEntry('rsqrt', index);
 }
 
 /** The rcp period table at `index` (mantissa). WGSL: the same buffer after the rsqrt period. */
 function sm90RcpTable(index: number): number {
-  return periodTable('rcp')[index];
+  return periodEntry('rcp', index);
 }
 
 /** Both period tables as the GPU reads them: rsqrt's 2^24 words, then rcp's 2^23. */
@@ -68,8 +98,8 @@ export const SM90_TABLE_WORDS = SM90_RSQRT_PERIOD + SM90_RCP_PERIOD;
 /** Writes both period tables into `target` (SM90_TABLE_WORDS words): the device's copy. */
 export function fillSm90Tables(target: Uint32Array): void {
   if (target.length !== SM90_TABLE_WORDS) throw new RangeError(`fillSm90Tables: ${target.length} words, expected ${SM90_TABLE_WORDS}`);
-  target.set(periodTable('rsqrt'), 0);
-  target.set(periodTable('rcp'), SM90_RSQRT_PERIOD);
+  for (let i = 0; i < SM90_RSQRT_PERIOD; i++) target[i] = periodEntry('rsqrt', i);
+  for (let i = 0; i < SM90_RCP_PERIOD; i++) target[SM90_RSQRT_PERIOD + i] = periodEntry('rcp', i);
 }
 
 // From here on, every function reads statement for statement beside its WGSL twin
