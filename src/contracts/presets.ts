@@ -1845,7 +1845,10 @@ function torchPresets(): PresetDefinition[] {
     'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, hfLlama(72, 'mean(-1)'), TORCH_MEAN),
     'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(1/H)', TORCH_MEAN),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, hfLlama(73, 'variance + self.variance_epsilon')),
-    'norm.epsAdd': evidenceWithNote('an f32 tensor plus a Python float: torch adds it as the f32 opmath scalar', hfLlama(73, 'variance + self.variance_epsilon')),
+    'norm.epsAdd': evidenceWithNote(
+      'an f32 tensor plus a Python float: torch adds it as the f32 opmath scalar',
+      hfLlama(73, 'variance + self.variance_epsilon'),
+    ),
     'norm.weight.dtype': evidenceWithNote(
       'the weight parameter in the model dtype (bf16)',
       hfLlama(66, 'nn.Parameter(torch.ones(hidden_size))'),

@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 // The CLI as a user runs it: the built dist (npm test builds first).
 const CLI = join(__dirname, '../../dist/src/cli/main.js');
 function ulpwise(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  // presets --json is over a megabyte (every preset's evidence): past spawnSync's default maxBuffer.
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

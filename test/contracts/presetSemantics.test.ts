@@ -646,7 +646,7 @@ test('hand-derived: gfx942 truncates where gfx950 rounds, and the 2-stage residu
 });
 
 // The committed goldens against the same transcriptions, at the suite's real shapes (hidden 2880,
-// 4096 and 7168, up to 8 ranks and 128 tokens) where the tests above use small ones. The
+// 4096 and 7168, up to 8 ranks and 64 tokens) where the tests above use small ones. The
 // container, metadata and inputs of each golden are checked independently in
 // test/fixtures/golden.test.ts. On special inputs only the residual and the norm are compared:
 // a NaN reaches the quant's amax there, and the transcriptions' Math.max does not model each
@@ -668,11 +668,17 @@ describe('the committed goldens match their transcriptions', () => {
     const expected = run(rowsOf(golden.inputs, golden.shape.tokens, golden.shape.hidden), kernel, quant);
     const compared = Object.keys(expected).filter((name) => name !== 'rstd' && (c.case.inputs !== 'special' || !['out.q', 'out.scale'].includes(name)));
     expect([...golden.outputs.keys()].filter((name) => compared.includes(name))).toEqual(compared);
+    // A bf16 NaN's sign and payload are the engines' documented rule (src/numerics/f32ops.ts,
+    // checked bit for bit in test/engines/nanBits.test.ts), not a kernel claim (NVIDIA returns its
+    // canonical NaN, AMD propagates), and the transcriptions' JS arithmetic picks a NaN operand as
+    // V8 does: special inputs compare a bf16 NaN as a class here, every other bit exactly.
+    const bf16NanAsClass = (name: string, b: number): number =>
+      c.case.inputs === 'special' && golden.outputs.get(name)!.dtype === 'BF16' && (b & 0x7f80) === 0x7f80 && (b & 0x7f) !== 0 ? 0x7fc0 : b >>> 0;
     for (const name of compared)
       expect(
-        Array.from(golden.outputs.get(name)!.data, (b) => b >>> 0),
+        Array.from(golden.outputs.get(name)!.data, (b) => bf16NanAsClass(name, b)),
         name,
-      ).toEqual(expected[name].map((b) => b >>> 0));
+      ).toEqual(expected[name].map((b) => bf16NanAsClass(name, b)));
   });
 });
 

@@ -72,8 +72,10 @@ function checkLeaf(root: JsonSchema, leaf: ContractLeaf): void {
   for (const v of leaf.values) expect(values, `${leaf.path} admits ${String(v)}`).toContain(v);
   if (leaf.numbers) {
     const { min, minExclusive, max, integer } = leaf.numbers;
+    // Arrays nest (nccl-ring's rings: a list of rank lists): the numbers sit at the innermost items.
+    const withItems = (n: JsonSchema): JsonSchema[] => (n.items ? [n, ...alternatives(n.items).flatMap(withItems)] : [n]);
     const numeric = alternatives(node)
-      .flatMap((n) => (n.items ? [n, ...alternatives(n.items)] : [n]))
+      .flatMap(withItems)
       .filter((n) => n.type === 'number' || n.type === 'integer');
     expect(numeric.length, `${leaf.path}: a numeric alternative`).toBeGreaterThan(0);
     const matching = numeric.filter(
