@@ -59,9 +59,11 @@ const VLLM_GROUP_QUANT_CU = pin('vllm-project/vllm', '00aa9038db3d97696958c11406
 const VLLM_INPUT_QUANT = pin('vllm-project/vllm', '014af6b59c3db333ccbbe11b6921d78f46ef305c');
 const PYTORCH = pin('pytorch/pytorch', '061d0d3a316fa163a83db86cf4c4dec13828f767');
 const PYTORCH_DIV_TRUE = pin('pytorch/pytorch', '0f57f050df0e969d03e76495ace7ea90ba2b05d8');
-/** Where _fused_rms_norm_cuda is defined (layer_norm_kernel.cu:1996, the commit a public reading of
- *  it links); the rms_norm template's lines were read in the torch 2.11.0+cu130 wheel
- *  (conformance/SPECS.md T2), not at this commit. */
+/** Where _fused_rms_norm_cuda is said to be defined (layer_norm_kernel.cu:1996, the commit a public reading
+ *  of it links): NOT verified; the rms_norm template's lines were read in the torch 2.11.0+cu130 wheel
+ *  (conformance/SPECS.md T2), not at this commit. The only pytorch commit of this file the code index
+ *  holds, bad757be610b43809dc32b7b50d1800d0cfb6750, predates the rms_norm path (no rms_norm template
+ *  parameter, no _fused_rms_norm_cuda), so no rms_norm line could be re-pinned there (SPECS.md T2). */
 const PYTORCH_RMS_NORM = pin('pytorch/pytorch', 'e52fd8ff9759e1c4bea7adcf63ca22717fe5e8df');
 const TRANSFORMERS = pin('huggingface/transformers', '5dd4a63548857797727ae73eeb6a6e886ea02a3e');
 
