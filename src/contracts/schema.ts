@@ -266,7 +266,8 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
   }),
   /** torch eager `F.rms_norm` on CUDA: vectorized_layer_norm_kernel<T, float, rms_norm=true>
    *  (pytorch main aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines of the annotated copy
-   *  SPECS.md T2 quotes, which reproduces the captures): block (32, 4)
+   *  SPECS.md T2 quotes, which reproduces the captures; not pinned to a pytorch commit: the only
+   *  stored commit of the file, bad757be, predates the rms_norm path): block (32, 4)
    *  (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size, num_threads()/warp_size),
    *  num_threads() = C10_WARP_SIZE*4 on CUDA, pytorch/pytorch@05da067b thread_constants.h:18-20),
    *  vec_size 4. compute_stats (L178-238): thread thrx = tx + 32*ty reads vectors thrx, thrx+128,
