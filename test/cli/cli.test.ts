@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { checkSafetensors } from '../../src/fixtures/safetensors.js';
 
 // The CLI as a user runs it: the built dist (npm test builds first).
 const CLI = join(__dirname, '../../dist/src/cli/main.js');
@@ -61,7 +62,28 @@ describe('ulpwise CLI', () => {
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
     const tampered = ulpwise('verify', dir);
     expect(tampered.code).toBe(1);
-    expect(tampered.stdout).toMatch(/out\.\w+: 1\/\d+ elements differ/);
+    expect(tampered.stdout).toMatch(/out\.\w+: 1\/\d+ elements differ in their bits/);
+  });
+
+  test('verify compares bits: a NaN of the golden given another sign is caught (a value comparison calls two NaNs equal)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ulpwise-cli-'));
+    expect(ulpwise('gen', '--preset', 'unfused', '--ranks', '2', '--tokens', '4', '--hidden', '256', '--inputs', 'special', '--out', dir).code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { cases: { file: string; sha256: string }[] };
+    const file = join(dir, manifest.cases[0].file);
+    const bytes = new Uint8Array(readFileSync(file));
+    const header = checkSafetensors(bytes, file);
+    const norm = header.tensors.get('out.norm')!;
+    const begin = header.dataStart + norm.dataOffsets[0];
+    const words = new Uint16Array(bytes.slice(begin, header.dataStart + norm.dataOffsets[1]).buffer);
+    const nan = words.findIndex((w) => (w & 0x7f80) === 0x7f80 && (w & 0x7f) !== 0);
+    expect(nan).toBeGreaterThanOrEqual(0);
+    bytes[begin + 2 * nan + 1] ^= 0x80; // the sign bit of that bf16 NaN (little-endian high byte)
+    writeFileSync(file, bytes);
+    manifest.cases[0].sha256 = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const r = ulpwise('verify', dir);
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(/out\.norm: 1\/\d+ elements differ in their bits \(0 by value, max 0 ULP, 0 NaN against a number\)/);
   });
 
   test('bad input gets one clear line and exit code 2', () => {

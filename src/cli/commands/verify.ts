@@ -129,11 +129,18 @@ export const verifyCommand: Command = {
               failures.push(`${entry.file}: ${engine.description}: output '${name}' is ${expected ? 'not computed' : 'not in the golden'}`);
               continue;
             }
-            const c = compareTensors(expected, actual);
-            if (c.differing > 0)
+            // Bits, not values: a golden is our engines' output, NaN sign and payload included
+            // (src/numerics/f32ops.ts), so a NaN with other bits is a failure here, as diff would
+            // not call it one against a kernel.
+            let bitsDiffer = 0;
+            for (let i = 0; i < expected.data.length; i++) if (expected.data[i] !== actual.data[i]) bitsDiffer++;
+            if (bitsDiffer > 0) {
+              const c = compareTensors(expected, actual);
               failures.push(
-                `${entry.file}: ${engine.description}: ${name}: ${c.differing}/${c.elements} elements differ (max ${c.maxUlp} ULP, ${c.nanMismatches} NaN)`,
+                `${entry.file}: ${engine.description}: ${name}: ${bitsDiffer}/${c.elements} elements differ in their bits ` +
+                  `(${c.differing} by value, max ${c.maxUlp} ULP, ${c.nanMismatches} NaN against a number)`,
               );
+            }
           }
         }
         progress(i + 1, goldens.length, entry.file);
