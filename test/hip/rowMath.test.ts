@@ -187,7 +187,7 @@ describe('smem-halving (aiter local_device_load_rmsnorm): host model against the
   const preset = 'aiter-2stage@gfx942';
   const rows: HalvingRow[] = [];
   // The preset's pattern first: the one the contract names.
-  expect(getPreset(preset).contract.norm.sumOfSquares.perThread).toBe('fma-chain');
+  expect(getPreset(preset).contract.norm.sumOfSquares.perThread).toBe('chain');
   // Hidden sizes: one pack; packs fewer than the threads; the golden sizes 2880 (360 packs, under
   // 512 threads) and 7168 (896 packs: threads 0..383 take two); 4104 = 513 packs (thread 0 alone
   // takes two); 8192 = 1024 packs (every thread two at 512).
