@@ -2013,6 +2013,14 @@ const NCCL_PARTS = [
   ncclSource('src/enqueue.cc', 2093, 'the tuner lowers nc for small messages (run time)', 2096),
   ncclSource('src/include/device.h', 337, 'ncclCollCbdPart: each channel its offset, count and chunk', 361),
 ];
+/** Every NCCL preset: bf16 data reduced by __hadd hop by hop, no quant. */
+const NCCL_BF16_HOPS: Dims = {
+  'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 453)),
+  'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 453)),
+  'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 453)),
+  'bf16Rounding.allReduceResult': evidence(ncclReduce(451, 'the last hop is the result', 453)),
+  quant: DEFINITION('no quant'),
+};
 const NCCL_PROTOCOL_NOTE = 'NCCL_PROTO as the tuning line prints it (enqueue.cc:822-824); each protocol runs the same loop (all_reduce.h:762-788)';
 
 function ncclChannelPresets(): PresetDefinition[] {
@@ -2051,11 +2059,7 @@ function ncclChannelPresets(): PresetDefinition[] {
         ncclSource('src/init.cc', 796, 'ring index = distance from rank 0 along the ring', 802),
         ncclSource('src/graph/rings.cc', 48, 'rank 0 prints each channel ring from itself', 49),
       ),
-      'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 453)),
-      'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 453)),
-      'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 453)),
-      'bf16Rounding.allReduceResult': evidence(ncclReduce(451, 'the last hop is the result', 453)),
-      quant: DEFINITION('no quant'),
+      ...NCCL_BF16_HOPS,
     },
     limitations: [
       NCCL_RECORDED,
@@ -2094,11 +2098,7 @@ function ncclChannelPresets(): PresetDefinition[] {
         ncclSource('src/graph/connect.cc', 61, 'within a node a channel tree is the chain of treeIntra: up = the previous rank, down[0] = the next', 62),
         ncclSource('src/init.cc', 1487, 'each rank prints "Trees [c] down0/down1/down2->rank->up"', 1497),
       ),
-      'allReduce.accumulate': evidence(ncclReduce(451, 'FuncSum<__nv_bfloat16> = __hadd/__hadd2', 453)),
-      'allReduce.roundResult': evidence(ncclReduce(451, 'every hop is a bf16 value', 453)),
-      'bf16Rounding.allReduceHop': evidence(ncclReduce(451, '__hadd: round to nearest even', 453)),
-      'bf16Rounding.allReduceResult': evidence(ncclReduce(451, 'the last hop is the result', 453)),
-      quant: DEFINITION('no quant'),
+      ...NCCL_BF16_HOPS,
     },
     limitations: [
       NCCL_RECORDED,
