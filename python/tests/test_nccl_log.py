@@ -113,7 +113,7 @@ def test_contract_takes_the_order_and_rounds_every_hop():
     }
     order = {"kind": "nccl-tree", "protocol": "ll", "channels": 1, "chains": [[1, 0]]}
     contract = allreduce_contract(golden, order)
-    assert contract["allReduce"] == {"order": order, "accumulate": "bf16", "roundResult": "bf16"}
+    assert contract["allReduce"] == {"order": order, "accumulate": "bf16", "roundResult": "bf16", "negativeZeroInputs": "keep"}
     assert contract["bf16Rounding"] == {"allReduceHop": "rne", "allReduceResult": "rne", "residualAdd": "rne"}
     assert contract["norm"] == {"eps": 1e-6} and golden["allReduce"]["accumulate"] == "f32"
 

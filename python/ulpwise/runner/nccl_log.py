@@ -200,9 +200,10 @@ def allreduce_order(run: NcclRun, count: int, env: Dict[str, str]) -> Dict[str, 
 
 def allreduce_contract(golden_contract: Dict[str, object], order: Dict[str, object]) -> Dict[str, object]:
     """The golden's contract with NCCL's all-reduce: the recorded order, a bf16 round after every
-    hop (FuncSum<__nv_bfloat16> = __hadd, RNE: src/device/reduce_kernel.h:451-453)."""
+    hop (FuncSum<__nv_bfloat16> = __hadd, RNE: src/device/reduce_kernel.h:451-453), and the rank
+    inputs read as they are (a -0 stays -0: NCCL has no remove_neg_zero)."""
     contract = dict(golden_contract)
-    contract["allReduce"] = {"order": order, "accumulate": "bf16", "roundResult": "bf16"}
+    contract["allReduce"] = {"order": order, "accumulate": "bf16", "roundResult": "bf16", "negativeZeroInputs": "keep"}
     rounding = dict(contract.get("bf16Rounding") or {})  # type: ignore[arg-type]
     rounding.update({"allReduceHop": "rne", "allReduceResult": "rne"})
     contract["bf16Rounding"] = rounding
