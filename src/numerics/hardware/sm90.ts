@@ -75,10 +75,15 @@ function periodEntry(name: TableName, i: number): number {
   const table = periodTable(name);
   let result = table.results[i];
   if (result === 0) {
-    result = (table.reference(ONE + i) + ((table.diffs[i >>> 2] >>> ((i & 3) * 2)) & 3) - 2) >>> 0;
+    result = builtEntry(table, i);
     table.results[i] = result;
   }
   return result;
+}
+
+/** Period entry i of `table`: the correctly rounded result plus the stored difference. */
+function builtEntry(table: PeriodTable, i: number): number {
+  return (table.reference(ONE + i) + ((table.diffs[i >>> 2] >>> ((i & 3) * 2)) & 3) - 2) >>> 0;
 }
 
 /** The rsqrt period table at `index` (mantissa, then exponent parity at bit 23). WGSL: the
@@ -98,8 +103,12 @@ export const SM90_TABLE_WORDS = SM90_RSQRT_PERIOD + SM90_RCP_PERIOD;
 /** Writes both period tables into `target` (SM90_TABLE_WORDS words): the device's copy. */
 export function fillSm90Tables(target: Uint32Array): void {
   if (target.length !== SM90_TABLE_WORDS) throw new RangeError(`fillSm90Tables: ${target.length} words, expected ${SM90_TABLE_WORDS}`);
-  for (let i = 0; i < SM90_RSQRT_PERIOD; i++) target[i] = periodEntry('rsqrt', i);
-  for (let i = 0; i < SM90_RCP_PERIOD; i++) target[SM90_RSQRT_PERIOD + i] = periodEntry('rcp', i);
+  // Built straight into the device's copy, not through periodEntry's cache: filling the cache
+  // here would keep all 96 MiB of results on the host for the life of the process.
+  const rsqrt = periodTable('rsqrt');
+  const rcp = periodTable('rcp');
+  for (let i = 0; i < SM90_RSQRT_PERIOD; i++) target[i] = builtEntry(rsqrt, i);
+  for (let i = 0; i < SM90_RCP_PERIOD; i++) target[SM90_RSQRT_PERIOD + i] = builtEntry(rcp, i);
 }
 
 // From here on, every function reads statement for statement beside its WGSL twin
