@@ -218,8 +218,8 @@ function shflDown(v: readonly number[], offset: number): number[] {
 /** torch eager's mean(-1) sum on CUDA (torch 2.11.0 Reduce.cuh, SPECS.md T1) over squares
  *  RN(x*x) (the pow(2) kernel's output), for a block (bw, bh) that the caller derives by hand from
  *  setReduceConfig; `rowOverWarps`: input_mult[BLOCK_Y] set (the row split over block.y).
- *  ReduceOp::run: thread_reduce (input_vectorized_thread_reduce_impl L499-558), then block_y_reduce
- *  (L673-690) if split, then block_x_reduce (L633-671); thread (0, 0)'s value. */
+ *  ReduceOp::run (bvillasen/pytorch@1718974f Reduce.cuh:419-424): thread_reduce, then block_x_reduce
+ *  on every block row, then block_y_reduce if split; thread (0, 0)'s value. */
 export function torchReduceCuh(row: Float32Array, bw: number, bh: number, rowOverWarps: boolean, offsets: 'decreasing' | 'increasing'): number {
   const vec = 4;
   const end = row.length;
@@ -241,29 +241,33 @@ export function torchReduceCuh(row: Float32Array, bw: number, bh: number, rowOve
       value[y].push(valueList[0]);
     }
   }
-  if (rowOverWarps) {
-    // shared[x + y*bw]; for offset = bh/2 .. 1, rows y < offset add row y + offset, then store.
-    for (let offset = bh >> 1; offset > 0; offset >>= 1) {
-      const shared = value.map((r) => [...r]);
-      for (let y = 0; y < offset; y++) if (y + offset < bh) for (let x = 0; x < bw; x++) value[y][x] = f(value[y][x] + shared[y + offset][x]);
+  // block_x_reduce on every block row: shared-memory halving while wider than a warp, then the
+  // warp's shuffles; lane (0, y) holds row y's sum.
+  const blockX = (row: number[]): number => {
+    let lanes = row;
+    let dimX = bw;
+    if (dimX > 32) {
+      for (let offset = dimX / 2; offset >= 32; offset >>= 1) {
+        const shared = [...lanes];
+        lanes = lanes.map((own, x) => (x < offset && x + offset < bw ? f(own + shared[x + offset]) : own));
+      }
+      dimX = 32;
     }
-  }
-  let lanes = value[0];
-  let dimX = bw;
-  if (dimX > 32) {
-    for (let offset = dimX / 2; offset >= 32; offset >>= 1) {
-      const shared = [...lanes];
-      lanes = lanes.map((own, x) => (x < offset && x + offset < bw ? f(own + shared[x + offset]) : own));
+    let warp = lanes.slice(0, dimX);
+    const order = (offsets === 'decreasing' ? [16, 8, 4, 2, 1] : [1, 2, 4, 8, 16]).filter((offset) => offset < dimX);
+    for (const offset of order) {
+      const other = shflDown(warp, offset);
+      warp = warp.map((own, l) => f(own + other[l]));
     }
-    dimX = 32;
+    return warp[0];
+  };
+  const column = value.map(blockX);
+  // block_y_reduce if split: shared[x + y*bw]; for offset = bh/2 .. 1, rows y < offset add row y + offset.
+  for (let offset = column.length >> 1; offset > 0; offset >>= 1) {
+    const shared = [...column];
+    for (let y = 0; y < offset; y++) if (y + offset < column.length) column[y] = f(column[y] + shared[y + offset]);
   }
-  let warp = lanes.slice(0, dimX);
-  const order = offsets === 'decreasing' ? [16, 8, 4, 2, 1] : [1, 2, 4, 8, 16];
-  for (const offset of order) {
-    const other = shflDown(warp, offset);
-    warp = warp.map((own, l) => f(own + other[l]));
-  }
-  return warp[0];
+  return column[0];
 }
 
 /** torch's fused RMSNorm statistics: compute_stats<T, rms_norm=true> (layer_norm_kernel.cu

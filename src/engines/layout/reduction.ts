@@ -260,16 +260,17 @@ function torchReducePlan(tree: Extract<SumOfSquaresTree, { kind: 'torch-reduce' 
     for (const acc of accumulators.slice(1)) b.combine(accumulators[0], accumulators[0], acc);
     return accumulators[0];
   };
-  const columns = range(0, blockWidth).map((x) => {
-    const threads = range(0, rowOverWarps ? blockHeight : 1).map((y) => threadAt(x + y * blockWidth));
-    // block_y_reduce (Reduce.cuh L673-690): row y < offset adds row y + offset, offset = bh/2 .. 1.
-    return butterflyToFirst(b, threads);
+  // ReduceOp::run() calls block_x_reduce, then block_y_reduce (bvillasen/pytorch@1718974f
+  // aten/src/ATen/native/cuda/Reduce.cuh:419-424): each block row y is reduced along x first.
+  const blockRows = range(0, rowOverWarps ? blockHeight : 1).map((y) => {
+    const columns = range(0, blockWidth).map((x) => threadAt(x + y * blockWidth));
+    // block_x_reduce: shared memory halves the row down to one warp, then the warp's shuffles.
+    for (let offset = blockWidth / 2; offset >= 32; offset >>= 1) for (let x = 0; x < offset; x++) b.combine(columns[x], columns[x], columns[x + offset]);
+    const warp = columns.slice(0, 32);
+    return tree.warpShuffle === 'decreasing' ? shuffleDownDecreasing(b, warp) : shuffleDownIncreasing(b, warp);
   });
-  // block_x_reduce: shared memory halves the row down to one warp, then the warp's shuffles.
-  for (let offset = blockWidth / 2; offset >= 32; offset >>= 1) for (let x = 0; x < offset; x++) b.combine(columns[x], columns[x], columns[x + offset]);
-  const warp = columns.slice(0, 32);
-  const sum = tree.warpShuffle === 'decreasing' ? shuffleDownDecreasing(b, warp) : shuffleDownIncreasing(b, warp);
-  return b.build(sum, 1, false);
+  // block_y_reduce (Reduce.cuh:673-690): row y < offset adds row y + offset, offset = bh/2 .. 1.
+  return b.build(butterflyToFirst(b, blockRows), 1, false);
 }
 
 /** The threads of torch's vectorized_layer_norm_kernel: block (32, 4), vec_size 4. */
