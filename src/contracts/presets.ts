@@ -71,6 +71,12 @@ const PYTORCH_RMS_NORM = pin('paolodedios/pytorch', 'ac2ce525cf7f5653502af61e9a4
  *  00ef8f06 and e15a7f5d, are older): the last-dim reduction behind mean(-1) with the warp shuffle of torch before
  *  pytorch/pytorch PR 164790 (increasing offsets); the decreasing order torch 2.11 runs is in no stored file. */
 const PYTORCH_REDUCE = pin('paolodedios/pytorch', '07adc41f2ee2c8ee0b3d1488690ea147338118a0');
+/** Inductor's config defaults (upstream; the commit's date is not known here, the two knobs are the ones torch 2.11's
+ *  generated code shows: no bf16 round trip, div.full for `/`, conformance/dumps/inductor). */
+const PYTORCH_INDUCTOR = pin('pytorch/pytorch', 'a112bb81b880c5f2794fc898fc9dbf7aa8d1e393');
+/** Triton's reduction lowering: the phases and the warp butterfly (the in-thread order of Triton 3.6 is read from its
+ *  PTX, conformance/dumps/triton: it differs between Triton versions). */
+const TRITON = pin('triton-lang/triton', '9c3434b30044b60341290c17859541593df92084');
 const SGLANG = pin('sgl-project/sglang', '0005973a84f7a02787e270b6be5970d3022d07fe');
 const TRANSFORMERS = pin('huggingface/transformers', '5dd4a63548857797727ae73eeb6a6e886ea02a3e');
 
@@ -764,13 +770,34 @@ const VLLM_NATIVE_EVIDENCE: Dims = {
 function compiledNorm(eager: NormInput): NormInput {
   return { ...eager, sumOfSquares: { perThread: 'fma-chain', tree: INDUCTOR_PICK }, variance: 'reciprocal-fma', roundIntermediate: false };
 }
+const inductorConfig = (first: number, says: string, last?: number): Citation => cite(PYTORCH_INDUCTOR, 'torch/_inductor/config.py', first, says, last);
+const INDUCTOR_ELIDES_CASTS = inductorConfig(
+  795,
+  'emulate_precision_casts off by default: Inductor elides the downcast-upcast pairs between fused low-precision ops',
+  805,
+);
+const TRITON_REDUCE_PHASES = cite(
+  TRITON,
+  'lib/Conversion/TritonGPUToLLVM/ReduceOpToLLVM.cpp',
+  38,
+  'tl.sum: within each thread, then within each warp, then the warp partials through shared memory',
+  66,
+);
+const TRITON_WARP_BUTTERFLY = cite(
+  TRITON,
+  'lib/Conversion/TritonGPUToLLVM/ReduceOpToLLVM.cpp',
+  165,
+  'warpReduce: shuffle-xor with offsets lanes/2 .. 1, acc = combine(acc, other)',
+  171,
+);
+const INDUCTOR_DIV_FULL = inductorConfig(807, 'x / y in Triton is lowered to div.full; emulate_divison_rounding off by default', 812);
 function compiledEvidence(source: Citation, normalize: Citation): Dims {
   return {
     'norm.sumOfSquares.perThread': evidenceWithNote(INDUCTOR_FMA_NOTE, source),
-    'norm.sumOfSquares.tree': evidenceWithNote(INDUCTOR_TREE_NOTE, source),
-    'norm.variance': evidenceWithNote(INDUCTOR_VARIANCE_NOTE, source),
-    'norm.roundIntermediate': evidenceWithNote(INDUCTOR_ROUND_TRIP_NOTE, normalize),
-    'bf16Rounding.normIntermediate': NOT_USED('Inductor drops the intermediate round trip', normalize),
+    'norm.sumOfSquares.tree': evidenceWithNote(INDUCTOR_TREE_NOTE, source, TRITON_REDUCE_PHASES, TRITON_WARP_BUTTERFLY),
+    'norm.variance': evidenceWithNote(INDUCTOR_VARIANCE_NOTE, source, INDUCTOR_DIV_FULL),
+    'norm.roundIntermediate': evidenceWithNote(INDUCTOR_ROUND_TRIP_NOTE, normalize, INDUCTOR_ELIDES_CASTS),
+    'bf16Rounding.normIntermediate': NOT_USED('Inductor drops the intermediate round trip', normalize, INDUCTOR_ELIDES_CASTS),
     'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, source),
     'hardwareOps.reciprocal': evidenceWithNote('RN(1/H) is a constant ptxas folds at compile time (correctly rounded)', source),
     'hardwareOps.divide': NOT_USED('the only division, by H, is folded into the multiply', source),
