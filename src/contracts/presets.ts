@@ -664,7 +664,7 @@ const TORCH_RMS_NORM_ENTRY = lnk(1836, '_fused_rms_norm_cuda (F.rms_norm on CUDA
 const RMS = {
   dispatch: lnk(1164, 'RmsNormKernelImpl: LayerNormKernelImplInternal<T, float, rms_norm = true>(.., static_cast<acc_t>(eps), ..)', 1166),
   eps: lnk(1853, 'eps = the argument, or finfo(float).eps when it is None', 1857),
-  vectorized: lnk(1110, 'the vectorized kernel for float/half/bf16 when N <= 2^24, N % 4 == 0 and X, Y, gamma 16-byte aligned', 1113),
+  vectorized: lnk(1103, 'the vectorized kernel for float/half/bf16 when N <= 2^24, N % 4 == 0 and X, Y, gamma aligned to 4 elements (8 bytes for bf16)', 1113),
   vecSize: lnk(41, 'vec_size = 4'),
   block: lnk(1033, 'launch_vectorized_layer_norm_kernel: threads(warp_size, num_threads() / warp_size)'),
   threads: cite(PYTORCH_THREADS, 'aten/src/ATen/native/cuda/thread_constants.h', 18, 'num_threads() = C10_WARP_SIZE * 4 on CUDA (128)', 20),
@@ -1993,7 +1993,7 @@ function torchPresets(): PresetDefinition[] {
       [
         'read at paolodedios/pytorch@ac2ce525, a fork of pytorch (the index holds no pytorch/pytorch copy with the rms_norm path); the torch ' +
           '2.11.0 captures reproduce it',
-        'needs H % 4 == 0 and 16-byte aligned tensors (the vectorized path)',
+        'needs H % 4 == 0 and tensors aligned to 4 elements (the vectorized path)',
       ],
     ),
     preset(

@@ -274,8 +274,8 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
    *  thrx, thrx+128, .. (L195-205); each element `sigma2 + val*val` in order (L149; nvcc contracts it: perThread
    *  'fma-chain'); warp shfl_down 16, 8, .., 1, own + other (L207-210, L180); warps: the upper half written to shared
    *  memory and added onto the lower half, offset = 2, 1 (L213-233); sigma2 / float(N) (L236). Needs H % 4 == 0:
-   *  LayerNormKernelImplInternal takes this kernel for N % 4 == 0, N <= 2^24 and 16-byte aligned tensors
-   *  (L1110-1113), else RowwiseMomentsCUDAKernel (not modelled). */
+   *  LayerNormKernelImplInternal takes this kernel for N % 4 == 0, N <= 2^24 and tensors aligned to 4 elements (8 bytes for bf16)
+   *  (L1103-1113), else RowwiseMomentsCUDAKernel (not modelled). */
   z.strictObject({ kind: z.literal('torch-rms-norm') }),
   /** An Inductor-generated Triton reduction of x*x over the row (Triton 3.6.0 on sm_90, PTX read in
    *  conformance/dumps, SPECS.md T3). `rBlock` is the autotune pick R0_BLOCK (a contract parameter:
