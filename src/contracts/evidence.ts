@@ -25,10 +25,6 @@ export interface Evidence {
   readonly cites: readonly Citation[];
   /** Why the cited lines decide this value, or what the contract cannot say about them. */
   readonly note: string | null;
-  /** The part of this value that no stored source line at a pinned commit shows, and what holds it instead (a GPU
-   *  measurement, a release's header read off the record); null when the cited lines decide the whole value. The one
-   *  place a preset may say a claim is unpinned: test/contracts/evidence.test.ts refuses the words anywhere else. */
-  readonly unpinned: string | null;
 }
 
 export function pin(repository: string, commit: string): SourcePin {
@@ -41,16 +37,11 @@ export function cite(source: SourcePin, path: string, first: number, says: strin
 }
 
 export function evidence(...cites: Citation[]): Evidence {
-  return { cites, note: null, unpinned: null };
+  return { cites, note: null };
 }
 
 export function evidenceWithNote(note: string, ...cites: Citation[]): Evidence {
-  return { cites, note, unpinned: null };
-}
-
-/** Evidence whose cited lines show all but `unpinned` (see Evidence.unpinned). */
-export function evidenceWithUnpinned(note: string, unpinned: string, ...cites: Citation[]): Evidence {
-  return { cites, note, unpinned };
+  return { cites, note };
 }
 
 /** 'ROCm/aiter@e4048607a535 csrc/include/custom_all_reduce.cuh:1991-2006' */

@@ -1,6 +1,6 @@
 import type { ContractInput, Contract } from './schema.js';
 import { parseContract, ContractError } from './validate.js';
-import { cite, evidence, evidenceWithNote, evidenceWithUnpinned, pin, type Citation, type Evidence } from './evidence.js';
+import { cite, evidence, evidenceWithNote, pin, type Citation, type Evidence } from './evidence.js';
 
 // A preset is a claim about real code: it names the kernel (repository, commit, file, function),
 // the GPU architectures its bits hold for, and for every contract dimension the lines that decide
@@ -68,9 +68,10 @@ const PYTORCH_THREADS = pin('pytorch/pytorch', '05da067bfdd41aad08cdc79cb9ea1b78
  *  text (69,244 characters, every 16,000-character page checked for length). */
 const PYTORCH_RMS_NORM = pin('paolodedios/pytorch', 'ac2ce525cf7f5653502af61e9a45094b5d4eb20e');
 /** ATen's Reduce.cuh at a fork of pytorch/pytorch (the pytorch/pytorch versions of it the index could name, 6f75eba8,
- *  00ef8f06 and e15a7f5d, are older): the last-dim reduction behind mean(-1) with the warp shuffle of torch before
- *  pytorch/pytorch PR 164790 (increasing offsets); the decreasing order torch 2.11 runs is in no stored file. */
-const PYTORCH_REDUCE = pin('paolodedios/pytorch', '07adc41f2ee2c8ee0b3d1488690ea147338118a0');
+ *  00ef8f06 and e15a7f5d, are older): the torch 2.11-era file, with the decreasing warp shuffle of pytorch/pytorch
+ *  PR 164790 and run()'s block_x_reduce before block_y_reduce. Lines 1-1223 counted from the stored text (each
+ *  16,000-character page checked for length). */
+const PYTORCH_REDUCE = pin('bvillasen/pytorch', '1718974fa9c8013d42acb0660230478f8f53f1db');
 /** Inductor's config defaults (upstream; the commit's date is not known here, the two knobs are the ones torch 2.11's
  *  generated code shows: no bf16 round trip, div.full for `/`, conformance/dumps/inductor). */
 const PYTORCH_INDUCTOR = pin('pytorch/pytorch', 'a112bb81b880c5f2794fc898fc9dbf7aa8d1e393');
@@ -690,28 +691,28 @@ const TORCH_REDUCE_TREE: NormInput['sumOfSquares']['tree'] = { kind: 'torch-redu
 const TORCH_MEAN_FACTOR_LIMIT = 'the mean factor float(M) / (M*H) is fround(1/H) while M*H <= 2^24; past that torch rounds M*H first';
 const reduceCuh = (first: number, says: string, last?: number): Citation => cite(PYTORCH_REDUCE, 'aten/src/ATen/native/cuda/Reduce.cuh', first, says, last);
 const TORCH_REDUCE_LINES: readonly Citation[] = [
-  reduceCuh(1081, 'setReduceConfig: vectorize along input when the reduced dim is contiguous and H > 128 (dim0 = H/4)', 1091),
-  reduceCuh(98, 'set_block_dimension: bw = min(pow2(dim0), 32), bh = min(pow2(M), 512/bw), bw = min(pow2(dim0), 512/bh)', 106),
-  reduceCuh(1118, 'a row is split over the warps only when values per thread >= min(bh*16, 256)', 1138),
-  reduceCuh(533, 'input_vectorized_thread_reduce_impl: thread t reads vectors t, t+bw, ..; element 4v+i into accumulator i', 540),
-  reduceCuh(553, 'the accumulators combined ((a0 + a1) + a2) + a3', 557),
-  reduceCuh(415, 'run(): block_y_reduce (rows split over warps) before block_x_reduce', 420),
-  reduceCuh(638, 'block_x_reduce: while bw > 32, v[t] += v[t+off] through shared memory, off = bw/2 .. 32', 653),
-  reduceCuh(657, 'then warp_shfl_down: offsets 1, 2, .., 16 at this commit (before PR 164790)', 663),
+  reduceCuh(1100, 'setReduceConfig: vectorize along input when the reduced dim is contiguous and H >= 128 (dim0 = H/4)', 1106),
+  reduceCuh(101, 'set_block_dimension: bw = min(pow2(dim0), 32), bh = min(pow2(M), 512/bw), bw = min(pow2(dim0), 512/bh)', 110),
+  reduceCuh(1133, 'a row is split over the warps only when values per thread >= min(bh*16, 256)', 1153),
+  reduceCuh(536, 'input_vectorized_thread_reduce_impl: thread t reads vectors t, t+bw, ..; element 4v+i into accumulator i', 543),
+  reduceCuh(555, 'the accumulators combined ((a0 + a1) + a2) + a3', 560),
+  reduceCuh(641, 'block_x_reduce: while bw > 32, v[t] += v[t+off] through shared memory, off = bw/2 .. 32', 656),
+  reduceCuh(658, 'then warp_shfl_down with offsets 16, 8, .., 1 on CUDA (1, 2, .., 16 under USE_ROCM or FBCODE_CAFFE2)', 672),
 ];
+/** What the tree does not follow: run() reduces a row split over warps across the lanes first, then the warps. */
+const TORCH_REDUCE_RUN_ORDER = reduceCuh(419, 'run(): block_x_reduce, then block_y_reduce (rows split over warps)', 424);
 const TORCH_REDUCE_NOTE =
   "ATen Reduce.cuh's last-dim f32 reduction behind mean(-1): the block from setReduceConfig, four strided accumulators per thread, the " +
-  'shared-memory halving, then the warp shuffle (conformance/SPECS.md T1)';
-const TORCH_REDUCE_UNPINNED =
-  'the warp shuffle order: torch 2.11 shuffles with decreasing offsets 16, 8, .., 1 on CUDA (pytorch/pytorch PR 164790, 2025-10-06, ' +
-  '"Fix CUDA reduction warp shuffle order"; `#if defined(USE_ROCM) || defined(FBCODE_CAFFE2)` keeps 1, 2, .., 16). No stored ' +
-  'pytorch file has that loop outside an unresolved merge conflict (ROCm/pytorch@3539e1d2 Reduce.cuh); it was read in the torch ' +
-  '2.11.0+cu130 wheel header and is pinned on the H200 by 51,189 tree probes (conformance/captures/probes.json). PR 181819 ' +
-  '(2026-04-29, "Backout warp shuffle differences between hardwares and OSS") would restore increasing offsets: a later torch ' +
-  "is warpShuffle 'increasing' if it landed";
+  'shared-memory halving, then the warp shuffle with decreasing offsets (pytorch/pytorch PR 164790; conformance/SPECS.md T1; the 51,189 H200 ' +
+  'tree probes of conformance/captures/probes.json agree)';
+/** Where the torch-reduce tree and torch 2.11 part: a row split over warps (values per thread >= min(bh*16, 256)). */
+const TORCH_REDUCE_SPLIT_LIMIT =
+  'exact where a row is not split over warps: for a split row torch 2.11 reduces the lanes before the warps (Reduce.cuh run(), ' +
+  'bvillasen/pytorch@1718974f L419-424), the torch-reduce tree the warps first; PR 181819 (2026-04-29) backs the shuffle order out, so a later ' +
+  "torch may be warpShuffle 'increasing'";
 /** The tree evidence of an eager mean(-1): `source` is the line that calls it. */
 const torchReduceTreeEvidence = (source: Citation): Evidence =>
-  evidenceWithUnpinned(TORCH_REDUCE_NOTE, TORCH_REDUCE_UNPINNED, source, TORCH_MEAN, ...TORCH_REDUCE_LINES);
+  evidenceWithNote(TORCH_REDUCE_NOTE, source, TORCH_MEAN, ...TORCH_REDUCE_LINES, TORCH_REDUCE_RUN_ORDER);
 
 /** Inductor's reduction of the native chains on sm_90: the autotune pick R0_BLOCK 2048 (4 per
  *  thread, 16 warps), the one that reproduces the H 4096 and H 7168 captures. */
@@ -1778,7 +1779,7 @@ function vllmPresets(): PresetDefinition[] {
       'unfused',
       [K.vllmNative],
       { contract: native, evidence: nativeEvidence },
-      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
+      [eagerOnly, reduceShapes, TORCH_REDUCE_SPLIT_LIMIT, TORCH_MEAN_FACTOR_LIMIT],
     ),
     sm90(
       'vllm-native-compiled',
@@ -1807,7 +1808,7 @@ function vllmPresets(): PresetDefinition[] {
       null,
       [K.vllmNative, K.vllmNativeGroupQuant],
       { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } },
-      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
+      [eagerOnly, reduceShapes, TORCH_REDUCE_SPLIT_LIMIT, TORCH_MEAN_FACTOR_LIMIT],
     ),
     p(
       'vllm-unfused',
@@ -2005,6 +2006,7 @@ function torchPresets(): PresetDefinition[] {
       hfEvidence,
       [
         "Reduce.cuh's configurations that split a row across CTAs are refused",
+        TORCH_REDUCE_SPLIT_LIMIT,
         TORCH_MEAN_FACTOR_LIMIT,
         "under torch.compile the bits are Inductor's (conformance: compiled-hf-llama)",
       ],

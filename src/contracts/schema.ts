@@ -241,24 +241,24 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     maxThreadsPerBlock: int(32, LIMITS.blockThreads).default(LIMITS.blockThreads),
   }),
   /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh, lines of
-   *  paolodedios/pytorch@07adc41f aten/src/ATen/native/cuda/Reduce.cuh, a fork of pytorch, counted from the stored text;
-   *  conformance/SPECS.md T1). The block comes from setReduceConfig (L1015-1208) as a function of tokens M and hidden H:
-   *  "vectorize along input" (H > 128, one reduced dim: dim0 = H/4, L1081-1091), set_block_dimension with 512
-   *  threads (L97-106: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw = min(pow2(H/4),
-   *  512/bh)). input_vectorized_thread_reduce_impl (L499-558): thread t (0..bw-1) reads vectors
-   *  t, t+bw, .. (L533-540); element 4v+i goes to accumulator i, a chain from 0 (ops.reduce is acc + x), then
-   *  ((a0 + a1) + a2) + a3 (L553-557). block_x_reduce (L634-665): while bw > 32, shared memory
-   *  v[t] += v[t+off] for off = bw/2 .. 32 (L638-653); then the warp's shfl_down (L657-663): offsets 16, 8, .., 1
-   *  on CUDA ('decreasing': pytorch/pytorch PR 164790, 2025-10, what torch 2.11 runs; no stored copy of
-   *  Reduce.cuh has that loop outside a merge conflict, so it rests on the torch 2.11.0+cu130 wheel header and the
-   *  H200 tree probes), 1, 2, .., 16 before that change and where USE_ROCM or FBCODE_CAFFE2 is defined ('increasing',
-   *  the loop at 07adc41f; here with CUDA's geometry, i.e. fbcode builds and torch releases before the change, or after
-   *  PR 181819's backout if it landed; ROCm's wave64 and its own setReduceConfig branches are not modelled). Lane 0
-   *  holds the row's sum. Where values per thread reach min(bh*16, 256) (L1118-1138) the row is
-   *  split over the warps too (thread (x, y) starts at vector x + y*bw, stride bw*bh) and
-   *  block_y_reduce (L668-684) halves over y before block_x_reduce (run(): L415-420). Modelled: CUDA's 32-lane warps,
+   *  bvillasen/pytorch@1718974f aten/src/ATen/native/cuda/Reduce.cuh, a fork of pytorch with the torch 2.11-era file,
+   *  counted from the stored text; conformance/SPECS.md T1). The block comes from setReduceConfig (L1033-1223) as a
+   *  function of tokens M and hidden H: "vectorize along input" (H >= 128, one reduced dim: dim0 = H/4, L1100-1106),
+   *  set_block_dimension with 512 threads (L101-110: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw =
+   *  min(pow2(H/4), 512/bh)). input_vectorized_thread_reduce_impl (L502-561): thread t (0..bw-1) reads vectors t, t+bw,
+   *  .. (L536-543); element 4v+i goes to accumulator i, a chain from 0 (ops.reduce is acc + x), then
+   *  ((a0 + a1) + a2) + a3 (L555-560). block_x_reduce (L637-674): while bw > 32, shared memory
+   *  v[t] += v[t+off] for off = bw/2 .. 32 (L641-656); then the warp's shfl_down (L658-672): offsets 16, 8, .., 1
+   *  on CUDA ('decreasing': pytorch/pytorch PR 164790, 2025-10, what torch 2.11 runs; the H200 tree probes agree),
+   *  1, 2, .., 16 before that change and where USE_ROCM or FBCODE_CAFFE2 is defined ('increasing': here with CUDA's
+   *  geometry, i.e. fbcode builds and torch releases before the change, or after PR 181819's backout if it landed;
+   *  ROCm's wave64 and its own setReduceConfig branches are not modelled). Lane 0 holds the row's sum. Where values
+   *  per thread reach min(bh*16, 256) (L1133-1153) the row is split over the warps too (thread (x, y) starts at
+   *  vector x + y*bw, stride bw*bh) and block_y_reduce (L677-693) halves over y. This tree adds the warps before the
+   *  lanes for such a row; torch 2.11's run() does block_x_reduce first (L419-424), so split rows are not its bits
+   *  (reported, issue 15; the captured shapes never split). Modelled: CUDA's 32-lane warps,
    *  rows 16-byte aligned (H % 4 == 0, H > 128); a config that may split a row over CTAs (still
-   *  >= 256 values per thread, a rule that reads the SM count, L1160-1206) is refused
+   *  >= 256 values per thread, a rule that reads the SM count, L1175-1221) is refused
    *  (layout/blockSize.ts torchReduceConfig). */
   z.strictObject({
     kind: z.literal('torch-reduce'),
