@@ -59,12 +59,26 @@ const VLLM_GROUP_QUANT_CU = pin('vllm-project/vllm', '00aa9038db3d97696958c11406
 const VLLM_INPUT_QUANT = pin('vllm-project/vllm', '014af6b59c3db333ccbbe11b6921d78f46ef305c');
 const PYTORCH = pin('pytorch/pytorch', '061d0d3a316fa163a83db86cf4c4dec13828f767');
 const PYTORCH_DIV_TRUE = pin('pytorch/pytorch', '0f57f050df0e969d03e76495ace7ea90ba2b05d8');
-/** Where _fused_rms_norm_cuda is said to be defined (layer_norm_kernel.cu:1996, the commit a public reading
- *  of it links): NOT verified; the rms_norm template's lines were read in the torch 2.11.0+cu130 wheel
- *  (conformance/SPECS.md T2), not at this commit. The only pytorch commit of this file the code index
- *  holds, bad757be610b43809dc32b7b50d1800d0cfb6750, predates the rms_norm path (no rms_norm template
- *  parameter, no _fused_rms_norm_cuda), so no rms_norm line could be re-pinned there (SPECS.md T2). */
-const PYTORCH_RMS_NORM = pin('pytorch/pytorch', 'e52fd8ff9759e1c4bea7adcf63ca22717fe5e8df');
+/** num_threads() of thread_constants.h (the block of F.rms_norm's vectorized kernel). */
+const PYTORCH_THREADS = pin('pytorch/pytorch', '05da067bfdd41aad08cdc79cb9ea1b78e38b2fd2');
+/** F.rms_norm's CUDA path (_fused_rms_norm_cuda -> vectorized_layer_norm_kernel<T, float, rms_norm=true>), read at a
+ *  fork of pytorch/pytorch: the code index holds no pytorch/pytorch version of layer_norm_kernel.cu that has the
+ *  rms_norm path (bad757be, 0005c538 predate it). The forward arithmetic cited here is the one the torch 2.11.0 wheel
+ *  ran on the H200 (conformance/SPECS.md T2: every torch-f-rms-norm capture bit-exact). Lines counted from the stored
+ *  text (69,244 characters, every 16,000-character page checked for length). */
+const PYTORCH_RMS_NORM = pin('paolodedios/pytorch', 'ac2ce525cf7f5653502af61e9a45094b5d4eb20e');
+/** ATen's Reduce.cuh at a fork of pytorch/pytorch (the pytorch/pytorch versions of it the index could name, 6f75eba8,
+ *  00ef8f06 and e15a7f5d, are older): the torch 2.11-era file, with the decreasing warp shuffle of pytorch/pytorch
+ *  PR 164790 and run()'s block_x_reduce before block_y_reduce. Lines 1-1223 counted from the stored text (each
+ *  16,000-character page checked for length). */
+const PYTORCH_REDUCE = pin('bvillasen/pytorch', '1718974fa9c8013d42acb0660230478f8f53f1db');
+/** Inductor's config defaults (upstream; the commit's date is not known here, the two knobs are the ones torch 2.11's
+ *  generated code shows: no bf16 round trip, div.full for `/`, conformance/dumps/inductor). */
+const PYTORCH_INDUCTOR = pin('pytorch/pytorch', 'a112bb81b880c5f2794fc898fc9dbf7aa8d1e393');
+/** Triton's reduction lowering: the phases and the warp butterfly (the in-thread order of Triton 3.6 is read from its
+ *  PTX, conformance/dumps/triton: it differs between Triton versions). */
+const TRITON = pin('triton-lang/triton', '9c3434b30044b60341290c17859541593df92084');
+const SGLANG = pin('sgl-project/sglang', '0005973a84f7a02787e270b6be5970d3022d07fe');
 const TRANSFORMERS = pin('huggingface/transformers', '5dd4a63548857797727ae73eeb6a6e886ea02a3e');
 
 const car = (first: number, says: string, last?: number): Citation => cite(AITER, 'csrc/include/custom_all_reduce.cuh', first, says, last);
@@ -644,7 +658,27 @@ const TORCH_MEAN = cite(
   'mean_kernel_impl: factor = float(num_out) / numel; gpu_reduce_kernel (Reduce.cuh) with MeanOps multiplying the sum by it',
   40,
 );
-const TORCH_RMS_NORM_ENTRY = cite(PYTORCH_RMS_NORM, 'aten/src/ATen/native/cuda/layer_norm_kernel.cu', 1996, '_fused_rms_norm_cuda: F.rms_norm on CUDA');
+const lnk = (first: number, says: string, last?: number): Citation =>
+  cite(PYTORCH_RMS_NORM, 'aten/src/ATen/native/cuda/layer_norm_kernel.cu', first, says, last);
+const TORCH_RMS_NORM_ENTRY = lnk(1836, '_fused_rms_norm_cuda (F.rms_norm on CUDA) calls RmsNormKernelImpl(X, gamma, M, N, eps)', 1869);
+/** F.rms_norm's forward, line by line (paolodedios/pytorch@ac2ce525, see PYTORCH_RMS_NORM). */
+const RMS = {
+  dispatch: lnk(1164, 'RmsNormKernelImpl: LayerNormKernelImplInternal<T, float, rms_norm = true>(.., static_cast<acc_t>(eps), ..)', 1166),
+  eps: lnk(1853, 'eps = the argument, or finfo(float).eps when it is None', 1857),
+  vectorized: lnk(1103, 'the vectorized kernel for float/half/bf16 when N <= 2^24, N % 4 == 0 and X, Y, gamma aligned to 4 elements (8 bytes for bf16)', 1113),
+  vecSize: lnk(41, 'vec_size = 4'),
+  block: lnk(1033, 'launch_vectorized_layer_norm_kernel: threads(warp_size, num_threads() / warp_size)'),
+  threads: cite(PYTORCH_THREADS, 'aten/src/ATen/native/cuda/thread_constants.h', 18, 'num_threads() = C10_WARP_SIZE * 4 on CUDA (128)', 20),
+  threadLoop: lnk(195, 'compute_stats: thread thrx = tx + ty*blockDim.x reads vectors thrx, thrx + 128, ..; each element in order', 205),
+  input: lnk(203, 'cuWelfordOnlineSum(static_cast<acc_t>(data.val[ii]), wd): each element upcast to f32'),
+  square: lnk(149, 'cuWelfordOnlineSum, rms_norm branch: sigma2 + val * val'),
+  combine: lnk(180, 'cuWelfordCombine, rms_norm branch: dataB.sigma2 + dataA.sigma2 (own + other)'),
+  warp: lnk(207, 'warp: WARP_SHFL_DOWN with offsets 16, 8, 4, 2, 1, wd = combine(wd, other)', 210),
+  warps: lnk(213, 'warps: the upper half written to shared memory, the lower half adds it, offset blockDim.y/2 .. 1', 233),
+  mean: lnk(236, 'sigma2 / float(N) (L242 for a single warp)'),
+  rstd: lnk(274, 'rstd_val = rsqrt(wd.sigma2 + eps)'),
+  out: lnk(292, 'gamma only (rms_norm passes no beta): out = gamma * (rstd_val * x)', 298),
+};
 
 const SM90_TORCH_OPS: ContractInput['hardwareOps'] = { rsqrt: 'sm90', reciprocal: 'ieee', divide: 'ieee' };
 const SM90_RSQRT_NOTE =
@@ -655,10 +689,30 @@ const SM90_RSQRT_NOTE =
 const TORCH_REDUCE_TREE: NormInput['sumOfSquares']['tree'] = { kind: 'torch-reduce', warpShuffle: 'decreasing' };
 /** ReduceMomentKernel.cu:39 forms the factor as float(M) / M*H; it is fround(1/H) while M*H is an exact f32. */
 const TORCH_MEAN_FACTOR_LIMIT = 'the mean factor float(M) / (M*H) is fround(1/H) while M*H <= 2^24; past that torch rounds M*H first';
+const reduceCuh = (first: number, says: string, last?: number): Citation => cite(PYTORCH_REDUCE, 'aten/src/ATen/native/cuda/Reduce.cuh', first, says, last);
+const TORCH_REDUCE_LINES: readonly Citation[] = [
+  reduceCuh(1100, 'setReduceConfig: vectorize along input when the reduced dim is contiguous and H >= 128 (dim0 = H/4)', 1106),
+  reduceCuh(101, 'set_block_dimension: bw = min(pow2(dim0), 32), bh = min(pow2(M), 512/bw), bw = min(pow2(dim0), 512/bh)', 110),
+  reduceCuh(1133, 'a row is split over the warps only when values per thread >= min(bh*16, 256)', 1153),
+  reduceCuh(536, 'input_vectorized_thread_reduce_impl: thread t reads vectors t, t+bw, ..; element 4v+i into accumulator i', 543),
+  reduceCuh(555, 'the accumulators combined ((a0 + a1) + a2) + a3', 560),
+  reduceCuh(641, 'block_x_reduce: while bw > 32, v[t] += v[t+off] through shared memory, off = bw/2 .. 32', 656),
+  reduceCuh(658, 'then warp_shfl_down with offsets 16, 8, .., 1 on CUDA (1, 2, .., 16 under USE_ROCM or FBCODE_CAFFE2)', 672),
+];
+/** What the tree does not follow: run() reduces a row split over warps across the lanes first, then the warps. */
+const TORCH_REDUCE_RUN_ORDER = reduceCuh(419, 'run(): block_x_reduce, then block_y_reduce (rows split over warps)', 424);
 const TORCH_REDUCE_NOTE =
-  "ATen Reduce.cuh's last-dim f32 reduction behind mean(-1), as the torch 2.11.0+cu130 wheel header has it (setReduceConfig L1040-1175, four " +
-  'accumulators per thread L553-558, shared-memory halving L639-653, shfl_down with decreasing offsets on CUDA L656-668; conformance/SPECS.md T1), ' +
-  'pinned on the H200 by 51,189 tree probes (conformance/captures/probes.json)';
+  "ATen Reduce.cuh's last-dim f32 reduction behind mean(-1): the block from setReduceConfig, four strided accumulators per thread, the " +
+  'shared-memory halving, then the warp shuffle with decreasing offsets (pytorch/pytorch PR 164790; conformance/SPECS.md T1; the 51,189 H200 ' +
+  'tree probes of conformance/captures/probes.json agree)';
+/** Where the torch-reduce tree and torch 2.11 part: a row split over warps (values per thread >= min(bh*16, 256)). */
+const TORCH_REDUCE_SPLIT_LIMIT =
+  'exact where a row is not split over warps: for a split row torch 2.11 reduces the lanes before the warps (Reduce.cuh run(), ' +
+  'bvillasen/pytorch@1718974f L419-424), the torch-reduce tree the warps first; PR 181819 (2026-04-29) backs the shuffle order out, so a later ' +
+  "torch may be warpShuffle 'increasing'";
+/** The tree evidence of an eager mean(-1): `source` is the line that calls it. */
+const torchReduceTreeEvidence = (source: Citation): Evidence =>
+  evidenceWithNote(TORCH_REDUCE_NOTE, source, TORCH_MEAN, ...TORCH_REDUCE_LINES, TORCH_REDUCE_RUN_ORDER);
 
 /** Inductor's reduction of the native chains on sm_90: the autotune pick R0_BLOCK 2048 (4 per
  *  thread, 16 warps), the one that reproduces the H 4096 and H 7168 captures. */
@@ -695,7 +749,7 @@ const VLLM_NATIVE_EVIDENCE: Dims = {
     'x_var.pow(2) is its own elementwise kernel: every square is rounded to f32 before the mean adds it',
     vllmPy(210, 'x_var.pow(2).mean(dim=-1, keepdim=True)'),
   ),
-  'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, vllmPy(210, 'mean(dim=-1)'), TORCH_MEAN),
+  'norm.sumOfSquares.tree': torchReduceTreeEvidence(vllmPy(210, 'mean(dim=-1)')),
   'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(M / (M*H)) = fround(1/H)', TORCH_MEAN),
   'norm.epsAdd': evidenceWithNote('an f32 tensor plus a Python float: torch adds it as the f32 opmath scalar', vllmPy(212, 'variance + self.variance_epsilon')),
   'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, vllmPy(212, 'variance + self.variance_epsilon')),
@@ -717,13 +771,34 @@ const VLLM_NATIVE_EVIDENCE: Dims = {
 function compiledNorm(eager: NormInput): NormInput {
   return { ...eager, sumOfSquares: { perThread: 'fma-chain', tree: INDUCTOR_PICK }, variance: 'reciprocal-fma', roundIntermediate: false };
 }
+const inductorConfig = (first: number, says: string, last?: number): Citation => cite(PYTORCH_INDUCTOR, 'torch/_inductor/config.py', first, says, last);
+const INDUCTOR_ELIDES_CASTS = inductorConfig(
+  795,
+  'emulate_precision_casts off by default: Inductor elides the downcast-upcast pairs between fused low-precision ops',
+  805,
+);
+const TRITON_REDUCE_PHASES = cite(
+  TRITON,
+  'lib/Conversion/TritonGPUToLLVM/ReduceOpToLLVM.cpp',
+  38,
+  'tl.sum: within each thread, then within each warp, then the warp partials through shared memory',
+  66,
+);
+const TRITON_WARP_BUTTERFLY = cite(
+  TRITON,
+  'lib/Conversion/TritonGPUToLLVM/ReduceOpToLLVM.cpp',
+  165,
+  'warpReduce: shuffle-xor with offsets lanes/2 .. 1, acc = combine(acc, other)',
+  171,
+);
+const INDUCTOR_DIV_FULL = inductorConfig(807, 'x / y in Triton is lowered to div.full; emulate_divison_rounding off by default', 812);
 function compiledEvidence(source: Citation, normalize: Citation): Dims {
   return {
     'norm.sumOfSquares.perThread': evidenceWithNote(INDUCTOR_FMA_NOTE, source),
-    'norm.sumOfSquares.tree': evidenceWithNote(INDUCTOR_TREE_NOTE, source),
-    'norm.variance': evidenceWithNote(INDUCTOR_VARIANCE_NOTE, source),
-    'norm.roundIntermediate': evidenceWithNote(INDUCTOR_ROUND_TRIP_NOTE, normalize),
-    'bf16Rounding.normIntermediate': NOT_USED('Inductor drops the intermediate round trip', normalize),
+    'norm.sumOfSquares.tree': evidenceWithNote(INDUCTOR_TREE_NOTE, source, TRITON_REDUCE_PHASES, TRITON_WARP_BUTTERFLY),
+    'norm.variance': evidenceWithNote(INDUCTOR_VARIANCE_NOTE, source, INDUCTOR_DIV_FULL),
+    'norm.roundIntermediate': evidenceWithNote(INDUCTOR_ROUND_TRIP_NOTE, normalize, INDUCTOR_ELIDES_CASTS),
+    'bf16Rounding.normIntermediate': NOT_USED('Inductor drops the intermediate round trip', normalize, INDUCTOR_ELIDES_CASTS),
     'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, source),
     'hardwareOps.reciprocal': evidenceWithNote('RN(1/H) is a constant ptxas folds at compile time (correctly rounded)', source),
     'hardwareOps.divide': NOT_USED('the only division, by H, is folded into the multiply', source),
@@ -1402,7 +1477,18 @@ function sglangPresets(): PresetDefinition[] {
   const fused = aiter1Stage('gfx950', true, false, aiterFusedQuant('gfx950', true));
   const fallbackNorm = aiter1Stage('gfx950', true, false, null);
   const q = aiterStandaloneQuant('gfx950', true);
-  const gate = 'SGLang enables the fused path only on gfx95 (is_gfx95_supported; SGLang PR 24651 description, no pinned SGLang file read)';
+  const sglangPs = (first: number, says: string, last?: number): Citation => cite(SGLANG, 'python/sglang/srt/distributed/parallel_state.py', first, says, last);
+  const gateCite = sglangPs(869, 'fused_allreduce_rmsnorm_quant_per_group: return None unless is_hip() and is_gfx95_supported()', 870);
+  const gate =
+    'SGLang runs the fused AR+RMSNorm+per-group quant only where is_gfx95_supported() (sgl-project/sglang@0005973a ' +
+    'python/sglang/srt/distributed/parallel_state.py:869-870); elsewhere it returns None and the caller falls back';
+  const stages =
+    'SGLang picks the 1-stage kernel for total bytes <= 128 KiB, except at TP=8 with 4096 < K <= 7168 and >= 8 tokens (2-stage), and ' +
+    'SGLANG_USE_1STAGE_ALLREDUCE overrides it (parallel_state.py:889-903); it declines K % 128 != 0, K > 16384, > 64 MiB and world size 6 ' +
+    '(:880-887)';
+  /** quant.format: the format is gfx950's because SGLang gates the path on gfx95. */
+  const gfx95Format = (ev: Evidence): Evidence =>
+    evidenceWithNote(`${ev.note === null ? '' : `${ev.note}; `}SGLang takes this path only on gfx95, so the format is gfx950's`, ...ev.cites, gateCite);
   return [
     {
       name: 'sglang-fused-quant',
@@ -1414,8 +1500,8 @@ function sglangPresets(): PresetDefinition[] {
       reference: 'sglang-fused-quant-fallback',
       models: 'SGLang PR 24651 on MI355X: aiter fused 1-stage AR+RMSNorm+per-group e4m3fn quant of the f32 normed value, bf16 side output (keep_bf16).',
       contract: fused.contract,
-      evidence: fused.evidence,
-      limitations: [gate, 'above 128 KiB aiter runs the 2-stage / split kernels (bf16 residual add)'],
+      evidence: { ...fused.evidence, 'quant.format': gfx95Format(fused.evidence['quant.format']) },
+      limitations: [gate, stages, 'the 2-stage / split kernels (bf16 residual add) are other presets (aiter-2stage-quant, aiter-split-quant)'],
     },
     {
       name: 'sglang-fused-quant-fallback',
@@ -1429,7 +1515,12 @@ function sglangPresets(): PresetDefinition[] {
         'SGLang fallback on MI355X: aiter fused 1-stage AR+RMSNorm to bf16, then the standalone aiter per_1x128 quant (e4m3fn, clamp 448) of the bf16 output.',
       contract: { ...fallbackNorm.contract, quant: q.quant },
       evidence: { ...without(fallbackNorm.evidence, 'quant'), ...q.evidence },
-      limitations: [gate, 'the fused AR+RMSNorm is 1-stage only below 128*7168*2/world bytes (then local_device_load_rmsnorm)'],
+      limitations: [
+        gate,
+        'on a non-gfx95 ROCm device the fused entry returns None and the caller falls back to this path (parallel_state.py:854-857), ' +
+          "with that device's fp8 (gfx942: e4m3fnuz), which this gfx950 preset does not model",
+        'the fused AR+RMSNorm is 1-stage only below 128*7168*2/world bytes (then local_device_load_rmsnorm)',
+      ],
     },
   ];
 }
@@ -1688,7 +1779,7 @@ function vllmPresets(): PresetDefinition[] {
       'unfused',
       [K.vllmNative],
       { contract: native, evidence: nativeEvidence },
-      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
+      [eagerOnly, reduceShapes, TORCH_REDUCE_SPLIT_LIMIT, TORCH_MEAN_FACTOR_LIMIT],
     ),
     sm90(
       'vllm-native-compiled',
@@ -1717,7 +1808,7 @@ function vllmPresets(): PresetDefinition[] {
       null,
       [K.vllmNative, K.vllmNativeGroupQuant],
       { contract: { ...native, quant: nativeQuant }, evidence: { ...without(nativeEvidence, 'quant'), ...nativeQuantEvidence } },
-      [eagerOnly, reduceShapes, TORCH_MEAN_FACTOR_LIMIT],
+      [eagerOnly, reduceShapes, TORCH_REDUCE_SPLIT_LIMIT, TORCH_MEAN_FACTOR_LIMIT],
     ),
     p(
       'vllm-unfused',
@@ -1801,8 +1892,6 @@ function torchPresets(): PresetDefinition[] {
     norm: VLLM_NATIVE_NORM,
     quant: null,
   };
-  const rmsNote = (what: string): Evidence =>
-    evidenceWithNote(`${what} (layer_norm_kernel.cu of the torch 2.11.0+cu130 wheel, conformance/SPECS.md T2)`, TORCH_RMS_NORM_ENTRY);
   const fRmsNorm: ContractInput = {
     ...base,
     norm: {
@@ -1818,22 +1907,37 @@ function torchPresets(): PresetDefinition[] {
   const fRmsNormEvidence: Dims = {
     ...noAllReduce,
     ...bf16ResidualAdd,
-    'norm.input': rmsNote('F.rms_norm reads the bf16 tensor and upcasts each element'),
-    'norm.sumOfSquares.perThread': rmsNote("compute_stats<T, rms_norm>: sigma2 + val*val (L143), one FFMA under nvcc's default -fmad=true"),
-    'norm.sumOfSquares.tree': rmsNote('block (32, 4), 4-vectors: warp shfl_down 16..1 (L201-204), then the upper warps onto the lower (L207-227)'),
-    'norm.variance': rmsNote('sigma2 / float(N): an IEEE division (L230)'),
-    'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, TORCH_RMS_NORM_ENTRY),
-    'norm.epsAdd': evidenceWithNote('eps is a double argument cast to the f32 accumulation type before the add', TORCH_RMS_NORM_ENTRY),
-    'norm.weight.dtype': rmsNote('gamma is the bf16 weight'),
-    'norm.weight.castToBf16': NOT_USED('bf16 weight', TORCH_RMS_NORM_ENTRY),
-    'norm.weight.offset': NOT_USED('plain gamma', TORCH_RMS_NORM_ENTRY),
-    'norm.multiplyOrder': rmsNote('gamma * (rstd * x) (L283): (x*rstd)*w'),
-    'norm.roundIntermediate': rmsNote('one bf16 store of the f32 product'),
-    'bf16Rounding.normIntermediate': NOT_USED('one rounding', TORCH_RMS_NORM_ENTRY),
-    'bf16Rounding.normOut': rmsNote('the store to bf16: round to nearest even'),
-    'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, TORCH_RMS_NORM_ENTRY),
-    'hardwareOps.reciprocal': NOT_USED('no reciprocal', TORCH_RMS_NORM_ENTRY),
-    'hardwareOps.divide': rmsNote('sigma2 / float(N) without fast math: div.rn'),
+    'norm.input': evidenceWithNote('F.rms_norm reads the bf16 tensor and upcasts each element', TORCH_RMS_NORM_ENTRY, RMS.input),
+    'norm.sumOfSquares.perThread': evidenceWithNote(
+      "sigma2 + val*val over each 4-vector in element order, one FFMA each under nvcc's default -fmad=true",
+      RMS.square,
+      RMS.threadLoop,
+    ),
+    'norm.sumOfSquares.tree': evidenceWithNote(
+      'block (32, 4) over 4-vectors: each thread a chain, the warp shfl_down 16..1, then the upper warps onto the lower; the ' +
+        'vectorized kernel is the one taken for these shapes',
+      RMS.vectorized,
+      RMS.block,
+      RMS.threads,
+      RMS.vecSize,
+      RMS.threadLoop,
+      RMS.warp,
+      RMS.combine,
+      RMS.warps,
+    ),
+    'norm.variance': evidenceWithNote('sigma2 / float(N): an IEEE division', RMS.mean),
+    'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, RMS.eps),
+    'norm.epsAdd': evidenceWithNote('eps is a double argument cast to the f32 accumulation type; the add is in f32', RMS.dispatch, RMS.rstd),
+    'norm.weight.dtype': evidenceWithNote('gamma is the bf16 weight, upcast in the f32 expression', RMS.out),
+    'norm.weight.castToBf16': NOT_USED('bf16 weight', RMS.out),
+    'norm.weight.offset': NOT_USED('plain gamma', RMS.out),
+    'norm.multiplyOrder': evidenceWithNote('gamma * (rstd * x): (x*rstd)*w', RMS.out),
+    'norm.roundIntermediate': evidenceWithNote('one f32 expression, stored once to bf16', RMS.out),
+    'bf16Rounding.normIntermediate': NOT_USED('one rounding', RMS.out),
+    'bf16Rounding.normOut': evidenceWithNote('out.val[ii] is T = bf16: the f32 value rounded to nearest even', RMS.out),
+    'hardwareOps.rsqrt': evidenceWithNote(SM90_RSQRT_NOTE, RMS.rstd),
+    'hardwareOps.reciprocal': NOT_USED('no reciprocal', RMS.mean),
+    'hardwareOps.divide': evidenceWithNote('sigma2 / float(N) without fast math: div.rn', RMS.mean),
   };
   const hf: ContractInput = { ...base, norm: { ...VLLM_NATIVE_NORM, input: 'bf16' } };
   const hfEvidence: Dims = {
@@ -1844,7 +1948,7 @@ function torchPresets(): PresetDefinition[] {
       'pow(2) is its own elementwise kernel: every square is rounded to f32 before the mean adds it',
       hfLlama(72, 'hidden_states.pow(2).mean(-1, keepdim=True)'),
     ),
-    'norm.sumOfSquares.tree': evidenceWithNote(TORCH_REDUCE_NOTE, hfLlama(72, 'mean(-1)'), TORCH_MEAN),
+    'norm.sumOfSquares.tree': torchReduceTreeEvidence(hfLlama(72, 'mean(-1)')),
     'norm.variance': evidenceWithNote('eager mean multiplies the sum by fround(1/H)', TORCH_MEAN),
     'norm.eps': evidenceWithNote(EPS_IS_AN_ARGUMENT, hfLlama(73, 'variance + self.variance_epsilon')),
     'norm.epsAdd': evidenceWithNote(
@@ -1887,7 +1991,11 @@ function torchPresets(): PresetDefinition[] {
       [K.torchRmsNorm],
       fRmsNorm,
       fRmsNormEvidence,
-      ["the rms_norm kernel's lines were read in the torch 2.11.0+cu130 wheel, not at the pinned commit", 'needs H % 4 == 0 (the vectorized path)'],
+      [
+        'read at paolodedios/pytorch@ac2ce525, a fork of pytorch (the index holds no pytorch/pytorch copy with the rms_norm path); the torch ' +
+          '2.11.0 captures reproduce it',
+        'needs H % 4 == 0 and tensors aligned to 4 elements (the vectorized path)',
+      ],
     ),
     preset(
       'hf-llama',
@@ -1898,6 +2006,7 @@ function torchPresets(): PresetDefinition[] {
       hfEvidence,
       [
         "Reduce.cuh's configurations that split a row across CTAs are refused",
+        TORCH_REDUCE_SPLIT_LIMIT,
         TORCH_MEAN_FACTOR_LIMIT,
         "under torch.compile the bits are Inductor's (conformance: compiled-hf-llama)",
       ],

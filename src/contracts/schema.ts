@@ -240,42 +240,42 @@ export const SumOfSquaresTreeSchema = z.discriminatedUnion('kind', [
     launch: z.enum(['oneshot', 'twoshot']).default('oneshot'),
     maxThreadsPerBlock: int(32, LIMITS.blockThreads).default(LIMITS.blockThreads),
   }),
-  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh; lines of
-   *  the torch 2.11.0+cu130 wheel header ATen/native/cuda/Reduce.cuh as conformance/SPECS.md T1
-   *  gives them, the text read through an annotated copy of pytorch main with the same lines; the
-   *  setReduceConfig rule also at cyyever/pytorch@0660972b aten/src/ATen/native/cuda/Reduce.cuh). The
-   *  block comes from setReduceConfig (L1040-1175) as a function of tokens M and hidden H:
-   *  "vectorize along input" (H > 128, one reduced dim: dim0 = H/4), set_block_dimension with 512
-   *  threads (L98-107: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw = min(pow2(H/4),
-   *  512/bh)). input_vectorized_thread_reduce_impl (L499-558): thread t (0..bw-1) reads vectors
-   *  t, t+bw, ..; element 4v+i goes to accumulator i, a chain from 0 (ops.reduce is acc + x), then
-   *  ((a0 + a1) + a2) + a3 (L554-556). block_x_reduce (L633-671): while bw > 32, shared memory
-   *  v[t] += v[t+off] for off = bw/2 .. 32 (L638-653); then the warp's shfl_down: offsets 16, 8, .., 1
-   *  on CUDA ('decreasing', L656-662 "fix CUDA to have offset decreasing"), 1, 2, .., 16 where
-   *  USE_ROCM or FBCODE_CAFFE2 is defined ('increasing', L659-660: here with CUDA's geometry, i.e.
-   *  fbcode builds and torch releases before that change; ROCm's wave64 and its own setReduceConfig
-   *  branches are not modelled). Lane 0 holds the row's sum. Where values per thread reach min(bh*16, 256) the row is
-   *  split over the warps too (thread (x, y) starts at vector x + y*bw, stride bw*bh) and
-   *  block_y_reduce (L673-690) halves over y before block_x_reduce. Modelled: CUDA's 32-lane warps,
+  /** torch eager's last-dim f32 reduction (`x.pow(2).mean(-1)` on CUDA: ATen Reduce.cuh, lines of
+   *  bvillasen/pytorch@1718974f aten/src/ATen/native/cuda/Reduce.cuh, a fork of pytorch with the torch 2.11-era file,
+   *  counted from the stored text; conformance/SPECS.md T1). The block comes from setReduceConfig (L1033-1223) as a
+   *  function of tokens M and hidden H: "vectorize along input" (H >= 128, one reduced dim: dim0 = H/4, L1100-1106),
+   *  set_block_dimension with 512 threads (L101-110: bw = min(pow2(H/4), 32); bh = min(pow2(M), 512/bw); bw =
+   *  min(pow2(H/4), 512/bh)). input_vectorized_thread_reduce_impl (L502-561): thread t (0..bw-1) reads vectors t, t+bw,
+   *  .. (L536-543); element 4v+i goes to accumulator i, a chain from 0 (ops.reduce is acc + x), then
+   *  ((a0 + a1) + a2) + a3 (L555-560). block_x_reduce (L637-674): while bw > 32, shared memory
+   *  v[t] += v[t+off] for off = bw/2 .. 32 (L641-656); then the warp's shfl_down (L658-672): offsets 16, 8, .., 1
+   *  on CUDA ('decreasing': pytorch/pytorch PR 164790, 2025-10, what torch 2.11 runs; the H200 tree probes agree),
+   *  1, 2, .., 16 before that change and where USE_ROCM or FBCODE_CAFFE2 is defined ('increasing': here with CUDA's
+   *  geometry, i.e. fbcode builds and torch releases before the change, or after PR 181819's backout if it landed;
+   *  ROCm's wave64 and its own setReduceConfig branches are not modelled). Lane 0 holds the row's sum. Where values
+   *  per thread reach min(bh*16, 256) (L1133-1153) the row is split over the warps too (thread (x, y) starts at
+   *  vector x + y*bw, stride bw*bh) and block_y_reduce (L677-693) halves over y. This tree adds the warps before the
+   *  lanes for such a row; torch 2.11's run() does block_x_reduce first (L419-424), so split rows are not its bits
+   *  (reported, issue 15; the captured shapes never split). Modelled: CUDA's 32-lane warps,
    *  rows 16-byte aligned (H % 4 == 0, H > 128); a config that may split a row over CTAs (still
-   *  >= 256 values per thread, a rule that reads the SM count) is refused
+   *  >= 256 values per thread, a rule that reads the SM count, L1175-1221) is refused
    *  (layout/blockSize.ts torchReduceConfig). */
   z.strictObject({
     kind: z.literal('torch-reduce'),
     warpShuffle: z.enum(['decreasing', 'increasing']).default('decreasing'),
   }),
   /** torch eager `F.rms_norm` on CUDA: vectorized_layer_norm_kernel<T, float, rms_norm=true>
-   *  (pytorch main aten/src/ATen/native/cuda/layer_norm_kernel.cu, lines of the annotated copy
-   *  SPECS.md T2 quotes, which reproduces the captures; not pinned to a pytorch commit: the only
-   *  stored commit of the file, bad757be, predates the rms_norm path): block (32, 4)
-   *  (launch_vectorized_layer_norm_kernel L1036-1037: threads(warp_size, num_threads()/warp_size),
-   *  num_threads() = C10_WARP_SIZE*4 on CUDA, pytorch/pytorch@05da067b thread_constants.h:18-20),
-   *  vec_size 4. compute_stats (L178-238): thread thrx = tx + 32*ty reads vectors thrx, thrx+128,
-   *  ..; each element `sigma2 + val*val` in order (L143; nvcc contracts it: perThread 'fma-chain');
-   *  warp shfl_down 16, 8, .., 1 (L201-204); warps: the upper half written to shared memory and
-   *  added onto the lower half, offset = 2, 1 (L207-227). Needs H % 4 == 0: LayerNormKernelImplInternal
-   *  takes this kernel for N % 4 == 0, N <= 2^24 and 16-byte aligned tensors (L1114-1117), else
-   *  RowwiseMomentsCUDAKernel (not modelled). */
+   *  (paolodedios/pytorch@ac2ce525 aten/src/ATen/native/cuda/layer_norm_kernel.cu, a fork of pytorch: the index holds no
+   *  pytorch/pytorch copy with the rms_norm path; lines counted from the stored text; the torch 2.11.0 captures
+   *  reproduce it, SPECS.md T2). _fused_rms_norm_cuda (L1836) -> RmsNormKernelImpl (L1148-1168) ->
+   *  LayerNormKernelImplInternal<T, float, true>: block (32, 4) (launch_vectorized_layer_norm_kernel L1033:
+   *  threads(warp_size, num_threads()/warp_size), num_threads() = C10_WARP_SIZE*4 on CUDA, pytorch/pytorch@05da067b
+   *  thread_constants.h:18-20), vec_size 4 (L41). compute_stats (L185-244): thread thrx = tx + 32*ty reads vectors
+   *  thrx, thrx+128, .. (L195-205); each element `sigma2 + val*val` in order (L149; nvcc contracts it: perThread
+   *  'fma-chain'); warp shfl_down 16, 8, .., 1, own + other (L207-210, L180); warps: the upper half written to shared
+   *  memory and added onto the lower half, offset = 2, 1 (L213-233); sigma2 / float(N) (L236). Needs H % 4 == 0:
+   *  LayerNormKernelImplInternal takes this kernel for N % 4 == 0, N <= 2^24 and tensors aligned to 4 elements (8 bytes for bf16)
+   *  (L1103-1113), else RowwiseMomentsCUDAKernel (not modelled). */
   z.strictObject({ kind: z.literal('torch-rms-norm') }),
   /** An Inductor-generated Triton reduction of x*x over the row (Triton 3.6.0 on sm_90, PTX read in
    *  conformance/dumps, SPECS.md T3). `rBlock` is the autotune pick R0_BLOCK (a contract parameter:

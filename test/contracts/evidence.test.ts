@@ -7,6 +7,8 @@ import type { Contract } from '../../src/contracts/schema.js';
 // typed again here) carries the lines that decide it, at a pinned commit.
 
 const HEX40 = /^[0-9a-f]{40}$/;
+/** Words that say a claim has no source line at a pinned commit. */
+const UNPINNED_WORDS = /\bunverified\b|not verified|\bunpinned\b|not pinned|no pinned|not at the pinned/i;
 const REPOSITORY = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 
 /** The leaf values of a plain JSON value, by path, walked without the schema. */
@@ -104,5 +106,28 @@ describe('preset evidence', () => {
     expect(getPreset('flashinfer-oneshot').name).toBe('flashinfer-oneshot@sm90');
     expect(getPreset('unfused').name).toBe('unfused');
     expect(() => getPreset('aiter-1stage@gfx90a')).toThrow(/unknown preset 'aiter-1stage@gfx90a'/);
+  });
+
+  test('no preset says a claim of it is without a pinned line: every dimension cites one', () => {
+    for (const preset of listPresets()) {
+      const texts = [
+        preset.models,
+        preset.versionWindow ?? '',
+        ...preset.limitations,
+        ...Object.values(preset.evidence).flatMap((ev) => [ev.note ?? '', ...ev.cites.map((c) => c.says)]),
+      ];
+      for (const text of texts) expect(text, preset.name).not.toMatch(UNPINNED_WORDS);
+    }
+  });
+
+  test("a torch-reduce preset names the one shape class where its tree and torch 2.11's Reduce.cuh part: rows split over warps", () => {
+    // Reduce.cuh run() reduces a split row's lanes before its warps (SPECS.md T1); the tree adds the warps first.
+    const torchReduce = listPresets().filter((p) => p.contract.norm.sumOfSquares.tree.kind === 'torch-reduce');
+    expect(torchReduce.length).toBeGreaterThan(0);
+    for (const preset of torchReduce)
+      expect(
+        preset.limitations.some((l) => /split over warps/.test(l)),
+        preset.name,
+      ).toBe(true);
   });
 });
