@@ -699,17 +699,15 @@ const TORCH_REDUCE_LINES: readonly Citation[] = [
   reduceCuh(641, 'block_x_reduce: while bw > 32, v[t] += v[t+off] through shared memory, off = bw/2 .. 32', 656),
   reduceCuh(658, 'then warp_shfl_down with offsets 16, 8, .., 1 on CUDA (1, 2, .., 16 under USE_ROCM or FBCODE_CAFFE2)', 672),
 ];
-/** What the tree does not follow: run() reduces a row split over warps across the lanes first, then the warps. */
+/** A row split over warps: run() reduces each block row across its lanes first, then the block rows. */
 const TORCH_REDUCE_RUN_ORDER = reduceCuh(419, 'run(): block_x_reduce, then block_y_reduce (rows split over warps)', 424);
 const TORCH_REDUCE_NOTE =
   "ATen Reduce.cuh's last-dim f32 reduction behind mean(-1): the block from setReduceConfig, four strided accumulators per thread, the " +
   'shared-memory halving, then the warp shuffle with decreasing offsets (pytorch/pytorch PR 164790; conformance/SPECS.md T1; the 51,189 H200 ' +
   'tree probes of conformance/captures/probes.json agree)';
-/** Where the torch-reduce tree and torch 2.11 part: a row split over warps (values per thread >= min(bh*16, 256)). */
+/** Where a later torch may part from torch 2.11's Reduce.cuh. */
 const TORCH_REDUCE_SPLIT_LIMIT =
-  'exact where a row is not split over warps: for a split row torch 2.11 reduces the lanes before the warps (Reduce.cuh run(), ' +
-  'bvillasen/pytorch@1718974f L419-424), the torch-reduce tree the warps first; PR 181819 (2026-04-29) backs the shuffle order out, so a later ' +
-  "torch may be warpShuffle 'increasing'";
+  "torch 2.11's Reduce.cuh: PR 181819 (2026-04-29) backs the decreasing shuffle order out, so a later torch may be warpShuffle 'increasing'";
 /** The tree evidence of an eager mean(-1): `source` is the line that calls it. */
 const torchReduceTreeEvidence = (source: Citation): Evidence =>
   evidenceWithNote(TORCH_REDUCE_NOTE, source, TORCH_MEAN, ...TORCH_REDUCE_LINES, TORCH_REDUCE_RUN_ORDER);

@@ -119,15 +119,4 @@ describe('preset evidence', () => {
       for (const text of texts) expect(text, preset.name).not.toMatch(UNPINNED_WORDS);
     }
   });
-
-  test("a torch-reduce preset names the one shape class where its tree and torch 2.11's Reduce.cuh part: rows split over warps", () => {
-    // Reduce.cuh run() reduces a split row's lanes before its warps (SPECS.md T1); the tree adds the warps first.
-    const torchReduce = listPresets().filter((p) => p.contract.norm.sumOfSquares.tree.kind === 'torch-reduce');
-    expect(torchReduce.length).toBeGreaterThan(0);
-    for (const preset of torchReduce)
-      expect(
-        preset.limitations.some((l) => /split over warps/.test(l)),
-        preset.name,
-      ).toBe(true);
-  });
 });
