@@ -29,7 +29,8 @@ function loadExplainFiles(goldenPath: string, candidatePath: string): { golden: 
 export const explainCommand: Command = {
   name: 'explain',
   usage:
-    'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json] [--engine cpu|webgpu|auto [--adapter A]]',
+    'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json] ' +
+    '[--engine cpu|webgpu|auto [--adapter A]]',
   summary: "find the contract (preset or single-dimension variant) that reproduces a kernel's outputs from the golden's inputs",
   positionals: [{ name: 'CANDIDATE', help: "a safetensors file with the kernel's outputs (out.* or rank{r}.out.*), computed from GOLDEN's inputs" }],
   options: OPTIONS,
