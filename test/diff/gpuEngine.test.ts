@@ -1,5 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { diffCommand } from '../../src/cli/commands/diff.js';
+import { explainCommand } from '../../src/cli/commands/explain.js';
+import type { Command } from '../../src/cli/args.js';
+import { writeSafetensors } from '../../src/fixtures/safetensors.js';
 import { diffOutputs, type DiffOptions, type GoldenSubject } from '../../src/diff/diff.js';
 import { explainCandidate } from '../../src/diff/explain.js';
 import { loadGolden } from '../../src/diff/files.js';
@@ -130,5 +136,28 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     const cpu = explainCandidate(inputsOnly, candidate, 'candidate.safetensors', options);
     const gpu = await explainCandidateOnGpu(ctx, inputsOnly, candidate, 'candidate.safetensors', options);
     expect(JSON.stringify(gpu, null, 2)).toBe(JSON.stringify(cpu, null, 2));
+  });
+  it('the CLI prints the same JSON with --engine webgpu as with --engine cpu (diff and explain)', async ({ skip }) => {
+    deviceOrSkip(opened, skip);
+    const file = 'flashinfer-oneshot.sm90__tp2_m2_h2880_random_s4.safetensors';
+    const candidatePath = join(mkdtempSync(join(tmpdir(), 'ulpwise-gpuengine-')), 'candidate.safetensors');
+    writeSafetensors(candidatePath, [...planted(golden(file))]);
+    const printed = async (command: Command, argv: string[]): Promise<{ code: number; text: string }> => {
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      try {
+        const code = await command.run(argv);
+        return { code, text: log.mock.calls.map((c) => String(c[0])).join('\n') };
+      } finally {
+        log.mockRestore();
+      }
+    };
+    const gpu = ['--engine', 'webgpu', '--adapter', kind];
+    const diffArgs = [join('golden', file), candidatePath, '--json', '--rstd', 'infer'];
+    const diffCpu = await printed(diffCommand, [...diffArgs, '--engine', 'cpu']);
+    expect(diffCpu.code).toBe(1);
+    expect(await printed(diffCommand, [...diffArgs, ...gpu])).toEqual(diffCpu);
+    const explainArgs = [candidatePath, '--inputs', join('golden', file), '--json'];
+    const explainCpu = await printed(explainCommand, explainArgs);
+    expect(await printed(explainCommand, [...explainArgs, ...gpu])).toEqual(explainCpu);
   });
 });
