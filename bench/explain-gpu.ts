@@ -61,16 +61,17 @@ try {
     const candidate = await runWebGpuEngine(ctx, candidateContract, shape, inputs);
     const golden: ExplainedGolden = { contract: goldenContract, shape, inputs, file: 'bench-golden', preset: PRESET };
     const options = { rstdUlps: null, scaleUlps: null };
-    const onGpu = async (): Promise<{ ms: number; fittedMs: number; json: string }> => {
+    const onGpu = async (): Promise<{ ms: number; fittedMs: number; phaseMs: Record<string, number>; json: string }> => {
       let fittedMs = 0;
+      const phaseMs = new Map<string, number>();
       const started = performance.now();
       const report = await explainCandidateWith(golden, candidate, 'bench-candidate', options, async (contract) => {
         const fitStarted = performance.now();
-        const fitted = await fittedOutputsOnGpu(ctx, contract, shape, inputs, candidate);
+        const fitted = await fittedOutputsOnGpu(ctx, contract, shape, inputs, candidate, { phaseMs });
         fittedMs = performance.now() - fitStarted;
         return fitted;
       });
-      return { ms: performance.now() - started, fittedMs, json: JSON.stringify(report) };
+      return { ms: performance.now() - started, fittedMs, phaseMs: Object.fromEntries(phaseMs), json: JSON.stringify(report) };
     };
     const first = await onGpu();
     const gpuRuns = [];
@@ -78,7 +79,8 @@ try {
     const line = [`M=${tokens}: gpu explain first run ${first.ms.toFixed(0)} ms`];
     if (gpuRuns.length > 0) {
       line.push(`gpu explain ${show(gpuRuns.map((r) => r.ms))} (min/median/max of ${gpuRuns.length})`);
-      line.push(`of which the fit on the GPU (upload, run, compare, readback) ${show(gpuRuns.map((r) => r.fittedMs))}`);
+      line.push(`of which the fit on the GPU ${show(gpuRuns.map((r) => r.fittedMs))}`);
+      for (const phase of Object.keys(first.phaseMs)) line.push(`  ${phase} ${show(gpuRuns.map((r) => r.phaseMs[phase]))}`);
     }
     let cpuMs: number | null = null;
     let same: boolean | null = null;
@@ -97,6 +99,7 @@ try {
       firstMs: first.ms,
       gpuMs: gpuRuns.map((r) => r.ms),
       fittedMs: gpuRuns.map((r) => r.fittedMs),
+      phaseMs: gpuRuns.map((r) => r.phaseMs),
       cpuMs,
       same,
       verdict: verdict.verdict,

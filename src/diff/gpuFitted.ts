@@ -63,15 +63,29 @@ interface Comparison {
   tallies?: GPUBuffer;
 }
 
+export interface GpuFitOptions {
+  /** Chunking of the case (tests cut it into chunks of a few rows). */
+  readonly plan?: PlanOptions;
+  /** Wall milliseconds per phase are added here (bench/explain-gpu.ts). */
+  readonly phaseMs?: Map<string, number>;
+}
+
 export async function fittedOutputsOnGpu(
   ctx: GpuContext,
   contract: Contract,
   shape: Shape,
   inputs: CaseInputs,
   candidate: ReadonlyMap<string, Tensor>,
-  plan: PlanOptions = {},
+  options: GpuFitOptions = {},
 ): Promise<FittedOutputs> {
-  const uploaded = await uploadCase(ctx, contract, shape, inputs, plan);
+  let phaseStarted = performance.now();
+  const phaseDone = (phase: string): void => {
+    const now = performance.now();
+    options.phaseMs?.set(phase, (options.phaseMs.get(phase) ?? 0) + now - phaseStarted);
+    phaseStarted = now;
+  };
+  const uploaded = await uploadCase(ctx, contract, shape, inputs, options.plan);
+  phaseDone('upload');
   const owned: GPUBuffer[] = [];
   try {
     const { tokens, hidden } = uploaded.plan.shape;
@@ -146,8 +160,10 @@ export async function fittedOutputsOnGpu(
     for (const name of whole) if (!outputs.has(name)) neededRows.set(name, new Set(Array.from({ length: tokens }, (_, m) => m)));
     for (const c of comparisons) {
       if (outputs.has(c.output.name)) continue;
-      // The candidate's codes, the engine's on the rows where they differ (filled in below).
-      outputs.set(c.output.name, { dtype: c.output.dtype, shape: [...c.output.shape], data: c.candidate.data.slice() } as Tensor);
+      // The candidate's codes, the engine's on the rows where they differ (filled in below); the
+      // candidate's own array where no row differs (nothing writes to a reference output).
+      const data = neededRows.get(c.output.name)!.size === 0 ? c.candidate.data : c.candidate.data.slice();
+      outputs.set(c.output.name, { dtype: c.output.dtype, shape: [...c.output.shape], data } as Tensor);
     }
     for (const name of whole) {
       if (outputs.has(name)) continue;
@@ -155,6 +171,8 @@ export async function fittedOutputsOnGpu(
       const data = output.dtype === 'BF16' ? new Uint16Array(tokens * hidden) : new Uint8Array(tokens * hidden);
       outputs.set(name, { dtype: output.dtype, shape: [...output.shape], data } as Tensor);
     }
+
+    phaseDone('run, compare, tallies and scales read back');
 
     // 2. The chunks that hold a needed row, run again; their needed rows copied out.
     for (const chunk of uploaded.chunks) {
@@ -180,6 +198,7 @@ export async function fittedOutputsOnGpu(
         }
       }
     }
+    phaseDone('differing rows run again and read back');
     return { outputs: new Map(produced.filter((o) => outputs.has(o.name)).map((o) => [o.name, outputs.get(o.name)!])), rowsToScan };
   } finally {
     for (const buffer of owned) buffer.destroy();

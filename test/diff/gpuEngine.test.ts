@@ -107,7 +107,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     const candidate = new Map(g.outputs);
     // Rows 5 and 13 of the norm differ: chunks of 4 rows, so chunks 1 and 3 run again.
     candidate.set('out.norm', flipBit(flipBit(g.outputs.get('out.norm')!, 5 * 2880 + 9, 0), 13 * 2880, 3));
-    const fitted = await fittedOutputsOnGpu(ctx, g.contract, g.shape, g.inputs, candidate, { maxRowsPerChunk: 4 });
+    const fitted = await fittedOutputsOnGpu(ctx, g.contract, g.shape, g.inputs, candidate, { plan: { maxRowsPerChunk: 4 } });
     expect(fitted.rowsToScan?.get('out.norm')).toEqual([5, 13]);
     expect(fitted.rowsToScan?.get('out.residual')).toEqual([]);
     const engine = runCpuEngine(g.contract, g.shape, g.inputs);
