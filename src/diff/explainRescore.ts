@@ -6,8 +6,8 @@ import { getPath, withFields } from './dimensions.js';
 import { sameCodeOf } from './compare.js';
 import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
-import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, rowRanges, type OutputPair } from './pairs.js';
-import { inferRstd, type RstdShifts } from './rstd.js';
+import { differingRows, incompatibility, outputGeometry, parseOutputName, referenceNameFor, rowRanges, type OutputPair } from './pairs.js';
+import { inferRstd, type CaseSubject, type RstdSearchScope, type RstdShifts } from './rstd.js';
 import {
   DEFAULT_APPROXIMATION_ULPS,
   explainedGroupKeys,
@@ -99,6 +99,23 @@ export function cpuFittedOutputs(problem: ExplainProblem, contract: Contract): F
   return { outputs: runCpuEngine(contract, shape, inputs) };
 }
 
+/** The rows the rstd search must look at: every row, unless the norm and q outputs' differing
+ *  rows are known (rowsToScan); then those, with the rows where a scale differs (scales are
+ *  small, compared here). A row outside them differs in no output the rstd feeds, and the
+ *  search passes over such a row. */
+function rstdScope(pairs: readonly OutputPair[], fitted: FittedOutputs, subject: CaseSubject): RstdSearchScope {
+  const rstdSide = pairs.filter((p) => p.kind !== 'residual');
+  const known = rstdSide.filter((p) => p.kind !== 'scale').every((p) => fitted.rowsToScan?.has(p.name));
+  if (!known) return {};
+  const rows = new Set<number>();
+  for (const p of rstdSide) {
+    const differing =
+      p.kind === 'scale' ? differingRows(p.reference, p.candidate, outputGeometry('scale', subject.shape, subject.contract)) : fitted.rowsToScan!.get(p.name)!;
+    for (const m of differing) rows.add(m);
+  }
+  return { rows };
+}
+
 export function rescore(problem: ExplainProblem, refined: RefinedFit, options: ApproximationOptions, fitted: FittedOutputs): Rescore {
   const { shape, inputs } = problem.subject;
   const { contract, ties, tieRows } = refined;
@@ -121,7 +138,7 @@ export function rescore(problem: ExplainProblem, refined: RefinedFit, options: A
   let rstd: RstdReport | null = null;
   let shifts: RstdShifts = new Map();
   if (rstdUlps !== null) {
-    const found = inferRstd(subject, pairs, rstdUlps);
+    const found = inferRstd(subject, pairs, rstdUlps, rstdScope(pairs, fitted, subject));
     rstd = found.report;
     shifts = found.shifts;
     engineRuns += found.engineRuns;
