@@ -141,5 +141,7 @@ describe.each(SOFTWARE_ADAPTERS)('compareRows.wgsl on %s', (kind: AdapterKind) =
     const r = tensorOf('e4m3fn', reference, rowLength);
     const c = tensorOf('e4m3fn', candidate, rowLength);
     expect(await compareTensorRows(ctx, r, c, 'e4m3fn', rowLength)).toEqual(expectedTallies(r, c, rowLength));
+    // In chunks of 2 rows: each chunk's tallies land at its first row.
+    expect(await compareTensorRows(ctx, r, c, 'e4m3fn', rowLength, 2)).toEqual(expectedTallies(r, c, rowLength));
   });
 });

@@ -116,18 +116,20 @@ export function createTallies(ctx: GpuContext, rows: number, label: string): Pro
 }
 
 /** The per-row tallies of two host tensors of one dtype, compared as [rows, rowLength] on the
- *  GPU in chunks of rows that fit one storage binding: TALLY_WORDS words per row. */
+ *  GPU in chunks of rows that fit one storage binding (and at most maxRowsPerChunk, which tests
+ *  set to cut a small tensor into several): TALLY_WORDS words per row. */
 export async function compareTensorRows(
   ctx: GpuContext,
   reference: Tensor,
   candidate: Tensor,
   format: GpuCompareFormat,
   rowLength: number,
+  maxRowsPerChunk = Infinity,
 ): Promise<Uint32Array> {
   const rows = reference.data.length / rowLength;
   const perWord = 32 / compareFormatParams(format).codeBits;
   // count * rowLength codes take at most maxWordsPerBinding words.
-  const rowsPerChunk = Math.max(1, Math.floor((maxWordsPerBinding(ctx.limits) * perWord) / rowLength));
+  const rowsPerChunk = Math.min(maxRowsPerChunk, Math.max(1, Math.floor((maxWordsPerBinding(ctx.limits) * perWord) / rowLength)));
   const tallies = await createTallies(ctx, rows, 'compared rows');
   try {
     for (let first = 0; first < rows; first += rowsPerChunk) {
