@@ -1,7 +1,7 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { outputName, scaleDtype, scaleShape, scaleWords, type CaseInputs, type OutputKind } from '../engines/io.js';
 import { compareRowsOnGpu, createTallies, differingRowsOf, uploadCodes, type GpuCompareFormat } from '../engines/webgpu/compare.js';
-import type { GpuContext } from '../engines/webgpu/device.js';
+import { withErrorScopes, type GpuContext } from '../engines/webgpu/device.js';
 import { placeScales, type OutputRole } from '../engines/webgpu/outputs.js';
 import { readWords } from '../engines/webgpu/buffers.js';
 import { submitChunk } from '../engines/webgpu/submit.js';
@@ -111,7 +111,7 @@ export async function fittedOutputsOnGpu(
     const allStages = uploaded.stages.map((_, i) => i);
     for (const chunk of uploaded.chunks) {
       for (const rankIndex of chunk.bindGroups.keys()) {
-        submitChunk(uploaded, chunk, rankIndex, allStages, false);
+        await withErrorScopes(ctx.device, 'running the fit', () => submitChunk(uploaded, chunk, rankIndex, allStages, false));
         for (const c of comparisons.filter((c) => c.output.rankIndex === rankIndex)) {
           const { first, count } = chunk.range;
           const codes = await uploadCodes(
@@ -128,7 +128,7 @@ export async function fittedOutputsOnGpu(
             codes.destroy();
           }
         }
-        if (uploaded.plan.emits.quant) copyRoles(uploaded, chunk, rankIndex, ['scales']);
+        if (uploaded.plan.emits.quant) await copyRoles(uploaded, chunk, rankIndex, ['scales']);
       }
     }
     const outputs = new Map<string, Tensor>();
@@ -182,8 +182,8 @@ export async function fittedOutputsOnGpu(
         const rowsOf = (o: EngineOutput): number[] => [...neededRows.get(o.name)!].filter((m) => m >= first && m < first + count);
         const wanted = here.filter((o) => rowsOf(o).length > 0);
         if (wanted.length === 0) continue;
-        submitChunk(uploaded, chunk, rankIndex, allStages, false);
-        copyRoles(
+        await withErrorScopes(ctx.device, 'running the fit again', () => submitChunk(uploaded, chunk, rankIndex, allStages, false));
+        await copyRoles(
           uploaded,
           chunk,
           rankIndex,
@@ -208,11 +208,15 @@ export async function fittedOutputsOnGpu(
 
 /** Queues copies of these outputs of the chunk (its rows at offset 0 of the stage buffers)
  *  into the chunk's mappable readback buffers. */
-function copyRoles(uploaded: UploadedCase, chunk: ChunkWork, rankIndex: number, roles: readonly OutputRole[]): void {
-  const encoder = uploaded.ctx.device.createCommandEncoder({ label: `readback of ${roles.join(', ')} rows ${chunk.range.first}+${chunk.range.count}` });
-  for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex])
-    if (roles.includes(role)) encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
-  uploaded.ctx.device.queue.submit([encoder.finish()]);
+function copyRoles(uploaded: UploadedCase, chunk: ChunkWork, rankIndex: number, roles: readonly OutputRole[]): Promise<void> {
+  const { device } = uploaded.ctx;
+  const label = `readback of ${roles.join(', ')} rows ${chunk.range.first}+${chunk.range.count}`;
+  return withErrorScopes(device, label, () => {
+    const encoder = device.createCommandEncoder({ label });
+    for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex])
+      if (roles.includes(role)) encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
+    device.queue.submit([encoder.finish()]);
+  });
 }
 
 /** Maps the chunk's readback buffer of `role`, hands its contents to `take`, unmaps it. */
