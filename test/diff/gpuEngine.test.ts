@@ -125,6 +125,16 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     expect([...fitted.outputs.get('out.norm')!.data.subarray(5 * 2880, 6 * 2880)]).toEqual([...engine.get('out.norm')!.data.subarray(5 * 2880, 6 * 2880)]);
   });
 
+  it('reads back whole an output a candidate cannot be compared with (another dtype), bit for bit', async ({ skip }) => {
+    const ctx = deviceOrSkip(opened, skip);
+    const g = golden('aiter-1stage.gfx950__tp2_m16_h2880_random_s5.safetensors');
+    const candidate = new Map(g.outputs);
+    candidate.set('out.norm', { dtype: 'F32', shape: [16, 2880], data: new Uint32Array(16 * 2880) });
+    const fitted = await fittedOutputsOnGpu(ctx, g.contract, g.shape, g.inputs, candidate, { plan: { maxRowsPerChunk: 4 } });
+    expect(fitted.rowsToScan?.has('out.norm')).toBe(false);
+    expect(fitted.outputs.get('out.norm')!.data).toEqual(runCpuEngine(g.contract, g.shape, g.inputs).get('out.norm')!.data);
+  });
+
   it.for([
     ['aiter-1stage-quant.gfx950__tp2_m2_h4096_random_s4.safetensors', 'planted'],
     ['vllm-group-quant-colmajor__tp2_m2_h4096_random_s4.safetensors', 'other contract'],
