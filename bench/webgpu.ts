@@ -2,10 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import { getPreset } from '../src/contracts/presets.js';
-import type { Shape } from '../src/contracts/schema.js';
 import { compareTensors } from '../src/diff/compare.js';
 import { runCpuEngine } from '../src/engines/cpu/engine.js';
-import type { CaseInputs } from '../src/engines/io.js';
 import { closeDevice, describeAdapter, openDevice, parseAdapterChoice, withErrorScopes, type GpuContext } from '../src/engines/webgpu/device.js';
 import { computePipeline, LINEAR_WORKGROUP_INDEX_WGSL, splitWorkgroups } from '../src/engines/webgpu/dispatch.js';
 import { runWebGpuEngine } from '../src/engines/webgpu/engine.js';
@@ -13,9 +11,9 @@ import { executeCase, type Execution } from '../src/engines/webgpu/execute.js';
 import { maxWordsPerBinding } from '../src/engines/webgpu/limits.js';
 import { releaseCase, uploadCase } from '../src/engines/webgpu/upload.js';
 import { buildCase } from '../src/fixtures/golden.js';
-import { Xoshiro128StarStar } from '../src/fixtures/prng.js';
 import { defaultSuite } from '../src/fixtures/suite.js';
 import type { Tensor } from '../src/numerics/tensor.js';
+import { benchInputs } from './benchInputs.js';
 
 // WebGPU engine vs CPU engine at N=8, H=7168, aiter-1stage-quant (per-group FP8 quant with the
 // bf16 side output). Upload (buffers made and filled) is timed apart from execution (every
@@ -52,31 +50,6 @@ if (!Number.isInteger(RANKS) || RANKS < 1) throw new RangeError(`--ranks must be
 const HIDDEN = 7168;
 const PRESET = 'aiter-1stage-quant';
 const contract = getPreset(PRESET).contract;
-
-/**
- * Seeded inputs in the ranges of the 'random' generator, made fast enough for M = 8192 (the
- * generator's normals take minutes there): bf16 with a random sign and mantissa, exponents
- * 2^-7..2^3 for the ranks, 2^-5..2^5 for the residual, weights in [0.5, 2).
- */
-function benchInputs(shape: Shape, seed: number): CaseInputs {
-  const rng = Xoshiro128StarStar.fromSeed(seed);
-  const bf16 = (count: number, lowExponent: number, span: number, signed: boolean): Uint16Array => {
-    const out = new Uint16Array(count);
-    for (let i = 0; i < count; i++) {
-      const r = rng.nextUint32();
-      const sign = signed ? (r >>> 31) << 15 : 0;
-      out[i] = sign | ((127 + lowExponent + ((r >>> 7) % span)) << 7) | (r & 0x7f);
-    }
-    return out;
-  };
-  const elements = shape.tokens * shape.hidden;
-  const matrix = (data: Uint16Array): Tensor => ({ dtype: 'BF16', shape: [shape.tokens, shape.hidden], data });
-  return {
-    rankInputs: Array.from({ length: shape.ranks }, () => matrix(bf16(elements, -7, 11, true))),
-    residual: matrix(bf16(elements, -5, 11, true)),
-    weight: { dtype: 'BF16', shape: [shape.hidden], data: bf16(shape.hidden, -1, 2, false) },
-  };
-}
 
 function differingOutputs(expected: Map<string, Tensor>, actual: Map<string, Tensor>): string[] {
   const problems: string[] = [];

@@ -5,7 +5,7 @@ import { f32FromBits } from '../numerics/f32.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { UlpFormat } from '../numerics/ulp.js';
 import { compareTensors, MismatchTally, sameCode, ulpFormatOf, WorstElements } from './compare.js';
-import { outputGeometry, pairOutputs, type OutputGeometry, type OutputPair } from './pairs.js';
+import { outputGeometry, pairOutputs, rowRanges, type OutputGeometry, type OutputPair } from './pairs.js';
 import { checkCodesAgainstCandidateScales, inferRstd, shiftedRows, type CaseSubject, type RstdShifts } from './rstd.js';
 import {
   DIFF_SCHEMA_VERSION,
@@ -130,8 +130,9 @@ interface Scan {
 }
 
 /** One pass over an output: statistics, worst elements, differing rows and groups. Elements
- *  `skip` names (rows an rstd shift explains, groups a scale shift explains) are left out. */
-function scan(pair: OutputPair, view: CodeView, keep: number, skip: (row: number, group: number | null) => boolean): Scan {
+ *  `skip` names (rows an rstd shift explains, groups a scale shift explains) are left out, and
+ *  so are those outside `ranges` (rows where the output cannot differ). */
+function scan(pair: OutputPair, view: CodeView, keep: number, skip: (row: number, group: number | null) => boolean, ranges: readonly [number, number][]): Scan {
   const tally = new MismatchTally(view.unit);
   // NaN and Inf mismatches (no ULP distance) rank first.
   const worst = new WorstElements<ElementReport>(keep, (e) => (e.ulp === null ? Infinity : Math.abs(e.ulp)));
@@ -139,33 +140,34 @@ function scan(pair: OutputPair, view: CodeView, keep: number, skip: (row: number
   const groups = new Set<string>();
   const relative = pair.kind === 'scale';
   let maxRelativeError: number | null = null;
-  for (let j = 0; j < view.length; j++) {
-    const e = view.expected(j);
-    const a = view.actual(j);
-    if (sameCode(e, a, view.unit)) continue;
-    const row = view.row(j);
-    const group = view.group(j);
-    if (skip(row, group)) continue;
-    rows.add(row);
-    if (group !== null) groups.add(`${row}:${group}`);
-    const { kind, ulp } = tally.add(e, a);
-    const relativeErr = relative ? relativeError(e, a, view) : null;
-    if (relativeErr !== null && Number.isFinite(relativeErr)) maxRelativeError = Math.max(maxRelativeError ?? 0, relativeErr);
-    if (keep > 0) {
-      worst.push({
-        index: j,
-        rank: pair.rank,
-        row,
-        column: view.column(j),
-        group,
-        class: kind,
-        ulp,
-        relativeError: relativeErr !== null && Number.isFinite(relativeErr) ? relativeErr : null,
-        golden: view.format(e),
-        candidate: view.format(a),
-      });
+  for (const [start, end] of ranges)
+    for (let j = start; j < end; j++) {
+      const e = view.expected(j);
+      const a = view.actual(j);
+      if (sameCode(e, a, view.unit)) continue;
+      const row = view.row(j);
+      const group = view.group(j);
+      if (skip(row, group)) continue;
+      rows.add(row);
+      if (group !== null) groups.add(`${row}:${group}`);
+      const { kind, ulp } = tally.add(e, a);
+      const relativeErr = relative ? relativeError(e, a, view) : null;
+      if (relativeErr !== null && Number.isFinite(relativeErr)) maxRelativeError = Math.max(maxRelativeError ?? 0, relativeErr);
+      if (keep > 0) {
+        worst.push({
+          index: j,
+          rank: pair.rank,
+          row,
+          column: view.column(j),
+          group,
+          class: kind,
+          ulp,
+          relativeError: relativeErr !== null && Number.isFinite(relativeErr) ? relativeErr : null,
+          golden: view.format(e),
+          candidate: view.format(a),
+        });
+      }
     }
-  }
   const sortedGroups = [...groups]
     .map((k) => {
       const [row, group] = k.split(':').map(Number);
@@ -238,11 +240,14 @@ function scaleInference(
   return { report: { ulps, examined, explained: explained.map((g) => ({ ...g })), unexplained: unexplained.map((g) => ({ ...g })), trigger }, deviations };
 }
 
+/** With rowsToScan, a candidate output named there is scanned on those token rows only: the
+ *  rows where it differs from the golden's, as a GPU compare found them (src/diff/gpuDiff.ts). */
 export function diffOutputs(
   golden: GoldenSubject,
   candidate: ReadonlyMap<string, Tensor>,
   candidateFile: string,
   options: DiffOptions = DEFAULT_DIFF_OPTIONS,
+  rowsToScan?: ReadonlyMap<string, readonly number[]>,
 ): DiffReport {
   const { contract, shape } = golden;
   const { pairs, unmatched } = pairOutputs(golden.outputs, candidate, shape.ranks, candidateFile);
@@ -255,12 +260,15 @@ export function diffOutputs(
   const scaledGroups = explainedGroupKeys(scale && scale.deviations);
   const inferring = rstd !== null || scale !== null;
   const outputs: OutputReport[] = pairs.map((pair) => {
-    const view = codeView(pair, outputGeometry(pair.kind, shape, contract));
-    const all = scan(pair, view, options.worst, () => false);
+    const geometry = outputGeometry(pair.kind, shape, contract);
+    const view = codeView(pair, geometry);
+    // Only residual, norm and q outputs, row-major [tokens, hidden], are ever named in rowsToScan.
+    const ranges = rowRanges(view.length, geometry.rowLength, rowsToScan?.get(pair.name));
+    const all = scan(pair, view, options.worst, () => false, ranges);
     const rowsShifted = shiftedRows(shifts, pair.rank);
     const explained = (row: number, group: number | null): boolean =>
       rowsShifted.has(row) || (group !== null && scaledGroups.has(groupRefKey(pair.rank, row, group)));
-    const after = inferring ? scan(pair, view, 0, explained).stats : null;
+    const after = inferring ? scan(pair, view, 0, explained, ranges).stats : null;
     const elements = view.length;
     return {
       name: pair.name,

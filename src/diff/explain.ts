@@ -4,9 +4,9 @@ import type { OutputKind } from '../engines/io.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { GoldenSubject } from './diff.js';
 import { ExplainReportSchema, type ExplainReport } from './explainReport.js';
-import { rescore } from './explainRescore.js';
-import { RowScorer, spreadRows, type ExplainProblem } from './explainScore.js';
-import { searchStages } from './explainSearch.js';
+import { cpuFittedOutputs, refineFit, rescore, type FittedOutputs, type RefinedFit } from './explainRescore.js';
+import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
+import { searchStages, type SearchResult } from './explainSearch.js';
 import { presetContracts, searchDimensions } from './explainSpace.js';
 import { verdictReport } from './explainVerdict.js';
 import { parseOutputName } from './pairs.js';
@@ -69,6 +69,36 @@ export function explainCandidate(
   candidateFile: string,
   options: ExplainOptions,
 ): ExplainReport {
+  const searched = searchCandidate(golden, candidate, options);
+  return explainReport(golden, candidate, candidateFile, searched, cpuFittedOutputs(searched.problem, searched.refined.contract));
+}
+
+/** explainCandidate with the refined fit run over the whole case by `fittedOutputs` (the WebGPU
+ *  engine and a GPU compare: src/diff/gpuFitted.ts) instead of the CPU engine: the same report. */
+export async function explainCandidateWith(
+  golden: ExplainedGolden,
+  candidate: ReadonlyMap<string, Tensor>,
+  candidateFile: string,
+  options: ExplainOptions,
+  fittedOutputs: (contract: Contract) => Promise<FittedOutputs>,
+): Promise<ExplainReport> {
+  const searched = searchCandidate(golden, candidate, options);
+  return explainReport(golden, candidate, candidateFile, searched, await fittedOutputs(searched.refined.contract));
+}
+
+interface SearchedCandidate {
+  readonly problem: ExplainProblem;
+  readonly approximations: ApproximationOptions;
+  readonly scorer: RowScorer;
+  readonly probeRows: readonly number[];
+  readonly search: SearchResult;
+  readonly refined: RefinedFit;
+  readonly presets: ReturnType<typeof presetContracts>;
+  readonly paths: readonly string[];
+}
+
+/** The staged search on the probe rows and its ties decided on the tie rows. */
+function searchCandidate(golden: ExplainedGolden, candidate: ReadonlyMap<string, Tensor>, options: ExplainOptions): SearchedCandidate {
   const observed = new Set([...candidate.keys()].map((n) => parseOutputName(n)?.kind).filter((k): k is OutputKind => k !== undefined));
   const presets = presetContracts();
   const donors = [golden.contract, ...presets.map((p) => p.contract)];
@@ -82,12 +112,24 @@ export function explainCandidate(
   options.progress?.('searching the stages');
   const search = searchStages(base, dimensions, { scorer, donors, observed });
   options.progress?.(`rescoring the fit on all ${golden.shape.tokens} rows`);
-  const rescored = rescore(problem, search, approximations);
+  const refined = refineFit(problem, search, approximations);
+  return { problem, approximations, scorer, probeRows, search, refined, presets, paths: dimensions.map((d) => d.path) };
+}
+
+function explainReport(
+  golden: ExplainedGolden,
+  candidate: ReadonlyMap<string, Tensor>,
+  candidateFile: string,
+  searched: SearchedCandidate,
+  fitted: FittedOutputs,
+): ExplainReport {
+  const { problem, approximations, scorer, probeRows, search, refined, presets, paths } = searched;
+  const rescored = rescore(problem, refined, approximations, fitted);
   const verdict = verdictReport({
     search,
     rescore: rescored,
     shape: golden.shape,
-    paths: dimensions.map((d) => d.path),
+    paths,
     presets,
     goldenContract: golden.contract,
     goldenPreset: golden.preset,

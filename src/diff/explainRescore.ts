@@ -1,12 +1,13 @@
 import type { Contract } from '../contracts/schema.js';
+import type { Tensor } from '../numerics/tensor.js';
 import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { OutputKind } from '../engines/io.js';
 import { getPath, withFields } from './dimensions.js';
 import { sameCodeOf } from './compare.js';
 import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
-import { incompatibility, outputGeometry, parseOutputName, referenceNameFor, type OutputPair } from './pairs.js';
-import { inferRstd, type RstdShifts } from './rstd.js';
+import { differingRows, incompatibility, outputGeometry, parseOutputName, referenceNameFor, rowRanges, type OutputPair } from './pairs.js';
+import { inferRstd, type CaseSubject, type RstdSearchScope, type RstdShifts } from './rstd.js';
 import {
   DEFAULT_APPROXIMATION_ULPS,
   explainedGroupKeys,
@@ -70,13 +71,56 @@ export interface Rescore {
 
 const inferred = (contract: Contract, path: string): boolean => getPath(contract, path) === 'inferred';
 
-export function rescore(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): Rescore {
+/** The search's fit with its ties decided on the tie rows: the contract rescoring runs whole. */
+export interface RefinedFit {
+  readonly contract: Contract;
+  readonly ties: ReadonlyMap<string, readonly unknown[]>;
+  readonly tieRows: readonly number[];
+  readonly engineRuns: number;
+}
+
+export function refineFit(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): RefinedFit {
+  const tieRows = spreadRows(problem.subject.shape.tokens, TIE_ROWS);
+  return { ...refineTies(problem, search, tieRows, options), tieRows };
+}
+
+/** The refined fit's outputs over the whole case, as an engine computed them, and for each
+ *  candidate output named in rowsToScan the only token rows where it can differ from its
+ *  reference output (another engine compared the rest; src/diff/gpuFitted.ts); an output not
+ *  named there is compared on every row. */
+export interface FittedOutputs {
+  readonly outputs: ReadonlyMap<string, Tensor>;
+  readonly rowsToScan?: ReadonlyMap<string, readonly number[]>;
+}
+
+/** The fit run by the CPU engine over the whole case. */
+export function cpuFittedOutputs(problem: ExplainProblem, contract: Contract): FittedOutputs {
   const { shape, inputs } = problem.subject;
-  const tieRows = spreadRows(shape.tokens, TIE_ROWS);
-  const refined = refineTies(problem, search, tieRows, options);
-  const { contract, ties } = refined;
+  return { outputs: runCpuEngine(contract, shape, inputs) };
+}
+
+/** The rows the rstd search must look at: every row, unless the norm and q outputs' differing
+ *  rows are known (rowsToScan); then those, with the rows where a scale differs (scales are
+ *  small, compared here). A row outside them differs in no output the rstd feeds, and the
+ *  search passes over such a row. */
+function rstdScope(pairs: readonly OutputPair[], fitted: FittedOutputs, subject: CaseSubject): RstdSearchScope {
+  const rstdSide = pairs.filter((p) => p.kind !== 'residual');
+  const known = rstdSide.filter((p) => p.kind !== 'scale').every((p) => fitted.rowsToScan?.has(p.name));
+  if (!known) return {};
+  const rows = new Set<number>();
+  for (const p of rstdSide) {
+    const differing =
+      p.kind === 'scale' ? differingRows(p.reference, p.candidate, outputGeometry('scale', subject.shape, subject.contract)) : fitted.rowsToScan!.get(p.name)!;
+    for (const m of differing) rows.add(m);
+  }
+  return { rows };
+}
+
+export function rescore(problem: ExplainProblem, refined: RefinedFit, options: ApproximationOptions, fitted: FittedOutputs): Rescore {
+  const { shape, inputs } = problem.subject;
+  const { contract, ties, tieRows } = refined;
   const subject = { contract, shape, inputs };
-  const outputs = runCpuEngine(contract, shape, inputs);
+  const { outputs } = fitted;
   let engineRuns = 1 + refined.engineRuns;
   const pairs: OutputPair[] = [];
   const notes = new Map<string, string>();
@@ -94,7 +138,7 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
   let rstd: RstdReport | null = null;
   let shifts: RstdShifts = new Map();
   if (rstdUlps !== null) {
-    const found = inferRstd(subject, pairs, rstdUlps);
+    const found = inferRstd(subject, pairs, rstdUlps, rstdScope(pairs, fitted, subject));
     rstd = found.report;
     shifts = found.shifts;
     engineRuns += found.engineRuns;
@@ -146,31 +190,33 @@ export function rescore(problem: ExplainProblem, search: SearchResult, options: 
     let differing = 0;
     let approximated = 0;
     let inherited = 0;
-    for (let i = 0; i < tensor.data.length; i++) {
-      if (same(pair.reference.data[i], tensor.data[i])) continue;
-      differing++;
-      const row = geometry.rowOf(i);
-      const group = geometry.groupOf(i);
-      if (rowsShifted.has(row) || (group !== null && scaledGroups.has(groupRefKey(pair.rank, row, group)))) {
-        approximated++;
-        continue;
+    // Only residual, norm and q outputs, row-major [tokens, hidden], are ever named in rowsToScan.
+    for (const [start, end] of rowRanges(tensor.data.length, geometry.rowLength, fitted.rowsToScan?.get(name)))
+      for (let i = start; i < end; i++) {
+        if (same(pair.reference.data[i], tensor.data[i])) continue;
+        differing++;
+        const row = geometry.rowOf(i);
+        const group = geometry.groupOf(i);
+        if (rowsShifted.has(row) || (group !== null && scaledGroups.has(groupRefKey(pair.rank, row, group)))) {
+          approximated++;
+          continue;
+        }
+        if (followsFromOwnInput(pair.kind, row)) {
+          inherited++;
+          continue;
+        }
+        unexplainedCount++;
+        unexplainedRows.add(`${name}:${row}`);
+        if (unexplained.length < LISTED_ELEMENTS) {
+          unexplained.push({
+            name,
+            row,
+            column: geometry.columnOf(i),
+            expected: hexBits(pair.reference.data[i], tensor.dtype),
+            actual: hexBits(tensor.data[i], tensor.dtype),
+          });
+        }
       }
-      if (followsFromOwnInput(pair.kind, row)) {
-        inherited++;
-        continue;
-      }
-      unexplainedCount++;
-      unexplainedRows.add(`${name}:${row}`);
-      if (unexplained.length < LISTED_ELEMENTS) {
-        unexplained.push({
-          name,
-          row,
-          column: geometry.columnOf(i),
-          expected: hexBits(pair.reference.data[i], tensor.dtype),
-          actual: hexBits(tensor.data[i], tensor.dtype),
-        });
-      }
-    }
     reports.push({ name, elements: tensor.data.length, differing, approximated, inherited, unexplained: differing - approximated - inherited, note: null });
   }
 

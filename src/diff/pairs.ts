@@ -182,3 +182,11 @@ export function differingRows(a: Tensor, b: Tensor, geometry: OutputGeometry): S
   for (let m = 0; m < geometry.tokens; m++) if (!rowMatches(a, b, geometry, m)) rows.add(m);
   return rows;
 }
+
+/** Element index ranges [start, end) of a row-major output holding these token rows, or the
+ *  whole output when no rows are named: diff and explain scan only the rows a GPU compare found
+ *  differing (src/diff/gpuDiff.ts, src/diff/gpuFitted.ts). */
+export function rowRanges(length: number, rowLength: number, rows: readonly number[] | undefined): [number, number][] {
+  if (rows === undefined) return [[0, length]];
+  return rows.map((m) => [m * rowLength, (m + 1) * rowLength]);
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_DIFF_OPTIONS, diffOutputs } from '../../diff/diff.js';
+import { DEFAULT_DIFF_OPTIONS } from '../../diff/diff.js';
+import { diffOn } from '../../diff/gpuDiff.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { formatDiffReport } from '../../diff/format.js';
 import { diffReportHtml } from '../../diff/html.js';
@@ -8,6 +9,7 @@ import { isOutputName } from '../../diff/pairs.js';
 import { DEFAULT_APPROXIMATION_ULPS } from '../../diff/scaleDeviation.js';
 import { checkWritableTarget, writeFileAtomic } from '../../fixtures/atomic.js';
 import { boundedIntOption, intOption, parseCommandArgs, type Command, type OptionTable } from '../args.js';
+import { ENGINE_OPTION, openEngine } from '../engineOption.js';
 import { UsageError } from '../errors.js';
 
 /** `--rstd infer [--rstd-ulps K]`: the shift range, or null when rstd inference is off. */
@@ -83,12 +85,14 @@ const OPTIONS = {
   schema: { type: 'boolean', help: 'print the JSON Schema of the --json report and exit' },
   ...RSTD_OPTIONS,
   ...SCALE_OPTIONS,
+  ...ENGINE_OPTION,
 } as const;
 
 export const diffCommand: Command = {
   name: 'diff',
   usage:
     'diff GOLDEN CANDIDATE [--max-ulp N|OUT=N,..] [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--worst N] [--json] [--html FILE] ' +
+    '[--engine cpu|webgpu|auto [--adapter A]] ' +
     '| diff --schema',
   summary: "compare a kernel's outputs with a golden bit for bit: ULP histograms, worst elements, rows, groups, ranks",
   positionals: [
@@ -116,8 +120,15 @@ export const diffCommand: Command = {
     if (values.html) checkWritableTarget(values.html, '--html page');
     const golden = loadGolden(goldenPath, candidatePath);
     const candidate = loadCandidate(candidatePath, golden);
-    // diffOutputs returns a report already checked against DiffReportSchema.
-    const report = diffOutputs(golden, candidate, candidatePath, options);
+    // --engine webgpu compares on the GPU and scans only the rows that differ: the same report.
+    const engine = await openEngine(values.engine, values.adapter);
+    let report;
+    try {
+      // diffOn returns a report already checked against DiffReportSchema.
+      report = await diffOn(engine, golden, candidate, candidatePath, options);
+    } finally {
+      await engine.close();
+    }
     if (values.html) writeFileAtomic(values.html, diffReportHtml(report));
     console.log(values.json ? JSON.stringify(report, null, 2) : formatDiffReport(report));
     return report.pass ? 0 : 1;

@@ -1,9 +1,11 @@
-import { explainCandidate, type ExplainedGolden } from '../../diff/explain.js';
+import type { ExplainedGolden } from '../../diff/explain.js';
+import { explainOn } from '../../diff/gpuDiff.js';
 import { LISTED_ELEMENTS } from '../../diff/explainRescore.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
 import { loadCandidate, loadGolden } from '../../diff/files.js';
 import { boundedIntOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
+import { ENGINE_OPTION, openEngine } from '../engineOption.js';
 import { UsageError } from '../errors.js';
 import { RSTD_OPTIONS, rstdOption, SCALE_OPTIONS, scaleOption } from './diff.js';
 
@@ -14,6 +16,7 @@ const OPTIONS = {
   ...RSTD_OPTIONS,
   ...SCALE_OPTIONS,
   ...PROGRESS_OPTION,
+  ...ENGINE_OPTION,
 } as const;
 
 /** The golden without its outputs (explain reads its inputs; the outputs, a fifth of a quant
@@ -25,7 +28,9 @@ function loadExplainFiles(goldenPath: string, candidatePath: string): { golden: 
 
 export const explainCommand: Command = {
   name: 'explain',
-  usage: 'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json]',
+  usage:
+    'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json] ' +
+    '[--engine cpu|webgpu|auto [--adapter A]]',
   summary: "find the contract (preset or single-dimension variant) that reproduces a kernel's outputs from the golden's inputs",
   positionals: [{ name: 'CANDIDATE', help: "a safetensors file with the kernel's outputs (out.* or rank{r}.out.*), computed from GOLDEN's inputs" }],
   options: OPTIONS,
@@ -39,15 +44,22 @@ export const explainCommand: Command = {
     const { golden, candidate } = loadExplainFiles(values.inputs, positionals[0]);
     const progress = progressReporter('explain', values.progress);
     let last = '';
-    // explainCandidate returns a report already checked against ExplainReportSchema.
-    const report = explainCandidate(golden, candidate, positionals[0], {
-      rstdUlps,
-      scaleUlps,
-      progress: (message) => {
-        last = message;
-        progress(0, 1, message);
-      },
-    });
+    // --engine webgpu runs the fitted contract and compares it on the GPU: the same report.
+    const engine = await openEngine(values.engine, values.adapter);
+    let report;
+    try {
+      // explainOn returns a report already checked against ExplainReportSchema.
+      report = await explainOn(engine, golden, candidate, positionals[0], {
+        rstdUlps,
+        scaleUlps,
+        progress: (message) => {
+          last = message;
+          progress(0, 1, message);
+        },
+      });
+    } finally {
+      await engine.close();
+    }
     progress(1, 1, last);
     console.log(values.json ? JSON.stringify(report, null, 2) : formatExplainReport(report, top));
     return 0;
