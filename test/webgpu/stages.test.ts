@@ -6,10 +6,12 @@ import { bf16Value, cpuCase } from '../../src/engines/cpu/context.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 import { STAGE_TWINS, type StageName } from '../../src/engines/stages.js';
 import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import { SCALE_WORDS } from '../../src/engines/webgpu/plan.js';
 import { probeStage } from '../../src/engines/webgpu/stageProbe.js';
 import { releaseCase, uploadCase } from '../../src/engines/webgpu/upload.js';
 import { buildCase } from '../../src/fixtures/golden.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { f32_divisorReciprocal } from '../../src/softfloat/f32_divByReciprocal.js';
 import { caseOf } from '../engines/caseBuilder.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
@@ -192,16 +194,18 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
         return q.quant.input === 'bf16' ? bf16Value(bf16At(gpuNormOut, e)) : f32FromBits(gpuNormed[e]);
       });
 
-    // groupScale: [scale, its reciprocal through the reciprocal slot] per group.
+    // groupScale: the scale, its reciprocal through the reciprocal slot, and the divisor reciprocal quantize divides by, per group.
     const gpuScales = await probeStage(uploaded, 'groupScale', 'scales');
     const gs = new StageMismatches('groupScale');
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const scale = groupScaleTwin.cpu(q, c.f32, groupValues(row, g));
-        const pair = 2 * (row * q.groups + g);
+        const pair = SCALE_WORDS * (row * q.groups + g);
         gs.check(bitsFromF32(scale) === gpuScales[pair], `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
         const reciprocal = bitsFromF32(c.ops.reciprocal(scale)); // the reciprocal slot, as quant.ts quantize forms it
         gs.check(reciprocal === gpuScales[pair + 1], `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
+        const divisorReciprocal = f32_divisorReciprocal(bitsFromF32(scale), contract.f32Subnormals);
+        gs.check(divisorReciprocal === gpuScales[pair + 2], `divisor reciprocal[${row}, ${g}]`, divisorReciprocal, gpuScales[pair + 2]);
       }
     }
     report(gs, 'groupScale');
@@ -213,7 +217,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const offset = row * hidden + g * q.groupSize;
-        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[2 * (row * q.groups + g)]), codes, offset);
+        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[SCALE_WORDS * (row * q.groups + g)]), codes, offset);
         for (let k = 0; k < q.groupSize; k++)
           qz.check(codes[offset + k] === gpuCodes[offset + k], `q[${row}, ${g * q.groupSize + k}]`, codes[offset + k], gpuCodes[offset + k]);
       }
