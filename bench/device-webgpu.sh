@@ -20,4 +20,7 @@ export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   # nothing read back: outputs stay on the GPU, as a PyTorch emulation's do) and 'mapped ms' (outputs read back into
   # mappable memory), and the GPU timeline line the time in and between the chunk passes.
   node dist/bench/webgpu.js --adapter vulkan --tokens 128,1024,8192 --cpu-tokens 128,1024,8192 --iterations 15 --json "$OUT/n8.json"
+  # The same M=8192 case with one output set reused by every chunk (the readback copies then wait between passes, as
+  # before output sets): the copy overlap measured in the same run.
+  node dist/bench/webgpu.js --adapter vulkan --tokens 8192 --cpu-tokens '' --iterations 15 --no-suite-check --output-set-budget-mib 0 --json "$OUT/n8-one-set.json"
 } 2>&1 | tee "$OUT/bench.log"

@@ -68,6 +68,14 @@ export const ROW_MAJOR: ScaleLayout = { kind: 'row-major' };
 
 /** A chunk's scales (SCALE_WORDS per group, row-major within the chunk) into the scale tensor's layout. */
 export function placeScales(scales: Uint32Array, words: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: ScaleLayout): void {
+  if (layout.kind === 'row-major') {
+    // storeScale's row-major index (m * groups + g) as one strided copy: the whole-case mapped
+    // readback places 458,752 scales at N=8, M=8192, H=7168, where a call per scale showed in
+    // the host time.
+    const first = range.first * groups;
+    for (let i = 0; i < range.count * groups; i++) scales[first + i] = words[SCALE_WORDS * i];
+    return;
+  }
   for (let row = 0; row < range.count; row++) {
     const m = range.first + row;
     for (let g = 0; g < groups; g++) storeScale(scales, layout, m, g, tokens, groups, words[SCALE_WORDS * (row * groups + g)]);

@@ -39,8 +39,8 @@ export type OutputBuffers = Pick<StageBuffers, OutputRole>;
 export const OUTPUT_SET_BUDGET_BYTES = 1024 * 2 ** 20;
 
 /** How many output sets a case of `workItems` chunk x output-rank passes gets, each of `setBytes`. */
-export function outputSetCount(workItems: number, setBytes: number): number {
-  return Math.max(1, Math.min(workItems, 1 + Math.floor(OUTPUT_SET_BUDGET_BYTES / setBytes)));
+export function outputSetCount(workItems: number, setBytes: number, budgetBytes: number): number {
+  return Math.max(1, Math.min(workItems, 1 + Math.floor(budgetBytes / setBytes)));
 }
 
 /** An output copied back after a chunk's stages, per output rank, into a mappable buffer: the
@@ -67,6 +67,9 @@ export type ReadbackMode = 'copy' | 'mapped';
 export interface UploadOptions extends PlanOptions {
   /** 'copy' unless given. */
   readonly readback?: ReadbackMode;
+  /** Bytes of output sets beyond the first (OUTPUT_SET_BUDGET_BYTES unless given; 0: every chunk
+   *  and output rank reuses one set, as before output sets). */
+  readonly outputSetBudgetBytes?: number;
 }
 
 export interface ChunkWork {
@@ -99,6 +102,10 @@ export interface UploadedCase {
 /** Creates the buffers, uploads the inputs (packed as the tensors hold them) and the parameters. */
 export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs, options: UploadOptions = {}): Promise<UploadedCase> {
   const plan = planCase(contract, shape, inputs, ctx.limits, options);
+  const outputSetBudgetBytes = options.outputSetBudgetBytes ?? OUTPUT_SET_BUDGET_BYTES;
+  if (!Number.isSafeInteger(outputSetBudgetBytes) || outputSetBudgetBytes < 0) {
+    throw new RangeError(`outputSetBudgetBytes must be a non-negative integer, got ${outputSetBudgetBytes}`);
+  }
   const readback = options.readback ?? 'copy';
   if (readback === 'mapped') checkMappedReadback(plan, ctx.limits.maxBufferSize);
   const { hidden } = plan.shape;
@@ -149,7 +156,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       q: plan.emits.quant ? Math.ceil(maxElements / 4) : 1,
     };
     const setBytes = 4 * Object.values(outputWordsOf).reduce((a, b) => a + b, 0);
-    const outputSets = Array.from({ length: outputSetCount(plan.chunks.length * plan.outputRanks.length, setBytes) }, (_, set) => {
+    const outputSets = Array.from({ length: outputSetCount(plan.chunks.length * plan.outputRanks.length, setBytes, outputSetBudgetBytes) }, (_, set) => {
       const buffers = Object.entries(outputWordsOf).map(([role, words]) => [role, make(`${role} set ${set}`, words, storageOut)] as const);
       return Object.fromEntries(buffers) as Record<OutputRole, GPUBuffer>;
     });
