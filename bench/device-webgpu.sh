@@ -1,16 +1,11 @@
 #!/usr/bin/env bash
 # The WebGPU bench on a lent NVIDIA machine (the device tool), through NVIDIA's Vulkan driver.
-# Carry [".wgpu-device", "dist"]: .wgpu-device holds Node (node.tar.xz), a node_modules cut to
-# what dist/ needs (node_modules.tar.xz) and the Vulkan loader's Debian packages; dist is
-# `npm run build` from here. Logs and JSON reports go to $OUT.
+# Carry [".device", "dist"]: .device is /work/shared/device/pack.sh's (Node, the Vulkan loader's
+# Debian packages, node_modules; its prelude.sh sets VK_DRIVER_FILES); dist is `npm run build`
+# from here. Logs and JSON reports go to $OUT. About 3 minutes on an H100.
 # usage: bash bench/device-webgpu.sh
 set -euo pipefail
-mkdir -p /tmp/devnode && tar -C /tmp/devnode -xJf .wgpu-device/node.tar.xz
-export PATH=/tmp/devnode/bin:$PATH
-for f in .wgpu-device/*.deb; do dpkg -x "$f" /; done
-ldconfig
-[ -d node_modules ] || tar -xJf .wgpu-device/node_modules.tar.xz
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+source .device/prelude.sh
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv

@@ -5,8 +5,9 @@
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> normOut: array<u32>;
-// Per group of the chunk, row-major, SCALE_WORDS words (plan.ts): the scale and its reciprocal (the
-// reciprocal slot) as f32 bits, then f32_divisorReciprocal of the scale, which quantizeValue divides by.
+// Per group of the chunk, row-major: [scale, its reciprocal (the reciprocal slot)] as f32 bits; then,
+// past the chunk's pairs, f32_divisorReciprocal of each scale, which quantizeValue divides by (not
+// read back; plan.ts SCALES_BUFFER_WORDS_PER_GROUP).
 @group(0) @binding(3) var<storage, read_write> scales: array<u32>;
 @group(0) @binding(4) var<storage, read_write> q: array<u32>;
 
@@ -16,6 +17,11 @@ fn f32LessThan(a: u32, b: u32) -> bool {
   let signB = b >> 31u;
   if (signA != signB) { return signA != 0u && ((a | b) & 0x7fffffffu) != 0u; }
   return a != b && ((signA != 0u) != (a < b));
+}
+
+// Where group `group`'s f32_divisorReciprocal sits: past the chunk's [scale, reciprocal] pairs.
+fn divisorReciprocalIndex(group: u32) -> u32 {
+  return 2u * params.rows * params.groups + group;
 }
 
 // CUDA fmaxf/fminf: a NaN operand yields the other operand.
@@ -67,22 +73,22 @@ fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups
   if (group >= params.rows * params.groups) { return; }
   // Groups never straddle rows (groupSize divides hidden), so the chunk's groups are contiguous.
   let scale = groupScaleOf(group * params.groupSize);
-  scales[group * SCALE_WORDS] = scale;
-  scales[group * SCALE_WORDS + 1u] = reciprocalSlot(scale);
-  scales[group * SCALE_WORDS + 2u] = f32_divisorReciprocal(scale, ENGINE_F32_SUBNORMALS);
+  scales[group * 2u] = scale;
+  scales[group * 2u + 1u] = reciprocalSlot(scale);
+  scales[divisorReciprocalIndex(group)] = f32_divisorReciprocal(scale, ENGINE_F32_SUBNORMALS);
 }
 
 // value / scale (quantize 'divide'; an IEEE divide slot divides with the scale's prepared
 // reciprocal, in f32_div's bits) or value * reciprocal ('reciprocal').
 fn quantizeValue(value: u32, group: u32) -> u32 {
-  let scale = scales[group * SCALE_WORDS];
+  let scale = scales[group * 2u];
   var scaled: u32;
   if (params.quantizeReciprocal != 0u) {
-    scaled = f32_mul(value, scales[group * SCALE_WORDS + 1u], ENGINE_F32_SUBNORMALS);
+    scaled = f32_mul(value, scales[group * 2u + 1u], ENGINE_F32_SUBNORMALS);
   } else if (params.divideSm90 != 0u) {
     scaled = divideSlot(value, scale);
   } else {
-    scaled = f32_divByReciprocal(value, scale, scales[group * SCALE_WORDS + 2u], ENGINE_F32_SUBNORMALS);
+    scaled = f32_divByReciprocal(value, scale, scales[divisorReciprocalIndex(group)], ENGINE_F32_SUBNORMALS);
   }
   if (params.clamp != 0u) { scaled = fminf(fmaxf(scaled, params.clampF32 ^ SIGN_F32), params.clampF32); }
   return fp8FromF32Bits(scaled, params.fp8Format, params.fp8Saturation);

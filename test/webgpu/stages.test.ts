@@ -6,7 +6,6 @@ import { bf16Value, cpuCase } from '../../src/engines/cpu/context.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 import { STAGE_TWINS, type StageName } from '../../src/engines/stages.js';
 import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
-import { SCALE_WORDS } from '../../src/engines/webgpu/plan.js';
 import { probeStage } from '../../src/engines/webgpu/stageProbe.js';
 import { releaseCase, uploadCase } from '../../src/engines/webgpu/upload.js';
 import { buildCase } from '../../src/fixtures/golden.js';
@@ -200,12 +199,13 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const scale = groupScaleTwin.cpu(q, c.f32, groupValues(row, g));
-        const pair = SCALE_WORDS * (row * q.groups + g);
+        const pair = 2 * (row * q.groups + g);
         gs.check(bitsFromF32(scale) === gpuScales[pair], `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
         const reciprocal = bitsFromF32(c.ops.reciprocal(scale)); // the reciprocal slot, as quant.ts quantize forms it
         gs.check(reciprocal === gpuScales[pair + 1], `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
         const divisorReciprocal = f32_divisorReciprocal(bitsFromF32(scale), contract.f32Subnormals);
-        gs.check(divisorReciprocal === gpuScales[pair + 2], `divisor reciprocal[${row}, ${g}]`, divisorReciprocal, gpuScales[pair + 2]);
+        const at = 2 * tokens * q.groups + row * q.groups + g; // past the pairs (quant.wgsl divisorReciprocalIndex)
+        gs.check(divisorReciprocal === gpuScales[at], `divisor reciprocal[${row}, ${g}]`, divisorReciprocal, gpuScales[at]);
       }
     }
     report(gs, 'groupScale');
@@ -217,7 +217,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const offset = row * hidden + g * q.groupSize;
-        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[SCALE_WORDS * (row * q.groups + g)]), codes, offset);
+        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[2 * (row * q.groups + g)]), codes, offset);
         for (let k = 0; k < q.groupSize; k++)
           qz.check(codes[offset + k] === gpuCodes[offset + k], `q[${row}, ${g * q.groupSize + k}]`, codes[offset + k], gpuCodes[offset + k]);
       }

@@ -8,7 +8,7 @@ import { sm90TablesBuffer } from './hardwareTables.js';
 import {
   bf16Words,
   CHUNK_ROW_ALIGNMENT,
-  SCALE_WORDS,
+  SCALES_BUFFER_WORDS_PER_GROUP,
   encodeParams,
   paramsFor,
   planCase,
@@ -152,7 +152,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     const outputWordsOf: Readonly<Record<OutputRole, number>> = {
       residualOut: plan.emits.residual ? bf16Words(maxElements) : 1,
       normOut: bf16Words(maxElements),
-      scales: SCALE_WORDS * maxRows * plan.groups,
+      scales: SCALES_BUFFER_WORDS_PER_GROUP * maxRows * plan.groups,
       q: plan.emits.quant ? Math.ceil(maxElements / 4) : 1,
     };
     const setBytes = 4 * Object.values(outputWordsOf).reduce((a, b) => a + b, 0);
