@@ -31,8 +31,9 @@ export type OutputBuffers = Pick<StageBuffers, OutputRole>;
 /**
  * The most bytes of output buffers a case keeps on the device beyond its first set. Each chunk
  * and output rank writes its own set while they fit, so that no pass waits on an earlier
- * readback copy: a pass that rewrote a buffer an earlier copy reads would need a barrier, and
- * Dawn's barrier before a pass covers every earlier transfer, so the copies would run between
+ * readback copy: a pass that rewrote a buffer an earlier copy reads would need a barrier from
+ * the transfer stage, and a Vulkan pipeline barrier waits for every earlier command of its
+ * source stages (every earlier copy, not only that buffer's), so the copies would run between
  * the passes (on an H100, 5.8 ms of the N=8, M=8192 case's GPU timeline, bench/RESULTS.md)
  * rather than beside later chunks' compute. Past the budget, sets are reused in turn.
  */
