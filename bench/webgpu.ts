@@ -21,7 +21,8 @@ import { benchInputs } from './benchInputs.js';
 // for bit against the CPU engine on the default golden suite and on every timed case.
 //
 // usage: node dist/bench/webgpu.js [--adapter A] [--tokens 128,1024,8192] [--cpu-tokens LIST]
-//        [--iterations 5] [--chunk-rows N] [--ranks 8] [--no-suite-check] [--json FILE]
+//        [--iterations 5] [--chunk-rows N] [--output-set-budget-mib MIB] [--ranks 8] [--no-suite-check] [--json FILE]
+// --output-set-budget-mib 0: every chunk reuses one set of output buffers (upload.ts OUTPUT_SET_BUDGET_BYTES).
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'cpu-tokens': { type: 'string' },
     iterations: { type: 'string', default: '5' },
     'chunk-rows': { type: 'string' },
+    'output-set-budget-mib': { type: 'string' },
     ranks: { type: 'string', default: '8' },
     'no-suite-check': { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -44,6 +46,7 @@ const tokensList = list(values.tokens);
 const cpuTokens = new Set(list(values['cpu-tokens'] ?? values.tokens));
 const iterations = Number(values.iterations);
 const maxRowsPerChunk = values['chunk-rows'] === undefined ? undefined : Number(values['chunk-rows']);
+const outputSetBudgetBytes = values['output-set-budget-mib'] === undefined ? undefined : Number(values['output-set-budget-mib']) * 2 ** 20;
 
 const RANKS = Number(values.ranks);
 if (!Number.isInteger(RANKS) || RANKS < 1) throw new RangeError(`--ranks must be a positive integer, got ${values.ranks}`);
@@ -300,7 +303,7 @@ try {
     }
 
     const uploadStarted = performance.now();
-    const uploaded = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk });
+    const uploaded = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk, outputSetBudgetBytes });
     await ctx.device.queue.onSubmittedWorkDone();
     const uploadMs = performance.now() - uploadStarted;
     try {
@@ -321,7 +324,7 @@ try {
       await reuseBench.run();
       const gpuInto = meanMs(reuseBench);
       // The same work with no host copy: the outputs are views of the mapped buffers.
-      const mappedCase = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk, readback: 'mapped' });
+      const mappedCase = await uploadCase(ctx, contract, shape, inputs, { maxRowsPerChunk, outputSetBudgetBytes, readback: 'mapped' });
       let gpuMapped: ReturnType<typeof meanMs>;
       const timelines: Record<string, PassSummary> = {};
       const mappedPhases = new PhaseMeans();
@@ -370,6 +373,7 @@ try {
       const row = {
         M: tokens,
         chunks: uploaded.chunks.length,
+        'output sets': new Set(uploaded.chunks.flatMap((chunk) => chunk.outputs)).size,
         'upload ms': Number(uploadMs.toFixed(1)),
         'run+readback ms': Number(gpu.mean.toFixed(2)),
         'min ms': Number(gpu.min.toFixed(2)),

@@ -77,18 +77,19 @@ struct Reduced {
 }
 
 fn allReduceElement(local: u32) -> Reduced {
-  // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
+  // 1. All-reduce in the contract's rank order, then the optional bf16 round trip. f32_addFast:
+  // f32_add's bits, one path for both signs (bf16 ranks are normal or zero).
   let first = orderStart(params.firstElement + local);
   var acc = slotValue(orderSlot(first, 0u), local);
   for (var i = 1u; i < params.ranks; i++) {
-    acc = f32_add(acc, slotValue(orderSlot(first, i), local), ENGINE_F32_SUBNORMALS);
+    acc = f32_addFast(acc, slotValue(orderSlot(first, i), local), ENGINE_F32_SUBNORMALS);
     if (params.accumulateBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceHop); }
   }
   if (params.roundResultBf16 != 0u) { acc = roundBf16(acc, params.roundAllReduceResult); }
   // 2. Residual add: kept in f32 or rounded to bf16.
   var residualBits = 0u;
   if (params.hasResidual != 0u) {
-    acc = f32_add(acc, f32BitsFromBf16(bf16Half(residual[local >> 1u], local)), ENGINE_F32_SUBNORMALS);
+    acc = f32_addFast(acc, f32BitsFromBf16(bf16Half(residual[local >> 1u], local)), ENGINE_F32_SUBNORMALS);
     if (params.residualAddBf16 != 0u) { acc = roundBf16(acc, params.roundResidualAdd); }
     residualBits = toBf16Bits(acc, params.roundResidualOut);
   }

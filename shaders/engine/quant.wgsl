@@ -5,7 +5,9 @@
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> normOut: array<u32>;
-// Per group of the chunk, row-major: [scale, its reciprocal (the reciprocal slot)] as f32 bits.
+// Per group of the chunk, row-major: [scale, its reciprocal (the reciprocal slot)] as f32 bits; then,
+// past the chunk's pairs, f32_divisorReciprocal of each scale, which quantizeValue divides by (not
+// read back; plan.ts SCALES_BUFFER_WORDS_PER_GROUP).
 @group(0) @binding(3) var<storage, read_write> scales: array<u32>;
 @group(0) @binding(4) var<storage, read_write> q: array<u32>;
 
@@ -15,6 +17,11 @@ fn f32LessThan(a: u32, b: u32) -> bool {
   let signB = b >> 31u;
   if (signA != signB) { return signA != 0u && ((a | b) & 0x7fffffffu) != 0u; }
   return a != b && ((signA != 0u) != (a < b));
+}
+
+// Where group `group`'s f32_divisorReciprocal sits: past the chunk's [scale, reciprocal] pairs.
+fn divisorReciprocalIndex(group: u32) -> u32 {
+  return 2u * params.rows * params.groups + group;
 }
 
 // CUDA fmaxf/fminf: a NaN operand yields the other operand.
@@ -68,14 +75,20 @@ fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups
   let scale = groupScaleOf(group * params.groupSize);
   scales[group * 2u] = scale;
   scales[group * 2u + 1u] = reciprocalSlot(scale);
+  scales[divisorReciprocalIndex(group)] = f32_divisorReciprocal(scale, ENGINE_F32_SUBNORMALS);
 }
 
-fn quantizeValue(value: u32, scale: u32, reciprocal: u32) -> u32 {
+// value / scale (quantize 'divide'; an IEEE divide slot divides with the scale's prepared
+// reciprocal, in f32_div's bits) or value * reciprocal ('reciprocal').
+fn quantizeValue(value: u32, group: u32) -> u32 {
+  let scale = scales[group * 2u];
   var scaled: u32;
   if (params.quantizeReciprocal != 0u) {
-    scaled = f32_mul(value, reciprocal, ENGINE_F32_SUBNORMALS);
-  } else {
+    scaled = f32_mul(value, scales[group * 2u + 1u], ENGINE_F32_SUBNORMALS);
+  } else if (params.divideSm90 != 0u) {
     scaled = divideSlot(value, scale);
+  } else {
+    scaled = f32_divByReciprocal(value, scale, scales[divisorReciprocalIndex(group)], ENGINE_F32_SUBNORMALS);
   }
   if (params.clamp != 0u) { scaled = fminf(fmaxf(scaled, params.clampF32 ^ SIGN_F32), params.clampF32); }
   return fp8FromF32Bits(scaled, params.fp8Format, params.fp8Saturation);
@@ -88,12 +101,19 @@ fn quantize(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups) 
   let elements = chunkElements();
   if (quad * 4u >= elements) { return; }
   var codes = 0u;
+  // The first element's group and place in it; stepped, not divided, for the other three.
+  var group = (quad * 4u) / params.groupSize;
+  var inGroup = quad * 4u - group * params.groupSize;
   for (var k = 0u; k < 4u; k++) {
     let local = quad * 4u + k;
     if (local < elements) {
-      let group = local / params.groupSize;
-      let code = quantizeValue(quantInput(local), scales[group * 2u], scales[group * 2u + 1u]);
+      let code = quantizeValue(quantInput(local), group);
       codes |= code << (8u * k);
+    }
+    inGroup++;
+    if (inGroup == params.groupSize) {
+      inGroup = 0u;
+      group++;
     }
   }
   q[quad] = codes;

@@ -7,6 +7,9 @@
 // padded to whole warps), then over warps, each warp's lanes reduced in the kernel's order;
 // invocation 0 combines the warps and computes rstd.
 
+// Every add of a sum is f32_addFast (f32_add's bits): lanes whose exponents compare differently
+// run one path, not both of s_addMagsF32's.
+
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 // Per row, one word per logical thread: its partial sum, then (at lane 0) its warp's sum.
 @group(0) @binding(2) var<storage, read_write> partials: array<u32>;
@@ -20,7 +23,7 @@ const PADDING_ELEMENT: u32 = 0xffffffffu;
 
 fn squareAccumulate(acc: u32, v: u32) -> u32 {
   if (params.fma != 0u) { return f32_mulAdd(v, v, acc, ENGINE_F32_SUBNORMALS); }
-  return f32_add(acc, f32_mul(v, v, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
+  return f32_addFast(acc, f32_mul(v, v, ENGINE_F32_SUBNORMALS), ENGINE_F32_SUBNORMALS);
 }
 
 // x at plan element i of the row, +0 for padding.
@@ -37,7 +40,7 @@ fn accumulateRun(rowBase: u32, first: u32, last: u32, start: u32) -> u32 {
   let ftz = ENGINE_F32_SUBNORMALS;
   switch params.perThreadPattern {
     case PERTHREAD_CHAIN: {
-      for (var i = first; i < last; i++) { let v = planValue(rowBase, i); acc = f32_add(acc, f32_mul(v, v, ftz), ftz); }
+      for (var i = first; i < last; i++) { let v = planValue(rowBase, i); acc = f32_addFast(acc, f32_mul(v, v, ftz), ftz); }
     }
     case PERTHREAD_FMA_CHAIN: {
       for (var i = first; i < last; i++) { let v = planValue(rowBase, i); acc = f32_mulAdd(v, v, acc, ftz); }
@@ -46,14 +49,14 @@ fn accumulateRun(rowBase: u32, first: u32, last: u32, start: u32) -> u32 {
       for (var i = first; i < last; i += 2u) {
         let v0 = planValue(rowBase, i);
         let v1 = planValue(rowBase, i + 1u);
-        acc = f32_add(acc, f32_add(f32_mul(v0, v0, ftz), f32_mul(v1, v1, ftz), ftz), ftz);
+        acc = f32_addFast(acc, f32_addFast(f32_mul(v0, v0, ftz), f32_mul(v1, v1, ftz), ftz), ftz);
       }
     }
     default: { // PERTHREAD_PAIR_FMA
       for (var i = first; i < last; i += 2u) {
         let v0 = planValue(rowBase, i);
         let v1 = planValue(rowBase, i + 1u);
-        acc = f32_add(acc, f32_mulAdd(v0, v0, f32_mul(v1, v1, ftz), ftz), ftz);
+        acc = f32_addFast(acc, f32_mulAdd(v0, v0, f32_mul(v1, v1, ftz), ftz), ftz);
       }
     }
   }
@@ -68,7 +71,7 @@ fn planLanePartial(rowBase: u32, lane: u32) -> u32 {
   if (params.planNestedRuns == 0u) { return accumulateRun(rowBase, start, end, ZERO_F32); }
   var acc = ZERO_F32;
   for (var run = start; run < end; run += params.planRunLength) {
-    acc = f32_add(acc, accumulateRun(rowBase, run, min(run + params.planRunLength, end), ZERO_F32), ENGINE_F32_SUBNORMALS);
+    acc = f32_addFast(acc, accumulateRun(rowBase, run, min(run + params.planRunLength, end), ZERO_F32), ENGINE_F32_SUBNORMALS);
   }
   return acc;
 }
@@ -102,7 +105,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
   for (var s = width >> 1u; s >= 1u; s >>= 1u) {
     for (var i = 0u; i < s; i++) {
       let other = select(ZERO_F32, partials[base + (i + s) * stride], i + s < live);
-      partials[base + i * stride] = f32_add(partials[base + i * stride], other, ENGINE_F32_SUBNORMALS);
+      partials[base + i * stride] = f32_addFast(partials[base + i * stride], other, ENGINE_F32_SUBNORMALS);
     }
   }
   return partials[base];
@@ -114,7 +117,7 @@ fn xorButterflyLane0(base: u32, stride: u32, width: u32, live: u32) -> u32 {
 fn shuffleDownReduce(base: u32, width: u32) -> u32 {
   for (var offset = 1u; offset < width; offset <<= 1u) {
     for (var i = 0u; i + offset < width; i++) {
-      partials[base + i] = f32_add(partials[base + i], partials[base + i + offset], ENGINE_F32_SUBNORMALS);
+      partials[base + i] = f32_addFast(partials[base + i], partials[base + i + offset], ENGINE_F32_SUBNORMALS);
     }
   }
   return partials[base];
@@ -172,7 +175,7 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
       for (var s = 0u; s < params.planStepCount; s++) {
         let step = params.planSteps + 3u * s;
         partials[partialBase + reduction[step]] =
-          f32_add(partials[partialBase + reduction[step + 1u]], partials[partialBase + reduction[step + 2u]], ENGINE_F32_SUBNORMALS);
+          f32_addFast(partials[partialBase + reduction[step + 1u]], partials[partialBase + reduction[step + 2u]], ENGINE_F32_SUBNORMALS);
       }
       rstd[row] = rstdOf(partials[partialBase + params.planResult]);
     }
@@ -206,7 +209,7 @@ fn sumOfSquares(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgrou
     }
     default: { // TREE_CUB: thread 0 adds the warp aggregates 1..W-1 in order.
       sumsq = partials[partialBase];
-      for (var w = 1u; w < params.warps; w++) { sumsq = f32_add(sumsq, partials[partialBase + w * params.warpSize], ENGINE_F32_SUBNORMALS); }
+      for (var w = 1u; w < params.warps; w++) { sumsq = f32_addFast(sumsq, partials[partialBase + w * params.warpSize], ENGINE_F32_SUBNORMALS); }
     }
   }
 

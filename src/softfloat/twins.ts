@@ -5,7 +5,9 @@ import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz } 
 import { sm90DivFull, sm90DivFullFtz } from '../numerics/hardware/sm90Div.js';
 import { f32_add } from './f32_add.js';
 import { f32_addF64 } from './f32_addF64.js';
+import { f32_addFast } from './f32_addFast.js';
 import { f32_div } from './f32_div.js';
+import { f32_divViaReciprocal } from './f32_divByReciprocal.js';
 import { f32_mul } from './f32_mul.js';
 import { f32_mulAdd } from './f32_mulAdd.js';
 import { f32_sqrt } from './f32_sqrt.js';
@@ -71,6 +73,8 @@ export const SOFTFLOAT_TWINS: readonly WgslTwin[] = [
   },
   { name: 'f32BitsFromE8m0', args: [{ kind: 'bits', width: 8 }], cpu: (code) => f32BitsFromE8m0(code) },
   { name: 'f32_addF64', args: [F32, F32, F32, SUBNORMALS], cpu: (a, bHi, bLo, s) => f32_addF64(a, bHi, bLo, subnormals(s)) },
+  { name: 'f32_addFast', args: [F32, F32, SUBNORMALS], cpu: (a, b, s) => f32_addFast(a, b, subnormals(s)) },
+  { name: 'f32_divViaReciprocal', args: [F32, F32, SUBNORMALS], cpu: (a, b, s) => f32_divViaReciprocal(a, b, subnormals(s)) },
 ];
 
 /** sm_90's measured approximate instructions (src/numerics/hardware, shaders/numerics/hardware). */

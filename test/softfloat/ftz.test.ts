@@ -2,7 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { operandPair, operandTriple, SPECIAL_F32 } from '../../src/softfloat/conformance/testfloat.js';
 import { f32_add } from '../../src/softfloat/f32_add.js';
+import { f32_addFast } from '../../src/softfloat/f32_addFast.js';
 import { f32_div } from '../../src/softfloat/f32_div.js';
+import { f32_divViaReciprocal } from '../../src/softfloat/f32_divByReciprocal.js';
 import { f32_mul } from '../../src/softfloat/f32_mul.js';
 import { f32_mulAdd } from '../../src/softfloat/f32_mulAdd.js';
 import { f32_sqrt } from '../../src/softfloat/f32_sqrt.js';
@@ -44,6 +46,8 @@ const OPS: readonly OpUnderTest[] = [
   { name: 'div', arity: 2, flush: (a, b) => f32_div(a, b, 'flush'), exact: exactDiv },
   { name: 'sqrt', arity: 1, flush: (a) => f32_sqrt(a, 'flush'), exact: exactSqrt },
   { name: 'mulAdd', arity: 3, flush: (a, b, c) => f32_mulAdd(a, b, c, 'flush'), exact: exactMulAdd },
+  { name: 'addFast', arity: 2, flush: (a, b) => f32_addFast(a, b, 'flush'), exact: exactAdd },
+  { name: 'divViaReciprocal', arity: 2, flush: (a, b) => f32_divViaReciprocal(a, b, 'flush'), exact: exactDiv },
 ];
 
 /** Operands at the bottom of the range: subnormals, and normals whose results land there. */

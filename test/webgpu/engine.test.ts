@@ -824,6 +824,41 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     });
   });
 
+  it('gives each chunk its own output set within the budget, alternates two or reuses one past it, with the same bits in both readbacks', async ({ skip }) => {
+    const ctx = deviceOrSkip(opened, skip);
+    const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 8, hidden: 1024, group: null, inputs: 'random', seed: 5 });
+    const expected = runCpuEngine(built.contract, built.shape, built.inputs);
+    const setBytes = async (): Promise<number> => {
+      const one = await uploadCase(ctx, built.contract, built.shape, built.inputs, { maxRowsPerChunk: 2, outputSetBudgetBytes: 0 });
+      releaseCase(one);
+      return Object.values(one.outputs).reduce((n, buffer) => n + buffer.size, 0);
+    };
+    const oneSet = await setBytes();
+    for (const readback of ['copy', 'mapped'] as const) {
+      for (const [outputSetBudgetBytes, sets] of [
+        [undefined, 4],
+        [oneSet, 2],
+        [0, 1],
+      ] as const) {
+        const uploaded = await uploadCase(ctx, built.contract, built.shape, built.inputs, { maxRowsPerChunk: 2, readback, outputSetBudgetBytes });
+        try {
+          expect(uploaded.chunks.length).toBe(4);
+          const used = uploaded.chunks.map((chunk) => chunk.outputs[0]);
+          expect(new Set(used).size).toBe(sets);
+          expect(used[0]).toBe(uploaded.outputs);
+          const execution = await executeCase(uploaded);
+          expectSameOutputs(expected, execution.outputs);
+          execution.release();
+        } finally {
+          releaseCase(uploaded);
+        }
+      }
+    }
+    await expect(uploadCase(ctx, built.contract, built.shape, built.inputs, { outputSetBudgetBytes: -1 })).rejects.toThrow(
+      'outputSetBudgetBytes must be a non-negative integer, got -1',
+    );
+  });
+
   it('gives the same outputs when an uploaded case is executed again, into earlier outputs, in one-row chunks, and with its stages timed', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 4, hidden: 1024, group: null, inputs: 'random', seed: 3 });

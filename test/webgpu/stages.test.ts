@@ -10,6 +10,7 @@ import { probeStage } from '../../src/engines/webgpu/stageProbe.js';
 import { releaseCase, uploadCase } from '../../src/engines/webgpu/upload.js';
 import { buildCase } from '../../src/fixtures/golden.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
+import { f32_divisorReciprocal } from '../../src/softfloat/f32_divByReciprocal.js';
 import { caseOf } from '../engines/caseBuilder.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
 
@@ -192,7 +193,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
         return q.quant.input === 'bf16' ? bf16Value(bf16At(gpuNormOut, e)) : f32FromBits(gpuNormed[e]);
       });
 
-    // groupScale: [scale, its reciprocal through the reciprocal slot] per group.
+    // groupScale: the scale, its reciprocal through the reciprocal slot, and the divisor reciprocal quantize divides by, per group.
     const gpuScales = await probeStage(uploaded, 'groupScale', 'scales');
     const gs = new StageMismatches('groupScale');
     for (let row = 0; row < tokens; row++) {
@@ -202,6 +203,9 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
         gs.check(bitsFromF32(scale) === gpuScales[pair], `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
         const reciprocal = bitsFromF32(c.ops.reciprocal(scale)); // the reciprocal slot, as quant.ts quantize forms it
         gs.check(reciprocal === gpuScales[pair + 1], `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
+        const divisorReciprocal = f32_divisorReciprocal(bitsFromF32(scale), contract.f32Subnormals);
+        const at = 2 * tokens * q.groups + row * q.groups + g; // past the pairs (quant.wgsl divisorReciprocalIndex)
+        gs.check(divisorReciprocal === gpuScales[at], `divisor reciprocal[${row}, ${g}]`, divisorReciprocal, gpuScales[at]);
       }
     }
     report(gs, 'groupScale');

@@ -50,6 +50,11 @@ export const BF16_SITE_PARAMS = {
  *  (hardwareTables.ts): past every stage's own bindings, so stages may add theirs. */
 export const SM90_TABLES_BINDING = 15;
 
+/** Words per quant group in the scales buffer: the chunk's [scale, reciprocal] pairs (what is read
+ *  back), then one f32_divisorReciprocal of each scale, which quantize divides by
+ *  (shaders/engine/quant.wgsl quantizeValue) and which is never read back. */
+export const SCALES_BUFFER_WORDS_PER_GROUP = 3;
+
 /** Invocations per workgroup: within every adapter's limit (compatibility mode guarantees 128). */
 export const WORKGROUP_SIZE = 64;
 
@@ -288,9 +293,9 @@ export function planCase(contract: Contract, shapeInput: Shape, inputs: CaseInpu
   };
 
   // The largest per-row footprint of any buffer, in u32 words: packed rank inputs, the f32
-  // scratch row, the tree's logical-thread partials, the [scale, reciprocal] pairs.
+  // scratch row, the tree's logical-thread partials, the scales buffer's words.
   const rankOrderWords = orderLayout.segments ? concatWords([orderLayout.segments.ends, orderLayout.segments.orders]) : new Uint32Array(0);
-  const wordsPerRow = Math.max(ranks * Math.ceil(hidden / 2), hidden, logicalThreads, 2 * groups);
+  const wordsPerRow = Math.max(ranks * Math.ceil(hidden / 2), hidden, logicalThreads, SCALES_BUFFER_WORDS_PER_GROUP * groups);
   return {
     contract,
     shape,

@@ -3,8 +3,9 @@ import { stageWorkgroups } from './pipeline.js';
 import type { ChunkWork, UploadedCase } from './upload.js';
 
 // Submission: one command buffer per chunk and output rank, holding the chunk's stages in one
-// compute pass and, when asked, its copies to the mappable readback buffers, queued behind the
-// dispatches since every chunk and output rank reuses the output buffers.
+// compute pass and, when asked, its copies to the mappable readback buffers. The copies wait for
+// the pass; later passes need not wait for them where each chunk and output rank writes its own
+// output set (upload.ts OUTPUT_SET_BUDGET_BYTES), so the GPU can copy beside later chunks' compute.
 
 /**
  * Encodes and submits `stageIndices` (indices into uploaded.stages) of one chunk for one output
@@ -34,7 +35,7 @@ export function submitChunk(
   }
   if (copies) {
     for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex])
-      encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
+      encoder.copyBufferToBuffer(chunk.outputs[rankIndex][role], 0, staging, offsetBytes, words * 4);
   }
   device.queue.submit([encoder.finish()]);
 }

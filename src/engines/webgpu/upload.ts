@@ -5,14 +5,44 @@ import type { ItemRange } from './limits.js';
 import { emittedRoles, outputOffsetBytes, outputWords, type OutputRole } from './outputs.js';
 import { ENGINE_STAGES, stagePipelines, type BufferRole, type EngineStage } from './pipeline.js';
 import { sm90TablesBuffer } from './hardwareTables.js';
-import { bf16Words, CHUNK_ROW_ALIGNMENT, encodeParams, paramsFor, planCase, SM90_TABLES_BINDING, type EnginePlan, type PlanOptions } from './plan.js';
+import {
+  bf16Words,
+  CHUNK_ROW_ALIGNMENT,
+  SCALES_BUFFER_WORDS_PER_GROUP,
+  encodeParams,
+  paramsFor,
+  planCase,
+  SM90_TABLES_BINDING,
+  type EnginePlan,
+  type PlanOptions,
+} from './plan.js';
 
 // Uploading a case: the plan, the compiled stage pipelines, every buffer (inputs packed as the
 // tensors hold them, scratch, outputs, the mappable readback buffers) and the bind groups, made
 // once so that executeCase (execute.ts) can run the case many times.
 
-/** What a stage reads and writes, per chunk; scratch and outputs are shared by all chunks. */
+/** What a stage reads and writes, per chunk; scratch is shared by all chunks, outputs by the
+ *  chunks and output ranks of one output set (outputSetCount). */
 type StageBuffers = Readonly<Record<BufferRole, GPUBuffer>>;
+
+/** The output buffers one chunk and output rank write. */
+export type OutputBuffers = Pick<StageBuffers, OutputRole>;
+
+/**
+ * The most bytes of output buffers a case keeps on the device beyond its first set. Each chunk
+ * and output rank writes its own set while they fit, so that no pass waits on an earlier
+ * readback copy: a pass that rewrote a buffer an earlier copy reads would need a barrier from
+ * the transfer stage, and a Vulkan pipeline barrier waits for every earlier command of its
+ * source stages (every earlier copy, not only that buffer's), so the copies would run between
+ * the passes (on an H100, 5.8 ms of the N=8, M=8192 case's GPU timeline, bench/RESULTS.md)
+ * rather than beside later chunks' compute. Past the budget, sets are reused in turn.
+ */
+export const OUTPUT_SET_BUDGET_BYTES = 1024 * 2 ** 20;
+
+/** How many output sets a case of `workItems` chunk x output-rank passes gets, each of `setBytes`. */
+export function outputSetCount(workItems: number, setBytes: number, budgetBytes: number): number {
+  return Math.max(1, Math.min(workItems, 1 + Math.floor(budgetBytes / setBytes)));
+}
 
 /** An output copied back after a chunk's stages, per output rank, into a mappable buffer: the
  *  chunk's own ('copy' readback) or the whole case's, at the chunk's offset ('mapped'). */
@@ -38,6 +68,9 @@ export type ReadbackMode = 'copy' | 'mapped';
 export interface UploadOptions extends PlanOptions {
   /** 'copy' unless given. */
   readonly readback?: ReadbackMode;
+  /** Bytes of output sets beyond the first (OUTPUT_SET_BUDGET_BYTES unless given; 0: every chunk
+   *  and output rank reuses one set, as before output sets). */
+  readonly outputSetBudgetBytes?: number;
 }
 
 export interface ChunkWork {
@@ -46,6 +79,8 @@ export interface ChunkWork {
   readonly bindGroups: readonly (readonly GPUBindGroup[])[];
   /** Per output rank: the outputs to read back. */
   readonly readbacks: readonly (readonly Readback[])[];
+  /** Per output rank: the output buffers its stages write and its readbacks copy from. */
+  readonly outputs: readonly OutputBuffers[];
 }
 
 export interface UploadedCase {
@@ -54,7 +89,8 @@ export interface UploadedCase {
   readonly stages: readonly EngineStage[];
   readonly pipelines: readonly GPUComputePipeline[];
   readonly chunks: readonly ChunkWork[];
-  readonly outputs: Pick<StageBuffers, OutputRole>;
+  /** The first chunk and output rank's output buffers (ChunkWork.outputs has every chunk's). */
+  readonly outputs: OutputBuffers;
   /** What one stage leaves for the next, read back only by stage probes (stageProbe.ts). */
   readonly scratch: Pick<StageBuffers, 'x' | 'rstd'>;
   readonly readback: ReadbackMode;
@@ -67,6 +103,10 @@ export interface UploadedCase {
 /** Creates the buffers, uploads the inputs (packed as the tensors hold them) and the parameters. */
 export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs, options: UploadOptions = {}): Promise<UploadedCase> {
   const plan = planCase(contract, shape, inputs, ctx.limits, options);
+  const outputSetBudgetBytes = options.outputSetBudgetBytes ?? OUTPUT_SET_BUDGET_BYTES;
+  if (!Number.isSafeInteger(outputSetBudgetBytes) || outputSetBudgetBytes < 0) {
+    throw new RangeError(`outputSetBudgetBytes must be a non-negative integer, got ${outputSetBudgetBytes}`);
+  }
   const readback = options.readback ?? 'copy';
   if (readback === 'mapped') checkMappedReadback(plan, ctx.limits.maxBufferSize);
   const { hidden } = plan.shape;
@@ -109,11 +149,18 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       x: make('x', maxElements, storageOut),
       partials: make('partials', maxRows * logicalThreads, GPUBufferUsage.STORAGE),
       rstd: make('rstd', maxRows, storageOut),
-      residualOut: make('residualOut', plan.emits.residual ? bf16Words(maxElements) : 1, storageOut),
-      normOut: make('normOut', bf16Words(maxElements), storageOut),
-      scales: make('scales', 2 * maxRows * plan.groups, storageOut),
-      q: make('q', plan.emits.quant ? Math.ceil(maxElements / 4) : 1, storageOut),
     };
+    const outputWordsOf: Readonly<Record<OutputRole, number>> = {
+      residualOut: plan.emits.residual ? bf16Words(maxElements) : 1,
+      normOut: bf16Words(maxElements),
+      scales: SCALES_BUFFER_WORDS_PER_GROUP * maxRows * plan.groups,
+      q: plan.emits.quant ? Math.ceil(maxElements / 4) : 1,
+    };
+    const setBytes = 4 * Object.values(outputWordsOf).reduce((a, b) => a + b, 0);
+    const outputSets = Array.from({ length: outputSetCount(plan.chunks.length * plan.outputRanks.length, setBytes, outputSetBudgetBytes) }, (_, set) => {
+      const buffers = Object.entries(outputWordsOf).map(([role, words]) => [role, make(`${role} set ${set}`, words, storageOut)] as const);
+      return Object.fromEntries(buffers) as Record<OutputRole, GPUBuffer>;
+    });
 
     const emitted = emittedRoles(plan);
     const caseStaging =
@@ -136,7 +183,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
           )
         : [];
 
-    const chunks = plan.chunks.map((range): ChunkWork => {
+    const chunks = plan.chunks.map((range, chunkIndex): ChunkWork => {
       const first = range.first * hidden;
       const elements = range.count * hidden;
       const slotWords = bf16Words(elements);
@@ -153,8 +200,9 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const residual = upload(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, GPUBufferUsage.STORAGE, (mapped) => {
         if (residualInput) new Uint16Array(mapped).set((residualInput.data as Uint16Array).subarray(first, first + elements));
       });
-      const buffers: StageBuffers = { ...shared, rankSlots, residual };
-      const bindGroups = plan.outputRanks.map((outputRank) => {
+      const outputs = plan.outputRanks.map((_, rankIndex) => outputSets[(chunkIndex * plan.outputRanks.length + rankIndex) % outputSets.length]);
+      const bindGroups = plan.outputRanks.map((outputRank, rankIndex) => {
+        const buffers: StageBuffers = { ...shared, ...outputs[rankIndex], rankSlots, residual };
         const words = encodeParams(paramsFor(plan, range, outputRank));
         const params = upload(`params rows ${range.first}+${range.count} rank ${outputRank}`, words.length, GPUBufferUsage.UNIFORM, (mapped) =>
           new Uint32Array(mapped).set(words),
@@ -184,9 +232,9 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
           return { role, words, staging, offsetBytes: 0 };
         }),
       );
-      return { range, bindGroups, readbacks };
+      return { range, bindGroups, readbacks, outputs };
     });
-    return { ctx, plan, stages, pipelines, chunks, outputs: shared, scratch: shared, readback, caseStaging, owned };
+    return { ctx, plan, stages, pipelines, chunks, outputs: outputSets[0], scratch: shared, readback, caseStaging, owned };
   });
 }
 

@@ -289,7 +289,7 @@ export function conformanceSuites(level: ConformanceLevel): ConformanceSuite[] {
   const sweep = (): Uint32Array => (sweepCases ??= sweepPatterns(sizes.sweep));
   const sweepNote = `${sizes.sweep} strided f32 patterns`;
   const suites: ConformanceSuite[] = [];
-  const seeds: Record<string, number> = { f32_add: 1, f32_sub: 2, f32_mul: 3, f32_div: 4, f32_mulAdd: 5 };
+  const seeds: Record<string, number> = { f32_add: 1, f32_sub: 2, f32_mul: 3, f32_div: 4, f32_mulAdd: 5, f32_addFast: 8, f32_divViaReciprocal: 9 };
   // Flushing subnormals changes only what reads or rounds to a subnormal: a quarter of the
   // random tuples, under seeds of their own.
   for (const [name, seed] of Object.entries(seeds)) {
