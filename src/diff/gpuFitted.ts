@@ -120,7 +120,7 @@ export async function fittedOutputsOnGpu(
             `${c.candidateName} rows ${first}+${count}`,
           );
           const format = ulpFormatOf(c.candidate.dtype) as GpuCompareFormat;
-          const reference = uploaded.outputs[ROLE_OF[c.output.kind]];
+          const reference = chunk.outputs[rankIndex][ROLE_OF[c.output.kind]];
           try {
             await compareRowsOnGpu(ctx, { reference, candidate: codes, format, rows: count, rowLength: hidden, firstRow: first, tallies: c.tallies! });
           } finally {
@@ -206,15 +206,15 @@ export async function fittedOutputsOnGpu(
   }
 }
 
-/** Queues copies of these outputs of the chunk (its rows at offset 0 of the stage buffers)
- *  into the chunk's mappable readback buffers. */
+/** Queues copies of these outputs of the chunk (its rows at offset 0 of its own output
+ *  buffers, ChunkWork.outputs) into the chunk's mappable readback buffers. */
 function copyRoles(uploaded: UploadedCase, chunk: ChunkWork, rankIndex: number, roles: readonly OutputRole[]): Promise<void> {
   const { device } = uploaded.ctx;
   const label = `readback of ${roles.join(', ')} rows ${chunk.range.first}+${chunk.range.count}`;
   return withErrorScopes(device, label, () => {
     const encoder = device.createCommandEncoder({ label });
     for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex])
-      if (roles.includes(role)) encoder.copyBufferToBuffer(uploaded.outputs[role], 0, staging, offsetBytes, words * 4);
+      if (roles.includes(role)) encoder.copyBufferToBuffer(chunk.outputs[rankIndex][role], 0, staging, offsetBytes, words * 4);
     device.queue.submit([encoder.finish()]);
   });
 }
