@@ -7,7 +7,9 @@
 #   3. bench/emulate.py --backend torch-cuda checks torch's bits against it, then times it
 #      (outputs left on the GPU; copied into pinned host memory).
 # Carry [".device", "dist"] (`npm run build` here first), begin with `source .device/prelude.sh`.
-# usage: bash bench/device-vs-torch.sh [TOKENS ...]     (default 8192; N=8, H=7168)
+# usage: [BASE_DIST=DIR] bash bench/device-vs-torch.sh [TOKENS ...]     (default 8192; N=8, H=7168)
+# BASE_DIST: another build's dist/ (an older commit's `npm run build`, with bench/webgpu-case.js):
+# its WebGPU engine is timed on the same case right after this build's, for a same-run ratio.
 # Writes $OUT/vs-torch.log and one JSON line per engine and size.
 set -uo pipefail
 OUT=${OUT:-out/device}
@@ -27,6 +29,10 @@ status=0
     echo "gen (CPU engine): $(($(date +%s) - start)) s"
     case=$(ls "$work/m$tokens"/*.safetensors)
     node dist/bench/webgpu-case.js "$case" --adapter vulkan --iterations 15 --json "$OUT/webgpu-m$tokens.json" || status=1
+    if [ -n "${BASE_DIST:-}" ]; then
+      echo "-- base build $BASE_DIST"
+      node "$BASE_DIST/bench/webgpu-case.js" "$case" --adapter vulkan --iterations 15 --json "$OUT/webgpu-base-m$tokens.json" || status=1
+    fi
     python3 bench/emulate.py "$case" --backend torch-cuda --repeat 15 | tee "$OUT/torch-m$tokens.json" || status=1
     rm -rf "$work/m$tokens"
   done
