@@ -1,20 +1,73 @@
 #include "fused_allreduce_norm.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace ulpwise {
 
 namespace {
 
+/**
+ * addF32(a, b, true) as one instruction on NVIDIA: add.rn.ftz.f32 reads a subnormal operand as a
+ * zero of its sign and flushes a subnormal result to a zero of its sign (PTX ISA, add: ".ftz"),
+ * as bits.h does in integers around __fadd_rn. Flushing the result before or after rounding
+ * cannot differ for an add: both flushed operands are 0 or at least 2^-126 in magnitude and
+ * multiples of 2^-149, so a sum below 2^-126 is exact (no rounding), and one at or above it
+ * rounds to at least 2^-126 (nothing to flush). Elsewhere it is addF32 itself.
+ */
+struct FlushingAddFtz {
+  __device__ float operator()(float a, float b) const {
+#if defined(__CUDA_ARCH__)
+    float sum;
+    asm("add.rn.ftz.f32 %0, %1, %2;" : "=f"(sum) : "f"(a), "f"(b));
+    return sum;
+#else
+    return addF32(a, b, true);
+#endif
+  }
+};
+
 /** allReduce of each of a thread's eight elements, ranks in natural order 0..N-1 (aiter: the
  *  same order on every rank, custom_all_reduce.cuh:1996-2007). */
+template <bool kFtzAdd>
 __device__ inline void sumRanksNatural(const Bf16Pack (&packs)[kMaxRanks], int ranks, const Contract& c, float (&acc)[kPackElems]) {
-#pragma unroll
-  for (int k = 0; k < kPackElems; k++) {
-    float values[kMaxRanks];
-    // Unrolled to kMaxRanks so the packs stay in registers (a run-time index would spill them).
-#pragma unroll
-    for (int r = 0; r < kMaxRanks; r++) values[r] = r < ranks ? rankInputToF32(packs[r].h[k], c) : 0.0f;
-    acc[k] = allReduce(values, ranks, c);
+  const auto value = [&packs, &c](int r, int k) { return rankInputToF32(packs[r].h[k], c); };
+  if (kFtzAdd && c.flushSubnormals) {
+    allReduceEach(ranks, c, value, FlushingAddFtz{}, acc);
+  } else {
+    allReduceEach(ranks, c, value, ContractAdd{c.flushSubnormals}, acc);
   }
+}
+
+/**
+ * Eight fp8 codes of quantScaled values. With kHwCvt on sm_89 and newer, an e4m3fn pack whose
+ * magnitudes all lie in (2^-10, 464) is converted by cvt.rn.satfinite.e4m3x2.f32: there the
+ * conversion is round to nearest even with nothing to saturate (464 is the midpoint between
+ * 448, the largest finite code, and 480, which rounds to even 448), and no result is a zero
+ * (2^-10 is half the smallest subnormal, 2^-9), so its bits are fp8FromF32Bits' for either
+ * saturation. Any other pack (a NaN fails both comparisons) takes fp8FromF32Bits.
+ */
+template <bool kHwCvt>
+__device__ inline void fp8Codes(const float (&scaled)[kPackElems], const QuantContract& q, uint8_t (&codes)[kPackElems]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  if (kHwCvt && q.format == Fp8Format::e4m3fn) {
+    bool inRange = true;
+#pragma unroll
+    for (int k = 0; k < kPackElems; k++) inRange = inRange && fabsf(scaled[k]) > 0x1p-10f && fabsf(scaled[k]) < 464.0f;
+    if (inRange) {
+#pragma unroll
+      for (int k = 0; k < kPackElems; k += 2) {
+        uint16_t pair;  // element k in the low byte, k + 1 in the high byte
+        asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(scaled[k + 1]), "f"(scaled[k]));
+        codes[k] = static_cast<uint8_t>(pair & 0xffu);
+        codes[k + 1] = static_cast<uint8_t>(pair >> 8);
+      }
+      return;
+    }
+  }
+#endif
+#pragma unroll
+  for (int k = 0; k < kPackElems; k++) codes[k] = fp8FromF32Bits(bitsFromF32(scaled[k]), q.format, q.saturation);
 }
 
 /** Loads pack `element` of every rank, all loads in flight before the first add. */
@@ -46,6 +99,7 @@ struct RowShared {
  * 1799-1941). Every thread of the block calls it (the reductions need them all); `active`
  * threads own a pack of the row, the others add zeros, as aiter's padded threads do (:2036).
  */
+template <bool kHwCvt>
 __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bool active, const float (&acc)[kPackElems],
                               const Bf16Pack& residual, RowShared& shared) {
   const NormContract& norm = c.norm;
@@ -110,9 +164,11 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   const float scale = groupScale(amax, q, c.hardwareOps, flush);
   const float reciprocal = reciprocalSlot(scale, c.hardwareOps, flush);
   if (!active) return;
-  uint8_t codes[kPackElems];
+  float scaled[kPackElems];
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, c.hardwareOps, flush);
+  for (int k = 0; k < kPackElems; k++) scaled[k] = quantScaled(values[k], scale, reciprocal, q, c.hardwareOps, flush);
+  uint8_t codes[kPackElems];
+  fp8Codes<kHwCvt>(scaled, q, codes);
   storeCodes(io.outQ, e0, codes);
   if (static_cast<int>(threadIdx.x) % lanes == 0) {
     const int groups = io.hidden / groupSize;
@@ -127,16 +183,20 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   }
 }
 
-/** 1-stage: every rank reads every rank's row and computes the whole output itself. */
+/** 1-stage: every rank reads every rank's row and computes the whole output itself. kPin fixes
+ *  contract fields at compile time (applyContractPin); kFtzAdd and kHwCvt: Fused1StageVariant. */
+template <ContractPin kPin, bool kFtzAdd, bool kHwCvt>
 __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedArgs a) {
   __shared__ RowShared rowShared[2];
   __shared__ uint32_t epochSlot;
+  Contract contract = a.contract;
+  applyContractPin(kPin, contract);
   BlockBarriers barriers(a.sync, &epochSlot);
   barriers.arrive();  // the peers' inputs are ready
 
   const int packs = a.io.hidden / kPackElems;
   const bool active = static_cast<int>(threadIdx.x) < packs;
-  const uint16_t* residual = a.contract.norm.hasResidual ? a.io.residual : nullptr;
+  const uint16_t* residual = contract.norm.hasResidual ? a.io.residual : nullptr;
   int parity = 0;
   for (int m = blockIdx.x; m < a.io.tokens; m += gridDim.x, parity ^= 1) {
     float acc[kPackElems] = {};
@@ -153,9 +213,9 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedA
           prefetchRankPacks(a.inputs, a.sync.ranks, residual, element + static_cast<size_t>(ahead) * gridDim.x * a.io.hidden);
         }
       }
-      sumRanksNatural(rankPacks, a.sync.ranks, a.contract, acc);
+      sumRanksNatural<kFtzAdd>(rankPacks, a.sync.ranks, contract, acc);
     }
-    fusedEpilogue(a.contract, a.io, m, active, acc, residualPack, rowShared[parity]);
+    fusedEpilogue<kHwCvt>(contract, a.io, m, active, acc, residualPack, rowShared[parity]);
   }
 
   barriers.arrive();  // no rank moves on while a peer still reads its input
@@ -258,7 +318,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
       loadRankPacks(f.inputs, ranks, element, rankPacks);
       float acc[kPackElems];
       // roundResult 'bf16' (support.cpp requires it here): the sums are already bf16 values.
-      sumRanksNatural(rankPacks, ranks, f.contract, acc);
+      sumRanksNatural<false>(rankPacks, ranks, f.contract, acc);
       Bf16Pack reduced;
 #pragma unroll
       for (int k = 0; k < kPackElems; k++) reduced.h[k] = f32ToBf16(acc[k], f.contract.bf16Rounding.allReduceResult);
@@ -284,7 +344,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 #pragma unroll
         for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
       }
-      fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
+      fusedEpilogue<false>(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
     }
   }
 
@@ -292,7 +352,41 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
   barriers.finish();
 }
 
+/** The 1-stage instances: the generic one, then each pin with each variant's fast ops. */
+using Fused1StageKernel = void (*)(FusedArgs);
+
+Fused1StageKernel fused1StageKernel(ContractPin pin, Fused1StageVariant variant) {
+  const Fused1StageKernel generic = allReduceFusion1Stage<ContractPin::none, false, false>;
+  if (pin == ContractPin::none || variant == Fused1StageVariant::generic) return generic;
+  const bool quant = pin == ContractPin::aiterGfx950Quant;
+  switch (variant) {
+    case Fused1StageVariant::generic: break;
+    case Fused1StageVariant::pinned:
+      return quant ? allReduceFusion1Stage<ContractPin::aiterGfx950Quant, false, false> : allReduceFusion1Stage<ContractPin::aiterGfx950, false, false>;
+    case Fused1StageVariant::pinnedFtz:
+      return quant ? allReduceFusion1Stage<ContractPin::aiterGfx950Quant, true, false> : allReduceFusion1Stage<ContractPin::aiterGfx950, true, false>;
+    case Fused1StageVariant::pinnedCvt:
+      return quant ? allReduceFusion1Stage<ContractPin::aiterGfx950Quant, true, true> : allReduceFusion1Stage<ContractPin::aiterGfx950, true, false>;
+  }
+  return generic;
+}
+
+constexpr Fused1StageVariant kFused1StageVariants[] = {Fused1StageVariant::generic, Fused1StageVariant::pinned, Fused1StageVariant::pinnedFtz,
+                                                      Fused1StageVariant::pinnedCvt};
+constexpr ContractPin kContractPins[] = {ContractPin::aiterGfx950, ContractPin::aiterGfx950Quant};
+
 }  // namespace
+
+ContractPin contractPinFor(const Contract& contract) {
+  for (const ContractPin pin : kContractPins) {
+    // Byte copy and compare: the pin only assigns fields, so padding compares equal to itself.
+    Contract pinned;
+    std::memcpy(&pinned, &contract, sizeof pinned);
+    applyContractPin(pin, pinned);
+    if (std::memcmp(&pinned, &contract, sizeof pinned) == 0) return pin;
+  }
+  return ContractPin::none;
+}
 
 int fusedBlockThreads(const Contract& contract, int hidden) {
   if (contract.norm.tree == SumTree::smemHalving) return contract.norm.halvingBlock;
@@ -308,7 +402,14 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
   if (twoStage) {
     HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion2Stage, threads, 0));
   } else {
-    HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion1Stage, threads, 0));
+    // The fewest resident blocks of any instance a launch may pick: the barriers need them all.
+    perSm = kMaxBlocks;
+    const ContractPin pin = contractPinFor(contract);
+    for (const Fused1StageVariant variant : kFused1StageVariants) {
+      int instancePerSm = 0;
+      HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&instancePerSm, fused1StageKernel(pin, variant), threads, 0));
+      perSm = std::min(perSm, instancePerSm);
+    }
   }
   int blocks = perSm * props.multiProcessorCount / coResidentRanks;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
@@ -316,8 +417,9 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
   return blocks < 1 ? 1 : blocks;
 }
 
-void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream) {
-  hipLaunchKernelGGL(allReduceFusion1Stage, dim3(blocks), dim3(fusedBlockThreads(args.contract, args.io.hidden)), 0, stream, args);
+void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream, Fused1StageVariant variant) {
+  const Fused1StageKernel kernel = fused1StageKernel(contractPinFor(args.contract), variant);
+  hipLaunchKernelGGL(kernel, dim3(blocks), dim3(fusedBlockThreads(args.contract, args.io.hidden)), 0, stream, args);
   HIP_TRY_LAUNCH();
 }
 
@@ -328,7 +430,11 @@ void launchFused2Stage(const TwoStageArgs& args, int blocks, hipStream_t stream)
 
 void preloadFusedKernels() {
   hipFuncAttributes attributes;
-  HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(allReduceFusion1Stage)));
+  for (const ContractPin pin : {ContractPin::none, ContractPin::aiterGfx950, ContractPin::aiterGfx950Quant}) {
+    for (const Fused1StageVariant variant : kFused1StageVariants) {
+      HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(fused1StageKernel(pin, variant))));
+    }
+  }
   HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(allReduceFusion2Stage)));
 }
 
