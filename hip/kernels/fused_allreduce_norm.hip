@@ -1,31 +1,23 @@
 #include "fused_allreduce_norm.h"
 
+#include "fast_paths.h"
+
 #include <algorithm>
-#include <cstring>
 
 namespace ulpwise {
 
 namespace {
 
-/**
- * addF32(a, b, true) as one instruction on NVIDIA: add.rn.ftz.f32 reads a subnormal operand as a
- * zero of its sign and flushes a subnormal result to a zero of its sign (PTX ISA, add: ".ftz"),
- * as bits.h does in integers around __fadd_rn. Flushing the result before or after rounding
- * cannot differ for an add: both flushed operands are 0 or at least 2^-126 in magnitude and
- * multiples of 2^-149, so a sum below 2^-126 is exact (no rounding), and one at or above it
- * rounds to at least 2^-126 (nothing to flush). Elsewhere it is addF32 itself.
- */
-struct FlushingAddFtz {
-  __device__ float operator()(float a, float b) const {
-#if defined(__CUDA_ARCH__)
-    float sum;
-    asm("add.rn.ftz.f32 %0, %1, %2;" : "=f"(sum) : "f"(a), "f"(b));
-    return sum;
-#else
-    return addF32(a, b, true);
-#endif
-  }
+/** Which of the exact fast paths an instance takes (Fused1StageVariant): the all-reduce's
+ *  flushing adds as add.rn.ftz (FlushingAddFtz), the square root as sqrt.rn
+ *  (correctlyRoundedSqrt), e4m3fn codes by cvt (fp8Codes). */
+template <bool FtzAdd, bool HwSqrt, bool HwCvt>
+struct FastPaths {
+  static constexpr bool ftzAdd = FtzAdd;
+  static constexpr bool hwSqrt = HwSqrt;
+  static constexpr bool hwCvt = HwCvt;
 };
+using NoFastPaths = FastPaths<false, false, false>;
 
 /** allReduce of each of a thread's eight elements, ranks in natural order 0..N-1 (aiter: the
  *  same order on every rank, custom_all_reduce.cuh:1996-2007). */
@@ -37,37 +29,6 @@ __device__ inline void sumRanksNatural(const Bf16Pack (&packs)[kMaxRanks], int r
   } else {
     allReduceEach(ranks, c, value, ContractAdd{c.flushSubnormals}, acc);
   }
-}
-
-/**
- * Eight fp8 codes of quantScaled values. With kHwCvt on sm_89 and newer, an e4m3fn pack whose
- * magnitudes all lie in (2^-10, 464) is converted by cvt.rn.satfinite.e4m3x2.f32: there the
- * conversion is round to nearest even with nothing to saturate (464 is the midpoint between
- * 448, the largest finite code, and 480, which rounds to even 448), and no result is a zero
- * (2^-10 is half the smallest subnormal, 2^-9), so its bits are fp8FromF32Bits' for either
- * saturation. Any other pack (a NaN fails both comparisons) takes fp8FromF32Bits.
- */
-template <bool kHwCvt>
-__device__ inline void fp8Codes(const float (&scaled)[kPackElems], const QuantContract& q, uint8_t (&codes)[kPackElems]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-  if (kHwCvt && q.format == Fp8Format::e4m3fn) {
-    bool inRange = true;
-#pragma unroll
-    for (int k = 0; k < kPackElems; k++) inRange = inRange && fabsf(scaled[k]) > 0x1p-10f && fabsf(scaled[k]) < 464.0f;
-    if (inRange) {
-#pragma unroll
-      for (int k = 0; k < kPackElems; k += 2) {
-        uint16_t pair;  // element k in the low byte, k + 1 in the high byte
-        asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(scaled[k + 1]), "f"(scaled[k]));
-        codes[k] = static_cast<uint8_t>(pair & 0xffu);
-        codes[k + 1] = static_cast<uint8_t>(pair >> 8);
-      }
-      return;
-    }
-  }
-#endif
-#pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = fp8FromF32Bits(bitsFromF32(scaled[k]), q.format, q.saturation);
 }
 
 /** Loads pack `element` of every rank, all loads in flight before the first add. */
@@ -99,7 +60,7 @@ struct RowShared {
  * 1799-1941). Every thread of the block calls it (the reductions need them all); `active`
  * threads own a pack of the row, the others add zeros, as aiter's padded threads do (:2036).
  */
-template <bool kHwCvt>
+template <class Fast>
 __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bool active, const float (&acc)[kPackElems],
                               const Bf16Pack& residual, RowShared& shared) {
   const NormContract& norm = c.norm;
@@ -130,7 +91,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   const int countedThreads = norm.butterflyDropsTailWarp ? io.hidden / kPackElems / kLogicalWarpLanes * kLogicalWarpLanes : io.hidden / kPackElems;
   const bool counted = active && static_cast<int>(threadIdx.x) < countedThreads;
   const float sumsq = butterflyBlockSum(counted ? squares.sum() : 0.0f, shared.warpSums, flush);
-  const float rowRstd = rstdOf(sumsq, io.hidden, c);
+  const float rowRstd = rstdOf<Fast::hwSqrt>(sumsq, io.hidden, c);
 
   const QuantContract& q = c.quant;
   float normed[kPackElems] = {};
@@ -168,7 +129,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
 #pragma unroll
   for (int k = 0; k < kPackElems; k++) scaled[k] = quantScaled(values[k], scale, reciprocal, q, c.hardwareOps, flush);
   uint8_t codes[kPackElems];
-  fp8Codes<kHwCvt>(scaled, q, codes);
+  fp8Codes<Fast::hwCvt>(scaled, q, codes);
   storeCodes(io.outQ, e0, codes);
   if (static_cast<int>(threadIdx.x) % lanes == 0) {
     const int groups = io.hidden / groupSize;
@@ -184,9 +145,9 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
 }
 
 /** 1-stage: every rank reads every rank's row and computes the whole output itself. kPin fixes
- *  contract fields at compile time (applyContractPin); kFtzAdd and kHwCvt: Fused1StageVariant. */
-template <ContractPin kPin, bool kFtzAdd, bool kHwCvt>
-__global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedArgs a) {
+ *  contract fields at compile time (applyContractPin); Fast: Fused1StageVariant. */
+template <ContractPin kPin, class Fast>
+__global__ void __launch_bounds__(kPin == ContractPin::none ? kMaxBlockThreads : kPinnedMaxThreads) allReduceFusion1Stage(FusedArgs a) {
   __shared__ RowShared rowShared[2];
   __shared__ uint32_t epochSlot;
   Contract contract = a.contract;
@@ -213,9 +174,9 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedA
           prefetchRankPacks(a.inputs, a.sync.ranks, residual, element + static_cast<size_t>(ahead) * gridDim.x * a.io.hidden);
         }
       }
-      sumRanksNatural<kFtzAdd>(rankPacks, a.sync.ranks, contract, acc);
+      sumRanksNatural<Fast::ftzAdd>(rankPacks, a.sync.ranks, contract, acc);
     }
-    fusedEpilogue<kHwCvt>(contract, a.io, m, active, acc, residualPack, rowShared[parity]);
+    fusedEpilogue<Fast>(contract, a.io, m, active, acc, residualPack, rowShared[parity]);
   }
 
   barriers.arrive();  // no rank moves on while a peer still reads its input
@@ -344,7 +305,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 #pragma unroll
         for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
       }
-      fusedEpilogue<false>(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
+      fusedEpilogue<NoFastPaths>(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
     }
   }
 
@@ -355,44 +316,33 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 /** The 1-stage instances: the generic one, then each pin with each variant's fast ops. */
 using Fused1StageKernel = void (*)(FusedArgs);
 
-Fused1StageKernel fused1StageKernel(ContractPin pin, Fused1StageVariant variant) {
-  const Fused1StageKernel generic = allReduceFusion1Stage<ContractPin::none, false, false>;
-  if (pin == ContractPin::none || variant == Fused1StageVariant::generic) return generic;
-  const bool quant = pin == ContractPin::aiterGfx950Quant;
+/** The instance of one pin and one variant's fast paths. */
+template <ContractPin kPin>
+Fused1StageKernel pinned1StageKernel(Fused1StageVariant variant) {
   switch (variant) {
     case Fused1StageVariant::generic: break;
-    case Fused1StageVariant::pinned:
-      return quant ? allReduceFusion1Stage<ContractPin::aiterGfx950Quant, false, false> : allReduceFusion1Stage<ContractPin::aiterGfx950, false, false>;
-    case Fused1StageVariant::pinnedFtz:
-      return quant ? allReduceFusion1Stage<ContractPin::aiterGfx950Quant, true, false> : allReduceFusion1Stage<ContractPin::aiterGfx950, true, false>;
-    case Fused1StageVariant::pinnedCvt:
-      return quant ? allReduceFusion1Stage<ContractPin::aiterGfx950Quant, true, true> : allReduceFusion1Stage<ContractPin::aiterGfx950, true, false>;
+    case Fused1StageVariant::pinned: return allReduceFusion1Stage<kPin, NoFastPaths>;
+    case Fused1StageVariant::pinnedFtz: return allReduceFusion1Stage<kPin, FastPaths<true, false, false>>;
+    case Fused1StageVariant::pinnedSqrt: return allReduceFusion1Stage<kPin, FastPaths<true, true, false>>;
+    // Without quant no code is converted: the pinned-sqrt instance.
+    case Fused1StageVariant::pinnedCvt: return allReduceFusion1Stage<kPin, FastPaths<true, true, kPin == ContractPin::aiterGfx950Quant>>;
   }
-  return generic;
+  return allReduceFusion1Stage<ContractPin::none, NoFastPaths>;
+}
+
+Fused1StageKernel fused1StageKernel(ContractPin pin, Fused1StageVariant variant) {
+  switch (pin) {
+    case ContractPin::none: break;
+    case ContractPin::aiterGfx950: return pinned1StageKernel<ContractPin::aiterGfx950>(variant);
+    case ContractPin::aiterGfx950Quant: return pinned1StageKernel<ContractPin::aiterGfx950Quant>(variant);
+  }
+  return allReduceFusion1Stage<ContractPin::none, NoFastPaths>;
 }
 
 constexpr Fused1StageVariant kFused1StageVariants[] = {Fused1StageVariant::generic, Fused1StageVariant::pinned, Fused1StageVariant::pinnedFtz,
-                                                      Fused1StageVariant::pinnedCvt};
-constexpr ContractPin kContractPins[] = {ContractPin::aiterGfx950, ContractPin::aiterGfx950Quant};
+                                                      Fused1StageVariant::pinnedSqrt, Fused1StageVariant::pinnedCvt};
 
 }  // namespace
-
-ContractPin contractPinFor(const Contract& contract) {
-  for (const ContractPin pin : kContractPins) {
-    // Byte copy and compare: the pin only assigns fields, so padding compares equal to itself.
-    Contract pinned;
-    std::memcpy(&pinned, &contract, sizeof pinned);
-    applyContractPin(pin, pinned);
-    if (std::memcmp(&pinned, &contract, sizeof pinned) == 0) return pin;
-  }
-  return ContractPin::none;
-}
-
-int fusedBlockThreads(const Contract& contract, int hidden) {
-  if (contract.norm.tree == SumTree::smemHalving) return contract.norm.halvingBlock;
-  const int packs = hidden / kPackElems;
-  return (packs + kLogicalWarpLanes - 1) / kLogicalWarpLanes * kLogicalWarpLanes;
-}
 
 int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage) {
   hipDeviceProp_t props;
@@ -404,7 +354,7 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
   } else {
     // The fewest resident blocks of any instance a launch may pick: the barriers need them all.
     perSm = kMaxBlocks;
-    const ContractPin pin = contractPinFor(contract);
+    const ContractPin pin = contractPinFor(contract, hidden);
     for (const Fused1StageVariant variant : kFused1StageVariants) {
       int instancePerSm = 0;
       HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&instancePerSm, fused1StageKernel(pin, variant), threads, 0));
@@ -418,7 +368,7 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
 }
 
 void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream, Fused1StageVariant variant) {
-  const Fused1StageKernel kernel = fused1StageKernel(contractPinFor(args.contract), variant);
+  const Fused1StageKernel kernel = fused1StageKernel(contractPinFor(args.contract, args.io.hidden), variant);
   hipLaunchKernelGGL(kernel, dim3(blocks), dim3(fusedBlockThreads(args.contract, args.io.hidden)), 0, stream, args);
   HIP_TRY_LAUNCH();
 }

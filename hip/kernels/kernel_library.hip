@@ -137,7 +137,14 @@ class Context {
       throw Unsupported("NCCL needs one GPU per rank: run unfused-nccl in peer mode");
     }
     if (const char* rows = std::getenv("ULPWISE_PREFETCH_ROWS")) prefetchRows_ = std::max(0, std::min(4, std::atoi(rows)));
-    if (const char* variant = std::getenv("ULPWISE_BW_VARIANT")) variant_ = parseVariant(variant);
+    if (const char* variant = std::getenv("ULPWISE_BW_VARIANT")) {
+      variant_ = parseVariant(variant);
+      if (kind_ == KernelKind::fused1Stage) {
+        // Which instance runs, for the device logs: a pinned variant on an unpinned contract is the generic one.
+        const ContractPin pin = variant_ == Fused1StageVariant::generic ? ContractPin::none : contractPinFor(contract_, hidden_);
+        std::fprintf(stderr, "aiter-1stage ULPWISE_BW_VARIANT=%s: %s instance\n", variant, pin == ContractPin::none ? "generic" : contractPinName(pin));
+      }
+    }
     const int coResident = problem.mode == ULPWISE_MODE_EMULATED ? ranks_ : 1;
     const bool twoStage = kind_ == KernelKind::fused2Stage;
     const int64_t elements = static_cast<int64_t>(tokens_) * hidden_;
@@ -238,8 +245,9 @@ class Context {
     if (name == "generic") return Fused1StageVariant::generic;
     if (name == "pinned") return Fused1StageVariant::pinned;
     if (name == "pinned-ftz") return Fused1StageVariant::pinnedFtz;
+    if (name == "pinned-sqrt") return Fused1StageVariant::pinnedSqrt;
     if (name == "pinned-cvt") return Fused1StageVariant::pinnedCvt;
-    throw std::runtime_error("ULPWISE_BW_VARIANT '" + name + "': expected generic, pinned, pinned-ftz or pinned-cvt");
+    throw std::runtime_error("ULPWISE_BW_VARIANT '" + name + "': expected generic, pinned, pinned-ftz, pinned-sqrt or pinned-cvt");
   }
   std::vector<std::unique_ptr<DeviceBuffer>> signals_, stage_, reduced_, normScratch_;
 #if defined(ULPWISE_HAVE_NCCL)

@@ -65,7 +65,7 @@ ULPWISE_HD void allReduceEach(int ranks, const Contract& c, Value value, Add add
 #pragma unroll
 #endif
   for (int i = 1; i < kMaxRanks; i++) {
-    if (i >= ranks) break;
+    if (i >= ranks) continue;  // not `break`: clang unrolls no loop with an early exit
     for (int k = 0; k < N; k++) {
       acc[k] = add(acc[k], value(i, k));
       if (c.allReduce.bf16Accumulate) acc[k] = roundBf16(acc[k], c.bf16Rounding.allReduceHop);
@@ -295,10 +295,26 @@ __device__ inline float sm90DivFullFtz(float a, float b) {
 // (contract.cpp refuses them elsewhere), and kernel_library.hip runs them on compute
 // capability 9.0 only, so the host and AMD compilations never see one set.
 
+/**
+ * sqrtF32Bits as a float; with kHwSqrt in an NVIDIA device compilation, sqrt.rn.f32 for a
+ * non-negative, non-NaN operand, where `ulpwise-harness selfcheck` compares the two over every
+ * such f32 (identical on an H200, README.md) and hip/tests/fast_paths_device_check.hip again:
+ * one instruction sequence instead of the integer loop's 25 steps. A NaN or negative operand
+ * keeps the integer path (sqrt.rn returns its own NaN bits).
+ */
+template <bool kHwSqrt>
+ULPWISE_HD float correctlyRoundedSqrt(float x) {
+#if defined(__CUDA_ARCH__)
+  if (kHwSqrt && bitsFromF32(x) <= 0x7f800000u) return __fsqrt_rn(x);
+#endif
+  return f32FromBits(sqrtF32Bits(bitsFromF32(x)));
+}
+
 /** rstd from fround(variance + eps): fround(1 / fround(sqrt(v))), or rsqrt.approx.
  *  ULPWISE_HW_RSQRT swaps the hardware rsqrtf in for the correctly rounded one, as the modelled
  *  kernels do (aiter: `rsqrtf(acc / hidden_dim + eps)`, custom_all_reduce.cuh:1644), to show
  *  what `ulpwise diff --rstd infer` recovers. */
+template <bool kHwSqrt = false>
 ULPWISE_HD float rsqrtSlot(float v, const HardwareOpsContract& ops, bool flush) {
 #if defined(__CUDA_ARCH__)
   if (ops.rsqrtSm90) return flush ? sm90RsqrtApproxFtz(v) : sm90RsqrtApprox(v);
@@ -310,7 +326,7 @@ ULPWISE_HD float rsqrtSlot(float v, const HardwareOpsContract& ops, bool flush) 
   return rsqrtf(v);
 #else
   // sqrt of a flushed operand; a square root of a normal is never subnormal.
-  const float root = f32FromBits(sqrtF32Bits(bitsFromF32(flush ? flushSubnormal(v) : v)));
+  const float root = correctlyRoundedSqrt<kHwSqrt>(flush ? flushSubnormal(v) : v);
   return divF32(1.0f, root, flush);
 #endif
 }
@@ -337,13 +353,14 @@ ULPWISE_HD float divideSlot(float a, float b, const HardwareOpsContract& ops, bo
 
 /** rstd = rsqrtSlot(fround(variance + eps)), variance = sumsq / H or sumsq * (1 / H) through
  *  the divide and reciprocal slots (src/engines/cpu/sumOfSquares.ts meanSquareOf, rstdOf). */
+template <bool kHwSqrt = false>
 ULPWISE_HD float rstdOf(float sumsq, int hidden, const Contract& c) {
   const bool flush = c.flushSubnormals;
   const float h = static_cast<float>(hidden);
   const float variance = c.norm.varianceReciprocal ? mulF32(sumsq, reciprocalSlot(h, c.hardwareOps, flush), flush)
                                                    : divideSlot(sumsq, h, c.hardwareOps, flush);
   const float v = addF32(variance, f32FromBits(c.norm.epsBits), flush);
-  return rsqrtSlot(v, c.hardwareOps, flush);
+  return rsqrtSlot<kHwSqrt>(v, c.hardwareOps, flush);
 }
 
 // ---- normalize ------------------------------------------------------------------------------
