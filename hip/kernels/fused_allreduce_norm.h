@@ -57,7 +57,8 @@ struct TwoStageArgs {
 
 /** Blocks per rank: enough for the rows, no more than can be resident when `coResidentRanks`
  *  grids share the device (the barriers need every block of every rank running at once). */
-int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage);
+int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage,
+                    Fused1StageVariant variant = Fused1StageVariant::generic);
 
 /** Launches the variant's instance: a pinned variant on a contract that matches no pin runs the
  *  generic one. */

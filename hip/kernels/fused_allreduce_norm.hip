@@ -344,7 +344,7 @@ constexpr Fused1StageVariant kFused1StageVariants[] = {Fused1StageVariant::gener
 
 }  // namespace
 
-int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage) {
+int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage, Fused1StageVariant variant) {
   hipDeviceProp_t props;
   HIP_TRY(hipGetDeviceProperties(&props, device));
   int perSm = 0;
@@ -352,14 +352,8 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
   if (twoStage) {
     HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion2Stage, threads, 0));
   } else {
-    // The fewest resident blocks of any instance a launch may pick: the barriers need them all.
-    perSm = kMaxBlocks;
-    const ContractPin pin = contractPinFor(contract, hidden);
-    for (const Fused1StageVariant variant : kFused1StageVariants) {
-      int instancePerSm = 0;
-      HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&instancePerSm, fused1StageKernel(pin, variant), threads, 0));
-      perSm = std::min(perSm, instancePerSm);
-    }
+    // The instance launchFused1Stage picks for this variant (a pinned one takes more registers).
+    HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, fused1StageKernel(contractPinFor(contract, hidden), variant), threads, 0));
   }
   int blocks = perSm * props.multiProcessorCount / coResidentRanks;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;

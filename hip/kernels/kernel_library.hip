@@ -154,8 +154,8 @@ class Context {
       HIP_TRY(hipSetDevice(devices_[r]));
       if (twoStage || kind_ == KernelKind::fused1Stage) {
         preloadFusedKernels();
-        syncedBlocks_ = std::min(syncedBlocks_, fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, coResident, twoStage));
-        if (r == 0) soloBlocks_ = fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, 1, twoStage);
+        syncedBlocks_ = std::min(syncedBlocks_, fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, coResident, twoStage, variant_));
+        if (r == 0) soloBlocks_ = fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, 1, twoStage, variant_);
       } else {
         preloadUnfusedKernels();
         syncedBlocks_ = std::min(syncedBlocks_, allReduceGridBlocks(devices_[r], elements, coResident));

@@ -108,8 +108,8 @@ Mismatches sweep(const char* name, uint64_t total, Mismatches* device, Launch la
 int main() {
   Mismatches* device = nullptr;
   HIP_CHECK(hipMalloc(&device, sizeof(Mismatches)));
-  const unsigned threads = 256;
-  const auto blocks = [threads](uint32_t count) { return dim3((count + threads - 1) / threads); };
+  constexpr unsigned threads = 256;
+  const auto blocks = [](uint32_t count) { return dim3((count + threads - 1) / threads); };
   unsigned long long failures = 0;
   failures += sweep("sqrt", 0x7f800001ull, device, [&](uint64_t first, uint32_t count) {
                 hipLaunchKernelGGL(sqrtKernel, blocks(count), dim3(threads), 0, nullptr, first, count, device);
