@@ -29,7 +29,7 @@ struct EpilogueIo {
  * The 1-stage kernel's code variants (ULPWISE_BW_VARIANT), each computing the same bits:
  *   generic      every contract field read at run time;
  *   pinned       a ContractPin instance where the contract matches one (else generic);
- *   pinned-ftz   + the all-reduce's flushing f32 adds as add.rn.ftz.f32 (NVIDIA);
+ *   pinned-ftz   + the all-reduce's and the residual's flushing f32 adds as add.rn.ftz.f32 (NVIDIA);
  *   pinned-sqrt  + the rstd's square root as sqrt.rn.f32 for non-negative non-NaN operands
  *                (NVIDIA; the integer square root elsewhere);
  *   pinned-cvt   + e4m3fn codes from cvt.rn.satfinite.e4m3x2.f32 where every value of the pack

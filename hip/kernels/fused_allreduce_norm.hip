@@ -8,8 +8,8 @@ namespace ulpwise {
 
 namespace {
 
-/** Which of the exact fast paths an instance takes (Fused1StageVariant): the all-reduce's
- *  flushing adds as add.rn.ftz (FlushingAddFtz), the square root as sqrt.rn
+/** Which of the exact fast paths an instance takes (Fused1StageVariant): the all-reduce's and
+ *  the residual's flushing adds as add.rn.ftz (FlushingAddFtz), the square root as sqrt.rn
  *  (correctlyRoundedSqrt), e4m3fn codes by cvt (fp8Codes). */
 template <bool FtzAdd, bool HwSqrt, bool HwCvt>
 struct FastPaths {
@@ -77,7 +77,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
     for (int k = 0; k < kPackElems; k++) {
       float v = acc[k];
       if (norm.hasResidual) {
-        v = residualAdd(v, bf16ToF32(residual.h[k]), c);
+        v = Fast::ftzAdd && flush ? residualAdd(v, bf16ToF32(residual.h[k]), c, FlushingAddFtz{}) : residualAdd(v, bf16ToF32(residual.h[k]), c);
         residualOut.h[k] = f32ToBf16(v, rounding.residualOut);
       }
       x[k] = normInput(v, c);

@@ -97,10 +97,13 @@ ULPWISE_HD float allReduce(const float (&values)[kMaxRanks], int ranks, const Co
  * opus bf16_t is `__bf16`, opus.hpp:1012), which clang computes in f32 and rounds to nearest
  * even on every architecture; its 1-stage kernel adds in f32 (:2023).
  */
-ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c) {
-  const float x = addF32(ar, residual, c.flushSubnormals);
+template <typename Add>
+ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c, Add add) {
+  const float x = add(ar, residual);
   return c.norm.residualAddBf16 ? roundBf16(x, c.bf16Rounding.residualAdd) : x;
 }
+
+ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c) { return residualAdd(ar, residual, c, ContractAdd{c.flushSubnormals}); }
 
 /** What the norm reads of x: x itself, or out.residual's bf16 value (norm.input 'bf16'). */
 ULPWISE_HD float normInput(float x, const Contract& c) { return c.norm.inputBf16 ? roundBf16(x, c.bf16Rounding.residualOut) : x; }
