@@ -65,15 +65,18 @@ bench() {
 
   for golden in "$PLAIN" "$QUANT"; do
     step "bench-bandwidth $(basename "$golden"), variants $VARIANTS"
-    bench timeout 240 $H bench-bandwidth --golden "$golden" --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168 --variants "$VARIANTS" \
-      || problem "bench-bandwidth $(basename "$golden") exit $?"
+    bench timeout 240 $H bench-bandwidth --golden "$golden" --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168 --variants "$VARIANTS"
+    rc=$?
+    [ "$rc" = 0 ] || problem "bench-bandwidth $(basename "$golden") exit $rc"
   done
   last=${VARIANTS##*,}
   for rows in 0 2; do
     for golden in "$PLAIN" "$QUANT"; do
       step "bench-bandwidth $(basename "$golden"), $last, ULPWISE_PREFETCH_ROWS=$rows"
       bench env ULPWISE_PREFETCH_ROWS=$rows timeout 120 $H bench-bandwidth --golden "$golden" --kernel aiter-1stage --ranks 8 --tokens 8192 --hidden 7168 \
-        --variants "$last" || problem "bench-bandwidth prefetch $rows exit $?"
+        --variants "$last"
+      rc=$?
+      [ "$rc" = 0 ] || problem "bench-bandwidth $(basename "$golden") prefetch $rows exit $rc"
     done
   done
 
@@ -81,11 +84,12 @@ bench() {
   python3 - "$WORK/bench.jsonl" << 'EOF'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-print(f"{'contract':<8} {'variant':<12} {'ms':>7} {'GB/s':>8} {'copy GB/s':>9} {'share':>6}  outputs")
+print(f"{'contract':<8} {'variant':<12} {'prefetch':>8} {'ms':>7} {'GB/s':>8} {'copy GB/s':>9} {'share':>6}  outputs")
 for r in rows:
     kind = "quant" if r["bytes"] > 1_300_000_000 else "plain"
     same = "same as the run's first" if r["bitsMatchFirst"] else "DIFFER"
-    print(f"{kind:<8} {r['variant']:<12} {r['soloMs']:7.3f} {r['kernelGBs']:8.1f} {r['copyGBs']:9.1f} {100 * r['ratio']:5.1f}%  {same}")
+    print(f"{kind:<8} {r['variant']:<12} {r['prefetchRows']:>8} {r['soloMs']:7.3f} {r['kernelGBs']:8.1f} {r['copyGBs']:9.1f} "
+          f"{100 * r['ratio']:5.1f}%  {same}")
 EOF
   tar -C "$WORK" -cJf "$OUT/candidates-variants.tar.xz" $(cd "$WORK" && ls -d */ 2> /dev/null)
   if [ -s "$WORK/problems" ]; then echo "PROBLEMS:"; cat "$WORK/problems"; else echo "all variants bit-exact on golden/, outputs identical across variants"; fi
