@@ -34,10 +34,13 @@ struct EpilogueIo {
  *                (NVIDIA; the integer square root elsewhere);
  *   pinned-cvt   + e4m3fn codes from cvt.rn.satfinite.e4m3x2.f32 where every value of the pack
  *                is in the range where that conversion is round to nearest even without
- *                saturating (sm_89 and newer; elsewhere the integer conversion).
- * The fast paths' proofs are beside them in fused_allreduce_norm.hip and row_math.h.
+ *                saturating (sm_89 and newer; elsewhere the integer conversion);
+ *   pinned-bulk  + the next rows (ULPWISE_PREFETCH_ROWS) prefetched into L2 by one bulk prefetch
+ *                per rank and row (sm_90 cp.async.bulk.prefetch.L2) instead of one per thread
+ *                and 16 bytes (a memory hint only).
+ * The fast paths' proofs are beside them in fast_paths.h and row_math.h.
  */
-enum class Fused1StageVariant : int32_t { generic, pinned, pinnedFtz, pinnedSqrt, pinnedCvt };
+enum class Fused1StageVariant : int32_t { generic, pinned, pinnedFtz, pinnedSqrt, pinnedCvt, pinnedBulk };
 
 struct FusedArgs {
   /** Every rank's input (peer pointers in peer mode). */

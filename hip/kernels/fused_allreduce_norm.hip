@@ -11,11 +11,14 @@ namespace {
 /** Which of the exact fast paths an instance takes (Fused1StageVariant): the all-reduce's and
  *  the residual's flushing adds as add.rn.ftz (FlushingAddFtz), the square root as sqrt.rn
  *  (correctlyRoundedSqrt), e4m3fn codes by cvt (fp8Codes). */
-template <bool FtzAdd, bool HwSqrt, bool HwCvt>
+template <bool FtzAdd, bool HwSqrt, bool HwCvt, bool BulkPrefetch = false>
 struct FastPaths {
   static constexpr bool ftzAdd = FtzAdd;
   static constexpr bool hwSqrt = HwSqrt;
   static constexpr bool hwCvt = HwCvt;
+  /** The rows ahead prefetched into L2 by one bulk prefetch per rank (and the residual), not
+   *  one prefetch per thread and 16 bytes (memory traffic only: no bits change). */
+  static constexpr bool bulkPrefetch = BulkPrefetch;
 };
 using NoFastPaths = FastPaths<false, false, false>;
 
@@ -46,6 +49,14 @@ __device__ inline void prefetchRankPacks(const uint16_t* const* inputs, int rank
     if (r < ranks) prefetchL2(inputs[r] + element);
   }
   if (residual != nullptr) prefetchL2(residual + element);
+}
+
+/** Thread r < ranks prefetches rank r's `row` into L2 in one bulk prefetch, thread `ranks` the
+ *  residual's. */
+__device__ inline void bulkPrefetchRow(const uint16_t* const* inputs, int ranks, const uint16_t* residual, int row, int hidden) {
+  const int t = static_cast<int>(threadIdx.x);
+  const uint16_t* base = t < ranks ? inputs[t] : t == ranks ? residual : nullptr;
+  if (base != nullptr) bulkPrefetchL2(base + static_cast<size_t>(row) * hidden, static_cast<uint32_t>(hidden) * sizeof(uint16_t));
 }
 
 /** Shared memory of one row's reductions; the fused kernels alternate two by row parity. */
@@ -162,6 +173,12 @@ __global__ void __launch_bounds__(kPin == ContractPin::none ? kMaxBlockThreads :
   for (int m = blockIdx.x; m < a.io.tokens; m += gridDim.x, parity ^= 1) {
     float acc[kPackElems] = {};
     Bf16Pack residualPack{};
+    if (Fast::bulkPrefetch) {
+      for (int ahead = 1; ahead <= a.prefetchRows; ahead++) {
+        const int next = m + ahead * static_cast<int>(gridDim.x);
+        if (next < a.io.tokens) bulkPrefetchRow(a.inputs, a.sync.ranks, residual, next, a.io.hidden);
+      }
+    }
     if (active) {
       const size_t element = static_cast<size_t>(m) * a.io.hidden + threadIdx.x * kPackElems;
       Bf16Pack rankPacks[kMaxRanks];
@@ -169,7 +186,7 @@ __global__ void __launch_bounds__(kPin == ContractPin::none ? kMaxBlockThreads :
       if (residual != nullptr) residualPack = loadPack(residual, element);
       // While this row's loads are in flight, pull the block's next rows into L2: their memory
       // traffic then overlaps this row's reductions (one block of up to 1024 threads fills an SM).
-      for (int ahead = 1; ahead <= a.prefetchRows; ahead++) {
+      for (int ahead = 1; ahead <= (Fast::bulkPrefetch ? 0 : a.prefetchRows); ahead++) {
         if (m + ahead * static_cast<int>(gridDim.x) < a.io.tokens) {
           prefetchRankPacks(a.inputs, a.sync.ranks, residual, element + static_cast<size_t>(ahead) * gridDim.x * a.io.hidden);
         }
@@ -326,6 +343,7 @@ Fused1StageKernel pinned1StageKernel(Fused1StageVariant variant) {
     case Fused1StageVariant::pinnedSqrt: return allReduceFusion1Stage<kPin, FastPaths<true, true, false>>;
     // Without quant no code is converted: the pinned-sqrt instance.
     case Fused1StageVariant::pinnedCvt: return allReduceFusion1Stage<kPin, FastPaths<true, true, kPin == ContractPin::aiterGfx950Quant>>;
+    case Fused1StageVariant::pinnedBulk: return allReduceFusion1Stage<kPin, FastPaths<true, true, kPin == ContractPin::aiterGfx950Quant, true>>;
   }
   return allReduceFusion1Stage<ContractPin::none, NoFastPaths>;
 }
@@ -340,7 +358,7 @@ Fused1StageKernel fused1StageKernel(ContractPin pin, Fused1StageVariant variant)
 }
 
 constexpr Fused1StageVariant kFused1StageVariants[] = {Fused1StageVariant::generic, Fused1StageVariant::pinned, Fused1StageVariant::pinnedFtz,
-                                                      Fused1StageVariant::pinnedSqrt, Fused1StageVariant::pinnedCvt};
+                                                      Fused1StageVariant::pinnedSqrt, Fused1StageVariant::pinnedCvt, Fused1StageVariant::pinnedBulk};
 
 }  // namespace
 

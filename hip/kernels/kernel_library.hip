@@ -247,7 +247,8 @@ class Context {
     if (name == "pinned-ftz") return Fused1StageVariant::pinnedFtz;
     if (name == "pinned-sqrt") return Fused1StageVariant::pinnedSqrt;
     if (name == "pinned-cvt") return Fused1StageVariant::pinnedCvt;
-    throw std::runtime_error("ULPWISE_BW_VARIANT '" + name + "': expected generic, pinned, pinned-ftz, pinned-sqrt or pinned-cvt");
+    if (name == "pinned-bulk") return Fused1StageVariant::pinnedBulk;
+    throw std::runtime_error("ULPWISE_BW_VARIANT '" + name + "': expected generic, pinned, pinned-ftz, pinned-sqrt, pinned-cvt or pinned-bulk");
   }
   std::vector<std::unique_ptr<DeviceBuffer>> signals_, stage_, reduced_, normScratch_;
 #if defined(ULPWISE_HAVE_NCCL)

@@ -22,7 +22,7 @@ set -uo pipefail
 OUT=${OUT:-out/device}
 mkdir -p "$OUT"
 export CUDA_MODULE_LOADING=EAGER NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-VARIANTS=${VARIANTS:-generic,pinned,pinned-ftz,pinned-sqrt,pinned-cvt}
+VARIANTS=${VARIANTS:-generic,pinned,pinned-ftz,pinned-sqrt,pinned-cvt,pinned-bulk}
 PLAIN=golden/aiter-1stage.gfx950__tp8_m1_h7168_random_s1.safetensors
 QUANT=golden/aiter-1stage-quant.gfx950__tp8_m4_h7168_random_s6.safetensors
 H=hip/build/nvidia/ulpwise-harness
