@@ -7,6 +7,7 @@
 #      every f32 pattern (sqrt, cvt) or every pattern against three partners (ftz add);
 #   3. per variant: aiter-1stage in emulated mode on the committed suite (golden/), every
 #      candidate checked bit for bit by hip/scripts/compare_candidates.py, and which instance ran;
+#      then aiter-2stage and unfused once (they share the all-reduce code that changed);
 #   4. bench-bandwidth (emulated N=8, M=8192, H=7168) of every variant, plain and with the quant
 #      epilogue, on the same inputs (the harness compares every variant's outputs byte for byte
 #      with the generic one's), then the prefetch distance (ULPWISE_PREFETCH_ROWS 0 and 2) on the
@@ -61,6 +62,20 @@ bench() {
     python3 hip/scripts/compare_candidates.py golden "$d" > "$d/compare.log"; compared=$?
     grep -v '^bit-exact' "$d/compare.log" | cut -c1-400 | head -20
     [ "$compared" = 0 ] || problem "compare_candidates $v exit $compared"
+  done
+
+  # The other kernels share the all-reduce and residual code (row_math.h allReduceEach): once each.
+  for k in aiter-2stage unfused; do
+    step "crosscheck $k (shared all-reduce code)"
+    d=$WORK/$k; mkdir -p "$d"
+    timeout 120 $H run-suite --suite golden --out "$d" --kernel "$k" --mode emulated > "$d/run-suite.jsonl"
+    rc=$?
+    echo "run-suite exit $rc; ok $(grep -c '"status":"ok"' "$d/run-suite.jsonl") skipped $(grep -c '"status":"skipped"' "$d/run-suite.jsonl")" \
+      "failed $(grep -c '"status":"failed"' "$d/run-suite.jsonl")"
+    [ "$rc" = 0 ] || problem "run-suite $k exit $rc"
+    python3 hip/scripts/compare_candidates.py golden "$d" > "$d/compare.log"; compared=$?
+    grep -v '^bit-exact' "$d/compare.log" | cut -c1-400 | head -20
+    [ "$compared" = 0 ] || problem "compare_candidates $k exit $compared"
   done
 
   for golden in "$PLAIN" "$QUANT"; do
