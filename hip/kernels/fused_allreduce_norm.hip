@@ -2,8 +2,6 @@
 
 #include "fast_paths.h"
 
-#include <algorithm>
-
 namespace ulpwise {
 
 namespace {
