@@ -181,10 +181,11 @@ int benchBandwidth(const std::vector<std::string>& args) {
     const char* prefetchRows = std::getenv("ULPWISE_PREFETCH_ROWS") != nullptr ? std::getenv("ULPWISE_PREFETCH_ROWS") : "default";
     std::printf("  variant %-12s rank 0 alone: %.3f ms for %.3f GB = %.1f GB/s = %.1f%% of copy; all %d ranks: %.3f ms; outputs %s\n", label.c_str(),
                 soloMs, bytes / 1e9, kernelGBs, 100.0 * kernelGBs / copyGBs, ranks, allRanksMs, bits.c_str());
-    std::printf("{\"bench\":\"bandwidth\",\"kernel\":\"%s\",\"variant\":\"%s\",\"prefetchRows\":\"%s\",\"gpu\":\"%s\",\"ranks\":%d,\"tokens\":%d,\"hidden\":%d,\"bytes\":%llu,"
-                "\"soloMs\":%.5f,\"kernelGBs\":%.2f,\"copyGBs\":%.2f,\"ratio\":%.4f,\"allRanksMs\":%.5f,\"bitsMatchFirst\":%s}\n",
-                kernel.c_str(), label.c_str(), prefetchRows, gpuName(device).c_str(), ranks, tokens, hidden, static_cast<unsigned long long>(bytes), soloMs, kernelGBs,
-                copyGBs, kernelGBs / copyGBs, allRanksMs, bits.rfind("DIFFER", 0) == 0 ? "false" : "true");
+    std::printf("{\"bench\":\"bandwidth\",\"kernel\":\"%s\",\"variant\":\"%s\",\"prefetchRows\":\"%s\",\"gpu\":\"%s\",\"ranks\":%d,"
+                "\"tokens\":%d,\"hidden\":%d,\"bytes\":%llu,\"soloMs\":%.5f,\"kernelGBs\":%.2f,\"copyGBs\":%.2f,\"ratio\":%.4f,\"allRanksMs\":%.5f,"
+                "\"bitsMatchFirst\":%s}\n",
+                kernel.c_str(), label.c_str(), prefetchRows, gpuName(device).c_str(), ranks, tokens, hidden, static_cast<unsigned long long>(bytes), soloMs,
+                kernelGBs, copyGBs, kernelGBs / copyGBs, allRanksMs, bits.rfind("DIFFER", 0) == 0 ? "false" : "true");
     std::fflush(stdout);
   }
   return bitsDiffer ? kExitFailed : kExitOk;
