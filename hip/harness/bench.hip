@@ -2,11 +2,13 @@
 // with a golden's contract and output layout at the shape asked for.
 //
 //   bench-bandwidth --golden G --kernel K --ranks N --tokens M --hidden H
-//                   [--lib LIB] [--device D] [--iterations I] [--copy-mib C]
+//                   [--lib LIB] [--device D] [--iterations I] [--copy-mib C] [--variants V1,V2,..]
 //       emulated ranks on one GPU. Times rank 0's launch alone (ULPWISE_LAUNCH_SOLO_RANK0: it
 //       reads all N inputs, the residual and the weight, and writes its outputs) and reports
 //       bytes moved / time against a device-to-device copy of C MiB (read + write counted).
-//       Also times the whole emulated all-reduce (all N ranks with their barriers).
+//       Also times the whole emulated all-reduce (all N ranks with their barriers). With
+//       --variants, once per ULPWISE_BW_VARIANT value on the same inputs, each variant's rank-0
+//       outputs compared byte for byte with the first's (exit 1 if any differ).
 //   bench-latency --fused-golden G1 --fused-kernel K1 --unfused-golden G2 --unfused-kernel K2
 //                 [--ranks N] [--mode peer|emulated] [--tokens 1,4,16,128] [--hidden 4096,7168]
 //                 [--lib LIB] [--launches-per-graph L] [--replays R] [--eager E]
@@ -16,6 +18,7 @@
 #include "commands.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -77,54 +80,115 @@ std::string gpuName(int device) {
 
 }  // namespace
 
+namespace {
+
+/** A comma-separated list of names (--variants). */
+std::vector<std::string> names(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, comma - start);
+    if (name.empty()) throw HarnessError(kExitUsage, "--variants '" + list + "': an empty name");
+    out.push_back(name);
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 int benchBandwidth(const std::vector<std::string>& args) {
-  const Options options(args, {"golden", "kernel", "ranks", "tokens", "hidden", "lib", "device", "iterations", "copy-mib"});
+  const Options options(args, {"golden", "kernel", "ranks", "tokens", "hidden", "lib", "device", "iterations", "copy-mib", "variants"});
   const CaseData golden = readGoldenCase(options.required("golden"));
   const int ranks = options.integer("ranks", 8), tokens = options.integer("tokens", 8192), hidden = options.integer("hidden", 7168);
   const int iterations = std::max(1, options.integer("iterations", 20));
   const int device = options.integer("device", 0);
+  // --variants a,b,..: each run with ULPWISE_BW_VARIANT set to it (the library reads it when a
+  // context is created), on the same inputs; every variant's outputs are compared byte for byte
+  // with the first one's. Without it, one run with the environment as it is.
+  const std::vector<std::string> variants = options.has("variants") ? names(options.required("variants")) : std::vector<std::string>{""};
   const CaseData data = syntheticCase(golden, ranks, tokens, hidden, 0x5eed);
   const KernelLibrary library(libraryPath(options));
   const std::string kernel = library.kernel(options.text("kernel", "")).name;
-  Session session(library, kernel, data, ULPWISE_MODE_EMULATED, rankDevices(ULPWISE_MODE_EMULATED, ranks, device));
-  session.create();
-  const auto synchronize = [&] { session.synchronize(); };
-
-  // Bytes one rank moves: every rank's input, the residual, the weight; its own outputs.
-  uint64_t bytes = 0;
-  for (const auto& input : data.inputs) bytes += input.size();
-  bytes += data.residual.size() + data.weight.size();
-  for (int k = 0; k < kOutputKinds; k++) bytes += session.ranks()[0].outputBytes[k];
-
-  const double soloMs = timeMedianMs(session.mainStream(), iterations, [&] { session.launch(ULPWISE_LAUNCH_SOLO_RANK0); }, synchronize);
-  const double allRanksMs = timeMedianMs(session.mainStream(), iterations, [&] { session.launch(0); }, synchronize);
 
   const uint64_t copyBytes = static_cast<uint64_t>(std::max(1, options.integer("copy-mib", 2048))) << 20;
-  void* from = nullptr;
-  void* to = nullptr;
-  HIP_CHECK(hipMalloc(&from, copyBytes));
-  HIP_CHECK(hipMalloc(&to, copyBytes));
-  HIP_CHECK(hipMemset(from, 1, copyBytes));
-  const hipStream_t stream = session.mainStream();
-  const double copyMs = timeMedianMs(stream, iterations, [&] { HIP_CHECK(hipMemcpyAsync(to, from, copyBytes, hipMemcpyDeviceToDevice, stream)); },
-                                     [&] { HIP_CHECK(hipStreamSynchronize(stream)); });
-  HIP_CHECK(hipFree(from));
-  HIP_CHECK(hipFree(to));
-
-  const double kernelGBs = static_cast<double>(bytes) / (soloMs * 1e6);
+  double copyMs = 0;
+  {
+    HIP_CHECK(hipSetDevice(device));
+    hipStream_t stream = nullptr;
+    HIP_CHECK(hipStreamCreate(&stream));
+    void* from = nullptr;
+    void* to = nullptr;
+    HIP_CHECK(hipMalloc(&from, copyBytes));
+    HIP_CHECK(hipMalloc(&to, copyBytes));
+    HIP_CHECK(hipMemset(from, 1, copyBytes));
+    copyMs = timeMedianMs(stream, iterations, [&] { HIP_CHECK(hipMemcpyAsync(to, from, copyBytes, hipMemcpyDeviceToDevice, stream)); },
+                          [&] { HIP_CHECK(hipStreamSynchronize(stream)); });
+    HIP_CHECK(hipFree(from));
+    HIP_CHECK(hipFree(to));
+    HIP_CHECK(hipStreamDestroy(stream));
+  }
   const double copyGBs = 2.0 * static_cast<double>(copyBytes) / (copyMs * 1e6);
   std::printf("bench-bandwidth %s (%s) on %s, emulated N=%d M=%d H=%d, preset %s\n", kernel.c_str(), library.info().name, gpuName(device).c_str(), ranks,
               tokens, hidden, data.preset.c_str());
-  std::printf("  rank 0 alone: %.3f ms for %.3f GB = %.1f GB/s\n", soloMs, bytes / 1e9, kernelGBs);
   std::printf("  device-to-device copy of %llu MiB: %.3f ms = %.1f GB/s (read + write)\n", static_cast<unsigned long long>(copyBytes >> 20), copyMs,
               copyGBs);
-  std::printf("  ratio: %.1f%% of copy bandwidth\n", 100.0 * kernelGBs / copyGBs);
-  std::printf("  all %d emulated ranks with barriers, one launch: %.3f ms (each rank computes the whole output)\n", ranks, allRanksMs);
-  std::printf("{\"bench\":\"bandwidth\",\"kernel\":\"%s\",\"gpu\":\"%s\",\"ranks\":%d,\"tokens\":%d,\"hidden\":%d,\"bytes\":%llu,\"soloMs\":%.5f,"
-              "\"kernelGBs\":%.2f,\"copyGBs\":%.2f,\"ratio\":%.4f,\"allRanksMs\":%.5f}\n",
-              kernel.c_str(), gpuName(device).c_str(), ranks, tokens, hidden, static_cast<unsigned long long>(bytes), soloMs, kernelGBs, copyGBs,
-              kernelGBs / copyGBs, allRanksMs);
-  return kExitOk;
+
+  const std::string firstLabel = variants.front().empty() ? "(default)" : variants.front();
+  std::vector<std::vector<uint8_t>> firstOutputs;
+  bool bitsDiffer = false;
+  for (const std::string& variant : variants) {
+    if (!variant.empty() && setenv("ULPWISE_BW_VARIANT", variant.c_str(), 1) != 0) throw HarnessError(kExitFailed, "setenv ULPWISE_BW_VARIANT failed");
+    const std::string label = variant.empty() ? "(default)" : variant;
+    Session session(library, kernel, data, ULPWISE_MODE_EMULATED, rankDevices(ULPWISE_MODE_EMULATED, ranks, device));
+    session.create();
+    const auto synchronize = [&] { session.synchronize(); };
+
+    // Bytes one rank moves: every rank's input, the residual, the weight; its own outputs.
+    uint64_t bytes = 0;
+    for (const auto& input : data.inputs) bytes += input.size();
+    bytes += data.residual.size() + data.weight.size();
+    for (int k = 0; k < kOutputKinds; k++) bytes += session.ranks()[0].outputBytes[k];
+
+    const double soloMs = timeMedianMs(session.mainStream(), iterations, [&] { session.launch(ULPWISE_LAUNCH_SOLO_RANK0); }, synchronize);
+    const double allRanksMs = timeMedianMs(session.mainStream(), iterations, [&] { session.launch(0); }, synchronize);
+
+    // Rank 0's outputs after the last launch (every rank computes the whole output).
+    std::vector<std::vector<uint8_t>> outputs;
+    for (int k = 0; k < kOutputKinds; k++) {
+      const OutputKind kind = static_cast<OutputKind>(k);
+      outputs.push_back(session.hasOutput(kind) ? session.download(0, kind) : std::vector<uint8_t>{});
+    }
+    std::string bits = "reference";
+    if (firstOutputs.empty()) {
+      firstOutputs = outputs;
+    } else {
+      bits = "identical to " + firstLabel;
+      for (int k = 0; k < kOutputKinds; k++) {
+        if (outputs[k] == firstOutputs[k]) continue;
+        uint64_t differing = 0;
+        for (size_t i = 0; i < std::min(outputs[k].size(), firstOutputs[k].size()); i++) differing += outputs[k][i] != firstOutputs[k][i];
+        bits = "DIFFER from " + firstLabel + " (" + outputKindName(static_cast<OutputKind>(k)) + ": " + std::to_string(differing) +
+               " bytes)";
+        bitsDiffer = true;
+        break;
+      }
+    }
+
+    const double kernelGBs = static_cast<double>(bytes) / (soloMs * 1e6);
+    // The library's ULPWISE_PREFETCH_ROWS, as the environment gives it, for the record.
+    const char* prefetchRows = std::getenv("ULPWISE_PREFETCH_ROWS") != nullptr ? std::getenv("ULPWISE_PREFETCH_ROWS") : "default";
+    std::printf("  variant %-12s rank 0 alone: %.3f ms for %.3f GB = %.1f GB/s = %.1f%% of copy; all %d ranks: %.3f ms; outputs %s\n", label.c_str(),
+                soloMs, bytes / 1e9, kernelGBs, 100.0 * kernelGBs / copyGBs, ranks, allRanksMs, bits.c_str());
+    std::printf("{\"bench\":\"bandwidth\",\"kernel\":\"%s\",\"variant\":\"%s\",\"prefetchRows\":\"%s\",\"gpu\":\"%s\",\"ranks\":%d,"
+                "\"tokens\":%d,\"hidden\":%d,\"bytes\":%llu,\"soloMs\":%.5f,\"kernelGBs\":%.2f,\"copyGBs\":%.2f,\"ratio\":%.4f,\"allRanksMs\":%.5f,"
+                "\"bitsMatchFirst\":%s}\n",
+                kernel.c_str(), label.c_str(), prefetchRows, gpuName(device).c_str(), ranks, tokens, hidden, static_cast<unsigned long long>(bytes), soloMs,
+                kernelGBs, copyGBs, kernelGBs / copyGBs, allRanksMs, bits.rfind("DIFFER", 0) == 0 ? "false" : "true");
+    std::fflush(stdout);
+  }
+  return bitsDiffer ? kExitFailed : kExitOk;
 }
 
 namespace {

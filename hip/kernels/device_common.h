@@ -78,6 +78,17 @@ __device__ inline void loadWeights(const void* weight, int h0, const Contract& c
   }
 }
 
+/** Starts fetching `bytes` bytes at `address` (both multiples of 16) into L2, from one thread:
+ *  sm_90's bulk prefetch (cp.async.bulk.prefetch.L2.global). Elsewhere a no-op. */
+__device__ inline void bulkPrefetchL2(const void* address, uint32_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(address), "r"(bytes) : "memory");
+#else
+  (void)address;
+  (void)bytes;
+#endif
+}
+
 // ---- reductions -----------------------------------------------------------------------------
 
 struct F32Max {

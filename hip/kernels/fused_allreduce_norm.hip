@@ -1,19 +1,34 @@
 #include "fused_allreduce_norm.h"
 
+#include "fast_paths.h"
+
 namespace ulpwise {
 
 namespace {
 
+/** Which of the exact fast paths an instance takes (Fused1StageVariant): the all-reduce's and
+ *  the residual's flushing adds as add.rn.ftz (FlushingAddFtz), the square root as sqrt.rn
+ *  (correctlyRoundedSqrt), e4m3fn codes by cvt (fp8Codes). */
+template <bool FtzAdd, bool HwSqrt, bool HwCvt, bool BulkPrefetch = false>
+struct FastPaths {
+  static constexpr bool ftzAdd = FtzAdd;
+  static constexpr bool hwSqrt = HwSqrt;
+  static constexpr bool hwCvt = HwCvt;
+  /** The rows ahead prefetched into L2 by one bulk prefetch per rank (and the residual), not
+   *  one prefetch per thread and 16 bytes (memory traffic only: no bits change). */
+  static constexpr bool bulkPrefetch = BulkPrefetch;
+};
+using NoFastPaths = FastPaths<false, false, false>;
+
 /** allReduce of each of a thread's eight elements, ranks in natural order 0..N-1 (aiter: the
  *  same order on every rank, custom_all_reduce.cuh:1996-2007). */
+template <bool kFtzAdd>
 __device__ inline void sumRanksNatural(const Bf16Pack (&packs)[kMaxRanks], int ranks, const Contract& c, float (&acc)[kPackElems]) {
-#pragma unroll
-  for (int k = 0; k < kPackElems; k++) {
-    float values[kMaxRanks];
-    // Unrolled to kMaxRanks so the packs stay in registers (a run-time index would spill them).
-#pragma unroll
-    for (int r = 0; r < kMaxRanks; r++) values[r] = r < ranks ? rankInputToF32(packs[r].h[k], c) : 0.0f;
-    acc[k] = allReduce(values, ranks, c);
+  const auto value = [&packs, &c](int r, int k) { return rankInputToF32(packs[r].h[k], c); };
+  if (kFtzAdd && c.flushSubnormals) {
+    allReduceEach(ranks, c, value, FlushingAddFtz{}, acc);
+  } else {
+    allReduceEach(ranks, c, value, ContractAdd{c.flushSubnormals}, acc);
   }
 }
 
@@ -34,6 +49,14 @@ __device__ inline void prefetchRankPacks(const uint16_t* const* inputs, int rank
   if (residual != nullptr) prefetchL2(residual + element);
 }
 
+/** Thread r < ranks prefetches rank r's `row` into L2 in one bulk prefetch, thread `ranks` the
+ *  residual's. */
+__device__ inline void bulkPrefetchRow(const uint16_t* const* inputs, int ranks, const uint16_t* residual, int row, int hidden) {
+  const int t = static_cast<int>(threadIdx.x);
+  const uint16_t* base = t < ranks ? inputs[t] : t == ranks ? residual : nullptr;
+  if (base != nullptr) bulkPrefetchL2(base + static_cast<size_t>(row) * hidden, static_cast<uint32_t>(hidden) * sizeof(uint16_t));
+}
+
 /** Shared memory of one row's reductions; the fused kernels alternate two by row parity. */
 struct RowShared {
   float warpSums[kLogicalWarpLanes];
@@ -46,6 +69,7 @@ struct RowShared {
  * 1799-1941). Every thread of the block calls it (the reductions need them all); `active`
  * threads own a pack of the row, the others add zeros, as aiter's padded threads do (:2036).
  */
+template <class Fast>
 __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bool active, const float (&acc)[kPackElems],
                               const Bf16Pack& residual, RowShared& shared) {
   const NormContract& norm = c.norm;
@@ -62,7 +86,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
     for (int k = 0; k < kPackElems; k++) {
       float v = acc[k];
       if (norm.hasResidual) {
-        v = residualAdd(v, bf16ToF32(residual.h[k]), c);
+        v = Fast::ftzAdd && flush ? residualAdd(v, bf16ToF32(residual.h[k]), c, FlushingAddFtz{}) : residualAdd(v, bf16ToF32(residual.h[k]), c);
         residualOut.h[k] = f32ToBf16(v, rounding.residualOut);
       }
       x[k] = normInput(v, c);
@@ -76,7 +100,7 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   const int countedThreads = norm.butterflyDropsTailWarp ? io.hidden / kPackElems / kLogicalWarpLanes * kLogicalWarpLanes : io.hidden / kPackElems;
   const bool counted = active && static_cast<int>(threadIdx.x) < countedThreads;
   const float sumsq = butterflyBlockSum(counted ? squares.sum() : 0.0f, shared.warpSums, flush);
-  const float rowRstd = rstdOf(sumsq, io.hidden, c);
+  const float rowRstd = rstdOf<Fast::hwSqrt>(sumsq, io.hidden, c);
 
   const QuantContract& q = c.quant;
   float normed[kPackElems] = {};
@@ -110,9 +134,11 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   const float scale = groupScale(amax, q, c.hardwareOps, flush);
   const float reciprocal = reciprocalSlot(scale, c.hardwareOps, flush);
   if (!active) return;
-  uint8_t codes[kPackElems];
+  float scaled[kPackElems];
 #pragma unroll
-  for (int k = 0; k < kPackElems; k++) codes[k] = quantize(values[k], scale, reciprocal, q, c.hardwareOps, flush);
+  for (int k = 0; k < kPackElems; k++) scaled[k] = quantScaled(values[k], scale, reciprocal, q, c.hardwareOps, flush);
+  uint8_t codes[kPackElems];
+  fp8Codes<Fast::hwCvt>(scaled, q, codes);
   storeCodes(io.outQ, e0, codes);
   if (static_cast<int>(threadIdx.x) % lanes == 0) {
     const int groups = io.hidden / groupSize;
@@ -127,20 +153,30 @@ __device__ void fusedEpilogue(const Contract& c, const EpilogueIo& io, int m, bo
   }
 }
 
-/** 1-stage: every rank reads every rank's row and computes the whole output itself. */
-__global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedArgs a) {
+/** 1-stage: every rank reads every rank's row and computes the whole output itself. kPin fixes
+ *  contract fields at compile time (applyContractPin); Fast: Fused1StageVariant. */
+template <ContractPin kPin, class Fast>
+__global__ void __launch_bounds__(kPin == ContractPin::none ? kMaxBlockThreads : kPinnedMaxThreads) allReduceFusion1Stage(FusedArgs a) {
   __shared__ RowShared rowShared[2];
   __shared__ uint32_t epochSlot;
+  Contract contract = a.contract;
+  applyContractPin(kPin, contract);
   BlockBarriers barriers(a.sync, &epochSlot);
   barriers.arrive();  // the peers' inputs are ready
 
   const int packs = a.io.hidden / kPackElems;
   const bool active = static_cast<int>(threadIdx.x) < packs;
-  const uint16_t* residual = a.contract.norm.hasResidual ? a.io.residual : nullptr;
+  const uint16_t* residual = contract.norm.hasResidual ? a.io.residual : nullptr;
   int parity = 0;
   for (int m = blockIdx.x; m < a.io.tokens; m += gridDim.x, parity ^= 1) {
     float acc[kPackElems] = {};
     Bf16Pack residualPack{};
+    if (Fast::bulkPrefetch) {
+      for (int ahead = 1; ahead <= a.prefetchRows; ahead++) {
+        const int next = m + ahead * static_cast<int>(gridDim.x);
+        if (next < a.io.tokens) bulkPrefetchRow(a.inputs, a.sync.ranks, residual, next, a.io.hidden);
+      }
+    }
     if (active) {
       const size_t element = static_cast<size_t>(m) * a.io.hidden + threadIdx.x * kPackElems;
       Bf16Pack rankPacks[kMaxRanks];
@@ -148,14 +184,14 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion1Stage(FusedA
       if (residual != nullptr) residualPack = loadPack(residual, element);
       // While this row's loads are in flight, pull the block's next rows into L2: their memory
       // traffic then overlaps this row's reductions (one block of up to 1024 threads fills an SM).
-      for (int ahead = 1; ahead <= a.prefetchRows; ahead++) {
+      for (int ahead = 1; ahead <= (Fast::bulkPrefetch ? 0 : a.prefetchRows); ahead++) {
         if (m + ahead * static_cast<int>(gridDim.x) < a.io.tokens) {
           prefetchRankPacks(a.inputs, a.sync.ranks, residual, element + static_cast<size_t>(ahead) * gridDim.x * a.io.hidden);
         }
       }
-      sumRanksNatural(rankPacks, a.sync.ranks, a.contract, acc);
+      sumRanksNatural<Fast::ftzAdd>(rankPacks, a.sync.ranks, contract, acc);
     }
-    fusedEpilogue(a.contract, a.io, m, active, acc, residualPack, rowShared[parity]);
+    fusedEpilogue<Fast>(contract, a.io, m, active, acc, residualPack, rowShared[parity]);
   }
 
   barriers.arrive();  // no rank moves on while a peer still reads its input
@@ -258,7 +294,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
       loadRankPacks(f.inputs, ranks, element, rankPacks);
       float acc[kPackElems];
       // roundResult 'bf16' (support.cpp requires it here): the sums are already bf16 values.
-      sumRanksNatural(rankPacks, ranks, f.contract, acc);
+      sumRanksNatural<false>(rankPacks, ranks, f.contract, acc);
       Bf16Pack reduced;
 #pragma unroll
       for (int k = 0; k < kPackElems; k++) reduced.h[k] = f32ToBf16(acc[k], f.contract.bf16Rounding.allReduceResult);
@@ -284,7 +320,7 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
 #pragma unroll
         for (int k = 0; k < kPackElems; k++) acc[k] = bf16ToF32(reduced.h[k]);
       }
-      fusedEpilogue(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
+      fusedEpilogue<NoFastPaths>(f.contract, f.io, m, active, acc, residualPack, rowShared[parity]);
     }
   }
 
@@ -292,15 +328,39 @@ __global__ void __launch_bounds__(kMaxBlockThreads) allReduceFusion2Stage(TwoSta
   barriers.finish();
 }
 
-}  // namespace
+/** The 1-stage instances: the generic one, then each pin with each variant's fast ops. */
+using Fused1StageKernel = void (*)(FusedArgs);
 
-int fusedBlockThreads(const Contract& contract, int hidden) {
-  if (contract.norm.tree == SumTree::smemHalving) return contract.norm.halvingBlock;
-  const int packs = hidden / kPackElems;
-  return (packs + kLogicalWarpLanes - 1) / kLogicalWarpLanes * kLogicalWarpLanes;
+/** The instance of one pin and one variant's fast paths. */
+template <ContractPin kPin>
+Fused1StageKernel pinned1StageKernel(Fused1StageVariant variant) {
+  switch (variant) {
+    case Fused1StageVariant::generic: break;
+    case Fused1StageVariant::pinned: return allReduceFusion1Stage<kPin, NoFastPaths>;
+    case Fused1StageVariant::pinnedFtz: return allReduceFusion1Stage<kPin, FastPaths<true, false, false>>;
+    case Fused1StageVariant::pinnedSqrt: return allReduceFusion1Stage<kPin, FastPaths<true, true, false>>;
+    // Without quant no code is converted: the pinned-sqrt instance.
+    case Fused1StageVariant::pinnedCvt: return allReduceFusion1Stage<kPin, FastPaths<true, true, kPin == ContractPin::aiterGfx950Quant>>;
+    case Fused1StageVariant::pinnedBulk: return allReduceFusion1Stage<kPin, FastPaths<true, true, kPin == ContractPin::aiterGfx950Quant, true>>;
+  }
+  return allReduceFusion1Stage<ContractPin::none, NoFastPaths>;
 }
 
-int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage) {
+Fused1StageKernel fused1StageKernel(ContractPin pin, Fused1StageVariant variant) {
+  switch (pin) {
+    case ContractPin::none: break;
+    case ContractPin::aiterGfx950: return pinned1StageKernel<ContractPin::aiterGfx950>(variant);
+    case ContractPin::aiterGfx950Quant: return pinned1StageKernel<ContractPin::aiterGfx950Quant>(variant);
+  }
+  return allReduceFusion1Stage<ContractPin::none, NoFastPaths>;
+}
+
+constexpr Fused1StageVariant kFused1StageVariants[] = {Fused1StageVariant::generic, Fused1StageVariant::pinned, Fused1StageVariant::pinnedFtz,
+                                                      Fused1StageVariant::pinnedSqrt, Fused1StageVariant::pinnedCvt, Fused1StageVariant::pinnedBulk};
+
+}  // namespace
+
+int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden, int coResidentRanks, bool twoStage, Fused1StageVariant variant) {
   hipDeviceProp_t props;
   HIP_TRY(hipGetDeviceProperties(&props, device));
   int perSm = 0;
@@ -308,7 +368,8 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
   if (twoStage) {
     HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion2Stage, threads, 0));
   } else {
-    HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, allReduceFusion1Stage, threads, 0));
+    // The instance launchFused1Stage picks for this variant (a pinned one takes more registers).
+    HIP_TRY(hipOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, fused1StageKernel(contractPinFor(contract, hidden), variant), threads, 0));
   }
   int blocks = perSm * props.multiProcessorCount / coResidentRanks;
   if (blocks > kMaxBlocks) blocks = kMaxBlocks;
@@ -316,8 +377,9 @@ int fusedGridBlocks(int device, const Contract& contract, int tokens, int hidden
   return blocks < 1 ? 1 : blocks;
 }
 
-void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream) {
-  hipLaunchKernelGGL(allReduceFusion1Stage, dim3(blocks), dim3(fusedBlockThreads(args.contract, args.io.hidden)), 0, stream, args);
+void launchFused1Stage(const FusedArgs& args, int blocks, hipStream_t stream, Fused1StageVariant variant) {
+  const Fused1StageKernel kernel = fused1StageKernel(contractPinFor(args.contract, args.io.hidden), variant);
+  hipLaunchKernelGGL(kernel, dim3(blocks), dim3(fusedBlockThreads(args.contract, args.io.hidden)), 0, stream, args);
   HIP_TRY_LAUNCH();
 }
 
@@ -328,7 +390,11 @@ void launchFused2Stage(const TwoStageArgs& args, int blocks, hipStream_t stream)
 
 void preloadFusedKernels() {
   hipFuncAttributes attributes;
-  HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(allReduceFusion1Stage)));
+  for (const ContractPin pin : {ContractPin::none, ContractPin::aiterGfx950, ContractPin::aiterGfx950Quant}) {
+    for (const Fused1StageVariant variant : kFused1StageVariants) {
+      HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(fused1StageKernel(pin, variant))));
+    }
+  }
   HIP_TRY(hipFuncGetAttributes(&attributes, reinterpret_cast<const void*>(allReduceFusion2Stage)));
 }
 

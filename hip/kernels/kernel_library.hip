@@ -137,6 +137,14 @@ class Context {
       throw Unsupported("NCCL needs one GPU per rank: run unfused-nccl in peer mode");
     }
     if (const char* rows = std::getenv("ULPWISE_PREFETCH_ROWS")) prefetchRows_ = std::max(0, std::min(4, std::atoi(rows)));
+    if (const char* variant = std::getenv("ULPWISE_BW_VARIANT")) {
+      variant_ = parseVariant(variant);
+      if (kind_ == KernelKind::fused1Stage) {
+        // Which instance runs, for the device logs: a pinned variant on an unpinned contract is the generic one.
+        const ContractPin pin = variant_ == Fused1StageVariant::generic ? ContractPin::none : contractPinFor(contract_, hidden_);
+        std::fprintf(stderr, "aiter-1stage ULPWISE_BW_VARIANT=%s: %s instance\n", variant, pin == ContractPin::none ? "generic" : contractPinName(pin));
+      }
+    }
     const int coResident = problem.mode == ULPWISE_MODE_EMULATED ? ranks_ : 1;
     const bool twoStage = kind_ == KernelKind::fused2Stage;
     const int64_t elements = static_cast<int64_t>(tokens_) * hidden_;
@@ -146,8 +154,8 @@ class Context {
       HIP_TRY(hipSetDevice(devices_[r]));
       if (twoStage || kind_ == KernelKind::fused1Stage) {
         preloadFusedKernels();
-        syncedBlocks_ = std::min(syncedBlocks_, fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, coResident, twoStage));
-        if (r == 0) soloBlocks_ = fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, 1, twoStage);
+        syncedBlocks_ = std::min(syncedBlocks_, fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, coResident, twoStage, variant_));
+        if (r == 0) soloBlocks_ = fusedGridBlocks(devices_[r], contract_, tokens_, hidden_, 1, twoStage, variant_);
       } else {
         preloadUnfusedKernels();
         syncedBlocks_ = std::min(syncedBlocks_, allReduceGridBlocks(devices_[r], elements, coResident));
@@ -196,7 +204,7 @@ class Context {
       hipStream_t stream = static_cast<hipStream_t>(io.stream);
       sync.rank = r;
       switch (kind_) {
-        case KernelKind::fused1Stage: launchFused1Stage(fusedArgs(r, sync), blocks, stream); break;
+        case KernelKind::fused1Stage: launchFused1Stage(fusedArgs(r, sync), blocks, stream, variant_); break;
         case KernelKind::fused2Stage: {
           TwoStageArgs args{};
           args.fused = fusedArgs(r, sync);
@@ -230,6 +238,18 @@ class Context {
   int soloBlocks_ = 1;
   /** ULPWISE_PREFETCH_ROWS (a tuning knob for the 1-stage kernel; default 1). */
   int prefetchRows_ = 1;
+  /** ULPWISE_BW_VARIANT: the 1-stage kernel's code variant (fused_allreduce_norm.h; default generic). */
+  Fused1StageVariant variant_ = Fused1StageVariant::generic;
+
+  static Fused1StageVariant parseVariant(const std::string& name) {
+    if (name == "generic") return Fused1StageVariant::generic;
+    if (name == "pinned") return Fused1StageVariant::pinned;
+    if (name == "pinned-ftz") return Fused1StageVariant::pinnedFtz;
+    if (name == "pinned-sqrt") return Fused1StageVariant::pinnedSqrt;
+    if (name == "pinned-cvt") return Fused1StageVariant::pinnedCvt;
+    if (name == "pinned-bulk") return Fused1StageVariant::pinnedBulk;
+    throw std::runtime_error("ULPWISE_BW_VARIANT '" + name + "': expected generic, pinned, pinned-ftz, pinned-sqrt, pinned-cvt or pinned-bulk");
+  }
   std::vector<std::unique_ptr<DeviceBuffer>> signals_, stage_, reduced_, normScratch_;
 #if defined(ULPWISE_HAVE_NCCL)
   std::vector<ncclComm_t> comms_;

@@ -46,7 +46,7 @@ ULPWISE_HD float rankInputToF32(uint16_t bits, const Contract& c) {
 }
 
 /**
- * One element's all-reduce: the ranks' values in summation order, added left to right in f32;
+ * The all-reduce of each element: the ranks' values in summation order, added left to right in f32;
  * with accumulate 'bf16' every hop is rounded (allReduceHop), with roundResult 'bf16' the sum
  * goes through bf16 (allReduceResult). aiter's fused kernels sum ranks 0..N-1 with `acc +=`
  * (ROCm/aiter@e4048607 csrc/include/custom_all_reduce.cuh:1996-2007) and round the sum through
@@ -54,14 +54,39 @@ ULPWISE_HD float rankInputToF32(uint16_t bits, const Contract& c) {
  * default on gfx942 (csrc/include/opus/opus.hpp:38-39, :1219-1223), the RNE conversion
  * instruction on gfx950 with clang >= 20 (:1215-1217).
  */
-ULPWISE_HD float allReduce(const float* values, int ranks, const Contract& c) {
-  const bool flush = c.flushSubnormals;
-  float acc = values[0];
-  for (int i = 1; i < ranks; i++) {
-    acc = addF32(acc, values[i], flush);
-    if (c.allReduce.bf16Accumulate) acc = roundBf16(acc, c.bf16Rounding.allReduceHop);
+template <int N, typename Value, typename Add>
+ULPWISE_HD void allReduceEach(int ranks, const Contract& c, Value value, Add add, float (&acc)[N]) {
+  // N elements side by side (value(r, k): rank r's element k), each its own chain; hops
+  // outermost, so the run-time rank count is tested once a hop, and the hops unrolled to
+  // kMaxRanks so nothing is indexed at run time (a loop bounded by `ranks` over an array put the
+  // 1-stage kernel's values in local memory: 8 STL and 7 LDL per element in its SASS).
+  for (int k = 0; k < N; k++) acc[k] = value(0, k);
+#if defined(__CUDA_ARCH__) || defined(__HIP__)
+#pragma unroll
+#endif
+  for (int i = 1; i < kMaxRanks; i++) {
+    if (i >= ranks) continue;  // not `break`: clang unrolls no loop with an early exit
+    for (int k = 0; k < N; k++) {
+      acc[k] = add(acc[k], value(i, k));
+      if (c.allReduce.bf16Accumulate) acc[k] = roundBf16(acc[k], c.bf16Rounding.allReduceHop);
+    }
   }
-  return c.allReduce.roundResult ? roundBf16(acc, c.bf16Rounding.allReduceResult) : acc;
+  if (c.allReduce.roundResult) {
+    for (int k = 0; k < N; k++) acc[k] = roundBf16(acc[k], c.bf16Rounding.allReduceResult);
+  }
+}
+
+/** The f32 add of the contract's arithmetic (bits.h addF32). */
+struct ContractAdd {
+  bool flush;
+  ULPWISE_HD float operator()(float a, float b) const { return addF32(a, b, flush); }
+};
+
+/** One element's all-reduce: values[i] is the i-th rank in summation order. */
+ULPWISE_HD float allReduce(const float (&values)[kMaxRanks], int ranks, const Contract& c) {
+  float acc[1];
+  allReduceEach(ranks, c, [&values](int i, int) { return values[i]; }, ContractAdd{c.flushSubnormals}, acc);
+  return acc[0];
 }
 
 // ---- residualAdd ----------------------------------------------------------------------------
@@ -72,10 +97,13 @@ ULPWISE_HD float allReduce(const float* values, int ranks, const Contract& c) {
  * opus bf16_t is `__bf16`, opus.hpp:1012), which clang computes in f32 and rounds to nearest
  * even on every architecture; its 1-stage kernel adds in f32 (:2023).
  */
-ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c) {
-  const float x = addF32(ar, residual, c.flushSubnormals);
+template <typename Add>
+ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c, Add add) {
+  const float x = add(ar, residual);
   return c.norm.residualAddBf16 ? roundBf16(x, c.bf16Rounding.residualAdd) : x;
 }
+
+ULPWISE_HD float residualAdd(float ar, float residual, const Contract& c) { return residualAdd(ar, residual, c, ContractAdd{c.flushSubnormals}); }
 
 /** What the norm reads of x: x itself, or out.residual's bf16 value (norm.input 'bf16'). */
 ULPWISE_HD float normInput(float x, const Contract& c) { return c.norm.inputBf16 ? roundBf16(x, c.bf16Rounding.residualOut) : x; }
@@ -270,10 +298,26 @@ __device__ inline float sm90DivFullFtz(float a, float b) {
 // (contract.cpp refuses them elsewhere), and kernel_library.hip runs them on compute
 // capability 9.0 only, so the host and AMD compilations never see one set.
 
+/**
+ * sqrtF32Bits as a float; with kHwSqrt in an NVIDIA device compilation, sqrt.rn.f32 for a
+ * non-negative, non-NaN operand, where `ulpwise-harness selfcheck` compares the two over every
+ * such f32 (identical on an H200, README.md) and hip/tests/fast_paths_device_check.hip again:
+ * one instruction sequence instead of the integer loop's 25 steps. A NaN or negative operand
+ * keeps the integer path (sqrt.rn returns its own NaN bits).
+ */
+template <bool kHwSqrt>
+ULPWISE_HD float correctlyRoundedSqrt(float x) {
+#if defined(__CUDA_ARCH__)
+  if (kHwSqrt && bitsFromF32(x) <= 0x7f800000u) return __fsqrt_rn(x);
+#endif
+  return f32FromBits(sqrtF32Bits(bitsFromF32(x)));
+}
+
 /** rstd from fround(variance + eps): fround(1 / fround(sqrt(v))), or rsqrt.approx.
  *  ULPWISE_HW_RSQRT swaps the hardware rsqrtf in for the correctly rounded one, as the modelled
  *  kernels do (aiter: `rsqrtf(acc / hidden_dim + eps)`, custom_all_reduce.cuh:1644), to show
  *  what `ulpwise diff --rstd infer` recovers. */
+template <bool kHwSqrt = false>
 ULPWISE_HD float rsqrtSlot(float v, const HardwareOpsContract& ops, bool flush) {
 #if defined(__CUDA_ARCH__)
   if (ops.rsqrtSm90) return flush ? sm90RsqrtApproxFtz(v) : sm90RsqrtApprox(v);
@@ -285,7 +329,7 @@ ULPWISE_HD float rsqrtSlot(float v, const HardwareOpsContract& ops, bool flush) 
   return rsqrtf(v);
 #else
   // sqrt of a flushed operand; a square root of a normal is never subnormal.
-  const float root = f32FromBits(sqrtF32Bits(bitsFromF32(flush ? flushSubnormal(v) : v)));
+  const float root = correctlyRoundedSqrt<kHwSqrt>(flush ? flushSubnormal(v) : v);
   return divF32(1.0f, root, flush);
 #endif
 }
@@ -312,13 +356,14 @@ ULPWISE_HD float divideSlot(float a, float b, const HardwareOpsContract& ops, bo
 
 /** rstd = rsqrtSlot(fround(variance + eps)), variance = sumsq / H or sumsq * (1 / H) through
  *  the divide and reciprocal slots (src/engines/cpu/sumOfSquares.ts meanSquareOf, rstdOf). */
+template <bool kHwSqrt = false>
 ULPWISE_HD float rstdOf(float sumsq, int hidden, const Contract& c) {
   const bool flush = c.flushSubnormals;
   const float h = static_cast<float>(hidden);
   const float variance = c.norm.varianceReciprocal ? mulF32(sumsq, reciprocalSlot(h, c.hardwareOps, flush), flush)
                                                    : divideSlot(sumsq, h, c.hardwareOps, flush);
   const float v = addF32(variance, f32FromBits(c.norm.epsBits), flush);
-  return rsqrtSlot(v, c.hardwareOps, flush);
+  return rsqrtSlot<kHwSqrt>(v, c.hardwareOps, flush);
 }
 
 // ---- normalize ------------------------------------------------------------------------------
@@ -373,15 +418,20 @@ ULPWISE_HD float groupScale(float amax, const QuantContract& q, const HardwareOp
   return scale;
 }
 
-/** One fp8 code: x / scale (aiter packQuant `tmp / scale`, custom_all_reduce.cuh:1142-1143) or
- *  x * reciprocal with reciprocal = reciprocalSlot(scale), clamped, then converted. */
-ULPWISE_HD uint8_t quantize(float value, float scale, float reciprocal, const QuantContract& q, const HardwareOpsContract& ops, bool flush) {
+/** What one fp8 code is converted from: x / scale (aiter packQuant `tmp / scale`,
+ *  custom_all_reduce.cuh:1142-1143) or x * reciprocal with reciprocal = reciprocalSlot(scale),
+ *  clamped. quantize converts it. */
+ULPWISE_HD float quantScaled(float value, float scale, float reciprocal, const QuantContract& q, const HardwareOpsContract& ops, bool flush) {
   float scaled = q.quantizeReciprocal ? mulF32(value, reciprocal, flush) : divideSlot(value, scale, ops, flush);
   if (q.clamp) {
     const float bound = f32FromBits(q.clampBits);
     scaled = minIgnoringNan(maxIgnoringNan(scaled, -bound), bound);
   }
-  return fp8FromF32Bits(bitsFromF32(scaled), q.format, q.saturation);
+  return scaled;
+}
+
+ULPWISE_HD uint8_t quantize(float value, float scale, float reciprocal, const QuantContract& q, const HardwareOpsContract& ops, bool flush) {
+  return fp8FromF32Bits(bitsFromF32(quantScaled(value, scale, reciprocal, q, ops, flush)), q.format, q.saturation);
 }
 
 /** Where token m's group g scale sits in out.scale (row-major [M, G] or column-major [G, Mp]). */

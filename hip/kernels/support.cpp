@@ -1,6 +1,10 @@
 // Which contracts each kernel computes: host code, so the CPU tests can walk every preset.
 #include "support.h"
 
+#include "contract_pin.h"
+
+#include <cstring>
+
 namespace ulpwise {
 
 namespace {
@@ -63,6 +67,33 @@ std::string unfusedUnsupported(const Contract& c, int ranks, int hidden, bool nc
     if (!why.empty()) return why;
   }
   return "";
+}
+
+int fusedBlockThreads(const Contract& contract, int hidden) {
+  if (contract.norm.tree == SumTree::smemHalving) return contract.norm.halvingBlock;
+  const int packs = hidden / kPackElems;
+  return (packs + kTreeWarpLanes - 1) / kTreeWarpLanes * kTreeWarpLanes;
+}
+
+ContractPin contractPinFor(const Contract& contract, int hidden) {
+  if (fusedBlockThreads(contract, hidden) > kPinnedMaxThreads) return ContractPin::none;
+  for (const ContractPin pin : {ContractPin::aiterGfx950, ContractPin::aiterGfx950Quant}) {
+    // Byte copy and compare: the pin only assigns fields, so padding compares equal to itself.
+    Contract pinned;
+    std::memcpy(&pinned, &contract, sizeof pinned);
+    applyContractPin(pin, pinned);
+    if (std::memcmp(&pinned, &contract, sizeof pinned) == 0) return pin;
+  }
+  return ContractPin::none;
+}
+
+const char* contractPinName(ContractPin pin) {
+  switch (pin) {
+    case ContractPin::none: return "none";
+    case ContractPin::aiterGfx950: return "aiter-gfx950";
+    case ContractPin::aiterGfx950Quant: return "aiter-gfx950-quant";
+  }
+  return "none";
 }
 
 }  // namespace ulpwise

@@ -16,6 +16,10 @@ std::string fusedUnsupported(const Contract& contract, int hidden, bool twoStage
  *  f32 order only at N=2. */
 std::string unfusedUnsupported(const Contract& contract, int ranks, int hidden, bool ncclAllReduce);
 
+/** Threads per block of the fused kernels: the smem-halving tree's blockSize (aiter's tnum),
+ *  else H/8 rounded up to whole 32-lane warps. */
+int fusedBlockThreads(const Contract& contract, int hidden);
+
 }  // namespace ulpwise
 
 #endif  // ULPWISE_KERNELS_SUPPORT_H
