@@ -10,6 +10,7 @@ import { ranksDiverge } from '../engines/layout/rankOrder.js';
 import { bitsFromF32 } from '../numerics/f32.js';
 import { FP8_DTYPE, type Tensor } from '../numerics/tensor.js';
 import { sameCodeOf, type CodeEquality } from './compare.js';
+import { canonicalKey } from './dimensions.js';
 import { parseOutputName } from './pairs.js';
 import { stepF32, type CaseSubject } from './rstd.js';
 import { withReciprocalMoved } from './scaleDeviation.js';
@@ -68,14 +69,36 @@ interface RowBuffers {
   readonly scales: Uint32Array;
 }
 
+/** A contract's engine state for one problem, or why the shape rules it out. */
+type ContractCase = { c: CpuCase; q: QuantConstants | null; allReduceKey: string } | ContractError;
+
+/** What every scorer of one problem shares (the search's, the ties', the rescoring's row
+ *  checks): none of it depends on the rows scored. */
+interface ProblemState {
+  /** The engine's state by the contract without its quant section (canonical JSON). */
+  readonly cases: Map<string, { c: CpuCase; allReduceKey: string }>;
+  /** The same by contract object: the search scores one contract object several times. */
+  readonly byContract: WeakMap<Contract, ContractCase>;
+  /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
+   *  rank: most hypotheses of a search differ after the all-reduce and share them. */
+  readonly allReduced: Map<string, { x: Float32Array; residual: Uint16Array }>;
+}
+const problemStates = new WeakMap<ExplainProblem, ProblemState>();
+
+function problemState(problem: ExplainProblem): ProblemState {
+  let state = problemStates.get(problem);
+  if (!state) {
+    state = { cases: new Map(), byContract: new WeakMap(), allReduced: new Map() };
+    problemStates.set(problem, state);
+  }
+  return state;
+}
+
 export class RowScorer {
   /** Per contract and kinds: the count on the first row, and on the other rows once known. */
   private readonly cache = new Map<string, { first: Bounded | null; rest: Bounded | null }>();
   private readonly targets: readonly Target[];
-  private readonly cases = new Map<string, { c: CpuCase; allReduceKey: string }>();
-  /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
-   *  rank: most hypotheses of a search differ after the all-reduce and share them. */
-  private readonly allReduced = new Map<string, { x: Float32Array; residual: Uint16Array }>();
+  private readonly state: ProblemState;
   private readonly scratch = new Map<string, RowBuffers>();
   /** Contract evaluations made so far (cache misses), each over one or more rows. */
   runs = 0;
@@ -95,6 +118,7 @@ export class RowScorer {
       if (parsed) targets.push({ kind: parsed.kind, rank: parsed.rank, tensor });
     }
     this.targets = targets;
+    this.state = problemState(problem);
   }
 
   /** Candidate elements on these rows, of these kinds, that the contract does not reproduce:
@@ -102,7 +126,7 @@ export class RowScorer {
    *  already exceeds it, and the other rows are not computed: most hypotheses of a search are
    *  ruled out by one row). */
   mismatches(contract: Contract, kinds: ReadonlySet<OutputKind>, bound = Infinity): number {
-    const key = `${[...kinds].sort().join(',')}|${canonicalJson(contract)}`;
+    const key = `${[...kinds].sort().join(',')}|${canonicalKey(contract)}`;
     const entry = this.cache.get(key) ?? { first: null, rest: null };
     this.cache.set(key, entry);
     try {
@@ -190,15 +214,30 @@ export class RowScorer {
   /** The engine's per-contract state (rank rotation, reduction plan, weight), built once per
    *  contract: the first row and the other rows of a hypothesis, and every output kind, share it. */
   private caseOf(contract: Contract): { c: CpuCase; q: QuantConstants | null; allReduceKey: string } {
+    let found = this.state.byContract.get(contract);
+    if (!found) {
+      try {
+        found = this.newCaseOf(contract);
+      } catch (e) {
+        if (!(e instanceof ContractError)) throw e;
+        found = e;
+      }
+      this.state.byContract.set(contract, found);
+    }
+    if (found instanceof ContractError) throw found;
+    return found;
+  }
+
+  private newCaseOf(contract: Contract): { c: CpuCase; q: QuantConstants | null; allReduceKey: string } {
     const shape = checkContractForShape(contract, this.problem.subject.shape);
     // The quant stage reads its own constants; the state of the stages before it (the reduction
     // plan above all) is shared by every quant hypothesis over the same all-reduce and norm.
     const upstream = { ...contract, quant: null };
     const key = canonicalJson(upstream);
-    let entry = this.cases.get(key);
+    let entry = this.state.cases.get(key);
     if (!entry) {
       entry = { c: cpuCase(upstream, shape, this.problem.subject.inputs), allReduceKey: allReduceKey(upstream) };
-      this.cases.set(key, entry);
+      this.state.cases.set(key, entry);
     }
     return { ...entry, q: contract.quant && quantConstants(contract.quant, shape.hidden, contract.hardwareOps) };
   }
@@ -207,15 +246,15 @@ export class RowScorer {
    *  then copied (up to ALL_REDUCED_BYTES of rows held; past that the rows are let go). */
   private allReduceRow(c: CpuCase, key: string, m: number, outputRank: number, b: RowBuffers): void {
     const rowKey = `${m}|${outputRank}|${key}`;
-    const held = this.allReduced.get(rowKey);
+    const held = this.state.allReduced.get(rowKey);
     if (held) {
       b.x.set(held.x);
       b.residual.set(held.residual);
       return;
     }
     allReduce(c, m, outputRank, b.x, b.residual);
-    if (this.allReduced.size * 6 * c.shape.hidden >= ALL_REDUCED_BYTES) this.allReduced.clear();
-    this.allReduced.set(rowKey, { x: b.x.slice(), residual: b.residual.slice() });
+    if (this.state.allReduced.size * 6 * c.shape.hidden >= ALL_REDUCED_BYTES) this.state.allReduced.clear();
+    this.state.allReduced.set(rowKey, { x: b.x.slice(), residual: b.residual.slice() });
   }
 
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once
