@@ -79,7 +79,7 @@ function memberEnd(bytes: Buffer, start: number): number {
 /** The gzip members of a table file, in order, with the entries each holds. */
 export function tableMembers(bytes: Buffer, file: string): TableMember[] {
   const members: TableMember[] = [];
-  for (let start = 0, firstEntry = 0; start < bytes.length; ) {
+  for (let start = 0, firstEntry = 0; start < bytes.length;) {
     if (bytes.length - start < 18 || bytes[start] !== 0x1f || bytes[start + 1] !== 0x8b) throw new Error(`${file}: no gzip member at byte ${start}`);
     const end = memberEnd(bytes, start);
     if (end > bytes.length || end < start + 18) throw new Error(`${file}: the gzip member at byte ${start} names an end outside the file`);
