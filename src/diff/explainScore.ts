@@ -55,8 +55,10 @@ function producedShape(contract: Contract, shape: Shape, kind: OutputKind): { dt
   }
 }
 
-/** All-reduced rows a scorer holds at most (x in f32 and the residual in bf16: 6 bytes an element). */
+/** All-reduced rows held at most for one problem (x in f32 and the residual in bf16: 6 bytes an element). */
 const ALL_REDUCED_BYTES = 24 << 20;
+/** Normalized rows held at most (the f32 values and the bf16 bits: 6 bytes an element). */
+const NORMED_BYTES = 12 << 20;
 
 /** Scratch rows for one contract's evaluation. */
 interface RowBuffers {
@@ -82,13 +84,17 @@ interface ProblemState {
   /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
    *  rank: most hypotheses of a search differ after the all-reduce and share them. */
   readonly allReduced: Map<string, { x: Float32Array; residual: Uint16Array }>;
+  /** Normalized rows (the f32 values and bf16 bits the quant reads) by engine state, then x's
+   *  source, row, rank and rstd shift: the quant stage's hypotheses differ only after them. */
+  readonly normed: Map<CpuCase, Map<string, { normed: Float32Array; norm: Uint16Array }>>;
+  normedRows: number;
 }
 const problemStates = new WeakMap<ExplainProblem, ProblemState>();
 
 function problemState(problem: ExplainProblem): ProblemState {
   let state = problemStates.get(problem);
   if (!state) {
-    state = { cases: new Map(), byContract: new WeakMap(), allReduced: new Map() };
+    state = { cases: new Map(), byContract: new WeakMap(), allReduced: new Map(), normed: new Map(), normedRows: 0 };
     problemStates.set(problem, state);
   }
   return state;
@@ -257,6 +263,21 @@ export class RowScorer {
     this.state.allReduced.set(rowKey, { x: b.x.slice(), residual: b.residual.slice() });
   }
 
+  /** Keeps a normalized row (up to NORMED_BYTES of them; past that they are let go). */
+  private holdNormed(c: CpuCase, rowKey: string, b: RowBuffers): void {
+    if (this.state.normedRows * 6 * c.shape.hidden >= NORMED_BYTES) {
+      this.state.normed.clear();
+      this.state.normedRows = 0;
+    }
+    let rows = this.state.normed.get(c);
+    if (!rows) {
+      rows = new Map();
+      this.state.normed.set(c, rows);
+    }
+    rows.set(rowKey, { normed: b.normed.slice(), norm: b.norm.slice() });
+    this.state.normedRows++;
+  }
+
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once
    *  they reach `budget` (then a lower bound). */
   private row(
@@ -281,13 +302,16 @@ export class RowScorer {
     let count = 0;
 
     // 1. All-reduce and residual, unless the norm side alone is asked and reads the
-    //    candidate's own bf16 residual output.
+    //    candidate's own bf16 residual output. Without out.residual asked, x is made only when
+    //    the norm needs it: a normalized row already held, or the quant alone, reads none.
     const ownResidual = c.contract.norm.input === 'bf16' && c.contract.residual ? own('residual') : undefined;
-    if (!residual && ownResidual) {
-      for (let h = 0; h < hidden; h++) b.x[h] = bf16Value(ownResidual.tensor.data[rowBase + h]);
-    } else {
-      this.allReduceRow(c, allReduceKey, m, outputRank, b);
-      if (residual) count += differing(residual.tensor, rowBase, b.residual, bf16Same);
+    const fillX = (): void => {
+      if (!residual && ownResidual) for (let h = 0; h < hidden; h++) b.x[h] = bf16Value(ownResidual.tensor.data[rowBase + h]);
+      else this.allReduceRow(c, allReduceKey, m, outputRank, b);
+    };
+    if (residual) {
+      fillX();
+      count += differing(residual.tensor, rowBase, b.residual, bf16Same);
     }
     if ((!norm && !codes && !scales) || count >= budget) return count;
 
@@ -299,11 +323,25 @@ export class RowScorer {
     }
 
     // 3. Norm (and quant), with rstd moved within range when an approximate rsqrt is inferred.
-    const rstd = sumOfSquares(c, b.x);
+    const xSource = !residual && ownResidual ? `own|${m}|${rank}` : `reduced|${m}|${outputRank}`;
+    let rstd: number | null = null;
+    const rstdOfX = (): number => {
+      if (!residual) fillX();
+      return sumOfSquares(c, b.x);
+    };
     let fewest = Infinity;
     const deltas = shifts(this.approximations.rstdUlps);
     for (const delta of deltas) {
-      normalize(c, b.x, delta === 0 ? rstd : stepF32(rstd, delta), b.normed, b.norm);
+      const rowKey = `${xSource}|${delta}`;
+      const held = this.state.normed.get(c)?.get(rowKey);
+      if (held) {
+        b.normed.set(held.normed);
+        b.norm.set(held.norm);
+      } else {
+        rstd ??= rstdOfX();
+        normalize(c, b.x, delta === 0 ? rstd : stepF32(rstd, delta), b.normed, b.norm);
+        this.holdNormed(c, rowKey, b);
+      }
       let n = norm ? differing(norm.tensor, rowBase, b.norm, bf16Same) : 0;
       const limit = Math.min(budget - count, fewest);
       if (q && (codes || scales) && n < limit) n += this.quantRow(c, q, m, b, codes, scales, limit - n);
