@@ -4,7 +4,7 @@ import { allReduce, allReduceKey } from '../engines/cpu/allReduce.js';
 import { bf16Value, cpuCase, quantConstants, type CpuCase, type QuantConstants } from '../engines/cpu/context.js';
 import { normalize } from '../engines/cpu/normalize.js';
 import { groupScale, quantize } from '../engines/cpu/quant.js';
-import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
+import { planSumOfSquares, rstdOf } from '../engines/cpu/sumOfSquares.js';
 import { PACKED_GROUPS_PER_WORD, quantGroups, sameShape, scaleDtype, scaleIndex, scaleShape, scaleWords, storeScale, type OutputKind } from '../engines/io.js';
 import { ranksDiverge } from '../engines/layout/rankOrder.js';
 import { bitsFromF32 } from '../numerics/f32.js';
@@ -88,13 +88,28 @@ interface ProblemState {
    *  source, row, rank and rstd shift: the quant stage's hypotheses differ only after them. */
   readonly normed: Map<CpuCase, Map<string, { normed: Float32Array; norm: Uint16Array }>>;
   normedRows: number;
+  /** Row sums of squares by planSumOfSquares' arguments (the plan and f32 arithmetic objects, the
+   *  per-thread pattern) and x's source: norm hypotheses that keep the tree share them. */
+  readonly sums: Map<string, number>;
+}
+
+/** A number per object (plans and arithmetic objects are shared, never mutated): part of a key. */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 0;
+function objectId(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(o, id);
+  }
+  return id;
 }
 const problemStates = new WeakMap<ExplainProblem, ProblemState>();
 
 function problemState(problem: ExplainProblem): ProblemState {
   let state = problemStates.get(problem);
   if (!state) {
-    state = { cases: new Map(), byContract: new WeakMap(), allReduced: new Map(), normed: new Map(), normedRows: 0 };
+    state = { cases: new Map(), byContract: new WeakMap(), allReduced: new Map(), normed: new Map(), normedRows: 0, sums: new Map() };
     problemStates.set(problem, state);
   }
   return state;
@@ -323,11 +338,18 @@ export class RowScorer {
     }
 
     // 3. Norm (and quant), with rstd moved within range when an approximate rsqrt is inferred.
-    const xSource = !residual && ownResidual ? `own|${m}|${rank}` : `reduced|${m}|${outputRank}`;
+    const xSource = !residual && ownResidual ? `own|${m}|${rank}` : `reduced|${m}|${outputRank}|${allReduceKey}`;
     let rstd: number | null = null;
     const rstdOfX = (): number => {
       if (!residual) fillX();
-      return sumOfSquares(c, b.x);
+      const perThread = c.contract.norm.sumOfSquares.perThread;
+      const sumKey = `${objectId(c.plan)}|${objectId(c.f32)}|${perThread}|${xSource}`;
+      let sumsq = this.state.sums.get(sumKey);
+      if (sumsq === undefined) {
+        sumsq = planSumOfSquares(c.plan, perThread, c.f32, b.x);
+        this.state.sums.set(sumKey, sumsq);
+      }
+      return rstdOf(c, sumsq);
     };
     let fewest = Infinity;
     const deltas = shifts(this.approximations.rstdUlps);

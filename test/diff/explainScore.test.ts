@@ -162,6 +162,27 @@ describe('scorers of one problem share engine state, all-reduced and normalized 
     // The off residual element is seen: by the residual, and by the norm of the f32 path only.
     expect(new RowScorer({ subject, candidate }, rows).mismatches(truth, kindsOf('residual'))).toBe(1);
   });
+  test('sums of squares are kept per plan, per-thread pattern and arithmetic', () => {
+    // A candidate with f32 quant input: its f32 scales see any change of rstd, so a hypothesis
+    // handed another's sum of squares would count other mismatches than a whole engine run.
+    const f32Quant = withFields(f32Norm, { 'quant.input': 'f32' })!;
+    const exactF32 = candidateFrom(golden, f32Quant);
+    const problem = { subject, candidate: exactF32 };
+    const normSide = kindsOf('norm', 'q', 'scale');
+    const variants: Contract[] = [
+      f32Quant,
+      withFields(f32Quant, { 'norm.sumOfSquares.tree': { kind: 'sequential' } })!,
+      withFields(f32Quant, { 'norm.sumOfSquares.tree': { kind: 'sequential' }, 'norm.sumOfSquares.perThread': 'fma-chain' })!,
+      withFields(f32Quant, { 'norm.weight.offset': 'f32' })!,
+    ];
+    const counts = [...variants, ...variants.slice().reverse()].map((v) => {
+      const n = new RowScorer(problem, rows).mismatches(v, normSide);
+      expect(n).toBe(engineCount(v, golden, exactF32, rows, normSide));
+      return n;
+    });
+    expect(counts[0]).toBe(0);
+    expect(counts.slice(1, 3).every((n) => n > 0)).toBe(true);
+  });
   test('each rstd shift normalizes anew: rows planted 2 and -1 f32 ULP off are explained by the shifts alone', () => {
     // An f32 quant input: the f32 scales see every rstd shift (bf16 outputs rarely do).
     const f32Quant = withFields(truth, { 'quant.input': 'f32' })!;
