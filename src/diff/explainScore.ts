@@ -71,6 +71,44 @@ interface RowBuffers {
   readonly scales: Uint32Array;
 }
 
+/** Rows of one f32 and one bf16 array each (an all-reduced x and residual, or a normalized row's
+ *  values and bits) held by key in two slabs allocated once, up to `bytes` (past that every row
+ *  is let go and the slabs reused): a copy into memory already touched, rather than a fresh pair
+ *  of arrays per row, spares the allocation, its page faults and the collector. */
+class RowSlab {
+  private readonly slots = new Map<string, number>();
+  private readonly capacity: number;
+  private f32: Float32Array | null = null;
+  private u16: Uint16Array | null = null;
+
+  constructor(
+    private readonly hidden: number,
+    bytes: number,
+  ) {
+    this.capacity = Math.max(1, Math.floor(bytes / (6 * hidden)));
+  }
+
+  /** Copies the row held under `key` into f32Out and u16Out; false when none is held. */
+  load(key: string, f32Out: Float32Array, u16Out: Uint16Array): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined || !this.f32 || !this.u16) return false;
+    const at = slot * this.hidden;
+    f32Out.set(this.f32.subarray(at, at + this.hidden));
+    u16Out.set(this.u16.subarray(at, at + this.hidden));
+    return true;
+  }
+
+  store(key: string, f32In: Float32Array, u16In: Uint16Array): void {
+    this.f32 ??= new Float32Array(this.capacity * this.hidden);
+    this.u16 ??= new Uint16Array(this.capacity * this.hidden);
+    if (!this.slots.has(key) && this.slots.size >= this.capacity) this.slots.clear();
+    const slot = this.slots.get(key) ?? this.slots.size;
+    this.slots.set(key, slot);
+    this.f32.set(f32In, slot * this.hidden);
+    this.u16.set(u16In, slot * this.hidden);
+  }
+}
+
 /** A contract's engine state for one problem, or why the shape rules it out. */
 type ContractCase = { c: CpuCase; q: QuantConstants | null; allReduceKey: string } | ContractError;
 
@@ -83,11 +121,10 @@ interface ProblemState {
   readonly byContract: WeakMap<Contract, ContractCase>;
   /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
    *  rank: most hypotheses of a search differ after the all-reduce and share them. */
-  readonly allReduced: Map<string, { x: Float32Array; residual: Uint16Array }>;
+  readonly allReduced: RowSlab;
   /** Normalized rows (the f32 values and bf16 bits the quant reads) by engine state, then x's
    *  source, row, rank and rstd shift: the quant stage's hypotheses differ only after them. */
-  readonly normed: Map<CpuCase, Map<string, { normed: Float32Array; norm: Uint16Array }>>;
-  normedRows: number;
+  readonly normed: RowSlab;
   /** Row sums of squares by planSumOfSquares' arguments (the plan and f32 arithmetic objects, the
    *  per-thread pattern) and x's source: norm hypotheses that keep the tree share them. */
   readonly sums: Map<string, number>;
@@ -109,7 +146,14 @@ const problemStates = new WeakMap<ExplainProblem, ProblemState>();
 function problemState(problem: ExplainProblem): ProblemState {
   let state = problemStates.get(problem);
   if (!state) {
-    state = { cases: new Map(), byContract: new WeakMap(), allReduced: new Map(), normed: new Map(), normedRows: 0, sums: new Map() };
+    const { hidden } = problem.subject.shape;
+    state = {
+      cases: new Map(),
+      byContract: new WeakMap(),
+      allReduced: new RowSlab(hidden, ALL_REDUCED_BYTES),
+      normed: new RowSlab(hidden, NORMED_BYTES),
+      sums: new Map(),
+    };
     problemStates.set(problem, state);
   }
   return state;
@@ -267,30 +311,9 @@ export class RowScorer {
    *  then copied (up to ALL_REDUCED_BYTES of rows held; past that the rows are let go). */
   private allReduceRow(c: CpuCase, key: string, m: number, outputRank: number, b: RowBuffers): void {
     const rowKey = `${m}|${outputRank}|${key}`;
-    const held = this.state.allReduced.get(rowKey);
-    if (held) {
-      b.x.set(held.x);
-      b.residual.set(held.residual);
-      return;
-    }
+    if (this.state.allReduced.load(rowKey, b.x, b.residual)) return;
     allReduce(c, m, outputRank, b.x, b.residual);
-    if (this.state.allReduced.size * 6 * c.shape.hidden >= ALL_REDUCED_BYTES) this.state.allReduced.clear();
-    this.state.allReduced.set(rowKey, { x: b.x.slice(), residual: b.residual.slice() });
-  }
-
-  /** Keeps a normalized row (up to NORMED_BYTES of them; past that they are let go). */
-  private holdNormed(c: CpuCase, rowKey: string, b: RowBuffers): void {
-    if (this.state.normedRows * 6 * c.shape.hidden >= NORMED_BYTES) {
-      this.state.normed.clear();
-      this.state.normedRows = 0;
-    }
-    let rows = this.state.normed.get(c);
-    if (!rows) {
-      rows = new Map();
-      this.state.normed.set(c, rows);
-    }
-    rows.set(rowKey, { normed: b.normed.slice(), norm: b.norm.slice() });
-    this.state.normedRows++;
+    this.state.allReduced.store(rowKey, b.x, b.residual);
   }
 
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once
@@ -354,15 +377,11 @@ export class RowScorer {
     let fewest = Infinity;
     const deltas = shifts(this.approximations.rstdUlps);
     for (const delta of deltas) {
-      const rowKey = `${xSource}|${delta}`;
-      const held = this.state.normed.get(c)?.get(rowKey);
-      if (held) {
-        b.normed.set(held.normed);
-        b.norm.set(held.norm);
-      } else {
+      const rowKey = `${objectId(c)}|${xSource}|${delta}`;
+      if (!this.state.normed.load(rowKey, b.normed, b.norm)) {
         rstd ??= rstdOfX();
         normalize(c, b.x, delta === 0 ? rstd : stepF32(rstd, delta), b.normed, b.norm);
-        this.holdNormed(c, rowKey, b);
+        this.state.normed.store(rowKey, b.normed, b.norm);
       }
       let n = norm ? differing(norm.tensor, rowBase, b.norm, bf16Same) : 0;
       const limit = Math.min(budget - count, fewest);
