@@ -122,10 +122,11 @@ function inflateMember(table: PeriodTable, k: number): void {
   if (raw.length !== m.entries)
     throw new Error(`${table.file}: the gzip member at byte ${m.start} holds ${raw.length} entries, its size field says ${m.entries}`);
   for (let j = 0; j < raw.length; j++) {
-    const d = (raw[j] << 24) >> 24;
+    // The int8 difference d as d + 2 (0..3 exactly when d is in -2..1): from its byte, mod 256.
+    const code = (raw[j] + 2) & 0xff;
     const i = m.firstEntry + j;
-    if (d < -2 || d > 1) throw new Error(`${table.file}: entry ${i} differs by ${d} ULP, outside the -2..1 the packing holds`);
-    table.diffs[i >>> 2] |= (d + 2) << ((i & 3) * 2);
+    if (code > 3) throw new Error(`${table.file}: entry ${i} differs by ${(raw[j] << 24) >> 24} ULP, outside the -2..1 the packing holds`);
+    table.diffs[i >>> 2] |= code << ((i & 3) * 2);
   }
   table.inflated[k] = 1;
 }
