@@ -58,7 +58,7 @@ function producedShape(contract: Contract, shape: Shape, kind: OutputKind): { dt
 /** All-reduced rows held at most for one problem (x in f32 and the residual in bf16: 6 bytes an element). */
 const ALL_REDUCED_BYTES = 24 << 20;
 /** Normalized rows held at most (the f32 values and the bf16 bits: 6 bytes an element). */
-const NORMED_BYTES = 12 << 20;
+const NORMED_BYTES = 4 << 20;
 
 /** Scratch rows for one contract's evaluation. */
 interface RowBuffers {
