@@ -5,6 +5,7 @@
 Writes (atomically):
   src/numerics/hardware/data/sm90-rsqrt-approx-f32.diff.i8.gz   2^24 int8: hardware - correctly rounded, x in [1, 4)
   src/numerics/hardware/data/sm90-rcp-approx-f32.diff.i8.gz     2^23 int8, x in [1, 2)
+                                                                (both as blocked gzip: blocked_gz)
   test/numerics/hardware-data/sm90-unary-spots.u32.gz           2^16 rows: input, rsqrt, rsqrt.ftz, rcp, rcp.ftz
   test/numerics/hardware-data/sm90-div-full.u32.gz              rows a, b, div.full, div.full.ftz: the first
                                                                 2^14 pairs of each seeded set, then the edge pairs
@@ -17,6 +18,7 @@ from __future__ import annotations
 import gzip
 import os
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,26 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+TABLE_BLOCK = 1 << 14  # entries per gzip member of a period table
+
+
+def blocked_gz(data: bytes) -> bytes:
+    """gzip members of TABLE_BLOCK bytes each, concatenated (any gunzip reads the whole), each
+    naming its own compressed length in a 'BC' extra subfield as BGZF does (SAM/BAM format
+    specification, section 4.1), so that src/numerics/hardware/sm90.ts inflates only the blocks
+    it reads."""
+    out = bytearray()
+    for start in range(0, len(data), TABLE_BLOCK):
+        block = data[start : start + TABLE_BLOCK]
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        deflated = packer.compress(block) + packer.flush()
+        member_size = 10 + 2 + 6 + len(deflated) + 8  # header, XLEN, the BC subfield, data, trailer
+        header = b"\x1f\x8b\x08\x04" + b"\x00\x00\x00\x00" + b"\x02\xff" + (6).to_bytes(2, "little")
+        out += header + b"BC" + (2).to_bytes(2, "little") + (member_size - 1).to_bytes(2, "little")
+        out += deflated + zlib.crc32(block).to_bytes(4, "little") + len(block).to_bytes(4, "little")
+    return bytes(out)
 
 
 def mix32(x: np.ndarray) -> np.ndarray:
@@ -81,8 +103,8 @@ def main() -> int:
             print(f"{op}: table entries more than 127 ULP from the reference", file=sys.stderr)
             return 2
     data = ROOT / "src" / "numerics" / "hardware" / "data"
-    write_atomic(data / "sm90-rsqrt-approx-f32.diff.i8.gz", gz(z["rsqrt.approx.f32/diff"].tobytes()))
-    write_atomic(data / "sm90-rcp-approx-f32.diff.i8.gz", gz(z["rcp.approx.f32/diff"].tobytes()))
+    write_atomic(data / "sm90-rsqrt-approx-f32.diff.i8.gz", blocked_gz(z["rsqrt.approx.f32/diff"].tobytes()))
+    write_atomic(data / "sm90-rcp-approx-f32.diff.i8.gz", blocked_gz(z["rcp.approx.f32/diff"].tobytes()))
     vec = ROOT / "test" / "numerics" / "hardware-data"
     write_atomic(vec / "sm90-unary-spots.u32.gz", gz(z["unary.spots"].astype("<u4").tobytes()))
     rows = []

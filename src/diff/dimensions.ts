@@ -1,6 +1,6 @@
-import type { Bf16RoundingSites, Contract } from '../contracts/schema.js';
+import { ContractSchema, type Bf16RoundingSites, type Contract } from '../contracts/schema.js';
 import type { Bf16Rounding } from '../numerics/bf16.js';
-import { canonicalJson, ContractError, parseContract } from '../contracts/validate.js';
+import { canonicalJson } from '../contracts/validate.js';
 
 // Contract fields by path, as `explain` reads, sets and names them. Which paths are dimensions
 // is read from the schema (explainSpace.ts); a discriminated union is one dimension, so a
@@ -48,9 +48,46 @@ export function getPath(contract: Contract, path: string): unknown {
   return node;
 }
 
+/** canonicalJson of each object asked about, kept: explain keys, compares and dedupes the same
+ *  contracts and values thousands of times. Every object explain handles is never mutated once
+ *  built (withFields clones before it writes), which is what makes keeping the text sound. */
+const canonicalTexts = new WeakMap<object, string>();
+
+/** canonicalJson(value), undefined read as null, kept per object (see canonicalTexts). */
+export function canonicalKey(value: unknown): string {
+  if (value === null || value === undefined || typeof value !== 'object') return canonicalJson(value ?? null);
+  let text = canonicalTexts.get(value);
+  if (text === undefined) {
+    text = canonicalJson(value);
+    canonicalTexts.set(value, text);
+  }
+  return text;
+}
+
+/** withFields' answers by contract object and fields asked: the search asks the same changes of
+ *  one fit again and again (each descent pass, then the ties), most of them refused by the
+ *  schema's cross-field rules. */
+const changed = new WeakMap<Contract, Map<string, Contract | null>>();
+
 /** The contract with some fields set (path -> value), validated; null when that contract is not
- *  valid or a field does not exist in it (a quant field of a contract without quant). */
+ *  valid or a field does not exist in it (a quant field of a contract without quant). The same
+ *  request of the same contract object returns the same (never mutated) contract. */
 export function withFields(contract: Contract, fields: Readonly<Record<string, unknown>>): Contract | null {
+  let answers = changed.get(contract);
+  if (!answers) {
+    answers = new Map();
+    changed.set(contract, answers);
+  }
+  const request = JSON.stringify(Object.entries(fields));
+  let answer = answers.get(request);
+  if (answer === undefined) {
+    answer = validWithFields(contract, fields);
+    answers.set(request, answer);
+  }
+  return answer;
+}
+
+function validWithFields(contract: Contract, fields: Readonly<Record<string, unknown>>): Contract | null {
   const copy = structuredClone(contract) as unknown as Record<string, unknown>;
   for (const [path, value] of Object.entries(fields)) {
     const keys = path.split('.');
@@ -62,12 +99,9 @@ export function withFields(contract: Contract, fields: Readonly<Record<string, u
     }
     node[keys[keys.length - 1]] = value;
   }
-  try {
-    return parseContract(copy);
-  } catch (e) {
-    if (e instanceof ContractError) return null;
-    throw e;
-  }
+  // parseContract's schema without its error text: a refusal here is an answer, not an error.
+  const parsed = ContractSchema.safeParse(copy);
+  return parsed.success ? parsed.data : null;
 }
 
 export interface DimensionDifference {
@@ -81,7 +115,7 @@ export function dimensionDiff(a: Contract, b: Contract, paths: readonly string[]
   const out: DimensionDifference[] = [];
   for (const path of paths) {
     const [x, y] = [getPath(a, path), getPath(b, path)];
-    if (canonicalJson(x ?? null) !== canonicalJson(y ?? null)) out.push({ path, a: describeValue(x), b: describeValue(y) });
+    if (canonicalKey(x) !== canonicalKey(y)) out.push({ path, a: describeValue(x), b: describeValue(y) });
   }
   return out;
 }

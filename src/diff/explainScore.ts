@@ -4,12 +4,13 @@ import { allReduce, allReduceKey } from '../engines/cpu/allReduce.js';
 import { bf16Value, cpuCase, quantConstants, type CpuCase, type QuantConstants } from '../engines/cpu/context.js';
 import { normalize } from '../engines/cpu/normalize.js';
 import { groupScale, quantize } from '../engines/cpu/quant.js';
-import { sumOfSquares } from '../engines/cpu/sumOfSquares.js';
+import { planSumOfSquares, rstdOf } from '../engines/cpu/sumOfSquares.js';
 import { PACKED_GROUPS_PER_WORD, quantGroups, sameShape, scaleDtype, scaleIndex, scaleShape, scaleWords, storeScale, type OutputKind } from '../engines/io.js';
 import { ranksDiverge } from '../engines/layout/rankOrder.js';
 import { bitsFromF32 } from '../numerics/f32.js';
 import { FP8_DTYPE, type Tensor } from '../numerics/tensor.js';
 import { sameCodeOf, type CodeEquality } from './compare.js';
+import { canonicalKey } from './dimensions.js';
 import { parseOutputName } from './pairs.js';
 import { stepF32, type CaseSubject } from './rstd.js';
 import { withReciprocalMoved } from './scaleDeviation.js';
@@ -54,8 +55,10 @@ function producedShape(contract: Contract, shape: Shape, kind: OutputKind): { dt
   }
 }
 
-/** All-reduced rows a scorer holds at most (x in f32 and the residual in bf16: 6 bytes an element). */
+/** All-reduced rows held at most for one problem (x in f32 and the residual in bf16: 6 bytes an element). */
 const ALL_REDUCED_BYTES = 24 << 20;
+/** Normalized rows held at most (the f32 values and the bf16 bits: 6 bytes an element). */
+const NORMED_BYTES = 4 << 20;
 
 /** Scratch rows for one contract's evaluation. */
 interface RowBuffers {
@@ -68,14 +71,99 @@ interface RowBuffers {
   readonly scales: Uint32Array;
 }
 
+/** Rows of one f32 and one bf16 array each (an all-reduced x and residual, or a normalized row's
+ *  values and bits) held by key in two slabs allocated once, up to `bytes` (past that every row
+ *  is let go and the slabs reused): a copy into memory already touched, rather than a fresh pair
+ *  of arrays per row, spares the allocation, its page faults and the collector. */
+class RowSlab {
+  private readonly slots = new Map<string, number>();
+  private readonly capacity: number;
+  private f32: Float32Array | null = null;
+  private u16: Uint16Array | null = null;
+
+  constructor(
+    private readonly hidden: number,
+    bytes: number,
+  ) {
+    this.capacity = Math.max(1, Math.floor(bytes / (6 * hidden)));
+  }
+
+  /** Copies the row held under `key` into f32Out and u16Out; false when none is held. */
+  load(key: string, f32Out: Float32Array, u16Out: Uint16Array): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined || !this.f32 || !this.u16) return false;
+    const at = slot * this.hidden;
+    f32Out.set(this.f32.subarray(at, at + this.hidden));
+    u16Out.set(this.u16.subarray(at, at + this.hidden));
+    return true;
+  }
+
+  store(key: string, f32In: Float32Array, u16In: Uint16Array): void {
+    this.f32 ??= new Float32Array(this.capacity * this.hidden);
+    this.u16 ??= new Uint16Array(this.capacity * this.hidden);
+    if (!this.slots.has(key) && this.slots.size >= this.capacity) this.slots.clear();
+    const slot = this.slots.get(key) ?? this.slots.size;
+    this.slots.set(key, slot);
+    this.f32.set(f32In, slot * this.hidden);
+    this.u16.set(u16In, slot * this.hidden);
+  }
+}
+
+/** A contract's engine state for one problem, or why the shape rules it out. */
+type ContractCase = { c: CpuCase; q: QuantConstants | null; allReduceKey: string } | ContractError;
+
+/** What every scorer of one problem shares (the search's, the ties', the rescoring's row
+ *  checks): none of it depends on the rows scored. */
+interface ProblemState {
+  /** The engine's state by the contract without its quant section (canonical JSON). */
+  readonly cases: Map<string, { c: CpuCase; allReduceKey: string }>;
+  /** The same by contract object: the search scores one contract object several times. */
+  readonly byContract: WeakMap<Contract, ContractCase>;
+  /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
+   *  rank: most hypotheses of a search differ after the all-reduce and share them. */
+  readonly allReduced: RowSlab;
+  /** Normalized rows (the f32 values and bf16 bits the quant reads) by engine state, then x's
+   *  source, row, rank and rstd shift: the quant stage's hypotheses differ only after them. */
+  readonly normed: RowSlab;
+  /** Row sums of squares by planSumOfSquares' arguments (the plan and f32 arithmetic objects, the
+   *  per-thread pattern) and x's source: norm hypotheses that keep the tree share them. */
+  readonly sums: Map<string, number>;
+}
+
+/** A number per object (plans and arithmetic objects are shared, never mutated): part of a key. */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 0;
+function objectId(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(o, id);
+  }
+  return id;
+}
+const problemStates = new WeakMap<ExplainProblem, ProblemState>();
+
+function problemState(problem: ExplainProblem): ProblemState {
+  let state = problemStates.get(problem);
+  if (!state) {
+    const { hidden } = problem.subject.shape;
+    state = {
+      cases: new Map(),
+      byContract: new WeakMap(),
+      allReduced: new RowSlab(hidden, ALL_REDUCED_BYTES),
+      normed: new RowSlab(hidden, NORMED_BYTES),
+      sums: new Map(),
+    };
+    problemStates.set(problem, state);
+  }
+  return state;
+}
+
 export class RowScorer {
   /** Per contract and kinds: the count on the first row, and on the other rows once known. */
   private readonly cache = new Map<string, { first: Bounded | null; rest: Bounded | null }>();
   private readonly targets: readonly Target[];
-  private readonly cases = new Map<string, { c: CpuCase; allReduceKey: string }>();
-  /** All-reduced rows (what the norm reads, the residual output) by allReduceKey, row and output
-   *  rank: most hypotheses of a search differ after the all-reduce and share them. */
-  private readonly allReduced = new Map<string, { x: Float32Array; residual: Uint16Array }>();
+  private readonly state: ProblemState;
   private readonly scratch = new Map<string, RowBuffers>();
   /** Contract evaluations made so far (cache misses), each over one or more rows. */
   runs = 0;
@@ -95,6 +183,7 @@ export class RowScorer {
       if (parsed) targets.push({ kind: parsed.kind, rank: parsed.rank, tensor });
     }
     this.targets = targets;
+    this.state = problemState(problem);
   }
 
   /** Candidate elements on these rows, of these kinds, that the contract does not reproduce:
@@ -102,7 +191,7 @@ export class RowScorer {
    *  already exceeds it, and the other rows are not computed: most hypotheses of a search are
    *  ruled out by one row). */
   mismatches(contract: Contract, kinds: ReadonlySet<OutputKind>, bound = Infinity): number {
-    const key = `${[...kinds].sort().join(',')}|${canonicalJson(contract)}`;
+    const key = `${[...kinds].sort().join(',')}|${canonicalKey(contract)}`;
     const entry = this.cache.get(key) ?? { first: null, rest: null };
     this.cache.set(key, entry);
     try {
@@ -190,15 +279,30 @@ export class RowScorer {
   /** The engine's per-contract state (rank rotation, reduction plan, weight), built once per
    *  contract: the first row and the other rows of a hypothesis, and every output kind, share it. */
   private caseOf(contract: Contract): { c: CpuCase; q: QuantConstants | null; allReduceKey: string } {
+    let found = this.state.byContract.get(contract);
+    if (!found) {
+      try {
+        found = this.newCaseOf(contract);
+      } catch (e) {
+        if (!(e instanceof ContractError)) throw e;
+        found = e;
+      }
+      this.state.byContract.set(contract, found);
+    }
+    if (found instanceof ContractError) throw found;
+    return found;
+  }
+
+  private newCaseOf(contract: Contract): { c: CpuCase; q: QuantConstants | null; allReduceKey: string } {
     const shape = checkContractForShape(contract, this.problem.subject.shape);
     // The quant stage reads its own constants; the state of the stages before it (the reduction
     // plan above all) is shared by every quant hypothesis over the same all-reduce and norm.
     const upstream = { ...contract, quant: null };
     const key = canonicalJson(upstream);
-    let entry = this.cases.get(key);
+    let entry = this.state.cases.get(key);
     if (!entry) {
       entry = { c: cpuCase(upstream, shape, this.problem.subject.inputs), allReduceKey: allReduceKey(upstream) };
-      this.cases.set(key, entry);
+      this.state.cases.set(key, entry);
     }
     return { ...entry, q: contract.quant && quantConstants(contract.quant, shape.hidden, contract.hardwareOps) };
   }
@@ -207,15 +311,9 @@ export class RowScorer {
    *  then copied (up to ALL_REDUCED_BYTES of rows held; past that the rows are let go). */
   private allReduceRow(c: CpuCase, key: string, m: number, outputRank: number, b: RowBuffers): void {
     const rowKey = `${m}|${outputRank}|${key}`;
-    const held = this.allReduced.get(rowKey);
-    if (held) {
-      b.x.set(held.x);
-      b.residual.set(held.residual);
-      return;
-    }
+    if (this.state.allReduced.load(rowKey, b.x, b.residual)) return;
     allReduce(c, m, outputRank, b.x, b.residual);
-    if (this.allReduced.size * 6 * c.shape.hidden >= ALL_REDUCED_BYTES) this.allReduced.clear();
-    this.allReduced.set(rowKey, { x: b.x.slice(), residual: b.residual.slice() });
+    this.state.allReduced.store(rowKey, b.x, b.residual);
   }
 
   /** Mismatches of one row of the candidate's rank `rank` (computed as `outputRank`); stops once
@@ -242,13 +340,16 @@ export class RowScorer {
     let count = 0;
 
     // 1. All-reduce and residual, unless the norm side alone is asked and reads the
-    //    candidate's own bf16 residual output.
+    //    candidate's own bf16 residual output. Without out.residual asked, x is made only when
+    //    the norm needs it: a normalized row already held, or the quant alone, reads none.
     const ownResidual = c.contract.norm.input === 'bf16' && c.contract.residual ? own('residual') : undefined;
-    if (!residual && ownResidual) {
-      for (let h = 0; h < hidden; h++) b.x[h] = bf16Value(ownResidual.tensor.data[rowBase + h]);
-    } else {
-      this.allReduceRow(c, allReduceKey, m, outputRank, b);
-      if (residual) count += differing(residual.tensor, rowBase, b.residual, bf16Same);
+    const fillX = (): void => {
+      if (!residual && ownResidual) for (let h = 0; h < hidden; h++) b.x[h] = bf16Value(ownResidual.tensor.data[rowBase + h]);
+      else this.allReduceRow(c, allReduceKey, m, outputRank, b);
+    };
+    if (residual) {
+      fillX();
+      count += differing(residual.tensor, rowBase, b.residual, bf16Same);
     }
     if ((!norm && !codes && !scales) || count >= budget) return count;
 
@@ -260,11 +361,28 @@ export class RowScorer {
     }
 
     // 3. Norm (and quant), with rstd moved within range when an approximate rsqrt is inferred.
-    const rstd = sumOfSquares(c, b.x);
+    const xSource = !residual && ownResidual ? `own|${m}|${rank}` : `reduced|${m}|${outputRank}|${allReduceKey}`;
+    let rstd: number | null = null;
+    const rstdOfX = (): number => {
+      if (!residual) fillX();
+      const perThread = c.contract.norm.sumOfSquares.perThread;
+      const sumKey = `${objectId(c.plan)}|${objectId(c.f32)}|${perThread}|${xSource}`;
+      let sumsq = this.state.sums.get(sumKey);
+      if (sumsq === undefined) {
+        sumsq = planSumOfSquares(c.plan, perThread, c.f32, b.x);
+        this.state.sums.set(sumKey, sumsq);
+      }
+      return rstdOf(c, sumsq);
+    };
     let fewest = Infinity;
     const deltas = shifts(this.approximations.rstdUlps);
     for (const delta of deltas) {
-      normalize(c, b.x, delta === 0 ? rstd : stepF32(rstd, delta), b.normed, b.norm);
+      const rowKey = `${objectId(c)}|${xSource}|${delta}`;
+      if (!this.state.normed.load(rowKey, b.normed, b.norm)) {
+        rstd ??= rstdOfX();
+        normalize(c, b.x, delta === 0 ? rstd : stepF32(rstd, delta), b.normed, b.norm);
+        this.state.normed.store(rowKey, b.normed, b.norm);
+      }
       let n = norm ? differing(norm.tensor, rowBase, b.norm, bf16Same) : 0;
       const limit = Math.min(budget - count, fewest);
       if (q && (codes || scales) && n < limit) n += this.quantRow(c, q, m, b, codes, scales, limit - n);

@@ -1,7 +1,6 @@
 import type { Contract } from '../contracts/schema.js';
-import { canonicalJson } from '../contracts/validate.js';
 import type { OutputKind } from '../engines/io.js';
-import { getPath, withFields } from './dimensions.js';
+import { canonicalKey, getPath, withFields } from './dimensions.js';
 import type { RowScorer } from './explainScore.js';
 import { STAGES, type SearchDimension, type StageName } from './explainSpace.js';
 
@@ -69,7 +68,7 @@ interface SearchContext {
   readonly observed: ReadonlySet<OutputKind>;
 }
 
-const same = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+const same = (a: unknown, b: unknown): boolean => canonicalKey(a) === canonicalKey(b);
 
 /** The contract with one dimension changed, or with it and one other dimension when the schema
  *  rules the change out alone; null when neither works. */
@@ -95,11 +94,11 @@ function searchStage(
 ): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number; grid: boolean } {
   const seen = new Set<string>();
   const score = (c: Contract, bound?: number): number => {
-    seen.add(canonicalJson(c));
+    seen.add(canonicalKey(c));
     return context.scorer.mismatches(c, kinds, bound);
   };
   // 1. Seeds.
-  const seeds = new Map<string, Contract>([[canonicalJson(base), base]]);
+  const seeds = new Map<string, Contract>([[canonicalKey(base), base]]);
   for (const donor of context.donors) {
     let seed = base;
     for (const d of dims) {
@@ -107,7 +106,7 @@ function searchStage(
       if (value === undefined || same(value, getPath(seed, d.path))) continue;
       seed = withFields(seed, { [d.path]: value }) ?? seed;
     }
-    seeds.set(canonicalJson(seed), seed);
+    seeds.set(canonicalKey(seed), seed);
   }
   // Seeds are ranked with the bound of the best so far (a seed above it is not finished);
   // the descent starts are then scored exactly.

@@ -88,7 +88,10 @@ function cartesian(fields: readonly (readonly [string, readonly unknown[]])[]): 
 
 function dedupe(values: readonly unknown[]): unknown[] {
   const seen = new Map<string, unknown>();
-  for (const v of values) if (!seen.has(canonicalJson(v ?? null))) seen.set(canonicalJson(v ?? null), v);
+  for (const v of values) {
+    const key = canonicalJson(v ?? null);
+    if (!seen.has(key)) seen.set(key, v);
+  }
   return [...seen.values()];
 }
 
@@ -129,18 +132,21 @@ export function searchDimensions(seedContracts: readonly Contract[]): SearchDime
     ...atomicValues(root, seeds, grid),
     ...seedContracts.map((c) => valueAt(c, root)).filter(holdsLists),
   ];
-  const add = (path: string, values: unknown[], grid: unknown[]): void => {
+  // The values are built once per path (a union's combinations run to hundreds), not per leaf.
+  const add = (path: string, valuesOf: (grid: boolean) => unknown[]): void => {
     if (FIXED_PATHS.has(path) || done.has(path)) return;
     done.add(path);
+    const values = valuesOf(false);
+    const grid = valuesOf(true);
     if (grid.length > 0) out.push({ path, stage: stageOf(path), values: dedupe(values), grid: dedupe([...values, ...grid]) });
   };
   for (const leaf of leaves) {
     const root = atomicRootOf(leaf.path);
-    if (root) add(root, rootValues(root, false), rootValues(root, true));
-    else add(leaf.path, leafValues(leaf, seeds, false), leafValues(leaf, seeds, true));
+    if (root) add(root, (grid) => rootValues(root, grid));
+    else add(leaf.path, (grid) => leafValues(leaf, seeds, grid));
   }
   // A union whose members have no fields of their own (none here today) still is a dimension.
-  for (const root of ATOMIC_ROOTS) add(root, rootValues(root, false), rootValues(root, true));
+  for (const root of ATOMIC_ROOTS) add(root, (grid) => rootValues(root, grid));
   return out;
 }
 

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { correctlyRoundedRcpF32, correctlyRoundedRsqrtF32 } from '../../src/numerics/hardware/correctlyRounded.js';
 import { sm90DivFull, sm90DivFullFtz } from '../../src/numerics/hardware/sm90Div.js';
-import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz } from '../../src/numerics/hardware/sm90.js';
+import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz, tableMembers } from '../../src/numerics/hardware/sm90.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 
 // The sm_90 approximate instructions against what an H200 returned (gpu/approx_measure.cu):
@@ -63,6 +64,51 @@ describe('sm_90 rsqrt.approx / rcp.approx (measured tables)', () => {
     expect(sm90RsqrtApprox(0x3f800000)).toBe(0x3f800000); // rsqrt(1) = 1
     expect(sm90RsqrtApprox(0x40800000)).toBe(0x3f000000); // rsqrt(4) = 1/2
     expect(sm90RcpApprox(0x40000000)).toBe(0x3f000000); // rcp(2) = 1/2
+  });
+});
+
+describe('sm_90 table files (blocked gzip, read member by member)', () => {
+  // The period tables as gpu/export_tables.py first wrote them (one gzip stream each, commit
+  // dede08d): sha256 of the decompressed int8 differences. The blocked files must hold the same.
+  const TABLES = [
+    { name: 'rsqrt', entries: 1 << 24, sha256: '7f06db366f8eb4064c782d6d957edeb7d94f0146d41b6588ede3fd9992856de6', reference: correctlyRoundedRsqrtF32 },
+    { name: 'rcp', entries: 1 << 23, sha256: '862bea101da795bf5fd46df9dfe5142a79c29edd831e2da30aa84385d885e8fe', reference: correctlyRoundedRcpF32 },
+  ];
+  const approx = { rsqrt: sm90RsqrtApprox, rcp: sm90RcpApprox } as const;
+  for (const table of TABLES) {
+    const bytes = readFileSync(new URL(`../../src/numerics/hardware/data/sm90-${table.name}-approx-f32.diff.i8.gz`, import.meta.url));
+    const whole = gunzipSync(bytes);
+    it(`${table.name}: decodes whole (any gunzip) to the measured table`, () => {
+      expect(whole.length).toBe(table.entries);
+      expect(createHash('sha256').update(whole).digest('hex')).toBe(table.sha256);
+    });
+    it(`${table.name}: is members of 2^14 entries, each naming its own length, end to end`, () => {
+      const members = tableMembers(bytes, table.name);
+      expect(members.length).toBe(table.entries >> 14);
+      expect(members.every((m, k) => m.entries === 1 << 14 && m.firstEntry === k << 14 && m.start === (k === 0 ? 0 : members[k - 1].end))).toBe(true);
+      expect(members[members.length - 1].end).toBe(bytes.length);
+    });
+    it(`${table.name}: entries read member by member match the whole decode on seeded period inputs`, () => {
+      const prng = Xoshiro128StarStar.fromSeed(16);
+      const bad: string[] = [];
+      for (let n = 0; n < 4096; n++) {
+        const i = prng.nextUint32() % table.entries;
+        const want = (table.reference(0x3f800000 + i) + ((whole[i] << 24) >> 24)) >>> 0;
+        const got = approx[table.name as keyof typeof approx](0x3f800000 + i);
+        if (got !== want && bad.length < 5) bad.push(`entry ${i}: ${hex(got)} vs ${hex(want)}`);
+      }
+      expect(bad).toEqual([]);
+    });
+  }
+  it('a plain gzip stream (no length subfield) is one member', () => {
+    const plain = gzipSync(Buffer.alloc(1000, 1));
+    expect(tableMembers(plain, 'plain')).toEqual([{ start: 0, end: plain.length, firstEntry: 0, entries: 1000 }]);
+  });
+  it('refuses bytes that are not a gzip member, and a member whose length runs past the file', () => {
+    const blocked = readFileSync(new URL('../../src/numerics/hardware/data/sm90-rcp-approx-f32.diff.i8.gz', import.meta.url));
+    const first = tableMembers(blocked, 'rcp')[0];
+    expect(() => tableMembers(blocked.subarray(0, first.end - 1), 'f')).toThrow(/^f: the gzip member at byte 0 names an end outside the file$/);
+    expect(() => tableMembers(Buffer.alloc(40), 'f')).toThrow(/^f: no gzip member at byte 0$/);
   });
 });
 

@@ -13,6 +13,11 @@ import { correctlyRoundedRcpF32, correctlyRoundedRsqrtF32 } from './correctlyRou
 // [1, 2) for rcp (2^23), stored as the signed difference (in f32 ULP, int8, gzip) between the
 // hardware result and the correctly rounded one. The non-ftz forms differ from the .ftz forms
 // only in what they do with subnormal inputs and outputs (the ftz forms flush both to zero).
+//
+// Each file is gzip members of 2^14 entries, concatenated (any gunzip reads the whole table),
+// each naming its own compressed length as BGZF does (a 'BC' extra subfield; written by
+// gpu/export_tables.py blocked_gz): a run that reads a few hundred entries inflates only their
+// members (inflating both tables whole took 10% of a short explain run).
 
 const TABLE_FILES = {
   rsqrt: 'sm90-rsqrt-approx-f32.diff.i8.gz',
@@ -34,10 +39,23 @@ function dataPath(file: string): URL {
   return existsSync(beside) ? beside : new URL(`../../../../src/numerics/hardware/data/${file}`, import.meta.url);
 }
 
+/** One gzip member of a table file: its bytes in the file and the entries it holds. */
+export interface TableMember {
+  readonly start: number;
+  readonly end: number;
+  readonly firstEntry: number;
+  readonly entries: number;
+}
+
 interface PeriodTable {
+  readonly file: string;
+  readonly bytes: Buffer;
+  readonly members: readonly TableMember[];
+  /** Whether each member has been inflated into diffs. */
+  readonly inflated: Uint8Array;
   /** The stored differences (hardware result minus the correctly rounded one, f32 ULP), all in
-   *  -2..1 (checked on reading): 2 bits each, difference + 2, four to a byte (6 MiB held for both
-   *  tables instead of 24). */
+   *  -2..1 (checked on inflating): 2 bits each, difference + 2, four to a byte (6 MiB held for
+   *  both tables instead of 24); 0 in members not inflated yet. */
   readonly diffs: Uint8Array;
   /** Hardware results built so far; 0 where not built yet. */
   readonly results: Uint32Array;
@@ -45,26 +63,84 @@ interface PeriodTable {
 }
 const tables = new Map<TableName, PeriodTable>();
 
-/** One period's stored differences, read on first use. */
+/** Where a gzip member starting at `start` ends: from its 'BC' extra subfield (BGZF: the member's
+ *  length less one, RFC 1952 section 2.3.1.1 for the extra field), or the end of the file for a
+ *  member without one (a table written as one plain gzip stream). */
+function memberEnd(bytes: Buffer, start: number): number {
+  const FEXTRA = 4;
+  if ((bytes[start + 3] & FEXTRA) === 0) return bytes.length;
+  const extraEnd = start + 12 + bytes.readUInt16LE(start + 10);
+  for (let p = start + 12; p + 4 <= extraEnd; p += 4 + bytes.readUInt16LE(p + 2)) {
+    if (bytes[p] === 0x42 && bytes[p + 1] === 0x43 && bytes.readUInt16LE(p + 2) === 2) return start + bytes.readUInt16LE(p + 4) + 1;
+  }
+  return bytes.length;
+}
+
+/** The gzip members of a table file, in order, with the entries each holds. */
+export function tableMembers(bytes: Buffer, file: string): TableMember[] {
+  const members: TableMember[] = [];
+  for (let start = 0, firstEntry = 0; start < bytes.length;) {
+    if (bytes.length - start < 18 || bytes[start] !== 0x1f || bytes[start + 1] !== 0x8b) throw new Error(`${file}: no gzip member at byte ${start}`);
+    const end = memberEnd(bytes, start);
+    if (end > bytes.length || end < start + 18) throw new Error(`${file}: the gzip member at byte ${start} names an end outside the file`);
+    // ISIZE, the member's last four bytes: the entries it holds (below 2^32 here).
+    const entries = bytes.readUInt32LE(end - 4);
+    members.push({ start, end, firstEntry, entries });
+    firstEntry += entries;
+    start = end;
+  }
+  return members;
+}
+
+/** One period's file, read on first use; its members are inflated as their entries are read. */
 function periodTable(name: TableName): PeriodTable {
   const cached = tables.get(name);
   if (cached) return cached;
   const size = name === 'rsqrt' ? SM90_RSQRT_PERIOD : SM90_RCP_PERIOD;
-  const raw = gunzipSync(readFileSync(dataPath(TABLE_FILES[name])));
-  if (raw.length !== size) throw new Error(`${TABLE_FILES[name]}: ${raw.length} entries, expected ${size}`);
-  const diffs = new Uint8Array(size / 4);
-  for (let i = 0; i < size; i++) {
-    const d = (raw[i] << 24) >> 24;
-    if (d < -2 || d > 1) throw new Error(`${TABLE_FILES[name]}: entry ${i} differs by ${d} ULP, outside the -2..1 the packing holds`);
-    diffs[i >>> 2] |= (d + 2) << ((i & 3) * 2);
-  }
+  const file = TABLE_FILES[name];
+  const bytes = readFileSync(dataPath(file));
+  const members = tableMembers(bytes, file);
+  const entries = members.reduce((n, m) => n + m.entries, 0);
+  if (entries !== size) throw new Error(`${file}: ${entries} entries, expected ${size}`);
   const table = {
-    diffs,
+    file,
+    bytes,
+    members,
+    inflated: new Uint8Array(members.length),
+    diffs: new Uint8Array(size / 4),
     results: new Uint32Array(size),
     reference: name === 'rsqrt' ? correctlyRoundedRsqrtF32 : correctlyRoundedRcpF32,
   };
   tables.set(name, table);
   return table;
+}
+
+/** Inflates member k of `table` into its diffs (gunzip checks the member's CRC-32). */
+function inflateMember(table: PeriodTable, k: number): void {
+  const m = table.members[k];
+  const raw = gunzipSync(table.bytes.subarray(m.start, m.end));
+  if (raw.length !== m.entries)
+    throw new Error(`${table.file}: the gzip member at byte ${m.start} holds ${raw.length} entries, its size field says ${m.entries}`);
+  for (let j = 0; j < raw.length; j++) {
+    // The int8 difference d as d + 2 (0..3 exactly when d is in -2..1): from its byte, mod 256.
+    const code = (raw[j] + 2) & 0xff;
+    const i = m.firstEntry + j;
+    if (code > 3) throw new Error(`${table.file}: entry ${i} differs by ${(raw[j] << 24) >> 24} ULP, outside the -2..1 the packing holds`);
+    table.diffs[i >>> 2] |= code << ((i & 3) * 2);
+  }
+  table.inflated[k] = 1;
+}
+
+/** Inflates the member holding entry i, unless it is already. */
+function inflateEntry(table: PeriodTable, i: number): void {
+  let lo = 0;
+  let hi = table.members.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (table.members[mid].firstEntry <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  if (table.inflated[lo] === 0) inflateMember(table, lo);
 }
 
 /** The hardware result for period entry i: the correctly rounded result plus the stored
@@ -75,13 +151,14 @@ function periodEntry(name: TableName, i: number): number {
   const table = periodTable(name);
   let result = table.results[i];
   if (result === 0) {
+    inflateEntry(table, i);
     result = builtEntry(table, i);
     table.results[i] = result;
   }
   return result;
 }
 
-/** Period entry i of `table`: the correctly rounded result plus the stored difference. */
+/** Period entry i of `table` (its member inflated): the correctly rounded result plus the stored difference. */
 function builtEntry(table: PeriodTable, i: number): number {
   return (table.reference(ONE + i) + ((table.diffs[i >>> 2] >>> ((i & 3) * 2)) & 3) - 2) >>> 0;
 }
@@ -107,6 +184,7 @@ export function fillSm90Tables(target: Uint32Array): void {
   // here would keep all 96 MiB of results on the host for the life of the process.
   const rsqrt = periodTable('rsqrt');
   const rcp = periodTable('rcp');
+  for (const table of [rsqrt, rcp]) for (let k = 0; k < table.members.length; k++) if (table.inflated[k] === 0) inflateMember(table, k);
   for (let i = 0; i < SM90_RSQRT_PERIOD; i++) target[i] = builtEntry(rsqrt, i);
   for (let i = 0; i < SM90_RCP_PERIOD; i++) target[SM90_RSQRT_PERIOD + i] = builtEntry(rcp, i);
 }
