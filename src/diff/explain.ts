@@ -34,6 +34,12 @@ export type ExplainedGolden = Omit<GoldenSubject, 'outputs'>;
 
 /** Token rows every stage is fitted on. */
 const PROBE_ROWS = 3;
+/** A fit that leaves elements unexplained may be one the probe rows could not tell from the
+ *  contract that explains every row: the search runs again, at most this many more times, with
+ *  the first NEW_PROBE_ROWS rows it left unexplained added to the probe rows. The report is the
+ *  round's that leaves the fewest elements unexplained (the first among equals). */
+const MORE_SEARCHES = 2;
+const NEW_PROBE_ROWS = 3;
 
 /** The golden's contract made to fit what the case fixes: the weight's dtype, a residual only
  *  where the inputs carry one, a quant (with the candidate's group size and side output) exactly
@@ -69,8 +75,12 @@ export function explainCandidate(
   candidateFile: string,
   options: ExplainOptions,
 ): ExplainReport {
-  const searched = searchCandidate(golden, candidate, options);
-  return explainReport(golden, candidate, candidateFile, searched, cpuFittedOutputs(searched.problem, searched.refined.contract));
+  const rounds = new SearchRounds(golden.shape.tokens);
+  for (let probeRows: readonly number[] | null = rounds.first(); probeRows !== null; probeRows = rounds.next()) {
+    const searched = searchCandidate(golden, candidate, options, probeRows);
+    rounds.add(explainReport(golden, candidate, candidateFile, searched, cpuFittedOutputs(searched.problem, searched.refined.contract)));
+  }
+  return rounds.best();
 }
 
 /** explainCandidate with the refined fit run over the whole case by `fittedOutputs` (the WebGPU
@@ -82,8 +92,42 @@ export async function explainCandidateWith(
   options: ExplainOptions,
   fittedOutputs: (contract: Contract) => Promise<FittedOutputs>,
 ): Promise<ExplainReport> {
-  const searched = searchCandidate(golden, candidate, options);
-  return explainReport(golden, candidate, candidateFile, searched, await fittedOutputs(searched.refined.contract));
+  const rounds = new SearchRounds(golden.shape.tokens);
+  for (let probeRows: readonly number[] | null = rounds.first(); probeRows !== null; probeRows = rounds.next()) {
+    const searched = searchCandidate(golden, candidate, options, probeRows);
+    rounds.add(explainReport(golden, candidate, candidateFile, searched, await fittedOutputs(searched.refined.contract)));
+  }
+  return rounds.best();
+}
+
+/** The searches of one explain: the probe rows of each, and the report to keep (see MORE_SEARCHES). */
+class SearchRounds {
+  private readonly reports: ExplainReport[] = [];
+  private probeRows: number[];
+  constructor(tokens: number) {
+    this.probeRows = spreadRows(tokens, PROBE_ROWS);
+  }
+  first(): readonly number[] {
+    return this.probeRows;
+  }
+  add(report: ExplainReport): void {
+    this.reports.push(report);
+  }
+  /** The next search's probe rows, or null: the last fit explains every element, the searches
+   *  are spent, or every row it left unexplained was probed already. */
+  next(): readonly number[] | null {
+    const last = this.reports[this.reports.length - 1];
+    if (last.unexplainedCount === 0 || this.reports.length > MORE_SEARCHES) return null;
+    const fresh = [...new Set(last.unexplained.map((e) => e.row))].filter((row) => !this.probeRows.includes(row)).slice(0, NEW_PROBE_ROWS);
+    if (fresh.length === 0) return null;
+    this.probeRows = [...this.probeRows, ...fresh].sort((a, b) => a - b);
+    return this.probeRows;
+  }
+  /** The round that leaves the fewest elements unexplained, with every round's engine runs. */
+  best(): ExplainReport {
+    const best = this.reports.reduce((kept, report) => (report.unexplainedCount < kept.unexplainedCount ? report : kept));
+    return { ...best, engineRuns: this.reports.reduce((sum, report) => sum + report.engineRuns, 0) };
+  }
 }
 
 interface SearchedCandidate {
@@ -98,14 +142,18 @@ interface SearchedCandidate {
 }
 
 /** The staged search on the probe rows and its ties decided on the tie rows. */
-function searchCandidate(golden: ExplainedGolden, candidate: ReadonlyMap<string, Tensor>, options: ExplainOptions): SearchedCandidate {
+function searchCandidate(
+  golden: ExplainedGolden,
+  candidate: ReadonlyMap<string, Tensor>,
+  options: ExplainOptions,
+  probeRows: readonly number[],
+): SearchedCandidate {
   const observed = new Set([...candidate.keys()].map((n) => parseOutputName(n)?.kind).filter((k): k is OutputKind => k !== undefined));
   const presets = presetContracts();
   const donors = [golden.contract, ...presets.map((p) => p.contract)];
   const base = caseBase(golden, candidate, observed, donors);
   const dimensions = searchDimensions(donors);
   const problem: ExplainProblem = { subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate };
-  const probeRows = spreadRows(golden.shape.tokens, PROBE_ROWS);
   const approximations = { rstdUlps: options.rstdUlps, scaleUlps: options.scaleUlps ?? null };
   const scorer = new RowScorer(problem, probeRows, approximations);
 

@@ -189,6 +189,18 @@ describe('the bug classes of the presets, named from outputs alone', () => {
   });
 });
 
+describe('a fit the probe rows cannot tell from the answer is searched again on the rows it leaves unexplained', () => {
+  test('aiter-1stage-quant@gfx942 with the sm_90 rsqrt: rows 0, 32 and 63 fit another tree and variance; the rows that fit leaves wrong settle it', () => {
+    const golden = goldenCase('aiter-1stage-quant@gfx942', 2, 64, 1024, 'random', 2);
+    const made = withAll(golden.contract, { 'hardwareOps.rsqrt': 'sm90' });
+    const report = explainCandidate(golden, candidateFrom(golden, made), 'sm90.safetensors', { rstdUlps: null });
+    expect(report.verdict).toBe('bit-exact');
+    expect(report.contract).toEqual(made);
+    // More than the three first probe rows: the first search's fit left rows unexplained.
+    expect(report.probeRows.length).toBeGreaterThan(3);
+  });
+});
+
 describe('ties are reported as ties', () => {
   test('a clamp at the format max before a saturating conversion is no clamp at all', () => {
     // e4m3fn satfinite: a value above 448 converts to 448 whether or not it was clamped to 448
