@@ -85,6 +85,7 @@ describe('one scorer over hypotheses that differ in the all-reduce (its all-redu
   const candidate = candidateFrom(golden, truth);
   const rows = [1, 6];
   const all = new Set<OutputKind>(['residual', 'norm', 'q', 'scale']);
+  const other = (r: 'rne' | 'truncate'): 'rne' | 'truncate' => (r === 'rne' ? 'truncate' : 'rne');
   const changes: Record<string, unknown>[] = [
     {},
     { 'allReduce.order': { kind: 'own-first' } },
@@ -96,6 +97,12 @@ describe('one scorer over hypotheses that differ in the all-reduce (its all-redu
     { 'bf16Rounding.residualAdd': 'truncate', 'residual.add': 'f32' },
     { 'residual.add': 'f32', 'norm.input': 'f32' },
     { f32Subnormals: 'flush' },
+    // The sites allReduce reads are in the key; the norm's own two are not.
+    { 'residual.add': 'f32', 'bf16Rounding.residualOut': other(truth.bf16Rounding.residualOut) },
+    { 'allReduce.accumulate': 'bf16' },
+    { 'allReduce.accumulate': 'bf16', 'bf16Rounding.allReduceHop': other(truth.bf16Rounding.allReduceHop) },
+    { 'bf16Rounding.normOut': other(truth.bf16Rounding.normOut) },
+    { 'bf16Rounding.normIntermediate': other(truth.bf16Rounding.normIntermediate), 'norm.roundIntermediate': true },
   ];
   test('every count equals a whole engine run', () => {
     const scorer = new RowScorer({ subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate }, rows);

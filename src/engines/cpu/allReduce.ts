@@ -46,10 +46,14 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
   }
 }
 
-/** Every part of a contract allReduce reads (the rank order, hop and result roundings, the
- *  residual add, the norm's input dtype, the f32 subnormal rule), as one key: two contracts with
- *  the same key reduce every row of the same inputs alike (explain's scorer reuses the rows). */
+/** Every part of a contract allReduce reads (the rank order, the four roundings above: hop,
+ *  result, residual add and residual out, the residual add, the norm's input dtype, the f32
+ *  subnormal rule), as one key: two contracts with the same key reduce every row of the same
+ *  inputs alike (explain's scorer reuses the rows; the norm's own rounding sites stay out, so
+ *  norm hypotheses that change only them share the rows). */
 export function allReduceKey(contract: Contract): string {
-  const { allReduce: reduction, residual, bf16Rounding, f32Subnormals } = contract;
-  return canonicalJson({ reduction, residual, bf16Rounding, normInput: contract.norm.input, f32Subnormals });
+  const { allReduce: reduction, residual, f32Subnormals } = contract;
+  const { allReduceHop, allReduceResult, residualAdd, residualOut } = contract.bf16Rounding;
+  const sites = { allReduceHop, allReduceResult, residualAdd, residualOut };
+  return canonicalJson({ reduction, residual, sites, normInput: contract.norm.input, f32Subnormals });
 }
