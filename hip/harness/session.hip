@@ -184,8 +184,10 @@ CaseData readGoldenCase(const std::string& path) {
     if ((spec.kind == OutputKind::residual || spec.kind == OutputKind::norm) && spec.dtype != "BF16") {
       throw HarnessError(kExitUsage, path + ": output '" + t.name + "' must be BF16");
     }
-    if (spec.kind == OutputKind::scale && (spec.dtype != "F32" || spec.shape.size() != 2)) {
-      throw HarnessError(kExitUsage, path + ": output '" + t.name + "' must be F32 [tokens, groups] or [groups, tokens]");
+    // I32 scales are packed UE8M0 words: read here so that the contract parser refuses
+    // 'packed-ue8m0' by name and the case is skipped, not failed (no kernel here writes them).
+    if (spec.kind == OutputKind::scale && ((spec.dtype != "F32" && spec.dtype != "I32") || spec.shape.size() != 2)) {
+      throw HarnessError(kExitUsage, path + ": output '" + t.name + "' must be F32 [tokens, groups] or [groups, tokens], or I32 packed UE8M0 words");
     }
     data.outputs.push_back(spec);
   }
