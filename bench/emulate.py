@@ -68,7 +68,13 @@ def bf16_to_f32(bits):
     return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
-def butterfly_sumsq(x, per_thread=8, warp=32):
+def numpy_pad(a, extra):
+    """a with `extra` zero columns appended on its last axis."""
+    return np.concatenate([a, np.zeros(a.shape[:-1] + (extra,), a.dtype)], axis=-1)
+
+
+def butterfly_sumsq(x, pad=numpy_pad, per_thread=8, warp=32):
+    """aiter's sum of squares (numpy or torch arrays: `pad` appends zero columns)."""
     m, h = x.shape
     threads = h // per_thread
     sq = x.reshape(m, threads, per_thread)
@@ -77,7 +83,7 @@ def butterfly_sumsq(x, per_thread=8, warp=32):
         acc = acc + sq[:, :, k] * sq[:, :, k]
     padded = -(-threads // warp) * warp
     if padded != threads:
-        acc = np.concatenate([acc, np.zeros((m, padded - threads), np.float32)], axis=1)
+        acc = pad(acc, padded - threads)
     # Lane 0 of an XOR butterfly adds lane i + stride at each halving (addition commutes).
     lanes = acc.reshape(m, padded // warp, warp)
     while lanes.shape[2] > 1:
@@ -86,7 +92,7 @@ def butterfly_sumsq(x, per_thread=8, warp=32):
     warps = lanes[:, :, 0]
     width = 1 << (warps.shape[1] - 1).bit_length()
     if width != warps.shape[1]:
-        warps = np.concatenate([warps, np.zeros((m, width - warps.shape[1]), np.float32)], axis=1)
+        warps = pad(warps, width - warps.shape[1])
     while warps.shape[1] > 1:
         half = warps.shape[1] // 2
         warps = warps[:, :half] + warps[:, half:]
@@ -145,30 +151,6 @@ def torch_bf16_to_f32(torch, bits):
     return bits.view(torch.bfloat16).float()
 
 
-def torch_butterfly_sumsq(torch, x, per_thread=8, warp=32):
-    m, h = x.shape
-    threads = h // per_thread
-    sq = x.reshape(m, threads, per_thread)
-    acc = sq[:, :, 0] * sq[:, :, 0]
-    for k in range(1, per_thread):
-        acc = acc + sq[:, :, k] * sq[:, :, k]
-    padded = -(-threads // warp) * warp
-    if padded != threads:
-        acc = torch.nn.functional.pad(acc, (0, padded - threads))
-    lanes = acc.reshape(m, padded // warp, warp)
-    while lanes.shape[2] > 1:
-        half = lanes.shape[2] // 2
-        lanes = lanes[:, :, :half] + lanes[:, :, half:]
-    warps = lanes[:, :, 0]
-    width = 1 << (warps.shape[1] - 1).bit_length()
-    if width != warps.shape[1]:
-        warps = torch.nn.functional.pad(warps, (0, width - warps.shape[1]))
-    while warps.shape[1] > 1:
-        half = warps.shape[1] // 2
-        warps = warps[:, :half] + warps[:, half:]
-    return warps[:, 0]
-
-
 def emulate_torch(torch, t, hidden, ranks, eps, quant_group):
     """t: name -> device tensor of the raw bits (int16 for bf16, int32 for f32)."""
     acc = torch_bf16_to_f32(torch, t["rank0.input"])
@@ -177,7 +159,7 @@ def emulate_torch(torch, t, hidden, ranks, eps, quant_group):
     acc = acc.to(torch.bfloat16).float()
     x = acc + torch_bf16_to_f32(torch, t["residual"])
     out = {"out.residual": x.to(torch.bfloat16)}
-    sumsq = torch_butterfly_sumsq(torch, x)
+    sumsq = butterfly_sumsq(x, lambda a, extra: torch.nn.functional.pad(a, (0, extra)))
     # Tensor by tensor: a Python scalar divisor would become a multiply by its reciprocal.
     variance = sumsq / torch.full_like(sumsq, hidden) + torch.full_like(sumsq, eps)
     rstd = torch.ones_like(variance) / torch.sqrt(variance)

@@ -9,24 +9,15 @@
 //   <path> = <value>" exactly where REFUSED (the declared list of what the kernels do not
 //   compute) says so, and nowhere else.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ContractSchema, type Contract, type ContractInput } from '../../src/contracts/schema.js';
 import { CONTRACT_VOCABULARY } from '../../src/contracts/vocabulary.js';
-import { PACKAGE_ROOT } from '../../src/packageRoot.js';
+import { HIP_DIR, hostBuild } from './hostBuild.js';
 
-const HIP_DIR = join(PACKAGE_ROOT, 'hip');
 const CONTRACT_CHECK = join(HIP_DIR, 'build', 'host', 'contract_check');
-const inCi = process.env.CI === 'true';
-
-function onPath(tool: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status === 0;
-}
-const compiler = [process.env.CXX, 'c++', 'g++', 'clang++'].find((t) => t !== undefined && t !== '' && onPath(t));
-const available = compiler !== undefined && onPath('make');
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -258,28 +249,11 @@ function variations(node: SchemaNode, base: Json, path: readonly string[]): Vari
   }
 }
 
-let work: string;
-
-beforeAll(() => {
-  if (!available) {
-    if (inCi) throw new Error('CI=true but a C++ compiler or make is missing: install g++ and make so the contract parser is checked');
-    return;
-  }
-  const build = spawnSync('make', ['-C', HIP_DIR, 'contract-check', `CXX=${compiler as string}`], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`make -C hip contract-check failed:\n${build.stdout}${build.stderr}`);
-  work = mkdtempSync(join(tmpdir(), 'ulpwise-contract-'));
-});
-
-afterAll(() => {
-  if (work !== undefined) rmSync(work, { recursive: true, force: true });
-});
-
-const check = available || inCi ? it : it.skip;
-if (!available && !inCi) it.skip('needs a C++ compiler and make (CI=true makes this a failure)', () => {});
+const { check, scratch } = hostBuild('contract-check', 'the contract parser is checked');
 
 /** The C++ verdict of each contract, in order, in contract_check's own build or as `target`'s. */
 function cppVerdicts(contracts: readonly Json[], target?: BuildTarget): string[] {
-  const file = join(work, 'contracts.jsonl');
+  const file = join(scratch(), 'contracts.jsonl');
   writeFileSync(file, contracts.map((c) => JSON.stringify(c)).join('\n') + '\n');
   const run = spawnSync(CONTRACT_CHECK, [...(target ? ['--target', target] : []), file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) throw new Error(`contract_check failed: ${run.stdout}${run.stderr}`);
@@ -389,7 +363,7 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
     }
     // The build's own verdict is the host's; an unknown target is a usage error.
     expect(cppVerdicts(contracts)).toEqual(cppVerdicts(contracts, 'host'));
-    const file = join(work, 'one.jsonl');
+    const file = join(scratch(), 'one.jsonl');
     writeFileSync(file, JSON.stringify(BASE) + '\n');
     const run = spawnSync(CONTRACT_CHECK, ['--target', 'gfx90a', file], { encoding: 'utf8' });
     expect(run.status).toBe(2);
@@ -433,7 +407,7 @@ describe('the C++ contract parser reads schema v2 as zod does', () => {
   });
 
   check('refuses what is not JSON or not an object, naming the problem', () => {
-    const file = join(work, 'broken.jsonl');
+    const file = join(scratch(), 'broken.jsonl');
     writeFileSync(file, ['{"allReduce":', '[]', '{}'].join('\n') + '\n');
     const run = spawnSync(CONTRACT_CHECK, [file], { encoding: 'utf8' });
     expect(run.stdout.trimEnd().split('\n')).toEqual([

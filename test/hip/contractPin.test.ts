@@ -6,24 +6,16 @@
 // the generic one on every other golden. The expected pins are written here by preset name, not
 // computed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { listPresets } from '../../src/contracts/presets.js';
 import { canonicalJson } from '../../src/contracts/validate.js';
 import { PACKAGE_ROOT } from '../../src/packageRoot.js';
+import { HIP_DIR, hostBuild } from './hostBuild.js';
 
-const HIP_DIR = join(PACKAGE_ROOT, 'hip');
 const CONTRACT_CHECK = join(HIP_DIR, 'build', 'host', 'contract_check');
 const GOLDEN_DIR = join(PACKAGE_ROOT, 'golden');
-const inCi = process.env.CI === 'true';
-
-function onPath(tool: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status === 0;
-}
-const compiler = [process.env.CXX, 'c++', 'g++', 'clang++'].find((t) => t !== undefined && t !== '' && onPath(t));
-const available = compiler !== undefined && onPath('make');
 
 /** The pinned instance of each preset's 1-stage run, by name: aiter's gfx950 1-stage kernels,
  *  and two presets whose contract is aiter-1stage-quant@gfx950's to the last field (checked
@@ -37,28 +29,11 @@ const PINNED: Record<string, string> = {
 /** The golden files of those presets (golden/<preset, '@' as '.'>__<case>.safetensors). */
 const PINNED_GOLDEN = /^(aiter-1stage\.gfx950|aiter-1stage-quant\.gfx950|sglang-fused-quant|vllm-ar-rms-quant-indexer)__/;
 
-let work: string;
-
-beforeAll(() => {
-  if (!available) {
-    if (inCi) throw new Error('CI=true but a C++ compiler or make is missing: install g++ and make so the contract pins are checked');
-    return;
-  }
-  const build = spawnSync('make', ['-C', HIP_DIR, 'contract-check', `CXX=${compiler as string}`], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`make -C hip contract-check failed:\n${build.stdout}${build.stderr}`);
-  work = mkdtempSync(join(tmpdir(), 'ulpwise-pins-'));
-});
-
-afterAll(() => {
-  if (work !== undefined) rmSync(work, { recursive: true, force: true });
-});
-
-const check = available || inCi ? it : it.skip;
-if (!available && !inCi) it.skip('needs a C++ compiler and make (CI=true makes this a failure)', () => {});
+const { check, scratch } = hostBuild('contract-check', 'the contract pins are checked');
 
 /** contract_check --pins HIDDEN (NVIDIA build's verdict) on each contract JSON, in order. */
 function pins(contracts: readonly string[], hidden: number): string[] {
-  const file = join(work, 'contracts.jsonl');
+  const file = join(scratch(), 'contracts.jsonl');
   writeFileSync(file, contracts.join('\n') + '\n');
   const run = spawnSync(CONTRACT_CHECK, ['--target', 'nvidia', '--pins', String(hidden), file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.status !== 0) throw new Error(`contract_check --pins failed: ${run.stdout}${run.stderr}`);
@@ -113,7 +88,7 @@ describe('contract pins of the 1-stage kernel', () => {
   });
 
   check('--pins refuses a hidden size that is not a positive integer', () => {
-    const file = join(work, 'one.jsonl');
+    const file = join(scratch(), 'one.jsonl');
     writeFileSync(file, '{}\n');
     const run = spawnSync(CONTRACT_CHECK, ['--pins', '0', file], { encoding: 'utf8' });
     expect(run.status).toBe(2);

@@ -3,51 +3,26 @@
 // rounded one, the contract parser and each kernel's support rules on every preset, and the
 // harness's safetensors reader and writer against the committed goldens and broken files.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { getPreset, listPresets } from '../../src/contracts/presets.js';
 import { canonicalJson, parseContract } from '../../src/contracts/validate.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { buildCase, encodeGolden } from '../../src/fixtures/golden.js';
 import { encodeSafetensors } from '../../src/fixtures/safetensors.js';
 import { PACKAGE_ROOT } from '../../src/packageRoot.js';
+import { HIP_DIR, hostBuild } from './hostBuild.js';
 
-const HIP_DIR = join(PACKAGE_ROOT, 'hip');
 const HOST_CHECK = join(HIP_DIR, 'build', 'host', 'harness_host_check');
 const GOLDEN_DIR = join(PACKAGE_ROOT, 'golden');
-const inCi = process.env.CI === 'true';
-
-function onPath(tool: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status === 0;
-}
-const compiler = [process.env.CXX, 'c++', 'g++', 'clang++'].find((t) => t !== undefined && t !== '' && onPath(t));
-const available = compiler !== undefined && onPath('make');
 
 function hostCheck(...args: string[]): { status: number | null; stdout: string } {
   const run = spawnSync(HOST_CHECK, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return { status: run.status, stdout: run.stdout + run.stderr };
 }
 
-let work: string;
-
-beforeAll(() => {
-  if (!available) {
-    if (inCi) throw new Error('CI=true but a C++ compiler or make is missing: install g++ and make so the harness is checked');
-    return;
-  }
-  const build = spawnSync('make', ['-C', HIP_DIR, 'harness-host', `CXX=${compiler as string}`], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`make -C hip harness-host failed:\n${build.stdout}${build.stderr}`);
-  work = mkdtempSync(join(tmpdir(), 'ulpwise-harness-'));
-});
-
-afterAll(() => {
-  if (work !== undefined) rmSync(work, { recursive: true, force: true });
-});
-
-const check = available || inCi ? it : it.skip;
-if (!available && !inCi) it.skip('needs a C++ compiler and make (CI=true makes this a failure)', () => {});
+const { check, scratch } = hostBuild('harness-host', 'the harness is checked');
 
 describe('kernels, host side', () => {
   check('integer sqrt equals the host sqrtf: every subnormal, two whole binades, boundaries, 16M random', () => {
@@ -57,7 +32,7 @@ describe('kernels, host side', () => {
   });
 
   check('every preset parses, and the kernels take the contracts they model', () => {
-    const presetsFile = join(work, 'presets.tsv');
+    const presetsFile = join(scratch(), 'presets.tsv');
     writeFileSync(
       presetsFile,
       listPresets()
@@ -150,7 +125,7 @@ describe("the 2-stage kernel's smem-halving arithmetic on the host (aiter local_
         },
       });
       const built = buildCase({ preset, ranks, tokens: 2, hidden, group: null, inputs, seed: 40 + i }, contract);
-      const file = join(work, `halving-${i}.safetensors`);
+      const file = join(scratch(), `halving-${i}.safetensors`);
       writeFileSync(file, encodeGolden(built, runCpuEngine(contract, built.shape, built.inputs)));
       return file;
     });
@@ -166,7 +141,7 @@ describe("the 2-stage kernel's smem-halving arithmetic on the host (aiter local_
   });
 
   check('reports a golden it does not reproduce (one out.norm bit flipped)', () => {
-    const file = join(work, 'halving-flipped.safetensors');
+    const file = join(scratch(), 'halving-flipped.safetensors');
     const bytes = readFileSync(join(GOLDEN_DIR, readdirSync(GOLDEN_DIR).find((f) => f.startsWith('aiter-2stage.gfx942__')) as string));
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets?: [number, number] }>;
@@ -184,7 +159,7 @@ describe('harness safetensors', () => {
   check('reads and rewrites every committed golden byte for byte', () => {
     const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.safetensors'));
     expect(files.length).toBeGreaterThan(0);
-    const copy = join(work, 'copy.safetensors');
+    const copy = join(scratch(), 'copy.safetensors');
     for (const file of files) {
       const run = hostCheck('roundtrip', join(GOLDEN_DIR, file), copy);
       expect(run.status, `${file}: ${run.stdout}`).toBe(0);
@@ -237,7 +212,7 @@ describe('harness safetensors', () => {
   ];
 
   check('rejects broken files with a message naming the problem', () => {
-    const path = join(work, 'valid.safetensors');
+    const path = join(scratch(), 'valid.safetensors');
     writeFileSync(path, valid);
     expect(hostCheck('read', path).status).toBe(0);
     for (const [what, bytes, message] of broken) {

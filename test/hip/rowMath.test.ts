@@ -6,7 +6,7 @@
 // 0x00200000, subnormal).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { getPreset } from '../../src/contracts/presets.js';
 import type { Contract, PerThreadPattern } from '../../src/contracts/schema.js';
 import { checkContractForShape, parseContract } from '../../src/contracts/validate.js';
@@ -15,17 +15,9 @@ import { reductionPlan } from '../../src/engines/layout/reduction.js';
 import { generateInputs } from '../../src/fixtures/inputs.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { f32Arithmetic } from '../../src/numerics/f32ops.js';
-import { PACKAGE_ROOT } from '../../src/packageRoot.js';
+import { HIP_DIR, hostBuild } from './hostBuild.js';
 
-const HIP_DIR = join(PACKAGE_ROOT, 'hip');
 const ROW_MATH_CHECK = join(HIP_DIR, 'build', 'host', 'row_math_check');
-const inCi = process.env.CI === 'true';
-
-function onPath(tool: string): boolean {
-  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status === 0;
-}
-const compiler = [process.env.CXX, 'c++', 'g++', 'clang++'].find((t) => t !== undefined && t !== '' && onPath(t));
-const available = compiler !== undefined && onPath('make');
 
 const EXPECTED: Record<string, string> = {
   'flush.subnormal': '00000000',
@@ -86,17 +78,7 @@ const EXPECTED: Record<string, string> = {
   'squares.pair-fma.runs-of-four': '3f800001',
 };
 
-beforeAll(() => {
-  if (!available) {
-    if (inCi) throw new Error('CI=true but a C++ compiler or make is missing: install g++ and make so row_math.h is checked');
-    return;
-  }
-  const build = spawnSync('make', ['-C', HIP_DIR, 'row-math-check', `CXX=${compiler as string}`], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`make -C hip row-math-check failed:\n${build.stdout}${build.stderr}`);
-});
-
-const check = available || inCi ? it : it.skip;
-if (!available && !inCi) it.skip('needs a C++ compiler and make (CI=true makes this a failure)', () => {});
+const { check } = hostBuild('row-math-check', 'row_math.h is checked');
 
 describe('bits.h f32 operations and row_math.h sums of squares, host build', () => {
   check('give the hand-derived bits', () => {
