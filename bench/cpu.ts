@@ -5,6 +5,7 @@ import { buildCase } from '../src/fixtures/golden.js';
 import { runCpuEngine } from '../src/engines/cpu/engine.js';
 import { cpuThreads, runCpuEngineParallel } from '../src/engines/cpu/parallel.js';
 import type { Tensor } from '../src/numerics/tensor.js';
+import { summarize } from './stats.js';
 
 // CPU engine time at N=8, H=7168 with per-group FP8 quant and the bf16 side output
 // (aiter-1stage-quant@gfx942), on one thread and on every core (worker threads over row ranges),
@@ -23,10 +24,6 @@ const tokensList = args.map(Number);
 const ranks = 8;
 const hidden = 7168;
 
-const summary = (xs: number[]): { min: number; median: number; max: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
-};
 const same = (a: Map<string, Tensor>, b: Map<string, Tensor>): boolean =>
   a.size === b.size &&
   [...a].every(([name, t]) => {
@@ -53,8 +50,8 @@ for (const tokens of tokensList.length > 0 ? tokensList : [128, 1024, 8192]) {
     parallel.push(performance.now() - start);
     bitsSame &&= same(a, b);
   }
-  const s = summary(single);
-  const p = summary(parallel);
+  const s = summarize(single);
+  const p = summarize(parallel);
   const fmt = (x: { min: number; median: number; max: number }) => `${x.min.toFixed(0)}/${x.median.toFixed(0)}/${x.max.toFixed(0)}`;
   console.log(
     `cpu N=${ranks} M=${tokens} H=${hidden}: 1 thread ${fmt(s)} ms (${((tokens * hidden) / (s.median / 1000)).toExponential(2)} el/s), ` +

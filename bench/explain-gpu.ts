@@ -8,6 +8,7 @@ import { fittedOutputsOnGpu } from '../src/diff/gpuFitted.js';
 import { closeDevice, describeAdapter, openDevice, parseAdapterChoice } from '../src/engines/webgpu/device.js';
 import { runWebGpuEngine } from '../src/engines/webgpu/engine.js';
 import { benchInputs } from './benchInputs.js';
+import { numberList, summarize } from './stats.js';
 
 // explain on TP 8 x M x 7168 with quant (issue 16: under 1 s at M = 8192 with the GPU), in one
 // process, the case held in memory (no files): the golden contract aiter-1stage-quant@gfx942,
@@ -27,13 +28,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-const list = (text: string): number[] =>
-  text
-    .split(',')
-    .filter((t) => t !== '')
-    .map(Number);
-const gpuTokens = list(values.tokens);
-const cpuTokens = new Set(list(values['cpu-tokens']));
+const gpuTokens = numberList(values.tokens);
+const cpuTokens = new Set(numberList(values['cpu-tokens']));
 const iterations = Number(values.iterations);
 
 const PRESET = 'aiter-1stage-quant@gfx942';
@@ -41,12 +37,8 @@ const goldenContract = getPreset(PRESET).contract;
 const candidateContract = withFields(goldenContract, { 'hardwareOps.rsqrt': 'sm90' });
 if (!candidateContract) throw new Error(`${PRESET} with hardwareOps.rsqrt sm90 is not a contract`);
 
-const summary = (ms: number[]): { min: number; median: number; max: number } => {
-  const s = [...ms].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor((s.length - 1) / 2)], max: s[s.length - 1] };
-};
 const show = (ms: number[]): string => {
-  const { min, median, max } = summary(ms);
+  const { min, median, max } = summarize(ms);
   return `${min.toFixed(0)}/${median.toFixed(0)}/${max.toFixed(0)} ms`;
 };
 

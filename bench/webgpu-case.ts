@@ -5,6 +5,7 @@ import { closeDevice, describeAdapter, openDevice, parseAdapterChoice } from '..
 import { executeCase } from '../src/engines/webgpu/execute.js';
 import { releaseCase, uploadCase } from '../src/engines/webgpu/upload.js';
 import { readGolden } from '../src/fixtures/golden.js';
+import { summarize } from './stats.js';
 
 // The WebGPU engine on one golden written by `ulpwise gen` (its inputs, its contract), timed the
 // way bench/emulate.py times a PyTorch emulation of the same file, so that the two compare on the
@@ -29,13 +30,6 @@ const { values, positionals } = parseArgs({
 if (positionals.length !== 1) throw new Error('usage: webgpu-case.js CASE.safetensors [--adapter A] [--iterations K] [--json FILE]');
 const iterations = Number(values.iterations);
 if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`--iterations must be a positive integer, got ${values.iterations}`);
-
-function summary(times: number[]): { min: number; median: number; max: number; mean: number; samples: number } {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { min: sorted[0], median, max: sorted[sorted.length - 1], mean: times.reduce((a, b) => a + b, 0) / times.length, samples: times.length };
-}
 
 async function timed(work: () => Promise<void>): Promise<number[]> {
   await work(); // warm-up
@@ -62,13 +56,13 @@ try {
     }
     report.mismatches = mismatches;
     report.chunks = uploaded.chunks.length;
-    report.compute = summary(await timed(async () => void (await executeCase(uploaded, { computeOnly: true }))));
+    report.compute = summarize(await timed(async () => void (await executeCase(uploaded, { computeOnly: true }))));
   } finally {
     releaseCase(uploaded);
   }
   const mapped = await uploadCase(ctx, golden.contract, golden.shape, golden.inputs, { readback: 'mapped' });
   try {
-    report.mapped = summary(await timed(async () => (await executeCase(mapped)).release()));
+    report.mapped = summarize(await timed(async () => (await executeCase(mapped)).release()));
   } finally {
     releaseCase(mapped);
   }

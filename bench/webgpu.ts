@@ -14,6 +14,7 @@ import { buildCase } from '../src/fixtures/golden.js';
 import { defaultSuite } from '../src/fixtures/suite.js';
 import type { Tensor } from '../src/numerics/tensor.js';
 import { benchInputs } from './benchInputs.js';
+import { numberList } from './stats.js';
 
 // WebGPU engine vs CPU engine at N=8, H=7168, aiter-1stage-quant (per-group FP8 quant with the
 // bf16 side output). Upload (buffers made and filled) is timed apart from execution (every
@@ -37,13 +38,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-const list = (text: string): number[] =>
-  text
-    .split(',')
-    .filter((t) => t !== '')
-    .map(Number);
-const tokensList = list(values.tokens);
-const cpuTokens = new Set(list(values['cpu-tokens'] ?? values.tokens));
+const tokensList = numberList(values.tokens);
+const cpuTokens = new Set(numberList(values['cpu-tokens'] ?? values.tokens));
 const iterations = Number(values.iterations);
 const maxRowsPerChunk = values['chunk-rows'] === undefined ? undefined : Number(values['chunk-rows']);
 const outputSetBudgetBytes = values['output-set-budget-mib'] === undefined ? undefined : Number(values['output-set-budget-mib']) * 2 ** 20;
