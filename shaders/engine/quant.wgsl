@@ -5,9 +5,10 @@
 
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read> normOut: array<u32>;
-// Per group of the chunk, row-major: [scale, its reciprocal (the reciprocal slot)] as f32 bits; then,
-// past the chunk's pairs, f32_divisorReciprocal of each scale, which quantizeValue divides by (not
-// read back; plan.ts SCALES_BUFFER_WORDS_PER_GROUP).
+// Three regions of one word per group of the chunk, row-major, as f32 bits: the scales (the only
+// region read back: row-major, they are the scale tensor's words); each scale's reciprocal (the
+// reciprocal slot); f32_divisorReciprocal of each scale, which quantizeValue divides by (plan.ts
+// SCALES_BUFFER_WORDS_PER_GROUP).
 @group(0) @binding(3) var<storage, read_write> scales: array<u32>;
 @group(0) @binding(4) var<storage, read_write> q: array<u32>;
 
@@ -19,7 +20,12 @@ fn f32LessThan(a: u32, b: u32) -> bool {
   return a != b && ((signA != 0u) != (a < b));
 }
 
-// Where group `group`'s f32_divisorReciprocal sits: past the chunk's [scale, reciprocal] pairs.
+// Where group `group`'s reciprocal sits: past the chunk's scales.
+fn reciprocalIndex(group: u32) -> u32 {
+  return params.rows * params.groups + group;
+}
+
+// Where group `group`'s f32_divisorReciprocal sits: past the chunk's reciprocals.
 fn divisorReciprocalIndex(group: u32) -> u32 {
   return 2u * params.rows * params.groups + group;
 }
@@ -73,18 +79,18 @@ fn groupScale(@builtin(workgroup_id) workgroupId: vec3u, @builtin(num_workgroups
   if (group >= params.rows * params.groups) { return; }
   // Groups never straddle rows (groupSize divides hidden), so the chunk's groups are contiguous.
   let scale = groupScaleOf(group * params.groupSize);
-  scales[group * 2u] = scale;
-  scales[group * 2u + 1u] = reciprocalSlot(scale);
+  scales[group] = scale;
+  scales[reciprocalIndex(group)] = reciprocalSlot(scale);
   scales[divisorReciprocalIndex(group)] = f32_divisorReciprocal(scale, ENGINE_F32_SUBNORMALS);
 }
 
 // value / scale (quantize 'divide'; an IEEE divide slot divides with the scale's prepared
 // reciprocal, in f32_div's bits) or value * reciprocal ('reciprocal').
 fn quantizeValue(value: u32, group: u32) -> u32 {
-  let scale = scales[group * 2u];
+  let scale = scales[group];
   var scaled: u32;
   if (params.quantizeReciprocal != 0u) {
-    scaled = f32_mul(value, scales[group * 2u + 1u], ENGINE_F32_SUBNORMALS);
+    scaled = f32_mul(value, scales[reciprocalIndex(group)], ENGINE_F32_SUBNORMALS);
   } else if (params.divideSm90 != 0u) {
     scaled = divideSlot(value, scale);
   } else {

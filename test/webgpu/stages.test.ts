@@ -199,13 +199,14 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const scale = groupScaleTwin.cpu(q, c.f32, groupValues(row, g));
-        const pair = 2 * (row * q.groups + g);
-        gs.check(bitsFromF32(scale) === gpuScales[pair], `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[pair]);
+        // Three regions of tokens * groups words (quant.wgsl): scales, reciprocals, divisor reciprocals.
+        const at = row * q.groups + g;
+        const region = tokens * q.groups;
+        gs.check(bitsFromF32(scale) === gpuScales[at], `scale[${row}, ${g}]`, bitsFromF32(scale), gpuScales[at]);
         const reciprocal = bitsFromF32(c.ops.reciprocal(scale)); // the reciprocal slot, as quant.ts quantize forms it
-        gs.check(reciprocal === gpuScales[pair + 1], `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[pair + 1]);
+        gs.check(reciprocal === gpuScales[region + at], `reciprocal[${row}, ${g}]`, reciprocal, gpuScales[region + at]);
         const divisorReciprocal = f32_divisorReciprocal(bitsFromF32(scale), contract.f32Subnormals);
-        const at = 2 * tokens * q.groups + row * q.groups + g; // past the pairs (quant.wgsl divisorReciprocalIndex)
-        gs.check(divisorReciprocal === gpuScales[at], `divisor reciprocal[${row}, ${g}]`, divisorReciprocal, gpuScales[at]);
+        gs.check(divisorReciprocal === gpuScales[2 * region + at], `divisor reciprocal[${row}, ${g}]`, divisorReciprocal, gpuScales[2 * region + at]);
       }
     }
     report(gs, 'groupScale');
@@ -217,7 +218,7 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
     for (let row = 0; row < tokens; row++) {
       for (let g = 0; g < q.groups; g++) {
         const offset = row * hidden + g * q.groupSize;
-        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[2 * (row * q.groups + g)]), codes, offset);
+        quantizeTwin.cpu(q, c.f32, groupValues(row, g), f32FromBits(gpuScales[row * q.groups + g]), codes, offset);
         for (let k = 0; k < q.groupSize; k++)
           qz.check(codes[offset + k] === gpuCodes[offset + k], `q[${row}, ${g * q.groupSize + k}]`, codes[offset + k], gpuCodes[offset + k]);
       }

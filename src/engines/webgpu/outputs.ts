@@ -3,8 +3,8 @@ import { outputName, scaleTensor, storeScale, type ScaleLayout } from '../io.js'
 import type { ItemRange } from './limits.js';
 import { bf16Words, type EnginePlan } from './plan.js';
 
-// Where each output sits in the GPU's buffers (packed: bf16 two per word, fp8 four, scales as
-// [scale, reciprocal] pairs) and how the host turns it into the tensors the CPU engine gives:
+// Where each output sits in the GPU's buffers (packed: bf16 two per word, fp8 four, scales a word
+// each, row-major) and how the host turns it into the tensors the CPU engine gives:
 // shared by both readback strategies (readbackCopy.ts, readbackMapped.ts) and by the upload,
 // which sizes the readback buffers.
 
@@ -36,7 +36,7 @@ export function emittedRoles(plan: EnginePlan): OutputRole[] {
   ];
 }
 
-/** Words `rows` rows of an output take, packed: bf16 two per word, fp8 four, scale pairs two each. */
+/** Words `rows` rows of an output take, packed: bf16 two per word, fp8 four, a scale one. */
 export function outputWords(plan: EnginePlan, role: OutputRole, rows: number): number {
   const elements = rows * plan.shape.hidden;
   switch (role) {
@@ -46,7 +46,7 @@ export function outputWords(plan: EnginePlan, role: OutputRole, rows: number): n
     case 'q':
       return Math.ceil(elements / 4);
     case 'scales':
-      return 2 * rows * plan.groups;
+      return rows * plan.groups;
   }
 }
 
@@ -60,25 +60,22 @@ export function outputOffsetBytes(plan: EnginePlan, role: OutputRole, firstRow: 
     case 'q':
       return first;
     case 'scales':
-      return 8 * firstRow * plan.groups;
+      return 4 * firstRow * plan.groups;
   }
 }
 
 export const ROW_MAJOR: ScaleLayout = { kind: 'row-major' };
 
-/** A chunk's [scale, reciprocal] pairs (row-major within the chunk) into the scale tensor's layout. */
-export function placeScales(scales: Uint32Array, pairs: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: ScaleLayout): void {
+/** A chunk's scales (row-major within the chunk) into the scale tensor's layout. */
+export function placeScales(scales: Uint32Array, chunkScales: Uint32Array, range: ItemRange, groups: number, tokens: number, layout: ScaleLayout): void {
   if (layout.kind === 'row-major') {
-    // storeScale's row-major index (m * groups + g) as one strided copy: the whole-case mapped
-    // readback places 458,752 scales at N=8, M=8192, H=7168, where a call per scale showed in
-    // the host time.
-    const first = range.first * groups;
-    for (let i = 0; i < range.count * groups; i++) scales[first + i] = pairs[2 * i];
+    // storeScale's row-major index (m * groups + g): the chunk's words are the tensor's, in place.
+    scales.set(chunkScales.subarray(0, range.count * groups), range.first * groups);
     return;
   }
   for (let row = 0; row < range.count; row++) {
     const m = range.first + row;
-    for (let g = 0; g < groups; g++) storeScale(scales, layout, m, g, tokens, groups, pairs[2 * (row * groups + g)]);
+    for (let g = 0; g < groups; g++) storeScale(scales, layout, m, g, tokens, groups, chunkScales[row * groups + g]);
   }
 }
 

@@ -50,9 +50,9 @@ export const BF16_SITE_PARAMS = {
  *  (hardwareTables.ts): past every stage's own bindings, so stages may add theirs. */
 export const SM90_TABLES_BINDING = 15;
 
-/** Words per quant group in the scales buffer: the chunk's [scale, reciprocal] pairs (what is read
- *  back), then one f32_divisorReciprocal of each scale, which quantize divides by
- *  (shaders/engine/quant.wgsl quantizeValue) and which is never read back. */
+/** Words per quant group in the scales buffer, in three regions of the chunk: the scales (the only
+ *  region read back), their reciprocals, and one f32_divisorReciprocal of each scale, which quantize
+ *  divides by (shaders/engine/quant.wgsl quantizeValue). */
 export const SCALES_BUFFER_WORDS_PER_GROUP = 3;
 
 /** Invocations per workgroup: within every adapter's limit (compatibility mode guarantees 128). */

@@ -1,5 +1,5 @@
 import { scaleWords } from '../io.js';
-import { outputTensors, placeScales, ROW_MAJOR, type HostOutputs, type OutputRole, type RankOutputData } from './outputs.js';
+import { outputTensors, placeScales, type HostOutputs, type OutputRole, type RankOutputData } from './outputs.js';
 import type { UploadedCase } from './upload.js';
 
 // 'mapped' readback: every chunk's outputs were copied into one whole-case mappable buffer per
@@ -14,7 +14,7 @@ export function checkMappedOutputsReleased(uploaded: UploadedCase): void {
 
 /** Maps each whole-case output buffer once the queue is idle (every chunk's copy into it done:
  *  nothing to overlap, and the wait splits into GPU and mapping); the tensors are views of the
- *  mapped ranges, except the scales, put in their layout. */
+ *  mapped ranges, except scales in a layout other than row-major, put in their layout. */
 export async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
   const { plan } = uploaded;
   const { tokens, hidden } = plan.shape;
@@ -25,18 +25,24 @@ export async function mapOutputs(uploaded: UploadedCase): Promise<HostOutputs> {
   // Promise.all observes every map, so a rejected one cannot go unhandled.
   await Promise.all(uploaded.caseStaging.flatMap((byRole) => [...byRole.values()].map((staging) => staging.mapAsync(GPUMapMode.READ))));
   const hostStarted = performance.now();
+  const layout = plan.contract.quant?.scaleLayout;
+  // Row-major scales are the mapped words themselves; another layout is placed in a new array.
+  const scalesOf = (words: Uint32Array | null): Uint32Array => {
+    if (!layout || !words) return new Uint32Array(0);
+    if (layout.kind === 'row-major') return words.subarray(0, tokens * plan.groups);
+    const scales = new Uint32Array(scaleWords(layout, tokens, plan.groups));
+    placeScales(scales, words, { first: 0, count: tokens }, plan.groups, tokens, layout);
+    return scales;
+  };
   const perRank = uploaded.caseStaging.map((byRole): RankOutputData => {
     // An output the contract does not emit has no buffer: an empty array, as 'copy' readback gives.
     const mapped = (role: OutputRole): ArrayBuffer => byRole.get(role)?.getMappedRange() ?? new ArrayBuffer(0);
     const bf16 = (role: 'residualOut' | 'normOut'): Uint16Array => new Uint16Array(mapped(role), 0, byRole.has(role) ? elements : 0);
-    const layout = plan.contract.quant?.scaleLayout;
-    const scales = new Uint32Array(layout ? scaleWords(layout, tokens, plan.groups) : 0);
-    if (byRole.has('scales')) placeScales(scales, new Uint32Array(mapped('scales')), { first: 0, count: tokens }, plan.groups, tokens, layout ?? ROW_MAJOR);
     return {
       residualOut: bf16('residualOut'),
       normOut: bf16('normOut'),
       q: new Uint8Array(mapped('q'), 0, byRole.has('q') ? elements : 0),
-      scales,
+      scales: scalesOf(byRole.has('scales') ? new Uint32Array(mapped('scales')) : null),
     };
   });
   const outputs = outputTensors(plan, perRank);

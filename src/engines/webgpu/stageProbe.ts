@@ -9,7 +9,7 @@ import type { UploadedCase } from './upload.js';
 // the same rows (test/webgpu/stages.test.ts). Whole-case buffers of one chunk and one output rank.
 
 /** The buffers a stage writes that a probe reads: f32 x, rstd per row, packed bf16 residual and
- *  norm outputs, [scale, reciprocal] pairs, packed fp8 codes. */
+ *  norm outputs, the scales buffer's three regions (quant.wgsl), packed fp8 codes. */
 export type ProbedBuffer = 'x' | 'rstd' | 'residualOut' | 'normOut' | 'scales' | 'q';
 
 /** Runs the stages up to and including `stage` and returns the words of `buffer`. */
