@@ -5,6 +5,7 @@ import type { ItemRange } from './limits.js';
 import { emittedRoles, outputOffsetBytes, outputWords, type OutputRole } from './outputs.js';
 import { ENGINE_STAGES, stagePipelines, type BufferRole, type EngineStage } from './pipeline.js';
 import { sm90TablesBuffer } from './hardwareTables.js';
+import { writeToBuffer } from './staging.js';
 import {
   bf16Words,
   CHUNK_ROW_ALIGNMENT,
@@ -61,9 +62,12 @@ export interface Readback {
  * to put them in their layout); the views are valid until Execution.release(), and the case
  * cannot run again before that. On an H100 (Firecracker VM) the host copy of the N=8,
  * M=8192, H=7168 case's 294 MB took 26-51 ms of the 46-65 ms the case took with reused
- * arrays; mapped readback ran it in 18-44 ms (bench/RESULTS.md).
+ * arrays; mapped readback ran it in 18-44 ms (bench/RESULTS.md). 'none': no mappable buffers
+ * (executeCase refuses the case); the caller copies what it needs out of ChunkWork.outputs
+ * itself (src/diff/gpuFitted.ts reads the scales and the few rows a compare finds differing,
+ * where a chunk's mappable buffers for every output would be host memory made for nothing).
  */
-export type ReadbackMode = 'copy' | 'mapped';
+export type ReadbackMode = 'copy' | 'mapped' | 'none';
 
 export interface UploadOptions extends PlanOptions {
   /** 'copy' unless given. */
@@ -77,7 +81,7 @@ export interface ChunkWork {
   readonly range: ItemRange;
   /** Per output rank: one bind group per active stage (they differ in the Params uniform). */
   readonly bindGroups: readonly (readonly GPUBindGroup[])[];
-  /** Per output rank: the outputs to read back. */
+  /** Per output rank: the outputs to read back (none with 'none' readback). */
   readonly readbacks: readonly (readonly Readback[])[];
   /** Per output rank: the output buffers its stages write and its readbacks copy from. */
   readonly outputs: readonly OutputBuffers[];
@@ -119,9 +123,12 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
   // The device's tables (uploaded on its first sm_90 case, then shared), never the case's own.
   const sm90Tables = plan.readsSm90Tables ? await sm90TablesBuffer(ctx) : null;
 
-  return withErrorScopes(ctx.device, 'uploading a case', () => {
+  // The inputs are written after the buffers are made, through the device's staging buffers.
+  const writes: { readonly target: GPUBuffer; readonly offsetBytes: number; readonly data: ArrayBufferView }[] = [];
+  const uploaded = await withErrorScopes(ctx.device, 'uploading a case', (): UploadedCase => {
     // GPUBufferUsage is a global only once openDevice has loaded Dawn.
     const storageOut = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    const inputUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     const owned: GPUBuffer[] = [];
     const make = (label: string, words: number, usage: number): GPUBuffer => {
       const buffer = ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage });
@@ -189,17 +196,14 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const slotWords = bf16Words(elements);
       // The slots, then an NCCL order's segments (allReduce.wgsl rankOrderWord): the stage keeps to four storage bindings.
       const slotsWords = plan.slotRanks.length * slotWords;
-      const rankSlots = upload(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length, GPUBufferUsage.STORAGE, (mapped) => {
-        const halves = new Uint16Array(mapped);
-        plan.slotRanks.forEach((rank, slot) => {
-          halves.set((inputs.rankInputs[rank].data as Uint16Array).subarray(first, first + elements), slot * slotWords * 2);
-        });
-        new Uint32Array(mapped).set(plan.rankOrderWords, slotsWords);
+      const rankSlots = make(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length, inputUsage);
+      plan.slotRanks.forEach((rank, slot) => {
+        writes.push({ target: rankSlots, offsetBytes: slot * slotWords * 4, data: inputs.rankInputs[rank].data.subarray(first, first + elements) });
       });
+      if (plan.rankOrderWords.length > 0) writes.push({ target: rankSlots, offsetBytes: slotsWords * 4, data: plan.rankOrderWords });
       const residualInput = contract.residual ? inputs.residual : null;
-      const residual = upload(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, GPUBufferUsage.STORAGE, (mapped) => {
-        if (residualInput) new Uint16Array(mapped).set((residualInput.data as Uint16Array).subarray(first, first + elements));
-      });
+      const residual = make(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, inputUsage);
+      if (residualInput) writes.push({ target: residual, offsetBytes: 0, data: residualInput.data.subarray(first, first + elements) });
       const outputs = plan.outputRanks.map((_, rankIndex) => outputSets[(chunkIndex * plan.outputRanks.length + rankIndex) % outputSets.length]);
       const bindGroups = plan.outputRanks.map((outputRank, rankIndex) => {
         const buffers: StageBuffers = { ...shared, ...outputs[rankIndex], rankSlots, residual };
@@ -220,7 +224,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
         );
       });
       const readbacks = plan.outputRanks.map((outputRank, rankIndex) =>
-        emitted.map((role): Readback => {
+        (readback === 'none' ? [] : emitted).map((role): Readback => {
           const words = outputWords(plan, role, range.count);
           if (readback === 'mapped')
             return { role, words, staging: caseStaging[rankIndex].get(role)!, offsetBytes: outputOffsetBytes(plan, role, range.first) };
@@ -236,6 +240,13 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     });
     return { ctx, plan, stages, pipelines, chunks, outputs: outputSets[0], scratch: shared, readback, caseStaging, owned };
   });
+  try {
+    for (const { target, offsetBytes, data } of writes) await writeToBuffer(ctx, target, offsetBytes, data, target.label);
+  } catch (error) {
+    releaseCase(uploaded);
+    throw error;
+  }
+  return uploaded;
 }
 
 export function releaseCase(uploaded: UploadedCase): void {
