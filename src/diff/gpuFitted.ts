@@ -3,7 +3,7 @@ import { outputName, scaleDtype, scaleShape, scaleWords, type CaseInputs, type O
 import { compareRowsOnGpu, createTallies, differingRowsOf, type GpuCompareFormat } from '../engines/webgpu/compare.js';
 import { withErrorScopes, type GpuContext } from '../engines/webgpu/device.js';
 import { outputOffsetBytes, outputWords, placeScales, type OutputRole } from '../engines/webgpu/outputs.js';
-import { writeToBuffer } from '../engines/webgpu/staging.js';
+import { StagedWrites } from '../engines/webgpu/staging.js';
 import { readWords } from '../engines/webgpu/buffers.js';
 import { submitChunk } from '../engines/webgpu/submit.js';
 import { releaseCase, uploadCase, type ChunkWork, type UploadedCase } from '../engines/webgpu/upload.js';
@@ -139,15 +139,12 @@ export async function fittedOutputsOnGpu(
     for (const chunk of uploaded.chunks) {
       for (const rankIndex of chunk.bindGroups.keys()) {
         await withErrorScopes(ctx.device, 'running the fit', () => submitChunk(uploaded, chunk, rankIndex, allStages, false));
-        for (const c of comparisons.filter((c) => c.output.rankIndex === rankIndex)) {
-          const { first, count } = chunk.range;
-          await writeToBuffer(
-            ctx,
-            c.rows!,
-            0,
-            c.candidate.data.subarray(first * hidden, (first + count) * hidden),
-            `${c.candidateName} rows ${first}+${count}`,
-          );
+        const { first, count } = chunk.range;
+        const compared = comparisons.filter((c) => c.output.rankIndex === rankIndex);
+        const rows = new StagedWrites(ctx, `uploading the candidate's rows ${first}+${count}`);
+        for (const c of compared) await rows.write(c.rows!, 0, c.candidate.data.subarray(first * hidden, (first + count) * hidden));
+        await rows.flush();
+        for (const c of compared) {
           const format = ulpFormatOf(c.candidate.dtype) as GpuCompareFormat;
           const reference = chunk.outputs[rankIndex][ROLE_OF[c.output.kind]];
           await compareRowsOnGpu(ctx, { reference, candidate: c.rows!, format, rows: count, rowLength: hidden, firstRow: first, tallies: c.tallies! });

@@ -18,25 +18,33 @@ export const STAGING_BUFFERS = 4;
 
 interface Slot {
   readonly buffer: GPUBuffer;
-  /** Settles when the previous holder's copy is done and the buffer is mapped again: null, or
-   *  the error that kept it from mapping. */
+  /** Settles when the previous holder's copies are done and the buffer is mapped again: null,
+   *  or the error that kept it from mapping. */
   turn: Promise<Error | null>;
+}
+
+/** A slot held by one writer: its mapped range and the copies queued from it. */
+interface Held {
+  readonly buffer: GPUBuffer;
+  readonly range: Uint8Array;
+  readonly handBack: (mapped: Promise<unknown>) => void;
+  used: number;
+  readonly copies: { readonly target: GPUBuffer; readonly targetOffset: number; readonly from: number; readonly bytes: number }[];
 }
 
 class StagingRing {
   private next = 0;
   constructor(private readonly slots: readonly Slot[]) {}
 
-  /** Waits for the next buffer in turn, mapped, hands it to `work` (which unmaps it and queues
-   *  its copy), then maps it again for the next holder. */
-  async use(work: (staging: GPUBuffer) => Promise<void>): Promise<void> {
+  /** The next buffer in turn, once it is mapped; handBack(mapAsync) gives it to the next holder. */
+  async take(): Promise<Held> {
     const slot = this.slots[this.next];
     this.next = (this.next + 1) % this.slots.length;
     const previous = slot.turn;
     let handBack!: (mapped: Promise<unknown>) => void;
     slot.turn = new Promise<Error | null>((resolve) => {
       handBack = (mapped) =>
-        mapped.then(
+        void mapped.then(
           () => resolve(null),
           (error: unknown) => resolve(error instanceof Error ? error : new Error(String(error))),
         );
@@ -46,12 +54,7 @@ class StagingRing {
       handBack(Promise.reject(failed));
       throw new Error(`staging buffer '${slot.buffer.label}' could not be mapped: ${failed.message}`);
     }
-    try {
-      await work(slot.buffer);
-    } finally {
-      // A failed work may leave the buffer mapped; then it is ready as it is.
-      handBack(slot.buffer.mapState === 'mapped' ? Promise.resolve() : slot.buffer.mapAsync(GPUMapMode.WRITE));
-    }
+    return { buffer: slot.buffer, range: new Uint8Array(slot.buffer.getMappedRange()), handBack, used: 0, copies: [] };
   }
 }
 
@@ -76,34 +79,72 @@ function ringOf(ctx: GpuContext): StagingRing {
 }
 
 /**
- * Writes `source`'s bytes into `target` from `offsetBytes` (a multiple of 4), through the
- * device's staging buffers; a last partial word is completed with zero bytes (as a new buffer
- * holds them). The copies are queued, in order, before anything submitted after this resolves.
+ * Writes into GPU buffers through the device's staging buffers, packed: many small writes share
+ * one staging buffer, whose copies are queued when it is full or at flush(). A write's copy is
+ * on the queue, before anything submitted later, once flush() has resolved; flush() also
+ * throws the GPU errors the copies raised.
  */
-export async function writeToBuffer(ctx: GpuContext, target: GPUBuffer, offsetBytes: number, source: ArrayBufferView, label: string): Promise<void> {
-  if (offsetBytes % 4 !== 0) throw new RangeError(`writing '${label}': offset ${offsetBytes} is not a multiple of 4 bytes`);
-  const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
-  const ring = ringOf(ctx);
-  const { device } = ctx;
-  for (let at = 0; at < bytes.length; at += STAGING_BYTES) {
-    const piece = bytes.subarray(at, Math.min(at + STAGING_BYTES, bytes.length));
-    const copied = Math.ceil(piece.length / 4) * 4;
-    await ring.use((staging) =>
-      withErrorScopes(device, `uploading '${label}'`, () => {
-        const range = new Uint8Array(staging.getMappedRange(0, copied));
-        range.set(piece);
-        range.fill(0, piece.length);
-        staging.unmap();
-        const encoder = device.createCommandEncoder({ label: `upload of '${label}'` });
-        encoder.copyBufferToBuffer(staging, 0, target, offsetBytes + at, copied);
+export class StagedWrites {
+  private held: Held | null = null;
+  private readonly checks: Promise<void>[] = [];
+  private readonly ring: StagingRing;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly label: string,
+  ) {
+    this.ring = ringOf(ctx);
+  }
+
+  /** Writes `source`'s bytes into `target` from `offsetBytes` (a multiple of 4); a last partial
+   *  word is completed with zero bytes, as a new buffer holds them. */
+  async write(target: GPUBuffer, offsetBytes: number, source: ArrayBufferView): Promise<void> {
+    if (offsetBytes % 4 !== 0) throw new RangeError(`${this.label}: writing '${target.label}' at offset ${offsetBytes}, not a multiple of 4 bytes`);
+    const bytes = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    for (let at = 0; at < bytes.length;) {
+      this.held ??= await this.ring.take();
+      const held = this.held;
+      const piece = bytes.subarray(at, at + Math.min(bytes.length - at, STAGING_BYTES - held.used));
+      const copied = Math.ceil(piece.length / 4) * 4;
+      held.range.set(piece, held.used);
+      held.range.fill(0, held.used + piece.length, held.used + copied);
+      held.copies.push({ target, targetOffset: offsetBytes + at, from: held.used, bytes: copied });
+      held.used += copied;
+      at += piece.length;
+      if (held.used === STAGING_BYTES) this.submit();
+    }
+  }
+
+  /** Queues the copies written so far; resolves once they are queued, throws their GPU errors. */
+  async flush(): Promise<void> {
+    if (this.held !== null) this.submit();
+    const checks = this.checks.splice(0);
+    for (const check of checks) await check;
+  }
+
+  private submit(): void {
+    const held = this.held!;
+    this.held = null;
+    const { device } = this.ctx;
+    // withErrorScopes runs the work at once; its check is awaited at flush.
+    const check = withErrorScopes(device, this.label, () => {
+      try {
+        held.buffer.unmap();
+        const encoder = device.createCommandEncoder({ label: this.label });
+        for (const c of held.copies) encoder.copyBufferToBuffer(held.buffer, c.from, c.target, c.targetOffset, c.bytes);
         device.queue.submit([encoder.finish()]);
-      }),
-    );
+      } finally {
+        held.handBack(held.buffer.mapState === 'mapped' ? Promise.resolve() : held.buffer.mapAsync(GPUMapMode.WRITE));
+      }
+    });
+    // Observed here so that a writer that never flushes (it failed first) leaves no unhandled rejection.
+    check.catch(() => {});
+    this.checks.push(check);
   }
 }
 
 /** A storage buffer of `bytes` (rounded up to a whole word), written with each `[offsetBytes,
- *  data]` part through the staging buffers; bytes no part covers are zero. */
+ *  data]` part through the staging buffers (queued once this resolves); bytes no part covers are zero. */
 export async function createStorageBufferFrom(
   ctx: GpuContext,
   bytes: number,
@@ -114,7 +155,9 @@ export async function createStorageBufferFrom(
     ctx.device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }),
   );
   try {
-    for (const [offsetBytes, data] of parts) await writeToBuffer(ctx, buffer, offsetBytes, data, label);
+    const writes = new StagedWrites(ctx, `uploading '${label}'`);
+    for (const [offsetBytes, data] of parts) await writes.write(buffer, offsetBytes, data);
+    await writes.flush();
   } catch (error) {
     buffer.destroy();
     throw error;

@@ -5,7 +5,7 @@ import type { ItemRange } from './limits.js';
 import { emittedRoles, outputOffsetBytes, outputWords, type OutputRole } from './outputs.js';
 import { ENGINE_STAGES, stagePipelines, type BufferRole, type EngineStage } from './pipeline.js';
 import { sm90TablesBuffer } from './hardwareTables.js';
-import { writeToBuffer } from './staging.js';
+import { StagedWrites } from './staging.js';
 import {
   bf16Words,
   CHUNK_ROW_ALIGNMENT,
@@ -241,7 +241,9 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     return { ctx, plan, stages, pipelines, chunks, outputs: outputSets[0], scratch: shared, readback, caseStaging, owned };
   });
   try {
-    for (const { target, offsetBytes, data } of writes) await writeToBuffer(ctx, target, offsetBytes, data, target.label);
+    const staged = new StagedWrites(ctx, 'uploading the inputs');
+    for (const { target, offsetBytes, data } of writes) await staged.write(target, offsetBytes, data);
+    await staged.flush();
   } catch (error) {
     releaseCase(uploaded);
     throw error;
