@@ -10,6 +10,12 @@
 # movement (upload and candidate rows, explain-upload.js) timed beside this build's. Without it,
 # this build alone. Logs, a JSON summary and a 1 ms-sampled CPU profile of one M = 8192 explain
 # go to $OUT. About 2 minutes with BASE_DIST (1 without).
+# A base build with its own package root (its shaders and sm_90 tables, not this tree's), made
+# here before the run (about 3 MB):
+#   rm -rf .device/base && mkdir -p .device/base/src/numerics/hardware && t=$(mktemp -d) &&
+#   git archive 5ee061d | tar -x -C "$t" && ln -s "$PWD/node_modules" "$t/node_modules" &&
+#   (cd "$t" && npx tsc -p tsconfig.json) && cp -r "$t/package.json" "$t/shaders" "$t/dist" .device/base/ &&
+#   cp -r "$t/src/numerics/hardware/data" .device/base/src/numerics/hardware/ && rm -rf "$t"
 # usage: [BASE_DIST=DIR] bash bench/explain-gpu.sh
 set -euo pipefail
 source .device/prelude.sh

@@ -82,7 +82,8 @@ function ringOf(ctx: GpuContext): StagingRing {
  * Writes into GPU buffers through the device's staging buffers, packed: many small writes share
  * one staging buffer, whose copies are queued when it is full or at flush(). A write's copy is
  * on the queue, before anything submitted later, once flush() has resolved; flush() also
- * throws the GPU errors the copies raised.
+ * throws the GPU errors the copies raised. Every writer must be flushed: one left holding a
+ * staging buffer keeps it from the writers after it.
  */
 export class StagedWrites {
   private held: Held | null = null;
