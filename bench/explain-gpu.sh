@@ -17,22 +17,28 @@
 #   (cd "$t" && npx tsc -p tsconfig.json) && cp -r "$t/package.json" "$t/shaders" "$t/dist" .device/base/ &&
 #   cp -r "$t/src/numerics/hardware/data" .device/base/src/numerics/hardware/ && rm -rf "$t"
 # usage: [BASE_DIST=DIR] bash bench/explain-gpu.sh
-set -euo pipefail
+set -uo pipefail
 source .device/prelude.sh
 OUT=${OUT:-out/device}
 mkdir -p "$OUT"
 base=()
 [ -n "${BASE_DIST:-}" ] && base=(--base "$BASE_DIST")
+status=0
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   nproc
   uptime
   node --version
-  timeout 300 node dist/bench/explain-gpu.js --adapter vulkan --tokens 1024,8192 --cpu-tokens 64,1024 --iterations 5 "${base[@]}" --json "$OUT/explain-gpu.json"
+  timeout 300 node dist/bench/explain-gpu.js --adapter vulkan --tokens 1024,8192 --cpu-tokens 64,1024 --iterations 5 "${base[@]}" \
+    --json "$OUT/explain-gpu.json" || status=1
   if [ -n "${BASE_DIST:-}" ]; then
-    timeout 120 node dist/bench/explain-upload.js --adapter vulkan --tokens 8192 --iterations 5 "${base[@]}"
+    timeout 120 node dist/bench/explain-upload.js --adapter vulkan --tokens 8192 --iterations 5 "${base[@]}" || status=1
   fi
-  timeout 120 node --cpu-prof --cpu-prof-interval 1000 --cpu-prof-dir "$OUT/profile" dist/bench/explain-gpu.js --adapter vulkan --tokens 8192 --cpu-tokens '' --iterations 1
+  timeout 120 node --cpu-prof --cpu-prof-interval 1000 --cpu-prof-dir "$OUT/profile" dist/bench/explain-gpu.js --adapter vulkan --tokens 8192 \
+    --cpu-tokens '' --iterations 1 || status=1
   uptime
+  date -u
+  echo "explain-gpu.sh: exit status $status"
+  exit "$status"
 } 2>&1 | tee "$OUT/explain-gpu.log"
