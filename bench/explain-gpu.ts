@@ -9,6 +9,7 @@ import { explainCandidate, explainCandidateWith, type ExplainedGolden } from '..
 import { fittedOutputsOnGpu } from '../src/diff/gpuFitted.js';
 import { closeDevice, describeAdapter, openDevice, parseAdapterChoice } from '../src/engines/webgpu/device.js';
 import { runWebGpuEngine } from '../src/engines/webgpu/engine.js';
+import { InputBufferCache } from '../src/engines/webgpu/upload.js';
 import { benchInputs } from './benchInputs.js';
 import { numberList, summarize } from './stats.js';
 
@@ -70,13 +71,16 @@ try {
       let fittedMs = 0;
       const phaseMs = new Map<string, number>();
       const started = performance.now();
+      // As explainCandidateOnGpu does: the rounds' fits share the inputs uploaded first (a base
+      // build's fit may not know the option, and uploads every round).
+      const inputCache = new InputBufferCache();
       const report = await explainCandidateWith(golden, candidate, 'bench-candidate', options, async (contract) => {
         const fitStarted = performance.now();
-        const fitted = await fit(ctx, contract, shape, inputs, candidate, { phaseMs });
+        const fitted = await fit(ctx, contract, shape, inputs, candidate, { phaseMs, inputCache });
         // Summed over the search rounds (each fits once; see explain.ts MORE_SEARCHES).
         fittedMs += performance.now() - fitStarted;
         return fitted;
-      });
+      }).finally(() => inputCache.release());
       return { ms: performance.now() - started, fittedMs, phaseMs: Object.fromEntries(phaseMs), json: JSON.stringify(report) };
     };
     // Per build: a first run (pipelines compiled), then the timed runs, alternated between builds.

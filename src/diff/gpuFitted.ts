@@ -6,7 +6,7 @@ import { outputOffsetBytes, outputWords, placeScales, type OutputRole } from '..
 import { StagedWrites } from '../engines/webgpu/staging.js';
 import { readWords } from '../engines/webgpu/buffers.js';
 import { submitChunk } from '../engines/webgpu/submit.js';
-import { releaseCase, uploadCase, type ChunkWork, type UploadedCase } from '../engines/webgpu/upload.js';
+import { releaseCase, uploadCase, type ChunkWork, type InputBufferCache, type UploadedCase } from '../engines/webgpu/upload.js';
 import type { PlanOptions } from '../engines/webgpu/plan.js';
 import { FP8_DTYPE, type Tensor } from '../numerics/tensor.js';
 import { ulpFormatOf } from './compare.js';
@@ -72,6 +72,9 @@ export interface GpuFitOptions {
   readonly plan?: PlanOptions;
   /** Wall milliseconds per phase are added here (bench/explain-gpu.ts). */
   readonly phaseMs?: Map<string, number>;
+  /** Input buffers kept from an earlier fit to the same inputs, and for the next (explain's
+   *  search rounds: explainCandidateOnGpu). */
+  readonly inputCache?: InputBufferCache;
 }
 
 export async function fittedOutputsOnGpu(
@@ -91,7 +94,12 @@ export async function fittedOutputsOnGpu(
   // No mappable buffers per chunk ('none' readback: the scales and the differing rows are copied
   // out below), and one output set: with no large copies out of the outputs, a chunk's pass has
   // nothing to overlap that a set of its own would free it from waiting for.
-  const uploaded = await uploadCase(ctx, contract, shape, inputs, { ...options.plan, readback: 'none', outputSetBudgetBytes: 0 });
+  const uploaded = await uploadCase(ctx, contract, shape, inputs, {
+    ...options.plan,
+    readback: 'none',
+    outputSetBudgetBytes: 0,
+    inputCache: options.inputCache,
+  });
   phaseDone('upload');
   const owned: GPUBuffer[] = [];
   const make = (label: string, bytes: number, usage: number): GPUBuffer => {

@@ -69,12 +69,59 @@ export interface Readback {
  */
 export type ReadbackMode = 'copy' | 'mapped' | 'none';
 
+/** A chunk's input buffers: the packed rank slots (and an NCCL order's segments), the residual rows. */
+interface ChunkInputs {
+  readonly rankSlots: GPUBuffer;
+  readonly residual: GPUBuffer;
+}
+
+/**
+ * Input buffers kept across uploads of one case's inputs (explain fits a contract per search
+ * round to the same case): an upload whose plan lays the inputs out as the kept ones are (the
+ * same chunks, rank slots, rank order words and residual) uses them instead of writing the
+ * inputs again. It keeps the last layout uploaded; release() destroys what it keeps.
+ */
+export class InputBufferCache {
+  private kept: { readonly inputs: CaseInputs; readonly layout: string; readonly chunks: readonly ChunkInputs[] } | null = null;
+
+  /** The kept buffers of these inputs laid out as `plan` lays them out, or null. */
+  find(inputs: CaseInputs, plan: EnginePlan): readonly ChunkInputs[] | null {
+    return this.kept !== null && this.kept.inputs === inputs && this.kept.layout === inputLayout(plan) ? this.kept.chunks : null;
+  }
+
+  /** Keeps these buffers (written with `inputs` as `plan` lays them out) in place of any kept before. */
+  keep(inputs: CaseInputs, plan: EnginePlan, chunks: readonly ChunkInputs[]): void {
+    this.release();
+    this.kept = { inputs, layout: inputLayout(plan), chunks };
+  }
+
+  release(): void {
+    destroyInputs(this.kept?.chunks ?? []);
+    this.kept = null;
+  }
+}
+
+function destroyInputs(chunks: readonly ChunkInputs[]): void {
+  for (const chunk of chunks) {
+    chunk.rankSlots.destroy();
+    chunk.residual.destroy();
+  }
+}
+
+/** What decides the contents of a plan's input buffers, besides the inputs themselves. */
+function inputLayout(plan: EnginePlan): string {
+  return JSON.stringify([plan.slotRanks, plan.chunks, [...plan.rankOrderWords], plan.contract.residual !== null]);
+}
+
 export interface UploadOptions extends PlanOptions {
   /** 'copy' unless given. */
   readonly readback?: ReadbackMode;
   /** Bytes of output sets beyond the first (OUTPUT_SET_BUDGET_BYTES unless given; 0: every chunk
    *  and output rank reuses one set, as before output sets). */
   readonly outputSetBudgetBytes?: number;
+  /** Where the input buffers are kept for later uploads of the same inputs, and taken from
+   *  (InputBufferCache); the cache, not the case, owns them. */
+  readonly inputCache?: InputBufferCache;
 }
 
 export interface ChunkWork {
@@ -123,9 +170,12 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
   // The device's tables (uploaded on its first sm_90 case, then shared), never the case's own.
   const sm90Tables = plan.readsSm90Tables ? await sm90TablesBuffer(ctx) : null;
 
-  // The inputs are written after the buffers are made, through the device's staging buffers.
+  // The inputs are written after the buffers are made, through the device's staging buffers,
+  // unless the cache holds them already.
+  const cached = options.inputCache?.find(inputs, plan) ?? null;
+  const madeInputs: ChunkInputs[] = [];
   const writes: { readonly target: GPUBuffer; readonly offsetBytes: number; readonly data: ArrayBufferView }[] = [];
-  const uploaded = await withErrorScopes(ctx.device, 'uploading a case', (): UploadedCase => {
+  const uploading = withErrorScopes(ctx.device, 'uploading a case', (): UploadedCase => {
     // GPUBufferUsage is a global only once openDevice has loaded Dawn.
     const storageOut = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
     const inputUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
@@ -196,14 +246,25 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const slotWords = bf16Words(elements);
       // The slots, then an NCCL order's segments (allReduce.wgsl rankOrderWord): the stage keeps to four storage bindings.
       const slotsWords = plan.slotRanks.length * slotWords;
-      const rankSlots = make(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length, inputUsage);
-      plan.slotRanks.forEach((rank, slot) => {
-        writes.push({ target: rankSlots, offsetBytes: slot * slotWords * 4, data: inputs.rankInputs[rank].data.subarray(first, first + elements) });
-      });
-      if (plan.rankOrderWords.length > 0) writes.push({ target: rankSlots, offsetBytes: slotsWords * 4, data: plan.rankOrderWords });
       const residualInput = contract.residual ? inputs.residual : null;
-      const residual = make(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, inputUsage);
-      if (residualInput) writes.push({ target: residual, offsetBytes: 0, data: residualInput.data.subarray(first, first + elements) });
+      const makeInputs = (): ChunkInputs => {
+        // Kept by the cache when there is one (then not the case's to destroy).
+        const made = (label: string, words: number): GPUBuffer =>
+          options.inputCache ? ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage: inputUsage }) : make(label, words, inputUsage);
+        const chunkInputs = {
+          rankSlots: made(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length),
+          residual: made(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1),
+        };
+        madeInputs.push(chunkInputs);
+        plan.slotRanks.forEach((rank, slot) => {
+          const data = inputs.rankInputs[rank].data.subarray(first, first + elements);
+          writes.push({ target: chunkInputs.rankSlots, offsetBytes: slot * slotWords * 4, data });
+        });
+        if (plan.rankOrderWords.length > 0) writes.push({ target: chunkInputs.rankSlots, offsetBytes: slotsWords * 4, data: plan.rankOrderWords });
+        if (residualInput) writes.push({ target: chunkInputs.residual, offsetBytes: 0, data: residualInput.data.subarray(first, first + elements) });
+        return chunkInputs;
+      };
+      const { rankSlots, residual } = cached?.[chunkIndex] ?? makeInputs();
       const outputs = plan.outputRanks.map((_, rankIndex) => outputSets[(chunkIndex * plan.outputRanks.length + rankIndex) % outputSets.length]);
       const bindGroups = plan.outputRanks.map((outputRank, rankIndex) => {
         const buffers: StageBuffers = { ...shared, ...outputs[rankIndex], rankSlots, residual };
@@ -240,14 +301,23 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     });
     return { ctx, plan, stages, pipelines, chunks, outputs: outputSets[0], scratch: shared, readback, caseStaging, owned };
   });
+  let uploaded: UploadedCase;
+  try {
+    uploaded = await uploading;
+  } catch (error) {
+    if (options.inputCache) destroyInputs(madeInputs);
+    throw error;
+  }
   try {
     const staged = new StagedWrites(ctx, 'uploading the inputs');
     for (const { target, offsetBytes, data } of writes) await staged.write(target, offsetBytes, data);
     await staged.flush();
   } catch (error) {
     releaseCase(uploaded);
+    if (options.inputCache) destroyInputs(madeInputs);
     throw error;
   }
+  if (options.inputCache && cached === null) options.inputCache.keep(inputs, plan, madeInputs);
   return uploaded;
 }
 
