@@ -3,8 +3,10 @@ import { withErrorScopes, type GpuContext } from './device.js';
 // Host data reaches the GPU through a few mappable staging buffers per device, made once and
 // reused in turn: the host fills one while the GPU copies those filled before it into their
 // targets. A buffer created with mappedAtCreation gets host memory of its own size for the
-// write (Dawn stages a non-mappable buffer through a fresh mappable one), memory the driver
-// allocates and the host faults in page by page: on an H100 host, uploading the N=8, M=8192,
+// write (Dawn stages a buffer its backend cannot map through a new mappable buffer of the whole
+// size: google/dawn@1e975e28 src/dawn/native/Buffer.cpp:677-691, and on Vulkan only mappable
+// usages are CPU-writable, vulkan/BufferVk.cpp:567-570), memory the driver allocates and the
+// host faults in page by page: on an H100 host, uploading the N=8, M=8192,
 // H=7168 case's 0.94 GB of inputs that way took 1.0 s (bench/RESULTS.md, explain with the fit on
 // the GPU). Through reused staging the upload costs one copy into memory already touched.
 //
