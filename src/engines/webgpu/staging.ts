@@ -6,9 +6,10 @@ import { withErrorScopes, type GpuContext } from './device.js';
 // write (Dawn stages a buffer its backend cannot map through a new mappable buffer of the whole
 // size: google/dawn@1e975e28 src/dawn/native/Buffer.cpp:677-691, and on Vulkan only mappable
 // usages are CPU-writable, vulkan/BufferVk.cpp:567-570), memory the driver allocates and the
-// host faults in page by page: on an H100 host, uploading the N=8, M=8192,
-// H=7168 case's 0.94 GB of inputs that way took 1.0 s (bench/RESULTS.md, explain with the fit on
-// the GPU). Through reused staging the upload costs one copy into memory already touched.
+// host faults in page by page: on an H100 host, explain's GPU fit of the N=8, M=8192, H=7168
+// case spent 1.0 s uploading its 0.94 GB of inputs that way, with a mappable readback buffer per
+// chunk and output (bench/RESULTS.md, explain with the fit on the GPU). Through reused staging
+// the upload costs one copy into memory already touched.
 //
 // GPUBufferUsage and GPUMapMode are read inside the functions: under Node they become globals
 // only once openDevice has loaded Dawn.
