@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getPreset } from '../src/contracts/presets.js';
 import type { Shape } from '../src/contracts/schema.js';
@@ -7,6 +9,7 @@ import { explainCandidate, explainCandidateWith, type ExplainedGolden } from '..
 import { fittedOutputsOnGpu } from '../src/diff/gpuFitted.js';
 import { closeDevice, describeAdapter, openDevice, parseAdapterChoice } from '../src/engines/webgpu/device.js';
 import { runWebGpuEngine } from '../src/engines/webgpu/engine.js';
+import { InputBufferCache } from '../src/engines/webgpu/upload.js';
 import { benchInputs } from './benchInputs.js';
 import { numberList, summarize } from './stats.js';
 
@@ -16,8 +19,11 @@ import { numberList, summarize } from './stats.js';
 // by the WebGPU engine on bench inputs. explain with the fit run and compared on the GPU is
 // timed at every M of --tokens (a first, untimed run compiles the pipelines), and the CPU
 // engine's explain at every M of --cpu-tokens, where the two reports must be the same JSON.
+// --base DIR: another build's dist/ (an older commit's `npm run build`), whose GPU fit
+// (DIR/src/diff/gpuFitted.js) is timed too, alternated with this build's run by run on the same
+// device, inputs and candidate, for a same-run ratio; its reports must be the same JSON too.
 //
-// usage: node dist/bench/explain-gpu.js [--adapter A] [--tokens 64,1024,8192] [--cpu-tokens 64,256,1024] [--iterations 3] [--json FILE]
+// usage: node dist/bench/explain-gpu.js [--adapter A] [--tokens 64,1024,8192] [--cpu-tokens 64,256,1024] [--iterations 3] [--base DIR] [--json FILE]
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +31,7 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '64,1024,8192' },
     'cpu-tokens': { type: 'string', default: '64,256,1024' },
     iterations: { type: 'string', default: '3' },
+    base: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -42,6 +49,13 @@ const show = (ms: number[]): string => {
   return `${min.toFixed(0)}/${median.toFixed(0)}/${max.toFixed(0)} ms`;
 };
 
+type FitModule = typeof import('../src/diff/gpuFitted.js');
+const fits: [string, FitModule['fittedOutputsOnGpu']][] = [['this build', fittedOutputsOnGpu]];
+if (values.base !== undefined) {
+  const base = (await import(pathToFileURL(join(resolve(values.base), 'src', 'diff', 'gpuFitted.js')).href)) as FitModule;
+  fits.push([`base ${values.base}`, base.fittedOutputsOnGpu]);
+}
+
 const ctx = await openDevice(parseAdapterChoice(values.adapter));
 const results: unknown[] = [];
 let allSame = true;
@@ -53,45 +67,64 @@ try {
     const candidate = await runWebGpuEngine(ctx, candidateContract, shape, inputs);
     const golden: ExplainedGolden = { contract: goldenContract, shape, inputs, file: 'bench-golden', preset: PRESET };
     const options = { rstdUlps: null, scaleUlps: null };
-    const onGpu = async (): Promise<{ ms: number; fittedMs: number; phaseMs: Record<string, number>; json: string }> => {
+    const onGpu = async (fit: FitModule['fittedOutputsOnGpu']): Promise<{ ms: number; fittedMs: number; phaseMs: Record<string, number>; json: string }> => {
       let fittedMs = 0;
       const phaseMs = new Map<string, number>();
       const started = performance.now();
+      // As explainCandidateOnGpu does: the rounds' fits share the inputs uploaded first (a base
+      // build's fit may not know the option, and uploads every round).
+      const inputCache = new InputBufferCache();
       const report = await explainCandidateWith(golden, candidate, 'bench-candidate', options, async (contract) => {
         const fitStarted = performance.now();
-        const fitted = await fittedOutputsOnGpu(ctx, contract, shape, inputs, candidate, { phaseMs });
-        fittedMs = performance.now() - fitStarted;
+        const fitted = await fit(ctx, contract, shape, inputs, candidate, { phaseMs, inputCache });
+        // Summed over the search rounds (each fits once; see explain.ts MORE_SEARCHES).
+        fittedMs += performance.now() - fitStarted;
         return fitted;
-      });
+      }).finally(() => inputCache.release());
       return { ms: performance.now() - started, fittedMs, phaseMs: Object.fromEntries(phaseMs), json: JSON.stringify(report) };
     };
-    const first = await onGpu();
-    const gpuRuns = [];
-    if (gpuTokens.includes(tokens)) for (let i = 0; i < iterations; i++) gpuRuns.push(await onGpu());
-    const line = [`M=${tokens}: gpu explain first run ${first.ms.toFixed(0)} ms`];
-    if (gpuRuns.length > 0) {
-      line.push(`gpu explain ${show(gpuRuns.map((r) => r.ms))} (min/median/max of ${gpuRuns.length})`);
-      line.push(`of which the fit on the GPU ${show(gpuRuns.map((r) => r.fittedMs))}`);
-      for (const phase of Object.keys(first.phaseMs)) line.push(`  ${phase} ${show(gpuRuns.map((r) => r.phaseMs[phase]))}`);
-    }
+    // Per build: a first run (pipelines compiled), then the timed runs, alternated between builds.
+    type Run = Awaited<ReturnType<typeof onGpu>>;
+    const firsts: Run[] = [];
+    for (const [, fit] of fits) firsts.push(await onGpu(fit));
+    const first = firsts[0];
+    const gpuRuns: Run[][] = fits.map(() => []);
+    if (gpuTokens.includes(tokens)) for (let i = 0; i < iterations; i++) for (const [b, [, fit]] of fits.entries()) gpuRuns[b].push(await onGpu(fit));
+    const lines = fits.map(([build], b) => {
+      const runs = gpuRuns[b];
+      const line = [`M=${tokens}, ${build}: gpu explain first run ${firsts[b].ms.toFixed(0)} ms`];
+      if (runs.length > 0) {
+        line.push(`gpu explain ${show(runs.map((r) => r.ms))} (min/median/max of ${runs.length})`);
+        line.push(`of which the fit on the GPU ${show(runs.map((r) => r.fittedMs))}`);
+        for (const phase of Object.keys(firsts[b].phaseMs)) line.push(`  ${phase} ${show(runs.map((r) => r.phaseMs[phase]))}`);
+      }
+      return line.join('; ');
+    });
+    const buildsSame = firsts.every((f) => f.json === first.json) && gpuRuns.flat().every((r) => r.json === first.json);
+    allSame &&= buildsSame;
+    if (fits.length > 1) lines.push(`M=${tokens}: the builds' reports are ${buildsSame ? 'the same JSON' : 'DIFFERENT JSON'}`);
     let cpuMs: number | null = null;
     let same: boolean | null = null;
     if (cpuTokens.has(tokens)) {
       const started = performance.now();
       const report = explainCandidate(golden, candidate, 'bench-candidate', options);
       cpuMs = performance.now() - started;
-      same = JSON.stringify(report) === first.json && gpuRuns.every((r) => r.json === first.json);
+      same = JSON.stringify(report) === first.json;
       allSame &&= same;
-      line.push(`cpu explain ${cpuMs.toFixed(0)} ms`, same ? 'same JSON' : 'JSON DIFFERS');
+      lines.push(`M=${tokens}: cpu explain ${cpuMs.toFixed(0)} ms; ${same ? 'same JSON' : 'JSON DIFFERS'}`);
     }
-    console.log(line.join('; '));
+    console.log(lines.join('\n'));
     const verdict = JSON.parse(first.json) as { verdict?: unknown; engineRuns?: unknown };
     results.push({
       tokens,
-      firstMs: first.ms,
-      gpuMs: gpuRuns.map((r) => r.ms),
-      fittedMs: gpuRuns.map((r) => r.fittedMs),
-      phaseMs: gpuRuns.map((r) => r.phaseMs),
+      builds: fits.map(([build], b) => ({
+        build,
+        firstMs: firsts[b].ms,
+        gpuMs: gpuRuns[b].map((r) => r.ms),
+        fittedMs: gpuRuns[b].map((r) => r.fittedMs),
+        phaseMs: gpuRuns[b].map((r) => r.phaseMs),
+      })),
+      buildsSame: fits.length > 1 ? buildsSame : null,
       cpuMs,
       same,
       verdict: verdict.verdict,
@@ -103,6 +136,6 @@ try {
 }
 if (values.json) writeFileSync(values.json, `${JSON.stringify({ preset: PRESET, adapter: describeAdapter(ctx.adapter), results }, null, 2)}\n`);
 if (!allSame) {
-  console.error('explain-gpu: the GPU and CPU reports differ');
+  console.error('explain-gpu: the reports differ (GPU and CPU, or this build and the base)');
   process.exit(1);
 }

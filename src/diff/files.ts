@@ -1,6 +1,6 @@
 import { FormatError } from '../fixtures/errors.js';
-import { METADATA_KEYS, readGolden } from '../fixtures/golden.js';
-import { decodeSafetensors, readInputFile, readSafetensors, readSafetensorsHeader, SafetensorsError } from '../fixtures/safetensors.js';
+import { METADATA_KEYS, readGoldenUnhashed } from '../fixtures/golden.js';
+import { decodeSafetensors, readInputFile, readSafetensorsHeader, readSafetensorsUnhashed, SafetensorsError } from '../fixtures/safetensors.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { GoldenSubject } from './diff.js';
 import { candidateOutputs, isOutputName, type AnyTensor } from './pairs.js';
@@ -78,7 +78,7 @@ function hasGoldenHeader(path: string): boolean {
 
 /** Reads a golden. `candidatePath` (when given) lets a file without golden metadata be
  *  reported as swapped arguments when the candidate is the golden. A golden is read tensor by
- *  tensor (readGolden); only a file that is not one is read whole, for the message. */
+ *  tensor, unhashed (readGoldenUnhashed); only a file that is not one is read whole, for the message. */
 export function loadGolden(path: string, candidatePath?: string): GoldenSubject {
   const bytes = hasGoldenHeader(path) ? null : readInputFile(path, 'golden');
   if (bytes && !isGoldenFile(bytes)) {
@@ -93,17 +93,17 @@ export function loadGolden(path: string, candidatePath?: string): GoldenSubject 
             `CANDIDATE)`,
     );
   }
-  const golden = readGolden(path);
+  const golden = readGoldenUnhashed(path);
   return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
 }
 
-/** The tensor names of a candidate and its tensors named as outputs, read tensor by tensor (the
- *  inputs a candidate file may also hold are read past, not kept); a file the reader refuses is
+/** The tensor names of a candidate and its tensors named as outputs, read tensor by tensor, unhashed (the
+ *  inputs a candidate file may also hold are skipped, not read); a file the reader refuses is
  *  read whole for a clearer message (decode). */
 function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMap<string, AnyTensor> } {
   try {
     const names = [...readSafetensorsHeader(path, 'candidate').tensors.keys()];
-    return { names, tensors: readSafetensors(path, 'candidate', isOutputName).tensors };
+    return { names, tensors: readSafetensorsUnhashed(path, 'candidate', isOutputName).tensors };
   } catch (e) {
     if (!(e instanceof SafetensorsError)) throw e;
     decode(readInputFile(path, 'candidate'), path, 'candidate');

@@ -2,6 +2,7 @@ import type { Engine } from '../engines/engine.js';
 import type { WebGpuEngine } from '../engines/webgpu/engine.js';
 import { compareTensorRows, differingRowsOf, TALLY_WORDS, type GpuCompareFormat } from '../engines/webgpu/compare.js';
 import type { GpuContext } from '../engines/webgpu/device.js';
+import { InputBufferCache } from '../engines/webgpu/upload.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { ulpFormatOf } from './compare.js';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS, type DiffOptions, type GoldenSubject } from './diff.js';
@@ -64,17 +65,23 @@ function statsOf(tallies: Uint32Array, rows: number): MismatchStats {
   return { differing, nanMismatches, infMismatches, maxUlp, rows: differingRows };
 }
 
-/** explainCandidate with the fitted contract run and compared on the GPU (src/diff/gpuFitted.ts). */
-export function explainCandidateOnGpu(
+/** explainCandidate with the fitted contract run and compared on the GPU (src/diff/gpuFitted.ts);
+ *  the search rounds' fits share the inputs uploaded by the first (InputBufferCache). */
+export async function explainCandidateOnGpu(
   ctx: GpuContext,
   golden: ExplainedGolden,
   candidate: ReadonlyMap<string, Tensor>,
   candidateFile: string,
   options: ExplainOptions,
 ): Promise<ExplainReport> {
-  return explainCandidateWith(golden, candidate, candidateFile, options, (contract) =>
-    fittedOutputsOnGpu(ctx, contract, golden.shape, golden.inputs, candidate),
-  );
+  const inputCache = new InputBufferCache();
+  try {
+    return await explainCandidateWith(golden, candidate, candidateFile, options, (contract) =>
+      fittedOutputsOnGpu(ctx, contract, golden.shape, golden.inputs, candidate, { inputCache }),
+    );
+  } finally {
+    inputCache.release();
+  }
 }
 
 function onGpu(engine: Engine): engine is WebGpuEngine {

@@ -1,11 +1,12 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { outputName, scaleDtype, scaleShape, scaleWords, type CaseInputs, type OutputKind } from '../engines/io.js';
-import { compareRowsOnGpu, createTallies, differingRowsOf, uploadCodes, type GpuCompareFormat } from '../engines/webgpu/compare.js';
+import { compareRowsOnGpu, createTallies, differingRowsOf, type GpuCompareFormat } from '../engines/webgpu/compare.js';
 import { withErrorScopes, type GpuContext } from '../engines/webgpu/device.js';
-import { placeScales, type OutputRole } from '../engines/webgpu/outputs.js';
+import { outputOffsetBytes, outputWords, placeScales, type OutputRole } from '../engines/webgpu/outputs.js';
+import { StagedWrites } from '../engines/webgpu/staging.js';
 import { readWords } from '../engines/webgpu/buffers.js';
 import { submitChunk } from '../engines/webgpu/submit.js';
-import { releaseCase, uploadCase, type ChunkWork, type UploadedCase } from '../engines/webgpu/upload.js';
+import { releaseCase, uploadCase, type ChunkWork, type InputBufferCache, type UploadedCase } from '../engines/webgpu/upload.js';
 import type { PlanOptions } from '../engines/webgpu/plan.js';
 import { FP8_DTYPE, type Tensor } from '../numerics/tensor.js';
 import { ulpFormatOf } from './compare.js';
@@ -16,8 +17,9 @@ import { incompatibility, parseOutputName, referenceNameFor } from './pairs.js';
 // with the candidate there, row by row (shaders/diff/compareRows.wgsl), so that only the rows
 // that differ come back:
 //   1. every chunk's stages, then the compare of each candidate output with the chunk's output
-//      (the candidate's rows uploaded once); the per-row tallies and the scales (a word per
-//      quant group, small) are read back;
+//      (the candidate's rows of the chunk written, through the staging buffers, into one buffer
+//      per candidate output); the per-row tallies and the scales (a word per quant group,
+//      small) are read back;
 //   2. the chunks holding a differing row run again and those rows alone are taken from their
 //      readback.
 // The reference output given to rescoring is the candidate's own codes with the differing rows
@@ -61,6 +63,8 @@ interface Comparison {
   readonly output: EngineOutput;
   readonly candidate: Tensor;
   tallies?: GPUBuffer;
+  /** The candidate's rows of the chunk being compared. */
+  rows?: GPUBuffer;
 }
 
 export interface GpuFitOptions {
@@ -68,6 +72,9 @@ export interface GpuFitOptions {
   readonly plan?: PlanOptions;
   /** Wall milliseconds per phase are added here (bench/explain-gpu.ts). */
   readonly phaseMs?: Map<string, number>;
+  /** Input buffers kept from an earlier fit to the same inputs, and for the next (explain's
+   *  search rounds: explainCandidateOnGpu). */
+  readonly inputCache?: InputBufferCache;
 }
 
 export async function fittedOutputsOnGpu(
@@ -84,11 +91,26 @@ export async function fittedOutputsOnGpu(
     options.phaseMs?.set(phase, (options.phaseMs.get(phase) ?? 0) + now - phaseStarted);
     phaseStarted = now;
   };
-  const uploaded = await uploadCase(ctx, contract, shape, inputs, options.plan);
+  // No mappable buffers per chunk ('none' readback: the scales and the differing rows are copied
+  // out below), and one output set: with no large copies out of the outputs, a chunk's pass has
+  // nothing to overlap that a set of its own would free it from waiting for.
+  const uploaded = await uploadCase(ctx, contract, shape, inputs, {
+    ...options.plan,
+    readback: 'none',
+    outputSetBudgetBytes: 0,
+    inputCache: options.inputCache,
+  });
   phaseDone('upload');
   const owned: GPUBuffer[] = [];
+  const make = (label: string, bytes: number, usage: number): GPUBuffer => {
+    const buffer = ctx.device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage });
+    owned.push(buffer);
+    return buffer;
+  };
   try {
-    const { tokens, hidden } = uploaded.plan.shape;
+    const { plan } = uploaded;
+    const { tokens, hidden } = plan.shape;
+    const maxRows = Math.max(...plan.chunks.map((c) => c.count));
     const produced = engineOutputs(uploaded);
     const byName = new Map(produced.map((o) => [o.name, { dtype: o.dtype, shape: [...o.shape], data: new Uint8Array(0) } as Tensor]));
     // Outputs read back whole: the scales, and any output a candidate cannot be compared with
@@ -105,45 +127,52 @@ export async function fittedOutputsOnGpu(
     for (const c of comparisons) {
       c.tallies = await createTallies(ctx, tokens, `tallies of ${c.candidateName}`);
       owned.push(c.tallies);
+      // One chunk's rows of the candidate at a time, rewritten for each chunk once its compare is
+      // queued (the queue runs the compare before the next write's copy).
+      c.rows = await withErrorScopes(ctx.device, `rows of ${c.candidateName}`, () =>
+        make(`${c.candidateName} rows`, maxRows * hidden * c.candidate.data.BYTES_PER_ELEMENT, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST),
+      );
     }
+    // Each output rank's scales, every chunk's at its rows' offset (as 'mapped' readback places them).
+    const scaleReadbacks = plan.emits.quant
+      ? await withErrorScopes(ctx.device, 'scales readback', () =>
+          plan.outputRanks.map((outputRank) =>
+            make(`scales readback rank ${outputRank}`, 4 * outputWords(plan, 'scales', tokens), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
+          ),
+        )
+      : [];
 
     // 1. Stages, compares, and the scales' readback.
     const allStages = uploaded.stages.map((_, i) => i);
     for (const chunk of uploaded.chunks) {
       for (const rankIndex of chunk.bindGroups.keys()) {
         await withErrorScopes(ctx.device, 'running the fit', () => submitChunk(uploaded, chunk, rankIndex, allStages, false));
-        for (const c of comparisons.filter((c) => c.output.rankIndex === rankIndex)) {
-          const { first, count } = chunk.range;
-          const codes = await uploadCodes(
-            ctx,
-            c.candidate.data.subarray(first * hidden, (first + count) * hidden),
-            `${c.candidateName} rows ${first}+${count}`,
-          );
+        const { first, count } = chunk.range;
+        const compared = comparisons.filter((c) => c.output.rankIndex === rankIndex);
+        const rows = new StagedWrites(ctx, `uploading the candidate's rows ${first}+${count}`);
+        for (const c of compared) await rows.write(c.rows!, 0, c.candidate.data.subarray(first * hidden, (first + count) * hidden));
+        await rows.flush();
+        for (const c of compared) {
           const format = ulpFormatOf(c.candidate.dtype) as GpuCompareFormat;
           const reference = chunk.outputs[rankIndex][ROLE_OF[c.output.kind]];
-          try {
-            await compareRowsOnGpu(ctx, { reference, candidate: codes, format, rows: count, rowLength: hidden, firstRow: first, tallies: c.tallies! });
-          } finally {
-            // Queued work keeps what it binds alive: the rows go once their compare is done.
-            codes.destroy();
-          }
+          await compareRowsOnGpu(ctx, { reference, candidate: c.rows!, format, rows: count, rowLength: hidden, firstRow: first, tallies: c.tallies! });
         }
-        if (uploaded.plan.emits.quant) await copyRoles(uploaded, chunk, rankIndex, ['scales']);
+        if (plan.emits.quant) {
+          const offset = outputOffsetBytes(plan, 'scales', chunk.range.first);
+          await copyOut(uploaded, chunk, rankIndex, [['scales', scaleReadbacks[rankIndex], offset]]);
+        }
       }
     }
     const outputs = new Map<string, Tensor>();
-    const quant = uploaded.plan.contract.quant;
+    const quant = plan.contract.quant;
     if (quant) {
-      const scales = produced.filter((o) => o.kind === 'scale');
-      const words = scales.map(() => new Uint32Array(scaleWords(quant.scaleLayout, tokens, uploaded.plan.groups)));
-      for (const chunk of uploaded.chunks) {
-        for (const [i, scale] of scales.entries()) {
-          await takeRows(chunk, scale.rankIndex, 'scales', (range) =>
-            placeScales(words[i], new Uint32Array(range), chunk.range, uploaded.plan.groups, tokens, quant.scaleLayout),
-          );
-        }
+      for (const scale of produced.filter((o) => o.kind === 'scale')) {
+        const words = new Uint32Array(scaleWords(quant.scaleLayout, tokens, plan.groups));
+        await mapped(scaleReadbacks[scale.rankIndex], (range) =>
+          placeScales(words, new Uint32Array(range), { first: 0, count: tokens }, plan.groups, tokens, quant.scaleLayout),
+        );
+        outputs.set(scale.name, { dtype: scale.dtype, shape: [...scale.shape], data: words } as Tensor);
       }
-      for (const [i, scale] of scales.entries()) outputs.set(scale.name, { dtype: scale.dtype, shape: [...scale.shape], data: words[i] } as Tensor);
     }
 
     // The rows each engine output must hold exactly: those where a candidate compared with it
@@ -174,7 +203,18 @@ export async function fittedOutputsOnGpu(
 
     phaseDone('run, compare, tallies and scales read back');
 
-    // 2. The chunks that hold a needed row, run again; their needed rows copied out.
+    // 2. The chunks that hold a needed row, run again; their needed rows copied out, through one
+    // mappable buffer per output role, made when first needed.
+    const rowReadbacks = new Map<OutputRole, GPUBuffer>();
+    const rowReadback = async (role: OutputRole): Promise<GPUBuffer> => {
+      const made =
+        rowReadbacks.get(role) ??
+        (await withErrorScopes(ctx.device, `${role} readback`, () =>
+          make(`${role} readback`, 4 * outputWords(plan, role, maxRows), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
+        ));
+      rowReadbacks.set(role, made);
+      return made;
+    };
     for (const chunk of uploaded.chunks) {
       const { first, count } = chunk.range;
       for (const rankIndex of chunk.bindGroups.keys()) {
@@ -183,15 +223,12 @@ export async function fittedOutputsOnGpu(
         const wanted = here.filter((o) => rowsOf(o).length > 0);
         if (wanted.length === 0) continue;
         await withErrorScopes(ctx.device, 'running the fit again', () => submitChunk(uploaded, chunk, rankIndex, allStages, false));
-        await copyRoles(
-          uploaded,
-          chunk,
-          rankIndex,
-          wanted.map((o) => ROLE_OF[o.kind]),
-        );
+        const copies: [OutputRole, GPUBuffer, number][] = [];
+        for (const o of wanted) copies.push([ROLE_OF[o.kind], await rowReadback(ROLE_OF[o.kind]), 0]);
+        await copyOut(uploaded, chunk, rankIndex, copies);
         for (const o of wanted) {
           const target = outputs.get(o.name)!.data;
-          await takeRows(chunk, rankIndex, ROLE_OF[o.kind], (range) => {
+          await mapped(rowReadbacks.get(ROLE_OF[o.kind])!, (range) => {
             const staged = o.kind === 'q' ? new Uint8Array(range, 0, count * hidden) : new Uint16Array(range, 0, count * hidden);
             for (const m of rowsOf(o)) target.set(staged.subarray((m - first) * hidden, (m - first + 1) * hidden), m * hidden);
           });
@@ -206,26 +243,25 @@ export async function fittedOutputsOnGpu(
   }
 }
 
-/** Queues copies of these outputs of the chunk (its rows at offset 0 of its own output
- *  buffers, ChunkWork.outputs) into the chunk's mappable readback buffers. */
-function copyRoles(uploaded: UploadedCase, chunk: ChunkWork, rankIndex: number, roles: readonly OutputRole[]): Promise<void> {
+/** Queues copies of these outputs of the chunk (its rows, at offset 0 of its output buffers,
+ *  ChunkWork.outputs) into mappable buffers at the offsets given. */
+function copyOut(uploaded: UploadedCase, chunk: ChunkWork, rankIndex: number, copies: readonly (readonly [OutputRole, GPUBuffer, number])[]): Promise<void> {
   const { device } = uploaded.ctx;
-  const label = `readback of ${roles.join(', ')} rows ${chunk.range.first}+${chunk.range.count}`;
+  const label = `readback of ${copies.map(([role]) => role).join(', ')} rows ${chunk.range.first}+${chunk.range.count}`;
   return withErrorScopes(device, label, () => {
     const encoder = device.createCommandEncoder({ label });
-    for (const { role, words, staging, offsetBytes } of chunk.readbacks[rankIndex])
-      if (roles.includes(role)) encoder.copyBufferToBuffer(chunk.outputs[rankIndex][role], 0, staging, offsetBytes, words * 4);
+    for (const [role, target, offsetBytes] of copies)
+      encoder.copyBufferToBuffer(chunk.outputs[rankIndex][role], 0, target, offsetBytes, 4 * outputWords(uploaded.plan, role, chunk.range.count));
     device.queue.submit([encoder.finish()]);
   });
 }
 
-/** Maps the chunk's readback buffer of `role`, hands its contents to `take`, unmaps it. */
-async function takeRows(chunk: ChunkWork, rankIndex: number, role: OutputRole, take: (range: ArrayBuffer) => void): Promise<void> {
-  const readback = chunk.readbacks[rankIndex].find((r) => r.role === role)!;
-  await readback.staging.mapAsync(GPUMapMode.READ);
+/** Maps a readback buffer once its copies are done, hands its contents to `take`, unmaps it. */
+async function mapped(readback: GPUBuffer, take: (range: ArrayBuffer) => void): Promise<void> {
+  await readback.mapAsync(GPUMapMode.READ);
   try {
-    take(readback.staging.getMappedRange());
+    take(readback.getMappedRange());
   } finally {
-    readback.staging.unmap();
+    readback.unmap();
   }
 }

@@ -15,6 +15,8 @@ import { fittedOutputsOnGpu } from '../../src/diff/gpuFitted.js';
 import { sameCodeOf } from '../../src/diff/compare.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import { closeDevice, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
+import { planCase } from '../../src/engines/webgpu/plan.js';
+import { InputBufferCache } from '../../src/engines/webgpu/upload.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
 import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from '../webgpu/software-adapters.js';
 import { copyTensor, flipBit } from './helpers.js';
@@ -123,6 +125,41 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
       ).toBe(true);
     }
     expect([...fitted.outputs.get('out.norm')!.data.subarray(5 * 2880, 6 * 2880)]).toEqual([...engine.get('out.norm')!.data.subarray(5 * 2880, 6 * 2880)]);
+  });
+
+  it('keeps the inputs uploaded for the next fit of the same layout, and uploads again for another', async ({ skip }) => {
+    const ctx = deviceOrSkip(opened, skip);
+    const g = golden('aiter-1stage.gfx950__tp2_m16_h2880_random_s5.safetensors');
+    const candidate = new Map(g.outputs);
+    candidate.set('out.norm', flipBit(g.outputs.get('out.norm')!, 5 * 2880 + 9, 0));
+    const engine = runCpuEngine(g.contract, g.shape, g.inputs);
+    const inputCache = new InputBufferCache();
+    try {
+      const fits = [];
+      const kept = [];
+      // Chunks of 4 rows, again (the kept buffers used), then chunks of 8 (a new layout).
+      for (const maxRowsPerChunk of [4, 4, 8]) {
+        fits.push(await fittedOutputsOnGpu(ctx, g.contract, g.shape, g.inputs, candidate, { plan: { maxRowsPerChunk }, inputCache }));
+        kept.push(inputCache.find(g.inputs, planCase(g.contract, g.shape, g.inputs, ctx.limits, { maxRowsPerChunk })));
+      }
+      expect(kept[0]).not.toBeNull();
+      expect(kept[1]).toBe(kept[0]);
+      expect(kept[2]).not.toBeNull();
+      expect(kept[2]).not.toBe(kept[0]);
+      for (const fitted of fits) {
+        expect(fitted.rowsToScan?.get('out.norm')).toEqual([5]);
+        for (const [name, reference] of engine) {
+          const same = sameCodeOf(reference.dtype);
+          expect(
+            fitted.outputs.get(name)!.data.every((code, i) => same(code, reference.data[i])),
+            name,
+          ).toBe(true);
+        }
+      }
+    } finally {
+      inputCache.release();
+    }
+    expect(inputCache.find(g.inputs, planCase(g.contract, g.shape, g.inputs, ctx.limits, { maxRowsPerChunk: 8 }))).toBeNull();
   });
 
   it('reads back whole an output a candidate cannot be compared with (another dtype), bit for bit', async ({ skip }) => {

@@ -859,6 +859,21 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     );
   });
 
+  it("makes no mappable buffer with 'none' readback, and executeCase refuses such a case", async ({ skip }) => {
+    const ctx = deviceOrSkip(opened, skip);
+    const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 8, hidden: 1024, group: null, inputs: 'random', seed: 5 });
+    const uploaded = await uploadCase(ctx, built.contract, built.shape, built.inputs, { maxRowsPerChunk: 4, readback: 'none' });
+    try {
+      expect(uploaded.chunks.flatMap((chunk) => chunk.readbacks.flat())).toEqual([]);
+      expect(uploaded.owned.filter((buffer) => buffer.usage & GPUBufferUsage.MAP_READ)).toEqual([]);
+      await expect(executeCase(uploaded)).rejects.toThrow(
+        "executeCase: the case was uploaded with 'none' readback and has no buffers to read its outputs from",
+      );
+    } finally {
+      releaseCase(uploaded);
+    }
+  });
+
   it('gives the same outputs when an uploaded case is executed again, into earlier outputs, in one-row chunks, and with its stages timed', async ({ skip }) => {
     const ctx = deviceOrSkip(opened, skip);
     const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 4, hidden: 1024, group: null, inputs: 'random', seed: 3 });

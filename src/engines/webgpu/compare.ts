@@ -8,6 +8,7 @@ import { createZeroedStorageBuffer, readWords } from './buffers.js';
 import { withErrorScopes, type GpuContext } from './device.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, runCompute, type ComputeShader } from './dispatch.js';
 import { maxWordsPerBinding } from './limits.js';
+import { createStorageBufferFrom } from './staging.js';
 
 // Comparing an output with a candidate's on the GPU, row by row (shaders/diff/compareRows.wgsl):
 // what comes back is a tally per row, [differing, nanMismatches, infMismatches, maxUlp], never
@@ -51,20 +52,10 @@ function compareShader(): ComputeShader {
 }
 
 /** A storage buffer holding the codes of `data` from its first element, packed as the tensor
- *  holds them (little-endian), padded to a whole word. */
+ *  holds them (little-endian), padded to a whole word; written through the device's staging
+ *  buffers (staging.ts). */
 export function uploadCodes(ctx: GpuContext, data: Tensor['data'], label: string): Promise<GPUBuffer> {
-  return withErrorScopes(ctx.device, `uploading '${label}'`, () => {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const buffer = ctx.device.createBuffer({
-      label,
-      size: Math.max(4, Math.ceil(bytes.length / 4) * 4),
-      usage: GPUBufferUsage.STORAGE,
-      mappedAtCreation: true,
-    });
-    new Uint8Array(buffer.getMappedRange()).set(bytes);
-    buffer.unmap();
-    return buffer;
-  });
+  return createStorageBufferFrom(ctx, data.byteLength, [[0, data]], label);
 }
 
 export interface RowComparison {

@@ -55,6 +55,7 @@ export async function executeCase(uploaded: UploadedCase, options: ExecuteOption
   const { device } = uploaded.ctx;
   const stageMs = new Map<string, number>();
   const executionStarted = performance.now();
+  if (uploaded.readback === 'none') throw new RangeError("executeCase: the case was uploaded with 'none' readback and has no buffers to read its outputs from");
   if (uploaded.readback === 'mapped') {
     if (options.into) throw new RangeError("executeCase: 'into' needs 'copy' readback; 'mapped' readback returns views of its own buffers");
     checkMappedOutputsReleased(uploaded);

@@ -5,6 +5,7 @@ import type { ItemRange } from './limits.js';
 import { emittedRoles, outputOffsetBytes, outputWords, type OutputRole } from './outputs.js';
 import { ENGINE_STAGES, stagePipelines, type BufferRole, type EngineStage } from './pipeline.js';
 import { sm90TablesBuffer } from './hardwareTables.js';
+import { StagedWrites } from './staging.js';
 import {
   bf16Words,
   CHUNK_ROW_ALIGNMENT,
@@ -61,9 +62,56 @@ export interface Readback {
  * to put them in their layout); the views are valid until Execution.release(), and the case
  * cannot run again before that. On an H100 (Firecracker VM) the host copy of the N=8,
  * M=8192, H=7168 case's 294 MB took 26-51 ms of the 46-65 ms the case took with reused
- * arrays; mapped readback ran it in 18-44 ms (bench/RESULTS.md).
+ * arrays; mapped readback ran it in 18-44 ms (bench/RESULTS.md). 'none': no mappable buffers
+ * (executeCase refuses the case); the caller copies what it needs out of ChunkWork.outputs
+ * itself (src/diff/gpuFitted.ts reads the scales and the few rows a compare finds differing,
+ * where a chunk's mappable buffers for every output would be host memory made for nothing).
  */
-export type ReadbackMode = 'copy' | 'mapped';
+export type ReadbackMode = 'copy' | 'mapped' | 'none';
+
+/** A chunk's input buffers: the packed rank slots (and an NCCL order's segments), the residual rows. */
+interface ChunkInputs {
+  readonly rankSlots: GPUBuffer;
+  readonly residual: GPUBuffer;
+}
+
+/**
+ * Input buffers kept across uploads of one case's inputs (explain fits a contract per search
+ * round to the same case): an upload whose plan lays the inputs out as the kept ones are (the
+ * same chunks, rank slots, rank order words and residual) uses them instead of writing the
+ * inputs again. It keeps the last layout uploaded; release() destroys what it keeps.
+ */
+export class InputBufferCache {
+  private kept: { readonly inputs: CaseInputs; readonly layout: string; readonly chunks: readonly ChunkInputs[] } | null = null;
+
+  /** The kept buffers of these inputs laid out as `plan` lays them out, or null. */
+  find(inputs: CaseInputs, plan: EnginePlan): readonly ChunkInputs[] | null {
+    return this.kept !== null && this.kept.inputs === inputs && this.kept.layout === inputLayout(plan) ? this.kept.chunks : null;
+  }
+
+  /** Keeps these buffers (written with `inputs` as `plan` lays them out) in place of any kept before. */
+  keep(inputs: CaseInputs, plan: EnginePlan, chunks: readonly ChunkInputs[]): void {
+    this.release();
+    this.kept = { inputs, layout: inputLayout(plan), chunks };
+  }
+
+  release(): void {
+    destroyInputs(this.kept?.chunks ?? []);
+    this.kept = null;
+  }
+}
+
+function destroyInputs(chunks: readonly ChunkInputs[]): void {
+  for (const chunk of chunks) {
+    chunk.rankSlots.destroy();
+    chunk.residual.destroy();
+  }
+}
+
+/** What decides the contents of a plan's input buffers, besides the inputs themselves. */
+function inputLayout(plan: EnginePlan): string {
+  return JSON.stringify([plan.slotRanks, plan.chunks, [...plan.rankOrderWords], plan.contract.residual !== null]);
+}
 
 export interface UploadOptions extends PlanOptions {
   /** 'copy' unless given. */
@@ -71,13 +119,16 @@ export interface UploadOptions extends PlanOptions {
   /** Bytes of output sets beyond the first (OUTPUT_SET_BUDGET_BYTES unless given; 0: every chunk
    *  and output rank reuses one set, as before output sets). */
   readonly outputSetBudgetBytes?: number;
+  /** Where the input buffers are kept for later uploads of the same inputs, and taken from
+   *  (InputBufferCache); the cache, not the case, owns them. */
+  readonly inputCache?: InputBufferCache;
 }
 
 export interface ChunkWork {
   readonly range: ItemRange;
   /** Per output rank: one bind group per active stage (they differ in the Params uniform). */
   readonly bindGroups: readonly (readonly GPUBindGroup[])[];
-  /** Per output rank: the outputs to read back. */
+  /** Per output rank: the outputs to read back (none with 'none' readback). */
   readonly readbacks: readonly (readonly Readback[])[];
   /** Per output rank: the output buffers its stages write and its readbacks copy from. */
   readonly outputs: readonly OutputBuffers[];
@@ -119,9 +170,15 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
   // The device's tables (uploaded on its first sm_90 case, then shared), never the case's own.
   const sm90Tables = plan.readsSm90Tables ? await sm90TablesBuffer(ctx) : null;
 
-  return withErrorScopes(ctx.device, 'uploading a case', () => {
+  // The inputs are written after the buffers are made, through the device's staging buffers,
+  // unless the cache holds them already.
+  const cached = options.inputCache?.find(inputs, plan) ?? null;
+  const madeInputs: ChunkInputs[] = [];
+  const writes: { readonly target: GPUBuffer; readonly offsetBytes: number; readonly data: ArrayBufferView }[] = [];
+  const uploading = withErrorScopes(ctx.device, 'uploading a case', (): UploadedCase => {
     // GPUBufferUsage is a global only once openDevice has loaded Dawn.
     const storageOut = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    const inputUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     const owned: GPUBuffer[] = [];
     const make = (label: string, words: number, usage: number): GPUBuffer => {
       const buffer = ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage });
@@ -189,17 +246,25 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
       const slotWords = bf16Words(elements);
       // The slots, then an NCCL order's segments (allReduce.wgsl rankOrderWord): the stage keeps to four storage bindings.
       const slotsWords = plan.slotRanks.length * slotWords;
-      const rankSlots = upload(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length, GPUBufferUsage.STORAGE, (mapped) => {
-        const halves = new Uint16Array(mapped);
-        plan.slotRanks.forEach((rank, slot) => {
-          halves.set((inputs.rankInputs[rank].data as Uint16Array).subarray(first, first + elements), slot * slotWords * 2);
-        });
-        new Uint32Array(mapped).set(plan.rankOrderWords, slotsWords);
-      });
       const residualInput = contract.residual ? inputs.residual : null;
-      const residual = upload(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1, GPUBufferUsage.STORAGE, (mapped) => {
-        if (residualInput) new Uint16Array(mapped).set((residualInput.data as Uint16Array).subarray(first, first + elements));
-      });
+      const makeInputs = (): ChunkInputs => {
+        // Kept by the cache when there is one (then not the case's to destroy).
+        const made = (label: string, words: number): GPUBuffer =>
+          options.inputCache ? ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage: inputUsage }) : make(label, words, inputUsage);
+        const chunkInputs = {
+          rankSlots: made(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length),
+          residual: made(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1),
+        };
+        madeInputs.push(chunkInputs);
+        plan.slotRanks.forEach((rank, slot) => {
+          const data = inputs.rankInputs[rank].data.subarray(first, first + elements);
+          writes.push({ target: chunkInputs.rankSlots, offsetBytes: slot * slotWords * 4, data });
+        });
+        if (plan.rankOrderWords.length > 0) writes.push({ target: chunkInputs.rankSlots, offsetBytes: slotsWords * 4, data: plan.rankOrderWords });
+        if (residualInput) writes.push({ target: chunkInputs.residual, offsetBytes: 0, data: residualInput.data.subarray(first, first + elements) });
+        return chunkInputs;
+      };
+      const { rankSlots, residual } = cached?.[chunkIndex] ?? makeInputs();
       const outputs = plan.outputRanks.map((_, rankIndex) => outputSets[(chunkIndex * plan.outputRanks.length + rankIndex) % outputSets.length]);
       const bindGroups = plan.outputRanks.map((outputRank, rankIndex) => {
         const buffers: StageBuffers = { ...shared, ...outputs[rankIndex], rankSlots, residual };
@@ -220,7 +285,7 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
         );
       });
       const readbacks = plan.outputRanks.map((outputRank, rankIndex) =>
-        emitted.map((role): Readback => {
+        (readback === 'none' ? [] : emitted).map((role): Readback => {
           const words = outputWords(plan, role, range.count);
           if (readback === 'mapped')
             return { role, words, staging: caseStaging[rankIndex].get(role)!, offsetBytes: outputOffsetBytes(plan, role, range.first) };
@@ -236,6 +301,24 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     });
     return { ctx, plan, stages, pipelines, chunks, outputs: outputSets[0], scratch: shared, readback, caseStaging, owned };
   });
+  let uploaded: UploadedCase;
+  try {
+    uploaded = await uploading;
+  } catch (error) {
+    if (options.inputCache) destroyInputs(madeInputs);
+    throw error;
+  }
+  try {
+    const staged = new StagedWrites(ctx, 'uploading the inputs');
+    for (const { target, offsetBytes, data } of writes) await staged.write(target, offsetBytes, data);
+    await staged.flush();
+  } catch (error) {
+    releaseCase(uploaded);
+    if (options.inputCache) destroyInputs(madeInputs);
+    throw error;
+  }
+  if (options.inputCache && cached === null) options.inputCache.keep(inputs, plan, madeInputs);
+  return uploaded;
 }
 
 export function releaseCase(uploaded: UploadedCase): void {
