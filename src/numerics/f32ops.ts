@@ -80,6 +80,25 @@ export const FLUSHING_F32: F32Arithmetic = {
   sqrt: (a) => flushSubnormal(IEEE_F32.sqrt(flushSubnormal(a))),
 };
 
+// f32.add(a, b) etc. for loops that run an operation per element. Which arithmetic a loop gets
+// depends on the contract, and explain runs hundreds of contracts through the same loops: a call
+// `f32.add(..)` there sees both objects' functions, V8 stops inlining it, and every f32 result
+// comes back boxed on the heap (about 90 scavenges per explain run, and a deoptimization each
+// time a loop meets the other arithmetic). Here each call has one target; any other arithmetic
+// (explain's withReciprocalMoved) still calls its own functions.
+
+export function addIn(f32: F32Arithmetic, a: number, b: number): number {
+  return f32 === IEEE_F32 ? IEEE_F32.add(a, b) : f32 === FLUSHING_F32 ? FLUSHING_F32.add(a, b) : f32.add(a, b);
+}
+
+export function mulIn(f32: F32Arithmetic, a: number, b: number): number {
+  return f32 === IEEE_F32 ? IEEE_F32.mul(a, b) : f32 === FLUSHING_F32 ? FLUSHING_F32.mul(a, b) : f32.mul(a, b);
+}
+
+export function fmaIn(f32: F32Arithmetic, a: number, b: number, c: number): number {
+  return f32 === IEEE_F32 ? IEEE_F32.fma(a, b, c) : f32 === FLUSHING_F32 ? FLUSHING_F32.fma(a, b, c) : f32.fma(a, b, c);
+}
+
 export function f32Arithmetic(subnormals: 'keep' | 'flush'): F32Arithmetic {
   return subnormals === 'keep' ? IEEE_F32 : FLUSHING_F32;
 }
