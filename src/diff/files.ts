@@ -1,6 +1,6 @@
 import { FormatError } from '../fixtures/errors.js';
 import { METADATA_KEYS, readGolden } from '../fixtures/golden.js';
-import { decodeSafetensors, readInputFile, readSafetensors, readSafetensorsHeader, SafetensorsError } from '../fixtures/safetensors.js';
+import { decodeSafetensors, readInputFile, readKeptTensors, readSafetensorsHeader, SafetensorsError } from '../fixtures/safetensors.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { GoldenSubject } from './diff.js';
 import { candidateOutputs, isOutputName, type AnyTensor } from './pairs.js';
@@ -103,7 +103,7 @@ export function loadGolden(path: string, candidatePath?: string): GoldenSubject 
 function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMap<string, AnyTensor> } {
   try {
     const names = [...readSafetensorsHeader(path, 'candidate').tensors.keys()];
-    return { names, tensors: readSafetensors(path, 'candidate', isOutputName).tensors };
+    return { names, tensors: readKeptTensors(path, 'candidate', isOutputName).tensors };
   } catch (e) {
     if (!(e instanceof SafetensorsError)) throw e;
     decode(readInputFile(path, 'candidate'), path, 'candidate');
