@@ -1,5 +1,5 @@
 import { FormatError } from '../fixtures/errors.js';
-import { METADATA_KEYS, readGolden } from '../fixtures/golden.js';
+import { METADATA_KEYS, readGolden, readGoldenInputs } from '../fixtures/golden.js';
 import { decodeSafetensors, readInputFile, readKeptTensors, readSafetensorsHeader, SafetensorsError } from '../fixtures/safetensors.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { GoldenSubject } from './diff.js';
@@ -80,6 +80,21 @@ function hasGoldenHeader(path: string): boolean {
  *  reported as swapped arguments when the candidate is the golden. A golden is read tensor by
  *  tensor (readGolden); only a file that is not one is read whole, for the message. */
 export function loadGolden(path: string, candidatePath?: string): GoldenSubject {
+  refuseNonGolden(path, candidatePath);
+  const golden = readGolden(path);
+  return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
+}
+
+/** loadGolden without the outputs' data (readGoldenInputs: checked alike, the outputs from the
+ *  header): what explain reads of a golden, with the outputs' names. */
+export function loadGoldenInputs(path: string): Omit<GoldenSubject, 'outputs'> & { readonly outputNames: readonly string[] } {
+  refuseNonGolden(path);
+  const golden = readGoldenInputs(path);
+  return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputNames: golden.outputNames, file: path, preset: golden.spec.preset };
+}
+
+/** Throws, saying what the file is, unless `path` is an ulpwise golden. */
+function refuseNonGolden(path: string, candidatePath?: string): void {
   const bytes = hasGoldenHeader(path) ? null : readInputFile(path, 'golden');
   if (bytes && !isGoldenFile(bytes)) {
     const foreign = foreignFormat(bytes);
@@ -93,8 +108,6 @@ export function loadGolden(path: string, candidatePath?: string): GoldenSubject 
             `CANDIDATE)`,
     );
   }
-  const golden = readGolden(path);
-  return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
 }
 
 /** The tensor names of a candidate and its tensors named as outputs, read tensor by tensor (the
@@ -113,11 +126,11 @@ function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMa
 
 /** A candidate's output tensors; with the golden, tensors named without the `out.` prefix are
  *  recognised and the message says what to rename. */
-export function loadCandidate(path: string, golden?: Pick<GoldenSubject, 'outputs'>): Map<string, Tensor> {
+export function loadCandidate(path: string, golden?: Pick<GoldenSubject, 'outputs'> | { readonly outputNames: readonly string[] }): Map<string, Tensor> {
   const { names, tensors } = readCandidateFile(path);
   if (golden) {
     const present = new Set(names);
-    const bare = [...golden.outputs.keys()]
+    const bare = ('outputNames' in golden ? golden.outputNames : [...golden.outputs.keys()])
       .map((name) => [name, name.replace(/(^|\.)out\./, '$1')] as const)
       .filter(([name, short]) => !present.has(name) && present.has(short));
     if (bare.length > 0) {
