@@ -3,45 +3,43 @@ import { ContractError } from '../contracts/validate.js';
 import { formatCommandHelp, type Command } from './args.js';
 import { UsageError, UserError } from './errors.js';
 import { ULPWISE_VERSION } from '../version.js';
-import { presetsCommand } from './commands/presets.js';
-import { genCommand } from './commands/gen.js';
-import { suiteCommand } from './commands/suite.js';
-import { verifyCommand } from './commands/verify.js';
-import { summaryCommand } from './commands/summary.js';
-import { diffCommand } from './commands/diff.js';
-import { explainCommand } from './commands/explain.js';
-import { invarianceCommand } from './commands/invariance.js';
-import { crosscheckCommand } from './commands/crosscheck.js';
-import { selftestCommand } from './commands/selftest.js';
+// Each command's module by the command's name, loaded only when that command runs: a command
+// line loads its own command's dependencies, not every command's (module loading was a tenth of
+// a short explain run). The listing and an unknown name load them all.
+const COMMANDS: ReadonlyMap<string, () => Promise<Command>> = new Map([
+  ['presets', async () => (await import('./commands/presets.js')).presetsCommand],
+  ['gen', async () => (await import('./commands/gen.js')).genCommand],
+  ['suite', async () => (await import('./commands/suite.js')).suiteCommand],
+  ['verify', async () => (await import('./commands/verify.js')).verifyCommand],
+  ['summary', async () => (await import('./commands/summary.js')).summaryCommand],
+  ['diff', async () => (await import('./commands/diff.js')).diffCommand],
+  ['explain', async () => (await import('./commands/explain.js')).explainCommand],
+  ['invariance', async () => (await import('./commands/invariance.js')).invarianceCommand],
+  ['crosscheck', async () => (await import('./commands/crosscheck.js')).crosscheckCommand],
+  ['selftest', async () => (await import('./commands/selftest.js')).selftestCommand],
+]);
 
-const COMMANDS: readonly Command[] = [
-  presetsCommand,
-  genCommand,
-  suiteCommand,
-  verifyCommand,
-  summaryCommand,
-  diffCommand,
-  explainCommand,
-  invarianceCommand,
-  crosscheckCommand,
-  selftestCommand,
-];
+/** Every command, in the listing's order. */
+async function allCommands(): Promise<Command[]> {
+  return Promise.all([...COMMANDS.values()].map((load) => load()));
+}
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function help(): Promise<string> {
+  const commands = await allCommands();
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'usage: ulpwise <command> [options]',
     '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     '`ulpwise help COMMAND` or `ulpwise COMMAND --help` explains a command and every option; `ulpwise --version` prints the version.',
   ].join('\n');
 }
 
-function findCommand(name: string): Command {
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) throw new UsageError(`unknown command '${name}'; commands: ${COMMANDS.map((c) => c.name).join(', ')} (ulpwise --help)`);
-  return command;
+async function findCommand(name: string): Promise<Command> {
+  const load = COMMANDS.get(name);
+  if (!load) throw new UsageError(`unknown command '${name}'; commands: ${[...COMMANDS.keys()].join(', ')} (ulpwise --help)`);
+  return load();
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -51,14 +49,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!name || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
-    console.log(help());
+    console.log(await help());
     return name ? 0 : 2;
   }
   if (name === 'help') {
-    console.log(formatCommandHelp(findCommand(rest[0])));
+    console.log(formatCommandHelp(await findCommand(rest[0])));
     return 0;
   }
-  const command = findCommand(name);
+  const command = await findCommand(name);
   // --help anywhere before a `--` separator: help, whatever else the line holds.
   const options = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
   if (options.includes('--help') || options.includes('-h')) {

@@ -7,7 +7,7 @@ import { ExplainReportSchema, type ExplainReport } from './explainReport.js';
 import { cpuFittedOutputs, refineFit, rescore, type FittedOutputs, type RefinedFit } from './explainRescore.js';
 import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { searchStages, type SearchResult } from './explainSearch.js';
-import { presetContracts, searchDimensions } from './explainSpace.js';
+import { presetContracts, searchDimensions, type SearchDimension } from './explainSpace.js';
 import { verdictReport } from './explainVerdict.js';
 import { parseOutputName } from './pairs.js';
 
@@ -141,6 +141,28 @@ interface SearchedCandidate {
   readonly paths: readonly string[];
 }
 
+interface SearchSpace {
+  readonly presets: ReturnType<typeof presetContracts>;
+  /** The golden's contract, then every preset's. */
+  readonly donors: readonly Contract[];
+  readonly dimensions: readonly SearchDimension[];
+}
+
+/** The presets, donors and dimensions of a golden's contract, built once: each search round of
+ *  an explain (MORE_SEARCHES) asks again with the same contract. */
+const searchSpaces = new WeakMap<Contract, SearchSpace>();
+
+function searchSpaceOf(goldenContract: Contract): SearchSpace {
+  let space = searchSpaces.get(goldenContract);
+  if (!space) {
+    const presets = presetContracts();
+    const donors = [goldenContract, ...presets.map((p) => p.contract)];
+    space = { presets, donors, dimensions: searchDimensions(donors) };
+    searchSpaces.set(goldenContract, space);
+  }
+  return space;
+}
+
 /** The staged search on the probe rows and its ties decided on the tie rows. */
 function searchCandidate(
   golden: ExplainedGolden,
@@ -149,10 +171,8 @@ function searchCandidate(
   probeRows: readonly number[],
 ): SearchedCandidate {
   const observed = new Set([...candidate.keys()].map((n) => parseOutputName(n)?.kind).filter((k): k is OutputKind => k !== undefined));
-  const presets = presetContracts();
-  const donors = [golden.contract, ...presets.map((p) => p.contract)];
+  const { presets, donors, dimensions } = searchSpaceOf(golden.contract);
   const base = caseBase(golden, candidate, observed, donors);
-  const dimensions = searchDimensions(donors);
   const problem: ExplainProblem = { subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate };
   const approximations = { rstdUlps: options.rstdUlps, scaleUlps: options.scaleUlps ?? null };
   const scorer = new RowScorer(problem, probeRows, approximations);

@@ -1,7 +1,7 @@
 import type { Contract, Shape } from '../contracts/schema.js';
 import { canonicalJson, checkContractForShape, ContractError } from '../contracts/validate.js';
 import { allReduce, allReduceKey } from '../engines/cpu/allReduce.js';
-import { bf16Value, cpuCase, quantConstants, type CpuCase, type QuantConstants } from '../engines/cpu/context.js';
+import { bf16Value, cpuCase, quantConstants, type CpuCase, type EffectiveWeights, type QuantConstants } from '../engines/cpu/context.js';
 import { normalize } from '../engines/cpu/normalize.js';
 import { groupScale, quantize } from '../engines/cpu/quant.js';
 import { planSumOfSquares, rstdOf } from '../engines/cpu/sumOfSquares.js';
@@ -128,6 +128,8 @@ interface ProblemState {
   /** Row sums of squares by planSumOfSquares' arguments (the plan and f32 arithmetic objects, the
    *  per-thread pattern) and x's source: norm hypotheses that keep the tree share them. */
   readonly sums: Map<string, number>;
+  /** The effective weights of the problem's inputs (most contracts share one). */
+  readonly weights: EffectiveWeights;
 }
 
 /** A number per object (plans and arithmetic objects are shared, never mutated): part of a key. */
@@ -153,6 +155,7 @@ function problemState(problem: ExplainProblem): ProblemState {
       allReduced: new RowSlab(hidden, ALL_REDUCED_BYTES),
       normed: new RowSlab(hidden, NORMED_BYTES),
       sums: new Map(),
+      weights: new Map(),
     };
     problemStates.set(problem, state);
   }
@@ -301,7 +304,7 @@ export class RowScorer {
     const key = canonicalJson(upstream);
     let entry = this.state.cases.get(key);
     if (!entry) {
-      entry = { c: cpuCase(upstream, shape, this.problem.subject.inputs), allReduceKey: allReduceKey(upstream) };
+      entry = { c: cpuCase(upstream, shape, this.problem.subject.inputs, this.state.weights), allReduceKey: allReduceKey(upstream) };
       this.state.cases.set(key, entry);
     }
     return { ...entry, q: contract.quant && quantConstants(contract.quant, shape.hidden, contract.hardwareOps) };

@@ -1,6 +1,6 @@
 import { FormatError } from '../fixtures/errors.js';
-import { METADATA_KEYS, readGoldenUnhashed } from '../fixtures/golden.js';
-import { decodeSafetensors, readInputFile, readSafetensorsHeader, readSafetensorsUnhashed, SafetensorsError } from '../fixtures/safetensors.js';
+import { METADATA_KEYS, readGoldenInputs, readGoldenUnhashed } from '../fixtures/golden.js';
+import { decodeSafetensors, readInputFile, readSafetensorsUnhashed, readSafetensorsHeader, SafetensorsError } from '../fixtures/safetensors.js';
 import type { Tensor } from '../numerics/tensor.js';
 import type { GoldenSubject } from './diff.js';
 import { candidateOutputs, isOutputName, type AnyTensor } from './pairs.js';
@@ -80,6 +80,21 @@ function hasGoldenHeader(path: string): boolean {
  *  reported as swapped arguments when the candidate is the golden. A golden is read tensor by
  *  tensor, unhashed (readGoldenUnhashed); only a file that is not one is read whole, for the message. */
 export function loadGolden(path: string, candidatePath?: string): GoldenSubject {
+  refuseNonGolden(path, candidatePath);
+  const golden = readGoldenUnhashed(path);
+  return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
+}
+
+/** loadGolden without the outputs' data (readGoldenInputs: checked alike, the outputs from the
+ *  header): what explain reads of a golden, with the outputs' names. */
+export function loadGoldenInputs(path: string): Omit<GoldenSubject, 'outputs'> & { readonly outputNames: readonly string[] } {
+  refuseNonGolden(path);
+  const golden = readGoldenInputs(path);
+  return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputNames: golden.outputNames, file: path, preset: golden.spec.preset };
+}
+
+/** Throws, saying what the file is, unless `path` is an ulpwise golden. */
+function refuseNonGolden(path: string, candidatePath?: string): void {
   const bytes = hasGoldenHeader(path) ? null : readInputFile(path, 'golden');
   if (bytes && !isGoldenFile(bytes)) {
     const foreign = foreignFormat(bytes);
@@ -93,12 +108,10 @@ export function loadGolden(path: string, candidatePath?: string): GoldenSubject 
             `CANDIDATE)`,
     );
   }
-  const golden = readGoldenUnhashed(path);
-  return { contract: golden.contract, shape: golden.shape, inputs: golden.inputs, outputs: golden.outputs, file: path, preset: golden.spec.preset };
 }
 
-/** The tensor names of a candidate and its tensors named as outputs, read tensor by tensor, unhashed (the
- *  inputs a candidate file may also hold are skipped, not read); a file the reader refuses is
+/** The tensor names of a candidate and its tensors named as outputs, read tensor by tensor (the
+ *  inputs a candidate file may also hold are read past, not kept); a file the reader refuses is
  *  read whole for a clearer message (decode). */
 function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMap<string, AnyTensor> } {
   try {
@@ -113,11 +126,11 @@ function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMa
 
 /** A candidate's output tensors; with the golden, tensors named without the `out.` prefix are
  *  recognised and the message says what to rename. */
-export function loadCandidate(path: string, golden?: Pick<GoldenSubject, 'outputs'>): Map<string, Tensor> {
+export function loadCandidate(path: string, golden?: Pick<GoldenSubject, 'outputs'> | { readonly outputNames: readonly string[] }): Map<string, Tensor> {
   const { names, tensors } = readCandidateFile(path);
   if (golden) {
     const present = new Set(names);
-    const bare = [...golden.outputs.keys()]
+    const bare = ('outputNames' in golden ? golden.outputNames : [...golden.outputs.keys()])
       .map((name) => [name, name.replace(/(^|\.)out\./, '$1')] as const)
       .filter(([name, short]) => !present.has(name) && present.has(short));
     if (bare.length > 0) {

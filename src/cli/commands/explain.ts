@@ -3,7 +3,7 @@ import { explainOn } from '../../diff/gpuDiff.js';
 import { LISTED_ELEMENTS } from '../../diff/explainRescore.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
-import { loadCandidate, loadGolden } from '../../diff/files.js';
+import { loadCandidate, loadGoldenInputs } from '../../diff/files.js';
 import { boundedIntOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { ENGINE_OPTION, openEngine } from '../engineOption.js';
 import { UsageError } from '../errors.js';
@@ -20,10 +20,10 @@ const OPTIONS = {
 } as const;
 
 /** The golden without its outputs (explain reads its inputs; the outputs, a fifth of a quant
- *  case, are let go here, before explain computes its own) and the candidate's outputs. */
+ *  case, are checked from the file's header and not read) and the candidate's outputs. */
 function loadExplainFiles(goldenPath: string, candidatePath: string): { golden: ExplainedGolden; candidate: Map<string, Tensor> } {
-  const { outputs, ...golden } = loadGolden(goldenPath);
-  return { golden, candidate: loadCandidate(candidatePath, { outputs }) };
+  const { outputNames, ...golden } = loadGoldenInputs(goldenPath);
+  return { golden, candidate: loadCandidate(candidatePath, { outputNames }) };
 }
 
 export const explainCommand: Command = {

@@ -63,6 +63,8 @@ export interface CpuCase {
   readonly sites: Bf16RoundingSites;
   /** The rank order: a rotation, or NCCL's per-channel segments. */
   readonly order: RankOrderLayout;
+  /** A rotation's base sequence of ranks twice over (allReduce), empty for NCCL segments. */
+  readonly rotationTwice: Uint32Array;
   readonly plan: ReductionPlan;
   /** The weight as f32 values after dtype, cast and Gemma offset. */
   readonly weight: Float32Array;
@@ -90,18 +92,39 @@ function effectiveWeight(contract: Contract, weight: Tensor, f32: F32Arithmetic)
   return out;
 }
 
-export function cpuCase(contract: Contract, shape: Shape, inputs: CaseInputs): CpuCase {
+/** Effective weights of one set of inputs by the rules effectiveWeight reads (the cast, the
+ *  offset, the subnormal rule): a caller building many cases over the same inputs (explain's
+ *  scorer: about 150 contracts a run, a handful of weights) passes one map to cpuCase for all. */
+export type EffectiveWeights = Map<string, Float32Array>;
+
+function weightFor(contract: Contract, weight: Tensor, f32: F32Arithmetic, kept: EffectiveWeights | undefined): Float32Array {
+  if (!kept) return effectiveWeight(contract, weight, f32);
+  const { castToBf16, offset } = contract.norm.weight;
+  const key = `${castToBf16}|${offset}|${contract.f32Subnormals}`;
+  let w = kept.get(key);
+  if (!w) {
+    w = effectiveWeight(contract, weight, f32);
+    kept.set(key, w);
+  }
+  return w;
+}
+
+/** The engine's state for a contract on a shape and inputs; `weights` keeps effective weights
+ *  across calls on the same inputs (see EffectiveWeights). */
+export function cpuCase(contract: Contract, shape: Shape, inputs: CaseInputs, weights?: EffectiveWeights): CpuCase {
   const f32 = f32Arithmetic(contract.f32Subnormals);
   const quant = contract.quant;
+  const order = rankOrderLayout(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden);
   return {
     contract,
     shape,
     f32,
     ops: hardwareOpFunctions(contract.hardwareOps, f32),
     sites: contract.bf16Rounding,
-    order: rankOrderLayout(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden),
+    order,
+    rotationTwice: Uint32Array.from(order.rotation ? [...order.rotation.base, ...order.rotation.base] : []),
     plan: reductionPlan(contract, shape),
-    weight: effectiveWeight(contract, inputs.weight, f32),
+    weight: weightFor(contract, inputs.weight, f32, weights),
     eps: Math.fround(contract.norm.eps),
     quant: quant && quantConstants(quant, shape.hidden, contract.hardwareOps),
     rankData: inputs.rankInputs.map((t) => t.data as Uint16Array),
