@@ -54,7 +54,7 @@ let poolQueue: Promise<unknown> = Promise.resolve();
 
 function poolWorkers(count: number): Worker[] {
   while (pool.length < count) {
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(WORKER_URL, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.unref();
     // A worker that dies leaves the pool; its run has already been rejected by runJob.
     worker.once('exit', () => pool.splice(pool.indexOf(worker) >>> 0, 1));
