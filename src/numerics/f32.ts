@@ -4,11 +4,7 @@
 const scratchF32 = new Float32Array(1);
 const scratchU32 = new Uint32Array(scratchF32.buffer);
 const scratchF64 = new Float64Array(1);
-/** The f64's two 32-bit words (not a BigUint64Array: reading one allocates a BigInt, and fmaF32
- *  runs per element of a sum of squares), the low word first on a little-endian host. */
-const scratchWords = new Uint32Array(scratchF64.buffer);
-const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
-const HIGH_WORD = 1 - LOW_WORD;
+const scratchU64 = new BigUint64Array(scratchF64.buffer);
 
 export const F32_CANONICAL_NAN = 0x7fc00000;
 
@@ -51,17 +47,12 @@ export function fmaF32(a: number, b: number, c: number): number {
   const error = product - aVirtual + (c - bVirtual);
   if (error === 0) return Math.fround(sum);
   scratchF64[0] = sum;
-  if ((scratchWords[LOW_WORD] & 1) === 0) {
-    // Move one f64 ulp towards the exact value, landing on an odd significand: the 64-bit pattern
-    // one up (away from zero) or one down. The low word is even, so one up never carries; one
-    // down borrows from the high word only when the low word is 0 (sum is not a zero here).
+  let bits = scratchU64[0];
+  if ((bits & 1n) === 0n) {
+    // Move one f64 ulp towards the exact value, landing on an odd significand.
     const towardsLarger = error > 0 === sum > 0;
-    if (towardsLarger) scratchWords[LOW_WORD] += 1;
-    else if (scratchWords[LOW_WORD] !== 0) scratchWords[LOW_WORD] -= 1;
-    else {
-      scratchWords[LOW_WORD] = 0xffffffff;
-      scratchWords[HIGH_WORD] -= 1;
-    }
+    bits = towardsLarger ? bits + 1n : bits - 1n;
+    scratchU64[0] = bits;
   }
   return Math.fround(scratchF64[0]);
 }

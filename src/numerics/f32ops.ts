@@ -29,7 +29,8 @@ export const F32_MIN_NORMAL = 2 ** -126;
 
 /** A subnormal f32 as a zero of its sign; everything else unchanged. */
 export function flushSubnormal(x: number): number {
-  return flushIf(true, x);
+  if (x === 0 || !(Math.abs(x) < F32_MIN_NORMAL)) return x;
+  return x < 0 ? -0 : 0;
 }
 
 /** The soft-float's NaN for a NaN result of an operation on a, b (s_propagateNaN, or the default
@@ -46,91 +47,38 @@ function fmaNanResult(a: number, b: number, c: number): number {
   return Number.isNaN(a) || Number.isNaN(b) ? nanResult(a, b) : nanResult(c, 0);
 }
 
-// Each operation once, under either rule. flush: subnormal operands read as zeros of their sign,
-// and a result that rounds to a subnormal becomes a zero of its sign (tininess after rounding: a
-// result that rounds up to 2^-126 stays).
-
-/** flushSubnormal(x) when flush, else x. Below 2^-126 in magnitude (a subnormal or a zero),
- *  x * 0 is the zero of x's sign. One expression, not a call: the engine loops inline it three
- *  or four times per operation, and a deeper call left them past V8's inlining budget. */
-function flushIf(flush: boolean, x: number): number {
-  return flush && Math.abs(x) < F32_MIN_NORMAL ? x * 0 : x;
-}
-
-function addUnder(flush: boolean, a: number, b: number): number {
-  const x = flushIf(flush, a);
-  const y = flushIf(flush, b);
-  const r = Math.fround(x + y);
-  return flushIf(flush, Number.isNaN(r) ? nanResult(x, y) : r);
-}
-
-function mulUnder(flush: boolean, a: number, b: number): number {
-  const x = flushIf(flush, a);
-  const y = flushIf(flush, b);
-  const r = Math.fround(x * y);
-  return flushIf(flush, Number.isNaN(r) ? nanResult(x, y) : r);
-}
-
-function fmaUnder(flush: boolean, a: number, b: number, c: number): number {
-  const x = flushIf(flush, a);
-  const y = flushIf(flush, b);
-  const z = flushIf(flush, c);
-  const r = fmaF32(x, y, z);
-  return flushIf(flush, Number.isNaN(r) ? fmaNanResult(x, y, z) : r);
-}
-
-function divUnder(flush: boolean, a: number, b: number): number {
-  const x = flushIf(flush, a);
-  const y = flushIf(flush, b);
-  const r = Math.fround(x / y);
-  return flushIf(flush, Number.isNaN(r) ? nanResult(x, y) : r);
-}
-
-function sqrtUnder(flush: boolean, a: number): number {
-  const x = flushIf(flush, a);
-  const r = Math.fround(Math.sqrt(x));
-  return flushIf(flush, Number.isNaN(r) ? nanResult(x, 0) : r);
-}
-
 export const IEEE_F32: F32Arithmetic = {
-  add: (a, b) => addUnder(false, a, b),
-  mul: (a, b) => mulUnder(false, a, b),
-  fma: (a, b, c) => fmaUnder(false, a, b, c),
-  div: (a, b) => divUnder(false, a, b),
-  sqrt: (a) => sqrtUnder(false, a),
+  add: (a, b) => {
+    const r = Math.fround(a + b);
+    return Number.isNaN(r) ? nanResult(a, b) : r;
+  },
+  mul: (a, b) => {
+    const r = Math.fround(a * b);
+    return Number.isNaN(r) ? nanResult(a, b) : r;
+  },
+  fma: (a, b, c) => {
+    const r = fmaF32(a, b, c);
+    return Number.isNaN(r) ? fmaNanResult(a, b, c) : r;
+  },
+  div: (a, b) => {
+    const r = Math.fround(a / b);
+    return Number.isNaN(r) ? nanResult(a, b) : r;
+  },
+  sqrt: (a) => {
+    const r = Math.fround(Math.sqrt(a));
+    return Number.isNaN(r) ? nanResult(a, 0) : r;
+  },
 };
 
-/** Subnormals flushed (see above). */
+/** Subnormal operands read as zeros of their sign; a result that rounds to a subnormal becomes a
+ *  zero of its sign (tininess after rounding: a result that rounds up to 2^-126 stays). */
 export const FLUSHING_F32: F32Arithmetic = {
-  add: (a, b) => addUnder(true, a, b),
-  mul: (a, b) => mulUnder(true, a, b),
-  fma: (a, b, c) => fmaUnder(true, a, b, c),
-  div: (a, b) => divUnder(true, a, b),
-  sqrt: (a) => sqrtUnder(true, a),
+  add: (a, b) => flushSubnormal(IEEE_F32.add(flushSubnormal(a), flushSubnormal(b))),
+  mul: (a, b) => flushSubnormal(IEEE_F32.mul(flushSubnormal(a), flushSubnormal(b))),
+  fma: (a, b, c) => flushSubnormal(IEEE_F32.fma(flushSubnormal(a), flushSubnormal(b), flushSubnormal(c))),
+  div: (a, b) => flushSubnormal(IEEE_F32.div(flushSubnormal(a), flushSubnormal(b))),
+  sqrt: (a) => flushSubnormal(IEEE_F32.sqrt(flushSubnormal(a))),
 };
-
-// f32.add(a, b) etc. for loops that run an operation per element. Which arithmetic a loop gets
-// depends on the contract, and explain runs hundreds of contracts through the same loops: a call
-// `f32.add(..)` there sees both objects' functions, V8 stops inlining it, and every f32 result
-// comes back boxed on the heap (about 90 scavenges per explain run, and a deoptimization each
-// time a loop meets the other arithmetic). Here each call has one target, inlined once for both
-// rules; any other arithmetic (explain's withReciprocalMoved) still calls its own functions.
-
-export function addIn(f32: F32Arithmetic, a: number, b: number): number {
-  return f32 === IEEE_F32 || f32 === FLUSHING_F32 ? addUnder(f32 === FLUSHING_F32, a, b) : f32.add(a, b);
-}
-
-export function mulIn(f32: F32Arithmetic, a: number, b: number): number {
-  return f32 === IEEE_F32 || f32 === FLUSHING_F32 ? mulUnder(f32 === FLUSHING_F32, a, b) : f32.mul(a, b);
-}
-
-export function divIn(f32: F32Arithmetic, a: number, b: number): number {
-  return f32 === IEEE_F32 || f32 === FLUSHING_F32 ? divUnder(f32 === FLUSHING_F32, a, b) : f32.div(a, b);
-}
-
-export function fmaIn(f32: F32Arithmetic, a: number, b: number, c: number): number {
-  return f32 === IEEE_F32 || f32 === FLUSHING_F32 ? fmaUnder(f32 === FLUSHING_F32, a, b, c) : f32.fma(a, b, c);
-}
 
 export function f32Arithmetic(subnormals: 'keep' | 'flush'): F32Arithmetic {
   return subnormals === 'keep' ? IEEE_F32 : FLUSHING_F32;

@@ -1,18 +1,12 @@
 import { segmentOf } from '../layout/ncclChannels.js';
 import type { Contract } from '../../contracts/schema.js';
 import { canonicalJson } from '../../contracts/validate.js';
-import { addIn } from '../../numerics/f32ops.js';
 import { bf16Value, roundBf16, toBf16Bits, type CpuCase } from './context.js';
 
 // Twin of shaders/engine/allReduce.wgsl (entry allReduce): the all-reduce in the contract's rank
 // order, the optional bf16 round trip, the residual add, and the value the norm reads.
 
 const BF16_NEGATIVE_ZERO = 0x8000;
-
-/** Where each element of a row starts its rank sequence (rankOrder.ts startFor, or its NCCL
- *  segment's list), filled before the sum: the rotation's start is a closure per order kind, and
- *  called from the sum's inner loop it made that loop's call site megamorphic across contracts. */
-let rowStarts = new Int32Array(0);
 
 /** One token row: fills `x` (what the norm reads, f32) and `residualOut` (bf16 bits of the row,
  *  when the contract adds a residual). */
@@ -25,30 +19,25 @@ export function allReduce(c: CpuCase, row: number, outputRank: number, x: Float3
   const residualAddBf16 = contract.residual?.add === 'bf16';
   const normInputBf16 = contract.norm.input === 'bf16';
   // allReduce.negativeZeroInputs 'positive': FlashInfer's one-shot reads -0 (bf16 0x8000) as +0.
-  const negativeZeroPositive = contract.allReduce.negativeZeroInputs === 'positive';
-  // The ranks in summation order: the element's NCCL segment's list, or the rotation's base
-  // twice over, so that base[(first + i) % ranks] is sequence[first + i] (first < ranks).
-  const segments = order.segments;
-  const sequence = segments ? segments.orders : c.rotationTwice;
-  if (rowStarts.length < hidden) rowStarts = new Int32Array(hidden);
-  const starts = rowStarts;
-  if (segments) for (let h = 0; h < hidden; h++) starts[h] = segmentOf(segments, rowBase + h) * ranks;
-  else for (let h = 0; h < hidden; h++) starts[h] = order.rotation.startFor(rowBase + h, outputRank);
+  const inputValue =
+    contract.allReduce.negativeZeroInputs === 'positive' ? (bits: number): number => bf16Value(bits === BF16_NEGATIVE_ZERO ? 0 : bits) : bf16Value;
   for (let h = 0; h < hidden; h++) {
     const e = rowBase + h;
     // 1. All-reduce in the contract's rank order, then the optional bf16 round trip.
-    const first = starts[h];
-    let bits = rankData[sequence[first]][e];
-    let acc = bf16Value(negativeZeroPositive && bits === BF16_NEGATIVE_ZERO ? 0 : bits);
+    // The ranks in summation order: the rotation's base from where it starts, or the list of the
+    // element's NCCL segment.
+    const segments = order.segments;
+    const sequence = segments ? segments.orders : order.rotation.base;
+    const first = segments ? segmentOf(segments, e) * ranks : order.rotation.startFor(e, outputRank);
+    let acc = inputValue(rankData[sequence[first]][e]);
     for (let i = 1; i < ranks; i++) {
-      bits = rankData[sequence[first + i]][e];
-      acc = addIn(f32, acc, bf16Value(negativeZeroPositive && bits === BF16_NEGATIVE_ZERO ? 0 : bits));
+      acc = f32.add(acc, inputValue(rankData[sequence[segments ? first + i : (first + i) % ranks]][e]));
       if (accumulateBf16) acc = roundBf16(acc, sites.allReduceHop);
     }
     if (roundResult) acc = roundBf16(acc, sites.allReduceResult);
     // 2. Residual add: kept in f32 or rounded to bf16.
     if (residual) {
-      acc = addIn(f32, acc, bf16Value(residual[e]));
+      acc = f32.add(acc, bf16Value(residual[e]));
       if (residualAddBf16) acc = roundBf16(acc, sites.residualAdd);
       residualOut[h] = toBf16Bits(acc, sites.residualOut);
     }

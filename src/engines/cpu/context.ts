@@ -63,8 +63,6 @@ export interface CpuCase {
   readonly sites: Bf16RoundingSites;
   /** The rank order: a rotation, or NCCL's per-channel segments. */
   readonly order: RankOrderLayout;
-  /** A rotation's base sequence of ranks twice over (allReduce), empty for NCCL segments. */
-  readonly rotationTwice: Uint32Array;
   readonly plan: ReductionPlan;
   /** The weight as f32 values after dtype, cast and Gemma offset. */
   readonly weight: Float32Array;
@@ -114,15 +112,13 @@ function weightFor(contract: Contract, weight: Tensor, f32: F32Arithmetic, kept:
 export function cpuCase(contract: Contract, shape: Shape, inputs: CaseInputs, weights?: EffectiveWeights): CpuCase {
   const f32 = f32Arithmetic(contract.f32Subnormals);
   const quant = contract.quant;
-  const order = rankOrderLayout(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden);
   return {
     contract,
     shape,
     f32,
     ops: hardwareOpFunctions(contract.hardwareOps, f32),
     sites: contract.bf16Rounding,
-    order,
-    rotationTwice: Uint32Array.from(order.rotation ? [...order.rotation.base, ...order.rotation.base] : []),
+    order: rankOrderLayout(contract.allReduce.order, shape.ranks, shape.tokens * shape.hidden),
     plan: reductionPlan(contract, shape),
     weight: weightFor(contract, inputs.weight, f32, weights),
     eps: Math.fround(contract.norm.eps),

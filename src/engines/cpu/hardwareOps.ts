@@ -1,6 +1,6 @@
 import type { HardwareOps } from '../../contracts/schema.js';
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
-import { divIn, FLUSHING_F32, IEEE_F32, type F32Arithmetic } from '../../numerics/f32ops.js';
+import { FLUSHING_F32, IEEE_F32, type F32Arithmetic } from '../../numerics/f32ops.js';
 import { sm90RcpApprox, sm90RcpApproxFtz, sm90RsqrtApprox, sm90RsqrtApproxFtz } from '../../numerics/hardware/sm90.js';
 import { sm90DivFull, sm90DivFullFtz } from '../../numerics/hardware/sm90Div.js';
 
@@ -45,13 +45,6 @@ export function hardwareOpFunctions(slots: HardwareOps, f32: F32Arithmetic): Har
   };
   if (key !== null) built.set(key, ops);
   return ops;
-}
-
-/** ops.divide(a, b) for a loop that divides per element (the quant's codes): a correctly
- *  rounded slot through divIn, one call target whatever the arithmetic (f32ops.ts addIn says
- *  why), sm_90's div.full through ops. */
-export function divideIn(slots: HardwareOps, ops: HardwareOpFunctions, f32: F32Arithmetic, a: number, b: number): number {
-  return slots.divide === 'sm90-div-full' ? ops.divide(a, b) : divIn(f32, a, b);
 }
 
 /** Every slot correctly rounded: what a contract with hardwareOps all 'ieee' computes. */

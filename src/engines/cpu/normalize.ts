@@ -1,4 +1,3 @@
-import { mulIn } from '../../numerics/f32ops.js';
 import { roundBf16, toBf16Bits, type CpuCase } from './context.js';
 
 // Twin of shaders/engine/normalize.wgsl (entry normalize): the weight multiply in the contract's
@@ -14,9 +13,9 @@ export function normalize(c: CpuCase, x: Float32Array, rstd: number, normed: Flo
   const reread = norm.input === 'f32-squares-bf16-normalize';
   for (let h = 0; h < x.length; h++) {
     const v = reread ? roundBf16(x[h], sites.residualOut) : x[h];
-    let t = mulIn(f32, v, rstdFirst ? rstd : weight[h]);
+    let t = f32.mul(v, rstdFirst ? rstd : weight[h]);
     if (norm.roundIntermediate) t = roundBf16(t, sites.normIntermediate);
-    const y = mulIn(f32, t, rstdFirst ? weight[h] : rstd);
+    const y = f32.mul(t, rstdFirst ? weight[h] : rstd);
     normed[h] = y;
     normOut[h] = toBf16Bits(y, sites.normOut);
   }

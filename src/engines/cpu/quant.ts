@@ -1,8 +1,8 @@
 import { bitsFromF32, f32FromBits } from '../../numerics/f32.js';
 import { roundToPowerOfTwo } from '../../numerics/e8m0.js';
 import type { QuantConstants } from './context.js';
-import { mulIn, type F32Arithmetic } from '../../numerics/f32ops.js';
-import { divideIn, hardwareOpFunctions } from './hardwareOps.js';
+import type { F32Arithmetic } from '../../numerics/f32ops.js';
+import { hardwareOpFunctions } from './hardwareOps.js';
 
 // Twin of shaders/engine/quant.wgsl (entries groupScale and quantize): per-group FP8 quant of
 // one group of f32 values, in the order the kernels apply the steps: amax, amax floor, scale
@@ -48,7 +48,7 @@ export function quantize(q: QuantConstants, f32: F32Arithmetic, values: Float32A
   const reciprocal = ops.reciprocal(scale);
   const bound = quant.clamp === 'none' ? null : Math.fround(quant.clamp);
   for (let k = 0; k < values.length; k++) {
-    let scaled = quant.quantize === 'divide' ? divideIn(q.slots, ops, f32, values[k], scale) : mulIn(f32, values[k], reciprocal);
+    let scaled = quant.quantize === 'divide' ? ops.divide(values[k], scale) : f32.mul(values[k], reciprocal);
     if (bound !== null) scaled = fminf(fmaxf(scaled, -bound), bound);
     codes[offset + k] = q.encode(bitsFromF32(scaled));
   }

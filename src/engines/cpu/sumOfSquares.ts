@@ -1,5 +1,5 @@
 import type { PerThreadPattern } from '../../contracts/schema.js';
-import { addIn, flushSubnormal, fmaIn, mulIn, type F32Arithmetic } from '../../numerics/f32ops.js';
+import { flushSubnormal, type F32Arithmetic } from '../../numerics/f32ops.js';
 import { PADDING_ELEMENT, type ReductionPlan } from '../layout/reduction.js';
 import type { CpuCase } from './context.js';
 
@@ -14,16 +14,16 @@ function accumulateRun(x: Float32Array, elements: Uint32Array, from: number, to:
   const value = (i: number): number => (elements[i] === PADDING_ELEMENT ? 0 : x[elements[i]]);
   switch (pattern) {
     case 'chain':
-      for (let i = from; i < to; i++) acc = addIn(f32, acc, mulIn(f32, value(i), value(i)));
+      for (let i = from; i < to; i++) acc = f32.add(acc, f32.mul(value(i), value(i)));
       return acc;
     case 'fma-chain':
-      for (let i = from; i < to; i++) acc = fmaIn(f32, value(i), value(i), acc);
+      for (let i = from; i < to; i++) acc = f32.fma(value(i), value(i), acc);
       return acc;
     case 'pair':
-      for (let i = from; i < to; i += 2) acc = addIn(f32, acc, addIn(f32, mulIn(f32, value(i), value(i)), mulIn(f32, value(i + 1), value(i + 1))));
+      for (let i = from; i < to; i += 2) acc = f32.add(acc, f32.add(f32.mul(value(i), value(i)), f32.mul(value(i + 1), value(i + 1))));
       return acc;
     case 'pair-fma':
-      for (let i = from; i < to; i += 2) acc = addIn(f32, acc, fmaIn(f32, value(i), value(i), mulIn(f32, value(i + 1), value(i + 1))));
+      for (let i = from; i < to; i += 2) acc = f32.add(acc, f32.fma(value(i), value(i), f32.mul(value(i + 1), value(i + 1))));
       return acc;
   }
 }
@@ -41,11 +41,11 @@ export function planSumOfSquares(plan: ReductionPlan, pattern: PerThreadPattern,
       continue;
     }
     let acc = 0;
-    for (let run = start; run < end; run += runLength) acc = addIn(f32, acc, accumulateRun(x, elements, run, Math.min(run + runLength, end), pattern, f32, 0));
+    for (let run = start; run < end; run += runLength) acc = f32.add(acc, accumulateRun(x, elements, run, Math.min(run + runLength, end), pattern, f32, 0));
     slots[lane] = acc;
   }
   const { steps } = plan;
-  for (let s = 0; s < steps.length; s += 3) slots[steps[s]] = addIn(f32, slots[steps[s + 1]], slots[steps[s + 2]]);
+  for (let s = 0; s < steps.length; s += 3) slots[steps[s]] = f32.add(slots[steps[s + 1]], slots[steps[s + 2]]);
   return slots[plan.result];
 }
 

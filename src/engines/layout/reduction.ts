@@ -51,18 +51,20 @@ class PlanBuilder {
   build(result: number, runLength: number, nestedRuns: boolean): ReductionPlan {
     const laneStart = new Uint32Array(this.lanes.length + 1);
     for (let l = 0; l < this.lanes.length; l++) laneStart[l + 1] = laneStart[l] + this.lanes[l].length;
-    // Copied lane by lane (explain builds a plan for each tree it tries: Uint32Array.from of the
-    // flattened lists took most of that).
-    const elements = new Uint32Array(laneStart[this.lanes.length]);
-    for (let l = 0; l < this.lanes.length; l++) elements.set(this.lanes[l], laneStart[l]);
-    return { slots: this.lanes.length, laneStart, elements, runLength, nestedRuns, steps: new Uint32Array(this.steps), result };
+    return {
+      slots: this.lanes.length,
+      laneStart,
+      elements: Uint32Array.from(this.lanes.flat()),
+      runLength,
+      nestedRuns,
+      steps: Uint32Array.from(this.steps),
+      result,
+    };
   }
 }
 
 function range(from: number, count: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < count; i++) out.push(from + i);
-  return out;
+  return Array.from({ length: count }, (_, i) => from + i);
 }
 
 function nextPow2(n: number): number {
