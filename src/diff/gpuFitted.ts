@@ -207,12 +207,13 @@ export async function fittedOutputsOnGpu(
     // mappable buffer per output role, made when first needed.
     const rowReadbacks = new Map<OutputRole, GPUBuffer>();
     const rowReadback = async (role: OutputRole): Promise<GPUBuffer> => {
-      const made =
-        rowReadbacks.get(role) ??
-        (await withErrorScopes(ctx.device, `${role} readback`, () =>
+      let made = rowReadbacks.get(role);
+      if (made === undefined) {
+        made = await withErrorScopes(ctx.device, `${role} readback`, () =>
           make(`${role} readback`, 4 * outputWords(plan, role, maxRows), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST),
-        ));
-      rowReadbacks.set(role, made);
+        );
+        rowReadbacks.set(role, made);
+      }
       return made;
     };
     for (const chunk of uploaded.chunks) {
