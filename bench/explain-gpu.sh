@@ -4,16 +4,17 @@
 # at M = 64 and 1024 (the reports must be the same JSON; the script fails otherwise). Run from
 # the repository root with dist/ built (`npm run build`) and .device/ (prelude.sh: Node, the
 # Vulkan loader, NVIDIA's ICD); carry [".device", "dist"].
-# BASE_DIST: another build's dist/ (an older commit's `npm run build`, e.g. 5ee061d's at
-# .device/base/dist): its GPU fit is timed in the same process, alternated run by run with this
-# build's (explain-gpu.js --base), its reports checked equal to this build's, and the fit's data
-# movement (upload and candidate rows, explain-upload.js) timed beside this build's. Without it,
+# BASE_DIST: another build's dist/ (an older commit's `npm run build`, e.g. fb7fd58's at
+# .device/base/dist): its explain on the GPU (explainCandidateOnGpu) is timed in the same
+# process, alternated run by run with this build's (explain-gpu.js --base), its reports checked
+# equal to this build's, and the fit's data movement (upload and candidate rows,
+# explain-upload.js) timed beside this build's. Without it,
 # this build alone. Logs, a JSON summary and a 1 ms-sampled CPU profile of one M = 8192 explain
 # go to $OUT. About 2 minutes with BASE_DIST (1 without).
 # A base build with its own package root (its shaders and sm_90 tables, not this tree's), made
 # here before the run (about 3 MB):
 #   rm -rf .device/base && mkdir -p .device/base/src/numerics/hardware && t=$(mktemp -d) &&
-#   git archive 5ee061d | tar -x -C "$t" && ln -s "$PWD/node_modules" "$t/node_modules" &&
+#   git archive fb7fd58 | tar -x -C "$t" && ln -s "$PWD/node_modules" "$t/node_modules" &&
 #   (cd "$t" && npx tsc -p tsconfig.json) && cp -r "$t/package.json" "$t/shaders" "$t/dist" .device/base/ &&
 #   cp -r "$t/src/numerics/hardware/data" .device/base/src/numerics/hardware/ && rm -rf "$t"
 # usage: [BASE_DIST=DIR] bash bench/explain-gpu.sh

@@ -58,14 +58,14 @@ const planted = listed('--pair').map((p) => p.split(',') as [string, string]);
 const known = new Set(readdirSync(goldenDir));
 if (planted.some(([g, c]) => !g || !c)) throw new Error('--pair takes GOLDEN,CANDIDATE');
 
-function report(m: Modules, tool: 'diff' | 'explain', golden: string, candidate: string): string {
+async function report(m: Modules, tool: 'diff' | 'explain', golden: string, candidate: string): Promise<string> {
   try {
     const subject = m.files.loadGolden(golden);
     const outputs = m.files.loadCandidate(candidate, tool === 'diff' ? subject : undefined);
     const r =
       tool === 'diff'
         ? m.diff.diffOutputs(subject, outputs, candidate, { ...m.diff.DEFAULT_DIFF_OPTIONS, rstdUlps: RSTD_ULPS })
-        : m.explain.explainCandidate(subject, outputs, candidate, { rstdUlps: RSTD_ULPS });
+        : await m.explain.explainCandidate(subject, outputs, candidate, { rstdUlps: RSTD_ULPS });
     return JSON.stringify(r);
   } catch (e) {
     return `error: ${(e as Error).message}`;
@@ -77,9 +77,10 @@ let compared = 0;
 let differing = 0;
 let rstdRows = 0;
 let bothFailed = 0;
-function check(tool: 'diff' | 'explain', golden: string, candidate: string): void {
-  const a = report(old, tool, golden, candidate);
-  const b = report(now, tool, golden, candidate);
+async function check(tool: 'diff' | 'explain', golden: string, candidate: string): Promise<void> {
+  // An older build's explainCandidate returns the report, this build's a promise of it.
+  const a = await report(old, tool, golden, candidate);
+  const b = await report(now, tool, golden, candidate);
   compared++;
   if (a === b && a.startsWith('error:')) {
     bothFailed++;
@@ -99,15 +100,15 @@ for (const [g, c] of pairs) {
   // diff needs every golden output paired; pairs whose output names differ are skipped by both.
   const outputsOf = (f: string): string => cases.find((x) => join(goldenDir, x.file) === f)!.outputs.join(',');
   if (outputsOf(g) !== outputsOf(c)) continue;
-  check('diff', g, c);
+  await check('diff', g, c);
   diffs++;
 }
 const step = Math.max(1, Math.floor(pairs.length / Math.max(1, explainPairs)));
 let explains = 0;
-for (let i = 0; i < pairs.length && explains < explainPairs; i += step, explains++) check('explain', ...pairs[i]);
+for (let i = 0; i < pairs.length && explains < explainPairs; i += step, explains++) await check('explain', ...pairs[i]);
 for (const [g, c] of planted) {
-  check('diff', g, c);
-  check('explain', g, c);
+  await check('diff', g, c);
+  await check('explain', g, c);
 }
 console.log(
   `${compared} reports compared (${diffs} diff on golden pairs, ${explains} explain on golden pairs, ${planted.length} planted pairs x diff and explain; ` +

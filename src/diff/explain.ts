@@ -8,6 +8,7 @@ import { cpuFittedOutputs, refineFit, rescore, type FittedOutputs, type RefinedF
 import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { searchStages, type SearchResult } from './explainSearch.js';
 import { presetContracts, searchDimensions, type SearchDimension } from './explainSpace.js';
+import { defaultScoreThreads, ScoreThreads } from './scoreThreads.js';
 import { verdictReport } from './explainVerdict.js';
 import { parseOutputName } from './pairs.js';
 
@@ -26,6 +27,9 @@ export interface ExplainOptions {
    *  divide); null: only when the fit marks one 'inferred'. */
   readonly scaleUlps?: number | null;
   readonly progress?: (message: string) => void;
+  /** Worker threads the search's batches are scored on (scoreThreads.ts); defaultScoreThreads
+   *  unless given, none below 2. The report is the same whatever the count. */
+  readonly scoreThreads?: number;
 }
 
 /** What explain reads of a golden: its contract, shape, inputs and names, not its outputs (the
@@ -74,17 +78,12 @@ export function explainCandidate(
   candidate: ReadonlyMap<string, Tensor>,
   candidateFile: string,
   options: ExplainOptions,
-): ExplainReport {
-  const rounds = new SearchRounds(golden.shape.tokens);
-  for (let probeRows: readonly number[] | null = rounds.first(); probeRows !== null; probeRows = rounds.next()) {
-    const searched = searchCandidate(golden, candidate, options, probeRows);
-    rounds.add(explainReport(golden, candidate, candidateFile, searched, cpuFittedOutputs(searched.problem, searched.refined.contract)));
-  }
-  return rounds.best();
+): Promise<ExplainReport> {
+  return explainCandidateWith(golden, candidate, candidateFile, options, async (contract) => cpuFittedOutputs({ subject: golden, candidate }, contract));
 }
 
-/** explainCandidate with the refined fit run over the whole case by `fittedOutputs` (the WebGPU
- *  engine and a GPU compare: src/diff/gpuFitted.ts) instead of the CPU engine: the same report. */
+/** explainCandidate with the refined fit run over the whole case by `fittedOutputs` (the CPU
+ *  engine there; the WebGPU engine and a GPU compare in src/diff/gpuFitted.ts): the same report. */
 export async function explainCandidateWith(
   golden: ExplainedGolden,
   candidate: ReadonlyMap<string, Tensor>,
@@ -92,11 +91,15 @@ export async function explainCandidateWith(
   options: ExplainOptions,
   fittedOutputs: (contract: Contract) => Promise<FittedOutputs>,
 ): Promise<ExplainReport> {
+  const problem: ExplainProblem = { subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate };
+  const threads = ScoreThreads.open(problem, options.scoreThreads ?? defaultScoreThreads(problem));
   const rounds = new SearchRounds(golden.shape.tokens);
   for (let probeRows: readonly number[] | null = rounds.first(); probeRows !== null; probeRows = rounds.next()) {
-    const searched = searchCandidate(golden, candidate, options, probeRows);
+    const searched = await searchCandidate(golden, problem, options, probeRows, threads);
+    options.progress?.(`rescoring the fit on all ${golden.shape.tokens} rows`);
     rounds.add(explainReport(golden, candidate, candidateFile, searched, await fittedOutputs(searched.refined.contract)));
   }
+  if (threads) options.progress?.(`scored ${threads.jobs} jobs on ${threads.threads} worker threads`);
   return rounds.best();
 }
 
@@ -164,23 +167,24 @@ function searchSpaceOf(goldenContract: Contract): SearchSpace {
 }
 
 /** The staged search on the probe rows and its ties decided on the tie rows. */
-function searchCandidate(
+async function searchCandidate(
   golden: ExplainedGolden,
-  candidate: ReadonlyMap<string, Tensor>,
+  problem: ExplainProblem,
   options: ExplainOptions,
   probeRows: readonly number[],
-): SearchedCandidate {
+  threads: ScoreThreads | null,
+): Promise<SearchedCandidate> {
+  const { candidate } = problem;
   const observed = new Set([...candidate.keys()].map((n) => parseOutputName(n)?.kind).filter((k): k is OutputKind => k !== undefined));
   const { presets, donors, dimensions } = searchSpaceOf(golden.contract);
   const base = caseBase(golden, candidate, observed, donors);
-  const problem: ExplainProblem = { subject: { contract: golden.contract, shape: golden.shape, inputs: golden.inputs }, candidate };
   const approximations = { rstdUlps: options.rstdUlps, scaleUlps: options.scaleUlps ?? null };
   const scorer = new RowScorer(problem, probeRows, approximations);
 
   options.progress?.('searching the stages');
-  const search = searchStages(base, dimensions, { scorer, donors, observed });
-  options.progress?.(`rescoring the fit on all ${golden.shape.tokens} rows`);
-  const refined = refineFit(problem, search, approximations);
+  const search = await searchStages(base, dimensions, { scorer, threads, donors, observed });
+  options.progress?.('deciding the ties on more rows');
+  const refined = await refineFit(problem, search, approximations, threads);
   return { problem, approximations, scorer, probeRows, search, refined, presets, paths: dimensions.map((d) => d.path) };
 }
 

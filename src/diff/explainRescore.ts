@@ -4,9 +4,10 @@ import { runCpuEngine } from '../engines/cpu/engine.js';
 import type { OutputKind } from '../engines/io.js';
 import { getPath, withFields } from './dimensions.js';
 import { sameCodeOf } from './compare.js';
-import { RowScorer, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
+import { RowScorer, scoreKey, spreadRows, type ApproximationOptions, type ExplainProblem } from './explainScore.js';
 import { STAGE_OUTPUTS, type DimensionFit, type SearchResult } from './explainSearch.js';
 import { differingRows, incompatibility, outputGeometry, parseOutputName, referenceNameFor, rowRanges, type OutputPair } from './pairs.js';
+import { prefetch, scoreEach, scoring, type Scoring, type ScoreThreads } from './scoreThreads.js';
 import { inferRstd, type CaseSubject, type RstdSearchScope, type RstdShifts } from './rstd.js';
 import {
   DEFAULT_APPROXIMATION_ULPS,
@@ -79,9 +80,14 @@ export interface RefinedFit {
   readonly engineRuns: number;
 }
 
-export function refineFit(problem: ExplainProblem, search: SearchResult, options: ApproximationOptions): RefinedFit {
+export async function refineFit(
+  problem: ExplainProblem,
+  search: SearchResult,
+  options: ApproximationOptions,
+  threads: ScoreThreads | null,
+): Promise<RefinedFit> {
   const tieRows = spreadRows(problem.subject.shape.tokens, TIE_ROWS);
-  return { ...refineTies(problem, search, tieRows, options), tieRows };
+  return { ...(await refineTies(problem, search, tieRows, options, threads)), tieRows };
 }
 
 /** The refined fit's outputs over the whole case, as an engine computed them, and for each
@@ -227,36 +233,45 @@ export function rescore(problem: ExplainProblem, refined: RefinedFit, options: A
  *  fewest mismatches on its own stage's outputs, then on the outputs of the stage that last
  *  searched it; the values still equal on both remain ties. A value the fit on a few rows
  *  could not tell apart is often told apart by a row it did not see. */
-function refineTies(
+async function refineTies(
   problem: ExplainProblem,
   search: SearchResult,
   tieRows: readonly number[],
   approximations: ApproximationOptions,
-): { contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number } {
+  threads: ScoreThreads | null,
+): Promise<{ contract: Contract; ties: Map<string, readonly unknown[]>; engineRuns: number }> {
   const scorer = new RowScorer(problem, tieRows, approximations);
   const observed = new Set(search.stages.flatMap((s) => s.outputs));
   const stageKinds = (stage: DimensionFit['stage']): ReadonlySet<OutputKind> => new Set(STAGE_OUTPUTS[stage].filter((k) => observed.has(k)));
+  const tied = search.dimensions.filter((fit) => fit.ties.length > 0);
+  if (threads) await prefetchTies(scorer, threads, search.contract, tied, stageKinds);
   let contract = search.contract;
   const ties = new Map<string, readonly unknown[]>();
-  for (const fit of search.dimensions) {
-    if (fit.ties.length === 0) continue;
+  for (const fit of tied) {
     const own = stageKinds(fit.stage);
     const decided = stageKinds(fit.decidedBy);
-    const options = [getPath(contract, fit.path), ...fit.ties]
-      .map((value) => ({ value, c: withFields(contract, { [fit.path]: value }) }))
-      .filter((o): o is { value: unknown; c: Contract } => o.c !== null);
-    const fewest = (candidates: typeof options, kinds: ReadonlySet<OutputKind>): typeof options => {
-      if (kinds.size === 0) return candidates;
-      let best = Infinity;
-      let kept: typeof options = [];
-      for (const o of candidates) {
-        const n = scorer.mismatches(o.c, kinds, best + 1);
-        if (n < best) [best, kept] = [n, [o]];
-        else if (n === best) kept.push(o);
-      }
-      return kept;
+    const options = tieOptions(contract, fit);
+    // The options with the fewest mismatches: the first (the fit's value) counted exactly, the
+    // others as one batch bounded by it (scoreEach), so that a count at or above the bound only
+    // says the option is not among the fewest.
+    const fewest = async (candidates: typeof options, kinds: ReadonlySet<OutputKind>): Promise<typeof options> => {
+      if (kinds.size === 0 || candidates.length === 0) return candidates;
+      const [first, ...others] = candidates;
+      const firstCount = scorer.mismatches(first.c, kinds);
+      const counts = [
+        firstCount,
+        ...(await scoreEach(
+          scorer,
+          threads,
+          others.map((o) => o.c),
+          kinds,
+          firstCount + 1,
+        )),
+      ];
+      const least = Math.min(...counts);
+      return candidates.filter((_, i) => counts[i] === least);
     };
-    const [chosen, ...rest] = fewest(fewest(options, own), decided);
+    const [chosen, ...rest] = await fewest(await fewest(options, own), decided);
     contract = chosen.c;
     ties.set(
       fit.path,
@@ -264,4 +279,40 @@ function refineTies(
     );
   }
   return { contract, ties, engineRuns: scorer.runs };
+}
+
+/** A tied dimension's values, the contract's own first, each as the contract with it. */
+function tieOptions(contract: Contract, fit: DimensionFit): { value: unknown; c: Contract }[] {
+  return [getPath(contract, fit.path), ...fit.ties]
+    .map((value) => ({ value, c: withFields(contract, { [fit.path]: value }) }))
+    .filter((o): o is { value: unknown; c: Contract } => o.c !== null);
+}
+
+/** Every count refineTies makes while each dimension keeps the search's value, scored ahead on
+ *  the threads in two batches (the search's contract on each kind set, whose counts bound the
+ *  rest, then every other value on its dimension's kinds) instead of a batch per dimension and
+ *  pass: the scorer takes a prefetched count only where refineTies asks exactly it (a dimension
+ *  that moves the contract asks others, counted then). */
+async function prefetchTies(
+  scorer: RowScorer,
+  threads: ScoreThreads,
+  contract: Contract,
+  tied: readonly DimensionFit[],
+  stageKinds: (stage: DimensionFit['stage']) => ReadonlySet<OutputKind>,
+): Promise<void> {
+  const kindSets = tied.flatMap((fit) => [stageKinds(fit.stage), stageKinds(fit.decidedBy)]).filter((kinds) => kinds.size > 0);
+  await prefetch(
+    scorer,
+    threads,
+    kindSets.map((kinds) => scoring(contract, kinds, Infinity)),
+  );
+  const others: Scoring[] = [];
+  for (const fit of tied) {
+    for (const kinds of [stageKinds(fit.stage), stageKinds(fit.decidedBy)]) {
+      const first = kinds.size > 0 ? scorer.known(scoreKey(contract, kinds), Infinity) : null;
+      if (first === null) continue;
+      for (const option of tieOptions(contract, fit).slice(1)) others.push(scoring(option.c, kinds, first + 1));
+    }
+  }
+  await prefetch(scorer, threads, others);
 }

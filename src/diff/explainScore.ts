@@ -27,7 +27,7 @@ export interface ExplainProblem {
 }
 
 /** A mismatch count, or (not exact) a lower bound of it. */
-interface Bounded {
+export interface Bounded {
   readonly value: number;
   readonly exact: boolean;
 }
@@ -162,9 +162,19 @@ function problemState(problem: ExplainProblem): ProblemState {
   return state;
 }
 
+/** What a scorer knows of one contract on some kinds: the count on the first row, and on the
+ *  other rows once known. */
+export interface ScoreEntry {
+  first: Bounded | null;
+  rest: Bounded | null;
+}
+
 export class RowScorer {
-  /** Per contract and kinds: the count on the first row, and on the other rows once known. */
-  private readonly cache = new Map<string, { first: Bounded | null; rest: Bounded | null }>();
+  /** By scoreKey. */
+  private readonly cache = new Map<string, ScoreEntry>();
+  /** Entries computed ahead of need from nothing, by scoreKey, with the bound they were computed
+   *  for and the runs they took (scoreThreads.ts prefetch). */
+  private readonly prefetched = new Map<string, { readonly bound: number; readonly entry: ScoreEntry; readonly runs: number }>();
   private readonly targets: readonly Target[];
   private readonly state: ProblemState;
   private readonly scratch = new Map<string, RowBuffers>();
@@ -178,7 +188,7 @@ export class RowScorer {
   constructor(
     private readonly problem: ExplainProblem,
     readonly rows: readonly number[],
-    private readonly approximations: ApproximationOptions = NO_APPROXIMATIONS,
+    readonly approximations: ApproximationOptions = NO_APPROXIMATIONS,
   ) {
     const targets: Target[] = [];
     for (const [name, tensor] of problem.candidate) {
@@ -194,7 +204,8 @@ export class RowScorer {
    *  already exceeds it, and the other rows are not computed: most hypotheses of a search are
    *  ruled out by one row). */
   mismatches(contract: Contract, kinds: ReadonlySet<OutputKind>, bound = Infinity): number {
-    const key = `${[...kinds].sort().join(',')}|${canonicalKey(contract)}`;
+    const key = scoreKey(contract, kinds);
+    this.takePrefetched(key, bound);
     const entry = this.cache.get(key) ?? { first: null, rest: null };
     this.cache.set(key, entry);
     try {
@@ -210,6 +221,44 @@ export class RowScorer {
       entry.first = { value: Infinity, exact: true };
       return Infinity;
     }
+  }
+
+  /** The count `mismatches` gives for the contract under this key from what is known (or was
+   *  prefetched for this bound), without a run; null where it would have to compute. */
+  known(key: string, bound: number): number | null {
+    const kept = this.prefetched.get(key);
+    const entry = this.cache.get(key) ?? (kept?.bound === bound ? kept.entry : undefined);
+    const sure = (b: Bounded | null, within: number): b is Bounded => b !== null && (b.exact || b.value >= within);
+    if (!entry || !sure(entry.first, bound)) return null;
+    if (entry.first.value >= bound) return entry.first.value;
+    return sure(entry.rest, bound - entry.first.value) ? entry.first.value + entry.rest.value : null;
+  }
+
+  /** What is known under this key (a worker scoring the contract for this scorer starts from it). */
+  entry(key: string): ScoreEntry | null {
+    const entry = this.cache.get(key);
+    return entry ? { ...entry } : null;
+  }
+
+  /** Takes what another scorer of the same problem and rows learned under this key, starting
+   *  from this scorer's entry, and the runs it took (src/diff/scoreThreads.ts). */
+  adopt(key: string, entry: ScoreEntry, runs: number): void {
+    this.cache.set(key, { ...entry });
+    this.runs += runs;
+  }
+
+  /** Keeps what another scorer of the same problem and rows learned under this key from nothing
+   *  with this bound: taken (adopted) only if this scorer comes to score the key with the same
+   *  bound knowing nothing of it, the one case where it would compute exactly that. */
+  prefetch(key: string, bound: number, entry: ScoreEntry, runs: number): void {
+    this.prefetched.set(key, { bound, entry, runs });
+  }
+
+  private takePrefetched(key: string, bound: number): void {
+    const kept = this.prefetched.get(key);
+    if (kept === undefined || this.cache.has(key)) return;
+    this.prefetched.delete(key);
+    if (kept.bound === bound) this.adopt(key, kept.entry, kept.runs);
   }
 
   /** A count computed once for the largest bound asked so far: a count below its bound is
@@ -470,6 +519,11 @@ function differing(candidate: Tensor, offset: number, computed: ArrayLike<number
     if (a !== computed[k] && !same(computed[k], a)) n++;
   }
   return n;
+}
+
+/** The cache key of a contract scored on some output kinds. */
+export function scoreKey(contract: Contract, kinds: ReadonlySet<OutputKind>): string {
+  return `${[...kinds].sort().join(',')}|${canonicalKey(contract)}`;
 }
 
 /** Evenly spaced rows, first and last included: rows in different all-reduce partitions

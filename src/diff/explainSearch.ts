@@ -3,6 +3,7 @@ import type { OutputKind } from '../engines/io.js';
 import { canonicalKey, getPath, withFields } from './dimensions.js';
 import type { RowScorer } from './explainScore.js';
 import { STAGES, type SearchDimension, type StageName } from './explainSpace.js';
+import { prefetch, scoreEach, scoring, type ScoreThreads } from './scoreThreads.js';
 
 // The staged search (issue 14): the outputs separate the stages. out.residual depends only on
 // the all-reduce and residual dimensions, out.norm on those and the norm's, out.q and out.scale
@@ -15,7 +16,8 @@ import { STAGES, type SearchDimension, type StageName } from './explainSpace.js'
 //      out alone is tried together with each value of one other dimension (residual.add 'bf16'
 //      needs norm.input 'bf16'); then every pair of small dimensions; then the wider grid of
 //      numbers no preset gives, each only while mismatches remain;
-//   3. ties: every single-dimension change of the fit that scores the same. A dimension a stage
+//   3. ties: every single-dimension change of the fit that scores the same (one batch, scored
+//      on worker threads where there are any: scoreThreads.ts). A dimension a stage
 //      cannot decide is searched again, among its tied values, by the next stage with outputs.
 
 /** Output kinds that observe each stage. */
@@ -63,6 +65,8 @@ export interface SearchResult {
 
 interface SearchContext {
   readonly scorer: RowScorer;
+  /** Where batches of contracts are scored, or null: on this thread (scoreThreads.ts). */
+  readonly threads: ScoreThreads | null;
   readonly donors: readonly Contract[];
   /** Kinds the candidate holds. */
   readonly observed: ReadonlySet<OutputKind>;
@@ -85,13 +89,13 @@ function move(contract: Contract, dimension: SearchDimension, value: unknown, pa
   return null;
 }
 
-function searchStage(
+async function searchStage(
   base: Contract,
   dims: readonly SearchDimension[],
   partners: readonly SearchDimension[],
   kinds: ReadonlySet<OutputKind>,
   context: SearchContext,
-): { fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number; grid: boolean } {
+): Promise<{ fit: Contract; mismatches: number; ties: Map<string, unknown[]>; evaluated: number; grid: boolean }> {
   const seen = new Set<string>();
   const score = (c: Contract, bound?: number): number => {
     seen.add(canonicalKey(c));
@@ -109,9 +113,20 @@ function searchStage(
     seeds.set(canonicalKey(seed), seed);
   }
   // Seeds are ranked with the bound of the best so far (a seed above it is not finished);
-  // the descent starts are then scored exactly.
+  // the descent starts are then scored exactly. With threads, the seeds after the first are
+  // scored ahead with the bound the first sets: each one's bound here until a seed scores lower
+  // (the scorer takes a prefetched count only where it is asked exactly that: scoreThreads.ts).
+  const seedList = [...seeds.values()];
+  if (context.threads && seedList.length > 2) {
+    const first = score(seedList[0]);
+    await prefetch(
+      context.scorer,
+      context.threads,
+      seedList.slice(1).map((c) => scoring(c, kinds, first + 1)),
+    );
+  }
   let fewest = Infinity;
-  const ranked = [...seeds.values()]
+  const ranked = seedList
     .map((c) => {
       const s = score(c, fewest === Infinity ? Infinity : fewest + 1);
       fewest = Math.min(fewest, s);
@@ -177,23 +192,32 @@ function searchStage(
   if (best.s > 0) best = pairs(best);
   const wide = best.s > 0;
   if (wide) best = descend(best, true);
-  // 3. Ties: single changes of the fit that score the same.
-  const ties = new Map<string, unknown[]>();
+  // 3. Ties: single changes of the fit that score the same, scored as one batch (on the
+  //    scorer's threads when it has them).
+  const changes: { path: string; value: unknown; c: Contract }[] = [];
   for (const d of dims) {
     const fitted = getPath(best.c, d.path);
-    const tied: unknown[] = [];
     for (const value of wide ? d.grid : d.values) {
       if (same(value, fitted)) continue;
       const next = move(best.c, d, value, partners);
-      if (next && score(next, best.s + 1) === best.s) tied.push(value);
+      if (next) changes.push({ path: d.path, value, c: next });
     }
-    ties.set(d.path, tied);
   }
+  for (const change of changes) seen.add(canonicalKey(change.c));
+  const counts = await scoreEach(
+    context.scorer,
+    context.threads,
+    changes.map((change) => change.c),
+    kinds,
+    best.s + 1,
+  );
+  const ties = new Map<string, unknown[]>(dims.map((d) => [d.path, []]));
+  for (const [i, change] of changes.entries()) if (counts[i] === best.s) ties.get(change.path)!.push(change.value);
   return { fit: best.c, mismatches: best.s, ties, evaluated: seen.size, grid: wide };
 }
 
 /** Fit the stages in order, each on its own outputs. */
-export function searchStages(base: Contract, dimensions: readonly SearchDimension[], context: SearchContext): SearchResult {
+export async function searchStages(base: Contract, dimensions: readonly SearchDimension[], context: SearchContext): Promise<SearchResult> {
   const present = dimensions.filter((d) => getPath(base, d.path) !== undefined);
   const stages: StageSearch[] = [];
   const fits = new Map<string, DimensionFit>();
@@ -204,7 +228,7 @@ export function searchStages(base: Contract, dimensions: readonly SearchDimensio
     const kinds = new Set(STAGE_OUTPUTS[stage].filter((k) => context.observed.has(k)));
     if (kinds.size === 0) continue;
     const later = present.filter((d) => STAGES.indexOf(d.stage) > i);
-    const result = searchStage(contract, pending, [...pending, ...later], kinds, context);
+    const result = await searchStage(contract, pending, [...pending, ...later], kinds, context);
     contract = result.fit;
     for (const d of pending)
       fits.set(d.path, { path: d.path, stage: d.stage, value: getPath(contract, d.path), ties: result.ties.get(d.path) ?? [], decidedBy: stage });

@@ -2,13 +2,13 @@ import type { Engine } from '../engines/engine.js';
 import type { WebGpuEngine } from '../engines/webgpu/engine.js';
 import { compareTensorRows, differingRowsOf, TALLY_WORDS, type GpuCompareFormat } from '../engines/webgpu/compare.js';
 import type { GpuContext } from '../engines/webgpu/device.js';
-import { InputBufferCache } from '../engines/webgpu/upload.js';
+import { InputBufferCache, releaseCase, uploadCase } from '../engines/webgpu/upload.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { ulpFormatOf } from './compare.js';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS, type DiffOptions, type GoldenSubject } from './diff.js';
 import { explainCandidate, explainCandidateWith, type ExplainedGolden, type ExplainOptions } from './explain.js';
 import type { ExplainReport } from './explainReport.js';
-import { fittedOutputsOnGpu } from './gpuFitted.js';
+import { fittedOutputsOnGpu, type GpuFitOptions } from './gpuFitted.js';
 import { pairOutputs } from './pairs.js';
 import type { DiffReport, MismatchStats } from './report.js';
 
@@ -66,20 +66,31 @@ function statsOf(tallies: Uint32Array, rows: number): MismatchStats {
 }
 
 /** explainCandidate with the fitted contract run and compared on the GPU (src/diff/gpuFitted.ts);
- *  the search rounds' fits share the inputs uploaded by the first (InputBufferCache). */
+ *  the search rounds' fits share the inputs uploaded by the first (InputBufferCache). The inputs
+ *  go up while the search runs (it waits on its scoring threads, scoreThreads.ts, and the
+ *  upload's copies run then), laid out for the golden's contract: a fit whose layout differs
+ *  (another rank order) uploads its own. `fit`: phase timings (bench/explain-gpu.ts). */
 export async function explainCandidateOnGpu(
   ctx: GpuContext,
   golden: ExplainedGolden,
   candidate: ReadonlyMap<string, Tensor>,
   candidateFile: string,
   options: ExplainOptions,
+  fit: Pick<GpuFitOptions, 'phaseMs'> = {},
 ): Promise<ExplainReport> {
   const inputCache = new InputBufferCache();
+  const uploadOptions = { readback: 'none', outputSetBudgetBytes: 0, inputCache } as const;
+  // A failed early upload leaves the cache empty; the fit's own upload then reports the error.
+  const early = uploadCase(ctx, golden.contract, golden.shape, golden.inputs, uploadOptions).then(releaseCase, () => undefined);
   try {
-    return await explainCandidateWith(golden, candidate, candidateFile, options, (contract) =>
-      fittedOutputsOnGpu(ctx, contract, golden.shape, golden.inputs, candidate, { inputCache }),
-    );
+    return await explainCandidateWith(golden, candidate, candidateFile, options, async (contract) => {
+      const waited = performance.now();
+      await early;
+      fit.phaseMs?.set('early upload waited for', (fit.phaseMs.get('early upload waited for') ?? 0) + performance.now() - waited);
+      return fittedOutputsOnGpu(ctx, contract, golden.shape, golden.inputs, candidate, { ...fit, inputCache });
+    });
   } finally {
+    await early;
     inputCache.release();
   }
 }

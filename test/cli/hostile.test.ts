@@ -392,6 +392,8 @@ describe('flags out of range', () => {
     ],
     ['explain --top 21', () => ulpwise('explain', golden, '--inputs', golden, '--top', '21'), /^ulpwise: --top: 21 is outside 1\.\.20$/],
     ['explain --top 0', () => ulpwise('explain', golden, '--inputs', golden, '--top', '0'), /^ulpwise: --top: 0 is outside 1\.\.20$/],
+    ['explain --threads 65', () => ulpwise('explain', golden, '--inputs', golden, '--threads', '65'), /^ulpwise: --threads: 65 is outside 0\.\.64$/],
+    ['explain --threads=-1', () => ulpwise('explain', golden, '--inputs', golden, '--threads=-1'), /^ulpwise: --threads: '-1' is not a non-negative integer$/],
     ['diff --worst 1001', () => ulpwise('diff', golden, golden, '--worst', '1001'), /^ulpwise: --worst: 1001 is outside 0\.\.1000$/],
     ['diff --worst 2^50', () => ulpwise('diff', golden, golden, '--worst', String(2 ** 50)), /^ulpwise: --worst: \d+ is outside 0\.\.1000$/],
   ];
@@ -400,6 +402,7 @@ describe('flags out of range', () => {
   it('the bounds themselves are accepted', () => {
     expect(ulpwise('diff', golden, golden, '--worst', '1000').code).toBe(0);
     expect(ulpwise('explain', golden, '--inputs', golden, '--top', '20').code).toBe(0);
+    expect(ulpwise('explain', golden, '--inputs', golden, '--threads', '2').code).toBe(0);
     expect(invariance('--tokens', '8..9', '--rows', '0,7').code).toBe(0);
   });
 });

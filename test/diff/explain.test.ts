@@ -70,7 +70,7 @@ function expectIdentified(
 }
 
 describe('explain fits every stage of contracts several changes from every preset', () => {
-  test('aiter Triton fused_rms_fp8_group_quant after an all-reduce at N=8 (its preset says ranks 1)', () => {
+  test('aiter Triton fused_rms_fp8_group_quant after an all-reduce at N=8 (its preset says ranks 1)', async () => {
     const golden = goldenCase('aiter-1stage-quant', 8, 16, 1024, 'random', 41);
     const passthrough = getPreset('aiter-rms-quant-passthrough');
     expect(passthrough.ranks).toBe(1);
@@ -82,7 +82,7 @@ describe('explain fits every stage of contracts several changes from every prese
     });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);
-    const report = explainCandidate(golden, candidate, 'triton-after-ar', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'triton-after-ar', { rstdUlps: null });
     expect(report.verdict).toBe('bit-exact');
     // The truth's tl.sum with threadReduce 'tree' needs perThread 'chain' (a schema rule), so it
     // cannot be a single-dimension tie of a fitted 'fma-chain': the pair is equivalent only when
@@ -104,7 +104,7 @@ describe('explain fits every stage of contracts several changes from every prese
     expect(ExplainReportSchema.parse(report)).toEqual(report);
   });
 
-  test('a norm three choices from every preset: bf16 norm input over an f32 add, x*w first, rounded intermediate, cub 256', () => {
+  test('a norm three choices from every preset: bf16 norm input over an f32 add, x*w first, rounded intermediate, cub 256', async () => {
     const golden = goldenCase('unfused', 4, 8, 2048, 'random', 42);
     const truth = withAll(getPreset('unfused').contract, {
       'residual.add': 'f32',
@@ -115,7 +115,7 @@ describe('explain fits every stage of contracts several changes from every prese
     });
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);
-    const report = explainCandidate(golden, candidate, 'norm', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'norm', { rstdUlps: null });
     expect(report.verdict).toBe('bit-exact');
     // On these rows the sums of squares of cub 256 over a plain chain are also those of other
     // (per-thread pattern, tree) pairs: equivalent only when both change, so not single ties.
@@ -124,7 +124,7 @@ describe('explain fits every stage of contracts several changes from every prese
     expect(dimension(report, 'norm.roundIntermediate')).toEqual({ value: 'true', ties: [] });
   });
 
-  test('per-rank outputs: own-first bf16 accumulation, column-major UE8M0-floor scales', () => {
+  test('per-rank outputs: own-first bf16 accumulation, column-major UE8M0-floor scales', async () => {
     const golden = goldenCase('vllm-group-quant', 4, 8, 1024, 'random', 43);
     const truth = withAll(getPreset('vllm-group-quant').contract, {
       'allReduce.order': { kind: 'own-first' },
@@ -137,7 +137,7 @@ describe('explain fits every stage of contracts several changes from every prese
     expect(distanceFromPresets(truth)).toBeGreaterThanOrEqual(3);
     const candidate = candidateFrom(golden, truth);
     expect([...candidate.keys()]).toContain('rank3.out.q');
-    const report = explainCandidate(golden, candidate, 'own-first', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'own-first', { rstdUlps: null });
     expect(report.verdict).toBe('bit-exact');
     expectIdentified(report, truth, golden, candidate);
     expect(dimension(report, 'allReduce.order')).toEqual({ value: 'own-first', ties: [] });
@@ -161,10 +161,10 @@ describe('the bug classes of the presets, named from outputs alone', () => {
     },
   ] as const;
   for (const c of cases) {
-    test(`${c.candidate} against ${c.golden}: ${c.path}`, () => {
+    test(`${c.candidate} against ${c.golden}: ${c.path}`, async () => {
       const golden = goldenCase(c.golden, 4, 8, 1024, c.inputs, 31);
       const candidate = candidateFrom(golden, c.candidate);
-      const report = explainCandidate(golden, candidate, c.candidate, { rstdUlps: null });
+      const report = await explainCandidate(golden, candidate, c.candidate, { rstdUlps: null });
       expect(report.verdict).toBe('bit-exact');
       expect(report.vsGolden).toContainEqual({ path: c.path, golden: c.golden_, fitted: c.fitted });
       expect(dimension(report, c.path)).toEqual({ value: c.fitted, ties: [] });
@@ -175,13 +175,13 @@ describe('the bug classes of the presets, named from outputs alone', () => {
     });
   }
 
-  test('vLLM 53339: with UE8M0 the C++ op also floors the scale, Triton does not; told apart on all-zero quant groups', () => {
+  test('vLLM 53339: with UE8M0 the C++ op also floors the scale, Triton does not; told apart on all-zero quant groups', async () => {
     // vllm per_token_group_quant.cu @00aa9038: the amax floor (local_absmax = eps) is common to
     // both; fmaxf(|y_s|, 1e-10f) sits inside the UE8M0 branch only, so without UE8M0 they agree.
     const golden = goldenCase('vllm-group-quant-ue8m0', 2, 4, 512, 'zero-groups', 34);
     const truth = withAll(golden.contract, { 'quant.scaleFloor': null });
     const candidate = candidateFrom(golden, truth);
-    const report = explainCandidate(golden, candidate, 'triton', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'triton', { rstdUlps: null });
     expect(report.verdict).toBe('bit-exact');
     expect(dimension(report, 'quant.amaxFloor')).toEqual({ value: '1e-10', ties: [] });
     expect(dimension(report, 'quant.scaleFloor').value).toBe('none');
@@ -190,10 +190,10 @@ describe('the bug classes of the presets, named from outputs alone', () => {
 });
 
 describe('a fit the probe rows cannot tell from the answer is searched again on the rows it leaves unexplained', () => {
-  test('aiter-1stage-quant@gfx942 with the sm_90 rsqrt: rows 0, 32 and 63 fit another tree and variance; the rows that fit leaves wrong settle it', () => {
+  test('aiter-1stage-quant@gfx942 with the sm_90 rsqrt: rows 0, 32 and 63 fit another tree and variance; the rows it leaves wrong settle it', async () => {
     const golden = goldenCase('aiter-1stage-quant@gfx942', 2, 64, 1024, 'random', 2);
     const made = withAll(golden.contract, { 'hardwareOps.rsqrt': 'sm90' });
-    const report = explainCandidate(golden, candidateFrom(golden, made), 'sm90.safetensors', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidateFrom(golden, made), 'sm90.safetensors', { rstdUlps: null });
     expect(report.verdict).toBe('bit-exact');
     expect(report.contract).toEqual(made);
     // More than the three first probe rows: the first search's fit left rows unexplained.
@@ -202,13 +202,13 @@ describe('a fit the probe rows cannot tell from the answer is searched again on 
 });
 
 describe('ties are reported as ties', () => {
-  test('a clamp at the format max before a saturating conversion is no clamp at all', () => {
+  test('a clamp at the format max before a saturating conversion is no clamp at all', async () => {
     // e4m3fn satfinite: a value above 448 converts to 448 whether or not it was clamped to 448
     // first, so no input can tell clamp 448 from none (derived from the conversion rule).
     const golden = goldenCase('vllm-group-quant', 2, 4, 512, 'fp8-saturation', 44);
     const truth = withAll(getPreset('vllm-group-quant').contract, { 'quant.format': 'e4m3fn', 'quant.saturation': 'satfinite', 'quant.clamp': 448 });
     const candidate = candidateFrom(golden, truth);
-    const report = explainCandidate(golden, candidate, 'clamp', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'clamp', { rstdUlps: null });
     const clamp = dimension(report, 'quant.clamp');
     expect([clamp.value, ...clamp.ties]).toEqual(expect.arrayContaining(['448', 'none']));
     expectIdentified(report, truth, golden, candidate);
@@ -216,11 +216,11 @@ describe('ties are reported as ties', () => {
 });
 
 describe('approximate hardware operations are reported apart from mismatches', () => {
-  test('per-row rstd deviations (an approximate rsqrt) are found with their sign', () => {
+  test('per-row rstd deviations (an approximate rsqrt) are found with their sign', async () => {
     const golden = goldenCase('aiter-1stage-quant', 2, 16, 2048, 'random', 45);
     const planted = (m: number): number => [1, -1, 2, 0][m % 4];
     const candidate = candidateFrom(golden, golden.contract, { rstdOverride: (m, r) => stepF32(r, planted(m)) });
-    const report = explainCandidate(golden, candidate, 'rsqrt', { rstdUlps: 2 });
+    const report = await explainCandidate(golden, candidate, 'rsqrt', { rstdUlps: 2 });
     expect(report.verdict).toBe('approximate');
     expect(report.unexplainedCount).toBe(0);
     const rows = report.approximations.rstd!.rows;
@@ -232,12 +232,12 @@ describe('approximate hardware operations are reported apart from mismatches', (
     expect(report.outputs.find((o) => o.name === 'out.norm')!.approximated).toBeGreaterThan(0);
   });
 
-  test('per-group scale deviations (an approximate reciprocal or divide) are found with their sign', () => {
+  test('per-group scale deviations (an approximate reciprocal or divide) are found with their sign', async () => {
     const golden = goldenCase('vllm-group-quant', 2, 8, 1024, 'random', 46);
     // Group g of row m moves by +1 f32 ULP when (m + g) % 3 == 0, by -1 when == 1.
     const planted = (m: number, g: number): number => [1, -1, 0][(m + g) % 3];
     const candidate = candidateFrom(golden, golden.contract, { scaleOverride: (m, g, s) => stepF32(s, planted(m, g)) });
-    const report = explainCandidate(golden, candidate, 'rcp', { rstdUlps: null, scaleUlps: 2 });
+    const report = await explainCandidate(golden, candidate, 'rcp', { rstdUlps: null, scaleUlps: 2 });
     expect(report.verdict).toBe('approximate');
     const groups = report.approximations.scale!.groups;
     const scale = candidate.get('out.scale')!;
@@ -255,7 +255,7 @@ describe('approximate hardware operations are reported apart from mismatches', (
 });
 
 describe("each stage is fed the candidate's own earlier output", () => {
-  test("a wrong residual element that the kernel's own norm then read is one unexplained element, not a row", () => {
+  test("a wrong residual element that the kernel's own norm then read is one unexplained element, not a row", async () => {
     const golden = goldenCase('unfused', 2, 8, 1024, 'random', 48);
     const truth = golden.contract; // residual.add bf16, norm.input bf16: the norm reads out.residual.
     const [row, column] = [3, 200];
@@ -271,7 +271,7 @@ describe("each stage is fed the candidate's own earlier output", () => {
     for (let k = 0; k < 1024; k++)
       if (candidate.get('out.norm')!.data[geometry.indexOf(row, k)] !== golden.outputs.get('out.norm')!.data[geometry.indexOf(row, k)]) normRowDiffers++;
     expect(normRowDiffers).toBeGreaterThan(1);
-    const report = explainCandidate(golden, candidate, 'own-residual', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'own-residual', { rstdUlps: null });
     expect(report.verdict).toBe('bug');
     expect(report.unexplainedCount).toBe(1);
     expect(report.unexplained).toEqual([expect.objectContaining({ name: 'out.residual', row, column })]);
@@ -312,7 +312,7 @@ describe('the verdict', () => {
 });
 
 describe('an approximate reciprocal (v_rcp_f32): codes of a reproduced scale', () => {
-  test('per-group reciprocal deviations are found with their sign, the scale left alone', () => {
+  test('per-group reciprocal deviations are found with their sign, the scale left alone', async () => {
     const golden = goldenCase('vllm-group-quant', 2, 8, 1024, 'random', 49);
     const truth = withAll(golden.contract, { 'quant.quantize': 'reciprocal', 'quant.bf16SideOutput': true });
     const exact = candidateFrom(golden, truth);
@@ -339,7 +339,7 @@ describe('an approximate reciprocal (v_rcp_f32): codes of a reproduced scale', (
     expect(changed.size).toBeGreaterThan(0);
     const candidate = new Map(exact);
     candidate.set('out.q', { ...exact.get('out.q')!, data: codes } as Tensor);
-    const report = explainCandidate(golden, candidate, 'rcp', { rstdUlps: null, scaleUlps: 2 });
+    const report = await explainCandidate(golden, candidate, 'rcp', { rstdUlps: null, scaleUlps: 2 });
     expect(report.verdict).toBe('approximate');
     const found = report.approximations.scale!.groups;
     expect(found.map((g) => `${g.row}:${g.group}`).sort()).toEqual([...changed].sort());
@@ -348,7 +348,7 @@ describe('an approximate reciprocal (v_rcp_f32): codes of a reproduced scale', (
 });
 
 describe('elements no hypothesis reproduces', () => {
-  test('a planted single-element bug is reported with its index and bits, everything else explained', () => {
+  test('a planted single-element bug is reported with its index and bits, everything else explained', async () => {
     const golden = goldenCase('aiter-1stage-quant', 2, 16, 1024, 'random', 47);
     const truth = withAll(golden.contract, { 'allReduce.roundResult': 'none', 'quant.clamp': 240 });
     const exact = candidateFrom(golden, truth);
@@ -356,7 +356,7 @@ describe('elements no hypothesis reproduces', () => {
     const norm = exact.get('out.norm')!;
     const candidate = new Map(exact);
     candidate.set('out.norm', flipBit(norm, row * 1024 + column, 3));
-    const report = explainCandidate(golden, candidate, 'bug', { rstdUlps: null });
+    const report = await explainCandidate(golden, candidate, 'bug', { rstdUlps: null });
     expect(report.verdict).toBe('bug');
     expect(report.unexplainedCount).toBe(1);
     const hex = (v: number): string => `0x${v.toString(16).toUpperCase().padStart(4, '0')}`;

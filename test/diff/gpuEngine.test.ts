@@ -185,7 +185,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     // The planted case with the rstd search on: its rows are those the GPU found differing.
     const options = { rstdUlps: label === 'planted' ? 2 : null, scaleUlps: null };
     // The CPU's report, computed once for both adapters (the search dominates a run).
-    const cpu = cpuExplained.get(`${file} ${label}`) ?? explainCandidate(inputsOnly, candidate, 'candidate.safetensors', options);
+    const cpu = cpuExplained.get(`${file} ${label}`) ?? (await explainCandidate(inputsOnly, candidate, 'candidate.safetensors', options));
     cpuExplained.set(`${file} ${label}`, cpu);
     const gpu = await explainCandidateOnGpu(ctx, inputsOnly, candidate, 'candidate.safetensors', options);
     expect(JSON.stringify(gpu, null, 2)).toBe(JSON.stringify(cpu, null, 2));

@@ -149,8 +149,8 @@ describe('diff: per-group scale inference', () => {
     expect(wider.scale!.explained).toEqual([{ rank: null, row: 0, group: 0, slot: 'scale', deltaUlp: 3 }]);
   });
 
-  test('explain reports the same groups from the same module', () => {
-    const explained = explainCandidate(golden, candidate, 'planted', { rstdUlps: null });
+  test('explain reports the same groups from the same module', async () => {
+    const explained = await explainCandidate(golden, candidate, 'planted', { rstdUlps: null });
     expect(explained.approximations.scale!.groups.map((g) => [g.row, g.group, g.slot, g.deltaUlp])).toEqual([
       [0, 0, 'scale', 1],
       [4, 0, 'scale', -1],

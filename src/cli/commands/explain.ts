@@ -3,6 +3,7 @@ import { explainOn } from '../../diff/gpuDiff.js';
 import { LISTED_ELEMENTS } from '../../diff/explainRescore.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import { formatExplainReport } from '../../diff/explainFormat.js';
+import { MAX_SCORE_THREADS } from '../../diff/scoreThreads.js';
 import { loadCandidate, loadGoldenInputs } from '../../diff/files.js';
 import { boundedIntOption, parseCommandArgs, progressReporter, PROGRESS_OPTION, type Command } from '../args.js';
 import { ENGINE_OPTION, openEngine } from '../engineOption.js';
@@ -13,6 +14,13 @@ const OPTIONS = {
   inputs: { type: 'string', value: 'GOLDEN', help: 'the golden whose inputs the candidate was computed from (required)' },
   top: { type: 'string', value: 'N', help: `unexplained elements listed, 1..${LISTED_ELEMENTS} (default 12; the report keeps the first ${LISTED_ELEMENTS})` },
   json: { type: 'boolean', help: 'print the report as JSON (ExplainReportSchema)' },
+  threads: {
+    type: 'string',
+    value: 'N',
+    help:
+      `worker threads scoring the search's hypotheses, 0..${MAX_SCORE_THREADS}; below 2: none (default: one per core but this one, ` +
+      'at most 8, and 32 MiB each within an eighth of the inputs and candidate); the report is the same',
+  },
   ...RSTD_OPTIONS,
   ...SCALE_OPTIONS,
   ...PROGRESS_OPTION,
@@ -29,7 +37,7 @@ function loadExplainFiles(goldenPath: string, candidatePath: string): { golden: 
 export const explainCommand: Command = {
   name: 'explain',
   usage:
-    'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json] ' +
+    'explain CANDIDATE --inputs GOLDEN [--rstd infer [--rstd-ulps K]] [--scale infer [--scale-ulps K]] [--top N] [--json] [--threads N] ' +
     '[--engine cpu|webgpu|auto [--adapter A]]',
   summary: "find the contract (preset or single-dimension variant) that reproduces a kernel's outputs from the golden's inputs",
   positionals: [{ name: 'CANDIDATE', help: "a safetensors file with the kernel's outputs (out.* or rank{r}.out.*), computed from GOLDEN's inputs" }],
@@ -41,6 +49,7 @@ export const explainCommand: Command = {
     const rstdUlps = rstdOption(values.rstd, values['rstd-ulps']);
     const scaleUlps = scaleOption(values.scale, values['scale-ulps']);
     const top = boundedIntOption(values.top, 'top', 1, LISTED_ELEMENTS, 12);
+    const scoreThreads = values.threads === undefined ? undefined : boundedIntOption(values.threads, 'threads', 0, MAX_SCORE_THREADS);
     const { golden, candidate } = loadExplainFiles(values.inputs, positionals[0]);
     const progress = progressReporter('explain', values.progress);
     let last = '';
@@ -52,6 +61,7 @@ export const explainCommand: Command = {
       report = await explainOn(engine, golden, candidate, positionals[0], {
         rstdUlps,
         scaleUlps,
+        scoreThreads,
         progress: (message) => {
           last = message;
           progress(0, 1, message);

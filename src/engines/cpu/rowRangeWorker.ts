@@ -1,8 +1,8 @@
-import { parentPort } from 'node:worker_threads';
 import type { Contract, Shape } from '../../contracts/schema.js';
 import type { Tensor } from '../../numerics/tensor.js';
 import type { CaseInputs } from '../io.js';
 import { computeCpuRows } from './engine.js';
+import { serveJobs, type JobReply } from './workerPool.js';
 
 // A pooled worker thread of runCpuEngineParallel (parallel.ts): each message is a job, token rows
 // start .. end - 1 of a case written into the shared output buffers it carries; the reply says
@@ -18,24 +18,19 @@ export interface RowRangeJob {
   readonly end: number;
 }
 
-export interface RowRangeReply {
-  readonly error: string | null;
-}
+export type RowRangeReply = JobReply;
 
 /** Token rows start .. end - 1. */
 export function rowRange(start: number, end: number): number[] {
   return Array.from({ length: end - start }, (_, i) => start + i);
 }
 
-const port = parentPort;
-if (port) {
-  port.on('message', (job: RowRangeJob) => {
-    let reply: RowRangeReply = { error: null };
-    try {
-      computeCpuRows(job.contract, job.shape, job.inputs, new Map(job.outputs), rowRange(job.start, job.end), {});
-    } catch (e) {
-      reply = { error: `cpu engine worker: ${(e as Error).message}` };
-    }
-    port.postMessage(reply);
-  });
-}
+serveJobs<RowRangeJob, RowRangeReply>(
+  import.meta.url,
+  'cpu engine worker',
+  (job) => {
+    computeCpuRows(job.contract, job.shape, job.inputs, new Map(job.outputs), rowRange(job.start, job.end), {});
+    return { error: null };
+  },
+  (error) => ({ error }),
+);
