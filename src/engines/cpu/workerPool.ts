@@ -38,8 +38,11 @@ export class WorkerPool<Job, Reply extends JobReply> {
     while (this.workers.length < count) {
       const worker = new Worker(this.url, { workerData: { serves: this.url.href }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       worker.unref();
-      // A worker that dies leaves the pool; its job has already been rejected by `run`.
+      // A worker that dies leaves the pool; its job has already been rejected by `run`. An error
+      // while no job runs (a worker started ahead of its first job) would otherwise be thrown at
+      // the process: the worker exits, and the next job gets a fresh one.
       worker.once('exit', () => this.workers.splice(this.workers.indexOf(worker) >>> 0, 1));
+      worker.on('error', () => undefined);
       this.workers.push(worker);
     }
     return this.workers.slice(0, count);
