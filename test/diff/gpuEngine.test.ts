@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { diffCommand } from '../../src/cli/commands/diff.js';
 import { explainCommand } from '../../src/cli/commands/explain.js';
 import type { Command } from '../../src/cli/args.js';
@@ -14,11 +14,11 @@ import { diffOutputsOnGpu, explainCandidateOnGpu } from '../../src/diff/gpuDiff.
 import { fittedOutputsOnGpu } from '../../src/diff/gpuFitted.js';
 import { sameCodeOf } from '../../src/diff/compare.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
-import { closeDevice, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
+import type { AdapterKind } from '../../src/engines/webgpu/device.js';
 import { planCase } from '../../src/engines/webgpu/plan.js';
 import { InputBufferCache } from '../../src/engines/webgpu/upload.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from '../webgpu/software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from '../webgpu/software-adapters.js';
 import { copyTensor, flipBit } from './helpers.js';
 
 // diff and explain with the comparison on the GPU (src/diff/gpuDiff.ts, gpuFitted.ts) against
@@ -75,16 +75,10 @@ const cpuExplained = new Map<string, ExplainReport>();
 const OPTIONS: DiffOptions = { maxUlp: 0, worst: 10, rstdUlps: null, scaleUlps: null, listLimit: 1000 };
 
 describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the CPU', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it.for(GOLDENS)('diff reports equal byte for byte on %s', async (file, { skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const g = golden(file);
     const cases: [string, Map<string, Tensor>, DiffOptions][] = [
       ['exact', new Map(g.outputs), OPTIONS],
@@ -107,7 +101,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
   });
 
   it('reads back only the differing rows, which hold the engine bits, over several chunks', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const g = golden('aiter-1stage.gfx950__tp2_m16_h2880_random_s5.safetensors');
     const candidate = new Map(g.outputs);
     // Rows 5 and 13 of the norm differ: chunks of 4 rows, so chunks 1 and 3 run again.
@@ -128,7 +122,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
   });
 
   it('keeps the inputs uploaded for the next fit of the same layout, and uploads again for another', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const g = golden('aiter-1stage.gfx950__tp2_m16_h2880_random_s5.safetensors');
     const candidate = new Map(g.outputs);
     candidate.set('out.norm', flipBit(g.outputs.get('out.norm')!, 5 * 2880 + 9, 0));
@@ -163,7 +157,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
   });
 
   it('reads back whole an output a candidate cannot be compared with (another dtype), bit for bit', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const g = golden('aiter-1stage.gfx950__tp2_m16_h2880_random_s5.safetensors');
     const candidate = new Map(g.outputs);
     candidate.set('out.norm', { dtype: 'F32', shape: [16, 2880], data: new Uint32Array(16 * 2880) });
@@ -177,7 +171,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     ['vllm-group-quant-colmajor__tp2_m2_h4096_random_s4.safetensors', 'other contract'],
     ['flashinfer-oneshot.sm90__tp2_m2_h2880_random_s4.safetensors', 'per rank'],
   ] as const)('explain reports equal byte for byte on %s (%s)', async ([file, label], { skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const g = golden(file);
     const candidate = label === 'planted' ? planted(g) : label === 'per rank' ? perRank(g) : otherContract(g);
     const { outputs, ...inputsOnly } = g;
@@ -191,7 +185,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     expect(JSON.stringify(gpu, null, 2)).toBe(JSON.stringify(cpu, null, 2));
   });
   it('the CLI prints the same JSON with --engine webgpu as with --engine cpu (diff and explain)', async ({ skip }) => {
-    deviceOrSkip(opened, skip);
+    device(skip);
     const file = 'flashinfer-oneshot.sm90__tp2_m2_h2880_random_s4.safetensors';
     const candidatePath = join(mkdtempSync(join(tmpdir(), 'ulpwise-gpuengine-')), 'candidate.safetensors');
     writeSafetensors(candidatePath, [...planted(golden(file))]);

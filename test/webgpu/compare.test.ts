@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareTensors } from '../../src/diff/compare.js';
 import { compareTensorRows, type GpuCompareFormat } from '../../src/engines/webgpu/compare.js';
-import { closeDevice, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
+import type { AdapterKind } from '../../src/engines/webgpu/device.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
 import { FP8_FORMATS } from '../../src/numerics/fp8.js';
 import { FP8_DTYPE, type Tensor } from '../../src/numerics/tensor.js';
 import { compareRowsTranscribed } from './compareRowsTranscription.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 // The GPU compare (shaders/diff/compareRows.wgsl) against compareTensors of src/diff/compare.ts,
 // the definition diff and explain report with: its TS transcription on every code pair of each
@@ -114,16 +114,10 @@ describe('compareRows transcription against compareTensors', () => {
 });
 
 describe.each(SOFTWARE_ADAPTERS)('compareRows.wgsl on %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it('gives compareTensors tallies row by row on every format', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     for (const format of FORMATS) {
       const { reference, candidate, rowLength } = casePairs(format);
       const r = tensorOf(format, reference, rowLength);
@@ -133,7 +127,7 @@ describe.each(SOFTWARE_ADAPTERS)('compareRows.wgsl on %s', (kind: AdapterKind) =
   });
 
   it('compares rows whose codes do not start on a word (odd row lengths)', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const rng = Xoshiro128StarStar.fromSeed(77);
     const rowLength = 7;
     const reference = Array.from({ length: 9 * rowLength }, () => rng.nextUint32() & 0xff);

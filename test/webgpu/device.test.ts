@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   adoptDevice,
   closeDevice,
@@ -13,7 +13,7 @@ import {
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../src/engines/webgpu/buffers.js';
 import { LINEAR_WORKGROUP_INDEX_WGSL, runCompute } from '../../src/engines/webgpu/dispatch.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 const WORKGROUP_SIZE = 64;
 
@@ -169,16 +169,10 @@ function floatVerdict(reference: (x: number) => number, input: number, got: numb
 }
 
 describe.each(SOFTWARE_ADAPTERS)('software adapter %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it('opens the adapter asked for and reports it', ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     console.info(`${kind}: ${describeAdapter(ctx.adapter)}; limits ${JSON.stringify(ctx.limits)}`);
     expect(ctx.adapter.kind).toBe(kind);
     if (kind === 'swiftshader') {
@@ -193,12 +187,12 @@ describe.each(SOFTWARE_ADAPTERS)('software adapter %s', (kind: AdapterKind) => {
   });
 
   it('computes wrapping u32 arithmetic, runtime shifts and clz bit-exactly', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     expect(await runIntegerProbe(ctx, 10_000)).toEqual([]);
   });
 
   it("has float arithmetic that is observably the adapter's own (recorded, never trusted)", async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const a = await createStorageBuffer(ctx, new Uint32Array(FLOAT_PROBES), 'float probe input');
     const constants = await createStorageBuffer(ctx, new Uint32Array([0x00000000, 0x3f800000]), 'float constants');
     const out = await createZeroedStorageBuffer(ctx, FLOAT_PROBES.length * 5, 'float probe output');
@@ -226,7 +220,7 @@ describe.each(SOFTWARE_ADAPTERS)('software adapter %s', (kind: AdapterKind) => {
   });
 
   it('leaves an adopted device alive on close, and closes its own once', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const adopted = adoptDevice(ctx.device);
     expect(adopted.adapter.kind).toBe('adopted');
     expect(adopted.adapter.architecture).toBe(ctx.adapter.architecture);

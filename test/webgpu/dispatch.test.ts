@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDevice, GpuOperationError, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
+import { describe, expect, it } from 'vitest';
+import { GpuOperationError, type AdapterKind } from '../../src/engines/webgpu/device.js';
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../src/engines/webgpu/buffers.js';
 import { computePipeline, LINEAR_WORKGROUP_INDEX_WGSL, runCompute, splitWorkgroups, WgslCompileError } from '../../src/engines/webgpu/dispatch.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 describe('splitWorkgroups', () => {
   it('fits every count up to max^3 with each dimension within the limit and a small surplus', () => {
@@ -53,16 +53,10 @@ function firstWrongIndex(got: Uint32Array): number {
 }
 
 describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it('reaches every workgroup of a dispatch split past maxComputeWorkgroupsPerDimension', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const count = ctx.limits.maxComputeWorkgroupsPerDimension + 3;
     const out = await createZeroedStorageBuffer(ctx, count, 'split dispatch output');
     try {
@@ -74,7 +68,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   });
 
   it('runs the largest workgroup the device was given', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const size = Math.min(ctx.limits.maxComputeInvocationsPerWorkgroup, ctx.limits.maxComputeWorkgroupSizeX);
     const count = size * 3 + 5;
     const out = await createZeroedStorageBuffer(ctx, count, 'wide workgroup output');
@@ -87,7 +81,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   });
 
   it('round-trips buffer words bit for bit', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const words = new Uint32Array(4099);
     const rng = Xoshiro128StarStar.fromSeed(4099);
     for (let i = 0; i < words.length; i++) words[i] = rng.nextUint32();
@@ -101,7 +95,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   });
 
   it('builds each pipeline once per device', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const first = computePipeline(ctx, indexShader(8));
     expect(computePipeline(ctx, indexShader(8))).toBe(first);
     expect(await computePipeline(ctx, indexShader(8))).toBe(await first);
@@ -109,7 +103,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   });
 
   it('reports WGSL compile errors with line, message and source, and does not cache them', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const broken = {
       label: 'broken',
       entryPoint: 'main',
@@ -125,7 +119,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   });
 
   it('turns validation errors into thrown errors naming the operation', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const missingEntry = { ...indexShader(1), entryPoint: 'absent' };
     await expect(computePipeline(ctx, missingEntry)).rejects.toThrow(/creating pipeline 'linear index x1' \(entry point absent\): validation error: .*absent/s);
     const error = await runCompute(ctx, { shader: indexShader(1), bindings: [], workgroups: 1 }).catch((e: unknown) => e);
@@ -135,7 +129,7 @@ describe.each(SOFTWARE_ADAPTERS)('dispatch on %s', (kind: AdapterKind) => {
   });
 
   it('rejects empty and oversized buffers before touching the device', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     await expect(createStorageBuffer(ctx, new Uint32Array(0), 'empty')).rejects.toThrow("buffer 'empty': needs a positive whole number of words, got 0");
     const tooMany = ctx.limits.maxBufferSize / 4 + 1;
     await expect(createZeroedStorageBuffer(ctx, tooMany, 'huge')).rejects.toThrow(/exceed the device's maxBufferSize/);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getPreset, listPresets } from '../../src/contracts/presets.js';
 import type { Contract, ContractInput, RankOrder, ScaleLayout, Shape, SumOfSquaresTree } from '../../src/contracts/schema.js';
 import { CONTRACT_VOCABULARY } from '../../src/contracts/vocabulary.js';
@@ -9,7 +9,7 @@ import { compareTensors } from '../../src/diff/compare.js';
 import { everySite } from '../../src/diff/dimensions.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import type { CaseInputs } from '../../src/engines/io.js';
-import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import type { AdapterKind, GpuContext } from '../../src/engines/webgpu/device.js';
 import { STAGE_TWINS } from '../../src/engines/stages.js';
 import { runWebGpuEngine } from '../../src/engines/webgpu/engine.js';
 import { executeCase } from '../../src/engines/webgpu/execute.js';
@@ -25,7 +25,7 @@ import { bitsFromF32 } from '../../src/numerics/f32.js';
 import type { Tensor } from '../../src/numerics/tensor.js';
 import { caseOf } from '../engines/caseBuilder.js';
 import { NAN_SHAPE, nanContract, nanExpected, nanInputs } from '../engines/nanCase.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 // WebGPU vs CPU engine, bit for bit (NaN payloads and signs included: both engines follow the
 // soft-float's NaN rule, src/numerics/f32ops.ts), on both software adapters: every case of the
@@ -626,17 +626,11 @@ describe('stage registry and plan (no GPU)', () => {
 });
 
 describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   describe('default golden suite (every preset)', () => {
     it.for(defaultSuite().map((spec) => [caseId(spec), spec] as const))('%s', async ([, spec], { skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const built = buildCase(spec);
       await expectEnginesAgree(ctx, built.contract, built.shape, built.inputs);
     });
@@ -648,7 +642,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
 
   describe('targeted contracts on adversarial inputs', () => {
     it.for(TARGETED.map((t) => [t.name, t] as const))('%s', async ([, target], { skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const shape = target.shape ?? SHAPE;
       await expectEnginesAgree(ctx, target.contract, shape, seededInputs(target.contract, shape, 7, target.inputs));
     });
@@ -656,7 +650,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
 
   describe('hand-derived bits (the cases of test/engines/dimensions.test.ts)', () => {
     it('f32Subnormals: the AR sum of two 2^-130 is bf16 0x0010 kept, 0x0000 flushed; 1 + 1 = 2 either way', async ({ skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const inputs = caseOf(
         [
           [2 ** -130, 1, 1, 1],
@@ -676,7 +670,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     });
 
     it('bf16Rounding.residualOut truncates the tie 1 + 3*2^-8 to 0x3F81 while every other site rounds to nearest even (0x3F82)', async ({ skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const base = withChanges(getPreset('aiter-1stage').contract, { norm: { sumOfSquares: { perThread: 'chain', tree: { kind: 'sequential' } } } });
       const inputs = caseOf(
         [
@@ -695,7 +689,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     it.for(['keep', 'flush'] as const)(
       'NaN bits (%s): all-zero group 0/0, Inf * 0 in the norm, Inf - Inf in the all-reduce, NaN inputs of either sign (test/engines/nanCase.ts)',
       async (subnormals, { skip }) => {
-        const ctx = deviceOrSkip(opened, skip);
+        const ctx = device(skip);
         const contract = nanContract(subnormals);
         const gpu = await runWebGpuEngine(ctx, contract, NAN_SHAPE, nanInputs());
         for (const [name, want] of nanExpected()) expect(Array.from(gpu.get(name)!.data), name).toEqual(want);
@@ -709,7 +703,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
 
   describe('special-value generators', () => {
     it.for(['special', 'subnormals', 'cancellation', 'fp8-saturation', 'zero-groups'])('%s (10 rows: every kind of special row)', async (inputs, { skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       for (const preset of ['aiter-1stage-quant', 'vllm-group-quant', 'nccl-ring']) {
         const built = buildCase({ preset, ranks: 4, tokens: 10, hidden: 512, group: null, inputs, seed: 11 });
         await expectEnginesAgree(ctx, built.contract, built.shape, built.inputs);
@@ -717,7 +711,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     });
 
     it('subnormals with f32Subnormals flush (SwiftShader flushes in hardware; the soft-float must not care)', async ({ skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       for (const preset of ['aiter-1stage-quant', 'vllm-group-quant']) {
         const built = buildCase({ preset, ranks: 4, tokens: 10, hidden: 512, group: null, inputs: 'subnormals', seed: 11 });
         const flushing = withChanges(built.contract, { f32Subnormals: 'flush' });
@@ -743,7 +737,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
       'odd hidden 15, butterfly 5 per thread',
     ];
     it.for(chunked)('%s', async (name, { skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const target = TARGETED.find((t) => t.name === name)!;
       const shape = { ...(target.shape ?? SHAPE), tokens: 11 };
       const inputs = seededInputs(target.contract, shape, 13);
@@ -755,7 +749,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
   });
 
   it('nccl-ring in row chunks: the segments ride after the slots of every chunk and are indexed by the global element', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const target = TARGETED.find((t) => t.name.startsWith('nccl-ring, LL, 2 channels'))!;
     const shape = target.shape!;
     const inputs = seededInputs(target.contract, shape, 13);
@@ -775,7 +769,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
       'odd hidden 15, butterfly 5 per thread',
     ];
     it.for(mappedTargets)('%s, in chunks of 4, 4 and 3 rows', async (name, { skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const target = TARGETED.find((t) => t.name === name)!;
       const shape = { ...(target.shape ?? SHAPE), tokens: 11 };
       const inputs = seededInputs(target.contract, shape, 17);
@@ -793,7 +787,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
     });
 
     it('holds the case until release(), then runs it again with the same bits; refuses into and unaligned chunks', async ({ skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 8, hidden: 1024, group: null, inputs: 'random', seed: 5 });
       const expected = runCpuEngine(built.contract, built.shape, built.inputs);
       const uploaded = await uploadCase(ctx, built.contract, built.shape, built.inputs, { readback: 'mapped', maxRowsPerChunk: 4 });
@@ -825,7 +819,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
   });
 
   it('gives each chunk its own output set within the budget, alternates two or reuses one past it, with the same bits in both readbacks', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 8, hidden: 1024, group: null, inputs: 'random', seed: 5 });
     const expected = runCpuEngine(built.contract, built.shape, built.inputs);
     const setBytes = async (): Promise<number> => {
@@ -860,7 +854,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
   });
 
   it("makes no mappable buffer with 'none' readback, and executeCase refuses such a case", async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 8, hidden: 1024, group: null, inputs: 'random', seed: 5 });
     const uploaded = await uploadCase(ctx, built.contract, built.shape, built.inputs, { maxRowsPerChunk: 4, readback: 'none' });
     try {
@@ -875,7 +869,7 @@ describe.each(SOFTWARE_ADAPTERS)('WebGPU engine vs CPU engine on %s', (kind: Ada
   });
 
   it('gives the same outputs when an uploaded case is executed again, into earlier outputs, in one-row chunks, and with its stages timed', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const built = buildCase({ preset: 'aiter-1stage-quant', ranks: 8, tokens: 4, hidden: 1024, group: null, inputs: 'random', seed: 3 });
     const expected = runCpuEngine(built.contract, built.shape, built.inputs);
     for (const maxRowsPerChunk of [undefined, 1]) {

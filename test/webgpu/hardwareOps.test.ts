@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Contract, ContractInput, Shape } from '../../src/contracts/schema.js';
 import { parseContract } from '../../src/contracts/validate.js';
 import { compareTensors } from '../../src/diff/compare.js';
 import { runCpuEngine } from '../../src/engines/cpu/engine.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 import { createStorageBuffer, createZeroedStorageBuffer, readWords } from '../../src/engines/webgpu/buffers.js';
-import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import type { AdapterKind, GpuContext } from '../../src/engines/webgpu/device.js';
 import { runCompute } from '../../src/engines/webgpu/dispatch.js';
 import { runWebGpuEngine } from '../../src/engines/webgpu/engine.js';
 import { sm90TablesBuffer } from '../../src/engines/webgpu/hardwareTables.js';
@@ -20,7 +20,7 @@ import { twinShader } from '../../src/softfloat/conformance/run.js';
 import { conformanceSuites } from '../../src/softfloat/conformance/suites.js';
 import { HARDWARE_TWINS, type WgslTwin } from '../../src/softfloat/twins.js';
 import { caseOf, randomBf16Values } from '../engines/caseBuilder.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 // sm_90's measured instructions in the WebGPU simulator (shaders/numerics/hardware, wired into
 // the stages by shaders/engine/hardwareOps.wgsl), on both software adapters:
@@ -263,33 +263,27 @@ describe('sm_90 slot cases move bits (CPU engine, no GPU)', () => {
 });
 
 describe.each(SOFTWARE_ADAPTERS)('sm_90 ops in WGSL on %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   const spots = vectors('sm90-unary-spots.u32.gz', 5);
   const pairs = vectors('sm90-div-full.u32.gz', 4);
 
   it.for(UNARY)('%s matches the H200 on its 2^16 measured inputs', async ([name, column], { skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const gpu = await runWgsl(ctx, twin(name), argsOf(spots, 5, 1), await sm90TablesBuffer(ctx));
     expect(gpu.length).toBe(1 << 16);
     expect(againstHardware(spots, 5, 1, column, gpu).slice(0, 10)).toEqual([]);
   });
 
   it.for(DIVIDE)('%s matches the H200 on every measured pair', async ([name, column], { skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const gpu = await runWgsl(ctx, twin(name), argsOf(pairs, 4, 2), await sm90TablesBuffer(ctx));
     expect(gpu.length).toBeGreaterThan(3 * (1 << 14));
     expect(againstHardware(pairs, 4, 2, column, gpu).slice(0, 10)).toEqual([]);
   });
 
   it('a table with one entry off fails the comparison at the inputs that read it', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const words = new Uint32Array(SM90_TABLE_WORDS);
     fillSm90Tables(words);
     // rsqrt of the first measured normal input in the period's range [1, 4): its entry, + 1 ulp.
@@ -311,7 +305,7 @@ describe.each(SOFTWARE_ADAPTERS)('sm_90 ops in WGSL on %s', (kind: AdapterKind) 
   it.for(SLOT_CASES.flatMap((c) => (['keep', 'flush'] as const).map((s) => [`${c.name}, ${s}`, c, s] as const)))(
     'engine with %s: WebGPU bits equal the CPU engine',
     async ([, c, subnormals], { skip }) => {
-      const ctx = deviceOrSkip(opened, skip);
+      const ctx = device(skip);
       const contract = slotContract(c.slots, subnormals, c.formedBy);
       const inputs = slotInputs();
       expect(differingOutputs(runCpuEngine(contract, SHAPE, inputs), await runWebGpuEngine(ctx, contract, SHAPE, inputs), 'bits')).toEqual([]);

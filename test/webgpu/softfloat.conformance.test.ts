@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDevice, NoAdapterError, type AdapterKind } from '../../src/engines/webgpu/device.js';
+import { describe, expect, it } from 'vitest';
+import type { AdapterKind } from '../../src/engines/webgpu/device.js';
 import { formatConformance } from '../../src/softfloat/conformance/report.js';
 import { runSuite } from '../../src/softfloat/conformance/run.js';
 import { conformanceSuites, type ConformanceSuite } from '../../src/softfloat/conformance/suites.js';
 import { f32_add } from '../../src/softfloat/f32_add.js';
 import { SOFTFLOAT_TWINS, WGSL_TWINS } from '../../src/softfloat/twins.js';
 import { WGSL_CODES } from '../../src/softfloat/wgslCodes.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 // The selftest's quick level on both software adapters: every sqrt mantissa of two binades,
 // every bf16/fp8/e8m0 code and rounding boundary, a strided sweep of all f32 patterns per
@@ -52,23 +52,17 @@ describe('conformance cases (no GPU)', () => {
 });
 
 describe.each(SOFTWARE_ADAPTERS)('soft-float conformance on %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it.for(SUITES.map((s) => [s.label, s] as const))('%s matches the CPU twin bit for bit', async ([, suite], { skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const result = await runSuite(ctx, suite);
     expect(result.cases).toBe(suite.count);
     expect(result.mismatches, formatConformance([result], WGSL_TWINS)).toBe(0);
   });
 
   it('counts and reports, field by field, a CPU twin that disagrees', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const add = SOFTFLOAT_TWINS.find((t) => t.name === 'f32_add')!;
     // Off by one in the last bit when both operands are equal: the first pair only.
     const broken = { ...add, cpu: (a: number, b: number) => (a === b ? f32_add(a, b, 'keep') ^ 1 : f32_add(a, b, 'keep')) };

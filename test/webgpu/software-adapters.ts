@@ -1,4 +1,5 @@
-import { NoAdapterError, openDevice, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import { afterAll, beforeAll } from 'vitest';
+import { closeDevice, NoAdapterError, openDevice, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
 
 /** The adapters every CI run must have (.ci/install-adapters.sh installs them). */
 export const SOFTWARE_ADAPTERS = ['swiftshader', 'llvmpipe'] as const satisfies readonly AdapterKind[];
@@ -22,4 +23,22 @@ export function deviceOrSkip(opened: GpuContext | NoAdapterError, skip: (note: s
   if (process.env.CI === 'true') throw opened;
   console.warn(`SKIPPED (not CI): ${opened.message}`);
   return skip(`${opened.choice} adapter not installed (outside CI; see the warning for what to install)`);
+}
+
+/**
+ * For a describe block: opens the adapter before its tests (openOrExplain) and closes it after
+ * them; each test asks the returned function for the device (deviceOrSkip of what opened).
+ */
+export function suiteDevice(kind: AdapterKind): (skip: (note: string) => never) => GpuContext {
+  let opened: GpuContext | NoAdapterError | undefined;
+  beforeAll(async () => {
+    opened = await openOrExplain(kind);
+  });
+  afterAll(async () => {
+    if (opened !== undefined && !(opened instanceof NoAdapterError)) await closeDevice(opened);
+  });
+  return (skip) => {
+    if (opened === undefined) throw new Error(`the ${kind} adapter was not opened: suiteDevice's beforeAll has not run`);
+    return deviceOrSkip(opened, skip);
+  };
 }

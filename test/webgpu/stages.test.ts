@@ -1,18 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Contract, Shape } from '../../src/contracts/schema.js';
 import { parseContract } from '../../src/contracts/validate.js';
 import { getPreset } from '../../src/contracts/presets.js';
 import { bf16Value, cpuCase } from '../../src/engines/cpu/context.js';
 import type { CaseInputs } from '../../src/engines/io.js';
 import { STAGE_TWINS, type StageName } from '../../src/engines/stages.js';
-import { closeDevice, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import type { AdapterKind, GpuContext } from '../../src/engines/webgpu/device.js';
 import { probeStage } from '../../src/engines/webgpu/stageProbe.js';
 import { releaseCase, uploadCase } from '../../src/engines/webgpu/upload.js';
 import { buildCase } from '../../src/fixtures/golden.js';
 import { bitsFromF32, f32FromBits } from '../../src/numerics/f32.js';
 import { f32_divisorReciprocal } from '../../src/softfloat/f32_divByReciprocal.js';
 import { caseOf } from '../engines/caseBuilder.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 // The WGSL half of the stage registry's test (src/engines/stages.ts; the CPU half, on
 // hand-derived rows, is test/engines/stages.test.ts): each WGSL entry point of shaders/engine
@@ -231,16 +231,10 @@ async function compareStages(ctx: GpuContext, { contract, shape, inputs }: Stage
 }
 
 describe.each(SOFTWARE_ADAPTERS)('each WGSL stage beside its CPU twin on %s', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it.for(CASES.map((c) => [c.name, c] as const))('%s', async ([, stageCaseToRun], { skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const { problems, checked } = await compareStages(ctx, stageCaseToRun);
     expect(problems).toEqual([]);
     // Every stage of the registry that the contract runs was checked beside its twin.

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readWords } from '../../src/engines/webgpu/buffers.js';
-import { closeDevice, GpuOperationError, NoAdapterError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
+import { GpuOperationError, type AdapterKind, type GpuContext } from '../../src/engines/webgpu/device.js';
 import { StagedWrites, STAGING_BUFFERS, STAGING_BYTES } from '../../src/engines/webgpu/staging.js';
 import { Xoshiro128StarStar } from '../../src/fixtures/prng.js';
-import { deviceOrSkip, openOrExplain, SOFTWARE_ADAPTERS } from './software-adapters.js';
+import { SOFTWARE_ADAPTERS, suiteDevice } from './software-adapters.js';
 
 // Writes through the device's staging buffers (src/engines/webgpu/staging.ts) read back byte for
 // byte against a host model of what the writes put where: the source bytes at their offsets, a
@@ -45,16 +45,10 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 }
 
 describe.each(SOFTWARE_ADAPTERS)('staged writes (%s)', (kind: AdapterKind) => {
-  let opened: Awaited<ReturnType<typeof openOrExplain>>;
-  beforeAll(async () => {
-    opened = await openOrExplain(kind);
-  });
-  afterAll(async () => {
-    if (!(opened instanceof NoAdapterError)) await closeDevice(opened);
-  });
+  const device = suiteDevice(kind);
 
   it('packs small writes of odd lengths into one staging buffer, each at its offset, padded with zeros', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const size = 4096;
     const writes: [number, Uint8Array][] = [
       [0, seededBytes(5, 1)],
@@ -85,7 +79,7 @@ describe.each(SOFTWARE_ADAPTERS)('staged writes (%s)', (kind: AdapterKind) => {
   });
 
   it('writes more than the ring holds, across staging buffers, with two writers at once', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     // Past every staging buffer once (the ring wraps), ending in a partial word, at an offset
     // that makes each piece straddle a staging buffer's end.
     const big = seededBytes((STAGING_BUFFERS + 1) * STAGING_BYTES + 4099, 6);
@@ -121,7 +115,7 @@ describe.each(SOFTWARE_ADAPTERS)('staged writes (%s)', (kind: AdapterKind) => {
   });
 
   it('refuses an offset off a word, and reports at flush a copy the GPU refuses', async ({ skip }) => {
-    const ctx = deviceOrSkip(opened, skip);
+    const ctx = device(skip);
     const buffer = target(ctx, 64, 'small');
     const staged = new StagedWrites(ctx, 'bad writes');
     await expect(staged.write(buffer, 2, new Uint8Array(4))).rejects.toThrow("bad writes: writing 'small' at offset 2, not a multiple of 4 bytes");
