@@ -79,7 +79,7 @@ export function explainCandidate(
   candidateFile: string,
   options: ExplainOptions,
 ): Promise<ExplainReport> {
-  return explainCandidateWith(golden, candidate, candidateFile, options, async (contract) => cpuFittedOutputs({ subject: golden, candidate }, contract));
+  return explainCandidateWith(golden, candidate, candidateFile, options, async (contract) => cpuFittedOutputs(golden, contract));
 }
 
 /** explainCandidate with the refined fit run over the whole case by `fittedOutputs` (the CPU

@@ -100,9 +100,8 @@ export interface FittedOutputs {
 }
 
 /** The fit run by the CPU engine over the whole case. */
-export function cpuFittedOutputs(problem: ExplainProblem, contract: Contract): FittedOutputs {
-  const { shape, inputs } = problem.subject;
-  return { outputs: runCpuEngine(contract, shape, inputs) };
+export function cpuFittedOutputs(subject: CaseSubject, contract: Contract): FittedOutputs {
+  return { outputs: runCpuEngine(contract, subject.shape, subject.inputs) };
 }
 
 /** The rows the rstd search must look at: every row, unless the norm and q outputs' differing

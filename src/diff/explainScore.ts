@@ -162,6 +162,11 @@ function problemState(problem: ExplainProblem): ProblemState {
   return state;
 }
 
+/** Whether a count known so far serves a bound: exact, or a lower bound already at or above it. */
+function answers(known: Bounded | null, bound: number): known is Bounded {
+  return known !== null && (known.exact || known.value >= bound);
+}
+
 /** What a scorer knows of one contract on some kinds: the count on the first row, and on the
  *  other rows once known. */
 export interface ScoreEntry {
@@ -228,10 +233,9 @@ export class RowScorer {
   known(key: string, bound: number): number | null {
     const kept = this.prefetched.get(key);
     const entry = this.cache.get(key) ?? (kept?.bound === bound ? kept.entry : undefined);
-    const sure = (b: Bounded | null, within: number): b is Bounded => b !== null && (b.exact || b.value >= within);
-    if (!entry || !sure(entry.first, bound)) return null;
+    if (!entry || !answers(entry.first, bound)) return null;
     if (entry.first.value >= bound) return entry.first.value;
-    return sure(entry.rest, bound - entry.first.value) ? entry.first.value + entry.rest.value : null;
+    return answers(entry.rest, bound - entry.first.value) ? entry.first.value + entry.rest.value : null;
   }
 
   /** What is known under this key (a worker scoring the contract for this scorer starts from it). */
@@ -264,7 +268,7 @@ export class RowScorer {
   /** A count computed once for the largest bound asked so far: a count below its bound is
    *  exact; one at or above it is a lower bound, recomputed when a larger bound is asked. */
   private bounded(previous: Bounded | null, bound: number, compute: (bound: number) => number): Bounded {
-    if (previous && (previous.exact || previous.value >= bound)) return previous;
+    if (answers(previous, bound)) return previous;
     const value = compute(bound);
     return { value, exact: value < bound };
   }

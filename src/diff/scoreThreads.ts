@@ -9,7 +9,7 @@ import { parseOutputName } from './pairs.js';
 import type { ScoreItem, ScoreJob, ScoreReply, ScoreResult, SharedProblem } from './scoreWorker.js';
 
 // explain's hypotheses scored on worker threads: a batch of contracts scored with one bound
-// (the search's ties, the tie rows' options) is split over the workers, each scoring its share
+// (each stage's ties, its seeds after the first, the tie rows' options) is split over the workers, each scoring its share
 // from what the calling scorer knew of each contract; the calling scorer then takes what they
 // learned. A count depends only on the contract, the rows, the kinds, the bound and what was
 // known of that contract, so each is the count the calling thread would have made, and the
@@ -113,10 +113,9 @@ export function scoring(contract: Contract, kinds: ReadonlySet<OutputKind>, boun
  *  scorer (RowScorer.prefetch), which takes one only where it then scores the same key with the
  *  same bound knowing nothing of it: what it would have computed itself. */
 export async function prefetch(scorer: RowScorer, threads: ScoreThreads, items: readonly Scoring[]): Promise<void> {
-  const distinct = [...new Map(items.filter((i) => scorer.known(i.key, i.bound) === null).map((i) => [i.key, i])).values()];
-  if (distinct.length === 0) return;
-  const bounds = new Map(distinct.map((i) => [i.key, i.bound]));
-  for (const { key, entry, runs } of await threads.score(scorer, distinct, true)) scorer.prefetch(key, bounds.get(key)!, entry, runs);
+  const unknown = new Map(items.filter((i) => scorer.known(i.key, i.bound) === null).map((i) => [i.key, i]));
+  if (unknown.size === 0) return;
+  for (const { key, entry, runs } of await threads.score(scorer, [...unknown.values()], true)) scorer.prefetch(key, unknown.get(key)!.bound, entry, runs);
 }
 
 /** Each contract's `scorer.mismatches(contract, kinds, bound)`, the ones it cannot answer from

@@ -26,7 +26,7 @@ export function sharedTensor<T extends Tensor>(tensor: T): T {
   return copy;
 }
 
-/** A row-major tensor's copy in shared memory holding only the rows copied in so far (rowsOf
+/** A row-major tensor's copy in shared memory holding only the rows copied in so far (`copy`
  *  copies each row once); the others read as zero. The whole size is reserved, but the system
  *  gives a page memory only when a copied row first touches it: a few rows of a large case
  *  cost a few rows. */
