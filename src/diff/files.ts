@@ -115,8 +115,8 @@ function refuseNonGolden(path: string, candidatePath?: string): void {
  *  read whole for a clearer message (decode). */
 function readCandidateFile(path: string): { names: string[]; tensors: ReadonlyMap<string, AnyTensor> } {
   try {
-    const names = [...readSafetensorsHeader(path, 'candidate').tensors.keys()];
-    return { names, tensors: readSafetensorsUnhashed(path, 'candidate', isOutputName).tensors };
+    const { tensors, described } = readSafetensorsUnhashed(path, 'candidate', isOutputName);
+    return { names: [...described.keys()], tensors };
   } catch (e) {
     if (!(e instanceof SafetensorsError)) throw e;
     decode(readInputFile(path, 'candidate'), path, 'candidate');
