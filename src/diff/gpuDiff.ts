@@ -2,7 +2,7 @@ import type { Engine } from '../engines/engine.js';
 import type { WebGpuEngine } from '../engines/webgpu/engine.js';
 import { compareTensorRows, differingRowsOf, TALLY_WORDS, type GpuCompareFormat } from '../engines/webgpu/compare.js';
 import type { GpuContext } from '../engines/webgpu/device.js';
-import { InputBufferCache, releaseCase, uploadCase } from '../engines/webgpu/upload.js';
+import { InputBufferCache } from '../engines/webgpu/upload.js';
 import type { Tensor } from '../numerics/tensor.js';
 import { ulpFormatOf } from './compare.js';
 import { diffOutputs, DEFAULT_DIFF_OPTIONS, type DiffOptions, type GoldenSubject } from './diff.js';
@@ -65,10 +65,10 @@ function statsOf(tallies: Uint32Array, rows: number): MismatchStats {
   return { differing, nanMismatches, infMismatches, maxUlp, rows: differingRows };
 }
 
-/** explainCandidate with the fitted contract run and compared on the GPU (src/diff/gpuFitted.ts);
- *  the search rounds' fits share the inputs uploaded by the first (InputBufferCache). The inputs
- *  go up while the search runs (it waits on its scoring threads, scoreThreads.ts, and the
- *  upload's copies run then), laid out for the golden's contract: a fit whose layout differs
+/** explainCandidate with the fitted contract run and compared on the GPU (src/diff/gpuFitted.ts).
+ *  The inputs go up while the search runs (it waits on its scoring threads, scoreThreads.ts, and
+ *  the upload's copies run then), the input buffers alone, laid out for the golden's contract;
+ *  the search rounds' fits take them from the InputBufferCache, and a fit whose layout differs
  *  (another rank order) uploads its own. `fit`: phase timings (bench/explain-gpu.ts). */
 export async function explainCandidateOnGpu(
   ctx: GpuContext,
@@ -79,9 +79,8 @@ export async function explainCandidateOnGpu(
   fit: Pick<GpuFitOptions, 'phaseMs'> = {},
 ): Promise<ExplainReport> {
   const inputCache = new InputBufferCache();
-  const uploadOptions = { readback: 'none', outputSetBudgetBytes: 0, inputCache } as const;
   // A failed early upload leaves the cache empty; the fit's own upload then reports the error.
-  const early = uploadCase(ctx, golden.contract, golden.shape, golden.inputs, uploadOptions).then(releaseCase, () => undefined);
+  const early = inputCache.upload(ctx, golden.contract, golden.shape, golden.inputs).catch(() => undefined);
   try {
     return await explainCandidateWith(golden, candidate, candidateFile, options, async (contract) => {
       const waited = performance.now();

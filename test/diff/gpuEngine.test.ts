@@ -121,7 +121,7 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     expect([...fitted.outputs.get('out.norm')!.data.subarray(5 * 2880, 6 * 2880)]).toEqual([...engine.get('out.norm')!.data.subarray(5 * 2880, 6 * 2880)]);
   });
 
-  it('keeps the inputs uploaded for the next fit of the same layout, and uploads again for another', async ({ skip }) => {
+  it('keeps the inputs uploaded (alone, or by a fit) for the next fit of the same layout, and uploads again for another', async ({ skip }) => {
     const ctx = device(skip);
     const g = golden('aiter-1stage.gfx950__tp2_m16_h2880_random_s5.safetensors');
     const candidate = new Map(g.outputs);
@@ -129,14 +129,19 @@ describe.each(SOFTWARE_ADAPTERS)('diff and explain on the GPU (%s) against the C
     const engine = runCpuEngine(g.contract, g.shape, g.inputs);
     const inputCache = new InputBufferCache();
     try {
+      // The input buffers alone, uploaded ahead of any fit (as explainCandidateOnGpu does during
+      // the search), in chunks of 4 rows.
+      await inputCache.upload(ctx, g.contract, g.shape, g.inputs, { maxRowsPerChunk: 4 });
+      const early = inputCache.find(g.inputs, planCase(g.contract, g.shape, g.inputs, ctx.limits, { maxRowsPerChunk: 4 }));
+      expect(early).not.toBeNull();
       const fits = [];
       const kept = [];
-      // Chunks of 4 rows, again (the kept buffers used), then chunks of 8 (a new layout).
+      // Chunks of 4 rows (the early buffers used), again, then chunks of 8 (a new layout).
       for (const maxRowsPerChunk of [4, 4, 8]) {
         fits.push(await fittedOutputsOnGpu(ctx, g.contract, g.shape, g.inputs, candidate, { plan: { maxRowsPerChunk }, inputCache }));
         kept.push(inputCache.find(g.inputs, planCase(g.contract, g.shape, g.inputs, ctx.limits, { maxRowsPerChunk })));
       }
-      expect(kept[0]).not.toBeNull();
+      expect(kept[0]).toBe(early);
       expect(kept[1]).toBe(kept[0]);
       expect(kept[2]).not.toBeNull();
       expect(kept[2]).not.toBe(kept[0]);

@@ -99,6 +99,76 @@ export class InputBufferCache {
     destroyInputs(this.kept?.chunks ?? []);
     this.kept = null;
   }
+
+  /** The input buffers of `plan`: the kept ones when they fit it, else made, written through the
+   *  device's staging buffers and kept (in place of any kept before). */
+  async buffersFor(ctx: GpuContext, plan: EnginePlan, inputs: CaseInputs): Promise<readonly ChunkInputs[]> {
+    const found = this.find(inputs, plan);
+    if (found) return found;
+    const inputUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    const { chunks, writes } = await withErrorScopes(ctx.device, 'making the input buffers', () =>
+      planInputs(plan, inputs, (label, words) => ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage: inputUsage })),
+    );
+    try {
+      await writeInputs(ctx, writes);
+    } catch (error) {
+      destroyInputs(chunks);
+      throw error;
+    }
+    this.keep(inputs, plan, chunks);
+    return chunks;
+  }
+
+  /** Uploads the inputs as `contract` lays them out (the input buffers alone: no pipelines,
+   *  outputs or parameters), for a later uploadCase of a contract that lays them out alike. */
+  async upload(ctx: GpuContext, contract: Contract, shape: Shape, inputs: CaseInputs, options: PlanOptions = {}): Promise<void> {
+    await this.buffersFor(ctx, planCase(contract, shape, inputs, ctx.limits, options), inputs);
+  }
+}
+
+/** A write of input data into an input buffer. */
+interface InputWrite {
+  readonly target: GPUBuffer;
+  readonly offsetBytes: number;
+  readonly data: ArrayBufferView;
+}
+
+/** Each chunk's input buffers, made by `create`, and the writes that fill them: the packed rank
+ *  slots, then an NCCL order's segments (allReduce.wgsl rankOrderWord: the stage keeps to four
+ *  storage bindings); the residual rows where the contract adds a residual. */
+function planInputs(
+  plan: EnginePlan,
+  inputs: CaseInputs,
+  create: (label: string, words: number) => GPUBuffer,
+): { chunks: ChunkInputs[]; writes: InputWrite[] } {
+  const { hidden } = plan.shape;
+  const residualInput = plan.contract.residual ? inputs.residual : null;
+  const writes: InputWrite[] = [];
+  const chunks = plan.chunks.map((range): ChunkInputs => {
+    const first = range.first * hidden;
+    const elements = range.count * hidden;
+    const slotWords = bf16Words(elements);
+    const slotsWords = plan.slotRanks.length * slotWords;
+    const chunk = {
+      rankSlots: create(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length),
+      residual: create(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1),
+    };
+    plan.slotRanks.forEach((rank, slot) => {
+      const data = inputs.rankInputs[rank].data.subarray(first, first + elements);
+      writes.push({ target: chunk.rankSlots, offsetBytes: slot * slotWords * 4, data });
+    });
+    if (plan.rankOrderWords.length > 0) writes.push({ target: chunk.rankSlots, offsetBytes: slotsWords * 4, data: plan.rankOrderWords });
+    if (residualInput) writes.push({ target: chunk.residual, offsetBytes: 0, data: residualInput.data.subarray(first, first + elements) });
+    return chunk;
+  });
+  return { chunks, writes };
+}
+
+/** The writes, through the device's staging buffers (staging.ts). */
+async function writeInputs(ctx: GpuContext, writes: readonly InputWrite[]): Promise<void> {
+  const staged = new StagedWrites(ctx, 'uploading the inputs');
+  for (const { target, offsetBytes, data } of writes) await staged.write(target, offsetBytes, data);
+  await staged.flush();
 }
 
 function destroyInputs(chunks: readonly ChunkInputs[]): void {
@@ -170,15 +240,14 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
   // The device's tables (uploaded on its first sm_90 case, then shared), never the case's own.
   const sm90Tables = plan.readsSm90Tables ? await sm90TablesBuffer(ctx) : null;
 
-  // The inputs are written after the buffers are made, through the device's staging buffers,
-  // unless the cache holds them already.
-  const cached = options.inputCache?.find(inputs, plan) ?? null;
-  const madeInputs: ChunkInputs[] = [];
-  const writes: { readonly target: GPUBuffer; readonly offsetBytes: number; readonly data: ArrayBufferView }[] = [];
+  // With a cache, the inputs are its buffers (written now unless it holds them already); without
+  // one, the case's own, written after the case's buffers are made. Both through the device's
+  // staging buffers.
+  const cachedInputs = options.inputCache ? await options.inputCache.buffersFor(ctx, plan, inputs) : null;
+  let writes: readonly InputWrite[] = [];
   const uploading = withErrorScopes(ctx.device, 'uploading a case', (): UploadedCase => {
     // GPUBufferUsage is a global only once openDevice has loaded Dawn.
     const storageOut = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
-    const inputUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     const owned: GPUBuffer[] = [];
     const make = (label: string, words: number, usage: number): GPUBuffer => {
       const buffer = ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage });
@@ -240,31 +309,14 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
           )
         : [];
 
+    let inputBuffers = cachedInputs;
+    if (inputBuffers === null) {
+      const own = planInputs(plan, inputs, (label, words) => make(label, words, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST));
+      inputBuffers = own.chunks;
+      writes = own.writes;
+    }
     const chunks = plan.chunks.map((range, chunkIndex): ChunkWork => {
-      const first = range.first * hidden;
-      const elements = range.count * hidden;
-      const slotWords = bf16Words(elements);
-      // The slots, then an NCCL order's segments (allReduce.wgsl rankOrderWord): the stage keeps to four storage bindings.
-      const slotsWords = plan.slotRanks.length * slotWords;
-      const residualInput = contract.residual ? inputs.residual : null;
-      const makeInputs = (): ChunkInputs => {
-        // Kept by the cache when there is one (then not the case's to destroy).
-        const made = (label: string, words: number): GPUBuffer =>
-          options.inputCache ? ctx.device.createBuffer({ label, size: Math.max(1, words) * 4, usage: inputUsage }) : make(label, words, inputUsage);
-        const chunkInputs = {
-          rankSlots: made(`rank slots rows ${range.first}+${range.count}`, slotsWords + plan.rankOrderWords.length),
-          residual: made(`residual rows ${range.first}+${range.count}`, residualInput ? slotWords : 1),
-        };
-        madeInputs.push(chunkInputs);
-        plan.slotRanks.forEach((rank, slot) => {
-          const data = inputs.rankInputs[rank].data.subarray(first, first + elements);
-          writes.push({ target: chunkInputs.rankSlots, offsetBytes: slot * slotWords * 4, data });
-        });
-        if (plan.rankOrderWords.length > 0) writes.push({ target: chunkInputs.rankSlots, offsetBytes: slotsWords * 4, data: plan.rankOrderWords });
-        if (residualInput) writes.push({ target: chunkInputs.residual, offsetBytes: 0, data: residualInput.data.subarray(first, first + elements) });
-        return chunkInputs;
-      };
-      const { rankSlots, residual } = cached?.[chunkIndex] ?? makeInputs();
+      const { rankSlots, residual } = inputBuffers[chunkIndex];
       const outputs = plan.outputRanks.map((_, rankIndex) => outputSets[(chunkIndex * plan.outputRanks.length + rankIndex) % outputSets.length]);
       const bindGroups = plan.outputRanks.map((outputRank, rankIndex) => {
         const buffers: StageBuffers = { ...shared, ...outputs[rankIndex], rankSlots, residual };
@@ -301,23 +353,13 @@ export async function uploadCase(ctx: GpuContext, contract: Contract, shape: Sha
     });
     return { ctx, plan, stages, pipelines, chunks, outputs: outputSets[0], scratch: shared, readback, caseStaging, owned };
   });
-  let uploaded: UploadedCase;
+  const uploaded = await uploading;
   try {
-    uploaded = await uploading;
-  } catch (error) {
-    if (options.inputCache) destroyInputs(madeInputs);
-    throw error;
-  }
-  try {
-    const staged = new StagedWrites(ctx, 'uploading the inputs');
-    for (const { target, offsetBytes, data } of writes) await staged.write(target, offsetBytes, data);
-    await staged.flush();
+    await writeInputs(ctx, writes);
   } catch (error) {
     releaseCase(uploaded);
-    if (options.inputCache) destroyInputs(madeInputs);
     throw error;
   }
-  if (options.inputCache && cached === null) options.inputCache.keep(inputs, plan, madeInputs);
   return uploaded;
 }
 
